@@ -1,0 +1,5 @@
+import sys
+
+from mlready.engine.cli import main
+
+sys.exit(main())
