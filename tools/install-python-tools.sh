@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs Python-based checkers whose pinned dependencies clash with mlready's own into isolated venvs under
+# .tools/ (ignored by git). Idempotent. Usage: tools/install-python-tools.sh   (then use .tools/<tool>/bin/<tool>)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PY="${PYTHON:-python3}"
+
+tool_venv() {  # tool_venv NAME "pip specs..."
+  local name="$1"; shift
+  local dir="$ROOT/.tools/$name"
+  if [[ -x "$dir/bin/$name" ]]; then return 0; fi
+  "$PY" -m venv "$dir"
+  "$dir/bin/pip" install -q --upgrade pip >/dev/null
+  "$dir/bin/pip" install -q "$@"
+}
+
+tool_venv checkov "checkov==3.*"
