@@ -15,3 +15,4 @@ tool_venv() {  # tool_venv NAME "pip specs..."
 }
 
 tool_venv checkov "checkov==3.*"
+tool_venv dvc "dvc==3.*"
