@@ -15,3 +15,6 @@ apt_install() {
 
 # --- core ------------------------------------------------------------------------------------------
 apt_install git ca-certificates
+
+# --- containers (docker target: podman + runc harness, local base image; see tools/containers/) --------
+apt_install podman runc conmon netavark aardvark-dns iptables catatonit uidmap debootstrap

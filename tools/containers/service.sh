@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Writes the harness containers.conf and starts `podman system service` on a unix socket (idempotent: does
+# nothing when the socket already answers). Prints the shell exports to use it.
+#
+# runc, not crun: crun fails on setrlimit in this sandbox; default_ulimits = [] keeps podman from setting any.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=env.sh
+source "$here/env.sh"
+mkdir -p "$MLREADY_CONTAINERS_HOME" "$(dirname "$CONTAINERS_CONF")"
+if [[ ! -f "$CONTAINERS_CONF" ]]; then
+  cat >"$CONTAINERS_CONF.tmp" <<'CONF'
+# written by mlready tools/containers/service.sh
+[containers]
+default_ulimits = []
+
+[engine]
+runtime = "runc"
+CONF
+  mv "$CONTAINERS_CONF.tmp" "$CONTAINERS_CONF"
+fi
+
+# Does the socket answer the Docker API's /_ping? (python3 only: curl may be absent on a fresh machine)
+ping() {
+  python3 - "$MLREADY_PODMAN_SOCKET" <<'PY' >/dev/null 2>&1
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1])
+s.sendall(b"GET /_ping HTTP/1.0\r\nHost: d\r\n\r\n")
+sys.exit(0 if s.recv(64).split(b" ")[1:2] == [b"200"] else 1)
+PY
+}
+
+if ! ping; then
+  rm -f "$MLREADY_PODMAN_SOCKET"
+  # setsid + nohup: the service outlives this script and the shell that ran it.
+  setsid nohup podman system service --time=0 "unix://$MLREADY_PODMAN_SOCKET" \
+    >"$MLREADY_CONTAINERS_HOME/service.log" 2>&1 </dev/null &
+  echo $! >"$MLREADY_CONTAINERS_HOME/service.pid"
+  for _ in $(seq 1 100); do ping && break; sleep 0.1; done
+  if ! ping; then
+    echo "podman system service did not answer on $MLREADY_PODMAN_SOCKET; its log:" >&2
+    tail -n 30 "$MLREADY_CONTAINERS_HOME/service.log" >&2 || true
+    exit 1
+  fi
+fi
+echo "export CONTAINERS_CONF=$CONTAINERS_CONF"
+echo "export DOCKER_HOST=unix://$MLREADY_PODMAN_SOCKET"
+echo "export MLREADY_TEST_BASE_IMAGE=$MLREADY_TEST_BASE_IMAGE"
