@@ -1,0 +1,1 @@
+from tests.support.containers import base_image, docker_client  # noqa: F401  (fixtures)
