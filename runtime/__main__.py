@@ -1,0 +1,47 @@
+"""``python -m mlready.runtime --config /etc/mlready/runtime.json`` (or ``--model-repository DIR``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mlready.runtime.config import ConfigError, RuntimeConfig
+
+    parser = argparse.ArgumentParser(prog="python -m mlready.runtime", description="The mlready model server.")
+    parser.add_argument("--config", help="runtime config JSON (kind: runtime-config)")
+    parser.add_argument("--model-repository", help="serve this repository (overrides the config's)")
+    parser.add_argument("--http-port", type=int)
+    parser.add_argument("--grpc-port", type=int)
+    parser.add_argument("--metrics-port", type=int)
+    parser.add_argument("--host")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    from mlready.runtime import logs
+
+    try:
+        if args.config:
+            data = RuntimeConfig.load(args.config).to_dict()
+        elif args.model_repository:
+            data = {"model_repository": args.model_repository}
+        else:
+            parser.error("give --config FILE or --model-repository DIR")
+        overrides = {"model_repository": args.model_repository, "http_port": args.http_port,
+                     "grpc_port": args.grpc_port, "metrics_port": args.metrics_port, "host": args.host,
+                     "log_level": args.log_level}
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        config = RuntimeConfig.from_dict(data)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(config.log_level)
+    from mlready.runtime.server import run
+
+    return run(config, args.config, worker=args.worker)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Dynamic batching: concurrent requests for one model version are merged into one onnxruntime call.
+
+One batch runs at a time per version (on the inference thread pool); while it runs, new requests queue. The
+next batch takes every queued request that fits in ``max_batch_size`` rows (optionally waiting up to
+``max_queue_delay_ms`` for more), concatenates inputs along the first axis, runs once and splits the outputs
+back by row counts. The queue is bounded: a full queue raises :class:`Overloaded` at once (HTTP 503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+import numpy as np
+from mlready.runtime.errors import Overloaded
+
+Arrays = dict[str, np.ndarray]
+
+
+@dataclass(slots=True)
+class _Item:
+    arrays: Arrays
+    rows: int
+    key: tuple
+    future: asyncio.Future
+    enqueued: float
+
+
+class Batcher:
+    def __init__(
+        self,
+        run: Callable[[Arrays], list[np.ndarray]],
+        output_names: list[str],
+        executor: Executor,
+        max_batch_size: int,
+        max_queue_delay_ms: float,
+        queue_size: int,
+        observe: Callable[[int, float], None] | None = None,
+    ):
+        self._run = run
+        self._outputs = output_names
+        self._executor = executor
+        self.max_batch_size = max_batch_size
+        self._delay = max_queue_delay_ms / 1000.0
+        self.queue_size = queue_size
+        self._observe = observe  # (rows in batch, queue seconds of its oldest request)
+        self._pending: deque[_Item] = deque()
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    async def submit(self, arrays: Arrays) -> Arrays:
+        if self._closed:
+            raise Overloaded("the model version is shutting down")
+        if len(self._pending) >= self.queue_size:
+            raise Overloaded(f"the batch queue is full ({self.queue_size} requests waiting); retry later")
+        if self._task is None:
+            self._wakeup = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+        first = next(iter(arrays.values()))
+        key = tuple((name, a.shape[1:], a.dtype.str) for name, a in sorted(arrays.items()))
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append(_Item(arrays, int(first.shape[0]), key, future, time.perf_counter()))
+        self._wakeup.set()
+        return await future
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._wakeup is not None
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                if self._delay and self._rows_pending() < self.max_batch_size:
+                    deadline = self._pending[0].enqueued + self._delay
+                    while self._rows_pending() < self.max_batch_size:
+                        remaining = deadline - time.perf_counter()
+                        if remaining <= 0:
+                            break
+                        self._wakeup.clear()
+                        try:
+                            await asyncio.wait_for(self._wakeup.wait(), remaining)
+                        except TimeoutError:
+                            break
+                batch = self._take()
+                if not batch:
+                    continue
+                now = time.perf_counter()
+                try:
+                    if len(batch) == 1:
+                        merged = batch[0].arrays
+                    else:
+                        merged = {name: np.concatenate([it.arrays[name] for it in batch]) for name in batch[0].arrays}
+                    rows = sum(it.rows for it in batch)
+                    if self._observe is not None:
+                        self._observe(rows, now - batch[0].enqueued)
+                    outputs = await loop.run_in_executor(self._executor, self._run, merged)
+                except BaseException as exc:  # noqa: BLE001 - handed to every waiting request
+                    for it in batch:
+                        if not it.future.done():
+                            it.future.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    continue
+                self._split(batch, outputs)
+
+    def _rows_pending(self) -> int:
+        return sum(it.rows for it in self._pending)
+
+    def _take(self) -> list[_Item]:
+        first = self._pending.popleft()
+        if first.future.done():  # the client went away
+            return []
+        batch, rows, skipped = [first], first.rows, []
+        while self._pending and rows < self.max_batch_size:
+            it = self._pending[0]
+            if it.future.done():
+                self._pending.popleft()
+                continue
+            if rows + it.rows > self.max_batch_size:
+                break
+            self._pending.popleft()
+            if it.key != first.key:  # different trailing shapes cannot be concatenated: next batch
+                skipped.append(it)
+                continue
+            batch.append(it)
+            rows += it.rows
+        self._pending.extendleft(reversed(skipped))
+        return batch
+
+    def _split(self, batch: list[_Item], outputs: list[np.ndarray]) -> None:
+        if len(batch) == 1:
+            it = batch[0]
+            if not it.future.done():
+                it.future.set_result(dict(zip(self._outputs, outputs, strict=True)))
+            return
+        start = 0
+        for it in batch:
+            end = start + it.rows
+            if not it.future.done():
+                it.future.set_result({n: o[start:end] for n, o in zip(self._outputs, outputs, strict=True)})
+            start = end
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+        while self._pending:
+            it = self._pending.popleft()
+            if not it.future.done():
+                it.future.set_exception(Overloaded("the model version was unloaded"))
+

@@ -1,0 +1,120 @@
+"""TensorFlow Serving REST request/response formats (row ``instances`` and columnar ``inputs``).
+
+See https://www.tensorflow.org/tfx/serving/api_rest. A single-input model takes bare values; a multi-input
+model takes objects keyed by input name. A single-output model answers bare values; several outputs answer
+objects keyed by output name. Binary strings travel as ``{"b64": "..."}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import numpy as np
+from mlready.runtime.errors import BadRequest
+from mlready.runtime.signature import Signature, TensorSpec, to_array
+
+Arrays = dict[str, np.ndarray]
+
+
+def _unb64(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) != {"b64"} or not isinstance(value["b64"], str):
+            raise BadRequest('binary values must be {"b64": "<base64 string>"}')
+        try:
+            return base64.b64decode(value["b64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("invalid base64 in a {\"b64\": ...} value") from None
+    if isinstance(value, list):
+        return [_unb64(v) for v in value]
+    return value
+
+
+def _array(spec: TensorSpec, data: Any) -> np.ndarray:
+    if spec.dtype.kind == "O":
+        data = _unb64(data)
+    return to_array(spec, data)
+
+
+def decode(body: Any, signature: Signature) -> tuple[Arrays, str]:
+    """The request body -> (arrays, "row" | "columnar")."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object with 'instances' or 'inputs'")
+    sig_name = body.get("signature_name", "serving_default")
+    if sig_name not in ("serving_default", "", None):
+        raise BadRequest(f"signature_name '{sig_name}' not found (the only signature is 'serving_default')")
+    has_rows, has_cols = "instances" in body, "inputs" in body
+    if has_rows == has_cols:
+        raise BadRequest("the request body must have exactly one of 'instances' (row format) or 'inputs' "
+                         "(columnar format)")
+    specs = signature.inputs
+    if has_rows:
+        instances = body["instances"]
+        if not isinstance(instances, list) or not instances:
+            raise BadRequest("'instances' must be a non-empty list")
+        if isinstance(instances[0], dict) and not (len(specs) == 1 and specs[0].dtype.kind == "O"
+                                                   and set(instances[0]) == {"b64"}):
+            names = set(instances[0])
+            for i, inst in enumerate(instances):
+                if not isinstance(inst, dict) or set(inst) != names:
+                    raise BadRequest(f"instances[{i}]: every instance must be an object with the same keys "
+                                     f"({', '.join(sorted(names))})")
+            _check_names(names, signature)
+            return {s.name: _array(s, [inst[s.name] for inst in instances]) for s in specs}, "row"
+        if len(specs) != 1:
+            raise BadRequest(f"model '{signature.name}' has {len(specs)} inputs: each instance must be an object "
+                             f"keyed by input name ({', '.join(signature.input_names)})")
+        return {specs[0].name: _array(specs[0], instances)}, "row"
+    inputs = body["inputs"]
+    if isinstance(inputs, dict) and not (len(specs) == 1 and set(inputs) == {"b64"}):
+        _check_names(set(inputs), signature)
+        return {s.name: _array(s, inputs[s.name]) for s in specs}, "columnar"
+    if len(specs) != 1:
+        raise BadRequest(f"model '{signature.name}' has {len(specs)} inputs: 'inputs' must be an object keyed by "
+                         f"input name ({', '.join(signature.input_names)})")
+    return {specs[0].name: _array(specs[0], inputs)}, "columnar"
+
+
+def _check_names(names: set[str], signature: Signature) -> None:
+    expected = set(signature.input_names)
+    for name in sorted(names - expected):
+        raise BadRequest(f"unknown input '{name}' (model '{signature.name}' takes: {', '.join(signature.input_names)})")
+    for name in sorted(expected - names):
+        raise BadRequest(f"missing input '{name}' (model '{signature.name}' takes: {', '.join(signature.input_names)})")
+
+
+def _plain(arr: np.ndarray) -> Any:
+    if arr.dtype.kind == "O":
+        return [_plain_item(x) for x in arr.tolist()] if arr.ndim else _plain_item(arr.item())
+    return arr.tolist()
+
+
+def _plain_item(x: Any) -> Any:
+    if isinstance(x, list):
+        return [_plain_item(v) for v in x]
+    if isinstance(x, bytes):
+        try:
+            return x.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"b64": base64.b64encode(x).decode("ascii")}
+    return x
+
+
+def encode(outputs: Arrays, fmt: str) -> dict[str, Any]:
+    if fmt == "columnar":
+        if len(outputs) == 1:
+            return {"outputs": _fast(next(iter(outputs.values())))}
+        return {"outputs": {k: _fast(v) for k, v in outputs.items()}}
+    if len(outputs) == 1:
+        return {"predictions": _fast(next(iter(outputs.values())))}
+    cols = {k: _plain(v) for k, v in outputs.items()}
+    n = min(len(c) if isinstance(c, list) else 1 for c in cols.values())
+    return {"predictions": [{k: c[i] for k, c in cols.items()} for i in range(n)]}
+
+
+def _fast(arr: np.ndarray) -> Any:
+    """Numeric arrays go to orjson as-is (it serialises numpy natively); the rest as plain lists."""
+    if arr.dtype.kind in "fiub" and arr.dtype != np.float16:
+        return np.ascontiguousarray(arr)
+    return _plain(arr)

@@ -1,0 +1,154 @@
+"""Open Inference Protocol (KServe v2) REST tensors, including the binary tensor data extension.
+
+With the extension the body is a JSON header of ``Inference-Header-Content-Length`` bytes followed by the raw
+tensors, in input order, of every input whose ``parameters.binary_data_size`` is set; outputs asked for with
+``parameters.binary_data`` (or request-level ``binary_data_output``) are answered the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from mlready.runtime.datatypes import (
+    V2_TO_NUMPY,
+    deserialize_bytes_tensor,
+    numpy_to_v2,
+    serialize_bytes_tensor,
+)
+from mlready.runtime.errors import BadRequest
+from mlready.runtime.signature import Signature, TensorSpec, to_array
+
+Arrays = dict[str, np.ndarray]
+HEADER_LENGTH = "inference-header-content-length"
+
+
+class V2Request:
+    __slots__ = ("id", "arrays", "outputs", "binary_outputs", "binary_default")
+
+    def __init__(self, id_: str | None, arrays: Arrays, outputs: list[str] | None, binary_outputs: dict[str, bool],
+                 binary_default: bool):
+        self.id = id_
+        self.arrays = arrays
+        self.outputs = outputs
+        self.binary_outputs = binary_outputs
+        self.binary_default = binary_default
+
+
+def _shape(value: Any, where: str) -> list[int]:
+    if not isinstance(value, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                              for d in value):
+        raise BadRequest(f"{where}: 'shape' must be a list of non-negative integers")
+    return value
+
+
+def _params(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest(f"{where}: 'parameters' must be an object")
+    return value
+
+
+def decode(body: Any, binary: bytes, signature: Signature) -> V2Request:
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object with 'inputs'")
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise BadRequest("'inputs' must be a non-empty list of tensors")
+    id_ = body.get("id")
+    if id_ is not None and not isinstance(id_, str):
+        raise BadRequest("'id' must be a string")
+    params = _params(body.get("parameters"), "request")
+    arrays: Arrays = {}
+    offset = 0
+    for i, tensor in enumerate(inputs):
+        if not isinstance(tensor, dict) or not isinstance(tensor.get("name"), str):
+            raise BadRequest(f"inputs[{i}]: expected an object with a string 'name'")
+        name = tensor["name"]
+        spec = signature.input(name)
+        if spec is None:
+            raise BadRequest(f"unknown input '{name}' (model '{signature.name}' takes: "
+                             f"{', '.join(signature.input_names)})")
+        if name in arrays:
+            raise BadRequest(f"input '{name}' given twice")
+        datatype = tensor.get("datatype")
+        if datatype not in V2_TO_NUMPY:
+            raise BadRequest(f"input '{name}': unknown datatype {datatype!r}")
+        if datatype != spec.datatype:
+            raise BadRequest(f"input '{name}': expected datatype {spec.datatype}, got {datatype}")
+        shape = _shape(tensor.get("shape"), f"input '{name}'")
+        tparams = _params(tensor.get("parameters"), f"input '{name}'")
+        size = tparams.get("binary_data_size")
+        if size is not None:
+            if not isinstance(size, int) or isinstance(size, bool) or size < 0 or offset + size > len(binary):
+                raise BadRequest(f"input '{name}': binary_data_size {size!r} does not fit the binary body "
+                                 f"({len(binary) - offset} bytes left)")
+            arrays[name] = _from_binary(spec, shape, binary[offset : offset + size])
+            offset += size
+        else:
+            if "data" not in tensor:
+                raise BadRequest(f"input '{name}': 'data' is missing")
+            arrays[name] = to_array(spec, tensor["data"], shape)
+    if offset != len(binary):
+        raise BadRequest(f"{len(binary) - offset} bytes of binary data are not claimed by any input")
+    outputs = None
+    binary_outputs: dict[str, bool] = {}
+    if "outputs" in body:
+        req = body["outputs"]
+        if not isinstance(req, list):
+            raise BadRequest("'outputs' must be a list")
+        outputs = []
+        for i, out in enumerate(req):
+            if not isinstance(out, dict) or not isinstance(out.get("name"), str):
+                raise BadRequest(f"outputs[{i}]: expected an object with a string 'name'")
+            if signature.output(out["name"]) is None:
+                raise BadRequest(f"unknown output '{out['name']}' (model '{signature.name}' has: "
+                                 f"{', '.join(signature.output_names)})")
+            flag = _params(out.get("parameters"), f"output '{out['name']}'").get("binary_data")
+            if isinstance(flag, bool):
+                binary_outputs[out["name"]] = flag
+            outputs.append(out["name"])
+        if not outputs:
+            outputs = None
+    return V2Request(id_, arrays, outputs, binary_outputs, params.get("binary_data_output") is True)
+
+
+def _from_binary(spec: TensorSpec, shape: list[int], raw: bytes) -> np.ndarray:
+    count = int(np.prod(shape, dtype=np.int64))
+    if spec.datatype == "BYTES":
+        try:
+            items = deserialize_bytes_tensor(raw)
+        except ValueError as exc:
+            raise BadRequest(f"input '{spec.name}': {exc}") from None
+        if len(items) != count:
+            raise BadRequest(f"input '{spec.name}': {len(items)} values do not fill shape {shape}")
+        return np.array(items, dtype=object).reshape(shape)
+    dtype = spec.dtype.newbyteorder("<")
+    if len(raw) != count * dtype.itemsize:
+        raise BadRequest(f"input '{spec.name}': {len(raw)} bytes do not fill shape {shape} of {spec.datatype}")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(spec.dtype, copy=False)
+
+
+def encode(model: str, version: int, req: V2Request, outputs: Arrays) -> tuple[dict[str, Any], list[bytes]]:
+    """-> (JSON header, binary chunks). No chunks means a plain JSON response."""
+    tensors, chunks = [], []
+    for name, arr in outputs.items():
+        datatype = numpy_to_v2(arr.dtype)
+        t: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(arr.shape)}
+        if req.binary_outputs.get(name, req.binary_default):
+            raw = serialize_bytes_tensor(arr) if datatype == "BYTES" else np.ascontiguousarray(
+                arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
+            t["parameters"] = {"binary_data_size": len(raw)}
+            chunks.append(raw)
+        elif datatype == "BYTES":
+            t["data"] = [x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x) for x in arr.reshape(-1)]
+        elif datatype == "FP16":
+            t["data"] = arr.astype(np.float32).reshape(-1)
+        else:
+            t["data"] = np.ascontiguousarray(arr).reshape(-1)
+        tensors.append(t)
+    header: dict[str, Any] = {"model_name": model, "model_version": str(version), "outputs": tensors}
+    if req.id is not None:
+        header["id"] = req.id
+    return header, chunks

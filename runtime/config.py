@@ -1,0 +1,311 @@
+"""The runtime configuration (``kind: runtime-config``): a JSON file, validated strictly into dataclasses.
+
+Every field has a default except ``model_repository``. Unknown keys and wrong types are rejected with an error
+naming the field (``models.quickstart.batching.max_batch_size: expected an integer >= 1, got 0``).
+:meth:`RuntimeConfig.to_dict` is deterministic (sorted keys, every field present) so a build step can write it
+byte-identically. The format is documented in ``runtime/README.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+KIND = "runtime-config"
+SCHEMA_VERSION = 1
+
+
+class ConfigError(ValueError):
+    """The runtime configuration is invalid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class VersionPolicy:
+    """TensorFlow Serving's version policy: the latest N versions, all versions, or a specific list."""
+
+    policy: Literal["latest", "all", "specific"] = "latest"
+    num_versions: int = 1
+    versions: tuple[int, ...] = ()
+
+    def _check(self, path: str) -> None:
+        if self.num_versions < 1:
+            raise ConfigError(f"{path}.num_versions: expected an integer >= 1, got {self.num_versions}")
+        if self.policy == "specific" and not self.versions:
+            raise ConfigError(f"{path}.versions: the 'specific' policy needs at least one version")
+        if any(v < 1 for v in self.versions):
+            raise ConfigError(f"{path}.versions: versions are positive integers, got {list(self.versions)}")
+        if self.policy != "specific" and self.versions:
+            raise ConfigError(f"{path}.versions: only allowed with policy 'specific'")
+
+    def select(self, available: list[int]) -> list[int]:
+        """The versions to serve among ``available`` (sorted ascending)."""
+        available = sorted(available)
+        if self.policy == "all":
+            return available
+        if self.policy == "specific":
+            return [v for v in available if v in self.versions]
+        return available[-self.num_versions :]
+
+
+@dataclass(frozen=True)
+class BatchingConfig:
+    """Dynamic batching: concurrent requests are merged into one onnxruntime call."""
+
+    enabled: bool = False
+    max_batch_size: int = 32
+    max_queue_delay_ms: float = 0.0  # extra wait for more requests once one is queued; 0 = greedy
+    queue_size: int = 1024  # requests waiting; a full queue answers 503 at once
+
+    def _check(self, path: str) -> None:
+        _positive(path, "max_batch_size", self.max_batch_size)
+        _positive(path, "queue_size", self.queue_size)
+        if not 0 <= self.max_queue_delay_ms <= 10_000:
+            raise ConfigError(f"{path}.max_queue_delay_ms: expected 0..10000, got {self.max_queue_delay_ms}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Settings for one model (``models.<name>``; ``default_model`` for models not listed)."""
+
+    version_policy: VersionPolicy = field(default_factory=VersionPolicy)
+    labels: dict[str, int] = field(default_factory=dict)
+    batching: BatchingConfig = field(default_factory=BatchingConfig)
+    warmup: bool = True
+
+    def _check(self, path: str) -> None:
+        self.version_policy._check(f"{path}.version_policy")
+        self.batching._check(f"{path}.batching")
+        for label, version in self.labels.items():
+            if not label or not label.replace("-", "").replace("_", "").isalnum():
+                raise ConfigError(f"{path}.labels: invalid label name {label!r}")
+            if version < 1:
+                raise ConfigError(f"{path}.labels.{label}: expected a positive version, got {version}")
+
+
+@dataclass(frozen=True)
+class ThreadConfig:
+    """onnxruntime thread pools (0 = onnxruntime's default) and the inference thread pool size (0 = auto)."""
+
+    intra_op: int = 0
+    inter_op: int = 0
+    executor: int = 0
+
+    def _check(self, path: str) -> None:
+        for name in ("intra_op", "inter_op", "executor"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{path}.{name}: expected an integer >= 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """Optional bearer-token auth on inference routes. The token comes from an env var or a mounted file."""
+
+    token_env: str | None = None
+    token_file: str | None = None
+    open_health: bool = True
+    open_metrics: bool = True
+
+    def _check(self, path: str) -> None:
+        if self.token_env is not None and self.token_file is not None:
+            raise ConfigError(f"{path}: set token_env or token_file, not both")
+
+    @property
+    def enabled(self) -> bool:
+        return self.token_env is not None or self.token_file is not None
+
+
+@dataclass(frozen=True)
+class CloudConfig:
+    """Cloud container contracts: SageMaker (/ping, /invocations), Vertex AI (AIP_* env), Azure ML route."""
+
+    sagemaker: bool = True
+    vertex: bool = True  # honour AIP_HTTP_PORT, AIP_HEALTH_ROUTE, AIP_PREDICT_ROUTE when set
+    azure_route: str | None = "/score"
+    default_model: str | None = None  # the model cloud routes serve; None = the only model
+
+    def _check(self, path: str) -> None:
+        if self.azure_route is not None and not self.azure_route.startswith("/"):
+            raise ConfigError(f"{path}.azure_route: must start with '/', got {self.azure_route!r}")
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    model_repository: str
+    models: dict[str, ModelConfig] = field(default_factory=dict)
+    default_model: ModelConfig = field(default_factory=ModelConfig)
+    host: str = "0.0.0.0"
+    http_port: int = 8080
+    grpc_port: int | None = 8081  # None disables gRPC
+    metrics_port: int | None = None  # None: /metrics on the HTTP port only
+    poll_interval_s: float = 5.0  # 0 disables repository polling
+    threads: ThreadConfig = field(default_factory=ThreadConfig)
+    workers: int = 1
+    max_body_bytes: int = 16 * 1024 * 1024
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    drain_seconds: float = 30.0  # after SIGTERM: the most time given to in-flight requests
+    shutdown_delay_seconds: float = 0.0  # after SIGTERM: keep serving (not ready) this long first
+    cloud: CloudConfig = field(default_factory=CloudConfig)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = False
+
+    def _check(self, path: str = "") -> None:
+        if not self.model_repository:
+            raise ConfigError("model_repository: must not be empty")
+        for name in ("http_port", "grpc_port", "metrics_port"):
+            port = getattr(self, name)
+            if port is not None and not 0 <= port <= 65535:
+                raise ConfigError(f"{name}: expected a port 0..65535, got {port}")
+        ports = [p for p in (self.http_port, self.grpc_port, self.metrics_port) if p]
+        if len(ports) != len(set(ports)):
+            raise ConfigError(f"http_port/grpc_port/metrics_port: ports must differ, got {ports}")
+        if self.poll_interval_s < 0:
+            raise ConfigError(f"poll_interval_s: expected a number >= 0, got {self.poll_interval_s}")
+        _positive("", "workers", self.workers)
+        _positive("", "max_body_bytes", self.max_body_bytes)
+        for name in ("drain_seconds", "shutdown_delay_seconds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}: expected a number >= 0, got {getattr(self, name)}")
+        for name, model in self.models.items():
+            if not name or "/" in name or name.startswith("."):
+                raise ConfigError(f"models: invalid model name {name!r}")
+            model._check(f"models.{name}")
+        self.default_model._check("default_model")
+        self.threads._check("threads")
+        self.auth._check("auth")
+        self.cloud._check("cloud")
+
+    def model(self, name: str) -> ModelConfig:
+        return self.models.get(name, self.default_model)
+
+    # -- (de)serialisation ------------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RuntimeConfig:
+        if not isinstance(data, dict):
+            raise ConfigError(f"runtime config: expected an object, got {_tname(data)}")
+        data = dict(data)
+        kind = data.pop("kind", KIND)
+        if kind != KIND:
+            raise ConfigError(f"kind: expected {KIND!r}, got {kind!r}")
+        version = data.pop("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise ConfigError(f"schema_version: this runtime reads version {SCHEMA_VERSION}, got {version!r}")
+        config = _convert(cls, data, "")
+        config._check()
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"kind": KIND, "schema_version": SCHEMA_VERSION, **_plain(self)}
+        return json.loads(json.dumps(out, sort_keys=True))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def load(cls, path: str | Path) -> RuntimeConfig:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the runtime config: {exc.strerror}") from exc
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+        try:
+            return cls.from_dict(data)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+
+
+# -- a small strict converter for the dataclasses above ------------------------------------------------------
+
+
+def _positive(path: str, name: str, value: int) -> None:
+    if value < 1:
+        where = f"{path}.{name}" if path else name
+        raise ConfigError(f"{where}: expected an integer >= 1, got {value}")
+
+
+def _tname(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _convert(tp: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path or 'config'}: expected an object, got {_tname(value)}")
+        hints = typing.get_type_hints(tp)
+        names = [f.name for f in dataclasses.fields(tp)]
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ConfigError(
+                f"{_join(path, str(unknown[0]))}: unknown field (expected one of: {', '.join(names)})"
+            )
+        kwargs = {k: _convert(hints[k], v, _join(path, k)) for k, v in value.items()}
+        try:
+            return tp(**kwargs)
+        except TypeError as exc:  # a required field is missing
+            missing = [f.name for f in dataclasses.fields(tp) if f.name not in kwargs
+                       and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+            raise ConfigError(f"{_join(path, missing[0]) if missing else path}: required field missing") from exc
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert(inner, value, path)
+    if origin is Literal:
+        choices = typing.get_args(tp)
+        if value not in choices:
+            raise ConfigError(f"{path}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
+        return value
+    if origin is dict:
+        _, vt = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected an object, got {_tname(value)}")
+        return {str(k): _convert(vt, v, _join(path, str(k))) for k, v in value.items()}
+    if origin is tuple:
+        (it, _) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list, got {_tname(value)}")
+        return tuple(_convert(it, v, f"{path}[{i}]") for i, v in enumerate(value))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: expected a boolean, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{path}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{path}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: expected a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported config type {tp!r}")  # pragma: no cover - a bug in this module
+
+
+def _plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in sorted(obj.items())}
+    if isinstance(obj, tuple):
+        return [_plain(v) for v in obj]
+    return obj

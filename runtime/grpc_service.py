@@ -1,0 +1,148 @@
+"""Open Inference Protocol gRPC (``inference.GRPCInferenceService``) on grpc.aio, sharing the HTTP event loop."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grpc
+import numpy as np
+from mlready.runtime.codec_v2 import _from_binary
+from mlready.runtime.datatypes import V2_TO_CONTENTS, V2_TO_NUMPY, numpy_to_v2, serialize_bytes_tensor
+from mlready.runtime.errors import BadRequest, NotFound, ServingError, Unavailable
+from mlready.runtime.model import ModelVersion
+from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
+from mlready.runtime.proto import grpc_predict_v2_pb2_grpc as pb_grpc
+from mlready.runtime.service import Service
+
+log = logging.getLogger("mlready.runtime.grpc")
+
+
+def _decode(req: Any, mv: ModelVersion) -> tuple[dict[str, np.ndarray], list[str] | None, None]:
+    sig = mv.signature
+    raw = req.raw_input_contents
+    if raw and len(raw) != len(req.inputs):
+        raise BadRequest(f"raw_input_contents has {len(raw)} entries for {len(req.inputs)} inputs")
+    arrays: dict[str, np.ndarray] = {}
+    for i, t in enumerate(req.inputs):
+        spec = sig.input(t.name)
+        if spec is None:
+            raise BadRequest(f"unknown input '{t.name}' (model '{sig.name}' takes: {', '.join(sig.input_names)})")
+        if t.datatype not in V2_TO_NUMPY:
+            raise BadRequest(f"input '{t.name}': unknown datatype {t.datatype!r}")
+        if t.datatype != spec.datatype:
+            raise BadRequest(f"input '{t.name}': expected datatype {spec.datatype}, got {t.datatype}")
+        shape = list(t.shape)
+        if any(d < 0 for d in shape):
+            raise BadRequest(f"input '{t.name}': shape dimensions must be non-negative")
+        if raw:
+            arr = _from_binary(spec, shape, raw[i])
+        else:
+            field = V2_TO_CONTENTS.get(spec.datatype)
+            if field is None:
+                raise BadRequest(f"input '{t.name}': {spec.datatype} must be sent in raw_input_contents")
+            values = getattr(t.contents, field)
+            count = int(np.prod(shape, dtype=np.int64))
+            if len(values) != count:
+                raise BadRequest(f"input '{t.name}': {len(values)} values do not fill shape {shape}")
+            if spec.datatype == "BYTES":
+                arr = np.array(list(values), dtype=object).reshape(shape)
+            else:
+                arr = np.array(values, dtype=V2_TO_NUMPY[spec.datatype]).reshape(shape)
+        arrays[t.name] = arr
+    outputs = [o.name for o in req.outputs] or None
+    for name in outputs or []:
+        if sig.output(name) is None:
+            raise BadRequest(f"unknown output '{name}' (model '{sig.name}' has: {', '.join(sig.output_names)})")
+    return arrays, outputs, None
+
+
+def _encode(mv: ModelVersion, result: dict[str, np.ndarray], req_id: str) -> Any:
+    resp = pb.ModelInferResponse(model_name=mv.name, model_version=str(mv.version), id=req_id)
+    raws = []
+    for name, arr in result.items():
+        datatype = numpy_to_v2(arr.dtype)
+        resp.outputs.add(name=name, datatype=datatype, shape=list(arr.shape))
+        if datatype == "BYTES":
+            raws.append(serialize_bytes_tensor(arr))
+        else:
+            raws.append(np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes())
+    resp.raw_output_contents.extend(raws)
+    return resp
+
+
+class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
+    def __init__(self, service: Service):
+        self.service = service
+        self.open_health = service.config.auth.open_health
+
+    async def _auth(self, context: Any, health: bool = False) -> None:
+        if not self.service.auth.enabled or (health and self.open_health):
+            return
+        md = dict(context.invocation_metadata() or ())
+        try:
+            self.service.auth.check(md.get("authorization"))
+        except ServingError as exc:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
+
+    async def _fail(self, context: Any, exc: ServingError) -> None:
+        await context.abort(getattr(grpc.StatusCode, exc.grpc_code), exc.message)
+
+    async def ServerLive(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method names
+        await self._auth(context, health=True)
+        return pb.ServerLiveResponse(live=True)
+
+    async def ServerReady(self, request: Any, context: Any) -> Any:  # noqa: N802
+        await self._auth(context, health=True)
+        return pb.ServerReadyResponse(ready=self.service.ready())
+
+    async def ModelReady(self, request: Any, context: Any) -> Any:  # noqa: N802
+        await self._auth(context, health=True)
+        try:
+            ready = self.service.manager.model_ready(request.name, request.version or None)
+        except NotFound as exc:
+            await self._fail(context, exc)
+        return pb.ModelReadyResponse(ready=ready)
+
+    async def ServerMetadata(self, request: Any, context: Any) -> Any:  # noqa: N802
+        await self._auth(context, health=True)
+        meta = self.service.server_metadata()
+        return pb.ServerMetadataResponse(name=meta["name"], version=meta["version"], extensions=meta["extensions"])
+
+    async def ModelMetadata(self, request: Any, context: Any) -> Any:  # noqa: N802
+        await self._auth(context)
+        try:
+            mv = self.service.manager.resolve(request.name, request.version or None)
+        except (NotFound, Unavailable) as exc:
+            await self._fail(context, exc)
+        meta = mv.metadata()
+        if not request.version:
+            meta["versions"] = [str(v) for v in sorted(self.service.manager.serving.get(request.name, {}))]
+        Tensor = pb.ModelMetadataResponse.TensorMetadata
+        return pb.ModelMetadataResponse(
+            name=meta["name"], versions=meta["versions"], platform=meta["platform"],
+            inputs=[Tensor(**t) for t in meta["inputs"]], outputs=[Tensor(**t) for t in meta["outputs"]])
+
+    async def ModelInfer(self, request: Any, context: Any) -> Any:  # noqa: N802
+        await self._auth(context)
+        try:
+            return await self.service.infer(
+                "v2-grpc", request.model_name, request.model_version or None, None,
+                lambda mv: _decode(request, mv),
+                lambda mv, result, _ctx: _encode(mv, result, request.id))
+        except ServingError as exc:
+            await self._fail(context, exc)
+
+
+def create_grpc_server(service: Service, port: int, host: str = "0.0.0.0") -> tuple[Any, int]:
+    """-> (grpc.aio server, bound port). Call inside the running event loop."""
+    limit = service.config.max_body_bytes
+    server = grpc.aio.server(options=[
+        ("grpc.max_receive_message_length", limit),
+        ("grpc.max_send_message_length", max(limit, 64 * 1024 * 1024)),
+        ("grpc.so_reuseport", 1),
+    ])
+    pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(service), server)
+    address = f"[::]:{port}" if host in ("0.0.0.0", "::", "") else f"{host}:{port}"
+    bound = server.add_insecure_port(address)
+    return server, bound

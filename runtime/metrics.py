@@ -1,0 +1,121 @@
+"""Prometheus metric names (plain constants, shared with the Grafana dashboard generator) and a factory.
+
+Importing this module has no side effects: nothing registers in prometheus_client's global registry. The
+server calls :func:`create_metrics` once and exposes its private registry on ``/metrics``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PREFIX = "mlready"
+
+# -- names (as they appear in Prometheus; counters also get the ``_total`` suffix shown here) ------------------
+REQUESTS_TOTAL = "mlready_requests_total"  # labels: model, version, protocol, status
+REQUEST_DURATION = "mlready_request_duration_seconds"  # histogram, total time in the server
+QUEUE_DURATION = "mlready_queue_duration_seconds"  # histogram, waiting for a batch / worker
+DECODE_DURATION = "mlready_decode_duration_seconds"  # histogram, body -> validated arrays
+INFERENCE_DURATION = "mlready_inference_duration_seconds"  # histogram, the onnxruntime call (per batch)
+ENCODE_DURATION = "mlready_encode_duration_seconds"  # histogram, arrays -> response body
+BATCH_SIZE = "mlready_batch_size"  # histogram, rows per onnxruntime call
+INFLIGHT_REQUESTS = "mlready_inflight_requests"  # gauge, labels: protocol
+MODEL_VERSION_STATE = "mlready_model_version_state"  # gauge 1/0, labels: model, version, state
+MODEL_LOAD_DURATION = "mlready_model_load_duration_seconds"  # gauge, labels: model, version
+MODEL_LOAD_FAILURES_TOTAL = "mlready_model_load_failures_total"  # counter, labels: model, version
+QUEUE_REJECTED_TOTAL = "mlready_queue_rejected_total"  # counter, labels: model, version (full queue)
+
+# -- label names and values --------------------------------------------------------------------------------
+LABEL_MODEL = "model"
+LABEL_VERSION = "version"
+LABEL_PROTOCOL = "protocol"
+LABEL_STATUS = "status"
+LABEL_STATE = "state"
+PROTOCOLS = ("tfserving", "v2-rest", "v2-grpc", "sagemaker", "vertex", "azure")
+#: TensorFlow Serving's version states, used by the status endpoints and MODEL_VERSION_STATE.
+STATES = ("START", "LOADING", "AVAILABLE", "UNLOADING", "END", "FAILED")
+
+LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                   5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+#: every metric: name -> (type, help, labels). The dashboard generator may iterate this.
+METRICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    REQUESTS_TOTAL: ("counter", "Inference requests answered.", ("model", "version", "protocol", "status")),
+    REQUEST_DURATION: ("histogram", "Total request latency in the server.", ("model", "version", "protocol")),
+    QUEUE_DURATION: ("histogram", "Time spent waiting for a batch slot.", ("model", "version")),
+    DECODE_DURATION: ("histogram", "Time decoding and validating a request body.", ("model", "protocol")),
+    INFERENCE_DURATION: ("histogram", "onnxruntime run time per batch.", ("model", "version")),
+    ENCODE_DURATION: ("histogram", "Time encoding a response body.", ("model", "protocol")),
+    BATCH_SIZE: ("histogram", "Rows per onnxruntime call.", ("model", "version")),
+    INFLIGHT_REQUESTS: ("gauge", "Inference requests being processed.", ("protocol",)),
+    MODEL_VERSION_STATE: ("gauge", "1 for the current state of a model version.", ("model", "version", "state")),
+    MODEL_LOAD_DURATION: ("gauge", "Seconds the last load (and warm-up) of a version took.", ("model", "version")),
+    MODEL_LOAD_FAILURES_TOTAL: ("counter", "Model version loads that failed.", ("model", "version")),
+    QUEUE_REJECTED_TOTAL: ("counter", "Requests rejected because the batch queue was full.", ("model", "version")),
+}
+
+
+def _base(name: str) -> str:
+    return name[: -len("_total")] if name.endswith("_total") else name
+
+
+class Metrics:
+    """The runtime's metric objects, in a private registry."""
+
+    def __init__(self, registry: Any = None):
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        made: dict[str, Any] = {}
+        for name, (kind, help_, labels) in METRICS.items():
+            if kind == "counter":
+                made[name] = Counter(_base(name), help_, labels, registry=self.registry)
+            elif kind == "gauge":  # multiprocess_mode only matters with workers > 1
+                mode = "livesum" if name == INFLIGHT_REQUESTS else "max"
+                made[name] = Gauge(name, help_, labels, registry=self.registry, multiprocess_mode=mode)
+            else:
+                buckets = BATCH_BUCKETS if name == BATCH_SIZE else LATENCY_BUCKETS
+                made[name] = Histogram(name, help_, labels, buckets=buckets, registry=self.registry)
+        self.requests = made[REQUESTS_TOTAL]
+        self.request_duration = made[REQUEST_DURATION]
+        self.queue_duration = made[QUEUE_DURATION]
+        self.decode_duration = made[DECODE_DURATION]
+        self.inference_duration = made[INFERENCE_DURATION]
+        self.encode_duration = made[ENCODE_DURATION]
+        self.batch_size = made[BATCH_SIZE]
+        self.inflight = made[INFLIGHT_REQUESTS]
+        self.version_state = made[MODEL_VERSION_STATE]
+        self.load_duration = made[MODEL_LOAD_DURATION]
+        self.load_failures = made[MODEL_LOAD_FAILURES_TOTAL]
+        self.queue_rejected = made[QUEUE_REJECTED_TOTAL]
+        self._children: dict[tuple, Any] = {}
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """A cached labelled child (``labels()`` is the slow part of an observation)."""
+        key = (id(metric), labels)
+        c = self._children.get(key)
+        if c is None:
+            c = self._children[key] = metric.labels(*labels)
+        return c
+
+    def set_state(self, model: str, version: int, state: str) -> None:
+        for s in STATES:
+            self.child(self.version_state, model, str(version), s).set(1 if s == state else 0)
+
+    def render(self) -> tuple[bytes, str]:
+        import os
+
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+        path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if path:  # workers > 1: aggregate every worker's values
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=path)
+            return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def create_metrics(registry: Any = None) -> Metrics:
+    return Metrics(registry)

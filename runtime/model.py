@@ -1,0 +1,185 @@
+"""One loaded model version: an onnxruntime session, its signature, an optional batcher, in-flight counting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mlready.runtime.batching import Arrays, Batcher
+from mlready.runtime.config import ModelConfig, ThreadConfig
+from mlready.runtime.metrics import Metrics
+from mlready.runtime.signature import Signature, check_inputs
+
+MODEL_FILE = "model.onnx"
+METADATA_FILE = "metadata.json"
+PLATFORM = "onnxruntime_onnx"
+
+
+class LoadError(Exception):
+    pass
+
+
+class ModelVersion:
+    def __init__(self, name: str, version: int, path: Path, session: Any, signature: Signature,
+                 config: ModelConfig, executor: Executor, metrics: Metrics):
+        self.name = name
+        self.version = version
+        self.path = path
+        self.session = session
+        self.signature = signature
+        self.config = config
+        self.metrics = metrics
+        self.executor = executor
+        self.inflight = 0
+        self._idle: asyncio.Event | None = None
+        self._output_names = signature.output_names
+        v = str(version)
+        self._m_infer = metrics.child(metrics.inference_duration, name, v)
+        self._m_batch = metrics.child(metrics.batch_size, name, v)
+        self._m_queue = metrics.child(metrics.queue_duration, name, v)
+        self._m_rejected = metrics.child(metrics.queue_rejected, name, v)
+        self.batcher: Batcher | None = None
+        b = config.batching
+        if b.enabled and signature.batchable:
+            self.batcher = Batcher(self._run, self._output_names, executor, b.max_batch_size,
+                                   b.max_queue_delay_ms, b.queue_size, self._observe_batch)
+
+    def _observe_batch(self, rows: int, queued: float) -> None:
+        self._m_batch.observe(rows)
+        self._m_queue.observe(queued)
+
+    def _run(self, arrays: Arrays) -> list[np.ndarray]:
+        t0 = time.perf_counter()
+        out = self.session.run(self._output_names, arrays)
+        self._m_infer.observe(time.perf_counter() - t0)
+        return out
+
+    def _run_unbatched(self, arrays: Arrays, enqueued: float) -> list[np.ndarray]:
+        self._m_queue.observe(time.perf_counter() - enqueued)
+        self._m_batch.observe(int(next(iter(arrays.values())).shape[0]) if arrays else 1)
+        return self._run(arrays)
+
+    async def infer(self, arrays: Arrays, outputs: list[str] | None = None) -> Arrays:
+        """Validate and run. In-flight counting starts before the first await (see ModelManager.retire)."""
+        check_inputs(self.signature, arrays)
+        self.inflight += 1
+        try:
+            if self.batcher is not None:
+                try:
+                    result = await self.batcher.submit(arrays)
+                except Exception as exc:
+                    from mlready.runtime.errors import Overloaded
+
+                    if isinstance(exc, Overloaded):
+                        self._m_rejected.inc()
+                    raise
+            else:
+                loop = asyncio.get_running_loop()
+                values = await loop.run_in_executor(self.executor, self._run_unbatched, arrays,
+                                                    time.perf_counter())
+                result = dict(zip(self._output_names, values, strict=True))
+        finally:
+            self.inflight -= 1
+            if self.inflight == 0 and self._idle is not None:
+                self._idle.set()
+        if outputs is not None:
+            return {n: result[n] for n in outputs}
+        return result
+
+    async def wait_idle(self, timeout: float) -> bool:
+        if self.inflight == 0:
+            return True
+        self._idle = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    async def close(self) -> None:
+        if self.batcher is not None:
+            await self.batcher.close()
+        self.session = None
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "versions": [str(self.version)],
+            "platform": PLATFORM,
+            "inputs": [t.to_dict() for t in self.signature.inputs],
+            "outputs": [t.to_dict() for t in self.signature.outputs],
+        }
+
+
+def session_options(threads: ThreadConfig) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    if threads.intra_op:
+        opts.intra_op_num_threads = threads.intra_op
+    if threads.inter_op:
+        opts.inter_op_num_threads = threads.inter_op
+    # Busy-waiting worker threads steal the CPU the event loop needs on small machines.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    opts.log_severity_level = 3
+    return opts
+
+
+def load_version(name: str, version: int, path: Path, config: ModelConfig, threads: ThreadConfig,
+                 executor: Executor, metrics: Metrics) -> ModelVersion:
+    """Load and warm up one version (blocking; called on a loader thread). Raises LoadError."""
+    import onnxruntime as ort
+
+    model_file = path / MODEL_FILE
+    try:
+        session = ort.InferenceSession(str(model_file), sess_options=session_options(threads),
+                                       providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
+        raise LoadError(f"cannot load {model_file}: {str(exc).strip()[:500]}") from exc
+    try:
+        graph = Signature.from_session(session, name, version)
+    except ValueError as exc:
+        raise LoadError(f"{model_file}: {exc}") from exc
+    signature = graph
+    meta_file = path / METADATA_FILE
+    if meta_file.is_file():
+        try:
+            data = json.loads(meta_file.read_text(encoding="utf-8"))
+            meta = Signature.from_dict(data, where=str(meta_file)).checked_against(graph)
+        except (OSError, ValueError) as exc:
+            raise LoadError(f"{meta_file}: {exc}") from exc
+        signature = Signature(name=name, version=version, inputs=meta.inputs, outputs=meta.outputs,
+                              task=meta.task, classes=meta.classes, feature_names=meta.feature_names)
+    mv = ModelVersion(name, version, path, session, signature, config, executor, metrics)
+    if config.warmup:
+        warmup(mv)
+    return mv
+
+
+def warmup(mv: ModelVersion) -> None:
+    """Run the model once (and once per batch-size bucket when batching) so first requests are not slow."""
+    sizes = [1]
+    if mv.batcher is not None:
+        sizes += [s for s in (2, 4, 8, 16, 32, 64, 128, 256) if s <= mv.batcher.max_batch_size]
+    for size in sizes:
+        arrays = {}
+        for spec in mv.signature.inputs:
+            shape = spec.example_shape(size)
+            if spec.dtype.kind == "O":
+                arrays[spec.name] = np.full(shape, "", dtype=object)
+            else:
+                arrays[spec.name] = np.zeros(shape, dtype=spec.dtype)
+        try:
+            mv.session.run(mv.signature.output_names, arrays)
+        except Exception as exc:
+            if size == 1:
+                raise LoadError(f"warm-up failed: {str(exc).strip()[:500]}") from exc
+            break

@@ -1,0 +1,461 @@
+"""The HTTP API as a plain ASGI app: TF Serving REST, Open Inference Protocol v2 REST, cloud routes, metrics.
+
+A hand-written router instead of Starlette's: the hot path (read body, route, decode, infer, encode) then costs
+little more than a bare handler, which is the benchmark's goal. One place maps errors: a
+:class:`ServingError` answers its status with ``{"error": "..."}``; anything else is logged and answers 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from typing import Any
+
+import orjson
+from mlready.runtime import codec_tfserving, codec_v2
+from mlready.runtime.datatypes import V2_TO_TF
+from mlready.runtime.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServingError,
+    Unavailable,
+)
+from mlready.runtime.model import ModelVersion
+from mlready.runtime.service import Service
+
+log = logging.getLogger("mlready.runtime.http")
+access_log = logging.getLogger("mlready.runtime.access")
+
+JSON = b"application/json"
+_DUMP = orjson.OPT_SERIALIZE_NUMPY
+
+
+class ClientGone(Exception):
+    pass
+
+
+class Request:
+    __slots__ = ("scope", "receive", "method", "path", "headers", "body", "id")
+
+    def __init__(self, scope: dict, receive: Any):
+        self.scope = scope
+        self.receive = receive
+        self.method = scope["method"]
+        self.path = scope["path"]
+        self.headers = {k: v for k, v in scope["headers"]}
+        self.body = b""
+        rid = self.headers.get(b"x-request-id")
+        self.id = rid.decode("latin-1")[:128] if rid else None
+
+    def header(self, name: bytes) -> str | None:
+        v = self.headers.get(name)
+        return v.decode("latin-1") if v is not None else None
+
+    async def read(self, limit: int) -> bytes:
+        cl = self.headers.get(b"content-length")
+        if cl is not None:
+            try:
+                n = int(cl)
+            except ValueError:
+                raise BadRequest("invalid Content-Length") from None
+            if n > limit:
+                raise PayloadTooLarge(f"the request body ({n} bytes) is over the limit of {limit} bytes")
+        chunks, total = [], 0
+        while True:
+            msg = await self.receive()
+            if msg["type"] == "http.disconnect":
+                raise ClientGone()
+            chunk = msg.get("body", b"")
+            if chunk:
+                total += len(chunk)
+                if total > limit:
+                    raise PayloadTooLarge(f"the request body is over the limit of {limit} bytes")
+                chunks.append(chunk)
+            if not msg.get("more_body", False):
+                break
+        self.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return self.body
+
+    def json(self) -> Any:
+        if not self.body:
+            raise BadRequest("the request body is empty (expected JSON)")
+        # Any content type: TF Serving's documented `curl -d` examples send form-urlencoded.
+        try:
+            return orjson.loads(self.body)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"malformed JSON: {exc}") from None
+
+
+class Response:
+    __slots__ = ("status", "body", "content_type", "headers")
+
+    def __init__(self, body: Any = None, status: int = 200, content_type: bytes = JSON,
+                 headers: list[tuple[bytes, bytes]] | None = None, raw: bytes | None = None):
+        self.status = status
+        self.body = raw if raw is not None else orjson.dumps(body, option=_DUMP)
+        self.content_type = content_type
+        self.headers = headers or []
+
+
+def _error(exc: ServingError) -> Response:
+    headers = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
+    return Response({"error": exc.message}, exc.status, headers=headers)
+
+
+class App:
+    """The ASGI application. ``owns_service``: run the service's start/stop from the ASGI lifespan."""
+
+    def __init__(self, service: Service, owns_service: bool = True):
+        self.service = service
+        self.config = service.config
+        self.owns_service = owns_service
+        self.limit = self.config.max_body_bytes
+        cloud = self.config.cloud
+        self.exact: dict[str, Any] = {
+            "/": self.root,
+            "/v2": self.v2_server,
+            "/v2/health/live": self.live,
+            "/v2/health/ready": self.ready,
+            "/metrics": self.metrics,
+            "/openapi.json": self.openapi,
+            "/v1/models": self.tf_list,
+        }
+        self.open_paths = {"/", "/openapi.json"}
+        health = {"/v2/health/live", "/v2/health/ready"}
+        if cloud.sagemaker:
+            self.exact["/ping"] = self.ready
+            self.exact["/invocations"] = self.sagemaker
+            health.add("/ping")
+        if cloud.vertex:
+            hroute, proute = os.environ.get("AIP_HEALTH_ROUTE"), os.environ.get("AIP_PREDICT_ROUTE")
+            if hroute:
+                self.exact[hroute] = self.ready
+                health.add(hroute)
+            if proute:
+                self.exact[proute] = self.vertex
+        if cloud.azure_route:
+            self.exact[cloud.azure_route] = self.azure
+        if self.config.auth.open_health:
+            self.open_paths |= health
+        if self.config.auth.open_metrics:
+            self.open_paths.add("/metrics")
+        self._openapi: bytes | None = None
+
+    # -- ASGI ---------------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+
+    async def lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                try:
+                    if self.owns_service:
+                        await self.service.start()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                if self.owns_service:
+                    await self.service.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def handle(self, scope: dict, receive: Any, send: Any) -> None:
+        req = Request(scope, receive)
+        t0 = time.perf_counter()
+        try:
+            resp = await self.dispatch(req)
+        except ServingError as exc:
+            resp = _error(exc)
+        except ClientGone:
+            return
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": req.id, "path": req.path})
+            resp = Response({"error": "internal server error"}, 500)
+        headers = [(b"content-type", resp.content_type), (b"content-length", str(len(resp.body)).encode())]
+        if req.id is not None:
+            headers.append((b"x-request-id", req.id.encode("latin-1")))
+        if resp.headers:
+            headers.extend(resp.headers)
+        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else resp.body})
+        if self.config.access_log:
+            access_log.info("request", extra={"request_id": req.id or uuid.uuid4().hex, "method": req.method,
+                                              "path": req.path, "status": resp.status,
+                                              "ms": round((time.perf_counter() - t0) * 1000, 3)})
+
+    async def dispatch(self, req: Request) -> Response:
+        path = req.path
+        if len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/")
+        if path not in self.open_paths:
+            self.service.auth.check(req.header(b"authorization"))
+        handler = self.exact.get(path)
+        if handler is not None:
+            return await handler(req)
+        if path.startswith("/v2/models/"):
+            return await self.v2_model(req, path[len("/v2/models/"):].split("/"))
+        if path.startswith("/v1/models/"):
+            return await self.tf_model(req, path[len("/v1/models/"):])
+        raise NotFound(f"no route for {req.method} {path}")
+
+    @staticmethod
+    def _method(req: Request, *allowed: str) -> None:
+        if req.method == "HEAD" and "GET" in allowed:
+            return
+        if req.method not in allowed:
+            raise MethodNotAllowed(f"{req.method} is not allowed here (allowed: {', '.join(allowed)})")
+
+    # -- server-level routes ------------------------------------------------------------------------------
+
+    async def root(self, req: Request) -> Response:
+        self._method(req, "GET")
+        return Response({**self.service.server_metadata(), "ready": self.service.ready(),
+                         "models": self.service.manager.models()})
+
+    async def v2_server(self, req: Request) -> Response:
+        self._method(req, "GET")
+        return Response(self.service.server_metadata())
+
+    async def live(self, req: Request) -> Response:
+        self._method(req, "GET")
+        return Response({"live": True})
+
+    async def ready(self, req: Request) -> Response:
+        self._method(req, "GET")
+        ready = self.service.ready()
+        return Response({"ready": ready}, 200 if ready else 503)
+
+    async def metrics(self, req: Request) -> Response:
+        self._method(req, "GET")
+        body, ctype = self.service.metrics.render()
+        return Response(raw=body, content_type=ctype.encode())
+
+    async def openapi(self, req: Request) -> Response:
+        self._method(req, "GET")
+        if self._openapi is None:
+            from mlready.runtime.openapi import openapi_document
+
+            self._openapi = orjson.dumps(openapi_document(self.config, self.service.manager.models()))
+        return Response(raw=self._openapi)
+
+    # -- Open Inference Protocol v2 -----------------------------------------------------------------------
+
+    async def v2_model(self, req: Request, parts: list[str]) -> Response:
+        name, version, action = parts[0], None, ""
+        rest = parts[1:]
+        if len(rest) >= 2 and rest[0] == "versions":
+            version, rest = rest[1], rest[2:]
+        if len(rest) == 1:
+            action = rest[0]
+        elif rest:
+            raise NotFound(f"no route for {req.method} {req.path}")
+        if not name:
+            raise NotFound("a model name is required")
+        if action == "":
+            self._method(req, "GET")
+            return Response(self._v2_metadata(name, version))
+        if action == "ready":
+            self._method(req, "GET")
+            ready = self.service.manager.model_ready(name, version)
+            return Response({"name": name, "ready": ready}, 200 if ready else 503)
+        if action == "infer":
+            self._method(req, "POST")
+            return await self._v2_infer(req, name, version)
+        raise NotFound(f"no route for {req.method} {req.path}")
+
+    def _v2_metadata(self, name: str, version: str | None) -> dict[str, Any]:
+        mv = self.service.manager.resolve(name, version)
+        meta = mv.metadata()
+        if version is None:
+            meta["versions"] = [str(v) for v in sorted(self.service.manager.serving.get(name, {}))]
+        return meta
+
+    async def _v2_infer(self, req: Request, name: str, version: str | None) -> Response:
+        body = await req.read(self.limit)
+        hlen = req.headers.get(b"inference-header-content-length")
+
+        def decode(mv: ModelVersion) -> tuple:
+            if hlen is not None:
+                try:
+                    n = int(hlen)
+                except ValueError:
+                    raise BadRequest("invalid Inference-Header-Content-Length") from None
+                if not 0 < n <= len(body):
+                    raise BadRequest("Inference-Header-Content-Length is larger than the body")
+                try:
+                    header = orjson.loads(body[:n])
+                except orjson.JSONDecodeError as exc:
+                    raise BadRequest(f"malformed JSON header: {exc}") from None
+                parsed = codec_v2.decode(header, body[n:], mv.signature)
+            else:
+                parsed = codec_v2.decode(req.json(), b"", mv.signature)
+            return parsed.arrays, parsed.outputs, parsed
+
+        def encode(mv: ModelVersion, result: dict, parsed: codec_v2.V2Request) -> Response:
+            header, chunks = codec_v2.encode(mv.name, mv.version, parsed, result)
+            data = orjson.dumps(header, option=_DUMP)
+            if not chunks:
+                return Response(raw=data)
+            return Response(raw=b"".join([data, *chunks]), content_type=b"application/octet-stream",
+                            headers=[(b"inference-header-content-length", str(len(data)).encode())])
+
+        return await self.service.infer("v2-rest", name, version, None, decode, encode)
+
+    # -- TensorFlow Serving REST --------------------------------------------------------------------------
+
+    async def tf_list(self, req: Request) -> Response:
+        self._method(req, "GET")
+        return Response({"models": self.service.manager.models()})
+
+    async def tf_model(self, req: Request, rest: str) -> Response:
+        verb = ""
+        head, sep, tail = rest.rpartition(":")
+        if sep and "/" not in tail:
+            rest, verb = head, tail
+        parts = rest.split("/")
+        name, version, label, meta = parts[0], None, None, False
+        tail_parts = parts[1:]
+        if len(tail_parts) >= 2 and tail_parts[0] in ("versions", "labels"):
+            if tail_parts[0] == "versions":
+                version = tail_parts[1]
+            else:
+                label = tail_parts[1]
+            tail_parts = tail_parts[2:]
+        if tail_parts == ["metadata"] and not verb:
+            meta, tail_parts = True, []
+        if tail_parts or not name:
+            raise NotFound(f"no route for {req.method} {req.path}")
+        if verb:
+            if verb not in ("predict", "classify", "regress"):
+                raise NotFound(f"unknown method ':{verb}' (use :predict)")
+            self._method(req, "POST")
+            if verb != "predict":
+                raise BadRequest(f":{verb} is only available for TensorFlow models; use :predict")
+            return await self._tf_predict(req, "tfserving", name, version, label)
+        self._method(req, "GET")
+        if meta:
+            return Response(self._tf_metadata(name, version, label))
+        return Response(self._tf_status(name, version, label))
+
+    def _tf_status(self, name: str, version: str | None, label: str | None) -> dict[str, Any]:
+        manager = self.service.manager
+        if name not in manager.status and name not in self.config.models:
+            raise NotFound(f"model '{name}' not found")
+        statuses = manager.status.get(name, {})
+        if label is not None:
+            labels = self.config.model(name).labels
+            if label not in labels:
+                raise NotFound(f"model '{name}' has no label '{label}'")
+            version = str(labels[label])
+        if version is not None:
+            if not version.isdigit() or int(version) not in statuses:
+                raise NotFound(f"model '{name}' has no version '{version}'")
+            return {"model_version_status": [statuses[int(version)].to_tfserving(int(version))]}
+        return {"model_version_status": [statuses[v].to_tfserving(v) for v in sorted(statuses, reverse=True)]}
+
+    def _tf_metadata(self, name: str, version: str | None, label: str | None) -> dict[str, Any]:
+        mv = self.service.manager.resolve(name, version, label)
+
+        def tensors(specs: Any) -> dict[str, Any]:
+            return {t.name: {"dtype": V2_TO_TF[t.datatype], "name": t.name,
+                             "tensor_shape": {"dim": [{"size": str(d), "name": ""} for d in t.shape],
+                                              "unknown_rank": False}} for t in specs}
+
+        return {
+            "model_spec": {"name": name, "signature_name": "", "version": str(mv.version)},
+            "metadata": {"signature_def": {"signature_def": {"serving_default": {
+                "inputs": tensors(mv.signature.inputs),
+                "outputs": tensors(mv.signature.outputs),
+                "method_name": "tensorflow/serving/predict",
+            }}}},
+        }
+
+    async def _tf_predict(self, req: Request, protocol: str, name: str, version: str | None,
+                          label: str | None, body: Any = None) -> Response:
+        if body is None:
+            await req.read(self.limit)
+
+        def decode(mv: ModelVersion) -> tuple:
+            data = req.json() if body is None else body
+            arrays, fmt = codec_tfserving.decode(data, mv.signature)
+            return arrays, None, fmt
+
+        def encode(mv: ModelVersion, result: dict, fmt: str) -> Response:
+            return Response(codec_tfserving.encode(result, fmt))
+
+        return await self.service.infer(protocol, name, version, label, decode, encode)
+
+    # -- cloud container contracts ------------------------------------------------------------------------
+
+    async def sagemaker(self, req: Request) -> Response:
+        """SageMaker ``POST /invocations``: TF Serving JSON, or CSV rows for a single-input model."""
+        self._method(req, "POST")
+        await req.read(self.limit)
+        ctype = req.headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        body = _csv_rows(req.body) if ctype == b"text/csv" else None
+        if body is None:
+            data = req.json()
+            body = data if isinstance(data, dict) else {"instances": data}
+        name = self.service.default_model()
+        return await self._tf_predict(req, "sagemaker", name, None, None, body)
+
+    async def vertex(self, req: Request) -> Response:
+        """Vertex AI: ``{"instances": [...], "parameters": {...}}`` -> ``{"predictions": [...]}``."""
+        self._method(req, "POST")
+        await req.read(self.limit)
+        data = req.json()
+        if not isinstance(data, dict) or "instances" not in data:
+            raise BadRequest("Vertex AI requests must be a JSON object with 'instances'")
+        name = self.service.default_model()
+        return await self._tf_predict(req, "vertex", name, None, None, {"instances": data["instances"]})
+
+    async def azure(self, req: Request) -> Response:
+        """Azure ML scoring: ``{"data": rows}``, ``{"input_data": {"data": rows}}``, or TF Serving JSON."""
+        self._method(req, "POST")
+        await req.read(self.limit)
+        data = req.json()
+        if isinstance(data, dict) and "input_data" in data:
+            inner = data["input_data"]
+            data = {"data": inner.get("data") if isinstance(inner, dict) else inner}
+        if isinstance(data, dict) and "data" in data:
+            data = {"instances": data["data"]}
+        elif isinstance(data, list):
+            data = {"instances": data}
+        name = self.service.default_model()
+        return await self._tf_predict(req, "azure", name, None, None, data)
+
+
+def _csv_rows(body: bytes) -> dict[str, Any]:
+    rows = []
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("CSV body is not UTF-8") from None
+    for i, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            rows.append([float(x) for x in line.split(",")])
+        except ValueError:
+            raise BadRequest(f"CSV line {i + 1}: expected numbers separated by commas") from None
+    if not rows:
+        raise BadRequest("the CSV body has no rows")
+    return {"instances": rows}
+
+
+def create_app(service: Service, owns_service: bool = True) -> App:
+    return App(service, owns_service)
+
+
+__all__ = ["App", "create_app", "Unavailable"]

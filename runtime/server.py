@@ -1,0 +1,199 @@
+"""Run the server: HTTP (uvicorn) and gRPC (grpc.aio) in one event loop, sharing one :class:`Service`.
+
+Lifecycle: sockets open at once (liveness answers), models load in the background, readiness turns true
+after every configured model is loaded and warmed. On SIGTERM/SIGINT: readiness turns false, the server keeps
+serving for ``shutdown_delay_seconds`` (so load balancers notice), then stops accepting, lets in-flight
+requests finish within ``drain_seconds``, unloads the models and exits 0.
+
+``workers > 1`` starts that many worker processes sharing the ports (SO_REUSEPORT); metrics are then
+aggregated with prometheus_client's multiprocess mode in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+from mlready.runtime.config import RuntimeConfig
+from mlready.runtime.service import Service
+
+log = logging.getLogger("mlready.runtime.server")
+
+
+def effective_config(config: RuntimeConfig) -> RuntimeConfig:
+    """Apply Vertex AI's ``AIP_HTTP_PORT`` (when cloud.vertex is on)."""
+    import dataclasses
+
+    port = os.environ.get("AIP_HTTP_PORT")
+    if config.cloud.vertex and port and port.isdigit() and int(port) != config.http_port:
+        config = dataclasses.replace(config, http_port=int(port))
+    return config
+
+
+def _http_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class _Server:
+    """uvicorn.Server without its own signal handling (ours drains gRPC and the models too)."""
+
+    def __new__(cls, config: Any) -> Any:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        return Server(config)
+
+
+async def serve(config: RuntimeConfig, *, worker: bool = False, on_ready: Any = None) -> int:
+    """Serve until a signal (or ``stop`` on the returned objects); returns the exit code."""
+    import uvicorn
+    from mlready.runtime.grpc_service import create_grpc_server
+    from mlready.runtime.rest import create_app
+
+    config = effective_config(config)
+    try:
+        service = Service(config)
+    except ValueError as exc:
+        log.error("cannot start: %s", exc)
+        return 2
+    app = create_app(service, owns_service=False)
+    loop_impl = "uvloop" if _has("uvloop") else "asyncio"
+    http_impl = "httptools" if _has("httptools") else "h11"
+    uconfig = uvicorn.Config(app, host=config.host, port=config.http_port, lifespan="off", log_config=None,
+                             access_log=False, timeout_graceful_shutdown=max(int(config.drain_seconds), 1),
+                             http=http_impl, loop=loop_impl, backlog=2048, timeout_keep_alive=75,
+                             server_header=False, date_header=False)
+    server = _Server(uconfig)
+    sock = _http_socket(config.host, config.http_port, reuse_port=worker)
+    await service.start()
+
+    grpc_server = None
+    if config.grpc_port is not None:
+        grpc_server, bound = create_grpc_server(service, config.grpc_port, config.host)
+        if not bound:
+            log.error("cannot bind the gRPC port %s", config.grpc_port)
+            return 1
+        await grpc_server.start()
+
+    metrics_http = None
+    if config.metrics_port and not worker:
+        metrics_http = _start_metrics_server(config.metrics_port, config.host, service.metrics.registry)
+
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        if stopping.is_set():
+            return
+        log.info("signal received: draining", extra={"signal": signal.Signals(signum).name})
+        service.shutting_down = True
+        stopping.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal, sig)
+
+    async def watch() -> None:
+        await service.wait_loaded()
+        log.info("ready" if service.ready() else "loaded, but not every configured model is available",
+                 extra={"http_port": config.http_port, "grpc_port": config.grpc_port,
+                        "models": service.manager.models()})
+        if on_ready is not None:
+            on_ready()
+        await stopping.wait()
+        await asyncio.sleep(config.shutdown_delay_seconds)
+        server.should_exit = True
+        if grpc_server is not None:
+            await grpc_server.stop(config.drain_seconds)
+
+    watcher = loop.create_task(watch())
+    serve_task = loop.create_task(server.serve(sockets=[sock]))
+    await asyncio.wait([watcher, serve_task], return_when=asyncio.FIRST_COMPLETED)
+    if serve_task.done() and not stopping.is_set():  # uvicorn failed to start
+        stopping.set()
+    await serve_task
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
+    await service.stop()
+    if metrics_http is not None:
+        metrics_http.shutdown()
+    log.info("stopped")
+    return 0 if server.started else 1
+
+
+def _has(module: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(module) is not None
+
+
+def _start_metrics_server(port: int, host: str, registry: Any) -> Any:
+    from prometheus_client import start_http_server
+
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    return server
+
+
+def run(config: RuntimeConfig, config_path: str | None = None, worker: bool = False) -> int:
+    """Blocking entry point (``python -m mlready.runtime``)."""
+    if config.workers > 1 and not worker:
+        return _supervise(config, config_path)
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is in requirements.txt
+        runner = asyncio.run
+    return runner(serve(config, worker=worker))
+
+
+def _supervise(config: RuntimeConfig, config_path: str | None) -> int:
+    """Start ``workers`` processes sharing the ports; forward signals; aggregate metrics."""
+    if config_path is None:
+        raise ValueError("workers > 1 needs the config as a file (--config)")
+    tmp = tempfile.mkdtemp(prefix="mlready-metrics-")
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": tmp}
+    cmd = [sys.executable, "-m", "mlready.runtime", "--config", config_path, "--worker"]
+    children = [subprocess.Popen(cmd, env=env) for _ in range(config.workers)]
+
+    def forward(signum: int, _frame: Any) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    metrics_http = None
+    if config.metrics_port:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tmp
+        from prometheus_client import CollectorRegistry
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=tmp)
+        metrics_http = _start_metrics_server(config.metrics_port, config.host, registry)
+    codes = [child.wait() for child in children]
+    if metrics_http is not None:
+        metrics_http.shutdown()
+    return max(codes)

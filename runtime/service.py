@@ -1,0 +1,181 @@
+"""The protocol-independent core: models, readiness, auth, and one inference flow with its metrics.
+
+Every protocol (TF Serving REST, v2 REST, v2 gRPC, cloud routes) calls :meth:`Service.infer` with a decode and
+an encode function, so validation, timing and counting are identical everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from mlready.runtime.config import RuntimeConfig
+from mlready.runtime.errors import NotFound, ServingError, Unauthorized
+from mlready.runtime.metrics import PROTOCOLS, Metrics, create_metrics
+from mlready.runtime.model import ModelVersion
+from mlready.runtime.repository import ModelManager
+
+log = logging.getLogger("mlready.runtime")
+
+SERVER_NAME = "mlready"
+SERVER_VERSION = "0.1.0"
+EXTENSIONS = ["binary_tensor_data", "model_repository_status"]
+
+
+class Auth:
+    """Bearer-token check with a constant-time comparison. A token file is re-read when it changes."""
+
+    def __init__(self, config: RuntimeConfig):
+        self.conf = config.auth
+        self._token: bytes | None = None
+        self._file_stamp: tuple | None = None
+        self._checked = 0.0
+        if self.conf.token_env is not None:
+            value = os.environ.get(self.conf.token_env, "")
+            if not value:
+                raise ValueError(f"auth.token_env: environment variable {self.conf.token_env} is not set or empty")
+            self._token = value.strip().encode()
+        elif self.conf.token_file is not None:
+            self._refresh(force=True)
+
+    def _refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked < 5.0:
+            return
+        self._checked = now
+        path = Path(self.conf.token_file or "")
+        try:
+            st = path.stat()
+            stamp = (st.st_size, st.st_mtime_ns)
+            if stamp != self._file_stamp:
+                token = path.read_text(encoding="utf-8").strip().encode()
+                if token:
+                    self._token, self._file_stamp = token, stamp
+        except OSError as exc:
+            if force:
+                raise ValueError(f"auth.token_file: cannot read {path}: {exc.strerror}") from exc
+        if self._token is None:
+            raise ValueError(f"auth.token_file: {path} is empty")
+
+    @property
+    def enabled(self) -> bool:
+        return self.conf.enabled
+
+    def check(self, authorization: str | None) -> None:
+        if not self.enabled:
+            return
+        if self.conf.token_file is not None:
+            self._refresh()
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("missing bearer token (send 'Authorization: Bearer <token>')")
+        assert self._token is not None
+        if not hmac.compare_digest(token.strip().encode(), self._token):
+            raise Unauthorized("invalid bearer token")
+
+
+class Service:
+    def __init__(self, config: RuntimeConfig, metrics: Metrics | None = None):
+        self.config = config
+        self.metrics = metrics or create_metrics()
+        workers = config.threads.executor or max(2, min(8, os.cpu_count() or 2))
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="mlready-infer")
+        self.manager = ModelManager(config, self.metrics, self.executor)
+        self.auth = Auth(config)
+        self.shutting_down = False
+        self._tasks: list[asyncio.Task] = []
+        self._started = False
+        self.loaded: asyncio.Event | None = None  # created in start() (needs a running loop)
+        self._inflight = {p: self.metrics.child(self.metrics.inflight, p) for p in PROTOCOLS}
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Begin loading (in the background: liveness answers at once, readiness after load and warm-up)."""
+        if self._started:
+            return
+        self._started = True
+        self.loaded = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        async def initial() -> None:
+            try:
+                await self.manager.poll()
+            except Exception:
+                log.exception("initial repository load failed")
+            finally:
+                self.loaded.set()
+            await self.manager.run_polling()
+
+        self._tasks.append(loop.create_task(initial()))
+
+    async def wait_loaded(self) -> None:
+        if self.loaded is not None:
+            await self.loaded.wait()
+
+    async def stop(self, timeout: float | None = None) -> None:
+        self.shutting_down = True
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+        self._tasks.clear()
+        await self.manager.close(self.config.drain_seconds if timeout is None else timeout)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def ready(self) -> bool:
+        return not self.shutting_down and self.manager.ready()
+
+    def server_metadata(self) -> dict[str, Any]:
+        return {"name": SERVER_NAME, "version": SERVER_VERSION, "extensions": EXTENSIONS}
+
+    def default_model(self) -> str:
+        name = self.config.cloud.default_model
+        if name:
+            return name
+        names = self.manager.models()
+        if len(names) != 1:
+            raise NotFound(f"this route serves one model, but the repository has {len(names)} "
+                           f"({', '.join(names) or 'none'}); set cloud.default_model")
+        return names[0]
+
+    # -- the one inference flow ---------------------------------------------------------------------------
+
+    async def infer(self, protocol: str, name: str, version: Any, label: str | None,
+                    decode: Callable[[ModelVersion], tuple[Any, list[str] | None, Any]],
+                    encode: Callable[[ModelVersion, dict, Any], Any]) -> Any:
+        m = self.metrics
+        t0 = time.perf_counter()
+        gauge = self._inflight[protocol]
+        gauge.inc()
+        known = name in self.manager.status or name in self.config.models
+        mlabel, vlabel, status = (name if known else "_unknown"), "", "500"
+        try:
+            mv = self.manager.resolve(name, version, label)
+            vlabel = str(mv.version)
+            arrays, outputs, ctx = decode(mv)
+            t1 = time.perf_counter()
+            m.child(m.decode_duration, mlabel, protocol).observe(t1 - t0)
+            result = await mv.infer(arrays, outputs)
+            t2 = time.perf_counter()
+            body = encode(mv, result, ctx)
+            m.child(m.encode_duration, mlabel, protocol).observe(time.perf_counter() - t2)
+            status = "200"
+            return body
+        except ServingError as exc:
+            status = str(exc.status)
+            raise
+        finally:
+            gauge.dec()
+            m.child(m.requests, mlabel, vlabel, protocol, status).inc()
+            m.child(m.request_duration, mlabel, vlabel, protocol).observe(time.perf_counter() - t0)

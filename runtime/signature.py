@@ -1,0 +1,218 @@
+"""The model signature (``signature.json`` / ``metadata.json``) and input validation against it.
+
+The document is the build's contract::
+
+    {"name": "quickstart", "version": 1, "task": "classification",
+     "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, 30]}],
+     "outputs": [{"name": "label", "datatype": "INT64", "shape": [-1]}, ...],
+     "classes": [0, 1], "feature_names": ["mean radius", ...]}
+
+Without one, the signature is derived from the ONNX graph (symbolic or unknown dimensions become -1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from mlready.runtime.datatypes import ONNX_TO_V2, V2_TO_NUMPY
+from mlready.runtime.errors import BadRequest
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return V2_TO_NUMPY[self.datatype]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
+
+    def shape_ok(self, shape: tuple[int, ...]) -> bool:
+        if len(shape) != len(self.shape):
+            return False
+        return all(want < 0 or want == got for want, got in zip(self.shape, shape, strict=True))
+
+    def example_shape(self, batch: int = 1) -> tuple[int, ...]:
+        return tuple(batch if d < 0 else d for d in self.shape)
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    version: int | None = None
+    task: str | None = None
+    classes: tuple[Any, ...] | None = None
+    feature_names: tuple[str, ...] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [t.name for t in self.outputs]
+
+    def input(self, name: str) -> TensorSpec | None:
+        for t in self.inputs:
+            if t.name == name:
+                return t
+        return None
+
+    def output(self, name: str) -> TensorSpec | None:
+        for t in self.outputs:
+            if t.name == name:
+                return t
+        return None
+
+    @property
+    def batchable(self) -> bool:
+        """Every input and output has a dynamic first dimension: rows can be concatenated and split."""
+        return all(t.shape and t.shape[0] < 0 for t in (*self.inputs, *self.outputs))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "inputs": [t.to_dict() for t in self.inputs],
+            "outputs": [t.to_dict() for t in self.outputs],
+        }
+        if self.version is not None:
+            out["version"] = self.version
+        if self.task is not None:
+            out["task"] = self.task
+        if self.classes is not None:
+            out["classes"] = list(self.classes)
+        if self.feature_names is not None:
+            out["feature_names"] = list(self.feature_names)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "signature") -> Signature:
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: expected an object")
+        for key in ("inputs", "outputs"):
+            if not isinstance(data.get(key), list) or not data[key]:
+                raise ValueError(f"{where}: '{key}' must be a non-empty list")
+        return cls(
+            name=str(data.get("name", "")),
+            version=data.get("version"),
+            task=data.get("task"),
+            inputs=tuple(_tensor(t, f"{where}.inputs[{i}]") for i, t in enumerate(data["inputs"])),
+            outputs=tuple(_tensor(t, f"{where}.outputs[{i}]") for i, t in enumerate(data["outputs"])),
+            classes=tuple(data["classes"]) if isinstance(data.get("classes"), list) else None,
+            feature_names=tuple(data["feature_names"]) if isinstance(data.get("feature_names"), list) else None,
+        )
+
+    @classmethod
+    def from_session(cls, session: Any, name: str, version: int | None = None) -> Signature:
+        return cls(
+            name=name,
+            version=version,
+            inputs=tuple(_from_ort(a) for a in session.get_inputs()),
+            outputs=tuple(_from_ort(a) for a in session.get_outputs()),
+        )
+
+    def checked_against(self, graph: Signature) -> Signature:
+        """This (metadata) signature, verified against the ONNX graph's own."""
+        for mine, theirs, kind in ((self.inputs, graph.inputs, "input"), (self.outputs, graph.outputs, "output")):
+            names = {t.name: t for t in theirs}
+            for t in mine:
+                if t.name not in names:
+                    raise ValueError(f"metadata {kind} '{t.name}' is not an {kind} of model.onnx "
+                                     f"(it has: {', '.join(names)})")
+                if t.datatype != names[t.name].datatype:
+                    raise ValueError(f"metadata {kind} '{t.name}' is {t.datatype}, model.onnx says "
+                                     f"{names[t.name].datatype}")
+        missing = set(graph.input_names) - set(self.input_names)
+        if missing:
+            raise ValueError(f"metadata lacks model.onnx input(s): {', '.join(sorted(missing))}")
+        return self
+
+
+def _tensor(data: Any, where: str) -> TensorSpec:
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise ValueError(f"{where}: expected an object with a 'name'")
+    datatype = data.get("datatype")
+    if datatype not in V2_TO_NUMPY:
+        raise ValueError(f"{where}.datatype: unknown datatype {datatype!r}")
+    shape = data.get("shape", [])
+    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= -1 for d in shape):
+        raise ValueError(f"{where}.shape: expected a list of integers >= -1")
+    return TensorSpec(data["name"], datatype, tuple(shape))
+
+
+def _from_ort(arg: Any) -> TensorSpec:
+    datatype = ONNX_TO_V2.get(arg.type)
+    if datatype is None:
+        raise ValueError(f"tensor '{arg.name}' has unsupported type {arg.type}")
+    shape = tuple(d if isinstance(d, int) and d >= 0 else -1 for d in (arg.shape or []))
+    return TensorSpec(arg.name, datatype, shape)
+
+
+# -- request data -> validated arrays ------------------------------------------------------------------------
+
+
+def to_array(spec: TensorSpec, data: Any, shape: list[int] | tuple[int, ...] | None = None) -> np.ndarray:
+    """JSON data (nested or flat) for one input -> an array of the input's dtype; 400 naming the input."""
+    dtype = spec.dtype
+    try:
+        if dtype.kind == "f":
+            arr = np.asarray(data, dtype=dtype)
+        elif dtype.kind == "O":
+            arr = np.asarray(data, dtype=object)
+            for item in arr.reshape(-1):
+                if not isinstance(item, str | bytes):
+                    raise ValueError
+        else:
+            raw = np.asarray(data)
+            if raw.size and raw.dtype.kind not in "iub":
+                raise ValueError
+            if dtype.kind != "b" and raw.size and raw.dtype.kind == "b":
+                raise ValueError
+            arr = raw.astype(dtype, copy=False)
+            if raw.size and dtype.kind in "iu" and not np.array_equal(arr, raw):
+                raise ValueError("out of range")
+    except (ValueError, TypeError, OverflowError):
+        raise BadRequest(f"input '{spec.name}': data is not a valid {spec.datatype} tensor") from None
+    if shape is not None:
+        if arr.size != int(np.prod(shape, dtype=np.int64)):
+            raise BadRequest(f"input '{spec.name}': {arr.size} values do not fill shape {list(shape)}")
+        arr = arr.reshape(shape)
+    return arr
+
+
+def check_inputs(signature: Signature, arrays: dict[str, np.ndarray]) -> None:
+    """Missing or extra inputs, dtype and shape (dynamic dimensions respected) -> 400 naming the input."""
+    for name in arrays:
+        if signature.input(name) is None:
+            raise BadRequest(f"unknown input '{name}' (model '{signature.name}' takes: "
+                             f"{', '.join(signature.input_names)})")
+    for spec in signature.inputs:
+        arr = arrays.get(spec.name)
+        if arr is None:
+            raise BadRequest(f"missing input '{spec.name}' (model '{signature.name}' takes: "
+                             f"{', '.join(signature.input_names)})")
+        if arr.dtype != spec.dtype and not (spec.dtype.kind == "O" and arr.dtype.kind in "OUS"):
+            raise BadRequest(f"input '{spec.name}': expected datatype {spec.datatype}, got {arr.dtype}")
+        if not spec.shape_ok(arr.shape):
+            raise BadRequest(f"input '{spec.name}': expected shape {list(spec.shape)}, got {list(arr.shape)}")
+        if arr.size == 0 and spec.shape and spec.shape[0] < 0:
+            raise BadRequest(f"input '{spec.name}': empty batch")
+
+
+def check_outputs(signature: Signature, requested: list[str] | None) -> list[str] | None:
+    if requested is None:
+        return None
+    for name in requested:
+        if signature.output(name) is None:
+            raise BadRequest(f"unknown output '{name}' (model '{signature.name}' has: "
+                             f"{', '.join(signature.output_names)})")
+    return requested
