@@ -1,0 +1,55 @@
+"""Assemble the bundle: file path -> (kind, document(s)). Pure data; the step turns it into artifacts."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from mlready.generators.k8s import kustomize, objects, workload
+from mlready.generators.k8s.context import BundleContext, Image
+from mlready.generators.k8s.monitoring import service_monitor
+
+MANIFEST = "k8s-manifest"
+KUSTOMIZATION = "kustomization"
+
+
+def base_files(ctx: BundleContext, runtime_config: str) -> dict[str, Any]:
+    config_hash = hashlib.sha256(runtime_config.encode("utf-8")).hexdigest()
+    dev = ctx.cfg.environments.dev.resources
+    files: dict[str, Any] = {
+        "serviceaccount.yaml": objects.service_account(ctx),
+        "configmap.yaml": objects.config_map(ctx, runtime_config),
+    }
+    if ctx.cfg.rollout.strategy == "canary":
+        canary = ctx.cfg.rollout.canary
+        stable_image = Image(ctx.image.repository, canary.stable_version or ctx.image.tag).ref
+        new = ctx.image
+        canary_image = f"{new.repository}@{new.digest}" if new.digest else new.ref
+        files["deployment.yaml"] = workload.deployment(ctx, image=stable_image, config_hash=config_hash, r=dev)
+        files["deployment-canary.yaml"] = workload.deployment(
+            ctx, track="canary", image=canary_image, config_hash=config_hash, r=dev
+        )
+    else:
+        files["deployment.yaml"] = workload.deployment(ctx, config_hash=config_hash, r=dev)
+    files["service.yaml"] = objects.service(ctx)
+    files["pdb.yaml"] = objects.pdb(ctx)
+    if ctx.cfg.network_policy.enabled:
+        files["networkpolicy.yaml"] = objects.network_policy(ctx)
+    if ctx.monitoring:
+        files["servicemonitor.yaml"] = service_monitor(ctx)
+    return files
+
+
+def bundle_files(
+    ctx: BundleContext, runtime_config: str, current_env: str, current_ns: str | None
+) -> list[tuple[str, str, Any]]:
+    """Every file of the bundle as (path under the build dir, kind, document)."""
+    base = base_files(ctx, runtime_config)
+    out = [(f"k8s/base/{name}", MANIFEST, doc) for name, doc in base.items()]
+    out.append(("k8s/base/kustomization.yaml", KUSTOMIZATION, kustomize.base_kustomization(list(base))))
+    for env in kustomize.environments():
+        ns = kustomize.env_namespace(ctx, env, current_env, current_ns)
+        for name, doc in kustomize.overlay(ctx, env, ns).items():
+            kind = KUSTOMIZATION if name == "kustomization.yaml" else MANIFEST
+            out.append((f"k8s/overlays/{env}/{name}", kind, doc))
+    return out

@@ -1,0 +1,158 @@
+"""What every manifest builder needs, computed once from the spec: names, labels, image, ports.
+
+The serving facts (ports, drain time, version label) are owned by the runtime generator's ``serving``
+section; the image repository and tag by the Docker target. Both are read here and nowhere else, so the
+builders only see this small frozen view.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlready.generators.k8s.spec import K8sSpec
+
+TRACK_LABEL = "mlready.io/track"  # "stable" | "canary": matches the runtime's version labels
+ENV_LABEL = "mlready.io/environment"
+IMAGE_STATE = ".mlready/image.json"  # written by `mlready image`: {"name", "tag", "id", "digest"}
+CONFIG_FILE = "config.json"
+CONFIG_DIR = "/etc/mlready"
+
+
+@dataclass(frozen=True)
+class Ports:
+    http: int = 8080
+    grpc: int | None = 8081
+    metrics: int | None = 9090
+
+    def named(self) -> list[tuple[str, int]]:
+        out = [("http", self.http)]
+        if self.grpc:
+            out.append(("grpc", self.grpc))
+        if self.metrics:
+            out.append(("metrics", self.metrics))
+        return out
+
+    @property
+    def metrics_name(self) -> str:
+        return "metrics" if self.metrics else "http"
+
+
+@dataclass(frozen=True)
+class Image:
+    repository: str
+    tag: str
+    digest: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+@dataclass(frozen=True)
+class BundleContext:
+    name: str
+    namespace: str
+    project_version: str
+    model_name: str
+    cfg: K8sSpec
+    image: Image
+    ports: Ports
+    drain_seconds: float
+    monitoring: bool
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def selector(self, track: str = "stable") -> dict[str, str]:
+        """Deployment selector: stable labels only (never the version, which changes every release)."""
+        return {**self.service_selector(), TRACK_LABEL: track}
+
+    def service_selector(self) -> dict[str, str]:
+        return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/instance": self.name}
+
+    def meta(self, name: str | None = None, **extra: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": name or self.name, "namespace": self.namespace, "labels": dict(self.labels)}
+        out.update(extra)
+        return out
+
+    @property
+    def grace_seconds(self) -> int:
+        """Longer than preStop + the server's drain, with a margin for the process to exit."""
+        return int(self.cfg.pre_stop_seconds + math.ceil(self.drain_seconds) + 10)
+
+
+def _serving(spec: Any) -> tuple[Ports, float]:
+    try:
+        serving = spec.section("serving")
+    except AttributeError:  # the runtime generator is not installed: its documented defaults
+        return Ports(), 30.0
+    ports = Ports(
+        http=serving.http_port,
+        grpc=getattr(serving, "grpc_port", 8081),
+        metrics=getattr(serving, "metrics_port", None),
+    )
+    return ports, float(getattr(serving, "drain_seconds", 30.0))
+
+
+def _docker_image(spec: Any) -> tuple[str, str]:
+    try:
+        docker = spec.section("target.docker")
+    except AttributeError:
+        return spec.project.name, spec.project.version
+    repo = getattr(docker, "image", None) or getattr(docker, "name", None) or spec.project.name
+    registry = getattr(docker, "registry", None)
+    if registry:
+        repo = f"{registry.rstrip('/')}/{repo}"
+    tag = getattr(docker, "tag", None) or spec.project.version
+    return repo, tag
+
+
+def image_digest(project_dir: Path) -> str | None:
+    """The digest recorded by the last `mlready image`, when there is one."""
+    path = Path(project_dir) / IMAGE_STATE
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    digest = data.get("digest")
+    return digest if isinstance(digest, str) and digest.startswith("sha256:") else None
+
+
+def monitoring_on(spec: Any, cfg: K8sSpec) -> bool:
+    if cfg.service_monitor != "auto":
+        return cfg.service_monitor == "on"
+    for path in ("monitoring", "monitoring.prometheus", "monitoring.grafana"):
+        try:
+            if getattr(spec.section(path), "enabled", False):
+                return True
+        except AttributeError:
+            continue
+    return False
+
+
+def bundle_context(spec: Any, cfg: K8sSpec, digest: str | None = None) -> BundleContext:
+    name = cfg.name or spec.project.name
+    ports, drain = _serving(spec)
+    repo, tag = _docker_image(spec)
+    labels = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/version": spec.project.version,
+        "app.kubernetes.io/component": "model-server",
+        "app.kubernetes.io/part-of": spec.project.name,
+        "app.kubernetes.io/managed-by": "mlready",
+        **cfg.extra_labels,
+    }
+    return BundleContext(
+        name=name,
+        namespace=spec.project.name,
+        project_version=spec.project.version,
+        model_name=spec.model_name,
+        cfg=cfg,
+        image=Image(cfg.image or repo, tag, digest),
+        ports=ports,
+        drain_seconds=drain,
+        monitoring=monitoring_on(spec, cfg),
+        labels=labels,
+    )

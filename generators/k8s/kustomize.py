@@ -1,0 +1,90 @@
+"""Kustomize layout: ``k8s/base/`` (every object once) and one overlay per environment.
+
+An overlay sets the namespace, an environment label (``labels:``, not the deprecated ``commonLabels``,
+selectors untouched), the image (``images:``, with the digest from ``mlready image`` when known), the
+resources patch, and either a fixed ``replicas:`` count or an HPA (never both: the base Deployment has no
+``replicas`` so an HPA owns it without a fight on every apply).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlready.engine.serialize import dump_yaml
+from mlready.generators.k8s.context import ENV_LABEL, BundleContext
+from mlready.generators.k8s.objects import hpa
+from mlready.generators.k8s.spec import ENVIRONMENTS, EnvironmentSpec
+from mlready.generators.k8s.workload import CONTAINER, checkov_skips, resources
+
+API = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
+
+
+def base_kustomization(files: list[str]) -> dict[str, Any]:
+    return {**API, "resources": list(files)}
+
+
+def env_namespace(ctx: BundleContext, env: str, current_env: str, current_ns: str | None) -> str:
+    if env == current_env and current_ns:
+        return current_ns
+    return ctx.cfg.environments.get(env).namespace or f"{ctx.name}-{env}"
+
+
+def canary_split(total: int, weight: int) -> tuple[int, int]:
+    """(stable, canary) replicas for a replica-weighted canary: shares are only as fine as the pod count."""
+    if weight <= 0:
+        return total, 0
+    if weight >= 100:
+        return 0, total
+    canary = min(total - 1, max(1, round(total * weight / 100))) if total > 1 else 1
+    return max(total - canary, 1), canary
+
+
+def _resources_patch(ctx: BundleContext, e: EnvironmentSpec) -> dict[str, Any]:
+    res = resources(e.resources)
+    if e.resources.cpu_limit is None:
+        res["limits"] = {"cpu": None, **res["limits"]}  # strategic merge: null deletes the base's cpu limit
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": ctx.name, "annotations": checkov_skips(ctx, e.resources)},
+        "spec": {"template": {"spec": {"containers": [{"name": CONTAINER, "resources": res}]}}},
+    }
+
+
+def overlay(ctx: BundleContext, env: str, namespace: str) -> dict[str, str | dict[str, Any]]:
+    """Files of ``overlays/<env>/``: name -> document."""
+    e = ctx.cfg.environments.get(env)
+    canary = ctx.cfg.rollout.strategy == "canary"
+    files: dict[str, Any] = {}
+    k: dict[str, Any] = {**API, "namespace": namespace, "resources": ["../../base"]}
+    if e.autoscaling.enabled:
+        files["hpa.yaml"] = hpa(ctx, e.autoscaling, namespace)
+        k["resources"].append("hpa.yaml")
+    k["labels"] = [{"pairs": {ENV_LABEL: env}, "includeSelectors": False, "includeTemplates": True}]
+    if not canary:
+        image: dict[str, Any] = {"name": ctx.image.repository, "newTag": ctx.image.tag}
+        if ctx.image.digest:
+            image["digest"] = ctx.image.digest
+        k["images"] = [image]
+    replicas = []
+    total = e.autoscaling.min_replicas if e.autoscaling.enabled else e.replicas
+    if canary:
+        stable, canary_n = canary_split(total, ctx.cfg.rollout.canary.weight)
+        if not e.autoscaling.enabled:
+            replicas.append({"name": ctx.name, "count": stable})
+        replicas.append({"name": f"{ctx.name}-canary", "count": canary_n})
+    elif not e.autoscaling.enabled:
+        replicas.append({"name": ctx.name, "count": e.replicas})
+    if replicas:
+        k["replicas"] = replicas
+    k["patches"] = [
+        {
+            "patch": dump_yaml(_resources_patch(ctx, e)),
+            "target": {"kind": "Deployment", "labelSelector": f"app.kubernetes.io/name={ctx.name}"},
+        }
+    ]
+    return {"kustomization.yaml": k, **files}
+
+
+def environments() -> tuple[str, ...]:
+    return ENVIRONMENTS

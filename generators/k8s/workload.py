@@ -1,0 +1,184 @@
+"""The Deployment: the pod that runs the model server, hardened and with probes that mean something.
+
+- probes on named ports: startup (model load + warm-up budget) -> readiness (``/v2/health/ready``, takes the
+  pod out of the Service while it cannot serve) and liveness (``/v2/health/live``, restarts a wedged process;
+  deliberately not the readiness route, so a busy or loading model is never killed);
+- a preStop pause so kube-proxy/ingress drop the endpoint before SIGTERM; the grace period covers that
+  pause plus the server's own drain;
+- non-root UID/GID >= 10000, read-only root filesystem, no capabilities, seccomp RuntimeDefault, no
+  service-account token; ``/tmp`` is the only writable path (an emptyDir with a size limit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlready.generators.k8s.context import CONFIG_DIR, CONFIG_FILE, TRACK_LABEL, BundleContext
+from mlready.generators.k8s.spec import ResourcesSpec
+
+CONTAINER = "server"
+LIVE_PATH = "/v2/health/live"
+READY_PATH = "/v2/health/ready"
+
+
+def resources(r: ResourcesSpec) -> dict[str, Any]:
+    limits: dict[str, str] = {"memory": r.memory_limit, "ephemeral-storage": r.ephemeral_storage_limit}
+    if r.cpu_limit is not None:
+        limits = {"cpu": r.cpu_limit, **limits}
+    return {
+        "requests": {"cpu": r.cpu, "memory": r.memory, "ephemeral-storage": r.ephemeral_storage},
+        "limits": limits,
+    }
+
+
+def _probes(ctx: BundleContext) -> dict[str, Any]:
+    p = ctx.cfg.probes
+    startup_period = 5
+    return {
+        "startupProbe": {
+            "httpGet": {"path": READY_PATH, "port": "http"},
+            "periodSeconds": startup_period,
+            "timeoutSeconds": p.timeout_seconds,
+            "failureThreshold": max(1, -(-p.startup_seconds // startup_period)),
+        },
+        "readinessProbe": {
+            "httpGet": {"path": READY_PATH, "port": "http"},
+            "periodSeconds": 5,
+            "timeoutSeconds": p.timeout_seconds,
+            "successThreshold": 1,
+            "failureThreshold": p.readiness_failures,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": LIVE_PATH, "port": "http"},
+            "periodSeconds": p.period_seconds,
+            "timeoutSeconds": p.timeout_seconds,
+            "failureThreshold": p.liveness_failures,
+        },
+    }
+
+
+def container(ctx: BundleContext, image: str, r: ResourcesSpec, track: str) -> dict[str, Any]:
+    c: dict[str, Any] = {
+        "name": CONTAINER,
+        "image": image,
+        "imagePullPolicy": ctx.cfg.image_pull_policy,
+        "ports": [{"name": n, "containerPort": port, "protocol": "TCP"} for n, port in ctx.ports.named()],
+        "env": [
+            {"name": "MLREADY_CONFIG", "value": f"{CONFIG_DIR}/{CONFIG_FILE}"},
+            {"name": "MLREADY_VERSION_LABEL", "value": track},
+            {"name": "TMPDIR", "value": "/tmp"},
+        ],
+        "resources": resources(r),
+        **_probes(ctx),
+        "lifecycle": {"preStop": {"exec": {"command": ["sleep", str(ctx.cfg.pre_stop_seconds)]}}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": ctx.cfg.run_as_user,
+            "runAsGroup": ctx.cfg.run_as_group,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+        ],
+    }
+    if ctx.cfg.pre_stop_seconds == 0:
+        del c["lifecycle"]
+    return c
+
+
+def _scheduling(ctx: BundleContext, track: str) -> dict[str, Any]:
+    match = {"matchLabels": ctx.selector(track)}
+    return {
+        "topologySpreadConstraints": [
+            {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": match}
+            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+        ],
+        "affinity": {
+            "podAntiAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "weight": 100,
+                        "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname", "labelSelector": match},
+                    }
+                ]
+            }
+        },
+    }
+
+
+def checkov_skips(ctx: BundleContext, r: ResourcesSpec) -> dict[str, str]:
+    """Deliberate deviations from checkov's defaults, each with its reason (checkov reads these)."""
+    reasons = [
+        (
+            "CKV_K8S_43",
+            "the digest is pinned by the overlays' kustomize images: entry"
+            if ctx.image.digest
+            else "the image digest is not known until `mlready image` has run; rebuild to pin it in the overlays",
+        )
+    ]
+    if r.cpu_limit is None:
+        reasons.append(("CKV_K8S_11", r.cpu_limit_off_reason))
+    return {f"checkov.io/skip{i}": f"{check}={why}" for i, (check, why) in enumerate(reasons, 1)}
+
+
+def deployment(
+    ctx: BundleContext, *, track: str = "stable", image: str | None = None, replicas: int | None = None,
+    config_hash: str = "", r: ResourcesSpec | None = None,
+) -> dict[str, Any]:
+    """``replicas`` is None when an HPA owns the count (the overlays decide per environment)."""
+    r = r or ctx.cfg.environments.dev.resources
+    name = ctx.name if track == "stable" else f"{ctx.name}-{track}"
+    labels = {**ctx.labels, TRACK_LABEL: track}
+    rollout = ctx.cfg.rollout
+    spec: dict[str, Any] = {}
+    if replicas is not None:
+        spec["replicas"] = replicas
+    annotations = {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(ctx.ports.metrics or ctx.ports.http),
+        "prometheus.io/path": "/metrics",
+        "mlready.io/config-sha256": config_hash,
+    }
+    spec.update(
+        {
+            "revisionHistoryLimit": rollout.revision_history,
+            "progressDeadlineSeconds": rollout.progress_deadline_seconds,
+            "minReadySeconds": 5,
+            "selector": {"matchLabels": ctx.selector(track)},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": rollout.max_surge},
+            },
+            "template": {
+                "metadata": {"labels": labels, "annotations": annotations},
+                "spec": {
+                    "serviceAccountName": ctx.name,
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": ctx.grace_seconds,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": ctx.cfg.run_as_user,
+                        "runAsGroup": ctx.cfg.run_as_group,
+                        "fsGroup": ctx.cfg.run_as_group,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [container(ctx, image or ctx.image.ref, r, track)],
+                    "volumes": [
+                        {"name": "tmp", "emptyDir": {"sizeLimit": ctx.cfg.tmp_size}},
+                        {"name": "config", "configMap": {"name": f"{ctx.name}-config"}},
+                    ],
+                    **_scheduling(ctx, track),
+                },
+            },
+        }
+    )
+    meta = ctx.meta(name)
+    meta["labels"] = labels
+    meta["annotations"] = checkov_skips(ctx, r)
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}
