@@ -11,9 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
-
 from mlready.engine.plugin import Generator, Section
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -126,6 +125,8 @@ class Spec:
 def _section_tree(generators: list[Generator]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for gen in generators:
+        if gen.section in CORE_SECTIONS:  # e.g. the model generator works on the core `model` section
+            continue
         parts = gen.section.split(".")
         node = tree
         for part in parts[:-1]:

@@ -1,0 +1,206 @@
+"""The programmatic API. Every CLI command is a thin wrapper around one function here.
+
+    from mlready.engine import api
+    result = api.build("examples/quickstart", ["+target=k8s"])
+    result.manifest["artifacts"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from mlready.engine.errors import BuildFailed
+from mlready.engine.execute import NullReporter, Reporter, StepRecord, execute
+from mlready.engine.graph import Plan, plan
+from mlready.engine.load import load_spec
+from mlready.engine.registry import generators as installed_generators
+from mlready.engine.registry import hooks
+from mlready.engine.serialize import canonical_json
+from mlready.engine.spec import Spec
+from mlready.engine.writer import MANIFEST, check_out_dir, write_tree
+
+SCHEMA_VERSION = 1
+
+
+def mlready_version() -> str:
+    try:
+        return version("mlready")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+def default_out(project_dir: Path) -> Path:
+    return project_dir / "build"
+
+
+def cache_dir(project_dir: Path) -> Path:
+    env = os.environ.get("MLREADY_CACHE_DIR")
+    return Path(env) if env else project_dir / ".mlready" / "cache"
+
+
+@dataclass
+class BuildResult:
+    spec: Spec
+    plan: Plan
+    records: list[StepRecord]
+    manifest: dict[str, Any]
+    out_dir: Path
+
+    @property
+    def ok(self) -> bool:
+        return all(r.cache in ("hit", "miss") for r in self.records)
+
+    @property
+    def failed(self) -> list[StepRecord]:
+        return [r for r in self.records if r.cache == "failed"]
+
+
+def _resolve_out(project_dir: Path, out: str | Path | None) -> Path:
+    return Path(out).resolve() if out else default_out(project_dir)
+
+
+def build_manifest(spec: Spec, records: list[StepRecord]) -> dict[str, Any]:
+    from mlready.engine.provenance import git_info
+
+    artifacts = []
+    for rec in records:
+        for art in rec.artifacts:
+            artifacts.append({"path": art.path, "kind": art.kind, "sha256": art.sha256(), "step": rec.id})
+    artifacts.sort(key=lambda a: a["path"])
+    spec_dict = spec.to_dict()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "mlready_version": mlready_version(),
+        "project": spec.project.name,
+        "spec": {
+            "overrides": list(spec.overrides),
+            "choices": spec.choices,
+            "digest": hashlib.sha256(canonical_json(spec_dict).encode()).hexdigest(),
+        },
+        "git": git_info(spec.project_dir),
+        "steps": [r.manifest_entry() for r in records],
+        "artifacts": artifacts,
+    }
+
+
+def run(project_dir: str | Path, overrides: list[str] | None = None, reporter: Reporter | None = None,
+        jobs: int | None = None, use_cache: bool = True) -> tuple[Spec, Plan, list[StepRecord]]:
+    """Compose, plan and execute without writing anything but the cache."""
+    project = Path(project_dir).resolve()
+    gens = list(installed_generators())
+    spec, _ = load_spec(project, overrides, gens)
+    the_plan = plan(spec, gens)
+    records = execute(the_plan, spec, cache_dir(project), reporter or NullReporter(), jobs, use_cache)
+    return spec, the_plan, records
+
+
+def build(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None,
+          reporter: Reporter | None = None, jobs: int | None = None, use_cache: bool = True) -> BuildResult:
+    """Build and write ``out`` (default ``<project>/build``). Raises :class:`BuildFailed` when a step fails;
+    the previous output is then left untouched and what the build produced is kept in
+    ``<project>/.mlready/failed-build`` for inspection."""
+    project = Path(project_dir).resolve()
+    out_dir = _resolve_out(project, out)
+    check_out_dir(out_dir, project)
+    spec, the_plan, records = run(project, overrides, reporter, jobs, use_cache)
+    manifest = build_manifest(spec, records)
+    artifacts = [a for r in records for a in r.artifacts]
+    result = BuildResult(spec, the_plan, records, manifest, out_dir)
+    if not result.ok:
+        failed_dir = project / ".mlready" / "failed-build"
+        write_tree(failed_dir, artifacts, manifest)
+        failed = [r.id for r in result.failed]
+        raise BuildFailed(_failure_text(records, out_dir, failed_dir), failed)
+    write_tree(out_dir, artifacts, manifest)
+    for hook in hooks():
+        hook.after_build(spec, result)
+    return result
+
+
+def _failure_text(records: list[StepRecord], out_dir: Path, failed_dir: Path) -> str:
+    lines = ["the build failed; the previous output was left untouched"]
+    for r in records:
+        if r.cache == "failed":
+            lines.append(f"  step {r.id} failed: {r.error}")
+            if r.details:
+                lines.extend("    " + d for d in r.details.rstrip().splitlines())
+        elif r.cache == "skipped":
+            lines.append(f"  step {r.id} {r.error}")
+    lines.append(f"  what the build produced is in {failed_dir}")
+    return "\n".join(lines)
+
+
+def plan_build(project_dir: str | Path, overrides: list[str] | None = None) -> tuple[Spec, Plan, dict[str, bool]]:
+    """The plan and, per step, whether its key is already in the cache."""
+    from mlready.engine.cache import StepCache
+
+    project = Path(project_dir).resolve()
+    gens = list(installed_generators())
+    spec, _ = load_spec(project, overrides, gens)
+    the_plan = plan(spec, gens)
+    store = StepCache(cache_dir(project))
+    cached = {p.step.id: p.step.cacheable and store.get(p.key) is not None for p in the_plan.steps}
+    return spec, the_plan, cached
+
+
+def validate(project_dir: str | Path, overrides: list[str] | None = None) -> Spec:
+    spec, _ = load_spec(Path(project_dir), overrides)
+    return spec
+
+
+def compose_config(project_dir: str | Path, overrides: list[str] | None = None) -> tuple[Spec, dict[str, str]]:
+    """The validated spec and, for each config group, where its choice came from."""
+    spec, comp = load_spec(Path(project_dir), overrides)
+    return spec, {group: comp.choice_origin.get(group, "default") for group in comp.choices}
+
+
+@dataclass
+class Drift:
+    path: str
+    problem: str  # "differs", "edited by hand", "missing", "unexpected file"
+
+
+def check(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None
+          ) -> tuple[list[Drift], Path]:
+    """Regenerate in memory and compare with the build dir. Overrides default to the ones of the last build."""
+    import json
+
+    project = Path(project_dir).resolve()
+    out_dir = _resolve_out(project, out)
+    manifest_path = out_dir / MANIFEST
+    if not manifest_path.is_file():
+        from mlready.engine.errors import UsageError
+
+        raise UsageError(f"no build to check: {manifest_path} does not exist (run `mlready build` first)")
+    recorded = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if overrides is None:
+        overrides = list(recorded.get("spec", {}).get("overrides", []))
+    spec, _, records = run(project, overrides)
+    bad = [r for r in records if r.cache not in ("hit", "miss")]
+    if bad:
+        raise BuildFailed(_failure_text(records, out_dir, project / ".mlready" / "failed-build"), [r.id for r in bad])
+    from mlready.engine.graph import file_digest
+
+    expected = {a.path: a.sha256() for r in records for a in r.artifacts}
+    recorded_sha = {a["path"]: a["sha256"] for a in recorded.get("artifacts", [])}
+    drift: list[Drift] = []
+    for path, sha in sorted(expected.items()):
+        f = out_dir / path
+        if not f.is_file():
+            drift.append(Drift(path, "missing"))
+            continue
+        actual = file_digest(f)
+        if actual != sha:
+            if recorded_sha.get(path) and recorded_sha[path] != actual:
+                drift.append(Drift(path, "edited by hand"))
+            else:
+                drift.append(Drift(path, "differs from what the spec generates now"))
+    on_disk = {p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()}
+    for path in sorted(on_disk - set(expected) - {MANIFEST}):
+        drift.append(Drift(path, "unexpected file"))
+    return drift, out_dir

@@ -1,0 +1,30 @@
+"""``mlready check``"""
+
+from __future__ import annotations
+
+import click
+from mlready.engine.commands.common import common, emit_json, json_option, out_option
+
+
+@click.command("check")
+@common
+@out_option
+@json_option
+def command(project: str, overrides: tuple[str, ...], out: str | None, as_json: bool) -> None:
+    """Regenerate in memory and report files in the build dir that differ or were edited by hand.
+
+    Without OVERRIDES, the overrides recorded in the build's manifest are used. Exit 1 on drift.
+    """
+    from mlready.engine import api
+
+    drift, out_dir = api.check(project, list(overrides) or None, out=out)
+    if as_json:
+        emit_json({"ok": not drift, "drift": [{"path": d.path, "problem": d.problem} for d in drift]})
+    elif drift:
+        click.echo(f"{out_dir}: {len(drift)} file(s) drifted:", err=True)
+        for d in drift:
+            click.echo(f"  {d.path}: {d.problem}", err=True)
+    else:
+        click.echo(f"{out_dir}: up to date")
+    if drift:
+        raise click.exceptions.Exit(1)

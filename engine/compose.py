@@ -1,0 +1,310 @@
+"""Hydra composition — the only module that imports Hydra or OmegaConf.
+
+Precedence, lowest first:
+
+1. the schema defaults (every key, from the pydantic section models; required ones are ``???``),
+2. the default-list groups ``env`` and ``optimize`` (``env=prod``, ``optimize=auto``),
+3. the project's ``deploy.yaml``,
+4. appended groups in command-line order (``+target=k8s``, ``+ci=[gitlab,jenkins]``, ``+monitoring=grafana``),
+5. key overrides in command-line order (``serving.replicas=3``, ``+serving.labels.team=ml``, ``~key``).
+
+Config groups are looked up in ``<project>/conf/<group>/`` first (user-local options shadow packaged ones of the
+same name), then in the packaged ``mlready.conf``. Group overrides are checked before Hydra runs and key
+overrides are applied after it, so that every problem is collected and located, not just the first.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from mlready.engine.errors import SpecError, SpecProblem, UsageError
+from mlready.engine.sources import Source, SourceMap, check_yaml, package_of
+
+SPEC_FILE = "deploy.yaml"
+DEFAULT_GROUPS: dict[str, str] = {"env": "dev", "optimize": "none"}  # group -> default option
+
+
+@dataclass
+class Composition:
+    config: dict[str, Any]  # plain, resolved; required-but-missing values are absent
+    missing: list[str]  # key paths still ``???``
+    choices: dict[str, str | list[str]]
+    overrides: list[str]
+    sources: SourceMap
+    choice_origin: dict[str, str] = field(default_factory=dict)  # group -> "default", "deploy.yaml", override
+
+
+def packaged_conf_dir() -> Path:
+    return Path(str(files("mlready.conf")))
+
+
+def group_dirs(project_dir: Path) -> list[Path]:
+    """Where group options are looked up, first match wins."""
+    return [project_dir / "conf", packaged_conf_dir()]
+
+
+def available_groups(project_dir: Path) -> dict[str, list[str]]:
+    groups: dict[str, set[str]] = {}
+    for base in group_dirs(project_dir):
+        if not base.is_dir():
+            continue
+        for sub in base.iterdir():
+            if sub.is_dir() and not sub.name.startswith(("_", ".")):
+                opts = {p.stem for p in sub.glob("*.yaml")}
+                if opts:
+                    groups.setdefault(sub.name, set()).update(opts)
+    return {g: sorted(o) for g, o in sorted(groups.items())}
+
+
+def option_file(project_dir: Path, group: str, option: str) -> Path | None:
+    for base in group_dirs(project_dir):
+        candidate = base / group / f"{option}.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@dataclass
+class _GroupOverride:
+    text: str
+    group: str
+    options: list[str]
+    append: bool
+
+
+def _parse_overrides(
+    overrides: list[str], groups: dict[str, list[str]], problems: list[SpecProblem]
+) -> tuple[list[_GroupOverride], list[Any]]:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    parser = OverridesParser.create()
+    group_ovs: list[_GroupOverride] = []
+    key_ovs: list[Any] = []
+    for text in overrides:
+        try:
+            ov = parser.parse_override(text)
+        except HydraException as exc:
+            msg = str(exc).split("\n")[0]
+            problems.append(SpecProblem(f"override '{text}'", "", f"malformed override: {msg}"))
+            continue
+        if ov.is_sweep_override():
+            problems.append(
+                SpecProblem(f"override '{text}'", ov.key_or_group, "a sweep is not a build; for several options "
+                            f"use a list: {ov.get_key_element()}=[a,b]")
+            )
+            continue
+        if ov.key_or_group in groups or (ov.key_or_group in DEFAULT_GROUPS):
+            if ov.is_delete():
+                problems.append(SpecProblem(f"override '{text}'", ov.key_or_group, "a config group cannot be deleted"))
+                continue
+            value = ov.value()
+            options = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+            group_ovs.append(_GroupOverride(text, ov.key_or_group, options, append=ov.is_add() or ov.is_force_add()))
+        else:
+            key_ovs.append(ov)
+    return group_ovs, key_ovs
+
+
+def _check_group_options(
+    project_dir: Path, group_ovs: list[_GroupOverride], groups: dict[str, list[str]], problems: list[SpecProblem]
+) -> None:
+    for gov in group_ovs:
+        available = groups.get(gov.group, [])
+        if gov.group in DEFAULT_GROUPS and len(gov.options) != 1:
+            problems.append(SpecProblem(f"override '{gov.text}'", gov.group, "takes exactly one option"))
+        for opt in gov.options:
+            if opt not in available:
+                hint = difflib.get_close_matches(opt, available, n=1)
+                did = f" (did you mean '{hint[0]}'?)" if hint else ""
+                problems.append(
+                    SpecProblem(
+                        f"override '{gov.text}'",
+                        gov.group,
+                        f"unknown option '{opt}'{did}; available: {', '.join(available) or 'none'}",
+                    )
+                )
+
+
+def compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> Composition:
+    """Compose ``<project_dir>/deploy.yaml`` with config groups and overrides. Raises :class:`SpecError`."""
+    project_dir = project_dir.resolve()
+    spec_path = project_dir / SPEC_FILE
+    if not project_dir.is_dir():
+        raise UsageError(f"project directory {project_dir} does not exist")
+    if not spec_path.is_file():
+        raise UsageError(f"no {SPEC_FILE} in {project_dir} (use -C to point at a project, or `mlready new`)")
+
+    problems: list[SpecProblem] = []
+    syntax = check_yaml(spec_path)
+    if syntax:
+        raise SpecError([syntax])
+
+    groups = available_groups(project_dir)
+    group_ovs, key_ovs = _parse_overrides(overrides, groups, problems)
+    _check_group_options(project_dir, group_ovs, groups, problems)
+
+    # The group choices, in the order Hydra will merge them.
+    defaults = dict(DEFAULT_GROUPS)
+    origin = {g: "default" for g in defaults}
+    appended: list[tuple[str, list[str], str]] = []
+    for gov in group_ovs:
+        if gov.group in DEFAULT_GROUPS:  # `env=prod` and a forgiving `+env=prod`
+            defaults[gov.group] = gov.options[0]
+            origin[gov.group] = f"override '{gov.text}'"
+        else:  # `+target=k8s` and a forgiving `target=k8s`
+            appended.append((gov.group, gov.options, gov.text))
+            origin[gov.group] = f"override '{gov.text}'"
+    seen: dict[str, str] = {}
+    for group, _, text in appended:
+        if group in seen:
+            problems.append(SpecProblem(f"override '{text}'", group, f"already chosen by override '{seen[group]}'; "
+                                        f"give several options as one list: +{group}=[a,b]"))
+        seen[group] = text
+
+    # Every file that takes part, lowest precedence first; check their syntax before Hydra reads them.
+    ordered: list[Source] = []
+    for group, opt in defaults.items():
+        path = option_file(project_dir, group, opt)
+        if path:
+            ordered.append(Source(path, package_of(path, group)))
+    ordered.append(Source(spec_path, ""))
+    for group, opts, _ in appended:
+        for opt in opts:
+            path = option_file(project_dir, group, opt)
+            if path:
+                ordered.append(Source(path, package_of(path, group)))
+    for src in ordered:
+        bad = check_yaml(src.path)
+        if bad:
+            problems.append(bad)
+    if problems:
+        raise SpecError(problems)
+
+    local = [f"file://{project_dir / 'conf'}"] if (project_dir / "conf").is_dir() else []
+    hydra_overrides = [f"hydra.searchpath=[{','.join([*local, 'pkg://mlready.conf'])}]"]
+    hydra_overrides += [f"{g}={o}" for g, o in defaults.items()]
+    for group, opts, _ in appended:
+        hydra_overrides.append(f"+{group}=[{','.join(opts)}]" if len(opts) > 1 else f"+{group}={opts[0]}")
+
+    cfg = _hydra_compose(project_dir, hydra_overrides, base)
+
+    sources = SourceMap()
+    sources.fallback = SPEC_FILE if project_dir == Path.cwd() else str(spec_path)
+    for src in ordered:
+        sources.add_file(src)
+    _apply_key_overrides(cfg, key_ovs, sources, problems)
+    if problems:
+        raise SpecError(problems)
+
+    config, missing = _to_plain(cfg, sources)
+    choices: dict[str, str | list[str]] = dict(defaults)
+    for group, opts, _ in appended:
+        choices[group] = opts
+    return Composition(config, missing, choices, list(overrides), sources, origin)
+
+
+def _hydra_compose(project_dir: Path, hydra_overrides: list[str], base: dict[str, Any]) -> Any:
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.config_store import ConfigStore
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    store = ConfigStore.instance()
+    store.store(name="mlready_base", node=base)
+    store.store(
+        name="mlready_root",
+        node={"defaults": ["mlready_base", *({g: o} for g, o in DEFAULT_GROUPS.items()), "deploy", "_self_"]},
+    )
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(project_dir), version_base="1.3", job_name="mlready"):
+            cfg = hydra_compose(config_name="mlready_root", overrides=hydra_overrides)
+    except (HydraException, OmegaConfBaseException) as exc:
+        cause = exc.__cause__ or exc
+        first = str(cause).strip().split("\n")[0]
+        raise SpecError([SpecProblem(str(project_dir / SPEC_FILE), "", f"cannot compose the spec: {first}")]) from exc
+    OmegaConf.set_struct(cfg, True)
+    return cfg
+
+
+def _apply_key_overrides(cfg: Any, key_ovs: list[Any], sources: SourceMap, problems: list[SpecProblem]) -> None:
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    sentinel = object()
+    for ov in key_ovs:
+        key = ov.key_or_group
+        text = ov.input_line
+        where = f"override '{text}'"
+        exists = OmegaConf.select(cfg, key, default=sentinel, throw_on_missing=False) is not sentinel
+        if ov.is_delete():
+            if not exists:
+                problems.append(SpecProblem(where, key, "cannot delete: no such key"))
+                continue
+            parent, _, leaf = key.rpartition(".")
+            node = OmegaConf.select(cfg, parent) if parent else cfg
+            with OmegaConf.open_dict(node):
+                del node[leaf]
+            sources.add_override(key, text)
+            continue
+        if not exists and not (ov.is_add() or ov.is_force_add()):
+            problems.append(SpecProblem(where, key, _unknown_key_message(cfg, key)))
+            continue
+        if exists and ov.is_add() and not ov.is_force_add():
+            problems.append(SpecProblem(where, key, f"already set; override it with '{key}=...' (no '+')"))
+            continue
+        try:
+            with OmegaConf.open_dict(cfg):
+                OmegaConf.update(cfg, key, ov.value(), merge=False, force_add=True)
+        except OmegaConfBaseException as exc:
+            problems.append(SpecProblem(where, key, str(exc).split("\n")[0]))
+            continue
+        sources.add_override(key, text)
+
+
+def _unknown_key_message(cfg: Any, key: str) -> str:
+    from omegaconf import DictConfig, OmegaConf
+
+    parent_key, _, leaf = key.rpartition(".")
+    parent = OmegaConf.select(cfg, parent_key, default=None) if parent_key else cfg
+    if not isinstance(parent, DictConfig):
+        return "unknown key"
+    siblings = [str(k) for k in parent.keys()]
+    hint = difflib.get_close_matches(leaf, siblings, n=1)
+    if hint:
+        return f"unknown key (did you mean '{parent_key + '.' if parent_key else ''}{hint[0]}'?)"
+    return f"unknown key; to add a new entry use '+{key}=...'"
+
+
+def _to_plain(cfg: Any, sources: SourceMap) -> tuple[dict[str, Any], list[str]]:
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    try:
+        plain = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", "") or ""
+        raise SpecError([SpecProblem(sources.where(key), key, str(exc).split("\n")[0])]) from exc
+    for key in missing:
+        _drop(plain, key)
+    return plain, missing  # type: ignore[return-value]
+
+
+def _drop(tree: Any, dotted: str) -> None:
+    parts = dotted.replace("[", ".").replace("]", "").split(".")
+    node = tree
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node.get(part)
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)

@@ -1,0 +1,69 @@
+"""Move a Model Registry alias (``champion``, ``staging``, ...) to a model version.
+
+Builds whose ``model.source`` is ``models:/<name>@<alias>`` follow the alias, so promoting a version and
+rebuilding deploys it, and pointing the alias back at an older version and rebuilding is the rollback path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlready.engine.lifecycle.registry import RegistryLookupError, model_version, parse_model_uri
+from mlready.engine.lifecycle.store import Store, bounded_http, open_client, store_for, store_from_spec
+
+# MLflow's own rule for alias names; "latest" and "v<digits>" are reserved by MLflow
+_ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+_RESERVED = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    name: str
+    alias: str
+    version: str
+    previous: str | None  # the version the alias pointed at before, if any
+
+    def describe(self) -> str:
+        if self.previous == self.version:
+            return f"{self.name}@{self.alias} already points at version {self.version}"
+        before = f"version {self.previous}" if self.previous else "nothing"
+        return f"{self.name}@{self.alias}: {before} -> version {self.version}"
+
+
+def check_alias(alias: str) -> None:
+    if not _ALIAS.match(alias):
+        raise RegistryLookupError(f"alias {alias!r} may only contain letters, digits, '_' and '-'")
+    if _RESERVED.match(alias):
+        raise RegistryLookupError(f"alias {alias!r} is reserved by MLflow ('latest', 'v<number>')")
+
+
+def promote(client: Any, store: Store, name: str, version: int | str, alias: str) -> Promotion:
+    """Point ``name@alias`` at ``version`` (which must exist); return what changed."""
+    check_alias(alias)
+    mv = model_version(client, store, parse_model_uri(f"models:/{name}/{version}"))
+    previous = (client.get_registered_model(name).aliases or {}).get(alias)
+    client.set_registered_model_alias(name, alias, str(mv.version))
+    return Promotion(name=name, alias=alias, version=str(mv.version), previous=str(previous) if previous else None)
+
+
+def project_store(project_dir: Path, tracking_uri: str | None = None, timeout: float = 10.0) -> Store:
+    """The store a project's builds use: an explicit URI, else its spec's (and the environment's) choice."""
+    if tracking_uri:
+        return Store(tracking_uri=tracking_uri, artifact_root=None, timeout=timeout)
+    if (Path(project_dir) / "deploy.yaml").is_file():
+        from mlready.engine.load import load_spec
+
+        spec, _ = load_spec(Path(project_dir))
+        return store_from_spec(spec)
+    return store_for(Path(project_dir), timeout=timeout)
+
+
+def promote_in_project(
+    project_dir: Path, name: str, version: int, alias: str, tracking_uri: str | None = None
+) -> Promotion:
+    store = project_store(project_dir, tracking_uri)
+    with bounded_http(store.timeout):
+        return promote(open_client(store), store, name, version, alias)

@@ -1,0 +1,120 @@
+"""The ``model`` generator: ``model.ingest`` turns the spec's model source into a checked ONNX model.
+
+Formats (``model.format``, or told from the file name): ONNX files, scikit-learn estimators/pipelines saved
+with joblib (converted with skl2onnx), PyTorch modules and ``module:function`` trainers (see formats.py).
+The step checks the model loads and runs in onnxruntime on sample rows of the evaluation data and emits:
+
+- ``model/model.onnx`` (kind ``onnx-model``) — or ``model/baseline.onnx`` (kind ``onnx-baseline``) when the
+  optimizer is active, which then emits the served ``model/model.onnx``;
+- ``model/signature.json`` (kind ``model-signature``): names, datatypes and shapes, classes, feature names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlready.engine.errors import SpecProblem
+from mlready.engine.plugin import Generator, Section, Step
+from mlready.generators.model.formats import LOADERS, detect
+
+REGISTRY_SCHEMES = ("models:/", "runs:/")
+
+
+class ModelSectionSpec(Section):
+    """The ``model`` section is a core section (engine/spec.py); this generator adds no keys of its own."""
+
+
+def optimization_active(spec) -> bool:
+    try:
+        return bool(getattr(spec.section("optimize"), "active", False))
+    except AttributeError:
+        return False
+
+
+def served_model_step(spec) -> str:
+    """Id of the step whose ``onnx-model`` artifact is the model to serve."""
+    return "model.optimize" if optimization_active(spec) else "model.ingest"
+
+
+def resolve_source(spec) -> Path | None:
+    """The local model file (None for a trainer). Registry URIs are resolved through MLflow."""
+    source = spec.model.source
+    if source.startswith(REGISTRY_SCHEMES):
+        from mlready.engine.lifecycle.registry import resolve_model_uri
+
+        return Path(resolve_model_uri(source, spec))
+    if detect(spec.model.format, source, spec.model.trainer) == "trainer":
+        return None
+    return spec.resolve(source)
+
+
+def load_source(spec, project_dir: Path | None = None, sample=None):
+    """Load and convert the source model (returns a :class:`~mlready.generators.model.source.SourceModel`)."""
+    from mlready.generators.model.formats import loader
+
+    fmt = detect(spec.model.format, spec.model.source, spec.model.trainer)
+    return loader(fmt)(spec, resolve_source(spec), sample)
+
+
+class ModelGenerator(Generator):
+    name = "model"
+    section = "model"
+    config_model = ModelSectionSpec  # unused: the core owns the section
+    description = "Ingest the model: load, convert to ONNX, check it runs (model.ingest)"
+
+    def validate(self, spec) -> list[SpecProblem]:
+        problems = []
+        m = spec.model
+        source = m.source
+        fmt = detect(m.format, source, m.trainer)
+        if fmt is None and not source.startswith(REGISTRY_SCHEMES):
+            known = ", ".join(sorted({".onnx", ".joblib", ".pkl", ".skops", ".pt"}))
+            problems.append(SpecProblem("", "model.source", f"cannot tell the format of {source!r} "
+                                        f"(known suffixes: {known}); set model.format"))
+        elif fmt not in (None, "trainer") and not source.startswith(REGISTRY_SCHEMES):
+            if not spec.resolve(source).is_file():
+                problems.append(SpecProblem("", "model.source", f"model file not found: {spec.resolve(source)}"))
+        if fmt == "trainer" and not m.trainer:
+            problems.append(SpecProblem("", "model.trainer", "format 'trainer' needs model.trainer: 'module:function'"))
+        if m.trainer and ":" not in m.trainer:
+            problems.append(SpecProblem("", "model.trainer", f"expected 'module:function', got {m.trainer!r}"))
+        if fmt is not None and fmt not in LOADERS:
+            problems.append(SpecProblem("", "model.format", f"unsupported format {fmt!r}"))
+        for key in ("eval", "train", "sample"):
+            value = getattr(spec.data, key)
+            if value and not spec.resolve(value).is_file():
+                problems.append(SpecProblem("", f"data.{key}", f"data file not found: {spec.resolve(value)}"))
+        return problems
+
+    def steps(self, spec) -> list[Step]:
+        from mlready.generators.model.ingest import ingest
+
+        inputs: list[Path] = []
+        path = resolve_source(spec)
+        if path is not None:
+            inputs.append(path)
+        if spec.data.eval:
+            inputs.append(spec.resolve(spec.data.eval))
+        if spec.model.trainer:  # the trainer's module is code we cannot hash reliably: hash the project's .py
+            inputs.extend(sorted(p for p in spec.project_dir.glob("*.py")))
+        config = {
+            "model": spec.model.model_dump(mode="json"),
+            "name": spec.model_name,
+            "data": {"eval": spec.data.eval, "target": spec.data.target, "features": spec.data.features},
+            "optimized": optimization_active(spec),
+        }
+        from mlready.engine.tools import versions
+
+        tools = versions("onnx", "onnxruntime", "skl2onnx", "scikit-learn")
+        return [
+            Step(
+                id="model.ingest",
+                run=ingest,
+                config=config,
+                inputs=tuple(inputs),
+                tools=tools,
+                version="1",
+                header=False,
+                description="load the model, convert it to ONNX, run it on sample rows",
+            )
+        ]

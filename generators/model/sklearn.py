@@ -1,0 +1,105 @@
+"""scikit-learn estimators and pipelines saved with joblib (or skops), converted with skl2onnx.
+
+Classifiers are converted with ZipMap off, so probabilities are a plain float tensor: outputs ``label``
+(INT64 [-1]) and ``probabilities`` (FP32 [-1, n_classes]). The input is one float tensor ``input`` of shape
+[-1, n_features]. Loading a pickle runs code from the file: only build models you trust.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mlready.generators.model.source import ModelSourceError, SourceModel
+
+
+def _read(path: Path) -> Any:
+    try:
+        if path.suffix == ".skops":
+            import skops.io as sio
+
+            return sio.load(path, trusted=sio.get_untrusted_types(file=path))
+        import joblib
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sklearn version warnings: conversion + parity checks decide
+            return joblib.load(path)
+    except Exception as exc:
+        raise ModelSourceError(f"{path}: cannot load the scikit-learn model: {type(exc).__name__}: {exc}") from None
+
+
+def load(spec, path: Path | None, sample: np.ndarray | None) -> SourceModel:
+    assert path is not None
+    est = _read(path)
+    if not hasattr(est, "predict"):
+        raise ModelSourceError(f"{path}: holds a {type(est).__name__}, not a fitted estimator with predict()")
+    return convert(spec, est, origin=str(path))
+
+
+def convert(spec, est: Any, origin: str) -> SourceModel:
+    """Convert a fitted estimator; shared by the trainer loader."""
+    from sklearn.base import is_classifier
+
+    n_features = getattr(est, "n_features_in_", None)
+    if n_features is None:
+        raise ModelSourceError(f"{origin}: the estimator is not fitted (no n_features_in_)")
+    classifier = is_classifier(est)
+    task = spec.model.task if spec.model.task != "auto" else ("classification" if classifier else "regression")
+    onx = to_onnx(est, int(n_features), spec.model.input_name, spec.model.opset, classifier, origin)
+    names = getattr(est, "feature_names_in_", None)
+    classes = list(est.classes_) if classifier and hasattr(est, "classes_") else None
+    return SourceModel(
+        onnx_model=onx,
+        estimator=est,
+        task=task,
+        classes=classes,
+        feature_names=[str(n) for n in names] if names is not None else None,
+        notes=[f"converted {type(est).__name__} with skl2onnx (opset {spec.model.opset}, zipmap off)"],
+    )
+
+
+def to_onnx(est: Any, n_features: int, input_name: str, opset: int, classifier: bool, origin: str) -> Any:
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+    from skl2onnx.common.exceptions import MissingShapeCalculator
+
+    options = {"zipmap": False} if classifier else None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            onx = convert_sklearn(
+                est,
+                name=type(est).__name__,
+                initial_types=[(input_name, FloatTensorType([None, n_features]))],
+                target_opset={"": opset, "ai.onnx.ml": 3},
+                options={id(est): options} if options else None,
+                final_types=None,
+            )
+    except MissingShapeCalculator as exc:
+        raise ModelSourceError(f"{origin}: skl2onnx cannot convert this model: {str(exc).splitlines()[0]}") from None
+    except RuntimeError as exc:
+        first = str(exc).strip().split("\n")[0]
+        raise ModelSourceError(f"{origin}: skl2onnx cannot convert this model: {first}") from None
+    # Stable, readable output names for classifiers: label + probabilities.
+    if classifier:
+        rename = {}
+        outs = onx.graph.output
+        if len(outs) == 2:
+            rename = {outs[0].name: "label", outs[1].name: "probabilities"}
+        for node in onx.graph.node:
+            node.output[:] = [rename.get(o, o) for o in node.output]
+        for o in outs:
+            o.name = rename.get(o.name, o.name)
+    else:
+        outs = onx.graph.output
+        if len(outs) == 1 and outs[0].name != "prediction":
+            old = outs[0].name
+            for node in onx.graph.node:
+                node.output[:] = ["prediction" if o == old else o for o in node.output]
+            outs[0].name = "prediction"
+    onx.producer_name = "mlready"
+    onx.producer_version = ""
+    onx.doc_string = ""
+    return onx

@@ -1,0 +1,149 @@
+"""Trainers: ``model.trainer: "module:function"`` returns a fitted model, which is then converted to ONNX.
+
+The module is imported with the project directory first on ``sys.path`` (``train.py`` beside deploy.yaml is
+``train:fit``). The function takes either no argument, and returns a fitted model it trained on data of its
+own choosing, or two, ``(X, y)``: then mlready passes ``data.train`` (a DataFrame of the feature columns and
+the target as an array) and can also call it again on each cross-validation fold. It returns a fitted
+scikit-learn estimator or pipeline (converted with skl2onnx) or a ``torch.nn.Module`` (exported like a
+PyTorch model file). Errors inside the trainer are reported with its name, not as a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mlready.generators.model.source import ModelSourceError, SourceModel
+
+
+@contextmanager
+def project_on_path(project_dir: Path | None) -> Iterator[None]:
+    """Put the project directory first on sys.path while importing its code."""
+    entry = str(Path(project_dir).resolve()) if project_dir is not None else None
+    added = entry is not None and entry not in sys.path
+    if added:
+        sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        if added and entry in sys.path:
+            sys.path.remove(entry)
+
+
+def _forget_project_module(module_name: str, project_dir: Path | None) -> None:
+    """Drop a cached import of a module the project itself holds, so each build imports its current code
+    (and two projects with a ``train.py`` in one process do not share one)."""
+    top = module_name.split(".")[0]
+    if project_dir is None or not (
+        (Path(project_dir) / f"{top}.py").is_file() or (Path(project_dir) / top).is_dir()
+    ):
+        return
+    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+        del sys.modules[name]
+
+
+def resolve(spec: Any) -> Callable[..., Any]:
+    ref = spec.model.trainer or ""
+    module_name, _, func_name = ref.partition(":")
+    if not module_name or not func_name:
+        raise ModelSourceError(f"model.trainer: expected 'module:function', got {ref!r}")
+    with project_on_path(spec.project_dir):
+        try:
+            _forget_project_module(module_name, spec.project_dir)
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            raise ModelSourceError(
+                f"model.trainer {ref!r}: cannot import module {exc.name!r} (looked in {spec.project_dir} "
+                "and the installed packages)"
+            ) from None
+        except Exception as exc:
+            raise ModelSourceError(
+                f"model.trainer {ref!r}: importing {module_name} failed: {type(exc).__name__}: {exc}"
+            ) from None
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise ModelSourceError(f"model.trainer {ref!r}: module {module_name} has no function {func_name!r}")
+    return func
+
+
+def takes_data(func: Callable[..., Any]) -> bool:
+    """True for ``fit(X, y)``, False for ``fit()``; anything else is an error."""
+    params = [
+        p
+        for p in inspect.signature(func).parameters.values()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(params) not in (0, 2):
+        raise ModelSourceError(
+            f"model.trainer: {func.__name__}{inspect.signature(func)} must take no argument or (X, y)"
+        )
+    return len(params) == 2
+
+
+def training_data(spec: Any) -> tuple[Any, np.ndarray]:
+    """``data.train`` as (DataFrame of the feature columns, target array), with errors naming file/column."""
+    from mlready.generators.readiness.data import numeric_matrix, read_table, target_vector
+
+    if not spec.data.train:
+        raise ModelSourceError("model.trainer takes (X, y), so the spec needs data.train (CSV or Parquet)")
+    name = spec.data.train
+    frame = read_table(spec.resolve(name), name)
+    if spec.data.target not in frame.columns:
+        raise ModelSourceError(
+            f"{name}: target column {spec.data.target!r} not found (columns: {', '.join(frame.columns)})"
+        )
+    features = list(spec.data.features or [c for c in frame.columns if c != spec.data.target])
+    missing = [c for c in features if c not in frame.columns]
+    if missing:
+        raise ModelSourceError(f"{name}: feature column(s) {', '.join(missing)} from data.features not found")
+    numeric_matrix(frame, features, name, allow_nan=False)  # names the first bad column, if any
+    task = "regression" if spec.model.task == "regression" else "classification"
+    return frame[features].reset_index(drop=True), target_vector(frame, name, spec.data.target, task)
+
+
+def call(spec: Any, func: Callable[..., Any], *args: Any) -> Any:
+    try:
+        with project_on_path(spec.project_dir):
+            return func(*args)
+    except ModelSourceError:
+        raise
+    except Exception as exc:
+        raise ModelSourceError(
+            f"model.trainer {spec.model.trainer!r} raised {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def refit_function(spec: Any) -> Callable[[Any, np.ndarray], Any] | None:
+    """For cross-validation: a function (X, y) -> fitted model when the trainer takes data, else None."""
+    func = resolve(spec)
+    if not takes_data(func):
+        return None
+    return lambda X, y: call(spec, func, X, y)
+
+
+def load(spec: Any, path: Path | None, sample: np.ndarray | None) -> SourceModel:
+    func = resolve(spec)
+    model = call(spec, func, *training_data(spec)) if takes_data(func) else call(spec, func)
+    origin = f"model.trainer {spec.model.trainer!r}"
+    if hasattr(model, "predict") and hasattr(model, "fit"):
+        from mlready.generators.model.sklearn import convert
+
+        src = convert(spec, model, origin=origin)
+    elif type(model).__module__.startswith("torch") or any(
+        c.__module__.startswith("torch.nn") for c in type(model).__mro__
+    ):
+        from mlready.generators.model.pytorch import convert_module
+
+        src = convert_module(spec, model, sample, origin=origin)
+    else:
+        raise ModelSourceError(
+            f"{origin} returned a {type(model).__name__}, not a fitted estimator or torch module"
+        )
+    src.notes.insert(0, f"trained by {spec.model.trainer}")
+    return src
