@@ -1,0 +1,129 @@
+"""The CI generators: one per system, all rendering the same pipeline model (``pipeline.py``).
+
+Each validates its stage names for its system, builds the model, renders it, runs mlready's own checks
+(``checks.py``) and returns one artifact under ``ci/`` in the build dir, laid out as the system expects it
+at the repository root (``ci/.gitlab-ci.yml``, ``ci/.circleci/config.yml``, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from mlready.engine.errors import SpecProblem, StepError
+from mlready.engine.plugin import Artifact, Generator, Step, StepContext
+from mlready.generators.ci import checks, circleci, github, gitlab, jenkins
+from mlready.generators.ci.pipeline import build_pipeline
+from mlready.generators.ci.spec import STAGES, CircleciSpec, GithubSpec, GitlabSpec, JenkinsSpec, PipelineSpec
+
+VERSION = "1"
+
+
+class _CiGenerator(Generator):
+    group = "ci"
+    kind: ClassVar[str]
+    path: ClassVar[str]
+    name_problems: ClassVar[Callable[[str], str | None]]
+
+    def validate(self, spec) -> list[SpecProblem]:
+        cfg: PipelineSpec = spec.section(self.section)
+        if not cfg.enabled:
+            return []
+        problems = []
+        seen: dict[str, str] = {}
+        for stage in STAGES:
+            name = cfg.stage_name(stage)
+            key = f"{self.section}.stages.{stage}"
+            msg = type(self).name_problems(name)
+            if msg:
+                problems.append(SpecProblem("deploy.yaml", key, msg))
+            elif name in seen:
+                problems.append(SpecProblem("deploy.yaml", key, f"{name!r} also names stage {seen[name]!r}"))
+            seen.setdefault(name, stage)
+        return problems
+
+    def render(self, ctx: StepContext, cfg: Any) -> Artifact:
+        raise NotImplementedError
+
+    def steps(self, spec) -> list[Step]:
+        cfg = spec.section(self.section)
+        return [
+            Step(
+                id=f"ci.{self.name}",
+                run=lambda ctx: [self.render(ctx, cfg)],
+                config={"section": cfg, "overrides": list(spec.overrides), "project": spec.project,
+                        "model": spec.model_name},
+                templates=getattr(self, "templates", ()),
+                version=VERSION,
+                description=f"{self.name} pipeline ({self.path})",
+            )
+        ]
+
+    def _yaml(self, ctx: StepContext, doc: dict[str, Any], problems: list[str]) -> Artifact:
+        art = Artifact.yaml(self.path, self.kind, doc, header=ctx.header("#"))
+        problems = problems + checks.secret_problems(doc, art.read_text())
+        if problems:
+            raise StepError(f"the generated {self.path} fails mlready's checks", details="\n".join(problems))
+        return art
+
+
+class GitlabGenerator(_CiGenerator):
+    name = "gitlab"
+    section = "ci.gitlab"
+    config_model = GitlabSpec
+    description = "GitLab CI pipeline (.gitlab-ci.yml)"
+    kind = "gitlab-ci"
+    path = "ci/.gitlab-ci.yml"
+    name_problems = staticmethod(gitlab.name_problems)
+
+    def render(self, ctx: StepContext, cfg: GitlabSpec) -> Artifact:
+        doc = gitlab.render_gitlab(build_pipeline(ctx.spec, cfg), cfg)
+        return self._yaml(ctx, doc, checks.gitlab_problems(doc))
+
+
+class CircleciGenerator(_CiGenerator):
+    name = "circleci"
+    section = "ci.circleci"
+    config_model = CircleciSpec
+    description = "CircleCI 2.1 pipeline (.circleci/config.yml)"
+    kind = "circleci-config"
+    path = "ci/.circleci/config.yml"
+    name_problems = staticmethod(circleci.name_problems)
+
+    def render(self, ctx: StepContext, cfg: CircleciSpec) -> Artifact:
+        doc = circleci.render_circleci(build_pipeline(ctx.spec, cfg), cfg)
+        return self._yaml(ctx, doc, checks.circleci_problems(doc))
+
+
+class GithubGenerator(_CiGenerator):
+    name = "github"
+    section = "ci.github"
+    config_model = GithubSpec
+    description = "GitHub Actions workflow (.github/workflows/mlready.yml)"
+    kind = "github-workflow"
+    path = "ci/.github/workflows/mlready.yml"
+    name_problems = staticmethod(github.name_problems)
+
+    def render(self, ctx: StepContext, cfg: GithubSpec) -> Artifact:
+        doc = github.render_github(build_pipeline(ctx.spec, cfg), cfg)
+        return self._yaml(ctx, doc, checks.github_problems(doc))
+
+
+class JenkinsGenerator(_CiGenerator):
+    name = "jenkins"
+    section = "ci.jenkins"
+    config_model = JenkinsSpec
+    description = "declarative Jenkins pipeline (Jenkinsfile)"
+    kind = "jenkinsfile"
+    path = "ci/Jenkinsfile"
+    templates = (jenkins.TEMPLATE,)
+    name_problems = staticmethod(jenkins.name_problems)
+
+    def render(self, ctx: StepContext, cfg: JenkinsSpec) -> Artifact:
+        pipeline = build_pipeline(ctx.spec, cfg)
+        text = ctx.render(jenkins.TEMPLATE, **jenkins.jenkins_context(pipeline, cfg, ctx.header("//")))
+        problems = checks.jenkins_problems([(j.name, "input" if j.manual else "\n".join(j.steps))
+                                            for j in pipeline.jobs], text)
+        if problems:
+            raise StepError(f"the generated {self.path} fails mlready's checks", details="\n".join(problems))
+        return Artifact.text(self.path, self.kind, text)

@@ -1,0 +1,91 @@
+"""The one internal pipeline model every CI renderer reads: stages of jobs, each job a list of shell steps.
+
+It says *what* runs; the renderers (gitlab.py, circleci.py, github.py, jenkins.py) say how each CI system
+spells it: caches, artifacts, services, environments, manual gates and secrets all have a native form there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret a job needs, by reference only. ``store`` is its name in the CI system's secret store.
+
+    kind ``userpass`` exposes ``<variable>_USER`` and ``<variable>_PASSWORD``; ``file`` puts a path to a file with
+    the secret's content in ``variable``.
+    """
+
+    variable: str
+    store: str
+    kind: Literal["userpass", "file"]
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        if self.kind == "userpass":
+            return (f"{self.variable}_USER", f"{self.variable}_PASSWORD")
+        return (self.variable,)
+
+
+@dataclass(frozen=True)
+class Cache:
+    key_files: tuple[str, ...]  # lock files whose content keys the cache
+    paths: tuple[str, ...]  # what is cached
+    prefix: str = "deps"
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str  # staging / production
+    url: str  # literal URL or "" (read from url_variable)
+    url_variable: str
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str  # logical stage id (install, unit-tests, ...)
+    name: str  # the name in the target system (spec.stages may rename it)
+    steps: tuple[str, ...]  # shell commands, run in order in the checked-out project
+    needs: tuple[str, ...] = ()  # logical ids of jobs that must succeed first
+    python: bool = True  # runs in the Python image with the dependency cache restored
+    docker: bool = False  # needs a docker daemon (service / remote docker)
+    cache: Cache | None = None
+    artifacts: tuple[str, ...] = ()  # paths kept after the job and handed to later jobs
+    junit: tuple[str, ...] = ()  # JUnit XML reports
+    secrets: tuple[Secret, ...] = ()
+    environment: Environment | None = None
+    manual: bool = False  # a manual approval gate: it runs nothing, a person lets the pipeline go on
+    branch_only: bool = False  # runs only on the deploy branch
+    variables: tuple[tuple[str, str], ...] = ()  # plain (non-secret) environment variables
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    python: str
+    jobs: tuple[Job, ...]
+    variables: tuple[tuple[str, str], ...] = ()  # pipeline-wide plain variables
+    branch: str = "main"
+    cache: Cache | None = None
+
+    def job(self, job_id: str) -> Job:
+        for j in self.jobs:
+            if j.id == job_id:
+                return j
+        raise KeyError(job_id)
+
+    @property
+    def secrets(self) -> tuple[Secret, ...]:
+        seen: dict[Secret, None] = {}
+        for j in self.jobs:
+            for s in j.secrets:
+                seen[s] = None
+        return tuple(seen)
+
+
+def needs_names(pipeline: Pipeline, job: Job) -> list[str]:
+    return [pipeline.job(n).name for n in job.needs]
+
+

@@ -1,0 +1,133 @@
+"""Build the one pipeline model from the spec: install → unit tests → validate → build → image (build + scan)
+→ push → deploy to staging → smoke test → manual approval → deploy to production.
+
+The ``mlready`` command lines use the build's own overrides (``spec.overrides``) minus those that make no sense
+in CI: the ``ci`` group itself (the pipeline does not regenerate its own definition) and ``env`` (each deploy
+job chooses its environment).
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from mlready.generators.ci.model import Cache, Environment, Job, Pipeline, Secret
+from mlready.generators.ci.spec import PipelineSpec
+
+#: where jobs keep what later jobs and people need
+BUILD_DIR = "build"
+REPORTS_DIR = "reports"
+DIST_DIR = "dist"
+VENV = ".venv"
+TRIVY_IMAGE = "aquasec/trivy:0.57.1"
+ENV_NAMES = {"staging": "staging", "production": "prod"}  # CI environment -> mlready env group option
+
+
+def _override_key(override: str) -> str:
+    return override.lstrip("+~").split("=", 1)[0]
+
+
+def ci_overrides(overrides: list[str]) -> list[str]:
+    """The build's overrides minus the ones that make no sense in a CI job (see module doc)."""
+    out = []
+    for o in overrides:
+        key = _override_key(o)
+        if key == "ci" or key.startswith("ci.") or key == "env" or key.startswith("env."):
+            continue
+        out.append(o)
+    return out
+
+
+def mlready(command: str, overrides: list[str], *extra: str) -> str:
+    return shlex.join(["mlready", command, *overrides, *extra])
+
+
+def image_names(spec) -> tuple[str, str]:
+    """(local tag ``mlready image`` gives the image, the pushed reference as a shell word with variables)."""
+    local = f"{spec.project.name}:{spec.project.version}"
+    return local, f"${{MLREADY_REGISTRY}}/{local}"
+
+
+def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
+    ov = ci_overrides(list(spec.overrides))
+    local, remote = image_names(spec)
+    tar = f"{DIST_DIR}/image.tar"
+    # trivy runs as a container on the same docker daemon (dind service, remote docker, the runner's own)
+    scan = (
+        f"docker run --rm -v /var/run/docker.sock:/var/run/docker.sock {TRIVY_IMAGE} image --no-progress "
+        f"--exit-code 1 --severity {cfg.scan_severity} {local}"
+    )
+    cache = Cache(key_files=tuple(cfg.lock_files), paths=(VENV,), prefix=f"venv-py{cfg.python}")
+    setup = (f"python3 -m venv {VENV}", f". {VENV}/bin/activate", *cfg.install)
+
+    def job(stage: str, steps: tuple[str, ...], **kw) -> Job:
+        return Job(id=stage, name=cfg.stage_name(stage), steps=steps, **kw)
+
+    def env(name: str) -> Environment:
+        e = getattr(cfg, name)
+        return Environment(name=name, url=e.url, url_variable=e.url_variable)
+
+    def url(name: str) -> str:
+        e = getattr(cfg, name)
+        return shlex.quote(e.url) if e.url else f'"${e.url_variable}"'
+
+    registry = Secret("REGISTRY", cfg.credentials.registry, "userpass")
+    kube = {
+        "staging": Secret("KUBECONFIG", cfg.credentials.kubeconfig_staging, "file"),
+        "production": Secret("KUBECONFIG", cfg.credentials.kubeconfig_production, "file"),
+    }
+
+    def deploy(name: str, needs: tuple[str, ...]) -> Job:
+        return job(
+            f"deploy-{name}",
+            (*setup, mlready("deploy", [*ov, f"env={ENV_NAMES[name]}"])),
+            needs=needs, cache=cache, secrets=(kube[name],), environment=env(name), branch_only=True,
+        )
+
+    jobs = (
+        job("install", (*setup, "python -m pip check"), cache=cache),
+        job(
+            "unit-tests",
+            (*setup, f"python -m pytest --junitxml={REPORTS_DIR}/junit.xml {shlex.quote(cfg.tests)}"),
+            needs=("install",), cache=cache, artifacts=(REPORTS_DIR,), junit=(f"{REPORTS_DIR}/junit.xml",),
+        ),
+        job("validate", (*setup, mlready("validate", ov)), needs=("install",), cache=cache),
+        job(
+            "build", (*setup, mlready("build", ov)),
+            needs=("unit-tests", "validate"), cache=cache, artifacts=(BUILD_DIR,),
+        ),
+        job(
+            "image-build",
+            (*setup, mlready("image", ov), *(scan,) * cfg.scan, f"mkdir -p {DIST_DIR}", f"docker save {local} -o {tar}"),
+            needs=("build",), cache=cache, docker=True, artifacts=(DIST_DIR,),
+        ),
+        job(
+            "push",
+            (
+                f"docker load -i {tar}",
+                'printf \'%s\' "$REGISTRY_PASSWORD" | docker login --username "$REGISTRY_USER" '
+                '--password-stdin "${MLREADY_REGISTRY%%/*}"',
+                f'docker tag {local} "{remote}"',
+                f'docker push "{remote}"',
+            ),
+            needs=("image-build",), python=False, docker=True, secrets=(registry,), branch_only=True,
+        ),
+        deploy("staging", ("push", "build")),
+        job(
+            "smoke-test",
+            (
+                f"curl --fail --silent --show-error --retry 10 --retry-delay 6 --retry-all-errors "
+                f"{url('staging')}/v2/health/ready",
+                f"curl --fail --silent --show-error {url('staging')}/v2/models/{spec.model_name}",
+            ),
+            needs=("deploy-staging",), python=False, environment=env("staging"), branch_only=True,
+        ),
+        job(
+            "approve-production", ('echo "deploy to production approved"',),
+            needs=("smoke-test",), python=False, manual=True, branch_only=True,
+        ),
+        deploy("production", ("approve-production", "build")),
+    )
+    variables = (("MLREADY_REGISTRY", cfg.registry),) if cfg.registry else ()
+    return Pipeline(
+        name=spec.project.name, python=cfg.python, jobs=jobs, variables=variables, branch=cfg.branch, cache=cache
+    )

@@ -1,0 +1,143 @@
+"""Spec sections of the CI generators: one section per CI system (``ci.gitlab``, ``ci.jenkins``, ...).
+
+Every system shares :class:`PipelineSpec`; several can be on at once (``+ci=[gitlab,jenkins]``). Secrets are
+never values in the spec: ``credentials`` holds the *names* under which each CI system's own secret store
+keeps them (a Jenkins credentials id, a CircleCI context, a GitHub or GitLab variable name).
+"""
+
+from __future__ import annotations
+
+import re
+
+from mlready.engine.plugin import Section
+from pydantic import Field, field_validator
+
+#: the logical stages of the pipeline, in order (see pipeline.py)
+STAGES = (
+    "install",
+    "unit-tests",
+    "validate",
+    "build",
+    "image-build",
+    "push",
+    "deploy-staging",
+    "smoke-test",
+    "approve-production",
+    "deploy-production",
+)
+
+_VARIABLE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def _check_variable(value: str) -> str:
+    if not _VARIABLE.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name (A-Z, 0-9 and _, not starting with a digit)")
+    return value
+
+
+class CredentialsSpec(Section):
+    """Names (never values) of the secrets the pipeline uses, as the CI system's secret store knows them."""
+
+    registry: str = Field(
+        "registry-credentials",
+        description="username/password for the image registry: Jenkins credentials id, CircleCI context; "
+        "GitLab/GitHub read the variables REGISTRY_USER and REGISTRY_PASSWORD",
+    )
+    kubeconfig_staging: str = Field("kubeconfig-staging", description="kubeconfig of the staging cluster")
+    kubeconfig_production: str = Field("kubeconfig-production", description="kubeconfig of production")
+
+    @field_validator("registry", "kubeconfig_staging", "kubeconfig_production")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", v):
+            raise ValueError(f"{v!r} is not a secret name (letters, digits, '_', '.', '-')")
+        return v
+
+
+class EnvironmentSpec(Section):
+    url: str = Field("", description="base URL of the deployed server; empty: read from the variable below")
+    url_variable: str = Field(description="CI variable holding the URL when 'url' is empty")
+
+    _var = field_validator("url_variable")(classmethod(lambda cls, v: _check_variable(v)))
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v and not re.match(r"^https?://[^\s'\"`$\\]+$", v):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v
+
+
+class PipelineSpec(Section):
+    """What every CI system's pipeline is made of."""
+
+    enabled: bool = False
+    python: str = Field("3.11", pattern=r"^3\.\d+$", description="Python version of the job images")
+    registry: str = Field(
+        "", description="image repository to push to (host/path); empty: the variable MLREADY_REGISTRY"
+    )
+    branch: str = Field("main", pattern=r"^[A-Za-z0-9._/-]+$", description="deploys run only on this branch")
+    lock_files: list[str] = Field(
+        default_factory=lambda: ["requirements.txt"], min_length=1, max_length=2,
+        description="files whose content keys the dependency cache (at most 2: GitLab's limit)",
+    )
+    install: list[str] = Field(
+        default_factory=lambda: ["python -m pip install -r requirements.txt"], min_length=1,
+        description="commands that install the project's dependencies (mlready included)",
+    )
+    tests: str = Field("tests", description="the unit-test folder (pytest)")
+    scan: bool = Field(True, description="scan the image with trivy before pushing")
+    scan_severity: str = Field("HIGH,CRITICAL", pattern=r"^(UNKNOWN|LOW|MEDIUM|HIGH|CRITICAL)(,(UNKNOWN|LOW|MEDIUM|HIGH|CRITICAL))*$")
+    stages: dict[str, str] = Field(
+        default_factory=dict,
+        description="rename stages for this system: logical stage -> name (logical: " + ", ".join(STAGES) + ")",
+    )
+    credentials: CredentialsSpec = Field(default_factory=CredentialsSpec)
+    staging: EnvironmentSpec = Field(default_factory=lambda: EnvironmentSpec(url_variable="MLREADY_STAGING_URL"))
+    production: EnvironmentSpec = Field(
+        default_factory=lambda: EnvironmentSpec(url_variable="MLREADY_PRODUCTION_URL")
+    )
+
+    @field_validator("lock_files")
+    @classmethod
+    def _files(cls, v: list[str]) -> list[str]:
+        for f in v:
+            if not re.match(r"^[A-Za-z0-9_./-]+$", f) or f.startswith("/") or ".." in f.split("/"):
+                raise ValueError(f"{f!r} is not a relative file path")
+        return v
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, v: str) -> str:
+        if v and not re.match(r"^[a-z0-9]([a-z0-9.:-]*[a-z0-9])?(/[a-z0-9._-]+)*$", v):
+            raise ValueError(f"{v!r} is not an image repository (host[:port]/path, lowercase)")
+        return v
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(STAGES))
+        if unknown:
+            raise ValueError(f"unknown stage(s) {unknown}; the stages are: {', '.join(STAGES)}")
+        return v
+
+    def stage_name(self, stage: str) -> str:
+        return self.stages.get(stage, stage)
+
+
+class GitlabSpec(PipelineSpec):
+    docker_image: str = Field("docker:27", description="image of the jobs that run docker")
+    dind: str = Field("docker:27-dind", description="docker-in-docker service")
+
+
+class CircleciSpec(PipelineSpec):
+    context: str = Field("", description="extra CircleCI context every deploy job gets (empty: none)")
+
+
+class GithubSpec(PipelineSpec):
+    runner: str = Field("ubuntu-latest", description="runs-on label")
+
+
+class JenkinsSpec(PipelineSpec):
+    agent: str = Field("", description="agent label ('' runs on any agent)")
+    timeout_minutes: int = Field(60, ge=1)

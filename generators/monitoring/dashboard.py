@@ -1,0 +1,138 @@
+"""The Grafana dashboard of one model server, as data (Grafana's dashboard JSON model, ``SCHEMA_VERSION``).
+
+Template variables: ``datasource`` (any Prometheus), ``model``, ``version`` (multi, All = ``.*``) and ``job``
+(the scrape job(s) serving the model, for the per-process panels). Every query has an explicit ``refId``.
+:func:`panel_queries` lists (panel title, refId, expr) for the end-to-end test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlready.generators.monitoring import queries as q
+from mlready.generators.monitoring.spec import GrafanaSpec, PrometheusSpec
+from mlready.runtime import metrics as m
+
+#: Grafana 11.6's dashboard schema version (pinned; the tests validate against grafana-foundation-sdk 11.6)
+SCHEMA_VERSION = 41
+GRAFANA_VERSION = "11.6"
+DS = {"type": "prometheus", "uid": "${datasource}"}
+RATE = "$__rate_interval"
+MODEL = {m.LABEL_MODEL: "$model", m.LABEL_VERSION: "~$version"}
+JOB = {"job": "~$job"}
+
+
+def _target(ref: str, expr: str, legend: str) -> dict[str, Any]:
+    return {"datasource": DS, "editorMode": "code", "expr": expr, "legendFormat": legend, "range": True,
+            "refId": ref}
+
+
+def _panels(slo_p99: float, slo_errors: float) -> list[tuple[str, str, str, list[tuple[str, str]], dict]]:
+    """(title, unit, description, [(expr, legend)], extra field defaults) per panel, in layout order."""
+    sm = q.sel(**MODEL)
+    thr = lambda v: {"thresholds": {"mode": "absolute", "steps": [  # noqa: E731
+        {"color": "green", "value": None}, {"color": "red", "value": v}]}}
+    return [
+        ("Request rate", "reqps", "Requests answered per second, by protocol and status.",
+         [(f"sum by ({m.LABEL_PROTOCOL}, {m.LABEL_STATUS}) ({q.rate(m.REQUESTS_TOTAL, sm, RATE)})",
+           "{{protocol}} {{status}}")], {}),
+        ("Error ratio", "percentunit", f"Share of requests answered 5xx (SLO {slo_errors:.2%}).",
+         [(q.error_ratio(MODEL, RATE), "5xx ratio")], thr(slo_errors)),
+        ("Latency p50 / p95 / p99", "s", f"Request latency in the server (p99 SLO {slo_p99:g}s).",
+         [(q.quantile(x, m.REQUEST_DURATION, sm, RATE), f"p{round(x * 100)}") for x in (0.5, 0.95, 0.99)],
+         thr(slo_p99)),
+        ("Queue time vs inference time", "s", "p95 time waiting for a batch slot against p95 onnxruntime time.",
+         [(q.quantile(0.95, m.QUEUE_DURATION, sm, RATE), "queue p95"),
+          (q.quantile(0.95, m.INFERENCE_DURATION, sm, RATE), "inference p95")], {}),
+        ("Batch size", "short", "Rows per onnxruntime call: mean and p95.",
+         [(q.mean(m.BATCH_SIZE, sm, RATE), "mean"), (q.quantile(0.95, m.BATCH_SIZE, sm, RATE), "p95")], {}),
+        ("In-flight requests", "short", "Requests being processed, by protocol.",
+         [(f"sum by ({m.LABEL_PROTOCOL}) ({m.INFLIGHT_REQUESTS}{q.sel(**JOB)})", "{{protocol}}")], {}),
+        ("Loaded versions per model", "short", "Versions in state AVAILABLE, per model.",
+         [(f"count by ({m.LABEL_MODEL}) (max by ({m.LABEL_MODEL}, {m.LABEL_VERSION}) "
+           f"({q.available({})}) == 1)", "{{model}}")], {}),
+        ("Replicas", "short", "Server instances with an AVAILABLE version of the model.",
+         [(f"count(max by (instance) ({q.available({m.LABEL_MODEL: '$model'})}) == 1)", "replicas")], {}),
+        ("CPU", "percentunit", "CPU time used by the server processes (1 = one core).",
+         [(f"sum by (instance) ({q.rate(q.PROCESS_CPU, q.sel(**JOB), RATE)})", "{{instance}}")], {}),
+        ("Memory", "bytes", "Resident memory of the server processes.",
+         [(f"sum by (instance) ({q.PROCESS_MEMORY}{q.sel(**JOB)})", "{{instance}}")], {}),
+    ]
+
+
+def _panel(pid: int, title: str, unit: str, desc: str, exprs: list[tuple[str, str]], extra: dict) -> dict:
+    refs = "ABCDEFGH"
+    return {
+        "datasource": DS,
+        "description": desc,
+        "fieldConfig": {"defaults": {"unit": unit, **extra}, "overrides": []},
+        "gridPos": {"h": 8, "w": 12, "x": 12 * ((pid - 1) % 2), "y": 8 * ((pid - 1) // 2)},
+        "id": pid,
+        "options": {"legend": {"calcs": [], "displayMode": "list", "placement": "bottom", "showLegend": True},
+                    "tooltip": {"mode": "multi", "sort": "none"}},
+        "targets": [_target(refs[i], e, legend) for i, (e, legend) in enumerate(exprs)],
+        "title": title,
+        "type": "timeseries",
+    }
+
+
+def _query_var(name: str, label: str, query: str, *, multi: bool, current: str) -> dict[str, Any]:
+    var: dict[str, Any] = {
+        "current": {"text": current, "value": current},
+        "datasource": DS,
+        "definition": query,
+        "includeAll": multi,
+        "label": label,
+        "multi": multi,
+        "name": name,
+        "options": [],
+        "query": {"qryType": 1, "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+        "refresh": 2,
+        "regex": "",
+        "sort": 1,
+        "type": "query",
+    }
+    if multi:
+        var["allValue"] = ".*"
+        var["current"] = {"text": "All", "value": "$__all"}
+    return var
+
+
+def dashboard(spec, cfg: GrafanaSpec, slo: PrometheusSpec) -> dict[str, Any]:
+    model = spec.model_name
+    state = f"{m.MODEL_VERSION_STATE}{{{m.LABEL_MODEL}=\"$model\"}}"
+    variables = [
+        {"current": {"text": cfg.datasource, "value": cfg.datasource}, "label": "Data source",
+         "name": "datasource", "options": [], "query": "prometheus", "refresh": 1, "regex": "",
+         "type": "datasource"},
+        _query_var("model", "Model", f"label_values({m.MODEL_VERSION_STATE}, {m.LABEL_MODEL})", multi=False,
+                   current=model),
+        _query_var("version", "Version", f"label_values({state}, {m.LABEL_VERSION})", multi=True, current=""),
+        _query_var("job", "Job", f"label_values({state}, job)", multi=True, current=""),
+    ]
+    panels = [_panel(i, *p) for i, p in enumerate(_panels(slo.slo.p99_latency_seconds, slo.slo.error_ratio), 1)]
+    return {
+        "annotations": {"list": [{
+            "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
+            "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}]},
+        "description": f"mlready model server: {model} ({spec.project.name} {spec.project.version})",
+        "editable": True,
+        "fiscalYearStartMonth": 0,
+        "graphTooltip": 1,
+        "links": [],
+        "panels": panels,
+        "refresh": cfg.refresh,
+        "schemaVersion": SCHEMA_VERSION,
+        "tags": ["mlready", model],
+        "templating": {"list": variables},
+        "time": {"from": cfg.time_from, "to": "now"},
+        "timepicker": {},
+        "timezone": "browser",
+        "title": cfg.title or f"{spec.project.name} model server",
+        "uid": f"mlready-{spec.project.name}"[:40],
+        "version": 1,
+    }
+
+
+def panel_queries(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(p["title"], t["refId"], t["expr"]) for p in doc["panels"] for t in p["targets"]]

@@ -1,0 +1,79 @@
+"""The monitoring generators: Prometheus alert rules and the Grafana dashboard with its provisioning files.
+
+Build-dir layout (``monitoring/``)::
+
+    prometheus/rules.yml                          kind prometheus-rules
+    grafana/dashboards/<project>.json             kind grafana-dashboard
+    grafana/provisioning/datasources/mlready.yml  kind grafana-provisioning
+    grafana/provisioning/dashboards/mlready.yml   kind grafana-provisioning
+"""
+
+from __future__ import annotations
+
+from mlready.engine.plugin import Artifact, Generator, Step, StepContext
+from mlready.generators.monitoring.dashboard import dashboard
+from mlready.generators.monitoring.rules import alert_rule_groups
+from mlready.generators.monitoring.spec import GrafanaSpec, PrometheusSpec
+
+RULES_PATH = "monitoring/prometheus/rules.yml"
+DASHBOARDS_DIR = "/var/lib/grafana/dashboards/mlready"  # where the provisioned dashboards are mounted
+
+
+class PrometheusRulesGenerator(Generator):
+    name = "prometheus"
+    group = "monitoring"
+    section = "monitoring.prometheus"
+    config_model = PrometheusSpec
+    description = "Prometheus alert rules for the model server, with the SLO from the spec"
+
+    def steps(self, spec) -> list[Step]:
+        cfg = spec.section(self.section)
+
+        def run(ctx: StepContext) -> list[Artifact]:
+            return [Artifact.yaml(RULES_PATH, "prometheus-rules", {"groups": alert_rule_groups(ctx.spec)},
+                                  header=ctx.header("#"))]
+
+        return [Step(id="monitoring.prometheus-rules", run=run, config={"cfg": cfg, "model": spec.model_name,
+                     "project": spec.project}, version="1", description="Prometheus alert rules")]
+
+
+def provisioning(spec, cfg: GrafanaSpec) -> tuple[dict, dict]:
+    datasources = {
+        "apiVersion": 1,
+        "datasources": [{"name": cfg.datasource, "type": "prometheus", "access": "proxy", "url": cfg.datasource_url,
+                         "isDefault": True, "editable": False, "jsonData": {"timeInterval": "15s"}}],
+    }
+    dashboards = {
+        "apiVersion": 1,
+        "providers": [{"name": "mlready", "folder": cfg.folder, "type": "file", "disableDeletion": False,
+                       "allowUiUpdates": False, "updateIntervalSeconds": 60,
+                       "options": {"path": DASHBOARDS_DIR, "foldersFromFilesStructure": False}}],
+    }
+    return datasources, dashboards
+
+
+class GrafanaGenerator(Generator):
+    name = "grafana"
+    group = "monitoring"
+    section = "monitoring.grafana"
+    config_model = GrafanaSpec
+    description = "Grafana dashboard of the model server, and provisioning files"
+
+    def steps(self, spec) -> list[Step]:
+        cfg = spec.section(self.section)
+        slo = spec.section(PrometheusRulesGenerator.section)
+
+        def run(ctx: StepContext) -> list[Artifact]:
+            ds, dash = provisioning(ctx.spec, cfg)
+            head = ctx.header("#")
+            return [
+                Artifact.json(f"monitoring/grafana/dashboards/{ctx.spec.project.name}.json", "grafana-dashboard",
+                              dashboard(ctx.spec, cfg, slo)),
+                Artifact.yaml("monitoring/grafana/provisioning/datasources/mlready.yml", "grafana-provisioning",
+                              ds, header=head),
+                Artifact.yaml("monitoring/grafana/provisioning/dashboards/mlready.yml", "grafana-provisioning",
+                              dash, header=head),
+            ]
+
+        return [Step(id="monitoring.grafana", run=run, config={"cfg": cfg, "slo": slo, "model": spec.model_name,
+                     "project": spec.project}, version="1", description="Grafana dashboard and provisioning")]

@@ -1,0 +1,44 @@
+"""Spec sections of the monitoring generators: ``monitoring.prometheus`` (alert rules and the SLO) and
+``monitoring.grafana`` (the dashboard and its provisioning files). ``+monitoring=grafana`` turns both on.
+"""
+
+from __future__ import annotations
+
+from mlready.engine.plugin import Section
+from pydantic import Field
+
+DURATION = r"^([0-9]+(ms|s|m|h|d|w|y))+$"  # a Prometheus duration
+
+
+class SloSpec(Section):
+    """The service level objective the alerts hold the server to."""
+
+    p99_latency_seconds: float = Field(0.5, gt=0, description="p99 request latency must stay below this")
+    error_ratio: float = Field(0.01, gt=0, le=1, description="share of requests answered 5xx that is tolerated")
+    window: str = Field("5m", pattern=DURATION, description="rate window of the SLO expressions")
+
+
+class PrometheusSpec(Section):
+    """Prometheus alert rules (kind ``prometheus-rules``)."""
+
+    enabled: bool = False
+    slo: SloSpec = Field(default_factory=SloSpec)
+    error_for: str = Field("5m", pattern=DURATION, description="how long the error ratio must stay high")
+    latency_for: str = Field("10m", pattern=DURATION)
+    not_ready_for: str = Field("5m", pattern=DURATION)
+    no_traffic_for: str = Field("15m", pattern=DURATION)
+    no_traffic_window: str = Field("10m", pattern=DURATION, description="rate window of the no-traffic alert")
+    load_failed_for: str = Field("0m", pattern=DURATION)
+    runbook_url: str = Field("", description="base URL of the runbooks; the alert name is appended")
+
+
+class GrafanaSpec(Section):
+    """The Grafana dashboard (kind ``grafana-dashboard``) and provisioning files."""
+
+    enabled: bool = False
+    title: str = Field("", description="dashboard title (default: '<project> model server')")
+    folder: str = Field("mlready", min_length=1, description="Grafana folder the dashboard is provisioned in")
+    datasource: str = Field("Prometheus", min_length=1, description="name of the provisioned Prometheus datasource")
+    datasource_url: str = Field("http://prometheus:9090", pattern=r"^https?://\S+$")
+    refresh: str = Field("30s", pattern=DURATION)
+    time_from: str = Field("now-1h", pattern=r"^now-[0-9]+[smhdwy]$")
