@@ -52,6 +52,7 @@ class Batcher:
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self._closed = False
+        self.inline_single = False  # run one-row batches on the event loop (set after warm-up)
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -101,7 +102,10 @@ class Batcher:
                     rows = sum(it.rows for it in batch)
                     if self._observe is not None:
                         self._observe(rows, now - batch[0].enqueued)
-                    outputs = await loop.run_in_executor(self._executor, self._run, merged)
+                    if self.inline_single and rows == 1:
+                        outputs = self._run(merged)
+                    else:
+                        outputs = await loop.run_in_executor(self._executor, self._run, merged)
                 except BaseException as exc:  # noqa: BLE001 - handed to every waiting request
                     for it in batch:
                         if not it.future.done():

@@ -17,7 +17,7 @@ from mlready.runtime.datatypes import (
     serialize_bytes_tensor,
 )
 from mlready.runtime.errors import BadRequest
-from mlready.runtime.signature import Signature, TensorSpec, to_array
+from mlready.runtime.signature import Signature, TensorSpec, strings, to_array
 
 Arrays = dict[str, np.ndarray]
 HEADER_LENGTH = "inference-header-content-length"
@@ -123,7 +123,10 @@ def _from_binary(spec: TensorSpec, shape: list[int], raw: bytes) -> np.ndarray:
             raise BadRequest(f"input '{spec.name}': {exc}") from None
         if len(items) != count:
             raise BadRequest(f"input '{spec.name}': {len(items)} values do not fill shape {shape}")
-        return np.array(items, dtype=object).reshape(shape)
+        try:
+            return strings(np.array(items + [None], dtype=object)[:-1].reshape(shape))
+        except ValueError:
+            raise BadRequest(f"input '{spec.name}': BYTES values must be UTF-8 text for this model") from None
     dtype = spec.dtype.newbyteorder("<")
     if len(raw) != count * dtype.itemsize:
         raise BadRequest(f"input '{spec.name}': {len(raw)} bytes do not fill shape {shape} of {spec.datatype}")

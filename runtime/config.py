@@ -94,8 +94,12 @@ class ThreadConfig:
     intra_op: int = 0
     inter_op: int = 0
     executor: int = 0
+    # A one-row call measured (at warm-up) below this runs on the event loop: cheaper than a thread hop.
+    inline_below_ms: float = 0.3
 
     def _check(self, path: str) -> None:
+        if not 0 <= self.inline_below_ms <= 5:
+            raise ConfigError(f"{path}.inline_below_ms: expected 0..5, got {self.inline_below_ms}")
         for name in ("intra_op", "inter_op", "executor"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{path}.{name}: expected an integer >= 0, got {getattr(self, name)}")

@@ -14,6 +14,7 @@ from mlready.runtime.model import ModelVersion
 from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
 from mlready.runtime.proto import grpc_predict_v2_pb2_grpc as pb_grpc
 from mlready.runtime.service import Service
+from mlready.runtime.signature import strings
 
 log = logging.getLogger("mlready.runtime.grpc")
 
@@ -46,7 +47,10 @@ def _decode(req: Any, mv: ModelVersion) -> tuple[dict[str, np.ndarray], list[str
             if len(values) != count:
                 raise BadRequest(f"input '{t.name}': {len(values)} values do not fill shape {shape}")
             if spec.datatype == "BYTES":
-                arr = np.array(list(values), dtype=object).reshape(shape)
+                try:
+                    arr = strings(np.array([*values, None], dtype=object)[:-1].reshape(shape))
+                except ValueError:
+                    raise BadRequest(f"input '{t.name}': BYTES values must be UTF-8 text") from None
             else:
                 arr = np.array(values, dtype=V2_TO_NUMPY[spec.datatype]).reshape(shape)
         arrays[t.name] = arr

@@ -167,10 +167,7 @@ def to_array(spec: TensorSpec, data: Any, shape: list[int] | tuple[int, ...] | N
         if dtype.kind == "f":
             arr = np.asarray(data, dtype=dtype)
         elif dtype.kind == "O":
-            arr = np.asarray(data, dtype=object)
-            for item in arr.reshape(-1):
-                if not isinstance(item, str | bytes):
-                    raise ValueError
+            arr = strings(np.asarray(data, dtype=object))
         else:
             raw = np.asarray(data)
             if raw.size and raw.dtype.kind not in "iub":
@@ -186,6 +183,17 @@ def to_array(spec: TensorSpec, data: Any, shape: list[int] | tuple[int, ...] | N
         if arr.size != int(np.prod(shape, dtype=np.int64)):
             raise BadRequest(f"input '{spec.name}': {arr.size} values do not fill shape {list(shape)}")
         arr = arr.reshape(shape)
+    return arr
+
+
+def strings(arr: np.ndarray) -> np.ndarray:
+    """An object array of str (onnxruntime string tensors); bytes must be UTF-8. ValueError otherwise."""
+    flat = arr.reshape(-1)
+    for i, item in enumerate(flat):
+        if isinstance(item, bytes):
+            flat[i] = item.decode("utf-8")  # UnicodeDecodeError is a ValueError
+        elif not isinstance(item, str):
+            raise ValueError
     return arr
 
 
