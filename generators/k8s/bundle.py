@@ -14,7 +14,7 @@ KUSTOMIZATION = "kustomization"
 
 
 def base_files(ctx: BundleContext, runtime_config: str) -> dict[str, Any]:
-    config_hash = hashlib.sha256(runtime_config.encode("utf-8")).hexdigest()
+    config_hash = hashlib.sha256(runtime_config.encode("utf-8")).hexdigest()[:16]
     dev = ctx.cfg.environments.dev.resources
     files: dict[str, Any] = {
         "serviceaccount.yaml": objects.service_account(ctx),

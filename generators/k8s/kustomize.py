@@ -14,7 +14,7 @@ from mlready.engine.serialize import dump_yaml
 from mlready.generators.k8s.context import ENV_LABEL, BundleContext
 from mlready.generators.k8s.objects import hpa
 from mlready.generators.k8s.spec import ENVIRONMENTS, EnvironmentSpec
-from mlready.generators.k8s.workload import CONTAINER, checkov_skips, resources
+from mlready.generators.k8s.workload import CONTAINER, cpu_limit_skip, resources
 
 API = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
 
@@ -40,13 +40,23 @@ def canary_split(total: int, weight: int) -> tuple[int, int]:
 
 
 def _resources_patch(ctx: BundleContext, e: EnvironmentSpec) -> dict[str, Any]:
+    """Strategic-merge patch from the base (which carries the dev resources) to this environment's.
+
+    A null deletes the base's CPU limit; it is only written when the base has one. (The base's checkov
+    reason for no CPU limit is removed by a JSON patch instead: kustomize keeps a null annotation as "null".)
+    """
+    base = ctx.cfg.environments.dev.resources
     res = resources(e.resources)
-    if e.resources.cpu_limit is None:
-        res["limits"] = {"cpu": None, **res["limits"]}  # strategic merge: null deletes the base's cpu limit
+    annotations: dict[str, str | None] = dict(cpu_limit_skip(e.resources))
+    if e.resources.cpu_limit is None and base.cpu_limit is not None:
+        res["limits"] = {"cpu": None, **res["limits"]}
+    meta: dict[str, Any] = {"name": ctx.name}
+    if annotations:
+        meta["annotations"] = annotations
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": ctx.name, "annotations": checkov_skips(ctx, e.resources)},
+        "metadata": meta,
         "spec": {"template": {"spec": {"containers": [{"name": CONTAINER, "resources": res}]}}},
     }
 
@@ -77,12 +87,11 @@ def overlay(ctx: BundleContext, env: str, namespace: str) -> dict[str, str | dic
         replicas.append({"name": ctx.name, "count": e.replicas})
     if replicas:
         k["replicas"] = replicas
-    k["patches"] = [
-        {
-            "patch": dump_yaml(_resources_patch(ctx, e)),
-            "target": {"kind": "Deployment", "labelSelector": f"app.kubernetes.io/name={ctx.name}"},
-        }
-    ]
+    target = {"kind": "Deployment", "labelSelector": f"app.kubernetes.io/name={ctx.name}"}
+    k["patches"] = [{"patch": dump_yaml(_resources_patch(ctx, e)), "target": target}]
+    if e.resources.cpu_limit is not None and ctx.cfg.environments.dev.resources.cpu_limit is None:
+        drop = [{"op": "remove", "path": "/metadata/annotations/checkov.io~1skip2"}]
+        k["patches"].append({"patch": dump_yaml(drop), "target": target})
     return {"kustomization.yaml": k, **files}
 
 

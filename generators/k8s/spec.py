@@ -45,9 +45,9 @@ class ResourcesSpec(Section):
     memory_limit: str = Field("1Gi", description="memory limit (an OOM kill beats a node under pressure)")
     ephemeral_storage_limit: str = "1Gi"
     cpu_limit_off_reason: str = Field(
-        "no CPU limit: CFS throttling adds tail latency to inference while the request already guarantees "
-        "the share; memory stays limited",
-        description="recorded (as a checkov skip reason) when cpu_limit is null",
+        "CFS throttling hurts inference latency",
+        max_length=40,
+        description="why there is no CPU limit, recorded as the checkov skip reason when cpu_limit is null",
     )
 
     _quantities = field_validator(
