@@ -1,0 +1,112 @@
+"""The ``readiness`` generator: evaluate the served ONNX model and gate the build on it (``model.readiness``).
+
+See README.md in this folder for the checks, the gate syntax and the report's shape.
+"""
+
+from __future__ import annotations
+
+from mlready.engine.errors import SpecProblem
+from mlready.engine.plugin import Generator, Step
+from mlready.generators.readiness.config import ReadinessSpec
+from mlready.generators.readiness.gates import (
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+    describe_catalogue,
+    eval_catalogue,
+    parse_gate,
+    sample_catalogue,
+)
+
+STEP_ID = "model.readiness"
+
+
+def _base_metric(metric: str) -> str:
+    return metric.split(".")[1] if metric.startswith("cv.") else metric
+
+
+class ReadinessGenerator(Generator):
+    name = "readiness"
+    group = None
+    section = "readiness"
+    config_model = ReadinessSpec
+    description = "Evaluate the served ONNX model, cross-validate, check parity and gates (model.readiness)"
+
+    def enabled(self, spec) -> bool:
+        return bool(spec.section(self.section).enabled)
+
+    def validate(self, spec) -> list[SpecProblem]:
+        cfg: ReadinessSpec = spec.section(self.section)
+        task = spec.model.task
+        problems = []
+        other = {"classification": REGRESSION_METRICS, "regression": CLASSIFICATION_METRICS}.get(task, ())
+        for key, gates, catalogue in (
+            ("readiness.gates", cfg.gates, eval_catalogue),
+            ("readiness.sample.gates", cfg.sample.gates, sample_catalogue),
+        ):
+            for i, text in enumerate(gates):
+                gate = parse_gate(text, catalogue())
+                where = f"{key}.{i}"
+                if _base_metric(gate.metric) in other:
+                    problems.append(
+                        SpecProblem(
+                            "",
+                            where,
+                            (
+                                f"{gate.text!r}: {_base_metric(gate.metric)} is not a {task} metric; valid metrics: "
+                                f"{describe_catalogue(catalogue(task))}"
+                            ),
+                        )
+                    )
+                if gate.metric.startswith("cv.") and cfg.cv.folds == 0:
+                    problems.append(
+                        SpecProblem(
+                            "", where, (f"{gate.text!r} needs cross-validation, but readiness.cv.folds is 0")
+                        )
+                    )
+                if gate.metric.startswith("parity.") and not cfg.parity:
+                    problems.append(SpecProblem("", where, f"{gate.text!r} needs readiness.parity: true"))
+        if cfg.sample.gates and not spec.data.sample:
+            problems.append(
+                SpecProblem("", "readiness.sample.gates", "sample gates need data.sample (CSV or Parquet)")
+            )
+        if cfg.cv.data != "auto" and not getattr(spec.data, cfg.cv.data):
+            problems.append(
+                SpecProblem(
+                    "", "readiness.cv.data", f"cross-validation on {cfg.cv.data!r} needs data.{cfg.cv.data}"
+                )
+            )
+        return problems
+
+    def steps(self, spec) -> list[Step]:
+        import numpy
+        import onnxruntime
+        import sklearn
+        from mlready.generators.model import served_model_step
+        from mlready.generators.readiness.step import run
+
+        inputs = [spec.resolve(p) for p in (spec.data.eval, spec.data.train, spec.data.sample) if p]
+        if spec.model.trainer:  # the trainer is refitted per fold: its code shapes the CV figures
+            inputs.extend(sorted(spec.project_dir.glob("*.py")))
+        config = {
+            "readiness": spec.section(self.section).model_dump(mode="json"),
+            "data": spec.data.model_dump(mode="json"),
+            "model": spec.model.model_dump(mode="json"),
+        }
+        tools = {
+            "onnxruntime": onnxruntime.__version__,
+            "scikit-learn": sklearn.__version__,
+            "numpy": numpy.__version__,
+        }
+        return [
+            Step(
+                id=STEP_ID,
+                run=run,
+                deps=(served_model_step(spec),),
+                config=config,
+                inputs=tuple(inputs),
+                tools=tools,
+                version="1",
+                header=False,
+                description="evaluate the served model, cross-validate, check parity and the gates",
+            )
+        ]

@@ -1,0 +1,237 @@
+"""The readiness assessment: evaluate, cross-validate, compare, check the sample, then check the gates.
+
+:func:`assess` takes plain inputs (the served ONNX bytes, what is known about the model, the data paths, the
+``readiness`` section) and returns the JSON-able report; the build step (:mod:`.step`) only gathers those
+inputs from the build context and turns the report into artifacts. Nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mlready.engine.errors import StepError
+from mlready.generators.readiness import crossval, drift
+from mlready.generators.readiness.config import ReadinessSpec
+from mlready.generators.readiness.data import Dataset, load_dataset, read_table
+from mlready.generators.readiness.gates import (
+    DATA_METRICS,
+    check_gates,
+    eval_catalogue,
+    model_metrics,
+    parse_gate,
+    sample_catalogue,
+)
+from mlready.generators.readiness.metrics import predict_onnx, score, session
+from mlready.generators.readiness.parity import parity
+from mlready.generators.readiness.source_predict import predict_source, source_input
+
+SCHEMA = "mlready/readiness-report/1"
+Progress = Callable[[str, float | None], None]
+
+
+@dataclass
+class ModelUnderTest:
+    onnx: bytes  # the served model
+    task: str  # classification | regression
+    name: str = "model"
+    version: int = 1
+    classes: list[Any] | None = None
+    feature_names: list[str] | None = None  # columns the source model was fitted on, in input order
+    input_name: str = "input"
+    n_features: int | None = None
+    source: Any = None  # predict()/predict_proba() of the source framework, for parity (None: no parity)
+    fit: crossval.Fit | None = None  # refits the model on (X, y), for cross-validation (None: no CV)
+    fit_wants_frame: bool = False  # fit/source take a DataFrame of the feature columns, not an array
+    kind: str = ""  # e.g. "sklearn Pipeline", "pytorch", "onnx"
+
+
+@dataclass
+class DataPaths:
+    """Spec-relative names and resolved paths of the datasets (None: not in the spec)."""
+
+    eval: tuple[str, Path] | None = None
+    train: tuple[str, Path] | None = None
+    sample: tuple[str, Path] | None = None
+    target: str = "target"
+    features: list[str] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _load(model: ModelUnderTest, data: DataPaths, which: str, **kw: Any) -> Dataset:
+    name, path = getattr(data, which)
+    return load_dataset(
+        path,
+        name,
+        target=data.target,
+        task=model.task,
+        spec_features=data.features,
+        model_features=model.feature_names,
+        n_features=model.n_features,
+        input_name=model.input_name,
+        **kw,
+    )
+
+
+def _source_x(model: ModelUnderTest, ds: Dataset) -> Any:
+    if model.fit_wants_frame:
+        return ds.frame[ds.features].reset_index(drop=True)
+    return source_input(model.source, ds.frame, ds.features, ds.X) if model.source is not None else ds.X
+
+
+def _scores_json(scores: Any) -> dict[str, Any]:
+    return {
+        "rows": scores.n,
+        "metrics": scores.metrics,
+        "undefined": scores.undefined,
+        "confusion": scores.confusion,
+        "roc": scores.roc,
+    }
+
+
+def _evaluate(model: ModelUnderTest, sess: Any, ds: Dataset) -> tuple[dict[str, Any], Any]:
+    pred = predict_onnx(sess, ds.X, model.task, model.classes)
+    scores = score(model.task, ds.y, pred, model.classes)
+    return {"data": ds.name, **_scores_json(scores)}, pred
+
+
+def _cross_validate(
+    model: ModelUnderTest, cfg: ReadinessSpec, data: DataPaths, datasets: dict, progress: Progress
+):
+    if cfg.cv.folds == 0:
+        return {"skipped": "cross-validation is off (readiness.cv.folds: 0)"}
+    if model.fit is None:
+        return {"skipped": "no estimator or trainer to refit (an ONNX file cannot be retrained)"}
+    which = cfg.cv.data if cfg.cv.data != "auto" else ("train" if data.train else "eval")
+    if getattr(data, which) is None:
+        return {"skipped": f"no data to cross-validate on (data.{which} is not set)"}
+    if which not in datasets:
+        datasets[which] = _load(model, data, which)
+    ds = datasets[which]
+    X = ds.frame[ds.features].reset_index(drop=True) if model.fit_wants_frame else ds.X
+    result = crossval.cross_validate(
+        model.fit,
+        X,
+        ds.y,
+        model.task,
+        folds=cfg.cv.folds,
+        seed=cfg.cv.seed,
+        classes=model.classes,
+        progress=lambda msg, f: progress(msg, f),
+    )
+    return {"data": ds.name, "rows": ds.rows, **result}
+
+
+def _sample(model: ModelUnderTest, cfg: ReadinessSpec, data: DataPaths, sess: Any, datasets: dict) -> dict:
+    name, path = data.sample
+    frame = read_table(path, name)
+    ref_key = "train" if data.train else "eval" if data.eval else None
+    out: dict[str, Any] = {"data": name, "rows": len(frame), "reference": None, "checks": None}
+    features = data.features or model.feature_names or [c for c in frame.columns if c != data.target]
+    if ref_key:
+        ref_name, ref_path = getattr(data, ref_key)
+        out["reference"] = ref_name
+        ref_frame = datasets[ref_key].frame if ref_key in datasets else read_table(ref_path, ref_name)
+        out["checks"] = drift.data_checks(ref_frame, frame, features, cfg.drift.bins)
+    values: dict[str, float | None] = {}
+    reasons: dict[str, str] = {}
+    if out["checks"]:
+        values.update(out["checks"]["summary"])
+        reasons.update(out["checks"]["undefined"])
+    else:
+        reasons.update(
+            dict.fromkeys(DATA_METRICS, "no training or evaluation data to compare the sample with")
+        )
+    try:
+        ds = _load(model, data, "sample", require_target=False, allow_nan=True)
+    except StepError as exc:  # a column mismatch is a finding about the sample, reported, not a crash
+        out["skipped"] = str(exc)
+        reasons.update(dict.fromkeys(model_metrics(model.task), str(exc)))
+        return {**out, "values": values, "reasons": reasons}
+    complete = np.isfinite(ds.X).all(axis=1)
+    if ds.y is None:
+        out["skipped"] = f"the sample has no target column {data.target!r}: model metrics not computed"
+        reasons.update(dict.fromkeys(model_metrics(model.task), out["skipped"]))
+    else:
+        if not complete.all():
+            out["left_out"] = f"{int((~complete).sum())} row(s) with missing values left out of the metrics"
+        pred = predict_onnx(sess, ds.X[complete], model.task, model.classes)
+        scores = score(model.task, ds.y[complete], pred, model.classes)
+        out.update(_scores_json(scores))
+        values.update(scores.metrics)
+        reasons.update(scores.undefined)
+    return {**out, "values": values, "reasons": reasons}
+
+
+def assess(
+    model: ModelUnderTest, data: DataPaths, cfg: ReadinessSpec, progress: Progress | None = None
+) -> dict:
+    """Run every check the spec asks for and return the report (see README.md for its shape)."""
+    progress = progress or (lambda msg, frac=None: None)
+    sess = session(model.onnx)
+    values: dict[str, float | None] = {}
+    reasons: dict[str, str] = {}
+    datasets: dict[str, Dataset] = {}
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "model": {
+            "name": model.name,
+            "version": model.version,
+            "task": model.task,
+            "kind": model.kind,
+            "classes": [c.item() if isinstance(c, np.generic) else c for c in model.classes or []] or None,
+            "input": {"name": model.input_name, "features": model.n_features},
+        },
+        "notes": list(data.notes),
+    }
+    if data.eval is None:
+        why = "no evaluation data: data.eval is not set, so nothing was evaluated"
+        report["eval"] = {"data": None, "skipped": why}
+        report["parity"] = {"skipped": why}
+        reasons.update(dict.fromkeys(eval_catalogue(model.task), why))
+    else:
+        progress(f"evaluating the served model on {data.eval[0]}", 0.05)
+        ds = datasets["eval"] = _load(model, data, "eval")
+        report["eval"], pred = _evaluate(model, sess, ds)
+        values.update(report["eval"]["metrics"])
+        reasons.update(report["eval"]["undefined"])
+        if not cfg.parity:
+            report["parity"] = {"skipped": "parity is off (readiness.parity: false)"}
+        elif model.source is None:
+            report["parity"] = {
+                "skipped": "no source model to compare with (the source is the ONNX file itself)"
+            }
+        else:
+            progress("comparing the source model with its ONNX conversion", 0.15)
+            src = predict_source(model.source, _source_x(model, ds), model.task, model.classes)
+            report["parity"] = {"data": ds.name, **parity(src, pred, model.task)}
+            values.update(report["parity"]["metrics"])
+            reasons.update(report["parity"]["undefined"])
+    for metric in ("parity.agreement", "parity.max_abs_diff"):
+        reasons.setdefault(metric, report["parity"].get("skipped", ""))
+    report["cv"] = _cross_validate(model, cfg, data, datasets, progress)
+    values.update(crossval.flat_metrics(report["cv"]))
+    reasons.update(report["cv"].get("undefined", {}))
+    for metric in eval_catalogue(model.task):
+        if metric.startswith("cv.") and report["cv"].get("skipped"):
+            reasons.setdefault(metric, report["cv"]["skipped"])
+    gates = [parse_gate(g, eval_catalogue()) for g in cfg.gates]
+    report["gates"] = [r.to_json() for r in check_gates(gates, values, reasons)]
+    sample_gates = [parse_gate(g, sample_catalogue()) for g in cfg.sample.gates]
+    if data.sample is not None:
+        progress(f"checking the sample {data.sample[0]}", 0.9)
+        sample = _sample(model, cfg, data, sess, datasets)
+        s_values, s_reasons = sample.pop("values"), sample.pop("reasons")
+    else:
+        sample = {"data": None, "skipped": "no sample: data.sample is not set"}
+        s_values, s_reasons = {}, dict.fromkeys(sample_catalogue(model.task), sample["skipped"])
+    sample["gates"] = [r.to_json() for r in check_gates(sample_gates, s_values, s_reasons)]
+    report["sample"] = sample
+    every = report["gates"] + sample["gates"]
+    failed = sum(not g["passed"] for g in every)
+    report["summary"] = {"gates": len(every), "passed": len(every) - failed, "failed": failed}
+    report["status"] = "no gates" if not every else ("failed" if failed else "passed")
+    return report

@@ -1,0 +1,135 @@
+"""Data checks of a sample against the training reference: columns, dtypes, missing values, ranges, PSI.
+
+PSI (population stability index) per feature: the reference is cut into ``bins`` quantile bins (or one bin per
+value when it has few distinct values), and ``PSI = Σ (s - r) · ln(s / r)`` over the bins' shares ``r`` in the
+reference and ``s`` in the sample (empty bins count as ``EPS``). Usual reading: below 0.1 stable, 0.1–0.25
+moderate shift, above 0.25 significant shift.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+EPS = 1e-4
+MODERATE, SIGNIFICANT = 0.1, 0.25
+
+
+def psi_level(psi: float) -> str:
+    return "significant" if psi > SIGNIFICANT else "moderate" if psi > MODERATE else "stable"
+
+
+def _edges(ref: np.ndarray, bins: int) -> np.ndarray | None:
+    """Inner bin edges from the reference quantiles; None when the values are few enough to count exactly."""
+    if len(np.unique(ref)) <= bins:
+        return None
+    edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
+    return edges
+
+
+def psi(reference: np.ndarray, sample: np.ndarray, bins: int = 10) -> float:
+    """PSI of ``sample`` against ``reference`` (1-D, NaNs dropped)."""
+    ref = reference[~np.isnan(reference)]
+    smp = sample[~np.isnan(sample)]
+    if len(ref) == 0 or len(smp) == 0:
+        raise ValueError("no values to compare")
+    edges = _edges(ref, bins)
+    if edges is None:
+        values = np.unique(ref)
+        r = np.array([(ref == v).sum() for v in values], dtype=float)
+        s = np.array([(smp == v).sum() for v in values], dtype=float)
+        # sample values the reference never had form one more bin
+        r = np.append(r, 0.0)
+        s = np.append(s, (~np.isin(smp, values)).sum())
+    else:
+        r = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1).astype(float)
+        s = np.bincount(np.searchsorted(edges, smp, side="right"), minlength=len(edges) + 1).astype(float)
+    r = np.maximum(r / r.sum(), EPS)
+    s = np.maximum(s / s.sum(), EPS)
+    return float(np.sum((s - r) * np.log(s / r)))
+
+
+def _kind(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series):
+        return "bool"
+    if pd.api.types.is_integer_dtype(series):
+        return "integer"
+    if pd.api.types.is_float_dtype(series):
+        return "float"
+    return "non-numeric"
+
+
+def _numeric(series: pd.Series) -> np.ndarray:
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _r(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def data_checks(
+    reference: pd.DataFrame, sample: pd.DataFrame, features: list[str], bins: int = 10
+) -> dict[str, Any]:
+    """Compare the sample's feature columns with the reference's; a JSON-able report."""
+    missing_cols = [c for c in features if c not in sample.columns]
+    extra_cols = sorted(c for c in sample.columns if c not in reference.columns)
+    rows: list[dict[str, Any]] = []
+    for col in features:
+        if col not in sample.columns or col not in reference.columns:
+            continue
+        ref_s, smp_s = reference[col], sample[col]
+        ref_kind, smp_kind = _kind(ref_s), _kind(smp_s)
+        # integer vs float is not a problem for a float model input; numeric vs non-numeric is
+        dtype_ok = (ref_kind == "non-numeric") == (smp_kind == "non-numeric")
+        ref, smp = _numeric(ref_s), _numeric(smp_s)
+        missing_rate = float(smp_s.isna().mean())
+        row: dict[str, Any] = {
+            "feature": col,
+            "dtype_reference": ref_kind,
+            "dtype_sample": smp_kind,
+            "dtype_ok": dtype_ok,
+            "missing_rate": _r(missing_rate),
+            "reference_range": [_r(np.nanmin(ref)), _r(np.nanmax(ref))] if np.isfinite(ref).any() else None,
+            "sample_range": [_r(np.nanmin(smp)), _r(np.nanmax(smp))] if np.isfinite(smp).any() else None,
+            "out_of_range": None,
+            "psi": None,
+            "psi_level": None,
+            "reason": None,
+        }
+        if not dtype_ok:
+            row["reason"] = f"dtype {smp_kind} in the sample, {ref_kind} in the reference"
+        elif not np.isfinite(smp).any() or not np.isfinite(ref).any():
+            row["reason"] = "no values to compare"
+        else:
+            lo, hi = np.nanmin(ref), np.nanmax(ref)
+            present = smp[~np.isnan(smp)]
+            row["out_of_range"] = _r(float(((present < lo) | (present > hi)).mean()))
+            value = psi(ref, smp, bins)
+            row["psi"], row["psi_level"] = _r(value), psi_level(value)
+        rows.append(row)
+    psis = [r["psi"] for r in rows if r["psi"] is not None]
+    oor = [r["out_of_range"] for r in rows if r["out_of_range"] is not None]
+    summary = {
+        "drift.psi.max": max(psis) if psis and len(psis) == len(rows) else None,
+        "data.missing_rate.max": max((r["missing_rate"] for r in rows), default=None),
+        "data.out_of_range.max": max(oor) if oor else None,
+    }
+    reasons = {}
+    if missing_cols:
+        why = f"the sample lacks feature column(s) {', '.join(missing_cols)}"
+        summary = dict.fromkeys(summary)
+        reasons = dict.fromkeys(summary, why)
+    elif summary["drift.psi.max"] is None:
+        bad = [r["feature"] for r in rows if r["psi"] is None]
+        reasons["drift.psi.max"] = f"PSI undefined for {', '.join(bad)} (see the data checks)"
+    return {
+        "rows_reference": len(reference),
+        "rows_sample": len(sample),
+        "missing_columns": missing_cols,
+        "extra_columns": extra_cols,
+        "features": rows,
+        "summary": summary,
+        "undefined": reasons,
+    }

@@ -1,0 +1,138 @@
+"""The ``model.readiness`` step: gather the served model, the source model and the data, assess, report.
+
+A failed gate raises :class:`StepError` carrying both reports and the gate table, so the build exits 1 and
+the reports stay in the build dir for inspection.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from mlready.engine.errors import StepError
+from mlready.engine.plugin import Artifact, StepContext
+from mlready.generators.readiness.assess import DataPaths, ModelUnderTest, assess
+from mlready.generators.readiness.gates import Gate, GateResult, gate_table
+from mlready.generators.readiness.html import render_html
+
+JSON_PATH, HTML_PATH, KIND = "reports/readiness.json", "reports/readiness.html", "readiness-report"
+
+
+def rounded(obj: Any, digits: int = 6) -> Any:
+    """Floats to ``digits`` significant digits, recursively: reports stay stable across BLAS thread counts."""
+    if isinstance(obj, float):
+        return obj if not math.isfinite(obj) else float(f"{obj:.{digits}g}")
+    if isinstance(obj, dict):
+        return {k: rounded(v, digits) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [rounded(v, digits) for v in obj]
+    return obj
+
+
+def _served(ctx: StepContext, served_step: str) -> tuple[bytes, dict[str, Any]]:
+    arts = ctx.upstream(served_step)
+    onnx = [a for a in arts if a.kind == "onnx-model"]
+    if len(onnx) != 1:
+        raise StepError(
+            f"model.readiness: step {served_step} produced {len(onnx)} onnx-model artifacts, expected 1"
+        )
+    sigs = [a for a in arts if a.kind == "model-signature"] or ctx.artifacts("model-signature")
+    if not sigs:
+        raise StepError("model.readiness: no model-signature artifact upstream")
+    return onnx[0].read_bytes(), json.loads(sigs[0].read_text())
+
+
+def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str]:
+    """(source predictor, refit function, refit takes a DataFrame, kind) for parity and cross-validation."""
+    from mlready.generators.model import load_source
+    from mlready.generators.model.ingest import sample_rows
+    from mlready.generators.readiness.crossval import estimator_fit
+
+    if fmt == "onnx":
+        return None, None, False, "onnx"
+    ctx.progress("loading the source model for parity and cross-validation", 0.02)
+    src = load_source(ctx.spec, ctx.project_dir, sample_rows(ctx))
+    est = src.estimator
+    kind = f"{fmt} {type(est).__name__}" if est is not None else fmt
+    if fmt == "trainer":
+        from mlready.generators.model.trainer import refit_function
+
+        refit = refit_function(ctx.spec)
+        if refit is not None:
+            return est, refit, True, kind
+    if est is not None and hasattr(est, "fit") and hasattr(est, "get_params"):
+        return est, estimator_fit(est), getattr(est, "feature_names_in_", None) is not None, kind
+    return est, None, False, kind
+
+
+def run(ctx: StepContext) -> list[Artifact]:
+    from mlready.generators.model import served_model_step
+    from mlready.generators.model.formats import detect
+
+    spec, cfg = ctx.spec, ctx.spec.section("readiness")
+    onnx_bytes, sig = _served(ctx, served_model_step(spec))
+    fmt = detect(spec.model.format, spec.model.source, spec.model.trainer) or "sklearn"
+    needs_source = bool(spec.data.eval) and cfg.parity or cfg.cv.folds > 0
+    source, fit, wants_frame, kind = _source(ctx, fmt) if needs_source else (None, None, False, fmt)
+    first = sig["inputs"][0] if sig.get("inputs") else {"name": spec.model.input_name, "shape": []}
+    width = first["shape"][1] if len(first["shape"]) == 2 and first["shape"][1] > 0 else None
+    model = ModelUnderTest(
+        onnx=onnx_bytes,
+        task=sig.get("task", spec.model.task),
+        name=spec.model_name,
+        version=spec.model.version,
+        classes=sig.get("classes"),
+        feature_names=sig.get("feature_names"),
+        input_name=first["name"],
+        n_features=width,
+        source=source,
+        fit=fit,
+        fit_wants_frame=wants_frame,
+        kind=kind,
+    )
+
+    def path(key: str) -> tuple[str, Any] | None:
+        value = getattr(spec.data, key)
+        return (value, ctx.resolve(value)) if value else None
+
+    data = DataPaths(
+        eval=path("eval"),
+        train=path("train"),
+        sample=path("sample"),
+        target=spec.data.target,
+        features=spec.data.features,
+    )
+    report = rounded(assess(model, data, cfg, ctx.progress))
+    ctx.progress("writing the reports", 0.98)
+    artifacts = [Artifact.json(JSON_PATH, KIND, report), Artifact.text(HTML_PATH, KIND, render_html(report))]
+    if report["status"] == "failed":
+        raise StepError(
+            f"readiness: {report['summary']['failed']} of {report['summary']['gates']} gates failed "
+            f"(see {HTML_PATH})",
+            artifacts=artifacts,
+            details=_tables(report),
+        )
+    return artifacts
+
+
+def _results(gates: list[dict[str, Any]]) -> list[GateResult]:
+    return [
+        GateResult(
+            Gate(g["gate"], g["metric"], g["op"], g["threshold"]), g["value"], g["passed"], g["reason"]
+        )
+        for g in gates
+    ]
+
+
+def _tables(report: dict[str, Any]) -> str:
+    parts = []
+    if report["gates"]:
+        parts.append(
+            gate_table(_results(report["gates"]), f"gates on {report['eval'].get('data') or 'no data'}:")
+        )
+    if report["sample"]["gates"]:
+        parts.append(
+            gate_table(_results(report["sample"]["gates"]), f"gates on {report['sample'].get('data')}:")
+        )
+    return "\n\n".join(parts)
