@@ -1,0 +1,142 @@
+"""The ``runtime`` generator: the ``serving`` section of deploy.yaml -> ``runtime/config.json``.
+
+``runtime.config`` (after ``model.ingest``, which gives the served model's name through the
+``model-signature`` artifact) writes the model server's config, kind ``runtime-config``, in the format of
+:class:`mlready.runtime.config.RuntimeConfig` (documented in ``runtime/README.md``). Other generators read the
+section's ``http_port``, ``grpc_port``, ``metrics_port``, ``replicas`` and ``drain_seconds``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import Field
+
+from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
+
+#: where the image puts the model repository (the docker generator copies the model to <this>/<name>/1/)
+IMAGE_MODEL_REPOSITORY = "/opt/mlready/models"
+CONFIG_PATH = "runtime/config.json"
+CONFIG_KIND = "runtime-config"
+
+
+class BatchingSpec(Section):
+    enabled: bool = Field(False, description="merge concurrent requests into one onnxruntime call")
+    max_batch_size: int = Field(32, ge=1, description="rows per merged call")
+    max_queue_delay_ms: float = Field(0.0, ge=0, le=10_000, description="extra wait for more requests; 0 = greedy")
+    queue_size: int = Field(1024, ge=1, description="requests waiting; a full queue answers 503 at once")
+
+
+class VersionPolicySpec(Section):
+    policy: Literal["latest", "all", "specific"] = "latest"
+    num_versions: int = Field(1, ge=1)
+    versions: list[int] = Field(default_factory=list, description="for policy 'specific'")
+
+
+class ThreadsSpec(Section):
+    intra_op: int = Field(0, ge=0, description="onnxruntime intra-op threads (0 = onnxruntime default)")
+    inter_op: int = Field(0, ge=0)
+    executor: int = Field(0, ge=0, description="inference thread pool size (0 = auto)")
+    inline_below_ms: float = Field(0.3, ge=0, le=5, description="one-row calls faster than this run inline")
+
+
+class AuthSpec(Section):
+    token_env: str | None = Field(None, description="environment variable holding the bearer token")
+    token_file: str | None = Field(None, description="mounted file holding the bearer token")
+    open_health: bool = True
+    open_metrics: bool = True
+
+
+class CloudSpec(Section):
+    sagemaker: bool = True
+    vertex: bool = True
+    azure_route: str | None = "/score"
+    default_model: str | None = None
+
+
+class ServingSpec(Section):
+    http_port: int = Field(8080, ge=1, le=65535)
+    grpc_port: int = Field(8081, ge=1, le=65535)
+    metrics_port: int = Field(9090, ge=1, le=65535, description="Prometheus metrics (also on /metrics of http)")
+    replicas: int = Field(1, ge=1)
+    drain_seconds: float = Field(30.0, ge=0, description="after SIGTERM: the most time for in-flight requests")
+    shutdown_delay_seconds: float = Field(0.0, ge=0, description="after SIGTERM: keep serving, not ready")
+    workers: int = Field(1, ge=1, description="server processes sharing the ports")
+    threads: ThreadsSpec = Field(default_factory=ThreadsSpec)
+    batching: BatchingSpec = Field(default_factory=BatchingSpec)
+    version_policy: VersionPolicySpec = Field(default_factory=VersionPolicySpec)
+    labels: dict[str, int] = Field(default_factory=dict, description="version labels, e.g. {stable: 1}")
+    poll_interval_s: float = Field(5.0, ge=0, description="repository polling for new versions; 0 = off")
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1)
+    auth: AuthSpec = Field(default_factory=AuthSpec)
+    cloud: CloudSpec = Field(default_factory=CloudSpec)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = False
+    model_repository: str = Field(IMAGE_MODEL_REPOSITORY, description="model repository path inside the image")
+
+
+def runtime_config(serving: ServingSpec, model_name: str) -> dict[str, Any]:
+    """The runtime-config document (validated by the runtime's own strict loader)."""
+    from mlready.runtime.config import RuntimeConfig
+
+    data = {
+        "model_repository": serving.model_repository,
+        "models": {model_name: {
+            "version_policy": serving.version_policy.model_dump(mode="json"),
+            "labels": dict(serving.labels),
+            "batching": serving.batching.model_dump(mode="json"),
+        }},
+        "http_port": serving.http_port,
+        "grpc_port": serving.grpc_port,
+        "metrics_port": serving.metrics_port,
+        "poll_interval_s": serving.poll_interval_s,
+        "threads": serving.threads.model_dump(mode="json"),
+        "workers": serving.workers,
+        "max_body_bytes": serving.max_body_bytes,
+        "auth": serving.auth.model_dump(mode="json"),
+        "drain_seconds": serving.drain_seconds,
+        "shutdown_delay_seconds": serving.shutdown_delay_seconds,
+        "cloud": serving.cloud.model_dump(mode="json"),
+        "log_level": serving.log_level,
+        "access_log": serving.access_log,
+    }
+    return RuntimeConfig.from_dict(data).to_dict()
+
+
+def build_config(ctx: StepContext) -> list[Artifact]:
+    serving: ServingSpec = ctx.spec.section(RuntimeGenerator.section)
+    signature = json.loads(ctx.artifact("model-signature").read_text())
+    name = signature.get("name") or ctx.spec.model_name
+    return [Artifact.json(CONFIG_PATH, CONFIG_KIND, runtime_config(serving, name))]
+
+
+class RuntimeGenerator(Generator):
+    name = "runtime"
+    section = "serving"
+    config_model = ServingSpec
+    description = "The model server's config (runtime/config.json) from the serving section"
+
+    def validate(self, spec: Any) -> list[Any]:
+        from mlready.engine.errors import SpecProblem
+        from mlready.runtime.config import ConfigError
+
+        serving = spec.section(self.section)
+        try:
+            runtime_config(serving, "model")
+        except ConfigError as exc:
+            field, _, message = str(exc).partition(": ")
+            field = field.replace("models.model.", "")
+            return [SpecProblem("", f"serving.{field}", message or str(exc))]
+        return []
+
+    def steps(self, spec: Any) -> list[Step]:
+        return [Step(
+            id="runtime.config",
+            run=build_config,
+            deps=("model.ingest",),
+            config=spec.section(self.section),
+            version="1",
+            header=False,
+            description="write the model server's runtime config",
+        )]
