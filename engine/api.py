@@ -18,6 +18,7 @@ from mlready.engine.errors import BuildFailed
 from mlready.engine.execute import NullReporter, Reporter, StepRecord, execute
 from mlready.engine.graph import Plan, plan
 from mlready.engine.load import load_spec
+from mlready.engine.plugin import Generator
 from mlready.engine.registry import generators as installed_generators
 from mlready.engine.registry import hooks
 from mlready.engine.serialize import canonical_json
@@ -89,10 +90,11 @@ def build_manifest(spec: Spec, records: list[StepRecord]) -> dict[str, Any]:
 
 
 def run(project_dir: str | Path, overrides: list[str] | None = None, reporter: Reporter | None = None,
-        jobs: int | None = None, use_cache: bool = True) -> tuple[Spec, Plan, list[StepRecord]]:
+        jobs: int | None = None, use_cache: bool = True, generators: list[Generator] | None = None
+        ) -> tuple[Spec, Plan, list[StepRecord]]:
     """Compose, plan and execute without writing anything but the cache."""
     project = Path(project_dir).resolve()
-    gens = list(installed_generators())
+    gens = list(generators if generators is not None else installed_generators())
     spec, _ = load_spec(project, overrides, gens)
     the_plan = plan(spec, gens)
     records = execute(the_plan, spec, cache_dir(project), reporter or NullReporter(), jobs, use_cache)
@@ -100,14 +102,15 @@ def run(project_dir: str | Path, overrides: list[str] | None = None, reporter: R
 
 
 def build(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None,
-          reporter: Reporter | None = None, jobs: int | None = None, use_cache: bool = True) -> BuildResult:
+          reporter: Reporter | None = None, jobs: int | None = None, use_cache: bool = True,
+          generators: list[Generator] | None = None, run_hooks: bool = True) -> BuildResult:
     """Build and write ``out`` (default ``<project>/build``). Raises :class:`BuildFailed` when a step fails;
     the previous output is then left untouched and what the build produced is kept in
     ``<project>/.mlready/failed-build`` for inspection."""
     project = Path(project_dir).resolve()
     out_dir = _resolve_out(project, out)
     check_out_dir(out_dir, project)
-    spec, the_plan, records = run(project, overrides, reporter, jobs, use_cache)
+    spec, the_plan, records = run(project, overrides, reporter, jobs, use_cache, generators)
     manifest = build_manifest(spec, records)
     artifacts = [a for r in records for a in r.artifacts]
     result = BuildResult(spec, the_plan, records, manifest, out_dir)
@@ -117,7 +120,7 @@ def build(project_dir: str | Path, overrides: list[str] | None = None, out: str 
         failed = [r.id for r in result.failed]
         raise BuildFailed(_failure_text(records, out_dir, failed_dir), failed)
     write_tree(out_dir, artifacts, manifest)
-    for hook in hooks():
+    for hook in hooks() if run_hooks else ():
         hook.after_build(spec, result)
     return result
 
@@ -135,12 +138,13 @@ def _failure_text(records: list[StepRecord], out_dir: Path, failed_dir: Path) ->
     return "\n".join(lines)
 
 
-def plan_build(project_dir: str | Path, overrides: list[str] | None = None) -> tuple[Spec, Plan, dict[str, bool]]:
+def plan_build(project_dir: str | Path, overrides: list[str] | None = None,
+               generators: list[Generator] | None = None) -> tuple[Spec, Plan, dict[str, bool]]:
     """The plan and, per step, whether its key is already in the cache."""
     from mlready.engine.cache import StepCache
 
     project = Path(project_dir).resolve()
-    gens = list(installed_generators())
+    gens = list(generators if generators is not None else installed_generators())
     spec, _ = load_spec(project, overrides, gens)
     the_plan = plan(spec, gens)
     store = StepCache(cache_dir(project))
@@ -148,8 +152,9 @@ def plan_build(project_dir: str | Path, overrides: list[str] | None = None) -> t
     return spec, the_plan, cached
 
 
-def validate(project_dir: str | Path, overrides: list[str] | None = None) -> Spec:
-    spec, _ = load_spec(Path(project_dir), overrides)
+def validate(project_dir: str | Path, overrides: list[str] | None = None,
+             generators: list[Generator] | None = None) -> Spec:
+    spec, _ = load_spec(Path(project_dir), overrides, generators)
     return spec
 
 
@@ -165,8 +170,8 @@ class Drift:
     problem: str  # "differs", "edited by hand", "missing", "unexpected file"
 
 
-def check(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None
-          ) -> tuple[list[Drift], Path]:
+def check(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None,
+          generators: list[Generator] | None = None) -> tuple[list[Drift], Path]:
     """Regenerate in memory and compare with the build dir. Overrides default to the ones of the last build."""
     import json
 
@@ -180,7 +185,7 @@ def check(project_dir: str | Path, overrides: list[str] | None = None, out: str 
     recorded = json.loads(manifest_path.read_text(encoding="utf-8"))
     if overrides is None:
         overrides = list(recorded.get("spec", {}).get("overrides", []))
-    spec, _, records = run(project, overrides)
+    spec, _, records = run(project, overrides, generators=generators)
     bad = [r for r in records if r.cache not in ("hit", "miss")]
     if bad:
         raise BuildFailed(_failure_text(records, out_dir, project / ".mlready" / "failed-build"), [r.id for r in bad])

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from mlready.engine.errors import MlreadyError
 
     try:
-        cli.main(args=argv, prog_name="mlready", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="mlready", standalone_mode=False)
     except MlreadyError as exc:
         if os.environ.get("MLREADY_DEBUG"):
             raise
@@ -101,7 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted: the previous build output was left untouched.", err=True)
         return 130
-    return 0
+    except Exception as exc:  # a bug: say so briefly; MLREADY_DEBUG=1 shows the traceback
+        if os.environ.get("MLREADY_DEBUG"):
+            raise
+        first = str(exc).strip().split("\n")[0]
+        click.echo(f"error: internal error: {type(exc).__name__}: {first}\n"
+                   "  (set MLREADY_DEBUG=1 for the traceback, and please report it)", err=True)
+        return 1
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

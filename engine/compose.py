@@ -36,6 +36,7 @@ class Composition:
     overrides: list[str]
     sources: SourceMap
     choice_origin: dict[str, str] = field(default_factory=dict)  # group -> "default", "deploy.yaml", override
+    problems: list[SpecProblem] = field(default_factory=list)  # override problems, reported with validation's
 
 
 def packaged_conf_dir() -> Path:
@@ -112,8 +113,11 @@ def _parse_overrides(
 
 def _check_group_options(
     project_dir: Path, group_ovs: list[_GroupOverride], groups: dict[str, list[str]], problems: list[SpecProblem]
-) -> None:
+) -> list[_GroupOverride]:
+    """Report unknown options; return the overrides that can be composed."""
+    good = []
     for gov in group_ovs:
+        before = len(problems)
         available = groups.get(gov.group, [])
         if gov.group in DEFAULT_GROUPS and len(gov.options) != 1:
             problems.append(SpecProblem(f"override '{gov.text}'", gov.group, "takes exactly one option"))
@@ -128,6 +132,9 @@ def _check_group_options(
                         f"unknown option '{opt}'{did}; available: {', '.join(available) or 'none'}",
                     )
                 )
+        if len(problems) == before:
+            good.append(gov)
+    return good
 
 
 def compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> Composition:
@@ -146,7 +153,7 @@ def compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> Co
 
     groups = available_groups(project_dir)
     group_ovs, key_ovs = _parse_overrides(overrides, groups, problems)
-    _check_group_options(project_dir, group_ovs, groups, problems)
+    group_ovs = _check_group_options(project_dir, group_ovs, groups, problems)
 
     # The group choices, in the order Hydra will merge them.
     defaults = dict(DEFAULT_GROUPS)
@@ -178,12 +185,9 @@ def compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> Co
             path = option_file(project_dir, group, opt)
             if path:
                 ordered.append(Source(path, package_of(path, group)))
-    for src in ordered:
-        bad = check_yaml(src.path)
-        if bad:
-            problems.append(bad)
-    if problems:
-        raise SpecError(problems)
+    syntax_problems = [p for p in (check_yaml(src.path) for src in ordered) if p]
+    if syntax_problems:
+        raise SpecError(problems + syntax_problems)
 
     local = [f"file://{project_dir / 'conf'}"] if (project_dir / "conf").is_dir() else []
     hydra_overrides = [f"hydra.searchpath=[{','.join([*local, 'pkg://mlready.conf'])}]"]
@@ -198,14 +202,11 @@ def compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> Co
     for src in ordered:
         sources.add_file(src)
     _apply_key_overrides(cfg, key_ovs, sources, problems)
-    if problems:
-        raise SpecError(problems)
-
     config, missing = _to_plain(cfg, sources)
     choices: dict[str, str | list[str]] = dict(defaults)
     for group, opts, _ in appended:
         choices[group] = opts
-    return Composition(config, missing, choices, list(overrides), sources, origin)
+    return Composition(config, missing, choices, list(overrides), sources, origin, problems)
 
 
 def _hydra_compose(project_dir: Path, hydra_overrides: list[str], base: dict[str, Any]) -> Any:
@@ -236,7 +237,7 @@ def _hydra_compose(project_dir: Path, hydra_overrides: list[str], base: dict[str
 
 
 def _apply_key_overrides(cfg: Any, key_ovs: list[Any], sources: SourceMap, problems: list[SpecProblem]) -> None:
-    from omegaconf import OmegaConf
+    from omegaconf import OmegaConf, open_dict
     from omegaconf.errors import OmegaConfBaseException
 
     sentinel = object()
@@ -251,7 +252,7 @@ def _apply_key_overrides(cfg: Any, key_ovs: list[Any], sources: SourceMap, probl
                 continue
             parent, _, leaf = key.rpartition(".")
             node = OmegaConf.select(cfg, parent) if parent else cfg
-            with OmegaConf.open_dict(node):
+            with open_dict(node):
                 del node[leaf]
             sources.add_override(key, text)
             continue
@@ -262,7 +263,7 @@ def _apply_key_overrides(cfg: Any, key_ovs: list[Any], sources: SourceMap, probl
             problems.append(SpecProblem(where, key, f"already set; override it with '{key}=...' (no '+')"))
             continue
         try:
-            with OmegaConf.open_dict(cfg):
+            with open_dict(cfg):
                 OmegaConf.update(cfg, key, ov.value(), merge=False, force_add=True)
         except OmegaConfBaseException as exc:
             problems.append(SpecProblem(where, key, str(exc).split("\n")[0]))

@@ -95,7 +95,7 @@ def _loc_key(loc: tuple[Any, ...]) -> str:
 def validate(comp: Composition, generators: list[Generator], project_dir: Path) -> Spec:
     """Validate and return the typed :class:`Spec`; raise :class:`SpecError` with *all* problems."""
     model = spec_model(generators)
-    problems: list[SpecProblem] = []
+    problems: list[SpecProblem] = list(comp.problems)
     for key in comp.missing:
         problems.append(SpecProblem(comp.sources.where(key), key, "required value is missing (???)"))
     missing = set(comp.missing)
@@ -103,19 +103,21 @@ def validate(comp: Composition, generators: list[Generator], project_dir: Path) 
     try:
         root = model.model_validate(comp.config)
     except ValidationError as exc:
+        reported = {p.key for p in problems}
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
             key = _loc_key(loc)
-            if key in missing:
+            if key in missing or key in reported:
                 continue
             problems.append(SpecProblem(comp.sources.where(key), key, _message(err, model, loc)))
-    if root is not None:
+    if root is not None and not problems:
         spec = Spec(root, project_dir=project_dir, choices=comp.choices, overrides=comp.overrides)
         for gen in generators:
             for p in gen.validate(spec):
                 problems.append(SpecProblem(p.where or comp.sources.where(p.key), p.key, p.message))
     if problems:
-        problems.sort(key=lambda p: (p.where.startswith("override"), _line_sort(p.where), p.key))
+        order = {f"override '{o}'": i for i, o in enumerate(comp.overrides)}
+        problems.sort(key=lambda p: (p.where in order, order.get(p.where, 0), _line_sort(p.where), p.key))
         raise SpecError(problems)
     return spec
 
