@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import Field
-
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
+from pydantic import Field
 
 #: where the image puts the model repository (the docker generator copies the model to <this>/<name>/1/)
 IMAGE_MODEL_REPOSITORY = "/opt/mlready/models"
