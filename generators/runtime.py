@@ -21,7 +21,7 @@ CONFIG_KIND = "runtime-config"
 
 
 class BatchingSpec(Section):
-    enabled: bool = Field(False, description="merge concurrent requests into one onnxruntime call")
+    enabled: bool = Field(True, description="merge concurrent requests into one onnxruntime call")
     max_batch_size: int = Field(32, ge=1, description="rows per merged call")
     max_queue_delay_ms: float = Field(0.0, ge=0, le=10_000, description="extra wait for more requests; 0 = greedy")
     queue_size: int = Field(1024, ge=1, description="requests waiting; a full queue answers 503 at once")

@@ -56,7 +56,7 @@ class VersionPolicy:
 class BatchingConfig:
     """Dynamic batching: concurrent requests are merged into one onnxruntime call."""
 
-    enabled: bool = False
+    enabled: bool = True  # greedy (no added delay when idle): a pure throughput win under concurrency
     max_batch_size: int = 32
     max_queue_delay_ms: float = 0.0  # extra wait for more requests once one is queued; 0 = greedy
     queue_size: int = 1024  # requests waiting; a full queue answers 503 at once
