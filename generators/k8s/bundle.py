@@ -7,13 +7,13 @@ from typing import Any
 
 from mlready.generators.k8s import kustomize, objects, workload
 from mlready.generators.k8s.context import BundleContext, Image
-from mlready.generators.k8s.monitoring import service_monitor
+from mlready.generators.k8s.monitoring import prometheus_rule, service_monitor
 
 MANIFEST = "k8s-manifest"
 KUSTOMIZATION = "kustomization"
 
 
-def base_files(ctx: BundleContext, runtime_config: str) -> dict[str, Any]:
+def base_files(ctx: BundleContext, runtime_config: str, rule_groups: list[dict[str, Any]]) -> dict[str, Any]:
     config_hash = hashlib.sha256(runtime_config.encode("utf-8")).hexdigest()[:16]
     dev = ctx.cfg.environments.dev.resources
     files: dict[str, Any] = {
@@ -37,14 +37,17 @@ def base_files(ctx: BundleContext, runtime_config: str) -> dict[str, Any]:
         files["networkpolicy.yaml"] = objects.network_policy(ctx)
     if ctx.monitoring:
         files["servicemonitor.yaml"] = service_monitor(ctx)
+        if rule_groups:
+            files["prometheusrule.yaml"] = prometheus_rule(ctx, rule_groups)
     return files
 
 
 def bundle_files(
-    ctx: BundleContext, runtime_config: str, current_env: str, current_ns: str | None
+    ctx: BundleContext, runtime_config: str, current_env: str, current_ns: str | None,
+    rule_groups: list[dict[str, Any]] | None = None,
 ) -> list[tuple[str, str, Any]]:
     """Every file of the bundle as (path under the build dir, kind, document)."""
-    base = base_files(ctx, runtime_config)
+    base = base_files(ctx, runtime_config, rule_groups or [])
     out = [(f"k8s/base/{name}", MANIFEST, doc) for name, doc in base.items()]
     out.append(("k8s/base/kustomization.yaml", KUSTOMIZATION, kustomize.base_kustomization(list(base))))
     for env in kustomize.environments():

@@ -1,7 +1,7 @@
 """What every manifest builder needs, computed once from the spec: names, labels, image, ports.
 
-The serving facts (ports, drain time, version label) are owned by the runtime generator's ``serving``
-section; the image repository and tag by the Docker target. Both are read here and nowhere else, so the
+The serving facts (ports, drain time, replicas) are owned by the runtime generator's ``serving`` section;
+the image repository, tag and UID/GID by the Docker target (``target.docker``). Both are read here and nowhere else, so the
 builders only see this small frozen view.
 """
 
@@ -18,15 +18,15 @@ from mlready.generators.k8s.spec import K8sSpec
 TRACK_LABEL = "mlready.io/track"  # "stable" | "canary": matches the runtime's version labels
 ENV_LABEL = "mlready.io/environment"
 IMAGE_STATE = ".mlready/image.json"  # written by `mlready image`: {"name", "tag", "id", "digest"}
-CONFIG_FILE = "config.json"
+CONFIG_FILE = "runtime.json"  # the image's ENTRYPOINT reads /etc/mlready/runtime.json: the ConfigMap replaces it
 CONFIG_DIR = "/etc/mlready"
 
 
 @dataclass(frozen=True)
 class Ports:
-    http: int = 8080
-    grpc: int | None = 8081
-    metrics: int | None = 9090
+    http: int
+    grpc: int | None
+    metrics: int | None
 
     def named(self) -> list[tuple[str, int]]:
         out = [("http", self.http)]
@@ -62,6 +62,9 @@ class BundleContext:
     image: Image
     ports: Ports
     drain_seconds: float
+    default_replicas: int  # serving.replicas: for environments that do not set their own
+    uid: int
+    gid: int
     monitoring: bool
     labels: dict[str, str] = field(default_factory=dict)
 
@@ -83,30 +86,19 @@ class BundleContext:
         return int(self.cfg.pre_stop_seconds + math.ceil(self.drain_seconds) + 10)
 
 
-def _serving(spec: Any) -> tuple[Ports, float]:
-    try:
-        serving = spec.section("serving")
-    except AttributeError:  # the runtime generator is not installed: its documented defaults
-        return Ports(), 30.0
-    ports = Ports(
-        http=serving.http_port,
-        grpc=getattr(serving, "grpc_port", 8081),
-        metrics=getattr(serving, "metrics_port", None),
-    )
-    return ports, float(getattr(serving, "drain_seconds", 30.0))
+def _serving(spec: Any) -> tuple[Ports, float, int]:
+    serving = spec.section("serving")
+    ports = Ports(http=serving.http_port, grpc=serving.grpc_port, metrics=serving.metrics_port)
+    return ports, float(serving.drain_seconds), serving.replicas
 
 
-def _docker_image(spec: Any) -> tuple[str, str]:
-    try:
-        docker = spec.section("target.docker")
-    except AttributeError:
-        return spec.project.name, spec.project.version
-    repo = getattr(docker, "image", None) or getattr(docker, "name", None) or spec.project.name
-    registry = getattr(docker, "registry", None)
-    if registry:
-        repo = f"{registry.rstrip('/')}/{repo}"
-    tag = getattr(docker, "tag", None) or spec.project.version
-    return repo, tag
+def _docker(spec: Any) -> tuple[str, str, int, int]:
+    """Image repository, tag, uid and gid as the Docker target builds them (name = project, tag = version)."""
+    docker = spec.section("target.docker")
+    repo = spec.project.name
+    if docker.registry:
+        repo = f"{docker.registry.rstrip('/')}/{repo}"
+    return repo, spec.project.version, docker.uid, docker.gid
 
 
 def image_digest(project_dir: Path) -> str | None:
@@ -122,7 +114,7 @@ def image_digest(project_dir: Path) -> str | None:
 def monitoring_on(spec: Any, cfg: K8sSpec) -> bool:
     if cfg.service_monitor != "auto":
         return cfg.service_monitor == "on"
-    for path in ("monitoring", "monitoring.prometheus", "monitoring.grafana"):
+    for path in ("monitoring.prometheus", "monitoring.grafana"):
         try:
             if getattr(spec.section(path), "enabled", False):
                 return True
@@ -133,8 +125,8 @@ def monitoring_on(spec: Any, cfg: K8sSpec) -> bool:
 
 def bundle_context(spec: Any, cfg: K8sSpec, digest: str | None = None) -> BundleContext:
     name = cfg.name or spec.project.name
-    ports, drain = _serving(spec)
-    repo, tag = _docker_image(spec)
+    ports, drain, replicas = _serving(spec)
+    repo, tag, uid, gid = _docker(spec)
     labels = {
         "app.kubernetes.io/name": name,
         "app.kubernetes.io/instance": name,
@@ -153,6 +145,9 @@ def bundle_context(spec: Any, cfg: K8sSpec, digest: str | None = None) -> Bundle
         image=Image(cfg.image or repo, tag, digest),
         ports=ports,
         drain_seconds=drain,
+        default_replicas=replicas,
+        uid=cfg.run_as_user or uid,
+        gid=cfg.run_as_group or gid,
         monitoring=monitoring_on(spec, cfg),
         labels=labels,
     )

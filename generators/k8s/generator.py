@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.engine.spec import Spec
@@ -10,6 +12,9 @@ from mlready.generators.k8s.checks import check
 from mlready.generators.k8s.context import IMAGE_STATE, bundle_context, image_digest
 from mlready.generators.k8s.spec import K8sSpec
 
+PROMQL_FILE = "/prometheusrule.yaml"
+# PromQL expressions are single tokens longer than 80 columns: the one file where yamllint's length rule is off
+LONG_LINES = "# yamllint disable rule:line-length\n"
 RUNTIME_STEP = "runtime.config"
 RUNTIME_KIND = "runtime-config"
 
@@ -19,11 +24,32 @@ def build_bundle(ctx: StepContext) -> list[Artifact]:
     cfg: K8sSpec = spec.section(K8sGenerator.section)
     bc = bundle_context(spec, cfg, image_digest(ctx.project_dir))
     runtime_config = ctx.artifact(RUNTIME_KIND).read_text()
-    header = ctx.header("#")
+    header = wrap_header(ctx.header("#"))
+    groups = _rule_groups(spec) if bc.monitoring else []
     return [
-        Artifact.yaml(path, kind, doc, header=header)
-        for path, kind, doc in bundle_files(bc, runtime_config, spec.env.name, spec.env.namespace)
+        Artifact.yaml(path, kind, doc, header=header + LONG_LINES if path.endswith(PROMQL_FILE) else header)
+        for path, kind, doc in bundle_files(bc, runtime_config, spec.env.name, spec.env.namespace, groups)
     ]
+
+
+def wrap_header(text: str, width: int = 80) -> str:
+    """Comment lines re-wrapped to ``width`` columns (yamllint's default line-length)."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        if len(line) <= width or not line.startswith("# "):
+            lines.append(line)
+            continue
+        lines += ["# " + part for part in textwrap.wrap(line[2:], width - 2, break_on_hyphens=False)]
+    return "\n".join(lines) + "\n"
+
+
+def _rule_groups(spec: Spec) -> list[dict]:
+    """The alert rules come from the monitoring generator: one source for the rules file and the CRD."""
+    try:
+        from mlready.generators.monitoring.rules import alert_rule_groups
+    except ImportError:
+        return []
+    return alert_rule_groups(spec)
 
 
 class K8sGenerator(Generator):
@@ -48,9 +74,9 @@ class K8sGenerator(Generator):
                     "env": spec.env,
                     "project": spec.project,
                     "model": spec.model_name,
-                    "serving": _section_or_none(spec, "serving"),
-                    "docker": _section_or_none(spec, "target.docker"),
-                    "monitoring": _section_or_none(spec, "monitoring"),
+                    "serving": spec.section("serving"),
+                    "docker": spec.section("target.docker"),
+                    "monitoring": _section_or_none(spec, "monitoring.prometheus"),
                 },
                 inputs=(IMAGE_STATE,),
                 version="1",

@@ -77,14 +77,15 @@ def overlay(ctx: BundleContext, env: str, namespace: str) -> dict[str, str | dic
             image["digest"] = ctx.image.digest
         k["images"] = [image]
     replicas = []
-    total = e.autoscaling.min_replicas if e.autoscaling.enabled else e.replicas
+    fixed = e.replicas or ctx.default_replicas
+    total = e.autoscaling.min_replicas if e.autoscaling.enabled else fixed
     if canary:
         stable, canary_n = canary_split(total, ctx.cfg.rollout.canary.weight)
         if not e.autoscaling.enabled:
             replicas.append({"name": ctx.name, "count": stable})
         replicas.append({"name": f"{ctx.name}-canary", "count": canary_n})
     elif not e.autoscaling.enabled:
-        replicas.append({"name": ctx.name, "count": e.replicas})
+        replicas.append({"name": ctx.name, "count": fixed})
     if replicas:
         k["replicas"] = replicas
     target = {"kind": "Deployment", "labelSelector": f"app.kubernetes.io/name={ctx.name}"}

@@ -18,3 +18,13 @@ def service_monitor(ctx: BundleContext) -> dict[str, Any]:
             "endpoints": [{"port": ctx.ports.metrics_name, "path": "/metrics", "interval": "30s", "scheme": "http"}],
         },
     }
+
+
+def prometheus_rule(ctx: BundleContext, groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """The monitoring generator's alert rule groups (:func:`alert_rule_groups`), as a PrometheusRule."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": ctx.meta(),
+        "spec": {"groups": groups},
+    }

@@ -69,7 +69,7 @@ class EnvironmentSpec(Section):
     """One overlay: ``overlays/<env>/``."""
 
     namespace: str | None = Field(None, description="default: '<project>-<env>' (env.namespace wins for the current env)")
-    replicas: int = Field(1, ge=1, description="replicas when autoscaling is off")
+    replicas: int | None = Field(None, ge=1, description="replicas when autoscaling is off; default: serving.replicas")
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
     autoscaling: AutoscalingSpec = Field(default_factory=AutoscalingSpec)
 
@@ -78,12 +78,9 @@ class EnvironmentSpec(Section):
 
 def _default_environments() -> dict[str, EnvironmentSpec]:
     return {
-        "dev": EnvironmentSpec(replicas=1),
-        "staging": EnvironmentSpec(
-            replicas=2, autoscaling=AutoscalingSpec(enabled=True, min_replicas=2, max_replicas=4)
-        ),
+        "dev": EnvironmentSpec(),
+        "staging": EnvironmentSpec(autoscaling=AutoscalingSpec(enabled=True, min_replicas=2, max_replicas=4)),
         "prod": EnvironmentSpec(
-            replicas=3,
             resources=ResourcesSpec(cpu="500m", memory="1Gi", cpu_limit="2", memory_limit="2Gi"),
             autoscaling=AutoscalingSpec(enabled=True, min_replicas=3, max_replicas=10),
         ),
@@ -157,8 +154,8 @@ class K8sSpec(Section):
     probes: ProbesSpec = Field(default_factory=ProbesSpec)
     network_policy: NetworkPolicySpec = Field(default_factory=NetworkPolicySpec)
     pre_stop_seconds: int = Field(5, ge=0, le=120, description="preStop pause so endpoints drop the pod first")
-    run_as_user: int = Field(10001, ge=10000, description="UID (>= 10000, outside host user ranges)")
-    run_as_group: int = Field(10001, ge=10000)
+    run_as_user: int | None = Field(None, ge=10000, description="UID (>= 10000); default: target.docker.uid")
+    run_as_group: int | None = Field(None, ge=10000, description="GID (>= 10000); default: target.docker.gid")
     tmp_size: str = Field("256Mi", description="size limit of the emptyDir mounted at /tmp")
     service_monitor: Literal["auto", "on", "off"] = Field(
         "auto", description="ServiceMonitor + PrometheusRule; auto: when monitoring is enabled"

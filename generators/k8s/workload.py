@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlready.generators.k8s.context import CONFIG_DIR, CONFIG_FILE, TRACK_LABEL, BundleContext
+from mlready.generators.k8s.context import CONFIG_DIR, TRACK_LABEL, BundleContext
 from mlready.generators.k8s.spec import ResourcesSpec
 
 CONTAINER = "server"
@@ -63,11 +63,6 @@ def container(ctx: BundleContext, image: str, r: ResourcesSpec, track: str) -> d
         "image": image,
         "imagePullPolicy": ctx.cfg.image_pull_policy,
         "ports": [{"name": n, "containerPort": port, "protocol": "TCP"} for n, port in ctx.ports.named()],
-        "env": [
-            {"name": "MLREADY_CONFIG", "value": f"{CONFIG_DIR}/{CONFIG_FILE}"},
-            {"name": "MLREADY_VERSION_LABEL", "value": track},
-            {"name": "TMPDIR", "value": "/tmp"},
-        ],
         "resources": resources(r),
         **_probes(ctx),
         "lifecycle": {"preStop": {"exec": {"command": ["sleep", str(ctx.cfg.pre_stop_seconds)]}}},
@@ -76,8 +71,8 @@ def container(ctx: BundleContext, image: str, r: ResourcesSpec, track: str) -> d
             "privileged": False,
             "readOnlyRootFilesystem": True,
             "runAsNonRoot": True,
-            "runAsUser": ctx.cfg.run_as_user,
-            "runAsGroup": ctx.cfg.run_as_group,
+            "runAsUser": ctx.uid,
+            "runAsGroup": ctx.gid,
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         },
@@ -164,9 +159,9 @@ def deployment(
                     "terminationGracePeriodSeconds": ctx.grace_seconds,
                     "securityContext": {
                         "runAsNonRoot": True,
-                        "runAsUser": ctx.cfg.run_as_user,
-                        "runAsGroup": ctx.cfg.run_as_group,
-                        "fsGroup": ctx.cfg.run_as_group,
+                        "runAsUser": ctx.uid,
+                        "runAsGroup": ctx.gid,
+                        "fsGroup": ctx.gid,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     "containers": [container(ctx, image or ctx.image.ref, r, track)],
