@@ -1,0 +1,193 @@
+"""The post-build hook: every successful ``mlready build`` becomes an MLflow run.
+
+The run (in the experiment ``tracking.experiment``, default the project name) holds:
+
+- params: the composed spec, flattened to dotted keys (secret-looking values redacted);
+- tags: the git commit (``mlflow.source.git.commit``) and dirty flag, the spec digest, the build key, the
+  overrides and group choices, the env;
+- metrics: the numbers in ``reports/readiness.json`` and ``reports/optimization.json`` when present;
+- artifacts: ``spec/deploy.yaml`` (the composed spec), ``manifest.json``, ``reports/`` and ``model/``.
+
+With ``tracking.register_model`` the served ONNX (``model/model.onnx``) becomes a new version of the registered
+model (``tracking.model_name``, default the served model name), tagged with the build key, the readiness
+metrics and the image digest when the manifest knows it.
+
+Switch off with ``tracking.enabled=false`` or ``MLREADY_TRACKING=0`` in the environment. MLflow is imported
+only when a run is recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlready.engine.errors import MlreadyError
+from mlready.engine.lifecycle.flatten import flat_params, numeric_leaves, redact
+from mlready.engine.lifecycle.store import (
+    Store,
+    bounded_http,
+    ensure_experiment,
+    open_client,
+    store_from_spec,
+)
+
+REPORTS = {"readiness": "reports/readiness.json", "optimization": "reports/optimization.json"}
+MODEL_KIND = "onnx-model"
+OFF = {"0", "false", "off", "no"}
+
+
+class TrackingError(MlreadyError):
+    """Recording the build in MLflow failed (the build dir itself was written)."""
+
+
+@dataclass(frozen=True)
+class TrackedBuild:
+    run_id: str
+    experiment_id: str
+    model_name: str | None = None
+    model_version: str | None = None
+
+
+def tracking_enabled(spec: Any) -> bool:
+    if os.environ.get("MLREADY_TRACKING", "").strip().lower() in OFF:
+        return False
+    return bool(spec.section("tracking").enabled)
+
+
+def build_key(manifest: dict[str, Any]) -> str:
+    """A digest of what the build produced: every artifact path and content hash."""
+    pairs = sorted((a["path"], a["sha256"]) for a in manifest.get("artifacts", []))
+    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def collect_metrics(out_dir: Path) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for prefix, rel in REPORTS.items():
+        report = _read_json(out_dir / rel)
+        if isinstance(report, dict):
+            metrics.update(numeric_leaves(report, prefix))
+    return metrics
+
+
+def run_tags(spec: Any, manifest: dict[str, Any]) -> dict[str, str]:
+    git = manifest.get("git") or {}
+    tags = {
+        "mlready.project": spec.project.name,
+        "mlready.project_version": spec.project.version,
+        "mlready.env": spec.env.name,
+        "mlready.spec_digest": str(manifest.get("spec", {}).get("digest", "")),
+        "mlready.build_key": build_key(manifest),
+        "mlready.overrides": json.dumps(list(spec.overrides)),
+        "mlready.choices": json.dumps(spec.choices, sort_keys=True, default=str),
+        "mlready.git.dirty": str(bool(git.get("dirty"))).lower(),
+        "mlflow.source.name": spec.project.name,
+    }
+    if git.get("commit"):
+        tags["mlflow.source.git.commit"] = str(git["commit"])
+    return tags
+
+
+def image_digest(manifest: dict[str, Any]) -> str | None:
+    image = manifest.get("image")
+    return image.get("digest") if isinstance(image, dict) else None
+
+
+def _log_files(client: Any, run_id: str, spec: Any, out_dir: Path) -> None:
+    from mlready.engine.serialize import dump_yaml
+
+    with tempfile.TemporaryDirectory(prefix="mlready-spec-") as tmp:
+        spec_file = Path(tmp) / "deploy.yaml"
+        spec_file.write_text(dump_yaml(redact(spec.to_dict()), header="# the composed spec of this build"))
+        client.log_artifact(run_id, str(spec_file), "spec")
+    if (out_dir / "manifest.json").is_file():
+        client.log_artifact(run_id, str(out_dir / "manifest.json"))
+    for folder in ("reports", "model"):
+        if (out_dir / folder).is_dir():
+            client.log_artifacts(run_id, str(out_dir / folder), folder)
+
+
+def _register(client: Any, spec: Any, run: Any, manifest: dict[str, Any], metrics: dict[str, float]) -> tuple[str, str]:
+    cfg = spec.section("tracking")
+    name = cfg.model_name or spec.model_name
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name, tags={"mlready.project": spec.project.name})
+    tags = {"mlready.build_key": build_key(manifest), "mlready.project_version": spec.project.version}
+    tags.update({k: repr(v) for k, v in metrics.items() if k.startswith("readiness.")})
+    if digest := image_digest(manifest):
+        tags["mlready.image_digest"] = digest
+    mv = client.create_model_version(
+        name, f"{run.info.artifact_uri}/model", run_id=run.info.run_id, tags=tags,
+        description=f"{spec.project.name} {spec.project.version}: built by mlready",
+    )
+    return name, str(mv.version)
+
+
+def record_build(client: Any, store: Store, spec: Any, manifest: dict[str, Any], out_dir: Path) -> TrackedBuild:
+    """Log one build as a finished run (and register its model); a failure marks the run FAILED."""
+    from mlflow.entities import Metric, Param
+
+    cfg = spec.section("tracking")
+    exp_id = ensure_experiment(client, store, cfg.experiment or spec.project.name)
+    run = client.create_run(exp_id, run_name=f"{spec.project.name}-{spec.project.version}",
+                            tags=run_tags(spec, manifest))
+    run_id = run.info.run_id
+    try:
+        params = [Param(k, v) for k, v in flat_params(spec.to_dict()).items()]
+        metrics = collect_metrics(out_dir)
+        for i in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
+            client.log_batch(run_id, params=params[i : i + 100])
+        items = [Metric(k, v, 0, 0) for k, v in metrics.items()]
+        for i in range(0, len(items), 1000):
+            client.log_batch(run_id, metrics=items[i : i + 1000])
+        _log_files(client, run_id, spec, out_dir)
+        name = version = None
+        served = any(a.get("kind") == MODEL_KIND for a in manifest.get("artifacts", []))
+        if cfg.register_model and served:
+            name, version = _register(client, spec, run, manifest, metrics)
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
+    return TrackedBuild(run_id, exp_id, name, version)
+
+
+class MlflowHook:
+    """Registered under the ``mlready.hooks`` entry-point group; called by the engine after a build."""
+
+    def after_build(self, spec: Any, result: Any) -> TrackedBuild | None:
+        if not tracking_enabled(spec):
+            return None
+        store = store_from_spec(spec)
+        try:
+            with bounded_http(store.timeout):
+                client = open_client(store)
+                tracked = record_build(client, store, spec, result.manifest, Path(result.out_dir))
+        except MlreadyError:
+            raise
+        except Exception as exc:  # MLflow, SQLAlchemy and requests errors: say where, hide credentials
+            message = str(getattr(exc, "message", exc)).replace(store.tracking_uri, store.display)
+            raise TrackingError(
+                f"recording the build in MLflow ({store.display}) failed: {type(exc).__name__}: {message}"
+            ) from None
+        where = f"run {tracked.run_id} in experiment {spec.section('tracking').experiment or spec.project.name}"
+        if tracked.model_version:
+            where += f"; registered {tracked.model_name} version {tracked.model_version}"
+        print(f"mlflow: {where} ({store.display})", file=sys.stderr)
+        return tracked
