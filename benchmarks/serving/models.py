@@ -1,0 +1,121 @@
+"""Test and benchmark models, built locally (no downloads): sklearn + skl2onnx, or onnx.helper graphs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def mlp_model(sizes: list[int], seed: int = 0, input_name: str = "input", output_name: str = "output"):
+    """An MLP with ReLU hidden layers and random weights: ``sizes=[64, 512, 512, 2]``."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    prev = input_name
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        w = (rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32)
+        bias = np.zeros(b, dtype=np.float32)
+        inits += [numpy_helper.from_array(w, f"W{i}"), numpy_helper.from_array(bias, f"B{i}")]
+        last = i == len(sizes) - 2
+        out = output_name if last else f"h{i}"
+        gemm_out = out if last else f"g{i}"
+        nodes.append(helper.make_node("Gemm", [prev, f"W{i}", f"B{i}"], [gemm_out]))
+        if not last:
+            nodes.append(helper.make_node("Relu", [gemm_out], [out]))
+        prev = out
+    graph = helper.make_graph(
+        nodes, "mlp",
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", sizes[0]])],
+        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, ["batch", sizes[-1]])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def half_plus_two():
+    """TF Serving's documentation model: y = 0.5 * x + 2, input ``x`` of shape [-1]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "a"], ["ax"]), helper.make_node("Add", ["ax", "b"], ["y"])],
+        "half_plus_two",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch"])],
+        [numpy_helper.from_array(np.array(0.5, np.float32), "a"), numpy_helper.from_array(np.array(2.0, np.float32), "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def multi_input_model():
+    """Three named inputs like the TF Serving REST docs' example: tag (string), signal [5], sensor [2, 2]."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("Identity", ["tag"], ["tag_out"]),
+            helper.make_node("ReduceSum", ["signal", "axes1"], ["signal_sum"], keepdims=0),
+            helper.make_node("ReduceSum", ["sensor", "axes12"], ["sensor_sum"], keepdims=0),
+        ],
+        "multi",
+        [
+            helper.make_tensor_value_info("tag", TensorProto.STRING, ["batch"]),
+            helper.make_tensor_value_info("signal", TensorProto.INT64, ["batch", 5]),
+            helper.make_tensor_value_info("sensor", TensorProto.INT64, ["batch", 2, 2]),
+        ],
+        [
+            helper.make_tensor_value_info("tag_out", TensorProto.STRING, ["batch"]),
+            helper.make_tensor_value_info("signal_sum", TensorProto.INT64, ["batch"]),
+            helper.make_tensor_value_info("sensor_sum", TensorProto.INT64, ["batch"]),
+        ],
+        [helper.make_tensor("axes1", TensorProto.INT64, [1], [1]), helper.make_tensor("axes12", TensorProto.INT64, [2], [1, 2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def breast_cancer_logreg():
+    """A logistic regression on sklearn's breast cancer data -> (onnx model, signature dict, X)."""
+    from skl2onnx import to_onnx
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data = load_breast_cancer()
+    X = data.data.astype(np.float32)
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, data.target)
+    onx = to_onnx(clf, X[:1], options={"zipmap": False}, target_opset=17)
+    signature = {
+        "name": "quickstart", "version": 1, "task": "classification",
+        "inputs": [{"name": onx.graph.input[0].name, "datatype": "FP32", "shape": [-1, 30]}],
+        "outputs": [{"name": "label", "datatype": "INT64", "shape": [-1]},
+                    {"name": "probabilities", "datatype": "FP32", "shape": [-1, 2]}],
+        "classes": [0, 1], "feature_names": [str(f) for f in data.feature_names],
+    }
+    return onx, signature, X
+
+
+def write_version(repo: Path, name: str, version: int, model, metadata: dict | None = None) -> Path:
+    """Write ``<repo>/<name>/<version>/model.onnx`` (+ metadata.json) atomically (rename of the version dir)."""
+    final = Path(repo) / name / str(version)
+    tmp = Path(repo) / name / f".tmp-{version}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "model.onnx").write_bytes(model.SerializeToString())
+    if metadata is not None:
+        (tmp / "metadata.json").write_text(json.dumps(metadata))
+    tmp.rename(final)
+    return final
