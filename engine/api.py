@@ -14,13 +14,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from mlready.engine import registry
 from mlready.engine.errors import BuildFailed
 from mlready.engine.execute import NullReporter, Reporter, StepRecord, execute
 from mlready.engine.graph import Plan, plan
 from mlready.engine.load import load_spec
 from mlready.engine.plugin import Generator
-from mlready.engine.registry import generators as installed_generators
-from mlready.engine.registry import hooks
 from mlready.engine.serialize import canonical_json
 from mlready.engine.spec import Spec
 from mlready.engine.writer import MANIFEST, check_out_dir, write_tree
@@ -94,7 +93,7 @@ def run(project_dir: str | Path, overrides: list[str] | None = None, reporter: R
         ) -> tuple[Spec, Plan, list[StepRecord]]:
     """Compose, plan and execute without writing anything but the cache."""
     project = Path(project_dir).resolve()
-    gens = list(generators if generators is not None else installed_generators())
+    gens = list(generators if generators is not None else registry.generators())
     spec, _ = load_spec(project, overrides, gens)
     the_plan = plan(spec, gens)
     records = execute(the_plan, spec, cache_dir(project), reporter or NullReporter(), jobs, use_cache)
@@ -120,7 +119,7 @@ def build(project_dir: str | Path, overrides: list[str] | None = None, out: str 
         failed = [r.id for r in result.failed]
         raise BuildFailed(_failure_text(records, out_dir, failed_dir), failed)
     write_tree(out_dir, artifacts, manifest)
-    for hook in hooks() if run_hooks else ():
+    for hook in registry.hooks() if run_hooks else ():
         hook.after_build(spec, result)
     return result
 
@@ -144,7 +143,7 @@ def plan_build(project_dir: str | Path, overrides: list[str] | None = None,
     from mlready.engine.cache import StepCache
 
     project = Path(project_dir).resolve()
-    gens = list(generators if generators is not None else installed_generators())
+    gens = list(generators if generators is not None else registry.generators())
     spec, _ = load_spec(project, overrides, gens)
     the_plan = plan(spec, gens)
     store = StepCache(cache_dir(project))

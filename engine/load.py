@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mlready.engine import registry
 from mlready.engine.compose import Composition, compose
 from mlready.engine.plugin import Generator
-from mlready.engine.registry import generators as installed_generators
 from mlready.engine.spec import Spec, defaults_dict
 from mlready.engine.validate import validate
 
@@ -14,7 +14,7 @@ from mlready.engine.validate import validate
 def load_spec(
     project_dir: Path, overrides: list[str] | None = None, generators: list[Generator] | None = None
 ) -> tuple[Spec, Composition]:
-    gens = list(generators if generators is not None else installed_generators())
+    gens = list(generators if generators is not None else registry.generators())
     project_dir = Path(project_dir).resolve()
     comp = compose(project_dir, list(overrides or []), defaults_dict(gens))
     spec = validate(comp, gens, project_dir)

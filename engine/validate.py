@@ -97,7 +97,7 @@ def validate(comp: Composition, generators: list[Generator], project_dir: Path) 
     model = spec_model(generators)
     problems: list[SpecProblem] = list(comp.problems)
     for key in comp.missing:
-        problems.append(SpecProblem(comp.sources.where(key), key, "required value is missing (???)"))
+        problems.append(SpecProblem(comp.sources.where(key), key, "required value is missing"))
     missing = set(comp.missing)
     root = None
     try:

@@ -117,16 +117,59 @@ def check_reachable(store: Store) -> None:
         ) from None
 
 
+def _create_schema(db: Path) -> None:
+    """Create an MLflow SQLite database at ``db`` (runs MLflow's schema migrations: seconds)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    store = SqlAlchemyStore(f"sqlite:///{db}", (db.parent / "mlartifacts").as_uri())
+    store.engine.dispose()
+
+
+def _schema_template() -> Path:
+    """A pristine, migrated database for this MLflow version, kept in the user's cache dir."""
+    import mlflow
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlready"
+    path = cache / f"mlflow-{mlflow.__version__}-schema.db"
+    if not path.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = cache / f".{path.name}.{os.getpid()}.tmp"
+        try:
+            _create_schema(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path
+
+
+def prepare_sqlite(db: Path) -> None:
+    """Create a missing SQLite store atomically: an interrupted first build never leaves a half-migrated
+    database, and new projects start from a cached migrated copy instead of running the migrations again."""
+    if db.exists():
+        return
+    db.parent.mkdir(parents=True, exist_ok=True)
+    tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+    try:
+        try:
+            shutil.copyfile(_schema_template(), tmp)
+        except OSError:  # no writable cache dir: migrate in place of the copy
+            tmp.unlink(missing_ok=True)
+            _create_schema(tmp)
+        os.replace(tmp, db)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def open_client(store: Store) -> Any:
     """An ``MlflowClient`` for the store (tracking and registry on the same URI)."""
     check_reachable(store)
-    if store.tracking_uri.startswith("sqlite:///"):
-        Path(store.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     import logging
 
     # the embedded store logs its schema migrations at INFO on first use: not news for the user
     for name in ("mlflow.store.db.utils", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    if store.tracking_uri.startswith("sqlite:///"):
+        prepare_sqlite(Path(store.tracking_uri.removeprefix("sqlite:///")))
     from mlflow import MlflowClient
 
     return MlflowClient(tracking_uri=store.tracking_uri, registry_uri=store.tracking_uri)

@@ -1,0 +1,131 @@
+"""Every kind of spec mistake: exit 2, one located line per problem, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import pytest
+from mlready.engine import api
+from mlready.engine.cli import main
+from mlready.engine.errors import SpecError
+from mlready.generators.model import ModelGenerator
+
+GENS = [ModelGenerator()]
+
+GOOD = """
+project:
+  name: demo
+model:
+  source: model.joblib
+"""
+
+
+def problems(files, overrides=(), project=None):
+    with pytest.raises(SpecError) as info:
+        api.validate(project(files), list(overrides), generators=GENS)
+    return [str(p) for p in info.value.problems]
+
+
+def test_unknown_key_names_file_line_and_suggests(project, quickstart_files):
+    files = {**quickstart_files, "deploy.yaml": "project:\n  name: demo\n  versoin: 1.0.0\nmodel:\n  source: model.joblib\n"}
+    assert problems(files, project=project) == ["deploy.yaml:3 project.versoin: unknown key (did you mean 'version'?)"]
+
+
+def test_wrong_type(project, quickstart_files):
+    files = {**quickstart_files, "deploy.yaml": GOOD + "  version: two\n"}
+    assert problems(files, project=project) == ["deploy.yaml:5 model.version: expected an integer, got 'two'"]
+
+
+def test_missing_required_values(project, quickstart_files):
+    files = {**quickstart_files, "deploy.yaml": "project:\n  name: ???\n"}
+    assert problems(files, project=project) == [
+        "deploy.yaml model.source: required value is missing",
+        "deploy.yaml:2 project.name: required value is missing",
+    ]
+
+
+def test_unknown_group_option_lists_choices(project, quickstart_files):
+    files = {**quickstart_files, "deploy.yaml": GOOD}
+    assert problems(files, ["env=prodd"], project=project) == [
+        "override 'env=prodd' env: unknown option 'prodd' (did you mean 'prod'?); available: dev, prod, staging"
+    ]
+
+
+def test_yaml_syntax_error(project, quickstart_files):
+    files = {**quickstart_files, "deploy.yaml": "project:\n  name: demo\n model: x\n"}
+    assert problems(files, project=project) == [
+        "deploy.yaml:3: YAML syntax error: while parsing a block mapping, expected <block end>, "
+        "but found '<block mapping start>'"
+    ]
+
+
+def test_malformed_override_and_unknown_keys_are_all_reported(project, quickstart_files):
+    files = {**quickstart_files, "deploy.yaml": GOOD}
+    assert problems(files, ["model.version=[", "+typo=1", "model.opzet=3", "model.opset=99"], project=project) == [
+        "override 'model.version=[' : malformed override: no viable alternative at input '['".replace(" :", ":"),
+        "override '+typo=1' typo: unknown key; valid keys here: project, model, data, env",
+        "override 'model.opzet=3' model.opzet: unknown key (did you mean 'model.opset'?)",
+        "override 'model.opset=99' model.opset: must be <= 21, got 99",
+    ]
+
+
+def test_missing_model_and_data_files(project):
+    files = {"deploy.yaml": GOOD + "data:\n  eval: data/nope.csv\n"}
+    root = project(files)
+    with pytest.raises(SpecError) as info:
+        api.validate(root, [], generators=GENS)
+    assert [str(p) for p in info.value.problems] == [
+        f"deploy.yaml:4 model.source: model file not found: {root / 'model.joblib'}",
+        f"deploy.yaml:6 data.eval: data file not found: {root / 'data' / 'nope.csv'}",
+    ]
+
+
+def test_group_file_problems_point_into_the_group_file(project, quickstart_files):
+    files = {**quickstart_files, "deploy.yaml": GOOD, "conf/env/prod.yaml": "# @package _global_\nenv:\n  name: prod\n  namespace: Bad_NS\n"}
+    assert problems(files, ["env=prod"], project=project) == [
+        "conf/env/prod.yaml:4 env.namespace: 'Bad_NS' is not a DNS-1123 label (lowercase letters, digits and '-', "
+        "start and end alphanumeric, at most 63 characters)"
+    ]
+
+
+def test_cli_exit_2_no_traceback_and_build_dir_untouched(project, quickstart_files, capsys):
+    root = project({**quickstart_files, "deploy.yaml": GOOD})
+    # a previous build
+    out = root / "build"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"previous": true}\n')
+    (out / "keep.txt").write_text("old\n")
+    (root / "deploy.yaml").write_text(GOOD + "  version: two\n")
+    assert main(["build", "serving.nope=1"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[0] == "error: the spec has 2 problems; nothing was written"
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt", "manifest.json"]
+    assert (out / "manifest.json").read_text() == '{"previous": true}\n'
+
+
+def test_valid_spec_with_local_group_shadowing_and_precedence(project, quickstart_files):
+    files = {
+        **quickstart_files,
+        "deploy.yaml": GOOD + "env:\n  namespace: from-deploy\n",
+        "conf/env/prod.yaml": "# @package _global_\nenv:\n  name: prod\n  namespace: from-local-prod\n",
+    }
+    root = project(files)
+    spec = api.validate(root, ["env=prod"], generators=GENS)
+    assert spec.env.name == "prod"  # the local prod option shadows the packaged one ...
+    assert spec.env.namespace == "from-deploy"  # ... and deploy.yaml wins over group defaults
+    spec = api.validate(root, ["env=prod", "env.namespace=cli"], generators=GENS)
+    assert spec.env.namespace == "cli"  # overrides win over everything
+    assert spec.choices == {"env": "prod", "optimize": "none"}
+
+
+def test_help_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from mlready.engine.cli import main; rc = main(['--help']); "
+        "heavy = [m for m in ('hydra', 'omegaconf', 'pydantic', 'onnx', 'sklearn', 'rich', 'numpy') if m in sys.modules]; "
+        "print(heavy); sys.exit(rc)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert "build" in out.stdout and "validate" in out.stdout
