@@ -80,7 +80,6 @@ def _query_var(name: str, label: str, query: str, *, multi: bool, current: str) 
     var: dict[str, Any] = {
         "current": {"text": current, "value": current},
         "datasource": DS,
-        "definition": query,
         "includeAll": multi,
         "label": label,
         "multi": multi,

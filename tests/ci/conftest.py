@@ -1,0 +1,37 @@
+"""A real mlready project (a copy of examples/quickstart) built in-process with the CI generators on."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
+ALL_CI = "+ci=[gitlab,circleci,github,jenkins]"
+OVERRIDES = [ALL_CI, "+monitoring=grafana", "env=prod", "model.opset=15"]
+
+
+def copy_project(dest: Path) -> Path:
+    shutil.copytree(QUICKSTART, dest, ignore=shutil.ignore_patterns("build", ".mlready"))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("mlready-cache")
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
+    """The build dir of the quickstart with every CI system on."""
+    from mlready.engine import api
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLREADY_CACHE_DIR", str(cache_dir))
+    try:
+        project = copy_project(tmp_path_factory.mktemp("ci") / "project")
+        result = api.build(project, OVERRIDES, out=project / "build")
+    finally:
+        mp.undo()
+    return result.out_dir

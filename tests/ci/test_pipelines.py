@@ -1,0 +1,190 @@
+"""The generated pipelines, checked by the tools their users' CI systems use and by mlready's own checks."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+from mlready.engine.cli import cli
+from mlready.generators.ci import checks
+from mlready.generators.ci.spec import STAGES
+
+FILES = {
+    "gitlab": "ci/.gitlab-ci.yml",
+    "circleci": "ci/.circleci/config.yml",
+    "github": "ci/.github/workflows/mlready.yml",
+    "jenkins": "ci/Jenkinsfile",
+}
+SCHEMAS = {"gitlab": "vendor.gitlab-ci", "circleci": "vendor.circle-ci", "github": "vendor.github-workflows"}
+GROOVY_SCRIPT = Path(__file__).with_name("jenkinsfile_tree.groovy")
+
+
+def load(built: Path, system: str) -> dict:
+    return yaml.safe_load((built / FILES[system]).read_text())
+
+
+def groovy_trees(*paths: Path) -> dict[str, list]:
+    """One JVM parses every Jenkinsfile with Groovy's real parser."""
+    proc = subprocess.run(["groovy", str(GROOVY_SCRIPT), *map(str, paths)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def find(tree: list, name: str) -> list[list]:
+    """Every call node named ``name`` in a parsed tree, depth first."""
+    out = []
+    for node in tree:
+        if node[0] == name:
+            out.append(node)
+        out += find(node[2], name)
+    return out
+
+
+def shell_lines(built: Path, jenkins_tree: list) -> dict[str, list[str]]:
+    gl, cc, gh = load(built, "gitlab"), load(built, "circleci"), load(built, "github")
+    lines = {
+        "gitlab": [x for k, j in gl.items() if isinstance(j, dict) and "script" in j for x in j["script"]],
+        "circleci": [ln for j in cc["jobs"].values() for s in j["steps"] if isinstance(s, dict) and "run" in s
+                     for ln in s["run"]["command"].splitlines()],
+        "github": [ln for j in gh["jobs"].values() for s in j["steps"] if "run" in s for ln in s["run"].splitlines()],
+        "jenkins": [ln for n in find(jenkins_tree, "sh") for ln in n[1][0].splitlines()],
+    }
+    return {k: [ln.strip() for ln in v if ln.strip()] for k, v in lines.items()}
+
+
+@pytest.fixture(scope="module")
+def jenkins_tree(built: Path) -> list:
+    path = built / FILES["jenkins"]
+    return groovy_trees(path)[str(path)]
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("system", sorted(SCHEMAS))
+def test_the_ci_systems_json_schema_accepts_the_file(built: Path, system: str) -> None:
+    exe = Path(sys.executable).with_name("check-jsonschema")
+    proc = subprocess.run([str(exe), "--builtin-schema", SCHEMAS[system], str(built / FILES[system])],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_manifest_records_every_pipeline_with_its_kind(built: Path) -> None:
+    manifest = json.loads((built / "manifest.json").read_text())
+    kinds = {a["path"]: a["kind"] for a in manifest["artifacts"]}
+    assert {p: kinds.get(p) for p in FILES.values()} == {
+        "ci/.gitlab-ci.yml": "gitlab-ci", "ci/.circleci/config.yml": "circleci-config",
+        "ci/.github/workflows/mlready.yml": "github-workflow", "ci/Jenkinsfile": "jenkinsfile"}
+
+
+def test_files_carry_the_do_not_edit_header(built: Path) -> None:
+    for path in FILES.values():
+        head = (built / path).read_text().splitlines()[0]
+        assert "do not edit" in head and head.startswith("//" if path.endswith("Jenkinsfile") else "#"), path
+
+
+def test_mlreadys_own_checks_pass(built: Path) -> None:
+    assert checks.gitlab_problems(load(built, "gitlab")) == []
+    assert checks.circleci_problems(load(built, "circleci")) == []
+    assert checks.github_problems(load(built, "github")) == []
+    for system in FILES:
+        text = (built / FILES[system]).read_text()
+        doc = {} if system == "jenkins" else yaml.safe_load(text)
+        assert checks.secret_problems(doc, text) == [], system
+
+
+def test_mlreadys_own_checks_catch_broken_pipelines(built: Path) -> None:
+    gl = load(built, "gitlab")
+    gl["validate"]["script"] = []
+    gl["build"]["needs"] = ["nowhere"]
+    gl["push"]["stage"] = "shipping"
+    assert checks.gitlab_problems(gl) == [
+        "job 'validate' has nothing to run", "job 'build' needs 'nowhere', which does not exist",
+        "job 'push': stage 'shipping' is not in stages", "stage 'push' has no job"]
+    cc = load(built, "circleci")
+    del cc["jobs"]["build"]
+    assert checks.circleci_problems(cc) == ["workflow 'quickstart': job 'build' does not exist"]
+    gh = load(built, "github")
+    gh["jobs"]["smoke-test"]["needs"] = ["deploy-stagin"]
+    assert checks.github_problems(gh) == ["job 'smoke-test' needs 'deploy-stagin', which does not exist"]
+    gh["jobs"]["push"]["env"]["REGISTRY_PASSWORD"] = "hunter2"
+    assert checks.secret_problems(gh, "") == [
+        "jobs.push.env.REGISTRY_PASSWORD: a secret must be a reference to the CI system's secret store, got a literal"]
+    assert checks.secret_problems({}, "echo x | docker login -u me -p hunter2 registry") != []
+    assert checks.secret_problems({}, "git clone https://bot:s3cr3t@example.com/repo.git") != []
+
+
+def test_stages_run_in_the_issue_order(built: Path, jenkins_tree: list) -> None:
+    assert load(built, "gitlab")["stages"] == list(STAGES)
+    assert [n[1][0] for n in find(jenkins_tree, "stage")] == list(STAGES)
+    gh = load(built, "github")["jobs"]
+    assert gh["deploy-production"]["needs"] == ["approve-production", "build"]
+    workflow = load(built, "circleci")["workflows"]["quickstart"]["jobs"]
+    assert [next(iter(e)) if isinstance(e, dict) else e for e in workflow] == list(STAGES)
+
+
+def test_native_forms_of_caches_artifacts_gates_and_environments(built: Path, jenkins_tree: list) -> None:
+    gl = load(built, "gitlab")
+    assert gl["install"]["cache"] == {"key": {"files": ["requirements.txt"], "prefix": "venv-py3.11"},
+                                      "paths": [".venv/"], "policy": "pull-push"}
+    assert gl["unit-tests"]["artifacts"]["reports"] == {"junit": ["reports/junit.xml"]}
+    assert gl["build"]["artifacts"]["paths"] == ["build/"]
+    assert gl["image-build"]["services"] == ["docker:27-dind"]
+    assert gl["approve-production"]["rules"] == [
+        {"if": '$CI_COMMIT_BRANCH == "main"', "when": "manual", "allow_failure": False}]
+    assert gl["deploy-production"]["environment"] == {"name": "production", "url": "$MLREADY_PRODUCTION_URL"}
+    cc = load(built, "circleci")
+    approval = [e for e in cc["workflows"]["quickstart"]["jobs"] if isinstance(e, dict) and "approve-production" in e]
+    assert approval[0]["approve-production"]["type"] == "approval"
+    steps = cc["jobs"]["unit-tests"]["steps"]
+    assert {"store_test_results": {"path": "reports/junit.xml"}} in steps
+    assert {"restore_cache": {"keys": ['venv-py3.11-{{ arch }}-{{ checksum "requirements.txt" }}']}} in steps
+    assert [n[1] for n in find(jenkins_tree, "input")] == [["message", "ok"]]
+    assert [n[1] for n in find(jenkins_tree, "junit")] == [["reports/junit.xml"]]
+
+
+def test_secrets_use_each_systems_own_mechanism(built: Path, jenkins_tree: list) -> None:
+    gl = load(built, "gitlab")
+    assert gl["push"]["variables"] == {"DOCKER_HOST": "tcp://docker:2375", "DOCKER_TLS_CERTDIR": "",
+                                       "REGISTRY_USER": "$REGISTRY_CREDENTIALS_USER",
+                                       "REGISTRY_PASSWORD": "$REGISTRY_CREDENTIALS_PASSWORD"}
+    assert gl["deploy-staging"]["variables"] == {"KUBECONFIG": "$KUBECONFIG_STAGING"}
+    gh = load(built, "github")["jobs"]
+    assert gh["push"]["env"]["REGISTRY_PASSWORD"] == "${{ secrets.REGISTRY_CREDENTIALS_PASSWORD }}"
+    assert gh["deploy-production"]["env"] == {"KUBECONFIG_DATA": "${{ secrets.KUBECONFIG_PRODUCTION }}"}
+    workflow = load(built, "circleci")["workflows"]["quickstart"]["jobs"]
+    contexts = {k: v.get("context") for e in workflow if isinstance(e, dict) for k, v in e.items()}
+    assert contexts["push"] == ["registry-credentials"] and contexts["deploy-staging"] == ["kubeconfig-staging"]
+    creds = [(c[0], c[1]) for n in find(jenkins_tree, "withCredentials") for c in n[2] if c[0] != "sh"]
+    assert creds == [("usernamePassword", ["credentialsId", "usernameVariable", "passwordVariable"]),
+                     ("file", ["credentialsId", "variable"]), ("file", ["credentialsId", "variable"])]
+    for path in FILES.values():
+        assert "password-stdin" in (built / path).read_text()
+
+
+def test_every_mlready_command_line_is_a_valid_invocation(built: Path, jenkins_tree: list) -> None:
+    seen = {}
+    for system, lines in shell_lines(built, jenkins_tree).items():
+        commands = [shlex.split(ln) for ln in lines if ln.startswith("mlready ")]
+        assert len(commands) == 5, (system, commands)  # validate, build, image, deploy staging + production
+        for argv in commands:
+            name, args = argv[1], argv[2:]
+            ctx = cli.make_context("mlready", [name, *args], resilient_parsing=False)
+            command = cli.get_command(ctx, name)
+            assert command is not None, f"{system}: 'mlready {name}' is not a command of the current CLI"
+            try:
+                command.make_context(name, list(args))
+            except click.ClickException as exc:  # pragma: no cover - the failure message is the point
+                pytest.fail(f"{system}: {shlex.join(argv)}: {exc.format_message()}")
+            seen.setdefault(system, []).append(shlex.join(argv))
+    # the build's own overrides, minus the ci group and env (each deploy job picks its env)
+    for lines in seen.values():
+        assert "mlready build +monitoring=grafana model.opset=15" in lines
+        assert "mlready deploy +monitoring=grafana model.opset=15 env=staging" in lines
+        assert "mlready deploy +monitoring=grafana model.opset=15 env=prod" in lines
+    assert len(set(map(tuple, seen.values()))) == 1, "every system runs the same mlready commands"
