@@ -1,0 +1,185 @@
+"""Real builds: model.ingest + model.readiness on real data; gates pass, fail, and stay undefined honestly."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from mlready.engine.cli import main
+
+GATES = """
+readiness:
+  gates: ["f1 >= 0.9", "auc >= 0.95", "cv.f1.std <= 0.05", "parity.agreement >= 0.999"]
+  cv: {folds: 3, seed: 1}
+"""
+
+
+def test_build_evaluates_cross_validates_and_writes_both_reports(cancer_project, h):
+    root = cancer_project(GATES)
+    result = h.build(root)
+    rec = {r.id: r for r in result.records}["model.readiness"]
+    assert sorted((a.path, a.kind) for a in rec.artifacts) == [
+        ("reports/readiness.html", "readiness-report"),
+        ("reports/readiness.json", "readiness-report"),
+    ]
+    report = h.report(root)
+    assert report["status"] == "passed"
+    assert report["summary"] == {"gates": 4, "passed": 4, "failed": 0}
+    assert report["model"]["kind"] == "sklearn Pipeline" and report["model"]["classes"] == [0, 1]
+    assert report["eval"]["rows"] == 171 and report["eval"]["data"] == "data/eval.csv"
+    assert report["eval"]["metrics"]["accuracy"] > 0.95
+    assert report["cv"]["data"] == "data/train.csv" and len(report["cv"]["per_fold"]) == 3
+    assert report["parity"]["metrics"]["parity.agreement"] == 1.0
+    assert report["sample"]["skipped"] == "no sample: data.sample is not set"
+    manifest = json.loads((root / "build" / "manifest.json").read_text())
+    assert {"path": "reports/readiness.json", "kind": "readiness-report"}.items() <= next(
+        a for a in manifest["artifacts"] if a["path"] == "reports/readiness.json"
+    ).items()
+
+
+def test_reports_are_deterministic_and_cached(cancer_project, h, tmp_path):
+    root = cancer_project(GATES)
+    h.build(root)
+    first = {p: (root / "build" / "reports" / p).read_bytes() for p in ("readiness.json", "readiness.html")}
+    # a fresh cache: the step runs again and must produce the same bytes
+    result = h.build(root, ["readiness.cv.seed=1"])
+    assert {r.id: r.cache for r in result.records}["model.readiness"] == "hit"
+    (tmp_path / "cache").rename(tmp_path / "old-cache")
+    result = h.build(root)
+    assert {r.id: r.cache for r in result.records}["model.readiness"] == "miss"
+    assert {p: (root / "build" / "reports" / p).read_bytes() for p in first} == first
+
+
+def test_impossible_gate_fails_the_build_with_the_gate_table(cancer_project, h):
+    root = cancer_project(GATES)
+    text = h.build_fails(root, ['readiness.gates=["f1 >= 0.9999", "auc >= 0.5"]'])
+    assert "step model.readiness failed: readiness: 1 of 2 gates failed (see reports/readiness.html)" in text
+    assert "    gates on data/eval.csv:" in text
+    assert "    metric  value   threshold  result" in text
+    assert "    f1      0.9" in text and ">= 0.9999  FAIL" in text
+    assert ">= 0.5     pass" in text
+    kept = h.failed_report(root)
+    assert kept["status"] == "failed"
+    assert [g["passed"] for g in kept["gates"]] == [False, True]
+    assert (root / ".mlready" / "failed-build" / "reports" / "readiness.html").is_file()
+
+
+def test_cli_exit_code_1_and_table_for_a_failed_gate(cancer_project, capsys):
+    root = cancer_project('readiness:\n  gates: ["accuracy >= 1.01"]\n  cv: {folds: 0}\n')
+    from mlready.engine.registry import generators
+
+    generators.cache_clear()
+    rc = main(["build", "-C", str(root)])
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    assert "accuracy  0.9" in err and ">= 1.01    FAIL" in err
+    assert "Traceback" not in err and "internal error" not in err
+
+
+def test_without_eval_data_nothing_is_evaluated_and_gates_fail(cancer_project, h):
+    root = cancer_project('readiness:\n  gates: ["f1 >= 0.9"]\n  cv: {folds: 0}\n')
+    (root / "deploy.yaml").write_text(
+        h.deploy('readiness:\n  gates: ["f1 >= 0.9"]\n  cv: {folds: 0}\n', data="")
+    )
+    text = h.build_fails(root)
+    assert "f1      undefined  >= 0.9     FAIL" in text
+    assert "f1: no evaluation data: data.eval is not set, so nothing was evaluated" in text
+    report = h.failed_report(root)
+    assert report["eval"] == {
+        "data": None,
+        "skipped": "no evaluation data: data.eval is not set, so nothing was evaluated",
+    }
+    assert "metrics" not in report["eval"]
+
+
+def test_without_gates_the_report_says_so_and_the_build_passes(cancer_project, h):
+    root = cancer_project("readiness:\n  cv: {folds: 0}\n")
+    h.build(root)
+    report = h.report(root)
+    assert report["status"] == "no gates" and report["gates"] == []
+    assert report["cv"] == {"skipped": "cross-validation is off (readiness.cv.folds: 0)"}
+
+
+def test_undefined_metric_on_a_one_class_sample_fails_its_gate_with_the_reason(cancer_project, cancer, h):
+    sample = cancer["eval"][cancer["eval"]["target"] == 1]
+    root = cancer_project(
+        'readiness:\n  cv: {folds: 0}\n  sample:\n    gates: ["accuracy >= 0.5", "auc >= 0.5", "drift.psi.max <= 5"]\n',
+        data__sample_csv=h.csv(sample),
+    )
+    text = (
+        (root / "deploy.yaml")
+        .read_text()
+        .replace("  eval: data/eval.csv\n", "  eval: data/eval.csv\n  sample: data/sample.csv\n")
+    )
+    (root / "deploy.yaml").write_text(text)
+    out = h.build_fails(root)
+    assert "gates on data/sample.csv:" in out
+    assert "auc: only one class present in the data (class 0 absent)" in out
+    report = h.failed_report(root)
+    sample_gates = {g["metric"]: g for g in report["sample"]["gates"]}
+    assert sample_gates["accuracy"]["passed"] and sample_gates["drift.psi.max"]["passed"]
+    assert sample_gates["auc"]["value"] is None and not sample_gates["auc"]["passed"]
+    assert report["sample"]["reference"] == "data/train.csv"
+    assert len(report["sample"]["checks"]["features"]) == 30
+
+
+def test_unlabelled_sample_with_missing_values_gets_data_checks_only(cancer_project, cancer, h):
+    sample = cancer["eval"].drop(columns="target").copy()
+    sample.iloc[:4, 0] = np.nan
+    root = cancer_project(
+        'readiness:\n  cv: {folds: 0}\n  sample:\n    gates: ["data.missing_rate.max <= 0.01"]\n',
+        data__sample_csv=h.csv(sample),
+    )
+    text = (
+        (root / "deploy.yaml")
+        .read_text()
+        .replace("  eval: data/eval.csv\n", "  eval: data/eval.csv\n  sample: data/sample.csv\n")
+    )
+    (root / "deploy.yaml").write_text(text)
+    out = h.build_fails(root)
+    assert "data.missing_rate.max  0.0234" in out
+    report = h.failed_report(root)
+    assert (
+        report["sample"]["skipped"] == "the sample has no target column 'target': model metrics not computed"
+    )
+    assert report["sample"]["checks"]["features"][0]["missing_rate"] == pytest.approx(4 / 171, rel=1e-4)
+
+
+def test_regression_project(project, diabetes, h):
+    root = project(
+        {
+            "model.joblib": diabetes["joblib"],
+            "data/train.csv": h.csv(diabetes["train"]),
+            "data/eval.csv": h.csv(diabetes["eval"]),
+            "deploy.yaml": h.deploy(
+                'readiness:\n  gates: ["r2 >= 0.3", "cv.rmse.mean <= 70", "parity.max_abs_diff <= 0.01"]\n  cv: {folds: 3}\n'
+            ),
+        }
+    )
+    h.build(root)
+    report = h.report(root)
+    assert report["model"]["task"] == "regression" and report["status"] == "passed"
+    assert set(report["eval"]["metrics"]) == {"mae", "rmse", "r2"}
+    assert report["parity"]["undefined"] == {
+        "parity.agreement": "label agreement is defined for classifiers only"
+    }
+    assert report["eval"]["confusion"] is None
+
+
+def test_multiclass_with_an_array_fitted_model(project, iris, h):
+    root = project(
+        {
+            "model.joblib": iris["joblib"],
+            "data/train.csv": h.csv(iris["train"]),
+            "data/eval.csv": h.csv(iris["eval"]),
+            "deploy.yaml": h.deploy(
+                'readiness:\n  gates: ["f1_macro >= 0.8", "cv.accuracy.mean >= 0.8"]\n  cv: {folds: 3}\n'
+            ),
+        }
+    )
+    h.build(root)
+    report = h.report(root)
+    assert report["status"] == "passed"
+    assert report["model"]["classes"] == [0, 1, 2]
+    assert len(report["eval"]["confusion"]["matrix"]) == 3 and len(report["eval"]["roc"]) == 3
