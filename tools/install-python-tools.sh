@@ -16,3 +16,18 @@ tool_venv() {  # tool_venv NAME "pip specs..."
 
 tool_venv checkov "checkov==3.*"
 tool_venv dvc "dvc==3.*"
+
+# cloud targets (generators/cloud): SDKs without a same-named console script, so a marker file says "done"
+sdk_venv() {  # sdk_venv NAME "pip specs..."  -> .tools/NAME/bin/python
+  local name="$1"; shift
+  local dir="$ROOT/.tools/$name"
+  if [[ -f "$dir/.installed" ]]; then return 0; fi
+  rm -rf "$dir"
+  "$PY" -m venv "$dir"
+  "$dir/bin/pip" install -q --upgrade pip >/dev/null
+  "$dir/bin/pip" install -q "$@"
+  touch "$dir/.installed"
+}
+tool_venv cfn-lint "cfn-lint==1.*"
+sdk_venv azure-ai-ml "azure-ai-ml==1.*"
+sdk_venv google-cloud-aiplatform "google-cloud-aiplatform==1.*"

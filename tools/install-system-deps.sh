@@ -18,3 +18,6 @@ apt_install git ca-certificates
 
 # --- containers (docker target: podman + runc harness, local base image; see tools/containers/) --------
 apt_install podman runc conmon netavark aardvark-dns iptables catatonit uidmap debootstrap
+
+# --- on-premises target (generators/compose: smoke-run of the compose bundle) ----------------------------
+apt_install podman-compose
