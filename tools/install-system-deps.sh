@@ -21,3 +21,6 @@ apt_install podman runc conmon netavark aardvark-dns iptables catatonit uidmap d
 
 # --- on-premises target (generators/compose: smoke-run of the compose bundle) ----------------------------
 apt_install podman-compose
+
+# --- ci + monitoring (groovy parses the Jenkinsfile; promtool and a real Prometheus for rules/dashboards) ---
+apt_install groovy default-jre-headless prometheus

@@ -52,9 +52,9 @@ def alerts(model: str, cfg: PrometheusSpec) -> list[Alert]:
             f"(SLO {slo.p99_latency_seconds:g}s).",
         ),
         Alert(
-            "MlreadyModelNotReady", f"max by ({m.LABEL_MODEL}) ({q.available(model_sel)})", "< 1",
+            "MlreadyModelNotReady", f"max by ({m.LABEL_MODEL}, instance) ({q.available(model_sel)})", "< 1",
             cfg.not_ready_for, "critical", f"{model}: no version is AVAILABLE",
-            f"{{{{ $labels.instance }}}} serves no AVAILABLE version of {model}.",
+            f"{{{{ $labels.instance }}}} serves no version of {model} in state AVAILABLE.",
         ),
         Alert(
             "MlreadyNoTraffic",
@@ -64,7 +64,7 @@ def alerts(model: str, cfg: PrometheusSpec) -> list[Alert]:
         ),
         Alert(
             "MlreadyVersionLoadFailed",
-            f"max by ({m.LABEL_MODEL}, {m.LABEL_VERSION}) "
+            f"max by ({m.LABEL_MODEL}, {m.LABEL_VERSION}, instance) "
             f"({m.MODEL_VERSION_STATE}{q.sel(**model_sel, **{m.LABEL_STATE: 'FAILED'})})",
             "== 1", cfg.load_failed_for, "critical", f"{model}: version {{{{ $labels.version }}}} failed to load",
             f"Version {{{{ $labels.version }}}} of {model} is in state FAILED on {{{{ $labels.instance }}}}.",
