@@ -112,3 +112,25 @@ def server(tmp_path_factory, model_repo):
                        models={"quickstart": {"labels": {"stable": 1}}})
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def launch(tmp_path):
+    """Start servers on a repository; every one still running is stopped at teardown."""
+    started: list[Server] = []
+
+    def _launch(repo: Path, **kwargs) -> Server:
+        srv = start_server(tmp_path, repo, **kwargs)
+        started.append(srv)
+        return srv
+
+    yield _launch
+    for srv in started:
+        if srv.proc.poll() is None:
+            srv.stop()
+
+
+@pytest.fixture(scope="session")
+def mk():
+    """The model builders (benchmarks/serving/models.py)."""
+    return models
