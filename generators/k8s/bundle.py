@@ -7,6 +7,7 @@ from typing import Any
 
 from mlready.generators.k8s import kustomize, objects, workload
 from mlready.generators.k8s.context import BundleContext, Image
+from mlready.generators.k8s.folded import Folded
 from mlready.generators.k8s.monitoring import prometheus_rule, service_monitor
 
 MANIFEST = "k8s-manifest"
@@ -24,7 +25,7 @@ def base_files(ctx: BundleContext, runtime_config: str, rule_groups: list[dict[s
         canary = ctx.cfg.rollout.canary
         stable_image = Image(ctx.image.repository, canary.stable_version or ctx.image.tag).ref
         new = ctx.image
-        canary_image = f"{new.repository}@{new.digest}" if new.digest else new.ref
+        canary_image = Folded(f"{new.repository}@{new.digest}") if new.digest else new.ref
         files["deployment.yaml"] = workload.deployment(ctx, image=stable_image, config_hash=config_hash, r=dev)
         files["deployment-canary.yaml"] = workload.deployment(
             ctx, track="canary", image=canary_image, config_hash=config_hash, r=dev

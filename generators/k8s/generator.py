@@ -79,7 +79,7 @@ class K8sGenerator(Generator):
                     "monitoring": _section_or_none(spec, "monitoring.prometheus"),
                 },
                 inputs=(IMAGE_STATE,),
-                version="1",
+                version="3",
                 description="Kubernetes manifests and kustomize overlays",
             )
         ]

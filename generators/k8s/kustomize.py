@@ -12,6 +12,7 @@ from typing import Any
 
 from mlready.engine.serialize import dump_yaml
 from mlready.generators.k8s.context import ENV_LABEL, BundleContext
+from mlready.generators.k8s.folded import Folded
 from mlready.generators.k8s.objects import hpa
 from mlready.generators.k8s.spec import ENVIRONMENTS, EnvironmentSpec
 from mlready.generators.k8s.workload import CONTAINER, cpu_limit_skip, resources
@@ -74,7 +75,7 @@ def overlay(ctx: BundleContext, env: str, namespace: str) -> dict[str, str | dic
     if not canary:
         image: dict[str, Any] = {"name": ctx.image.repository, "newTag": ctx.image.tag}
         if ctx.image.digest:
-            image["digest"] = ctx.image.digest
+            image["digest"] = Folded(ctx.image.digest)
         k["images"] = [image]
     replicas = []
     fixed = e.replicas or ctx.default_replicas

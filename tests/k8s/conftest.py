@@ -1,0 +1,19 @@
+"""Fixtures: real builds of the quickstart project with ``+target=k8s`` (and variants), done once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.k8s.helpers import Bundles
+
+
+@pytest.fixture(scope="session")
+def bundles(tmp_path_factory) -> Bundles:
+    return Bundles(tmp_path_factory.mktemp("k8s"))
+
+
+@pytest.fixture(scope="session")
+def default_out(bundles) -> Path:
+    return bundles.build()

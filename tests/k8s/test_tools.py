@@ -1,0 +1,100 @@
+"""The bundle checked by the tools its users run: kubernetes-validate, kubectl kustomize, checkov, yamllint.
+
+Several variants (default, canary, monitoring on, digest known, no CPU limit) are checked together, one
+tool invocation per check, to keep the run short.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.k8s.helpers import DIGEST, kubectl, manifests
+
+pytestmark = [pytest.mark.tools, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}  # not core Kubernetes kinds
+K8S_VERSIONS = ["1.29.0", "1.30.0", "1.31.0", "1.32.0", "1.33.0"]
+
+
+@pytest.fixture(scope="module")
+def variants(bundles) -> list[Path]:
+    return [
+        bundles.build(),
+        bundles.build("+monitoring=prometheus"),
+        bundles.build(digest=DIGEST),
+        bundles.build("target.k8s.rollout.strategy=canary", "target.k8s.rollout.canary.stable_version=0.9.0"),
+        bundles.build("target.k8s.environments.dev.resources.cpu_limit=null"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def rendered(variants, tmp_path_factory) -> list[Path]:
+    """Every overlay of every variant rendered by `kubectl kustomize` (which fails on a broken overlay)."""
+    out = tmp_path_factory.mktemp("rendered")
+    files = []
+    for i, variant in enumerate(variants):
+        for env in ("dev", "staging", "prod"):
+            proc = subprocess.run([kubectl(), "kustomize", str(variant / "k8s/overlays" / env)],
+                                  capture_output=True, text=True, timeout=120)
+            assert proc.returncode == 0, f"{variant} {env}: {proc.stderr}"
+            docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
+            assert {d["kind"] for d in docs} >= {"Deployment", "Service", "ConfigMap", "ServiceAccount"}
+            core = [d for d in docs if d["kind"] not in CRD_KINDS]
+            path = out / f"v{i}-{env}.yaml"
+            path.write_text(yaml.safe_dump_all(core))
+            files.append(path)
+    return files
+
+
+def _core_files(variants: list[Path]) -> list[Path]:
+    files = []
+    for v in variants:
+        for path in manifests(v):
+            if yaml.safe_load(path.read_text())["kind"] not in CRD_KINDS:
+                files.append(path)
+    return files
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_kubernetes_validate_strict(variants, rendered, version):
+    files = _core_files(variants) + rendered
+    exe = Path(sys.executable).with_name("kubernetes-validate")
+    proc = subprocess.run([str(exe), "--strict", "--quiet", "-k", version, *map(str, files)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert len(files) > 40
+
+
+def test_checkov_has_no_failed_checks(variants):
+    checkov = ROOT / ".tools/checkov/bin/checkov"
+    if not checkov.exists():
+        pytest.fail("checkov is not installed: run tools/install-python-tools.sh")
+    for variant in variants:
+        proc = subprocess.run(
+            [str(checkov), "-d", str(variant / "k8s"), "--framework", "kubernetes", "--output", "json",
+             "--quiet", "--skip-download", "--compact"],
+            capture_output=True, text=True, timeout=300,
+        )
+        report = json.loads(proc.stdout)
+        reports = report if isinstance(report, list) else [report]
+        failed = [(c["check_id"], c["file_path"], c["resource"]) for r in reports
+                  for c in r.get("results", {}).get("failed_checks", [])]
+        passed = sum(r.get("summary", {}).get("passed", 0) for r in reports)
+        assert failed == [], variant
+        assert passed > 50
+        assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_yamllint_default_config(variants):
+    exe = Path(sys.executable).with_name("yamllint")
+    files = [str(p) for v in variants for p in sorted((v / "k8s").rglob("*.yaml"))]
+    proc = subprocess.run([str(exe), "-f", "parsable", "-d", "default", *files],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout
