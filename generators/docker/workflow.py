@@ -1,0 +1,73 @@
+"""``mlready image`` as a function: build the project, then build, smoke-test, push and record its image."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mlready.engine.errors import UsageError
+from mlready.generators.docker import image as img
+from mlready.generators.docker.context import OUT, image_base
+from mlready.generators.docker.smoke import SmokeResult, smoke_test
+
+
+@dataclass
+class ImageReport:
+    ref: str
+    id: str
+    digest: str | None
+    pushed: bool
+    steps: int
+    cached_steps: int
+    build_seconds: float
+    size: img.ImageSize
+    smoke: SmokeResult | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def image_ref(spec: Any) -> tuple[str, str]:
+    """(repository, tag): ``[registry/]name`` and the project version."""
+    cfg = spec.section("target.docker")
+    repo = f"{cfg.registry}/{spec.project.name}" if cfg.registry else spec.project.name
+    return repo, spec.project.version
+
+
+def build_and_check(project_dir: str | Path, overrides: list[str] | None = None, *, push: bool = False,
+                    smoke: bool = True, no_cache: bool = False, out: str | Path | None = None,
+                    reporter: Any = None) -> ImageReport:
+    from mlready.engine import api
+    from mlready.engine.writer import update_manifest
+    from mlready.generators.docker import variant
+
+    project = Path(project_dir).resolve()
+    result = api.build(project, overrides or [], out=out, reporter=reporter)
+    spec = result.spec
+    cfg = spec.section("target.docker")
+    context_dir = result.out_dir / OUT
+    if not cfg.enabled or not (context_dir / "Dockerfile").is_file():
+        raise UsageError("the docker target is not enabled: run `mlready image +target=docker ...` or add "
+                         "`target: docker` to the defaults in deploy.yaml")
+    repo, tag = image_ref(spec)
+    client = img.connect()
+    try:
+        build_args = {}
+        if os.environ.get("SOURCE_DATE_EPOCH"):  # reproducible timestamps where the builder honours it
+            build_args["SOURCE_DATE_EPOCH"] = os.environ["SOURCE_DATE_EPOCH"]
+        built = img.build(client, context_dir, f"{repo}:{tag}", build_args, no_cache=no_cache)
+        sizes = img.size(client, built.id, image_base(cfg.model_dump(mode="json"), variant(spec)))
+        checked = None
+        if smoke:
+            checked = smoke_test(client, built.id, spec=spec, context_dir=context_dir, user=f"{cfg.uid}:{cfg.gid}")
+        digest = img.push(client, repo, tag) if push else img.repo_digest(client, built.id)
+    finally:
+        client.close()
+    record = img.ImageRecord(name=repo, tag=tag, id=built.id, digest=digest)
+    report = ImageReport(f"{repo}:{tag}", built.id, digest, push, built.steps, built.cached, built.seconds,
+                         sizes, checked)
+    update_manifest(result.out_dir, {"image": {**asdict(record), "pushed": push, "size": sizes.total}})
+    record.write(project)
+    return report
