@@ -11,7 +11,9 @@ MLflow is imported inside functions only: importing this module is free.
 
 from __future__ import annotations
 
+import base64
 import os
+import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -102,9 +104,18 @@ def check_reachable(store: Store) -> None:
     """Fail fast and clearly when a remote tracking server does not answer within the timeout."""
     if not store.remote:
         return
-    url = store.tracking_uri.rstrip("/") + "/health"
+    parts = urllib.parse.urlsplit(store.tracking_uri)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    url = urllib.parse.urlunsplit(parts._replace(netloc=netloc, path=parts.path.rstrip("/") + "/health"))
+    request = urllib.request.Request(url)
+    if parts.username is not None:  # user info in the URI: send it as basic auth, not as part of the host
+        token = base64.b64encode(f"{parts.username}:{parts.password or ''}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(url, timeout=store.timeout):  # noqa: S310 - http(s) only, checked above
+        with urllib.request.urlopen(request, timeout=store.timeout):  # noqa: S310 - http(s) only, checked above
             return
     except urllib.error.HTTPError:
         return  # it answered: auth or routing problems surface later with MLflow's own message

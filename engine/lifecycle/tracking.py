@@ -39,6 +39,8 @@ from mlready.engine.lifecycle.store import (
 
 REPORTS = {"readiness": "reports/readiness.json", "optimization": "reports/optimization.json"}
 MODEL_KIND = "onnx-model"
+#: readiness metrics copied onto a registered model version as tags
+VERSION_TAG_METRICS = ("readiness.eval.metrics.", "readiness.parity.metrics.", "readiness.summary.")
 OFF = {"0", "false", "off", "no"}
 
 
@@ -52,6 +54,7 @@ class TrackedBuild:
     experiment_id: str
     model_name: str | None = None
     model_version: str | None = None
+    model_new: bool = False  # False: an identical build was already registered as that version
 
 
 def tracking_enabled(spec: Any) -> bool:
@@ -119,7 +122,7 @@ def _log_files(client: Any, run_id: str, spec: Any, out_dir: Path) -> None:
             client.log_artifacts(run_id, str(out_dir / folder), folder)
 
 
-def _register(client: Any, spec: Any, run: Any, manifest: dict[str, Any], metrics: dict[str, float]) -> tuple[str, str]:
+def _register(client: Any, spec: Any, run: Any, manifest: dict[str, Any], metrics: dict[str, float]) -> tuple[str, str, bool]:
     cfg = spec.section("tracking")
     name = cfg.model_name or spec.model_name
     from mlflow.exceptions import MlflowException
@@ -128,15 +131,19 @@ def _register(client: Any, spec: Any, run: Any, manifest: dict[str, Any], metric
         client.get_registered_model(name)
     except MlflowException:
         client.create_registered_model(name, tags={"mlready.project": spec.project.name})
-    tags = {"mlready.build_key": build_key(manifest), "mlready.project_version": spec.project.version}
-    tags.update({k: repr(v) for k, v in metrics.items() if k.startswith("readiness.")})
+    key = build_key(manifest)
+    for existing in client.search_model_versions(f"name='{name}'"):
+        if (existing.tags or {}).get("mlready.build_key") == key:  # same output as a registered version
+            return name, str(existing.version), False
+    tags = {"mlready.build_key": key, "mlready.project_version": spec.project.version}
+    tags.update({k: repr(v) for k, v in metrics.items() if k.startswith(VERSION_TAG_METRICS)})
     if digest := image_digest(manifest):
         tags["mlready.image_digest"] = digest
     mv = client.create_model_version(
         name, f"{run.info.artifact_uri}/model", run_id=run.info.run_id, tags=tags,
         description=f"{spec.project.name} {spec.project.version}: built by mlready",
     )
-    return name, str(mv.version)
+    return name, str(mv.version), True
 
 
 def record_build(client: Any, store: Store, spec: Any, manifest: dict[str, Any], out_dir: Path) -> TrackedBuild:
@@ -158,14 +165,15 @@ def record_build(client: Any, store: Store, spec: Any, manifest: dict[str, Any],
             client.log_batch(run_id, metrics=items[i : i + 1000])
         _log_files(client, run_id, spec, out_dir)
         name = version = None
+        new = False
         served = any(a.get("kind") == MODEL_KIND for a in manifest.get("artifacts", []))
         if cfg.register_model and served:
-            name, version = _register(client, spec, run, manifest, metrics)
+            name, version, new = _register(client, spec, run, manifest, metrics)
     except BaseException:
         client.set_terminated(run_id, "FAILED")
         raise
     client.set_terminated(run_id, "FINISHED")
-    return TrackedBuild(run_id, exp_id, name, version)
+    return TrackedBuild(run_id, exp_id, name, version, new)
 
 
 class MlflowHook:
@@ -188,6 +196,7 @@ class MlflowHook:
             ) from None
         where = f"run {tracked.run_id} in experiment {spec.section('tracking').experiment or spec.project.name}"
         if tracked.model_version:
-            where += f"; registered {tracked.model_name} version {tracked.model_version}"
+            verb = "registered" if tracked.model_new else "same model as"
+            where += f"; {verb} {tracked.model_name} version {tracked.model_version}"
         print(f"mlflow: {where} ({store.display})", file=sys.stderr)
         return tracked
