@@ -1,0 +1,187 @@
+"""End to end: a real Prometheus (Debian's ``prometheus``) scrapes a real mlready server (the runtime's own entry
+point, serving the model the build made) under a short, bounded load on 127.0.0.1; every dashboard panel
+expression and every alert's signal is evaluated through Prometheus' HTTP API and must return data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from mlready.generators.monitoring.dashboard import panel_queries
+from mlready.generators.monitoring.rules import alerts
+from mlready.generators.monitoring.spec import PrometheusSpec
+
+MODEL = "quickstart"
+LOAD_SECONDS = 12
+SCRAPE = "1s"
+PROCESS_PANELS = {"CPU", "Memory"}  # prometheus_client process metrics, not the runtime's own
+RATE_INTERVAL = "30s"  # what Grafana's $__rate_interval becomes for a 1s scrape interval on a short range
+pytestmark = [pytest.mark.server, pytest.mark.tools, pytest.mark.slow]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, timeout: float = 5.0) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 - loopback only
+        return r.read()
+
+
+def wait_for(url: str, proc: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before {url} answered")
+        try:
+            get(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {seconds}s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def server(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    repo = tmp_path_factory.mktemp("repository")
+    (repo / MODEL / "1").mkdir(parents=True)
+    shutil.copy(built / "model" / "model.onnx", repo / MODEL / "1" / "model.onnx")
+    http, grpc = free_port(), free_port()
+    log = (tmp_path_factory.mktemp("logs") / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "mlready.runtime", "--model-repository", str(repo),
+                             "--host", "127.0.0.1", "--http-port", str(http), "--grpc-port", str(grpc)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(f"http://127.0.0.1:{http}/v2/health/ready", proc, 90)
+        yield f"127.0.0.1:{http}"
+    finally:
+        stop(proc)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def prometheus(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("prometheus")
+    config = {"global": {"scrape_interval": SCRAPE, "evaluation_interval": SCRAPE},
+              "scrape_configs": [{"job_name": "mlready", "static_configs": [{"targets": [server]}]}]}
+    (work / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    log = (work / "prometheus.log").open("w")
+    proc = subprocess.Popen(["prometheus", f"--config.file={work / 'prometheus.yml'}",
+                             f"--storage.tsdb.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/-/ready", proc, 60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+        log.close()
+
+
+def load(server: str, seconds: float, threads: int = 4) -> int:
+    """Bounded load: ``threads`` clients sending v2 inference requests for ``seconds``; returns the count."""
+    meta = json.loads(get(f"http://{server}/v2/models/{MODEL}"))
+    tensor = meta["inputs"][0]
+    width = tensor["shape"][-1]
+    body = json.dumps({"inputs": [{"name": tensor["name"], "shape": [2, width], "datatype": tensor["datatype"],
+                                   "data": [0.1] * (2 * width)}]}).encode()
+    url = f"http://{server}/v2/models/{MODEL}/infer"
+    deadline = time.monotonic() + seconds
+    counts = [0] * threads
+
+    def client(i: int) -> None:
+        while time.monotonic() < deadline:
+            req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310 - loopback only
+                assert r.status == 200
+            counts[i] += 1
+
+    workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=seconds + 30)
+    return sum(counts)
+
+
+def query(prom: str, expr: str) -> list[dict]:
+    out = json.loads(get(f"{prom}/api/v1/query?" + urllib.parse.urlencode({"query": expr})))
+    assert out["status"] == "success", out
+    return out["data"]["result"]
+
+
+def grafana_vars(expr: str) -> str:
+    for var, value in (("$__rate_interval", RATE_INTERVAL), ("$model", MODEL), ("$version", ".*"),
+                       ("$job", "mlready")):
+        expr = expr.replace(var, value)
+    return expr
+
+
+@pytest.fixture(scope="module")
+def loaded(server: str, prometheus: str) -> str:
+    sent = load(server, LOAD_SECONDS)
+    assert sent > 50, f"only {sent} requests in {LOAD_SECONDS}s"
+    time.sleep(3)  # a few more scrapes after the load
+    return prometheus
+
+
+def test_prometheus_scrapes_the_server(loaded: str) -> None:
+    up = query(loaded, 'up{job="mlready"}')
+    assert [r["value"][1] for r in up] == ["1"]
+
+
+def empty_panels(built: Path, prom: str, titles: set[str], among: bool) -> list[str]:
+    doc = json.loads((built / "monitoring/grafana/dashboards/quickstart.json").read_text())
+    empty = []
+    for title, ref, expr in panel_queries(doc):
+        if (title in titles) != among:
+            continue
+        result = query(prom, grafana_vars(expr))
+        if not result:
+            empty.append(f"{title} [{ref}]: {grafana_vars(expr)}")
+    return empty
+
+
+def test_every_model_server_panel_returns_data(built: Path, loaded: str) -> None:
+    empty = empty_panels(built, loaded, PROCESS_PANELS, among=False)
+    assert empty == [], "panels with no data on a healthy, loaded server:\n" + "\n".join(empty)
+
+
+@pytest.mark.xfail(strict=True, reason="the runtime's private metrics registry exports no process_* metrics "
+                   "(prometheus_client's ProcessCollector is not registered in mlready.runtime.metrics)")
+def test_cpu_and_memory_panels_return_data(built: Path, loaded: str) -> None:
+    empty = empty_panels(built, loaded, PROCESS_PANELS, among=True)
+    assert empty == [], "panels with no data on a healthy, loaded server:\n" + "\n".join(empty)
+
+
+def test_every_alert_signal_returns_data_and_a_healthy_server_fires_nothing(built: Path, loaded: str) -> None:
+    rules = yaml.safe_load((built / "monitoring/prometheus/rules.yml").read_text())["groups"][0]["rules"]
+    cfg = PrometheusSpec(enabled=True, slo={"p99_latency_seconds": 0.25, "error_ratio": 0.02})
+    built_alerts = alerts(MODEL, cfg)
+    assert [a.expr for a in built_alerts] == [r["expr"] for r in rules]  # the file is what is tested here
+    for a in built_alerts:
+        assert query(loaded, a.signal), f"{a.name}: its signal has no data: {a.signal}"
+        if a.name != "MlreadyLatencyP99AboveSLO":  # latency depends on the shared machine's load
+            assert query(loaded, a.expr) == [], f"{a.name} fires on a healthy server"
