@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mlready.engine.errors import SpecError, SpecProblem, UsageError
-from mlready.engine.sources import Source, SourceMap, check_yaml, package_of
+from mlready.engine.sources import Source, SourceMap, check_yaml, display_path, package_of
 
 SPEC_FILE = "deploy.yaml"
 DEFAULT_GROUPS: dict[str, str] = {"env": "dev", "optimize": "none"}  # group -> default option
@@ -206,6 +206,11 @@ def compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> Co
     choices: dict[str, str | list[str]] = dict(defaults)
     for group, opts, _ in appended:
         choices[group] = opts
+    for group, choice in choices.items():  # say which file each choice was read from
+        opts = choice if isinstance(choice, list) else [choice]
+        found = [option_file(project_dir, group, o) for o in opts]
+        where = ", ".join(display_path(f) for f in found if f)
+        origin[group] = f"{origin.get(group, 'default')} -> {where}"
     return Composition(config, missing, choices, list(overrides), sources, origin, problems)
 
 

@@ -25,17 +25,21 @@ class Source:
 
 
 def display_path(path: Path) -> str:
-    """A path as the user should see it: relative to the working directory when below it."""
+    """A path as the user should see it: packaged config files as ``mlready:conf/...``, others relative to
+    the working directory when below it."""
+    from importlib.resources import files
+
+    path = Path(path)
+    packaged = Path(str(files("mlready.conf"))).resolve()
+    try:
+        return "mlready:conf/" + path.resolve().relative_to(packaged).as_posix()
+    except ValueError:
+        pass
     try:
         rel = Path(os.path.relpath(path, Path.cwd()))
     except ValueError:  # different drive
         return str(path)
     if rel.parts and rel.parts[0] == "..":
-        if "site-packages" in path.parts or "mlready" in path.parts:
-            # a packaged config group file: name it by its place in the package
-            parts = path.parts
-            if "conf" in parts:
-                return "mlready:" + "/".join(parts[len(parts) - parts[::-1].index("conf") - 1 :])
         return str(path)
     return rel.as_posix()
 
