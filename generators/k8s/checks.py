@@ -46,8 +46,9 @@ def check(spec: Any, cfg: K8sSpec, prefix: str = "target.k8s") -> list[SpecProbl
     if cfg.rollout.strategy == "canary" and not cfg.rollout.canary.stable_version:
         problems.append(
             SpecProblem(
-                "", f"{prefix}.rollout.canary.stable_version",
-                "a canary rollout needs the image tag of the stable version to serve beside it",
+                "", f"{prefix}.rollout.strategy",
+                f"'canary' needs {prefix}.rollout.canary.stable_version: the image tag of the stable version "
+                "to serve beside the canary",
             )
         )
     version = spec.project.version

@@ -1,0 +1,69 @@
+"""Bad input is a spec error naming the key, raised before anything is written."""
+
+from __future__ import annotations
+
+import pytest
+from mlready.engine import api
+from mlready.engine.errors import SpecError
+
+from tests.k8s.helpers import copy_quickstart
+
+K8S = ["tracking.enabled=false", "+target=k8s"]
+
+
+@pytest.fixture
+def qs(tmp_path):
+    return copy_quickstart(tmp_path / "qs")
+
+
+def problems(project, *overrides: str) -> list[str]:
+    with pytest.raises(SpecError) as info:
+        api.build(project, [*K8S, *overrides], run_hooks=False)
+    assert not (project / "build").exists()
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("target.k8s.environments.prod.resources.cpu='2 cores'",
+         "target.k8s.environments.prod.resources.cpu: '2 cores' is not a Kubernetes quantity"),
+        ("target.k8s.environments.dev.resources.memory_limit=1GB",
+         "target.k8s.environments.dev.resources.memory_limit: '1GB' is not a Kubernetes quantity"),
+        ("target.k8s.environments.dev.replicas=0", "target.k8s.environments.dev.replicas: must be >= 1, got 0"),
+        ("target.k8s.environments.prod.autoscaling.min_replicas=12",
+         "target.k8s.environments.prod.autoscaling.min_replicas: the HPA minimum (12) is above its maximum (10)"),
+        ("target.k8s.name=Churn_Model", "target.k8s.name: 'Churn_Model' is not a DNS-1123 label"),
+        ("env.namespace=Prod", "env.namespace: 'Prod' is not a DNS-1123 label"),
+        ("target.k8s.network_policy.allow_from_namespaces=[ingress.nginx]",
+         "target.k8s.network_policy.allow_from_namespaces: 'ingress.nginx' is not a DNS-1123 label"),
+        ("target.k8s.rollout.canary.weight=150", "target.k8s.rollout.canary.weight: must be <= 100, got 150"),
+        ("target.k8s.rollout.canary.weight=-1", "target.k8s.rollout.canary.weight: must be >= 0, got -1"),
+        ("target.k8s.environments.staging.resources.memory=4Gi",
+         "target.k8s.environments.staging.resources.memory: the request '4Gi' exceeds the limit '1Gi'"),
+        ("target.k8s.rollout.strategy=canary",
+         "target.k8s.rollout.strategy: 'canary' needs target.k8s.rollout.canary.stable_version"),
+        ("target.k8s.run_as_user=1000", "target.k8s.run_as_user: must be >= 10000, got 1000"),
+    ],
+)
+def test_override_errors_name_the_key(qs, override, expected):
+    found = problems(qs, override)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"override '{override}' {expected}"), found[0]
+
+
+def test_errors_in_deploy_yaml_are_all_reported_with_their_keys(qs):
+    (qs / "deploy.yaml").write_text((qs / "deploy.yaml").read_text() + (
+        "target:\n"
+        "  k8s:\n"
+        "    environments:\n"
+        "      prod:\n"
+        "        replicas: 0\n"
+        "        resources:\n"
+        "          cpu: 2 cores\n"
+    ))
+    found = problems(qs)
+    assert len(found) == 2, found
+    assert any(p.endswith("target.k8s.environments.prod.replicas: must be >= 1, got 0") for p in found), found
+    assert any("target.k8s.environments.prod.resources.cpu: '2 cores' is not a Kubernetes quantity" in p
+               for p in found), found
