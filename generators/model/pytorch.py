@@ -91,54 +91,83 @@ def _n_features(spec: Any, module: Any, sample: np.ndarray | None, origin: str) 
     )
 
 
-def _wrap(torch: Any, module: Any, task: str, classes: list[int], softmax: bool) -> Any:
-    class Classifier(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = module
-            self.register_buffer("classes", torch.tensor(classes, dtype=torch.int64))
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
-        def forward(self, x: Any) -> Any:
-            scores = self.inner(x)
-            if scores.shape[1] == 1:  # one logit: binary
-                p1 = torch.sigmoid(scores)
-                proba = torch.cat([1 - p1, p1], dim=1)
-            else:
-                proba = torch.softmax(scores, dim=1) if softmax else scores
-            return self.classes[torch.argmax(proba, dim=1)], proba
 
-    class Regressor(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = module
-
-        def forward(self, x: Any) -> Any:
-            return self.inner(x).reshape(-1, 1)
-
-    return Classifier() if task == "classification" else Regressor()
+def _postprocess(
+    scores: np.ndarray, task: str, classes: list[int], softmax: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the appended ONNX nodes compute, in numpy: (labels, probabilities) or (predictions, None)."""
+    if task != "classification":
+        return scores.reshape(-1), None
+    if scores.ndim == 1 or scores.shape[1] == 1:
+        p1 = 1.0 / (1.0 + np.exp(-scores.reshape(-1, 1)))
+        proba = np.concatenate([1 - p1, p1], axis=1)
+    else:
+        proba = _softmax(scores) if softmax else scores
+    return np.asarray(classes)[np.argmax(proba, axis=1)], proba
 
 
 class TorchPredictor:
-    """The wrapped module with scikit-learn's predict/predict_proba, for parity checks against the ONNX."""
+    """The module with scikit-learn's predict/predict_proba, for parity checks against the ONNX model."""
 
-    def __init__(self, wrapper: Any, task: str, classes: list[int] | None):
-        self.wrapper, self.task = wrapper, task
+    def __init__(self, module: Any, task: str, classes: list[int] | None, softmax: bool):
+        self.module, self.task, self.softmax = module, task, softmax
+        self.classes = classes or []
         if classes is not None:
             self.classes_ = np.asarray(classes)
 
-    def _run(self, X: Any) -> Any:
+    def _run(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
         torch = import_torch()
         with torch.no_grad():
-            return self.wrapper(torch.as_tensor(np.asarray(X, dtype=np.float32)))
+            scores = self.module(torch.tensor(np.asarray(X, dtype=np.float32))).numpy().astype(np.float64)
+        return _postprocess(scores, self.task, self.classes, self.softmax)
 
     def predict(self, X: Any) -> np.ndarray:
-        out = self._run(X)
-        return (out[0] if self.task == "classification" else out.reshape(-1)).numpy()
+        return self._run(X)[0]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         if self.task != "classification":
             raise AttributeError("predict_proba is for classifiers")
-        return self._run(X)[1].numpy().astype(np.float64)
+        return self._run(X)[1]
+
+
+def _append_outputs(onx: Any, scores: str, task: str, classes: list[int], softmax: bool, width: int) -> None:
+    """Replace the graph's ``scores`` output with ``label`` + ``probabilities`` (or ``prediction``)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = onx.graph
+    del graph.output[:]
+    nodes = []
+    if task != "classification":
+        graph.initializer.append(numpy_helper.from_array(np.array([-1, 1], dtype=np.int64), "mlready_shape"))
+        nodes.append(helper.make_node("Reshape", [scores, "mlready_shape"], ["prediction"]))
+        graph.output.append(helper.make_tensor_value_info("prediction", TensorProto.FLOAT, ["batch", 1]))
+    else:
+        if width == 1:
+            graph.initializer.append(numpy_helper.from_array(np.array(1.0, dtype=np.float32), "mlready_one"))
+            nodes += [
+                helper.make_node("Sigmoid", [scores], ["mlready_p1"]),
+                helper.make_node("Sub", ["mlready_one", "mlready_p1"], ["mlready_p0"]),
+                helper.make_node("Concat", ["mlready_p0", "mlready_p1"], ["probabilities"], axis=1),
+            ]
+        elif softmax:
+            nodes.append(helper.make_node("Softmax", [scores], ["probabilities"], axis=1))
+        else:
+            nodes.append(helper.make_node("Identity", [scores], ["probabilities"]))
+        graph.initializer.append(
+            numpy_helper.from_array(np.asarray(classes, dtype=np.int64), "mlready_classes")
+        )
+        nodes += [
+            helper.make_node("ArgMax", ["probabilities"], ["mlready_argmax"], axis=1, keepdims=0),
+            helper.make_node("Gather", ["mlready_classes", "mlready_argmax"], ["label"], axis=0),
+        ]
+        k = 2 if width == 1 else width
+        graph.output.append(helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"]))
+        graph.output.append(helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", k]))
+    graph.node.extend(nodes)
 
 
 def convert_module(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> SourceModel:
@@ -147,12 +176,18 @@ def convert_module(spec: Any, module: Any, sample: np.ndarray | None, origin: st
     module = module.eval()
     n_features = _n_features(spec, module, sample, origin)
     input_name = spec.model.inputs[0].name if spec.model.inputs else spec.model.input_name
+    if spec.model.inputs and len(spec.model.inputs) != 1:
+        raise ModelSourceError(
+            f"{origin}: PyTorch modules take one input tensor; model.inputs lists {len(spec.model.inputs)}"
+        )
     if spec.model.inputs and spec.model.inputs[0].datatype != "FP32":
         raise ModelSourceError(
             f"{origin}: PyTorch inputs are exported as FP32, model.inputs[0] says "
             f"{spec.model.inputs[0].datatype}"
         )
-    probe = torch.as_tensor(sample if sample is not None else np.zeros((4, n_features), np.float32))
+    probe = torch.tensor(
+        np.array(sample if sample is not None else np.zeros((4, n_features)), dtype=np.float32)
+    )
     try:
         with torch.no_grad():
             out = module(probe)
@@ -185,19 +220,20 @@ def convert_module(spec: Any, module: Any, sample: np.ndarray | None, origin: st
             notes.append("the module's outputs sum to 1: read as probabilities (no softmax added)")
         elif width > 1:
             notes.append("the module's outputs read as logits: softmax added for probabilities")
-    wrapper = _wrap(torch, module, task, classes or [], softmax).eval()
-    outputs = ["label", "probabilities"] if task == "classification" else ["prediction"]
     buf = io.BytesIO()
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=DeprecationWarning)  # the legacy exporter's notice
+            warnings.filterwarnings(
+                "ignore", message="no signature found", category=UserWarning
+            )  # TorchScript
             torch.onnx.export(
-                wrapper,
+                module,
                 (torch.zeros(1, n_features),),
                 buf,
                 input_names=[input_name],
-                output_names=outputs,
-                dynamic_axes={name: {0: "batch"} for name in [input_name, *outputs]},
+                output_names=["mlready_scores"],
+                dynamic_axes={input_name: {0: "batch"}, "mlready_scores": {0: "batch"}},
                 opset_version=spec.model.opset,
                 dynamo=False,
             )
@@ -207,10 +243,17 @@ def convert_module(spec: Any, module: Any, sample: np.ndarray | None, origin: st
     import onnx
 
     onx = onnx.load_model_from_string(buf.getvalue())
+    _append_outputs(onx, "mlready_scores", task, classes or [], softmax, width)
     onx.producer_name, onx.producer_version, onx.doc_string = "mlready", "", ""
+    try:
+        onnx.checker.check_model(onx, full_check=True)
+    except Exception as exc:
+        raise ModelSourceError(
+            f"{origin}: the exported ONNX graph is invalid: {str(exc).splitlines()[0]}"
+        ) from None
     return SourceModel(
         onnx_model=onx,
-        estimator=TorchPredictor(wrapper, task, classes),
+        estimator=TorchPredictor(module, task, classes, softmax),
         task=task,
         classes=classes,
         feature_names=None,

@@ -104,7 +104,10 @@ def _cross_validate(
     if cfg.cv.folds == 0:
         return {"skipped": "cross-validation is off (readiness.cv.folds: 0)"}
     if model.fit is None:
-        return {"skipped": "no estimator or trainer to refit (an ONNX file cannot be retrained)"}
+        return {
+            "skipped": f"no estimator or trainer to refit: a {model.kind or 'model'} file cannot be retrained "
+            "(model.trainer: 'module:function' taking (X, y) makes cross-validation possible)"
+        }
     which = cfg.cv.data if cfg.cv.data != "auto" else ("train" if data.train else "eval")
     if getattr(data, which) is None:
         return {"skipped": f"no data to cross-validate on (data.{which} is not set)"}

@@ -54,7 +54,7 @@ def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str]:
     ctx.progress("loading the source model for parity and cross-validation", 0.02)
     src = load_source(ctx.spec, ctx.project_dir, sample_rows(ctx))
     est = src.estimator
-    kind = f"{fmt} {type(est).__name__}" if est is not None else fmt
+    kind = f"{fmt} {type(getattr(est, 'module', est)).__name__}" if est is not None else fmt
     if fmt == "trainer":
         from mlready.generators.model.trainer import refit_function
 
