@@ -42,12 +42,12 @@ class NotesGenerator(Generator):
 
         def left(ctx):
             if self.barrier:
-                self.barrier.wait(timeout=20)
+                self.barrier.wait(timeout=120)
             return [Artifact.text("notes/left.txt", "note", ctx.header() + cfg.text)]
 
         def right(ctx):
             if self.barrier:
-                self.barrier.wait(timeout=20)
+                self.barrier.wait(timeout=120)
             return [Artifact.text("notes/right.txt", "note", cfg.text.upper())]
 
         def summary(ctx):
@@ -81,7 +81,7 @@ def demo(project, quickstart_files):
 
 
 def test_build_writes_artifacts_and_manifest(demo):
-    result = api.build(demo, [], generators=gens(barrier=threading.Barrier(2)), run_hooks=False)
+    result = api.build(demo, [], generators=gens(barrier=threading.Barrier(2)), run_hooks=False, jobs=3)
     manifest = json.loads((demo / "build" / "manifest.json").read_text())
     assert manifest["schema_version"] == 1
     assert manifest["spec"] == {"overrides": [], "choices": {"env": "dev", "optimize": "none"},
