@@ -41,9 +41,9 @@ def _limits(cfg: K8sSpec, prefix: str) -> list[SpecProblem]:
     return out
 
 
-def check(spec: Any, cfg: K8sSpec, prefix: str = "target.k8s") -> list[SpecProblem]:
+def check(spec: Any, cfg: K8sSpec, prefix: str = "target.k8s", needs_stable: bool = True) -> list[SpecProblem]:
     problems = _limits(cfg, prefix)
-    if cfg.rollout.strategy == "canary" and not cfg.rollout.canary.stable_version:
+    if needs_stable and cfg.rollout.strategy == "canary" and not cfg.rollout.canary.stable_version:
         problems.append(
             SpecProblem(
                 "", f"{prefix}.rollout.strategy",

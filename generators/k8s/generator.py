@@ -60,7 +60,11 @@ class K8sGenerator(Generator):
     description = "Kubernetes bundle: kustomize base + dev/staging/prod overlays, HPA, PDB, NetworkPolicy"
 
     def validate(self, spec: Spec) -> list[SpecProblem]:
-        return check(spec, spec.section(self.section), self.section)
+        cfg: K8sSpec = spec.section(self.section)
+        kserve = getattr(spec.section("target"), "kserve", None)
+        if not (cfg.enabled or getattr(kserve, "enabled", False)):  # the KServe target reuses this section
+            return []
+        return check(spec, cfg, self.section, needs_stable=cfg.enabled)
 
     def steps(self, spec: Spec) -> list[Step]:
         cfg = spec.section(self.section)

@@ -1,0 +1,77 @@
+"""``+target=kserve``: a KServe InferenceService (``kserve/inferenceservice.yaml``) for the current env."""
+
+from __future__ import annotations
+
+from mlready.engine.errors import SpecProblem, StepError
+from mlready.engine.plugin import Artifact, Generator, Step, StepContext
+from mlready.engine.spec import Spec
+from mlready.generators.k8s.context import IMAGE_STATE, bundle_context, image_digest
+from mlready.generators.k8s.generator import wrap_header
+from mlready.generators.k8s.kustomize import env_namespace
+from mlready.generators.kserve import schema
+from mlready.generators.kserve.inferenceservice import inference_service
+from mlready.generators.kserve.spec import KServeSpec
+
+PATH = "kserve/inferenceservice.yaml"
+KIND = "kserve-inferenceservice"
+
+
+def build_isvc(ctx: StepContext) -> list[Artifact]:
+    spec = ctx.spec
+    cfg: KServeSpec = spec.section(KServeGenerator.section)
+    k8s = spec.section("target.k8s")
+    bc = bundle_context(spec, k8s, image_digest(ctx.project_dir))
+    env = spec.env.name
+    namespace = env_namespace(bc, env, env, spec.env.namespace)
+    doc = inference_service(bc, cfg, namespace, k8s.environments.get(env).resources)
+    errors = schema.problems(doc)
+    if errors:  # a bug in this generator, never the user's input: stop before writing a broken object
+        raise StepError("the InferenceService does not match the KServe CRD schema", details="\n".join(errors))
+    return [Artifact.yaml(PATH, KIND, doc, header=wrap_header(ctx.header("#")))]
+
+
+class KServeGenerator(Generator):
+    name = "kserve"
+    group = "target"
+    section = "target.kserve"
+    config_model = KServeSpec
+    description = "KServe InferenceService (serving.kserve.io/v1beta1) running the model-server image"
+
+    def validate(self, spec: Spec) -> list[SpecProblem]:
+        cfg: KServeSpec = spec.section(self.section)
+        if not cfg.enabled:
+            return []
+        out = []
+        if cfg.min_replicas > cfg.max_replicas:
+            out.append(SpecProblem("", f"{self.section}.min_replicas",
+                                   f"the minimum ({cfg.min_replicas}) is above the maximum ({cfg.max_replicas})"))
+        if cfg.mode == "standard" and cfg.min_replicas == 0:
+            out.append(SpecProblem("", f"{self.section}.min_replicas",
+                                   "scale-to-zero (0) needs mode 'knative'; the standard mode keeps >= 1 pod"))
+        if cfg.mode == "standard" and cfg.scale_metric in ("concurrency", "rps"):
+            out.append(SpecProblem("", f"{self.section}.scale_metric",
+                                   f"{cfg.scale_metric!r} is a Knative metric; the standard mode (HPA) takes cpu or memory"))
+        if spec.section("target.k8s").rollout.strategy == "canary" and cfg.mode == "standard":
+            out.append(SpecProblem("", f"{self.section}.mode",
+                                   "canaryTrafficPercent needs mode 'knative' (revision-based traffic split); "
+                                   "or use target.k8s for a replica-weighted canary"))
+        return out
+
+    def steps(self, spec: Spec) -> list[Step]:
+        return [
+            Step(
+                id="kserve.inferenceservice",
+                run=build_isvc,
+                config={
+                    "kserve": spec.section(self.section),
+                    "k8s": spec.section("target.k8s"),
+                    "env": spec.env,
+                    "project": spec.project,
+                    "serving": spec.section("serving"),
+                    "docker": spec.section("target.docker"),
+                },
+                inputs=(IMAGE_STATE,),
+                version="1",
+                description="KServe InferenceService",
+            )
+        ]

@@ -1,0 +1,69 @@
+"""The InferenceService: a custom-container predictor running the model-server image.
+
+It reuses the k8s target's pod hardening (security contexts, probes, resources, ``/tmp`` emptyDir) so both
+targets run the same pod; replicas come from ``target.kserve`` and the canary share from
+``target.k8s.rollout`` (KServe keeps the previous revision and splits traffic by ``canaryTrafficPercent``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlready.generators.k8s.context import BundleContext
+from mlready.generators.k8s.spec import ResourcesSpec
+from mlready.generators.k8s.workload import container
+from mlready.generators.kserve.spec import KServeSpec
+
+CONTAINER = "kserve-container"  # the name KServe expects for a custom predictor container
+
+
+def inference_service(ctx: BundleContext, cfg: KServeSpec, namespace: str, r: ResourcesSpec) -> dict[str, Any]:
+    image = f"{ctx.image.repository}@{ctx.image.digest}" if ctx.image.digest else ctx.image.ref
+    c = container(ctx, image, r, "stable")
+    c["name"] = CONTAINER
+    # KServe routes to a single container port: the HTTP one (v2 REST). Probes use it by number.
+    c["ports"] = [{"name": "http1", "containerPort": ctx.ports.http, "protocol": "TCP"}]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        c[probe]["httpGet"]["port"] = ctx.ports.http
+    c["volumeMounts"] = [m for m in c["volumeMounts"] if m["name"] == "tmp"]  # config is baked in the image
+    predictor: dict[str, Any] = {
+        "minReplicas": cfg.min_replicas,
+        "maxReplicas": cfg.max_replicas,
+        "scaleMetric": cfg.scale_metric,
+        "scaleTarget": cfg.scale_target,
+        "timeout": cfg.timeout_seconds,
+    }
+    rollout = ctx.cfg.rollout
+    if rollout.strategy == "canary":
+        predictor["canaryTrafficPercent"] = rollout.canary.weight
+    predictor.update(
+        {
+            "automountServiceAccountToken": False,
+            "terminationGracePeriodSeconds": ctx.grace_seconds,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": ctx.uid,
+                "runAsGroup": ctx.gid,
+                "fsGroup": ctx.gid,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [c],
+            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": ctx.cfg.tmp_size}}],
+        }
+    )
+    annotations = {
+        "serving.kserve.io/deploymentMode": cfg.deployment_mode,
+        "serving.kserve.io/enable-prometheus-scraping": "true",
+        "prometheus.io/port": str(ctx.ports.metrics or ctx.ports.http),
+        "prometheus.io/path": "/metrics",
+    }
+    if cfg.mode == "standard":
+        annotations["serving.kserve.io/autoscalerClass"] = "hpa"
+    meta = ctx.meta(annotations=annotations)
+    meta["namespace"] = namespace
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": meta,
+        "spec": {"predictor": predictor},
+    }
