@@ -117,12 +117,11 @@ class ModelManager:
         return all(self.latest.get(n) is not None for n in names) and bool(names)
 
     def model_ready(self, name: str, version: str | None = None) -> bool:
+        """False while a known version loads (or failed); an unknown model or version raises NotFound."""
         try:
             self.resolve(name, version)
             return True
-        except (NotFound, Unavailable):
-            if name not in self.status and name not in self.config.models:
-                raise
+        except Unavailable:
             return False
 
     # -- loading ------------------------------------------------------------------------------------------
