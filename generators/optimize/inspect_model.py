@@ -1,0 +1,101 @@
+"""Read-only facts about an ONNX model that decide which passes apply."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+TREE_OPS = {"TreeEnsembleClassifier", "TreeEnsembleRegressor", "TreeEnsemble"}
+DENSE_OPS = {"MatMul", "Gemm"}
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    op_counts: dict[str, int]
+    dense_layers: int  # MatMul/Gemm nodes with a constant 2-D weight
+    tree_ensemble: bool
+    opset: int
+    ml_opset: int | None
+
+    @property
+    def family(self) -> str:
+        if self.tree_ensemble:
+            return "tree ensemble"
+        return "neural network" if self.dense_layers else "other"
+
+
+def initializers(model: onnx.ModelProto) -> dict[str, onnx.TensorProto]:
+    return {t.name: t for t in model.graph.initializer}
+
+
+def dense_weight(node: onnx.NodeProto, inits: dict[str, onnx.TensorProto]) -> np.ndarray | None:
+    """The constant 2-D weight of a MatMul/Gemm node, oriented [in, out], else None."""
+    if node.op_type not in DENSE_OPS or len(node.input) < 2 or node.input[1] not in inits:
+        return None
+    w = numpy_helper.to_array(inits[node.input[1]])
+    if w.ndim != 2:
+        return None
+    if node.op_type == "Gemm" and any(a.name == "transB" and a.i for a in node.attribute):
+        w = w.T
+    return w
+
+
+def facts(model: onnx.ModelProto) -> ModelFacts:
+    inits = initializers(model)
+    ops = Counter(n.op_type for n in model.graph.node)
+    dense = sum(1 for n in model.graph.node if dense_weight(n, inits) is not None)
+    opsets = {o.domain: o.version for o in model.opset_import}
+    return ModelFacts(
+        op_counts=dict(sorted(ops.items())),
+        dense_layers=dense,
+        tree_ensemble=bool(TREE_OPS & set(ops)),
+        opset=opsets.get("", opsets.get("ai.onnx", 0)),
+        ml_opset=opsets.get("ai.onnx.ml"),
+    )
+
+
+def require_dense(model: onnx.ModelProto, pass_name: str, minimum: int = 1) -> ModelFacts:
+    from mlready.generators.optimize.passes.base import PassSkipped
+
+    f = facts(model)
+    if f.dense_layers < minimum:
+        what = "a tree ensemble" if f.tree_ensemble else "a model"
+        raise PassSkipped(
+            f"{pass_name} does not apply: {what} without {'dense layers' if minimum == 1 else f'{minimum} chained dense layers'} "
+            f"(MatMul/Gemm with constant weights); operators: {', '.join(f.op_counts)}"
+        )
+    return f
+
+
+def annotate_types(model: onnx.ModelProto, row: np.ndarray) -> onnx.ModelProto:
+    """Add value_info for every tensor whose type shape inference left unknown, read off a real run.
+
+    onnx/onnxruntime shape inference cannot see through ``ai.onnx.ml`` operators (skl2onnx's Scaler, ...);
+    the quantizers then skip the tensors behind them. The leading (batch) dimension is kept dynamic.
+    """
+    import onnxruntime as ort
+    from onnx import helper
+
+    model = onnx.shape_inference.infer_shapes(model)
+    known = {v.name for v in (*model.graph.value_info, *model.graph.input, *model.graph.output)}
+    known |= {t.name for t in model.graph.initializer}
+    missing = [o for n in model.graph.node for o in n.output if o and o not in known]
+    if not missing:
+        return model
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    del probe.graph.output[:]
+    probe.graph.output.extend(onnx.ValueInfoProto(name=t) for t in missing)
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(probe.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    values = sess.run(missing, {model.graph.input[0].name: row})
+    for name, value in zip(missing, values, strict=True):
+        elem = helper.np_dtype_to_tensor_dtype(np.asarray(value).dtype)
+        shape = ["batch", *np.shape(value)[1:]] if np.ndim(value) else []
+        model.graph.value_info.append(helper.make_tensor_value_info(name, elem, shape))
+    return model
