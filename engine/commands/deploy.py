@@ -1,0 +1,56 @@
+"""``mlready deploy``: apply the built Kubernetes bundle to the current kube context."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from mlready.engine.commands.common import emit_json, json_option, out_option, project_option
+
+
+def built_env(build_dir: Path) -> str:
+    """The environment the build was made for (``env=...``), from build/manifest.json; dev by default."""
+    manifest = build_dir / "manifest.json"
+    if manifest.is_file():
+        choices = json.loads(manifest.read_text(encoding="utf-8")).get("spec", {}).get("choices", {})
+        if isinstance(choices.get("env"), str):
+            return choices["env"]
+    return "dev"
+
+
+@click.command("deploy")
+@project_option
+@out_option
+@click.option("--env", "env", default=None, type=click.Choice(["dev", "staging", "prod"]),
+              help="Overlay to apply [default: the env the build was made for].")
+@click.option("--context", default=None, help="Kube context [default: the current one].")
+@click.option("--dry-run", "dry_run", is_flag=True, help="Server-side dry run: validated and admitted, not stored.")
+@click.option("--no-wait", "no_wait", is_flag=True, help="Do not wait for the rollout.")
+@click.option("--timeout", default=600.0, show_default=True, type=float, help="Seconds to wait for the rollout.")
+@json_option
+def command(project: str, out: str | None, env: str | None, context: str | None, dry_run: bool, no_wait: bool,
+            timeout: float, as_json: bool) -> None:
+    """Server-side apply build/k8s/overlays/<env> (field manager mlready) and wait for the rollout.
+
+    \b
+    Examples:
+      mlready build +target=k8s env=prod && mlready deploy --dry-run
+      mlready deploy --env staging --context staging-cluster
+    """
+    from mlready.generators.k8s.apply import deploy
+
+    build_dir = Path(out) if out else Path(project) / "build"
+    env = env or built_env(build_dir)
+    result = deploy(build_dir, env, context=context, dry_run=dry_run, wait=not no_wait, timeout=timeout)
+    if as_json:
+        emit_json({"env": env, "dry_run": dry_run,
+                   "applied": [{"kind": a.kind, "name": a.name, "namespace": a.namespace} for a in result.applied],
+                   "rollouts": [{"name": r.name, "namespace": r.namespace, "ready": r.ready,
+                                 "revision": r.revision, "message": r.message} for r in result.rollouts]})
+        return
+    verb = "validated (dry run)" if dry_run else "applied"
+    for a in result.applied:
+        click.echo(f"  {verb:20} {a.kind}/{a.name} in {a.namespace or '-'}")
+    for r in result.rollouts:
+        click.echo(f"  rollout {r.namespace}/{r.name}: {r.message} (revision {r.revision})")
