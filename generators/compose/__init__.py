@@ -1,0 +1,100 @@
+"""``+target=compose``: an on-premises compose bundle (see README.md).
+
+    compose/compose.yaml    kind compose-file
+    compose/prometheus.yml  kind compose-prometheus-config   (when monitoring is on)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlready.engine.errors import SpecProblem
+from mlready.engine.plugin import Artifact, Generator, Step, StepContext
+from mlready.generators.cloud.common import image_ref
+from mlready.generators.compose import services
+from mlready.generators.compose.spec import ComposeSpec
+
+OUT = "compose"
+DEFAULT_UID = 10001
+
+
+def _monitoring(spec: Any) -> tuple[bool, bool]:
+    """(prometheus rules on, grafana on) — False when the monitoring generators are not installed."""
+    try:
+        return (bool(spec.section("monitoring.prometheus").enabled), bool(spec.section("monitoring.grafana").enabled))
+    except AttributeError:
+        return False, False
+
+
+def _user(spec: Any) -> tuple[int, int]:
+    try:
+        docker = spec.section("target.docker")
+    except AttributeError:
+        return DEFAULT_UID, DEFAULT_UID
+    return docker.uid, docker.gid
+
+
+def compose_document(spec: Any, cfg: ComposeSpec) -> dict[str, Any]:
+    rules, grafana = _monitoring(spec)
+    uid, gid = _user(spec)
+    doc: dict[str, Any] = {
+        "name": spec.project.name,
+        "services": {"model": services.model_service(spec, cfg, image_ref(spec, cfg.image), uid, gid)},
+    }
+    if rules or grafana:
+        prom = services.prometheus_service(cfg)
+        if not rules:
+            prom["volumes"] = [v for v in prom["volumes"] if "rules" not in v]
+        doc["services"]["prometheus"] = prom
+        doc["volumes"] = {"prometheus-data": {}}
+    if grafana:
+        from mlready.generators.monitoring.generators import DASHBOARDS_DIR
+
+        doc["services"]["grafana"] = services.grafana_service(cfg, DASHBOARDS_DIR)
+        doc["volumes"]["grafana-data"] = {}
+        doc["secrets"] = {"grafana_admin_password": {"file": f"./{services.GRAFANA_PASSWORD_FILE}"}}
+    return doc
+
+
+class ComposeGenerator(Generator):
+    name = "compose"
+    group = "target"
+    section = "target.compose"
+    config_model = ComposeSpec
+    description = "On-premises compose bundle: model server (+ Prometheus and Grafana when monitoring is on)"
+
+    def validate(self, spec: Any) -> list[SpecProblem]:
+        cfg = spec.section(self.section)
+        srv = spec.section("serving")
+        published = {"target.compose.http_port": cfg.http_port or srv.http_port,
+                     "target.compose.grpc_port": cfg.grpc_port or srv.grpc_port}
+        if any(_monitoring(spec)):
+            published |= {"target.compose.prometheus_port": cfg.prometheus_port}
+        if _monitoring(spec)[1]:
+            published |= {"target.compose.grafana_port": cfg.grafana_port}
+        seen: dict[int, str] = {}
+        problems = []
+        for key, port in published.items():
+            if port and port in seen:
+                problems.append(SpecProblem("", key, f"host port {port} is already published by {seen[port]}"))
+            seen.setdefault(port, key)
+        return problems
+
+    def steps(self, spec: Any) -> list[Step]:
+        cfg = spec.section(self.section)
+        rules, grafana = _monitoring(spec)
+        deps = tuple(d for d, on in (("monitoring.prometheus-rules", rules), ("monitoring.grafana", grafana)) if on)
+
+        def run(ctx: StepContext) -> list[Artifact]:
+            head = ctx.header("#")
+            arts = [Artifact.yaml(f"{OUT}/compose.yaml", "compose-file", compose_document(ctx.spec, cfg), header=head)]
+            if rules or grafana:
+                arts.append(Artifact.yaml(f"{OUT}/{services.PROMETHEUS_CONFIG}", "compose-prometheus-config",
+                                          services.prometheus_config(ctx.spec), header=head))
+            return arts
+
+        return [Step(id="compose.bundle", run=run, deps=deps, version="1",
+                     config={"cfg": cfg, "project": spec.project, "model": spec.model_name,
+                             "image": image_ref(spec, cfg.image), "user": _user(spec),
+                             "serving": spec.section("serving"), "monitoring": [rules, grafana]},
+                     description="on-premises compose bundle")]

@@ -1,0 +1,38 @@
+"""``+target=edge``: a bundle for low-power devices (see README.md and :mod:`.bundle` for the layout)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlready.engine.plugin import Generator, Step
+from mlready.generators.edge.spec import EdgeSpec
+
+
+class EdgeGenerator(Generator):
+    name = "edge"
+    group = "target"
+    section = "target.edge"
+    config_model = EdgeSpec
+    description = "Edge bundle: ORT format model (int8 within budget), reduced-build operator config, runner"
+
+    def steps(self, spec: Any) -> list[Step]:
+        from importlib.resources import files
+
+        from mlready.engine.tools import versions
+        from mlready.generators.edge.bundle import build_bundle
+        from mlready.generators.model import served_model_step
+
+        cfg = spec.section(self.section)
+        model_step = served_model_step(spec)
+        inputs = (spec.resolve(spec.data.eval),) if spec.data.eval else ()
+        return [Step(
+            id="edge.bundle",
+            run=lambda ctx: build_bundle(ctx, model_step, cfg),
+            deps=(model_step,),
+            config={"cfg": cfg, "data": {"eval": spec.data.eval, "target": spec.data.target,
+                                         "features": spec.data.features}},
+            inputs=(*inputs, str(files("mlready.generators.edge") / "runner.py")),
+            tools=versions("onnx", "onnxruntime", "numpy"),
+            version="1",
+            description="edge bundle: ORT model, operator config, runner, size report",
+        )]

@@ -1,0 +1,129 @@
+"""Step ``edge.bundle``: the ORT model (int8 when within budget), operator config, runner, size report.
+
+    edge/bundle/model.ort           kind edge-model          the model the runner loads
+    edge/bundle/model.json          kind edge-model-meta     input name, feature columns, outputs, variant
+    edge/bundle/runner.py           kind edge-runner         the minimal runner (mlready.generators.edge.runner)
+    edge/bundle/requirements.txt    kind edge-requirements   onnxruntime (the converting version) and numpy
+    edge/required_operators.config  kind edge-operators      for a reduced-size onnxruntime build
+    edge/variants/model.<v>.ort     kind edge-variant        the variant not shipped (for comparison)
+    edge/report.json                kind edge-report         sizes, the size goal, the int8 verdict
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from typing import Any
+
+import numpy as np
+from mlready.engine.errors import StepError
+from mlready.engine.plugin import Artifact, StepContext
+from mlready.generators.edge import budget, convert
+
+OUT = "edge"
+LATENCY_NOTE = ("latency depends on the device: run `python runner.py <rows.csv> --benchmark 500` there "
+                "(benchmarks/bench_edge.py runs it on the build host)")
+
+
+def runner_source() -> str:
+    return (files("mlready.generators.edge") / "runner.py").read_text(encoding="utf-8")
+
+
+def requirements(header: str) -> str:
+    import numpy
+    import onnxruntime
+
+    return (f"{header}onnxruntime=={onnxruntime.__version__}  # the converting version: reads this ORT format\n"
+            f"numpy>={numpy.__version__.split('.')[0]}.0\n")
+
+
+def eval_data(ctx: StepContext, signature: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    from mlready.generators.model.ingest import read_table
+
+    spec = ctx.spec
+    if not spec.data.eval:
+        return None
+    frame = read_table(ctx.resolve(spec.data.eval))
+    features = spec.data.features or signature.get("feature_names") or [
+        c for c in frame.columns if c != spec.data.target]
+    return frame[list(features)].to_numpy(dtype=np.float32), frame[spec.data.target].to_numpy()
+
+
+def quantize(model_bytes: bytes, calib: np.ndarray, task: str, ctx: StepContext) -> bytes:
+    """onnxruntime int8 dynamic quantization, through the optimize generator's pass (same settings)."""
+    import onnx
+    from mlready.generators.optimize.config import OptimizeSpec
+    from mlready.generators.optimize.passes.base import PassContext
+    from mlready.generators.optimize.passes.quantize_dynamic import apply
+
+    model = onnx.load_model_from_string(model_bytes)
+    pctx = PassContext(cfg=OptimizeSpec(), baseline=model, calib=calib, task=task, scratch=ctx.scratch / "int8")
+    return apply(model, pctx).SerializeToString(deterministic=True)
+
+
+def build_bundle(ctx: StepContext, model_step: str, cfg: Any) -> list[Artifact]:
+    from mlready.generators.optimize.passes.base import PassSkipped
+
+    model = [a for a in ctx.upstream(model_step) if a.kind == "onnx-model"]
+    if len(model) != 1:
+        raise StepError(f"edge.bundle: expected one onnx-model from {model_step}, found {len(model)}")
+    fp32 = model[0].read_bytes()
+    signature = json.loads(ctx.artifact("model-signature").read_text())
+    inputs = signature["inputs"]
+    if len(inputs) != 1 or inputs[0]["datatype"] != "FP32":
+        raise StepError("edge.bundle: the edge runner takes one FP32 input tensor; this model has "
+                        + ", ".join(f"{i['name']} ({i['datatype']})" for i in inputs))
+    task = signature.get("task", "classification")
+    data = eval_data(ctx, signature)
+
+    variants = {"fp32": fp32}
+    verdict = None
+    int8_note = "int8: off (target.edge.int8)"
+    if cfg.int8 == "auto" and data is None:
+        int8_note = "int8 not tried: no data.eval to check the accuracy budget on"
+    elif cfg.int8 == "auto":
+        ctx.progress("int8 dynamic quantization")
+        try:
+            variants["int8"] = quantize(fp32, data[0][:64], task, ctx)
+        except PassSkipped as exc:
+            int8_note = f"int8 not applicable: {exc}"
+        else:
+            verdict = budget.judge(fp32, variants["int8"], data[0], data[1], task, signature.get("classes"), cfg)
+            int8_note = ("int8 shipped: " if verdict.within else "int8 over budget, fp32 shipped: ") + verdict.reason
+    chosen = "int8" if verdict is not None and verdict.within else "fp32"
+
+    ctx.progress("converting to ORT format")
+    orts = {v: convert.to_ort(b, ctx.scratch / "ort", f"model.{v}", cfg.optimization, cfg.type_reduction)
+            for v, b in variants.items()}
+    head = ctx.header("#")
+    meta = {"model": "model.ort", "name": signature.get("name"), "version": signature.get("version"),
+            "variant": chosen, "input": inputs[0]["name"], "features": signature.get("feature_names")
+            or [f"f{i}" for i in range(inputs[0]["shape"][-1])],
+            "outputs": [o["name"] for o in signature.get("outputs", [])], "classes": signature.get("classes")}
+    runner = head + runner_source()
+    arts = [
+        Artifact.file(f"{OUT}/bundle/model.ort", "edge-model", orts[chosen].path),
+        Artifact.json(f"{OUT}/bundle/model.json", "edge-model-meta", meta),
+        Artifact.text(f"{OUT}/bundle/runner.py", "edge-runner", runner, mode=0o755),
+        Artifact.text(f"{OUT}/bundle/requirements.txt", "edge-requirements", requirements(head)),
+        Artifact.text(f"{OUT}/required_operators.config", "edge-operators", head + orts[chosen].operators),
+    ]
+    arts += [Artifact.file(f"{OUT}/variants/model.{v}.ort", "edge-variant", o.path) for v, o in orts.items()
+             if v != chosen]
+    bundle_bytes = sum(len(a.read_bytes()) for a in arts if a.path.startswith(f"{OUT}/bundle/"))
+    model_runner = orts[chosen].path.stat().st_size + len(runner.encode())
+    report = {
+        "variant": chosen,
+        "int8": verdict.to_dict() if verdict else None,
+        "int8_note": int8_note,
+        "sizes_bytes": {"fp32_onnx": len(fp32), "bundle": bundle_bytes, "model_and_runner": model_runner,
+                        **{f"{v}_ort": o.path.stat().st_size for v, o in orts.items()},
+                        **({"int8_onnx": len(variants["int8"])} if "int8" in variants else {})},
+        "size_goal": {"ratio": round(model_runner / len(fp32), 4), "goal": cfg.size_goal,
+                      "met": model_runner <= cfg.size_goal * len(fp32),
+                      "measure": "(model.ort + runner.py) / fp32 ONNX, onnxruntime itself excluded"},
+        "operators": orts[chosen].operators.splitlines(),
+        "latency": LATENCY_NOTE,
+    }
+    arts.append(Artifact.json(f"{OUT}/report.json", "edge-report", report))
+    return arts
