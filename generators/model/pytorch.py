@@ -80,6 +80,11 @@ def _n_features(spec: Any, module: Any, sample: np.ndarray | None, origin: str) 
         shape = spec.model.inputs[0].shape
         if len(shape) != 2 or shape[1] < 1:
             raise ModelSourceError(f"{origin}: model.inputs[0].shape must be [-1, n_features], got {shape}")
+        if sample is not None and sample.shape[1] != shape[1]:
+            raise ModelSourceError(
+                f"{origin}: model.inputs[0] declares {shape[1]} features but data.eval has "
+                f"{sample.shape[1]} feature columns"
+            )
         return int(shape[1])
     if sample is not None:
         return int(sample.shape[1])
