@@ -21,6 +21,7 @@ from mlready.engine.errors import MlreadyError
 USER_ENV, PASSWORD_ENV = "MLREADY_REGISTRY_USER", "MLREADY_REGISTRY_PASSWORD"
 _STEP = re.compile(r"^(?:\[\d+/\d+\] )?STEP \d+/\d+: |^Step \d+/\d+ : ")
 _CACHED = re.compile(r"Using cache")
+_FROM = re.compile(r"(?:STEP \d+/\d+|Step \d+/\d+ ?): FROM ", re.IGNORECASE)
 
 
 class ImageError(MlreadyError):
@@ -66,7 +67,7 @@ def connect(timeout: int = 900) -> Any:
 class BuiltImage:
     ref: str  # name:tag as built
     id: str
-    steps: int  # Dockerfile steps that produce or reuse a layer
+    steps: int  # Dockerfile steps other than FROM
     cached: int  # of which were reused from the engine's cache
     seconds: float
     log: list[str] = field(default_factory=list)
@@ -99,7 +100,8 @@ def build(client: Any, context_dir: Path, ref: str, build_args: dict[str, str] |
         if not found:
             raise _build_failed(log, "the engine reported no image id")
         image_id = client.images.get(found[-1]).id
-    steps = [line for line in log if _STEP.match(line)]
+    # FROM only names a base; every other step makes (or reuses) a layer or config entry
+    steps = [line for line in log if _STEP.match(line) and not _FROM.search(line)]
     cached = sum(1 for line in log if _CACHED.search(line))
     return BuiltImage(ref, image_id, len(steps), cached, time.perf_counter() - t0, log)
 

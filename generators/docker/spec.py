@@ -57,9 +57,10 @@ class DockerSpec(Section):
                              "(hash-checked against requirements.lock)")
     index_url: str | None = Field(None, description="package index for wheelhouse: false (default: PyPI)")
     prune: list[str] = Field(
-        ["onnxruntime/tools", "onnxruntime/transformers", "onnxruntime/quantization", "numpy/f2py",
-         "numpy/distutils"],
-        description="site-packages paths (globs) removed from the image: build-time tools the server never imports")
+        ["onnxruntime/tools", "onnxruntime/transformers", "onnxruntime/quantization",
+         "onnxruntime/capi/libonnxruntime.so*", "numpy/f2py", "numpy/distutils", "numpy/_core/include"],
+        description="site-packages paths (globs) removed from the image: build-time tools and headers the server "
+        "never imports, and onnxruntime's C/C++ API library (35 MB; the Python binding does not load it)")
     uid: int = Field(10001, ge=10000, le=2_147_483_647, description="numeric user the server runs as")
     gid: int = Field(10001, ge=10000, le=2_147_483_647)
     model_repository: str = Field("/opt/mlready/models", description="where the image keeps the models")
