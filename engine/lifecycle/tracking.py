@@ -9,8 +9,9 @@ The run (in the experiment ``tracking.experiment``, default the project name) ho
 - artifacts: ``spec/deploy.yaml`` (the composed spec), ``manifest.json``, ``reports/`` and ``model/``.
 
 With ``tracking.register_model`` the served ONNX (``model/model.onnx``) becomes a new version of the registered
-model (``tracking.model_name``, default the served model name), tagged with the build key, the readiness
-metrics and the image digest when the manifest knows it.
+model (``tracking.model_name``, default the served model name), tagged with the build key, the model's
+sha256, the readiness metrics and the image digest when the manifest knows it. A model whose sha256 is already
+registered is not registered again (rebuilding with other targets reuses its version).
 
 Switch off with ``tracking.enabled=false`` or ``MLREADY_TRACKING=0`` in the environment. MLflow is imported
 only when a run is recorded.
@@ -131,11 +132,15 @@ def _register(client: Any, spec: Any, run: Any, manifest: dict[str, Any], metric
         client.get_registered_model(name)
     except MlflowException:
         client.create_registered_model(name, tags={"mlready.project": spec.project.name})
-    key = build_key(manifest)
+    model_sha = next(a["sha256"] for a in manifest["artifacts"] if a.get("kind") == MODEL_KIND)
     for existing in client.search_model_versions(f"name='{name}'"):
-        if (existing.tags or {}).get("mlready.build_key") == key:  # same output as a registered version
+        if (existing.tags or {}).get("mlready.model_sha256") == model_sha:  # this exact model is registered
             return name, str(existing.version), False
-    tags = {"mlready.build_key": key, "mlready.project_version": spec.project.version}
+    tags = {
+        "mlready.build_key": build_key(manifest),
+        "mlready.model_sha256": model_sha,
+        "mlready.project_version": spec.project.version,
+    }
     tags.update({k: repr(v) for k, v in metrics.items() if k.startswith(VERSION_TAG_METRICS)})
     if digest := image_digest(manifest):
         tags["mlready.image_digest"] = digest

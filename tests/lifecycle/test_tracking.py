@@ -89,11 +89,13 @@ def test_rebuild_of_a_dirty_tree_is_tagged_and_not_registered_twice(project, bui
     _, client, _ = built
     deploy = project / "deploy.yaml"
     deploy.write_text(deploy.read_text() + "\n# a local edit\n")
-    api.build(project)
+    api.build(project, ["+target=k8s"])
     exp = client.get_experiment_by_name("quickstart")
-    latest = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"])[0]
+    latest, first = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"])
     assert latest.data.tags["mlready.git.dirty"] == "true"
-    # same artifacts -> same build key -> the existing version is reused
+    assert latest.data.tags["mlready.overrides"] == '["+target=k8s"]'
+    assert latest.data.tags["mlready.build_key"] != first.data.tags["mlready.build_key"]
+    # same served model -> the existing version is reused
     assert [str(v.version) for v in client.search_model_versions("name='quickstart'")] == ["1"]
 
 
