@@ -24,6 +24,14 @@ class KServeSpec(Section):
     scale_target: int = Field(70, ge=1, description="target of scale_metric (percent for cpu/memory)")
     timeout_seconds: int = Field(60, ge=1, le=3600, description="request timeout at the KServe ingress")
 
+    @field_validator("version", mode="before")
+    @classmethod
+    def _number(cls, v: object) -> object:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            raise ValueError(f"write the version as a string, e.g. target.kserve.version='{v}' "
+                             "(YAML reads 0.10 as the number 0.1)")
+        return v
+
     @field_validator("version")
     @classmethod
     def _version(cls, v: str) -> str:

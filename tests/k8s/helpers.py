@@ -15,7 +15,7 @@ import yaml
 from mlready.engine import api
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
-BASE = ["tracking.enabled=false", "+target=k8s"]
+BASE = ["tracking.enabled=false"]
 DIGEST = "sha256:" + "ab" * 32
 
 
@@ -32,7 +32,9 @@ class Bundles:
         self.project = copy_quickstart(root / "quickstart")
         self._built: dict[tuple[str, ...], Path] = {}
 
-    def build(self, *overrides: str, digest: str | None = None) -> Path:
+    def build(self, *overrides: str, digest: str | None = None, targets: str = "k8s") -> Path:
+        """Build with ``+target=<targets>`` (e.g. ``[k8s,kserve]``) and ``overrides``, once per variant."""
+        overrides = (f"+target={targets}", *overrides)
         key = (*overrides, f"digest={digest}")
         if key not in self._built:
             state = self.project / ".mlready" / "image.json"
