@@ -93,8 +93,9 @@ def api_client(context: str | None = None) -> Any:
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
+    # KUBECONFIG is read now (the client reads it once, at import)
     try:
-        return config.new_client_from_config(context=context)
+        return config.new_client_from_config(config_file=os.environ.get("KUBECONFIG") or None, context=context)
     except (ConfigException, FileNotFoundError) as exc:
         try:
             config.load_incluster_config()
