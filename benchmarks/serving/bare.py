@@ -24,6 +24,10 @@ def make_app(model_path: str):
     async def app(scope, receive, send):
         if scope["type"] != "http":
             return
+        if scope["method"] == "GET":  # health
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+            return
         body = b""
         more = True
         while more:

@@ -1,0 +1,320 @@
+"""Serving benchmark: MLflow vs a bare ASGI handler vs mlready, gRPC vs REST, batching on vs off.
+
+    .venv/bin/python benchmarks/bench_serving.py [--duration 8] [--rounds 3] [--skip-mlflow]
+
+Everything runs side by side in one invocation on 127.0.0.1: servers are started once, then measured in
+alternating rounds (the machine is shared and noisy); medians across rounds are printed, with ratios against
+the issue's goals. Needs ``wrk`` (tools/install-system-deps.sh). Nothing here is a hard-coded figure.
+
+1. A 64->512->512->2 MLP, ``wrk`` with 32 connections, batch-1 JSON (TF Serving row format):
+   (a) ``mlflow models serve`` (onnx flavor, ``--env-manager local``), (b) the bare handler
+   (benchmarks/serving/bare.py), (c) mlready with validation, metrics and batching on.
+2. mlready gRPC vs REST on the same model, with the same closed-loop Python client (benchmarks/serving/loadgen.py).
+3. A compute-heavy MLP (512 -> 4 x 2048 -> 2), 64 connections: mlready batching on vs off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "serving"))
+
+import models  # noqa: E402  (benchmarks/serving/models.py)
+
+PY = sys.executable
+CLK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- process tree accounting -----------------------------------------------------------------------------------
+
+
+def tree(pid: int) -> list[int]:
+    pids, frontier = [pid], [pid]
+    while frontier:
+        p = frontier.pop()
+        try:
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        for c in children:
+            pids.append(int(c))
+            frontier.append(int(c))
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    total = 0.0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def peak_rss_mb(pid: int) -> float:
+    total = 0
+    for p in tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+@dataclass
+class Server:
+    name: str
+    proc: subprocess.Popen
+    url: str  # base URL
+    predict: str  # predict path
+    peak_mb: float = 0.0
+    results: list[dict] = field(default_factory=list)
+
+    def stop(self) -> None:
+        self.peak_mb = max(self.peak_mb, peak_rss_mb(self.proc.pid))
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def start(name: str, cmd: list[str], url: str, health: str, predict: str, log: Path, env: dict | None = None,
+          timeout: float = 120) -> Server:
+    proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **(env or {})})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited ({proc.returncode}); see {log}:\n{log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url + health, timeout=1) as r:
+                if r.status == 200:
+                    return Server(name, proc, url, predict)
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"{name} did not become healthy; see {log}")
+
+
+# -- wrk -----------------------------------------------------------------------------------------------------
+
+LUA = """wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open(os.getenv("WRK_BODY"), "r")
+wrk.body = f:read("*a")
+f:close()
+"""
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not m:
+        return float("nan")
+    return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[m.group(2)]
+
+
+def wrk(server: Server, body: Path, lua: Path, connections: int, duration: float) -> dict:
+    cpu0, t0 = cpu_seconds(server.proc.pid), time.monotonic()
+    proc = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
+                           "--latency", "-s", str(lua), server.url + server.predict], capture_output=True, text=True,
+                          env={**os.environ, "WRK_BODY": str(body)}, timeout=duration + 60)
+    out = proc.stdout
+    if "Requests/sec" not in out:
+        raise SystemExit(f"wrk failed against {server.name}:\n{out}\n{proc.stderr}")
+    wall = time.monotonic() - t0
+    cpu = (cpu_seconds(server.proc.pid) - cpu0) / wall * 100
+    server.peak_mb = max(server.peak_mb, peak_rss_mb(server.proc.pid))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    result = {"rps": rps, "p50": _ms(lat.get("50", "")), "p99": _ms(lat.get("99", "")), "cpu": cpu,
+              "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else ""}
+    server.results.append(result)
+    return result
+
+
+def summary(server: Server) -> dict:
+    rs = server.results
+    return {"rps": statistics.median(r["rps"] for r in rs), "p50": statistics.median(r["p50"] for r in rs),
+            "p99": statistics.median(r["p99"] for r in rs), "cpu": statistics.median(r["cpu"] for r in rs),
+            "rss": server.peak_mb, "non2xx": sum(r["non2xx"] for r in rs),
+            "errors": "; ".join(r["socket_errors"] for r in rs if r["socket_errors"])}
+
+
+def table(rows: list[tuple[str, dict]]) -> None:
+    print(f"  {'server':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU %':>8}{'peak RSS MB':>13}  errors")
+    for name, s in rows:
+        err = f"{s['non2xx']} non-2xx" + (f"; socket: {s['errors']}" if s["errors"] else "")
+        print(f"  {name:<28}{s['rps']:>10.0f}{s['p50']:>9.2f}{s['p99']:>9.2f}{s['cpu']:>8.0f}{s['rss']:>13.0f}  {err}")
+
+
+def goal(label: str, ok: bool, detail: str) -> None:
+    print(f"  [{'met ' if ok else 'MISS'}] {label}: {detail}")
+
+
+# -- setup ---------------------------------------------------------------------------------------------------
+
+
+def mlready_server(work: Path, name: str, repo: Path, batching: bool, http: int, grpc: int) -> Server:
+    cfg = {"model_repository": str(repo), "host": "127.0.0.1", "http_port": http, "grpc_port": grpc,
+           "poll_interval_s": 0, "log_level": "warning",
+           "default_model": {"batching": {"enabled": batching, "max_batch_size": 64}}}
+    path = work / f"{name}.json"
+    path.write_text(json.dumps(cfg))
+    model = next(p.name for p in repo.iterdir())
+    return start(name, [PY, "-m", "mlready.runtime", "--config", str(path)], f"http://127.0.0.1:{http}",
+                 "/v2/health/ready", f"/v1/models/{model}:predict", work / f"{name}.log")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=float, default=8.0, help="seconds per wrk run")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per comparison")
+    ap.add_argument("--skip-mlflow", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir")
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is missing: run tools/install-system-deps.sh (or apt-get install wrk)", file=sys.stderr)
+        return 2
+    import numpy as np
+
+    work = Path(tempfile.mkdtemp(prefix="mlready-bench-"))
+    servers: list[Server] = []
+    try:
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; work dir {work}")
+        mlp = models.mlp_model([64, 512, 512, 2])
+        heavy = models.mlp_model([512, 2048, 2048, 2048, 2048, 2], seed=1)
+        repo, heavy_repo = work / "repo", work / "heavy"
+        models.write_version(repo, "mlp", 1, mlp)
+        models.write_version(heavy_repo, "heavy", 1, heavy)
+        (work / "mlp.onnx").write_bytes(mlp.SerializeToString())
+        lua = work / "post.lua"
+        lua.write_text(LUA)
+        rng = np.random.default_rng(0)
+        body = work / "body.json"
+        body.write_text(json.dumps({"instances": rng.random((1, 64)).round(4).tolist()}))
+        heavy_body = work / "heavy.json"
+        heavy_body.write_text(json.dumps({"instances": rng.random((1, 512)).round(4).tolist()}))
+
+        # -- 1. MLflow vs bare vs mlready --------------------------------------------------------------
+        print(f"\n1. {mlp.graph.name} 64->512->512->2, wrk 32 connections, batch-1 JSON, "
+              f"{args.rounds} x {args.duration:.0f}s alternating")
+        group: list[Server] = []
+        if not args.skip_mlflow:
+            import mlflow.onnx
+            from mlflow.models import infer_signature
+
+            x = rng.random((2, 64)).astype(np.float32)
+            import onnxruntime as ort
+
+            y = ort.InferenceSession(mlp.SerializeToString()).run(None, {"input": x})[0]
+            mlflow.onnx.save_model(mlp, str(work / "mlflow_model"), signature=infer_signature(x, y))
+            port = free_port()
+            env = {"PATH": f"{Path(PY).parent}:{os.environ.get('PATH', '')}",
+                   "MLFLOW_TRACKING_URI": (work / "mlruns").as_uri()}
+            group.append(start("mlflow models serve", [str(Path(PY).parent / "mlflow"), "models", "serve", "-m",
+                                                       str(work / "mlflow_model"), "-p", str(port), "-h", "127.0.0.1",
+                                                       "--env-manager", "local"],
+                               f"http://127.0.0.1:{port}", "/ping", "/invocations", work / "mlflow.log", env=env))
+        port = free_port()
+        group.append(start("bare ASGI handler", [PY, str(HERE / "serving" / "bare.py"), str(work / "mlp.onnx"),
+                                                 str(port)], f"http://127.0.0.1:{port}", "/", "/",
+                           work / "bare.log"))
+        mlr = mlready_server(work, "mlready", repo, True, free_port(), free_port())
+        group.append(mlr)
+        servers += group
+        for _ in range(args.rounds):
+            for s in group:
+                wrk(s, body, lua, 32, args.duration)
+        rows = [(s.name, summary(s)) for s in group]
+        table(rows)
+        by = dict(rows)
+        m = by["mlready"]
+        if "mlflow models serve" in by:
+            ratio = m["rps"] / by["mlflow models serve"]["rps"]
+            goal(">= 10x MLflow req/s", ratio >= 10, f"{ratio:.1f}x")
+        ratio = m["rps"] / by["bare ASGI handler"]["rps"]
+        goal(">= 85% of the bare handler's req/s", ratio >= 0.85, f"{ratio * 100:.0f}%")
+        goal("p99 <= 10 ms", m["p99"] <= 10, f"{m['p99']:.2f} ms")
+
+        # -- 2. gRPC vs REST (same Python client loop) --------------------------------------------------
+        print(f"\n2. mlready gRPC vs REST, closed-loop Python client, 32 concurrent, {args.rounds} x "
+              f"{args.duration:.0f}s alternating")
+        grpc_port = int(json.loads((work / "mlready.json").read_text())["grpc_port"])
+        proto_results: dict[str, list[dict]] = {"rest": [], "grpc": []}
+        for _ in range(args.rounds):
+            for proto in ("rest", "grpc"):
+                target = f"127.0.0.1:{grpc_port}" if proto == "grpc" else mlr.url.removeprefix("http://")
+                cpu0, t0 = cpu_seconds(mlr.proc.pid), time.monotonic()
+                out = subprocess.run([PY, str(HERE / "serving" / "loadgen.py"), "--proto", proto, "--target", target,
+                                      "--concurrency", "32", "--duration", str(args.duration)],
+                                     capture_output=True, text=True, timeout=args.duration + 60)
+                if out.returncode:
+                    raise SystemExit(out.stderr[-2000:])
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                r["cpu"] = (cpu_seconds(mlr.proc.pid) - cpu0) / (time.monotonic() - t0) * 100
+                proto_results[proto].append(r)
+        print(f"  {'protocol':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU %':>8}  errors")
+        med = {}
+        for proto, rs in proto_results.items():
+            med[proto] = {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_ms", "p99_ms", "cpu")}
+            errors = sum(r["errors"] for r in rs)
+            print(f"  {proto:<28}{med[proto]['rps']:>10.0f}{med[proto]['p50_ms']:>9.2f}{med[proto]['p99_ms']:>9.2f}"
+                  f"{med[proto]['cpu']:>8.0f}  {errors}")
+        ratio = med["grpc"]["rps"] / med["rest"]["rps"]
+        goal("gRPC at least as fast as REST", ratio >= 1.0, f"gRPC/REST = {ratio:.2f}")
+        for s in group:
+            s.stop()
+
+        # -- 3. batching on vs off on a compute-heavy model ---------------------------------------------
+        print(f"\n3. compute-heavy MLP 512->4x2048->2, wrk 64 connections, batch-1 JSON, {args.rounds} x "
+              f"{args.duration:.0f}s alternating")
+        on = mlready_server(work, "mlready batching on", heavy_repo, True, free_port(), free_port())
+        off = mlready_server(work, "mlready batching off", heavy_repo, False, free_port(), free_port())
+        servers += [on, off]
+        for _ in range(args.rounds):
+            for s in (on, off):
+                wrk(s, heavy_body, lua, 64, args.duration)
+        rows = [(s.name, summary(s)) for s in (on, off)]
+        table(rows)
+        ratio = rows[0][1]["rps"] / rows[1][1]["rps"]
+        goal("batching >= 2x the throughput of batching off", ratio >= 2, f"{ratio:.1f}x")
+    finally:
+        for s in servers:
+            s.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
