@@ -42,3 +42,6 @@ install_kubectl() {
   "$dest/kubectl" version --client >/dev/null
 }
 install_kubectl
+
+# --- serving runtime: wrk drives benchmarks/bench_serving.py (HTTP load on 127.0.0.1) ------------------------
+apt_install wrk
