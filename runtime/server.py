@@ -170,11 +170,14 @@ def run(config: RuntimeConfig, config_path: str | None = None, worker: bool = Fa
 
 def _supervise(config: RuntimeConfig, config_path: str | None) -> int:
     """Start ``workers`` processes sharing the ports; forward signals; aggregate metrics."""
-    if config_path is None:
-        raise ValueError("workers > 1 needs the config as a file (--config)")
-    tmp = tempfile.mkdtemp(prefix="mlready-metrics-")
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": tmp}
-    cmd = [sys.executable, "-m", "mlready.runtime", "--config", config_path, "--worker"]
+    tmp = tempfile.mkdtemp(prefix="mlready-workers-")
+    metrics_dir = os.path.join(tmp, "metrics")
+    os.mkdir(metrics_dir)
+    effective = os.path.join(tmp, "runtime.json")  # the config with command-line overrides applied
+    with open(effective, "w", encoding="utf-8") as fh:
+        fh.write(config.to_json())
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+    cmd = [sys.executable, "-m", "mlready.runtime", "--config", effective, "--worker"]
     children = [subprocess.Popen(cmd, env=env) for _ in range(config.workers)]
 
     def forward(signum: int, _frame: Any) -> None:
@@ -186,14 +189,16 @@ def _supervise(config: RuntimeConfig, config_path: str | None) -> int:
     signal.signal(signal.SIGINT, forward)
     metrics_http = None
     if config.metrics_port:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tmp
         from prometheus_client import CollectorRegistry
         from prometheus_client.multiprocess import MultiProcessCollector
 
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=tmp)
+        MultiProcessCollector(registry, path=metrics_dir)
         metrics_http = _start_metrics_server(config.metrics_port, config.host, registry)
     codes = [child.wait() for child in children]
     if metrics_http is not None:
         metrics_http.shutdown()
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
     return max(codes)
