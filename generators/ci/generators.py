@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from mlready.engine.errors import SpecProblem, StepError
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.generators.ci import checks, circleci, github, gitlab, jenkins
-from mlready.generators.ci.pipeline import build_pipeline
+from mlready.generators.ci.pipeline import build_pipeline, target_problems
 from mlready.generators.ci.spec import STAGES, CircleciSpec, GithubSpec, GitlabSpec, JenkinsSpec, PipelineSpec
 
 VERSION = "1"
@@ -40,6 +40,7 @@ class _CiGenerator(Generator):
             elif name in seen:
                 problems.append(SpecProblem("deploy.yaml", key, f"{name!r} also names stage {seen[name]!r}"))
             seen.setdefault(name, stage)
+        problems += [SpecProblem("deploy.yaml", key, msg) for key, msg in target_problems(spec, self.section)]
         return problems
 
     def render(self, ctx: StepContext, cfg: Any) -> Artifact:

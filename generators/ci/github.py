@@ -82,8 +82,6 @@ def _job(pipeline: Pipeline, job: Job, cfg: GithubSpec) -> dict[str, Any]:
 
 def render_github(pipeline: Pipeline, cfg: GithubSpec) -> dict[str, Any]:
     env = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", **dict(pipeline.variables)}
-    if not dict(pipeline.variables).get("MLREADY_REGISTRY"):
-        env["MLREADY_REGISTRY"] = "${{ vars.MLREADY_REGISTRY }}"
     for var in URL_VARIABLES:
         env[var] = f"${{{{ vars.{var} }}}}"
     return {

@@ -2,8 +2,9 @@
 → push → deploy to staging → smoke test → manual approval → deploy to production.
 
 The ``mlready`` command lines use the build's own overrides (``spec.overrides``) minus those that make no sense
-in CI: the ``ci`` group itself (the pipeline does not regenerate its own definition) and ``env`` (each deploy
-job chooses its environment).
+in CI: the ``ci`` group itself (the pipeline does not regenerate its own definition) and ``env`` (the bundle
+has an overlay per environment: each deploy job applies its own with ``mlready deploy --env``, from the build
+job's build dir). The image is pushed exactly as scanned, under the name the Kubernetes bundle pulls.
 """
 
 from __future__ import annotations
@@ -41,20 +42,51 @@ def mlready(command: str, overrides: list[str], *extra: str) -> str:
     return shlex.join(["mlready", command, *overrides, *extra])
 
 
-def image_names(spec) -> tuple[str, str]:
-    """(local tag ``mlready image`` gives the image, the pushed reference as a shell word with variables)."""
-    local = f"{spec.project.name}:{spec.project.version}"
-    return local, f"${{MLREADY_REGISTRY}}/{local}"
+def target(spec, name: str):
+    """A target's section (``target.docker``, ``target.k8s``), or None when that generator is not installed."""
+    try:
+        return spec.section(f"target.{name}")
+    except AttributeError:
+        return None
+
+
+def docker_registry(spec) -> str:
+    docker = target(spec, "docker")
+    return (getattr(docker, "registry", None) or "") if docker is not None else ""
+
+
+def image_name(spec) -> str:
+    """The tag ``mlready image`` gives the image and the k8s bundle pulls: ``registry/name:version``."""
+    return f"{docker_registry(spec)}/{spec.project.name}:{spec.project.version}"
+
+
+def target_problems(spec, section: str) -> list[tuple[str, str]]:
+    """(key, message) for the targets the pipeline's commands need but the spec does not enable (reported
+    once, by the first enabled CI system)."""
+    ci = spec.section("ci")
+    enabled = sorted(name for name in type(ci).model_fields if getattr(getattr(ci, name), "enabled", False))
+    if not enabled or section != f"ci.{enabled[0]}":
+        return []
+    out = []
+    for name, command in (("docker", "mlready image"), ("k8s", "mlready deploy")):
+        cfg = target(spec, name)
+        if cfg is None or not getattr(cfg, "enabled", False):
+            out.append((f"target.{name}.enabled", f"the CI pipeline runs `{command}`, which needs the "
+                        f"{name} target: add +target={name} to the build (or to deploy.yaml's defaults)"))
+        elif name == "docker" and not docker_registry(spec):
+            out.append(("target.docker.registry", "the CI pipeline pushes the image where the Kubernetes "
+                        "bundle pulls it from: set the registry (e.g. registry.example.com/team)"))
+    return out
 
 
 def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
     ov = ci_overrides(list(spec.overrides))
-    local, remote = image_names(spec)
+    image = image_name(spec)
     tar = f"{DIST_DIR}/image.tar"
     # trivy runs as a container on the same docker daemon (dind service, remote docker, the runner's own)
     scan = (
         f"docker run --rm -v /var/run/docker.sock:/var/run/docker.sock {TRIVY_IMAGE} image --no-progress "
-        f"--exit-code 1 --severity {cfg.scan_severity} {local}"
+        f"--exit-code 1 --severity {cfg.scan_severity} {image}"
     )
     cache = Cache(key_files=tuple(cfg.lock_files), paths=(VENV,), prefix=f"venv-py{cfg.python}")
     setup = (f"python3 -m venv {VENV}", f". {VENV}/bin/activate", *cfg.install)
@@ -79,7 +111,7 @@ def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
     def deploy(name: str, needs: tuple[str, ...]) -> Job:
         return job(
             f"deploy-{name}",
-            (*setup, mlready("deploy", [*ov, f"env={ENV_NAMES[name]}"])),
+            (*setup, shlex.join(["mlready", "deploy", "--env", ENV_NAMES[name]])),
             needs=needs, cache=cache, secrets=(kube[name],), environment=env(name), branch_only=True,
         )
 
@@ -97,7 +129,7 @@ def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
         ),
         job(
             "image-build",
-            (*setup, mlready("image", ov), *(scan,) * cfg.scan, f"mkdir -p {DIST_DIR}", f"docker save {local} -o {tar}"),
+            (*setup, mlready("image", ov), *(scan,) * cfg.scan, f"mkdir -p {DIST_DIR}", f"docker save {image} -o {tar}"),
             needs=("build",), cache=cache, docker=True, artifacts=(DIST_DIR,),
         ),
         job(
@@ -105,9 +137,8 @@ def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
             (
                 f"docker load -i {tar}",
                 'printf \'%s\' "$REGISTRY_PASSWORD" | docker login --username "$REGISTRY_USER" '
-                '--password-stdin "${MLREADY_REGISTRY%%/*}"',
-                f'docker tag {local} "{remote}"',
-                f'docker push "{remote}"',
+                f"--password-stdin {image.split('/')[0]}",
+                f"docker push {image}",
             ),
             needs=("image-build",), python=False, docker=True, secrets=(registry,), branch_only=True,
         ),
@@ -127,7 +158,4 @@ def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
         ),
         deploy("production", ("approve-production", "build")),
     )
-    variables = (("MLREADY_REGISTRY", cfg.registry),) if cfg.registry else ()
-    return Pipeline(
-        name=spec.project.name, python=cfg.python, jobs=jobs, variables=variables, branch=cfg.branch, cache=cache
-    )
+    return Pipeline(name=spec.project.name, python=cfg.python, jobs=jobs, branch=cfg.branch, cache=cache)

@@ -73,9 +73,6 @@ class PipelineSpec(Section):
 
     enabled: bool = False
     python: str = Field("3.11", pattern=r"^3\.\d+$", description="Python version of the job images")
-    registry: str = Field(
-        "", description="image repository to push to (host/path); empty: the variable MLREADY_REGISTRY"
-    )
     branch: str = Field("main", pattern=r"^[A-Za-z0-9._/-]+$", description="deploys run only on this branch")
     lock_files: list[str] = Field(
         default_factory=lambda: ["requirements.txt"], min_length=1, max_length=2,
@@ -104,13 +101,6 @@ class PipelineSpec(Section):
         for f in v:
             if not re.match(r"^[A-Za-z0-9_./-]+$", f) or f.startswith("/") or ".." in f.split("/"):
                 raise ValueError(f"{f!r} is not a relative file path")
-        return v
-
-    @field_validator("registry")
-    @classmethod
-    def _registry(cls, v: str) -> str:
-        if v and not re.match(r"^[a-z0-9]([a-z0-9.:-]*[a-z0-9])?(/[a-z0-9._-]+)*$", v):
-            raise ValueError(f"{v!r} is not an image repository (host[:port]/path, lowercase)")
         return v
 
     @field_validator("stages")

@@ -9,7 +9,8 @@ import pytest
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 ALL_CI = "+ci=[gitlab,circleci,github,jenkins]"
-OVERRIDES = [ALL_CI, "+monitoring=grafana", "env=prod", "model.opset=15"]
+TARGETS = ["+target=[docker,k8s]", "target.docker.registry=registry.example.com/ml"]
+OVERRIDES = [ALL_CI, *TARGETS, "+monitoring=grafana", "env=prod", "model.opset=15"]
 
 
 def copy_project(dest: Path) -> Path:
@@ -35,3 +36,32 @@ def built(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
     finally:
         mp.undo()
     return result.out_dir
+
+
+VARIANT_OVERRIDES = [ALL_CI, *TARGETS]
+VARIANT_SPEC = """
+ci:
+  jenkins:
+    agent: linux && docker
+    stages:
+      build: "Build 'n' package"
+      deploy-production: 'Deploy \\\\ production'
+    production:
+      url: https://model.example.com
+"""
+
+
+@pytest.fixture(scope="session")
+def variant(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
+    """A build whose Jenkins stage names need escaping, with an agent label and literal settings."""
+    from mlready.engine import api
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLREADY_CACHE_DIR", str(cache_dir))
+    try:
+        project = copy_project(tmp_path_factory.mktemp("variant") / "project")
+        with (project / "deploy.yaml").open("a") as fh:
+            fh.write(VARIANT_SPEC)
+        return api.build(project, VARIANT_OVERRIDES, out=project / "build").out_dir
+    finally:
+        mp.undo()

@@ -15,6 +15,8 @@ from mlready.engine.cli import cli
 from mlready.generators.ci import checks
 from mlready.generators.ci.spec import STAGES
 
+from .conftest import VARIANT_OVERRIDES
+
 FILES = {
     "gitlab": "ci/.gitlab-ci.yml",
     "circleci": "ci/.circleci/config.yml",
@@ -60,9 +62,50 @@ def shell_lines(built: Path, jenkins_tree: list) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def jenkins_tree(built: Path) -> list:
-    path = built / FILES["jenkins"]
-    return groovy_trees(path)[str(path)]
+def jenkins_trees(built: Path, variant: Path) -> dict[str, list]:
+    """Both Jenkinsfiles, parsed in one JVM."""
+    paths = {"default": built / FILES["jenkins"], "variant": variant / FILES["jenkins"]}
+    trees = groovy_trees(*paths.values())
+    return {k: trees[str(p)] for k, p in paths.items()}
+
+
+@pytest.fixture(scope="module")
+def jenkins_tree(jenkins_trees: dict[str, list]) -> list:
+    return jenkins_trees["default"]
+
+
+@pytest.mark.tools
+def test_jenkinsfile_has_the_declarative_structure(jenkins_trees: dict[str, list]) -> None:
+    for tree in jenkins_trees.values():
+        assert [n[0] for n in tree] == ["pipeline"]
+        sections = [n[0] for n in tree[0][2]]
+        assert sections == ["agent", "options", "environment", "stages", "post"]
+        stages = find(tree, "stages")[0][2]
+        assert len(stages) == len(STAGES) and all(s[0] == "stage" for s in stages)
+        for stage in stages:
+            steps = [c for c in stage[2] if c[0] == "steps"]
+            assert len(steps) == 1 and steps[0][2], stage[1]
+        deploys = [s for s in stages if s[1][0].startswith(("deploy", "Deploy", "push", "smoke", "approve"))]
+        assert all(find(s[2], "when")[0][2] == [["branch", ["main"], []]] for s in deploys)
+
+
+@pytest.mark.tools
+def test_jenkinsfile_quotes_names_and_settings_for_groovy(jenkins_trees: dict[str, list]) -> None:
+    tree = jenkins_trees["variant"]
+    names = [n[1][0] for n in find(tree, "stage")]
+    assert names[3] == "Build 'n' package" and names[-1] == "Deploy \\\\ production"
+    assert find(tree, "agent")[0][2] == [["label", ["linux && docker"], []]]
+    env = [[n[1][0] for n in block[2]] for block in find(tree, "environment")]
+    assert env == [["PIP_DISABLE_PIP_VERSION_CHECK"], ["MLREADY_PRODUCTION_URL"]]
+    assert find(tree, "sh")[-1][1][0].strip().endswith("mlready deploy --env prod")
+
+
+def test_rebuilding_gives_byte_identical_pipelines(variant: Path, tmp_path: Path) -> None:
+    from mlready.engine import api
+
+    again = api.build(variant.parent, VARIANT_OVERRIDES, out=tmp_path / "again", use_cache=False).out_dir
+    for path in FILES.values():
+        assert (again / path).read_bytes() == (variant / path).read_bytes(), path
 
 
 @pytest.mark.tools
@@ -182,9 +225,9 @@ def test_every_mlready_command_line_is_a_valid_invocation(built: Path, jenkins_t
             except click.ClickException as exc:  # pragma: no cover - the failure message is the point
                 pytest.fail(f"{system}: {shlex.join(argv)}: {exc.format_message()}")
             seen.setdefault(system, []).append(shlex.join(argv))
-    # the build's own overrides, minus the ci group and env (each deploy job picks its env)
+    # the build's own overrides, minus the ci group and env (each deploy job applies its env's overlay)
+    same = "'+target=[docker,k8s]' target.docker.registry=registry.example.com/ml +monitoring=grafana model.opset=15"
     for lines in seen.values():
-        assert "mlready build +monitoring=grafana model.opset=15" in lines
-        assert "mlready deploy +monitoring=grafana model.opset=15 env=staging" in lines
-        assert "mlready deploy +monitoring=grafana model.opset=15 env=prod" in lines
+        assert lines == [f"mlready validate {same}", f"mlready build {same}", f"mlready image {same}",
+                         "mlready deploy --env staging", "mlready deploy --env prod"]
     assert len(set(map(tuple, seen.values()))) == 1, "every system runs the same mlready commands"
