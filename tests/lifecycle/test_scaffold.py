@@ -1,0 +1,107 @@
+"""``mlready new``: scaffold -> train -> ``mlready build +target=k8s`` with no edits -> the project's tests pass."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from mlready.engine import api
+from mlready.engine.cli import main
+
+BIN = Path(sys.executable).parent
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, MLREADY_TRACKING="0")
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def scaffolded(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("new")
+    code = main(["new", "--no-input", "-o", str(out), "project_name=Churn Model", "dataset=breast_cancer",
+                 "ci=github"])
+    assert code == 0
+    return out / "churn-model"
+
+
+def test_scaffold_has_the_project_files_dotfiles_included(scaffolded):
+    files = {p.relative_to(scaffolded).as_posix() for p in scaffolded.rglob("*") if p.is_file()}
+    assert {
+        ".gitignore", "Makefile", "README.md", "deploy.yaml", "params.yaml", "train.py", "requirements.txt",
+        "pytest.ini", "conf/target/k8s.yaml", "tests/test_project.py",
+    } <= files
+    spec = yaml.safe_load((scaffolded / "deploy.yaml").read_text())
+    assert spec["project"] == {"name": "churn-model", "version": "0.1.0",
+                               "description": "A scikit-learn classifier deployed with mlready"}
+    assert 'DATASET = "breast_cancer"' in (scaffolded / "train.py").read_text()
+    assert "OVERRIDES ?= '+target=[docker,k8s]' +ci=github" in (scaffolded / "Makefile").read_text()
+    assert "{{" not in "".join((scaffolded / f).read_text() for f in files)
+
+
+@pytest.mark.slow
+def test_train_build_k8s_and_the_projects_own_tests(scaffolded):
+    train = subprocess.run([sys.executable, "train.py"], cwd=scaffolded, env=_env(), capture_output=True,
+                           text=True, timeout=300)
+    assert train.returncode == 0, train.stderr
+    assert train.stdout.startswith("eval accuracy: ")
+
+    result = api.build(scaffolded, ["+target=k8s"], use_cache=False)
+    kinds = {a["kind"] for a in result.manifest["artifacts"]}
+    assert "onnx-model" in kinds and "readiness-report" in kinds
+    assert (scaffolded / "build" / "k8s" / "base" / "deployment.yaml").is_file()
+
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=scaffolded,
+                           env=_env(), capture_output=True, text=True, timeout=600)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "2 passed" in tests.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["project_slug=Churn_Model"],
+         "error: invalid project_slug: 'Churn_Model' is not a DNS-1123 label (lowercase letters, digits and '-', "
+         "start and end alphanumeric, at most 63 characters) (it names the image, the Kubernetes objects and the "
+         "MLflow experiment)\n"),
+        (["project_slug=-lead"], "error: invalid project_slug: '-lead' is not a DNS-1123 label"),
+        ([f"project_slug={'a' * 64}"], "is not a DNS-1123 label"),
+        (["ci=travis"], "error: ci='travis' is not one of: github, gitlab, circleci, jenkins, none\n"),
+        (["colour=red"], "error: unknown template variable 'colour'; known: project_name, project_slug, "
+                         "description, dataset, ci, image_registry\n"),
+        (["project_name"], "error: expected key=value, got 'project_name'"),
+    ],
+)
+def test_bad_input_exits_2_with_the_rule_and_writes_nothing(tmp_path, capsys, args, message):
+    assert main(["new", "--no-input", "-o", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interactive_prompts_then_checks_the_slug(tmp_path):
+    mlready = [str(BIN / "mlready"), "new", "-o", str(tmp_path)]
+    answers = "Churn Model\nchurn_model\n\n\n\n\n"
+    bad = subprocess.run(mlready, input=answers, env=_env(), capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert "error: invalid project_slug: 'churn_model' is not a DNS-1123 label" in bad.stderr
+    assert list(tmp_path.iterdir()) == []
+
+    answers = "Churn Model\n\n\n2\n2\n\n"  # default slug, dataset 2 (wine), ci 2 (gitlab)
+    ok = subprocess.run(mlready, input=answers, env=_env(), capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    project = tmp_path / "churn-model"
+    assert 'DATASET = "wine"' in (project / "train.py").read_text()
+    assert "+ci=gitlab" in (project / "Makefile").read_text()
+
+
+def test_existing_destination_is_refused(scaffolded, capsys):
+    code = main(["new", "--no-input", "-o", str(scaffolded.parent), "project_name=Churn Model"])
+    assert code == 2
+    assert "already exists" in capsys.readouterr().err
