@@ -17,7 +17,7 @@ apt_install() {
 apt_install git ca-certificates
 
 # --- containers (docker target: podman + runc harness, local base image; see tools/containers/) --------
-apt_install podman runc conmon netavark aardvark-dns iptables catatonit uidmap debootstrap
+apt_install podman runc conmon netavark aardvark-dns iptables catatonit uidmap debootstrap docker-registry apache2-utils
 
 # --- on-premises target (generators/compose: smoke-run of the compose bundle) ----------------------------
 apt_install podman-compose

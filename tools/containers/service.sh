@@ -20,6 +20,18 @@ CONF
   mv "$CONTAINERS_CONF.tmp" "$CONTAINERS_CONF"
 fi
 
+# registries.conf for the service: Debian's short-name search, plus the loopback test registry over plain HTTP.
+REGISTRIES_CONF="$MLREADY_CONTAINERS_HOME/registries.conf"
+cat >"$REGISTRIES_CONF.tmp" <<CONF
+# written by mlready tools/containers/service.sh
+unqualified-search-registries = ["docker.io"]
+
+[[registry]]
+location = "$MLREADY_TEST_REGISTRY"
+insecure = true
+CONF
+mv "$REGISTRIES_CONF.tmp" "$REGISTRIES_CONF"
+
 # Does the socket answer the Docker API's /_ping? (python3 only: curl may be absent on a fresh machine)
 ping() {
   python3 - "$MLREADY_PODMAN_SOCKET" <<'PY' >/dev/null 2>&1
@@ -33,7 +45,7 @@ PY
 if ! ping; then
   rm -f "$MLREADY_PODMAN_SOCKET"
   # setsid + nohup: the service outlives this script and the shell that ran it.
-  setsid nohup podman system service --time=0 "unix://$MLREADY_PODMAN_SOCKET" \
+  CONTAINERS_REGISTRIES_CONF="$REGISTRIES_CONF" setsid nohup podman system service --time=0 "unix://$MLREADY_PODMAN_SOCKET" \
     >"$MLREADY_CONTAINERS_HOME/service.log" 2>&1 </dev/null &
   echo $! >"$MLREADY_CONTAINERS_HOME/service.pid"
   for _ in $(seq 1 100); do ping && break; sleep 0.1; done
@@ -46,3 +58,4 @@ fi
 echo "export CONTAINERS_CONF=$CONTAINERS_CONF"
 echo "export DOCKER_HOST=unix://$MLREADY_PODMAN_SOCKET"
 echo "export MLREADY_TEST_BASE_IMAGE=$MLREADY_TEST_BASE_IMAGE"
+echo "export MLREADY_TEST_REGISTRY=$MLREADY_TEST_REGISTRY"
