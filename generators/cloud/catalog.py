@@ -56,9 +56,9 @@ def check_choice(value: str, allowed: tuple[str, ...], what: str, source: str) -
     if value in allowed:
         return value
     near = difflib.get_close_matches(value, allowed, n=3, cutoff=0.6)
-    hint = f" (did you mean {', '.join(repr(n) for n in near)}?)" if near else ""
-    raise ValueError(f"{value!r} is not a {what} mlready knows{hint}; known: {', '.join(allowed)} "
-                     f"(list in mlready.generators.cloud.catalog, from {source})")
+    hint = f"did you mean {', '.join(repr(n) for n in near)}?" if near else f"known: {', '.join(allowed)}"
+    raise ValueError(f"{value!r} is not a {what} mlready knows ({hint}); the list is in "
+                     f"mlready.generators.cloud.catalog, from {source}")
 
 
 def check_traffic(traffic: dict[str, int]) -> dict[str, int]:

@@ -46,6 +46,11 @@ class VertexSpec(Section):
     _image = field_validator("image")(classmethod(lambda cls, v: check_image(v)))
     _traffic = field_validator("traffic")(classmethod(lambda cls, v: catalog.check_traffic(v)))
 
+    @field_validator("traffic", mode="before")
+    @classmethod
+    def _str_keys(cls, v: object) -> object:  # `traffic={0:20,4711:80}` on the command line gives int keys
+        return {str(k): val for k, val in v.items()} if isinstance(v, dict) else v
+
     @field_validator("machine_type")
     @classmethod
     def _machine(cls, v: str) -> str:
