@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.k8s.helpers import Bundles
+from tests.support.containers import base_image, docker_client  # noqa: F401  (fixtures: podman smoke run)
 
 
 @pytest.fixture(scope="session")

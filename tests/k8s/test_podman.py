@@ -1,0 +1,113 @@
+"""Smoke run of the bundle: the rendered dev overlay under `podman kube play`, on the quickstart's real image.
+
+The image is built by the Docker target's own workflow (`mlready image` as a function) on the podman
+harness; the overlay is rendered by `kubectl kustomize` and played as is (digest-pinned image, non-root,
+read-only root filesystem, ConfigMap-mounted runtime config, emptyDir /tmp). The serving ports are set to
+free ports through the spec: the ConfigMap then replaces the image's runtime.json, so the server answering
+on them also proves the mounted config is the one in use.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mlready.engine import api
+from mlready.generators.docker.smoke import compare, eval_rows, expected
+from mlready.generators.docker.workflow import build_and_check
+
+from tests.k8s.helpers import copy_quickstart, kubectl
+from tests.support.containers import DEFAULT_BASE_IMAGE, podman
+
+pytestmark = [pytest.mark.container, pytest.mark.tools, pytest.mark.slow]
+NAME = "k8s-smoke"
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _get(url: str, body: dict | None = None) -> tuple[int, bytes]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory, docker_client, base_image):
+    project = copy_quickstart(tmp_path_factory.mktemp("podman") / NAME)
+    common = ["tracking.enabled=false", f"project.name={NAME}",
+              f"target.docker.base_image={base_image or DEFAULT_BASE_IMAGE}"]
+    report = build_and_check(project, [*common, "+target=docker"])
+    assert report.digest and json.loads((project / ".mlready/image.json").read_text())["digest"] == report.digest
+    http, grpc, metrics = _free_ports(3)
+    result = api.build(project, [*common, "+target=[docker,k8s]", "target.k8s.image_pull_policy=IfNotPresent",
+                                 f"serving.http_port={http}", f"serving.grpc_port={grpc}",
+                                 f"serving.metrics_port={metrics}"], run_hooks=False)
+    rendered = subprocess.run([kubectl(), "kustomize", str(result.out_dir / "k8s/overlays/dev")],
+                              capture_output=True, text=True, check=True, timeout=120).stdout
+    path = Path(tmp_path_factory.mktemp("play")) / "dev.yaml"
+    path.write_text(rendered)
+    podman("kube", "down", str(path), check=False)
+    podman("kube", "play", str(path), timeout=300)
+    try:
+        yield {"project": project, "spec": result.spec, "http": http, "digest": report.digest, "yaml": rendered,
+               "out": result.out_dir}
+    finally:
+        podman("kube", "down", str(path), check=False)
+
+
+def _container() -> dict:
+    ids = podman("ps", "-q", "--filter", f"label=app.kubernetes.io/name={NAME}").stdout.split()
+    assert len(ids) == 1, ids
+    return json.loads(podman("inspect", ids[0]).stdout)[0]
+
+
+def test_pod_gets_ready_and_answers_a_prediction(played):
+    base = f"http://127.0.0.1:{played['http']}"
+    deadline = time.monotonic() + 120
+    status = 0
+    while time.monotonic() < deadline:
+        try:
+            status, _ = _get(f"{base}/v2/health/ready")
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            status = 0
+        if status == 200:
+            break
+        time.sleep(0.5)
+    logs = podman("logs", _container()["Id"], check=False).stdout[-3000:]
+    assert status == 200, logs
+    spec = played["spec"]
+    repo = played["out"] / "docker" / "model-repository" / spec.model_name / str(spec.model.version)
+    signature = json.loads((repo / "metadata.json").read_text())
+    body, want = expected(repo / "model.onnx", signature, eval_rows(spec, signature, 8))
+    code, raw = _get(f"{base}/v2/models/{spec.model_name}/infer", body)
+    assert code == 200, raw[:500]
+    names, worst = compare(json.loads(raw), want)
+    assert set(names) == {"label", "probabilities"} and worst < 1e-4
+
+
+def test_pod_runs_hardened_from_the_pinned_image(played):
+    c = _container()
+    assert played["digest"] in c["ImageName"]
+    assert c["Config"]["User"] == "10001:10001"
+    assert c["HostConfig"]["ReadonlyRootfs"] is True
+    mounts = {m["Destination"] for m in c["Mounts"]}
+    assert {"/tmp", "/etc/mlready"} <= mounts
