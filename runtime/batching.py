@@ -106,12 +106,25 @@ class Batcher:
                         outputs = self._run(merged)
                     else:
                         outputs = await loop.run_in_executor(self._executor, self._run, merged)
-                except BaseException as exc:  # noqa: BLE001 - handed to every waiting request
+                except asyncio.CancelledError:
                     for it in batch:
                         if not it.future.done():
-                            it.future.set_exception(exc)
-                    if isinstance(exc, asyncio.CancelledError):
-                        raise
+                            it.future.set_exception(Overloaded("the model version was unloaded"))
+                    raise
+                except Exception as exc:
+                    if len(batch) == 1:
+                        if not batch[0].future.done():
+                            batch[0].future.set_exception(exc)
+                        continue
+                    # One bad request must not fail its neighbours: run each alone.
+                    for it in batch:
+                        try:
+                            alone = await loop.run_in_executor(self._executor, self._run, it.arrays)
+                        except Exception as one:
+                            if not it.future.done():
+                                it.future.set_exception(one)
+                            continue
+                        self._split([it], alone)
                     continue
                 self._split(batch, outputs)
 

@@ -7,6 +7,7 @@ tensors, in input order, of every input whose ``parameters.binary_data_size`` is
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -115,7 +116,7 @@ def decode(body: Any, binary: bytes, signature: Signature) -> V2Request:
 
 
 def _from_binary(spec: TensorSpec, shape: list[int], raw: bytes) -> np.ndarray:
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)
     if spec.datatype == "BYTES":
         try:
             items = deserialize_bytes_tensor(raw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import grpc
@@ -43,7 +44,7 @@ def _decode(req: Any, mv: ModelVersion) -> tuple[dict[str, np.ndarray], list[str
             if field is None:
                 raise BadRequest(f"input '{t.name}': {spec.datatype} must be sent in raw_input_contents")
             values = getattr(t.contents, field)
-            count = int(np.prod(shape, dtype=np.int64))
+            count = math.prod(shape)
             if len(values) != count:
                 raise BadRequest(f"input '{t.name}': {len(values)} values do not fill shape {shape}")
             if spec.datatype == "BYTES":

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from mlready.runtime.batching import Arrays, Batcher
 from mlready.runtime.config import ModelConfig, ThreadConfig
+from mlready.runtime.errors import BadRequest, Overloaded
 from mlready.runtime.metrics import Metrics
 from mlready.runtime.signature import Signature, check_inputs
 
@@ -56,7 +57,14 @@ class ModelVersion:
 
     def _run(self, arrays: Arrays) -> list[np.ndarray]:
         t0 = time.perf_counter()
-        out = self.session.run(self._output_names, arrays)
+        try:
+            out = self.session.run(self._output_names, arrays)
+        except Exception as exc:
+            # The model ran at warm-up and the input matched the signature: what fails now is this input
+            # (a value or a dynamic dimension the graph cannot take), so the client hears why.
+            if type(exc).__module__.startswith("onnxruntime"):
+                raise BadRequest(f"model '{self.name}' cannot run on this input: {str(exc).strip()[:300]}") from None
+            raise
         self._m_infer.observe(time.perf_counter() - t0)
         return out
 
@@ -73,11 +81,8 @@ class ModelVersion:
             if self.batcher is not None:
                 try:
                     result = await self.batcher.submit(arrays)
-                except Exception as exc:
-                    from mlready.runtime.errors import Overloaded
-
-                    if isinstance(exc, Overloaded):
-                        self._m_rejected.inc()
+                except Overloaded:
+                    self._m_rejected.inc()
                     raise
             elif self.inline and next(iter(arrays.values())).shape[:1] == (1,):
                 values = self._run_unbatched(arrays, time.perf_counter())
@@ -198,6 +203,7 @@ def warmup(mv: ModelVersion, inline_below_s: float = 0.0) -> None:
                 if mv.batcher is not None:
                     mv.batcher.inline_single = mv.inline
         except Exception as exc:
-            if size == 1:
+            guessed = any(d < 0 for spec in mv.signature.inputs for d in spec.shape[1:])
+            if size == 1 and not guessed:
                 raise LoadError(f"warm-up failed: {str(exc).strip()[:500]}") from exc
-            break
+            break  # dynamic inner dimensions: a zero input of guessed shape proves nothing

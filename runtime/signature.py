@@ -12,6 +12,7 @@ Without one, the signature is derived from the ONNX graph (symbolic or unknown d
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,10 +178,10 @@ def to_array(spec: TensorSpec, data: Any, shape: list[int] | tuple[int, ...] | N
             arr = raw.astype(dtype, copy=False)
             if raw.size and dtype.kind in "iu" and not np.array_equal(arr, raw):
                 raise ValueError("out of range")
-    except (ValueError, TypeError, OverflowError):
+    except (ValueError, TypeError, OverflowError, RecursionError):
         raise BadRequest(f"input '{spec.name}': data is not a valid {spec.datatype} tensor") from None
     if shape is not None:
-        if arr.size != int(np.prod(shape, dtype=np.int64)):
+        if arr.size != math.prod(shape):
             raise BadRequest(f"input '{spec.name}': {arr.size} values do not fill shape {list(shape)}")
         arr = arr.reshape(shape)
     return arr

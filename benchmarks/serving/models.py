@@ -87,6 +87,23 @@ def multi_input_model():
     return model
 
 
+def dynamic_matmul():
+    """Input ``x`` of shape [-1, -1] times a 4x2 matrix: the signature accepts any width, the graph only 4."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])], "dyn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "width"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2])],
+        [numpy_helper.from_array(np.ones((4, 2), np.float32), "W")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def breast_cancer_logreg():
     """A logistic regression on sklearn's breast cancer data -> (onnx model, signature dict, X)."""
     from skl2onnx import to_onnx

@@ -98,6 +98,7 @@ def model_repo(tmp_path_factory) -> Path:
     models.write_version(repo, "mlp", 1, models.mlp_model([64, 128, 2]))
     models.write_version(repo, "half_plus_two", 1, models.half_plus_two())
     models.write_version(repo, "multi", 1, models.multi_input_model())
+    models.write_version(repo, "dyn", 1, models.dynamic_matmul())
     return repo
 
 
