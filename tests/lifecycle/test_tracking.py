@@ -112,3 +112,27 @@ def test_tracking_switched_off_touches_no_store(tmp_path, monkeypatch):
     monkeypatch.setenv("MLREADY_TRACKING", "0")
     api.build(project)
     assert not (project / ".mlready" / "mlflow.db").exists()
+
+
+@pytest.mark.slow
+def test_a_build_from_the_registry_follows_the_alias(project, built, tmp_path, capsys):
+    from mlready.engine.cli import main
+
+    store_uri = store_for(project).tracking_uri
+    assert main(["promote", "quickstart", "--version", "1", "--tracking-uri", store_uri]) == 0
+    other = tmp_path / "from-registry"
+    other.mkdir()
+    (other / "deploy.yaml").write_text(yaml.safe_dump({
+        "project": {"name": "from-registry"},
+        # format: the model generator tells formats from the source's suffix, which a registry URI lacks
+        "model": {"source": "models:/quickstart@champion", "format": "onnx"},
+        "tracking": {"uri": store_uri, "register_model": False},
+    }))
+    result = api.build(other)
+    (downloaded,) = (other / ".mlready" / "models").rglob("model.onnx")
+    assert downloaded.parts[-4:] == ("quickstart", "1", "model", "model.onnx")
+    signature = json.loads((result.out_dir / "model" / "signature.json").read_text())
+    assert signature["inputs"][0]["shape"] == [-1, 30]
+    client = open_client(store_for(project))
+    run = client.search_runs([client.get_experiment_by_name("from-registry").experiment_id])[0]
+    assert run.data.params["model.source"] == "models:/quickstart@champion"
