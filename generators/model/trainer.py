@@ -143,7 +143,7 @@ def load(spec: Any, path: Path | None, sample: np.ndarray | None) -> SourceModel
         src = convert_module(spec, model, sample, origin=origin)
     else:
         raise ModelSourceError(
-            f"{origin} returned a {type(model).__name__}, not a fitted estimator or torch module"
+            f"{origin} returned {type(model).__name__!r}, not a fitted estimator or torch module"
         )
     src.notes.insert(0, f"trained by {spec.model.trainer}")
     return src
