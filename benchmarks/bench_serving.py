@@ -281,15 +281,17 @@ def main() -> int:
                 if out.returncode:
                     raise SystemExit(out.stderr[-2000:])
                 r = json.loads(out.stdout.strip().splitlines()[-1])
-                r["cpu"] = (cpu_seconds(mlr.proc.pid) - cpu0) / (time.monotonic() - t0) * 100
+                spent = cpu_seconds(mlr.proc.pid) - cpu0
+                r["cpu"] = spent / (time.monotonic() - t0) * 100
+                r["cpu_us"] = spent / max(r["requests"], 1) * 1e6  # server CPU per request
                 proto_results[proto].append(r)
-        print(f"  {'protocol':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU %':>8}  errors")
+        print(f"  {'protocol':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU %':>8}{'CPU us/req':>12}  errors")
         med = {}
         for proto, rs in proto_results.items():
-            med[proto] = {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_ms", "p99_ms", "cpu")}
+            med[proto] = {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_ms", "p99_ms", "cpu", "cpu_us")}
             errors = sum(r["errors"] for r in rs)
             print(f"  {proto:<28}{med[proto]['rps']:>10.0f}{med[proto]['p50_ms']:>9.2f}{med[proto]['p99_ms']:>9.2f}"
-                  f"{med[proto]['cpu']:>8.0f}  {errors}")
+                  f"{med[proto]['cpu']:>8.0f}{med[proto]['cpu_us']:>12.0f}  {errors}")
         ratio = med["grpc"]["rps"] / med["rest"]["rps"]
         goal("gRPC at least as fast as REST", ratio >= 1.0, f"gRPC/REST = {ratio:.2f}")
         for s in group:

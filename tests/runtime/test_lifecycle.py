@@ -188,3 +188,37 @@ def test_ready_only_after_load(tmp_path, launch, mk):
         _wait(lambda: httpx.get(f"{server.url}/v2/health/ready").status_code == 200)
     finally:
         server.stop()
+
+
+
+def test_mlready_serve_command_serves_a_repository(tmp_path, mk):
+    import socket
+    import subprocess
+    import sys
+
+    repo = tmp_path / "repo"
+    mk.write_version(repo, "h", 1, mk.half_plus_two())
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    proc = subprocess.Popen([sys.executable, "-m", "mlready.engine", "serve", "--model-repository", str(repo),
+                             "--http-port", str(ports[0]), "--grpc-port", str(ports[1])],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{ports[0]}"
+        _wait(lambda: _ok(f"{url}/v2/health/ready"))
+        assert httpx.post(f"{url}/v1/models/h:predict", json={"instances": [2.0]}).json() == {"predictions": [3.0]}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=30)[0].decode()
+    assert proc.returncode == 0, out
+    assert "serving" in out and "stopped" in out
+
+
+def _ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
