@@ -98,3 +98,25 @@ def test_yamllint_default_config(variants):
     proc = subprocess.run([str(exe), "-f", "parsable", "-d", "default", *files],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout
+
+
+def _crd_problems(doc: dict) -> list[str]:
+    from jsonschema import Draft202012Validator
+
+    name = {"ServiceMonitor": "servicemonitor", "PrometheusRule": "prometheusrule"}[doc["kind"]]
+    schema = json.loads((Path(__file__).parent / "schemas" / f"{name}-v1.schema.json").read_text())
+    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in Draft202012Validator(schema).iter_errors(doc)]
+
+
+def test_prometheus_operator_objects_match_their_crd_schemas(bundles):
+    out = bundles.build("+monitoring=prometheus")
+    docs = [yaml.safe_load((out / "k8s/base" / f).read_text()) for f in ("servicemonitor.yaml", "prometheusrule.yaml")]
+    for doc in docs:
+        assert _crd_problems(doc) == [], doc["kind"]
+    assert len(docs[1]["spec"]["groups"][0]["rules"]) >= 3
+    typo = json.loads(json.dumps(docs[0]))
+    typo["spec"]["endpoints"][0]["intervall"] = "30s"
+    assert any("intervall" in p for p in _crd_problems(typo))
+    bad = json.loads(json.dumps(docs[1]))
+    bad["spec"]["groups"][0]["rules"][0]["for"] = "5 minutes"
+    assert any("5 minutes" in p for p in _crd_problems(bad))
