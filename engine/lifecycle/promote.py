@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from mlready.engine.lifecycle.registry import RegistryLookupError, model_version, parse_model_uri
-from mlready.engine.lifecycle.store import Store, bounded_http, open_client, store_for, store_from_spec
+from mlready.engine.lifecycle.store import (
+    Store,
+    bounded_http,
+    open_client,
+    sqlite_artifact_root,
+    store_for,
+    store_from_spec,
+)
 
 # MLflow's own rule for alias names; "latest" and "v<digits>" are reserved by MLflow
 _ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -52,7 +59,7 @@ def promote(client: Any, store: Store, name: str, version: int | str, alias: str
 def project_store(project_dir: Path, tracking_uri: str | None = None, timeout: float = 10.0) -> Store:
     """The store a project's builds use: an explicit URI, else its spec's (and the environment's) choice."""
     if tracking_uri:
-        return Store(tracking_uri=tracking_uri, artifact_root=None, timeout=timeout)
+        return Store(tracking_uri=tracking_uri, artifact_root=sqlite_artifact_root(tracking_uri), timeout=timeout)
     if (Path(project_dir) / "deploy.yaml").is_file():
         from mlready.engine.load import load_spec
 

@@ -70,9 +70,16 @@ def store_for(project_dir: Path, uri: str | None = None, timeout: float = DEFAUL
     env = os.environ.get("MLFLOW_TRACKING_URI")
     chosen = env or uri
     if chosen:
-        return Store(tracking_uri=chosen, artifact_root=None, timeout=timeout)
+        return Store(tracking_uri=chosen, artifact_root=sqlite_artifact_root(chosen), timeout=timeout)
     tracking, artifacts = embedded_uri(project_dir)
     return Store(tracking_uri=tracking, artifact_root=artifacts, timeout=timeout)
+
+
+def sqlite_artifact_root(uri: str) -> str | None:
+    """Artifacts of a SQLite store live beside the database (MLflow's default is ./mlruns in the cwd)."""
+    if not uri.startswith("sqlite:///"):
+        return None  # a server (or database server) decides where artifacts go
+    return (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts").as_uri()
 
 
 def store_from_spec(spec: Any) -> Store:

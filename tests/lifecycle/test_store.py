@@ -34,6 +34,12 @@ def test_default_store_is_embedded_in_the_project(tmp_path):
     assert not store.remote
 
 
+def test_a_sqlite_store_keeps_artifacts_beside_its_database(tmp_path):
+    store = store_for(tmp_path, f"sqlite:///{tmp_path}/shared/mlflow.db")
+    assert store.artifact_root == (tmp_path.resolve() / "shared" / "mlartifacts").as_uri()
+    assert store_for(tmp_path, "http://127.0.0.1:5000").artifact_root is None
+
+
 def test_environment_uri_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
     assert store_for(tmp_path, "sqlite:///x.db").tracking_uri == "http://127.0.0.1:5000"

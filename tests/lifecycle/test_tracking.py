@@ -115,8 +115,10 @@ def test_tracking_switched_off_touches_no_store(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_build_from_the_registry_follows_the_alias(project, built, tmp_path, capsys):
+def test_a_build_from_the_registry_follows_the_alias(project, built, tmp_path, capsys, monkeypatch):
     from mlready.engine.cli import main
+
+    monkeypatch.chdir(tmp_path)  # MLflow's default artifact root would be ./mlruns here
 
     store_uri = store_for(project).tracking_uri
     assert main(["promote", "quickstart", "--version", "1", "--tracking-uri", store_uri]) == 0
@@ -136,3 +138,5 @@ def test_a_build_from_the_registry_follows_the_alias(project, built, tmp_path, c
     client = open_client(store_for(project))
     run = client.search_runs([client.get_experiment_by_name("from-registry").experiment_id])[0]
     assert run.data.params["model.source"] == "models:/quickstart@champion"
+    assert not (tmp_path / "mlruns").exists()
+    assert (project / ".mlready" / "mlartifacts" / "from-registry").is_dir()  # beside the SQLite store
