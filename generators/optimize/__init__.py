@@ -1,0 +1,49 @@
+"""The ``optimize`` generator: the ``model.optimize`` step (see README.md).
+
+Always on (``group`` None); it has work only when ``optimize.active`` (a pass or ``auto`` configured).
+"""
+
+from __future__ import annotations
+
+from mlready.engine.errors import SpecProblem
+from mlready.engine.plugin import Generator, Step
+from mlready.generators.optimize.config import OptimizeSpec
+
+
+class OptimizeGenerator(Generator):
+    name = "optimize"
+    group = None
+    section = "optimize"
+    config_model = OptimizeSpec
+    description = "Optimize the model (quantization, fp16, pruning, distillation), measure and pick (model.optimize)"
+
+    def validate(self, spec) -> list[SpecProblem]:
+        cfg = spec.section(self.section)
+        if cfg.active and not spec.data.eval:
+            return [SpecProblem("", "data.eval", "optimization measures an accuracy budget: set data.eval")]
+        return []
+
+    def steps(self, spec) -> list[Step]:
+        cfg = spec.section(self.section)
+        if not cfg.active:
+            return []
+        from mlready.engine.tools import versions
+        from mlready.generators.optimize.step import optimize
+
+        inputs = tuple(spec.resolve(p) for p in (spec.data.eval, spec.data.train, spec.data.sample) if p)
+        return [
+            Step(
+                id="model.optimize",
+                run=optimize,
+                deps=("model.ingest",),
+                config={"optimize": cfg, "data": spec.data.model_dump(mode="json")},
+                inputs=inputs,
+                tools=versions("onnx", "onnxruntime", "onnxconverter-common", "skl2onnx", "scikit-learn", "numpy"),
+                version="1",
+                header=False,
+                description="build optimized candidates, measure them, serve the best within the budget",
+            )
+        ]
+
+
+__all__ = ["OptimizeGenerator", "OptimizeSpec"]

@@ -89,7 +89,7 @@ class BudgetSpec(Section):
 
 
 class MeasureSpec(Section):
-    rounds: int = Field(7, ge=1, description="interleaved rounds over all candidates; medians are taken")
+    rounds: int = Field(15, ge=3, description="interleaved rounds over all candidates; medians are taken")
     latency_runs: int = Field(200, ge=10, description="batch-1 calls per candidate per round")
     throughput_batch: int = Field(256, ge=2)
     throughput_runs: int = Field(20, ge=1, description="batched calls per candidate per round")

@@ -1,0 +1,148 @@
+"""Selection: reject candidates over the accuracy budget or slower than the baseline, pick by the objective.
+
+Stability on a noisy machine: two candidates are compared round by round (the rounds are interleaved, so
+each pair of figures saw the same load); a gap counts only when the median ratio passes the noise margin and
+most rounds agree on its direction. Among the candidates not clearly worse than the best, the simplest one
+wins (the baseline is the simplest of all), ties broken by name. So two runs on the same machine pick the
+same model unless the measured gap really sits on the margin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mlready.generators.optimize.config import OptimizeSpec
+from mlready.generators.optimize.measure import Quality, Timing
+from mlready.generators.optimize.passes import complexity
+
+SIZE_MARGIN = 0.01  # file sizes are exact; 1% keeps trivially different files from beating a simpler one
+
+
+@dataclass
+class Candidate:
+    name: str
+    status: str = "built"  # built | skipped | failed
+    reason: str = ""  # why skipped/failed, or what the pass did
+    model: bytes | None = None
+    quality: Quality | None = None
+    timing: Timing | None = None
+    peak_rss_mb: float | None = None
+    verdict: str = ""  # chosen | accepted | rejected | skipped | failed
+    why: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def size_bytes(self) -> int | None:
+        return len(self.model) if self.model is not None else None
+
+    @property
+    def complexity(self) -> int:
+        return complexity(self.name)
+
+
+AGREE = 0.8  # share of paired rounds that must point the same way for a gap to count
+
+
+def _series(c: Candidate, objective: str) -> list[float]:
+    """Per-round figures where lower is better (batch-1 p50, or seconds per row for throughput)."""
+    if objective == "throughput":
+        return [1.0 / r for r in c.timing.rounds_rps]
+    return list(c.timing.rounds_p50_ms)
+
+
+def clearly_worse(a: Candidate, b: Candidate, objective: str, margin: float) -> bool:
+    """Is ``a`` worse than ``b`` beyond the noise? Paired over the interleaved rounds: the median ratio
+    must pass ``1 + margin`` and at least :data:`AGREE` of the rounds must agree on the direction."""
+    if objective == "size":
+        return a.size_bytes > b.size_bytes * (1 + SIZE_MARGIN)
+    ratios = [x / y for x, y in zip(_series(a, objective), _series(b, objective), strict=True) if y > 0]
+    if not ratios:
+        return False
+    ratios.sort()
+    median = ratios[len(ratios) // 2] if len(ratios) % 2 else (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
+    return median > 1 + margin and sum(r > 1 for r in ratios) >= AGREE * len(ratios)
+
+
+def objective_value(c: Candidate, objective: str) -> float:
+    if objective == "latency":
+        return c.timing.p50_ms
+    if objective == "throughput":
+        return -c.timing.throughput_rps
+    return float(c.size_bytes)
+
+
+def _budget_problem(c: Candidate, base: Candidate, cfg: OptimizeSpec) -> str | None:
+    q, bq, budget = c.quality, base.quality, cfg.budget
+    if q.value is None or bq.value is None:
+        return f"{q.metric} is undefined on the evaluation data"
+    drop = bq.value - q.value
+    if drop > budget.max_accuracy_drop + 1e-12:
+        return (f"{q.metric} {q.value:.4f} is {drop * 100:.2f} points below the baseline's {bq.value:.4f} "
+                f"(budget {budget.max_accuracy_drop * 100:.2f})")
+    if q.agreement is not None and q.agreement < budget.min_label_agreement:
+        return f"labels agree with the baseline on {q.agreement:.2%} of rows (budget {budget.min_label_agreement:.2%})"
+    return None
+
+
+def _slower(c: Candidate, base: Candidate, cfg: OptimizeSpec) -> str | None:
+    m = cfg.measure.noise_margin
+    if cfg.objective == "throughput":
+        if clearly_worse(c, base, "throughput", m):
+            return (f"slower than the baseline: {c.timing.throughput_rps:,.0f} rows/s vs "
+                    f"{base.timing.throughput_rps:,.0f} (noise margin {m:.0%})")
+    elif clearly_worse(c, base, "latency", m):
+        return (f"slower than the baseline at batch 1: p50 {c.timing.p50_ms:.4f} ms vs "
+                f"{base.timing.p50_ms:.4f} ms (noise margin {m:.0%})")
+    return None
+
+
+def _describe(c: Candidate, base: Candidate, objective: str) -> str:
+    if objective == "latency":
+        return f"p50 {c.timing.p50_ms:.4f} ms at batch 1 ({base.timing.p50_ms / c.timing.p50_ms:.2f}× the baseline's speed)"
+    if objective == "throughput":
+        return f"{c.timing.throughput_rps:,.0f} rows/s ({c.timing.throughput_rps / base.timing.throughput_rps:.2f}× the baseline)"
+    return f"{c.size_bytes:,} bytes ({base.size_bytes / c.size_bytes:.2f}× smaller than the baseline)"
+
+
+def select(cands: list[Candidate], cfg: OptimizeSpec) -> tuple[Candidate, str]:
+    """Set every candidate's verdict and reason; return the winner and the headline reason."""
+    base = next(c for c in cands if c.name == "baseline")
+    accepted = [base]
+    for c in cands:
+        if c is base:
+            continue
+        if c.status != "built":
+            c.verdict, c.why = c.status, c.reason
+            continue
+        problem = _budget_problem(c, base, cfg) or (_slower(c, base, cfg) if cfg.measure.require_faster else None)
+        if problem:
+            c.verdict, c.why = "rejected", problem
+        else:
+            accepted.append(c)
+    obj = cfg.objective
+    best = min(accepted, key=lambda c: objective_value(c, obj))
+
+    close = sorted((c for c in accepted if not clearly_worse(c, best, obj, cfg.measure.noise_margin)),
+                   key=lambda c: (c.complexity, c.name))
+    winner = close[0]
+    for c in accepted:
+        c.verdict = "chosen" if c is winner else "accepted"
+        if c is winner:
+            continue
+        if c in close:
+            c.why = f"within the noise of {winner.name} on {obj}; the simpler candidate wins"
+        else:
+            c.why = f"within budget but behind {winner.name} on {obj}: {_describe(c, base, obj)}"
+    if winner is base:
+        if len(accepted) == 1:
+            built = [c for c in cands if c.status == "built" and c is not base]
+            headline = ("no candidate met the budget and speed checks: serving the fp32 baseline" if built
+                        else "no pass applied to this model: serving the fp32 baseline")
+        else:
+            headline = f"no candidate beat the baseline on {obj} beyond the noise: serving the fp32 baseline"
+    else:
+        headline = f"{winner.name}: best on {obj} within the accuracy budget, {_describe(winner, base, obj)}"
+        if len(close) > 1:
+            headline += f"; simplest of {len(close)} candidates within the noise margin"
+    winner.why = headline
+    return winner, headline

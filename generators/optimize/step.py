@@ -1,0 +1,123 @@
+"""The ``model.optimize`` step: build the candidates, measure them side by side, select, emit.
+
+Emits ``model/model.onnx`` (kind ``onnx-model``: the chosen candidate, same input/output names and float32
+IO as the baseline), ``model/providers.json`` (kind ``runtime-config``), and ``reports/optimization.json`` /
+``reports/optimization.html`` (kind ``optimization-report``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import onnx
+from mlready.engine.plugin import Artifact, StepContext
+from mlready.generators.optimize import data as opt_data
+from mlready.generators.optimize import measure
+from mlready.generators.optimize.html import render_html
+from mlready.generators.optimize.inspect_model import facts
+from mlready.generators.optimize.passes import PassContext, PassSkipped, run_chain
+from mlready.generators.optimize.providers import runtime_config
+from mlready.generators.optimize.report import report_dict
+from mlready.generators.optimize.select import Candidate, select
+
+NO_KERNEL = re.compile(r"Could not find an implementation for (\w+)\((\d+)\) node with name '([^']*)'")
+
+
+def _io(model: onnx.ModelProto) -> list[tuple[str, int]]:
+    return [(v.name, v.type.tensor_type.elem_type) for v in (*model.graph.input, *model.graph.output)]
+
+
+def check_io(model: onnx.ModelProto, baseline: onnx.ModelProto) -> None:
+    if _io(model) != _io(baseline):
+        raise RuntimeError(f"inputs/outputs changed: {_io(model)} instead of {_io(baseline)}")
+
+
+def explain_error(exc: Exception) -> str:
+    """A failure reason that names the operator when onnxruntime has no kernel for it."""
+    m = NO_KERNEL.search(str(exc))
+    if m:
+        return f"unsupported operator {m.group(1)!r} (opset {m.group(2)}, node {m.group(3)!r}): onnxruntime's CPU provider has no kernel for it"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:400]
+
+
+def finalize(model: onnx.ModelProto, name: str) -> bytes:
+    """Deterministic bytes for a chosen candidate: no doc strings from scratch paths, one metadata entry."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    out.producer_name, out.producer_version = out.producer_name or "mlready", out.producer_version or ""
+    del out.metadata_props[:]
+    out.metadata_props.extend(
+        [*[p for p in model.metadata_props if not p.key.startswith("mlready.")],
+         onnx.StringStringEntryProto(key="mlready.optimization", value=name)]
+    )
+    return out.SerializeToString(deterministic=True)
+
+
+def build_candidates(baseline: onnx.ModelProto, pctx: PassContext, names: list[str], progress) -> list[Candidate]:
+    cands = [Candidate("baseline", model=finalize(baseline, "baseline"), reason="the fp32 model as ingested")]
+    for i, name in enumerate(names):
+        progress(f"building candidate {name}", i / max(1, len(names)))
+        try:
+            model = run_chain(name, baseline, pctx)
+            check_io(model, baseline)
+            cands.append(Candidate(name, model=finalize(model, name), reason=model.doc_string or ""))
+        except PassSkipped as exc:
+            cands.append(Candidate(name, status="skipped", reason=str(exc)))
+        except Exception as exc:  # a pass that breaks must not break the build: it is reported
+            cands.append(Candidate(name, status="failed", reason=explain_error(exc)))
+    return cands
+
+
+def measure_candidates(cands: list[Candidate], d: opt_data.OptimizeData, task: str, cfg, ctx) -> float | None:
+    sessions: dict[str, Any] = {}
+    reference = None
+    for c in cands:
+        if c.status != "built":
+            continue
+        try:
+            sess = measure.session(c.model)
+            c.quality, outs = measure.quality(sess, d.x_eval, d.y_eval, task, reference)
+        except Exception as exc:
+            if c.name == "baseline":
+                raise
+            c.status, c.reason, c.model = "failed", explain_error(exc), None
+            continue
+        if c.name == "baseline":
+            reference = outs
+        sessions[c.name] = sess
+    for name, t in measure.timings(sessions, d.x_eval, cfg.measure, ctx.progress).items():
+        next(c for c in cands if c.name == name).timing = t
+    if not cfg.measure.memory:
+        return None
+    width = d.x_eval.shape[1]
+    for c in cands:
+        if c.status == "built":
+            path = ctx.scratch / f"measure-{c.name}.onnx"
+            path.write_bytes(c.model)
+            c.peak_rss_mb = measure.peak_rss_mb(path, cfg.measure.throughput_batch, width)
+    return measure.peak_rss_mb(None, cfg.measure.throughput_batch, width)
+
+
+def optimize(ctx: StepContext) -> list[Artifact]:
+    spec = ctx.spec
+    cfg = spec.section("optimize")
+    sig = json.loads(ctx.artifact("model-signature").read_text())
+    baseline = onnx.load_model_from_string(ctx.artifact("onnx-baseline").read_bytes())
+    task = sig.get("task", "classification")
+    d = opt_data.load(spec, sig)
+    pctx = PassContext(cfg, baseline, d.calib, task, ctx.scratch / "passes", d.calib_source)
+    cands = build_candidates(baseline, pctx, cfg.planned(), ctx.progress)
+    ctx.progress("measuring candidates", None)
+    memory_ref = measure_candidates(cands, d, task, cfg, ctx)
+    winner, headline = select(cands, cfg)
+    runtime = runtime_config(cfg.providers)
+    report = report_dict(cfg, cands, winner, headline, facts(baseline), d, memory_ref, runtime)
+    return [
+        Artifact.from_bytes("model/model.onnx", "onnx-model", winner.model),
+        Artifact.json("model/providers.json", "runtime-config", runtime),
+        Artifact.json("reports/optimization.json", "optimization-report", report),
+        Artifact.text("reports/optimization.html", "optimization-report", render_html(report)),
+    ]
