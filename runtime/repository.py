@@ -137,6 +137,8 @@ class ModelManager:
         async with self._lock:
             loop = asyncio.get_running_loop()
             found = await loop.run_in_executor(self._loader, scan, self.root)
+            if not found and not self.root.is_dir() and not self.polled:
+                log.error("the model repository is not a directory", extra={"path": str(self.root)})
             for name in sorted(set(found) | set(self.status)):
                 await self._sync_model(name, found.get(name, {}))
             self.polled = True

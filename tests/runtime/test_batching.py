@@ -1,0 +1,78 @@
+"""The dynamic batcher in-process: requests merge into one call, split back in order; a full queue is 503."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from mlready.runtime.batching import Batcher
+from mlready.runtime.errors import BadRequest, Overloaded
+
+
+def _run_factory(calls: list[int], gate: threading.Event | None = None):
+    def run(arrays):
+        if gate is not None:
+            gate.wait(5)
+        x = arrays["x"]
+        calls.append(x.shape[0])
+        if (x < 0).any():
+            raise BadRequest("negative")
+        return [x * 2, x.sum(axis=1)]
+
+    return run
+
+
+def test_concurrent_requests_are_merged_and_split_back():
+    calls: list[int] = []
+    gate = threading.Event()
+
+    async def main():
+        with ThreadPoolExecutor(2) as pool:
+            b = Batcher(_run_factory(calls, gate), ["double", "sum"], pool, max_batch_size=8, max_queue_delay_ms=0,
+                        queue_size=100)
+            inputs = [np.full((1, 3), i, np.float32) for i in range(9)]
+            tasks = [asyncio.create_task(b.submit({"x": inputs[0]}))]
+            await asyncio.sleep(0.05)  # the first call runs (blocked on the gate) ...
+            tasks += [asyncio.create_task(b.submit({"x": x})) for x in inputs[1:]]
+            await asyncio.sleep(0.01)  # ... while the other eight queue
+            gate.set()
+            results = await asyncio.gather(*tasks)
+            await b.close()
+        return inputs, results
+
+    inputs, results = asyncio.run(main())
+    for x, r in zip(inputs, results, strict=True):
+        assert np.array_equal(r["double"], x * 2) and r["sum"].tolist() == [x.sum()]
+    assert calls[0] == 1 and calls[1] == 8  # the second call merged eight queued requests
+
+
+def test_a_full_queue_answers_at_once_and_a_bad_request_fails_alone():
+    calls: list[int] = []
+    gate = threading.Event()
+
+    async def main():
+        with ThreadPoolExecutor(2) as pool:
+            b = Batcher(_run_factory(calls, gate), ["double", "sum"], pool, max_batch_size=8, max_queue_delay_ms=0,
+                        queue_size=3)
+            first = asyncio.create_task(b.submit({"x": np.ones((1, 2), np.float32)}))
+            await asyncio.sleep(0.05)
+            queued = [asyncio.create_task(b.submit({"x": np.full((1, 2), v, np.float32)})) for v in (1, -1, 2)]
+            await asyncio.sleep(0.01)
+            t0 = time.perf_counter()
+            with pytest.raises(Overloaded):
+                await b.submit({"x": np.ones((1, 2), np.float32)})
+            assert time.perf_counter() - t0 < 0.05
+            gate.set()
+            await first
+            results = await asyncio.gather(*queued, return_exceptions=True)
+            await b.close()
+        return results
+
+    ok1, bad, ok2 = asyncio.run(main())
+    assert isinstance(bad, BadRequest)
+    assert ok1["double"].tolist() == [[2.0, 2.0]] and ok2["double"].tolist() == [[4.0, 4.0]]
