@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-
 from mlready.runtime.batching import Batcher
 from mlready.runtime.errors import BadRequest, Overloaded
 
