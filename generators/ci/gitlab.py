@@ -46,11 +46,12 @@ def _job(pipeline: Pipeline, job: Job, cfg: GitlabSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"stage": job.name}
     steps = list(job.steps)
     if job.docker:
-        out["image"] = cfg.docker_image
         out["services"] = [cfg.dind]
         out["variables"] = {"DOCKER_HOST": "tcp://docker:2375", "DOCKER_TLS_CERTDIR": ""}
-        if job.python:  # the docker image is Alpine: add Python for mlready
-            steps.insert(0, "apk add --no-cache python3 py3-pip")
+        if job.python:  # the Python image (manylinux wheels need glibc) plus Debian's docker client
+            steps.insert(0, "apt-get update -qq && apt-get install -y -qq --no-install-recommends docker.io")
+        else:
+            out["image"] = cfg.docker_image
     elif not job.python:
         out["image"] = "curlimages/curl:8.10.1" if not job.manual else "alpine:3.20"
     if job.needs:

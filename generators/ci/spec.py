@@ -116,7 +116,7 @@ class PipelineSpec(Section):
 
 
 class GitlabSpec(PipelineSpec):
-    docker_image: str = Field("docker:27", description="image of the jobs that run docker")
+    docker_image: str = Field("docker:27", description="image of the docker-only jobs (push)")
     dind: str = Field("docker:27-dind", description="docker-in-docker service")
 
 

@@ -177,7 +177,17 @@ def test_native_forms_of_caches_artifacts_gates_and_environments(built: Path, je
                                       "paths": [".venv/"], "policy": "pull-push"}
     assert gl["unit-tests"]["artifacts"]["reports"] == {"junit": ["reports/junit.xml"]}
     assert gl["build"]["artifacts"]["paths"] == ["build/"]
-    assert gl["image-build"]["services"] == ["docker:27-dind"]
+    assert gl["image-build"]["services"] == ["docker:27-dind"] and "image" not in gl["image-build"]
+    assert gl["image-build"]["script"][0].endswith("apt-get install -y -qq --no-install-recommends docker.io")
+    image = "registry.example.com/ml/quickstart:1.0.0"  # what mlready image tags and the k8s bundle pulls
+    assert [ln for ln in gl["image-build"]["script"] if ln.startswith("docker")] == [
+        "docker run --rm -v /var/run/docker.sock:/var/run/docker.sock aquasec/trivy:0.57.1 image --no-progress "
+        f"--exit-code 1 --severity HIGH,CRITICAL {image}", f"docker save {image} -o dist/image.tar"]
+    assert gl["push"]["script"] == [
+        "docker load -i dist/image.tar",
+        'printf \'%s\' "$REGISTRY_PASSWORD" | docker login --username "$REGISTRY_USER" --password-stdin '
+        "registry.example.com", f"docker push {image}"]
+    assert gl["push"]["needs"] == ["image-build"] and gl["deploy-staging"]["needs"] == ["push", "build"]
     assert gl["approve-production"]["rules"] == [
         {"if": '$CI_COMMIT_BRANCH == "main"', "when": "manual", "allow_failure": False}]
     assert gl["deploy-production"]["environment"] == {"name": "production", "url": "$MLREADY_PRODUCTION_URL"}
@@ -226,7 +236,8 @@ def test_every_mlready_command_line_is_a_valid_invocation(built: Path, jenkins_t
                 pytest.fail(f"{system}: {shlex.join(argv)}: {exc.format_message()}")
             seen.setdefault(system, []).append(shlex.join(argv))
     # the build's own overrides, minus the ci group and env (each deploy job applies its env's overlay)
-    same = "'+target=[docker,k8s]' target.docker.registry=registry.example.com/ml +monitoring=grafana model.opset=15"
+    same = ("'+target=[docker,k8s]' target.docker.registry=registry.example.com/ml target.docker.wheelhouse=false "
+            "+monitoring=grafana model.opset=15")
     for lines in seen.values():
         assert lines == [f"mlready validate {same}", f"mlready build {same}", f"mlready image {same}",
                          "mlready deploy --env staging", "mlready deploy --env prod"]
