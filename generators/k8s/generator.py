@@ -83,7 +83,7 @@ class K8sGenerator(Generator):
                     "monitoring": _section_or_none(spec, "monitoring.prometheus"),
                 },
                 inputs=(IMAGE_STATE,),
-                version="3",
+                version="4",
                 description="Kubernetes manifests and kustomize overlays",
             )
         ]

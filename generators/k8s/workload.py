@@ -86,6 +86,21 @@ def container(ctx: BundleContext, image: str, r: ResourcesSpec, track: str) -> d
     return c
 
 
+def pod_security_context(ctx: BundleContext) -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": ctx.uid,
+        "runAsGroup": ctx.gid,
+        "fsGroup": ctx.gid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def tmp_volume(ctx: BundleContext) -> dict[str, Any]:
+    """The only writable path: the root filesystem is read-only."""
+    return {"name": "tmp", "emptyDir": {"sizeLimit": ctx.cfg.tmp_size}}
+
+
 def _scheduling(ctx: BundleContext, track: str) -> dict[str, Any]:
     match = {"matchLabels": ctx.selector(track)}
     return {
@@ -157,16 +172,10 @@ def deployment(
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     "terminationGracePeriodSeconds": ctx.grace_seconds,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": ctx.uid,
-                        "runAsGroup": ctx.gid,
-                        "fsGroup": ctx.gid,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": pod_security_context(ctx),
                     "containers": [container(ctx, image or ctx.image.ref, r, track)],
                     "volumes": [
-                        {"name": "tmp", "emptyDir": {"sizeLimit": ctx.cfg.tmp_size}},
+                        tmp_volume(ctx),
                         {"name": "config", "configMap": {"name": f"{ctx.name}-config"}},
                     ],
                     **_scheduling(ctx, track),

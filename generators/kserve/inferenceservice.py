@@ -11,7 +11,7 @@ from typing import Any
 
 from mlready.generators.k8s.context import BundleContext
 from mlready.generators.k8s.spec import ResourcesSpec
-from mlready.generators.k8s.workload import container
+from mlready.generators.k8s.workload import container, pod_security_context, tmp_volume
 from mlready.generators.kserve.spec import KServeSpec
 
 CONTAINER = "kserve-container"  # the name KServe expects for a custom predictor container
@@ -40,15 +40,9 @@ def inference_service(ctx: BundleContext, cfg: KServeSpec, namespace: str, r: Re
         {
             "automountServiceAccountToken": False,
             "terminationGracePeriodSeconds": ctx.grace_seconds,
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": ctx.uid,
-                "runAsGroup": ctx.gid,
-                "fsGroup": ctx.gid,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
+            "securityContext": pod_security_context(ctx),
             "containers": [c],
-            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": ctx.cfg.tmp_size}}],
+            "volumes": [tmp_volume(ctx)],
         }
     )
     annotations = {
