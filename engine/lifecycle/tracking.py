@@ -205,3 +205,23 @@ class MlflowHook:
             where += f"; {verb} {tracked.model_name} version {tracked.model_version}"
         print(f"mlflow: {where} ({store.display})", file=sys.stderr)
         return tracked
+
+
+def record_image(spec: Any, manifest: dict[str, Any], ref: str, digest: str | None) -> str | None:
+    """Tag the registered version of this build's model with its image (for ``mlready image`` to call once the
+    image exists: the post-build hook runs before). Returns the version tagged, or None."""
+    cfg = spec.section("tracking")
+    model_sha = next((a["sha256"] for a in manifest.get("artifacts", []) if a.get("kind") == MODEL_KIND), None)
+    if not (tracking_enabled(spec) and cfg.register_model and model_sha):
+        return None
+    store = store_from_spec(spec)
+    name = cfg.model_name or spec.model_name
+    with bounded_http(store.timeout):
+        client = open_client(store)
+        for version in client.search_model_versions(f"name='{name}'"):
+            if (version.tags or {}).get("mlready.model_sha256") == model_sha:
+                client.set_model_version_tag(name, str(version.version), "mlready.image", ref)
+                if digest:
+                    client.set_model_version_tag(name, str(version.version), "mlready.image_digest", digest)
+                return str(version.version)
+    return None

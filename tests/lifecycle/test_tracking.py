@@ -140,3 +140,15 @@ def test_a_build_from_the_registry_follows_the_alias(project, built, tmp_path, c
     assert run.data.params["model.source"] == "models:/quickstart@champion"
     assert not (tmp_path / "mlruns").exists()
     assert (project / ".mlready" / "mlartifacts" / "from-registry").is_dir()  # beside the SQLite store
+
+
+@pytest.mark.slow
+def test_an_image_built_later_tags_the_registered_version(project, built):
+    from mlready.engine.lifecycle.tracking import record_image
+
+    result, client, _ = built
+    digest = "sha256:" + "ab" * 32  # what `mlready image` reads back from the engine after a push
+    assert record_image(result.spec, result.manifest, "quickstart:1.0.0", digest) == "1"
+    version = client.get_model_version("quickstart", "1")
+    assert version.tags["mlready.image"] == "quickstart:1.0.0"
+    assert version.tags["mlready.image_digest"] == digest
