@@ -222,3 +222,20 @@ def _ok(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_workers_share_the_ports_and_aggregate_metrics(tmp_path, launch, mk):
+    import socket
+
+    repo = tmp_path / "repo"
+    mk.write_version(repo, "h", 1, mk.half_plus_two())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        metrics_port = s.getsockname()[1]
+    server = launch(repo, workers=2, metrics_port=metrics_port)
+    for _ in range(20):  # a new connection each: the kernel spreads them over the workers (SO_REUSEPORT)
+        assert httpx.post(f"{server.url}/v1/models/h:predict", json={"instances": [0.0]}).status_code == 200
+    text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+    line = next(x for x in text.splitlines() if x.startswith("mlready_requests_total{") and 'status="200"' in x)
+    assert float(line.split()[-1]) == 20.0, text[:2000]
+    assert server.stop() == 0
