@@ -8,7 +8,7 @@ text, Python version, platform, glibc, index, pip version)::
     ~/.cache/mlready/wheels/<key>/wheelhouse/*.whl  the wheels, verified against the pins
 
 A warm cache means no network at all, and the same key always yields the same lock and wheels: the step that
-uses this stays a deterministic function of its inputs. ``MLREADY_CACHE_DIR`` moves the cache.
+uses this stays a deterministic function of its inputs. ``MLREADY_WHEEL_CACHE`` moves the cache.
 """
 
 from __future__ import annotations
@@ -69,8 +69,9 @@ def pip_version() -> str:
 
 
 def cache_root() -> Path:
-    if os.environ.get("MLREADY_CACHE_DIR"):
-        return Path(os.environ["MLREADY_CACHE_DIR"])
+    """Not the engine's step cache (MLREADY_CACHE_DIR): wheels outlive builds and are shared by projects."""
+    if os.environ.get("MLREADY_WHEEL_CACHE"):
+        return Path(os.environ["MLREADY_WHEEL_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "mlready"
 

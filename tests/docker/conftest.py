@@ -1,6 +1,6 @@
 """Fixtures: the quickstart built with ``+target=docker`` (CPU on the local test base, and the GPU variant).
 
-The wheelhouse and lock are cached in ``~/.cache/mlready/wheels`` between runs (MLREADY_CACHE_DIR moves it);
+The wheelhouse and lock are cached in ``~/.cache/mlready/wheels`` between runs (MLREADY_WHEEL_CACHE moves it);
 the base image is cached in podman's store (see tests/support/containers.py).
 """
 

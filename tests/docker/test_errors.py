@@ -58,3 +58,15 @@ def test_cli_image_exit_code_and_message_when_engine_unreachable(monkeypatch, qs
     assert main(["image", "-C", str(qs), "-q", *DOCKER]) == 2
     err = capsys.readouterr().err
     assert "cannot reach a container engine" in err and "DOCKER_HOST" in err
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ([], "cpu"),
+    (["optimize.providers.order=[tensorrt,cuda]"], "gpu"),
+    (["optimize.providers.order=[openvino]"], "cpu"),
+    (["optimize.providers.order=[cuda]", "target.docker.variant=cpu"], "cpu"),
+])
+def test_variant_auto_follows_the_optimize_providers(qs, overrides, expected):
+    from mlready.generators.docker import variant
+
+    assert variant(api.validate(qs, [*DOCKER, *overrides])) == expected
