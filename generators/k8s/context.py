@@ -61,7 +61,7 @@ class BundleContext:
     cfg: K8sSpec
     image: Image
     ports: Ports
-    drain_seconds: float
+    drain_seconds: float  # serving.shutdown_delay_seconds + serving.drain_seconds
     default_replicas: int  # serving.replicas: for environments that do not set their own
     uid: int
     gid: int
@@ -89,7 +89,8 @@ class BundleContext:
 def _serving(spec: Any) -> tuple[Ports, float, int]:
     serving = spec.section("serving")
     ports = Ports(http=serving.http_port, grpc=serving.grpc_port, metrics=serving.metrics_port)
-    return ports, float(serving.drain_seconds), serving.replicas
+    # after SIGTERM the server keeps serving (not ready) for shutdown_delay_seconds, then drains
+    return ports, float(serving.drain_seconds + serving.shutdown_delay_seconds), serving.replicas
 
 
 def _docker(spec: Any) -> tuple[str, str, int, int]:

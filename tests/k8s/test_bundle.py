@@ -66,6 +66,14 @@ def test_probes_and_graceful_shutdown(default_out):
     assert pod["terminationGracePeriodSeconds"] > 5 + 30  # preStop + serving.drain_seconds
 
 
+def test_grace_period_covers_the_servers_shutdown_delay_and_drain(bundles):
+    out = bundles.build("serving.drain_seconds=50", "serving.shutdown_delay_seconds=7.5",
+                        "target.k8s.pre_stop_seconds=3")
+    pod = load(out / "k8s/base/deployment.yaml")["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] == 3 + 58 + 10
+    assert pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "3"]
+
+
 def test_service_and_companions(default_out):
     svc = load(default_out / "k8s/base/service.yaml")
     assert svc["spec"]["type"] == "ClusterIP"
