@@ -139,13 +139,14 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             await self._fail(context, exc)
 
 
-def create_grpc_server(service: Service, port: int, host: str = "0.0.0.0") -> tuple[Any, int]:
-    """-> (grpc.aio server, bound port). Call inside the running event loop."""
+def create_grpc_server(service: Service, port: int, host: str = "0.0.0.0", reuse_port: bool = False) -> tuple[Any, int]:
+    """-> (grpc.aio server, bound port). Call inside the running event loop. ``reuse_port`` only for workers:
+    otherwise a second server on the same port would silently share it instead of failing."""
     limit = service.config.max_body_bytes
     server = grpc.aio.server(options=[
         ("grpc.max_receive_message_length", limit),
         ("grpc.max_send_message_length", max(limit, 64 * 1024 * 1024)),
-        ("grpc.so_reuseport", 1),
+        ("grpc.so_reuseport", 1 if reuse_port else 0),
     ])
     pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(service), server)
     address = f"[::]:{port}" if host in ("0.0.0.0", "::", "") else f"{host}:{port}"

@@ -22,7 +22,6 @@ from mlready.runtime.errors import (
     NotFound,
     PayloadTooLarge,
     ServingError,
-    Unavailable,
 )
 from mlready.runtime.model import ModelVersion
 from mlready.runtime.service import Service
@@ -458,4 +457,4 @@ def create_app(service: Service, owns_service: bool = True) -> App:
     return App(service, owns_service)
 
 
-__all__ = ["App", "create_app", "Unavailable"]
+__all__ = ["App", "create_app"]

@@ -85,16 +85,24 @@ async def serve(config: RuntimeConfig, *, worker: bool = False, on_ready: Any = 
                              http=http_impl, loop=loop_impl, backlog=2048, timeout_keep_alive=75,
                              server_header=False, date_header=False)
     server = _Server(uconfig)
-    sock = _http_socket(config.host, config.http_port, reuse_port=worker)
-    await service.start()
-
+    try:
+        sock = _http_socket(config.host, config.http_port, reuse_port=worker)
+    except OSError as exc:
+        log.error("cannot bind the HTTP port", extra={"host": config.host, "port": config.http_port,
+                                                      "error": exc.strerror})
+        return 1
     grpc_server = None
     if config.grpc_port is not None:
-        grpc_server, bound = create_grpc_server(service, config.grpc_port, config.host)
+        try:
+            grpc_server, bound = create_grpc_server(service, config.grpc_port, config.host, reuse_port=worker)
+        except RuntimeError:  # grpcio raises when the address is taken
+            bound = 0
         if not bound:
-            log.error("cannot bind the gRPC port %s", config.grpc_port)
+            log.error("cannot bind the gRPC port", extra={"host": config.host, "port": config.grpc_port})
+            sock.close()
             return 1
         await grpc_server.start()
+    await service.start()
 
     metrics_http = None
     if config.metrics_port and not worker:
@@ -114,19 +122,22 @@ async def serve(config: RuntimeConfig, *, worker: bool = False, on_ready: Any = 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, on_signal, sig)
 
-    async def watch() -> None:
+    async def announce() -> None:
         await service.wait_loaded()
         log.info("ready" if service.ready() else "loaded, but not every configured model is available",
                  extra={"http_port": config.http_port, "grpc_port": config.grpc_port,
                         "models": service.manager.models()})
         if on_ready is not None:
             on_ready()
+
+    async def watch() -> None:  # a signal may come before the models finish loading
         await stopping.wait()
         await asyncio.sleep(config.shutdown_delay_seconds)
         server.should_exit = True
         if grpc_server is not None:
             await grpc_server.stop(config.drain_seconds)
 
+    announcer = loop.create_task(announce())
     watcher = loop.create_task(watch())
     serve_task = loop.create_task(server.serve(sockets=[sock]))
     await asyncio.wait([watcher, serve_task], return_when=asyncio.FIRST_COMPLETED)
@@ -135,6 +146,9 @@ async def serve(config: RuntimeConfig, *, worker: bool = False, on_ready: Any = 
     await serve_task
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
+    announcer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await announcer
     await service.stop()
     if metrics_http is not None:
         metrics_http.shutdown()
