@@ -169,20 +169,27 @@ def _start_metrics_server(port: int, host: str, registry: Any) -> Any:
     return server
 
 
+def _run_loop(coro: Any) -> int:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is in requirements.txt
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def run_until_stopped(config: RuntimeConfig, on_ready: Any = None) -> int:
+    """One in-process server (no workers) until a signal; ``on_ready`` runs once the models are loaded."""
+    return _run_loop(serve(config, on_ready=on_ready))
+
+
 def run(config: RuntimeConfig, config_path: str | None = None, worker: bool = False) -> int:
     """Blocking entry point (``python -m mlready.runtime``)."""
     if config.workers > 1 and not worker:
-        return _supervise(config, config_path)
-    try:
-        import uvloop
-
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop is in requirements.txt
-        runner = asyncio.run
-    return runner(serve(config, worker=worker))
+        return _supervise(config)
+    return _run_loop(serve(config, worker=worker))
 
 
-def _supervise(config: RuntimeConfig, config_path: str | None) -> int:
+def _supervise(config: RuntimeConfig) -> int:
     """Start ``workers`` processes sharing the ports; forward signals; aggregate metrics."""
     tmp = tempfile.mkdtemp(prefix="mlready-workers-")
     metrics_dir = os.path.join(tmp, "metrics")

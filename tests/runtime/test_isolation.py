@@ -13,38 +13,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = ["mlready.engine", "mlready.generators", "hydra", "omegaconf", "jinja2", "mlflow", "sklearn", "pandas",
-             "pydantic", "skl2onnx", "onnx", "click", "starlette"]
+             "pydantic", "skl2onnx", "onnx", "starlette"]
 
 SCRIPT = r"""
-import asyncio, json, sys
+import json, os, signal, sys, urllib.request
 from mlready.runtime.config import RuntimeConfig
-from mlready.runtime.service import Service
-from mlready.runtime.rest import create_app
-from mlready.runtime.grpc_service import create_grpc_server
-import mlready.runtime.server, mlready.runtime.__main__
+from mlready.runtime import server
 
-async def main():
-    service = Service(RuntimeConfig.from_dict({"model_repository": sys.argv[1], "poll_interval_s": 0}))
-    app = create_app(service)
-    grpc_server, _ = create_grpc_server(service, 0, "127.0.0.1")
-    await service.start()
-    await service.wait_loaded()
-    assert service.ready(), "not ready"
-    sent = []
-    async def receive():
-        return {"type": "http.request", "body": b'{"instances": [1.0]}', "more_body": False}
-    async def send(msg):
-        sent.append(msg)
-    scope = {"type": "http", "method": "POST", "path": "/v1/models/h:predict", "headers": []}
-    await app(scope, receive, send)
-    assert sent[-1]["body"] == b'{"predictions":[2.5]}', sent
-    await grpc_server.stop(0)
-    await service.stop()
+config = RuntimeConfig.from_dict({"model_repository": sys.argv[1], "host": "127.0.0.1", "http_port": 0,
+                                  "grpc_port": 0, "poll_interval_s": 0})
 
-asyncio.run(main())
-import mlready.runtime
-print(mlready.runtime.__file__)
-print(json.dumps(sorted(sys.modules)))
+def on_ready():  # the real server (uvicorn + grpc.aio) is up and the model loaded: record, then stop
+    import mlready.runtime
+    with open(sys.argv[2], "w") as fh:
+        json.dump({"origin": mlready.runtime.__file__, "modules": sorted(sys.modules)}, fh)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+sys.exit(server.run_until_stopped(config, on_ready))
 """
 
 
@@ -59,13 +44,14 @@ def test_runtime_imports_nothing_from_the_build_side(tmp_path, mk):
     # -S: no site processing, so the editable install's finder is absent; site-packages without its .pth files
     purelib = sysconfig.get_paths()["purelib"]
     prelude = f"import sys; sys.path[:0] = [{str(lib)!r}]; sys.path.append({purelib!r})\n"
-    proc = subprocess.run([sys.executable, "-S", "-c", prelude + SCRIPT,
-                           str(tmp_path / "repo")], capture_output=True, text=True, env=env, timeout=120,
-                          cwd=tmp_path)
+    report = tmp_path / "modules.json"
+    proc = subprocess.run([sys.executable, "-S", "-c", prelude + SCRIPT, str(tmp_path / "repo"), str(report)],
+                          capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    *_, origin, modules = proc.stdout.strip().splitlines()
-    assert origin.startswith(str(lib)), origin  # the copied source, not the editable install
-    loaded = json.loads(modules)
+    data = json.loads(report.read_text())
+    assert data["origin"].startswith(str(lib)), data["origin"]  # the copied source, not the editable install
+    loaded = data["modules"]
+    assert "uvicorn" in loaded and "grpc" in loaded and "onnxruntime" in loaded
     bad = sorted(m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
     assert bad == [], bad
 
