@@ -76,6 +76,10 @@ def _finish(student: onnx.ModelProto, teacher: onnx.ModelProto, task: str, kind:
     t_outs = [o.name for o in teacher.graph.output]
     src = g.output[0].name
     del g.output[:]
+    for node in g.node:  # free the student's output name: the teacher's outputs may use it ('variable')
+        node.input[:] = ["student_out" if i == src else i for i in node.input]
+        node.output[:] = ["student_out" if o == src else o for o in node.output]
+    src = "student_out"
     # skl2onnx declares multi-output regressors as [N, 1] (MLPRegressor even flattens to [N*k, 1]): reshape
     raw = "student_raw"
     g.initializer.append(helper.make_tensor("student_shape", onnx.TensorProto.INT64, [2], [-1, width]))
