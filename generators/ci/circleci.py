@@ -56,7 +56,7 @@ def _job(pipeline: Pipeline, job: Job) -> dict[str, Any]:
     if job.docker:
         steps.append("setup_remote_docker")
     script = [c for s in job.secrets if s.kind == "file" for c in file_secret_prelude(s, "$HOME")]
-    script += list(job.steps)
+    script += list(job.script)
     steps.append({"run": {"name": job.name, "command": "\n".join(script)}})
     if job.cache is not None and job.id == "install":
         steps.append({"save_cache": {"key": cache_key(job), "paths": list(job.cache.paths)}})

@@ -16,7 +16,7 @@ from mlready.generators.ci import checks, circleci, github, gitlab, jenkins
 from mlready.generators.ci.pipeline import build_pipeline, target_problems
 from mlready.generators.ci.spec import STAGES, CircleciSpec, GithubSpec, GitlabSpec, JenkinsSpec, PipelineSpec
 
-VERSION = "1"
+VERSION = "2"
 
 
 class _CiGenerator(Generator):
@@ -123,7 +123,7 @@ class JenkinsGenerator(_CiGenerator):
     def render(self, ctx: StepContext, cfg: JenkinsSpec) -> Artifact:
         pipeline = build_pipeline(ctx.spec, cfg)
         text = ctx.render(jenkins.TEMPLATE, **jenkins.jenkins_context(pipeline, cfg, ctx.header("//")))
-        problems = checks.jenkins_problems([(j.name, "input" if j.manual else "\n".join(j.steps))
+        problems = checks.jenkins_problems([(j.name, "input" if j.manual else "\n".join(j.script))
                                             for j in pipeline.jobs], text)
         if problems:
             raise StepError(f"the generated {self.path} fails mlready's checks", details="\n".join(problems))

@@ -69,7 +69,7 @@ def _job(pipeline: Pipeline, job: Job, cfg: GithubSpec) -> dict[str, Any]:
                 steps.append({"uses": "actions/download-artifact@v4",
                               "with": {"name": _artifact_name(up, path), "path": path}})
     script = [c for s in job.secrets if s.kind == "file" for c in file_secret_prelude(s, "$RUNNER_TEMP")]
-    steps.append({"name": job.name, "shell": "bash", "run": "\n".join([*script, *job.steps])})
+    steps.append({"name": job.name, "shell": "bash", "run": "\n".join([*script, *job.script])})
     for path in job.artifacts:
         steps.append({
             "uses": "actions/upload-artifact@v4",

@@ -44,7 +44,7 @@ def _cache(pipeline: Pipeline, job: Job) -> dict[str, Any]:
 
 def _job(pipeline: Pipeline, job: Job, cfg: GitlabSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"stage": job.name}
-    steps = list(job.steps)
+    steps = list(job.script)
     if job.docker:
         out["services"] = [cfg.dind]
         out["variables"] = {"DOCKER_HOST": "tcp://docker:2375", "DOCKER_TLS_CERTDIR": ""}
@@ -74,7 +74,8 @@ def _job(pipeline: Pipeline, job: Job, cfg: GitlabSpec) -> dict[str, Any]:
         e = job.environment
         out["environment"] = {"name": e.name, "url": e.url or f"${e.url_variable}"}
         if job.id.startswith("deploy-"):
-            out["resource_group"] = e.name
+            out["resource_group"] = e.name  # one deploy per environment at a time
+            out["interruptible"] = False  # a newer pipeline must not cancel a rollout half-way
     if job.branch_only or job.manual:
         rule: dict[str, Any] = {"if": f'$CI_COMMIT_BRANCH == "{pipeline.branch}"'}
         if job.manual:

@@ -39,7 +39,8 @@ def credential(secret: Secret) -> str:
     return f"file(credentialsId: {groovy_str(secret.store)}, variable: {groovy_str(secret.variable)})"
 
 
-def _stage(pipeline: Pipeline, job: Job) -> dict[str, Any]:
+def _stage(pipeline: Pipeline, job: Job, first_python: bool) -> dict[str, Any]:
+    # one agent, one workspace: only the first Python stage sets the environment up, later ones enter it
     env = []
     if job.environment is not None and job.environment.url:
         env.append((job.environment.url_variable, groovy_str(job.environment.url)))
@@ -49,7 +50,7 @@ def _stage(pipeline: Pipeline, job: Job) -> dict[str, Any]:
         "environment": env,
         "input": groovy_str(f"{job.name}: deploy {pipeline.name} to production?") if job.manual else "",
         "credentials": [credential(s) for s in job.secrets],
-        "script": groovy_script(job.steps),
+        "script": groovy_script(job.script if first_python or not job.python else (*pipeline.activate, *job.steps)),
         "junit": groovy_str(", ".join(job.junit)) if job.junit else "",
         "artifacts": groovy_str(", ".join(f"{p}/**" for p in job.artifacts)) if job.artifacts else "",
     }
@@ -62,7 +63,7 @@ def jenkins_context(pipeline: Pipeline, cfg: JenkinsSpec, header: str) -> dict[s
         "timeout_minutes": cfg.timeout_minutes,
         "variables": [("PIP_DISABLE_PIP_VERSION_CHECK", "'1'"),
                       *((k, groovy_str(v)) for k, v in pipeline.variables)],
-        "stages": [_stage(pipeline, j) for j in pipeline.jobs],
+        "stages": [_stage(pipeline, j, j is next(x for x in pipeline.jobs if x.python)) for j in pipeline.jobs],
     }
 
 

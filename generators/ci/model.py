@@ -48,6 +48,7 @@ class Job:
     id: str  # logical stage id (install, unit-tests, ...)
     name: str  # the name in the target system (spec.stages may rename it)
     steps: tuple[str, ...]  # shell commands, run in order in the checked-out project
+    setup: tuple[str, ...] = ()  # commands that prepare a fresh machine for the steps (venv, install)
     needs: tuple[str, ...] = ()  # logical ids of jobs that must succeed first
     python: bool = True  # runs in the Python image with the dependency cache restored
     docker: bool = False  # needs a docker daemon (service / remote docker)
@@ -60,6 +61,11 @@ class Job:
     branch_only: bool = False  # runs only on the deploy branch
     variables: tuple[tuple[str, str], ...] = ()  # plain (non-secret) environment variables
 
+    @property
+    def script(self) -> tuple[str, ...]:
+        """What a job on a fresh machine runs: its setup, then its steps."""
+        return (*self.setup, *self.steps)
+
 
 @dataclass(frozen=True)
 class Pipeline:
@@ -69,6 +75,7 @@ class Pipeline:
     variables: tuple[tuple[str, str], ...] = ()  # pipeline-wide plain variables
     branch: str = "main"
     cache: Cache | None = None
+    activate: tuple[str, ...] = ()  # enters the environment a job's setup made, on a machine that kept it
 
     def job(self, job_id: str) -> Job:
         for j in self.jobs:

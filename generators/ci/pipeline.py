@@ -89,9 +89,12 @@ def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
         f"--exit-code 1 --severity {cfg.scan_severity} {image}"
     )
     cache = Cache(key_files=tuple(cfg.lock_files), paths=(VENV,), prefix=f"venv-py{cfg.python}")
-    setup = (f"python3 -m venv {VENV}", f". {VENV}/bin/activate", *cfg.install)
+    activate = (f". {VENV}/bin/activate",)
+    setup = (f"python3 -m venv {VENV}", *activate, *cfg.install)
 
     def job(stage: str, steps: tuple[str, ...], **kw) -> Job:
+        if kw.get("python", True):
+            kw["setup"] = setup
         return Job(id=stage, name=cfg.stage_name(stage), steps=steps, **kw)
 
     def env(name: str) -> Environment:
@@ -111,25 +114,25 @@ def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
     def deploy(name: str, needs: tuple[str, ...]) -> Job:
         return job(
             f"deploy-{name}",
-            (*setup, shlex.join(["mlready", "deploy", "--env", ENV_NAMES[name]])),
+            (shlex.join(["mlready", "deploy", "--env", ENV_NAMES[name]]),),
             needs=needs, cache=cache, secrets=(kube[name],), environment=env(name), branch_only=True,
         )
 
     jobs = (
-        job("install", (*setup, "python -m pip check"), cache=cache),
+        job("install", ("python -m pip check",), cache=cache),
         job(
             "unit-tests",
-            (*setup, f"python -m pytest --junitxml={REPORTS_DIR}/junit.xml {shlex.quote(cfg.tests)}"),
+            (f"python -m pytest --junitxml={REPORTS_DIR}/junit.xml {shlex.quote(cfg.tests)}",),
             needs=("install",), cache=cache, artifacts=(REPORTS_DIR,), junit=(f"{REPORTS_DIR}/junit.xml",),
         ),
-        job("validate", (*setup, mlready("validate", ov)), needs=("install",), cache=cache),
+        job("validate", (mlready("validate", ov),), needs=("install",), cache=cache),
         job(
-            "build", (*setup, mlready("build", ov)),
+            "build", (mlready("build", ov),),
             needs=("unit-tests", "validate"), cache=cache, artifacts=(BUILD_DIR,),
         ),
         job(
             "image-build",
-            (*setup, mlready("image", ov), *(scan,) * cfg.scan, f"mkdir -p {DIST_DIR}", f"docker save {image} -o {tar}"),
+            (mlready("image", ov), *(scan,) * cfg.scan, f"mkdir -p {DIST_DIR}", f"docker save {image} -o {tar}"),
             needs=("build",), cache=cache, docker=True, artifacts=(DIST_DIR,),
         ),
         job(
@@ -158,4 +161,5 @@ def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
         ),
         deploy("production", ("approve-production", "build")),
     )
-    return Pipeline(name=spec.project.name, python=cfg.python, jobs=jobs, branch=cfg.branch, cache=cache)
+    return Pipeline(name=spec.project.name, python=cfg.python, jobs=jobs, branch=cfg.branch, cache=cache,
+                    activate=activate)

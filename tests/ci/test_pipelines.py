@@ -199,6 +199,14 @@ def test_native_forms_of_caches_artifacts_gates_and_environments(built: Path, je
     assert {"restore_cache": {"keys": ['venv-py3.11-{{ arch }}-{{ checksum "requirements.txt" }}']}} in steps
     assert [n[1] for n in find(jenkins_tree, "input")] == [["message", "ok"]]
     assert [n[1] for n in find(jenkins_tree, "junit")] == [["reports/junit.xml"]]
+    # one Jenkins workspace: the install stage makes the venv, later stages only enter it
+    scripts = [n[1][0].strip().splitlines() for n in find(jenkins_tree, "sh")]
+    assert "python -m pip install -r requirements.txt" in scripts[0]
+    assert all(s[0] == ". .venv/bin/activate" and "pip install" not in "".join(s) for s in scripts[1:4])
+    # every other system starts each Python job on a fresh machine: set up, then run
+    assert gl["validate"]["script"][:3] == ["python3 -m venv .venv", ". .venv/bin/activate",
+                                            "python -m pip install -r requirements.txt"]
+    assert gl["deploy-production"]["interruptible"] is False
 
 
 def test_secrets_use_each_systems_own_mechanism(built: Path, jenkins_tree: list) -> None:
