@@ -105,7 +105,7 @@ def _cross_validate(
         return {"skipped": "cross-validation is off (readiness.cv.folds: 0)"}
     if model.fit is None:
         return {
-            "skipped": f"no estimator or trainer to refit: a {model.kind or 'model'} file cannot be retrained "
+            "skipped": f"no estimator or trainer to refit: the {model.kind or 'source'} model cannot be retrained "
             "(model.trainer: 'module:function' taking (X, y) makes cross-validation possible)"
         }
     which = cfg.cv.data if cfg.cv.data != "auto" else ("train" if data.train else "eval")

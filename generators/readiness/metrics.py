@@ -256,9 +256,25 @@ def score_regression(y_true: Any, y_pred: Any) -> Scores:
     return Scores("regression", n, metrics, undefined)
 
 
+def infer_classes(y_true: Any, pred: Prediction) -> np.ndarray | None:
+    """The probability columns' classes when the model does not say (a plain ONNX file): the labels seen,
+    when there are as many as columns, else 0..k-1 when every label seen is such an index."""
+    if pred.proba is None or pred.proba.ndim != 2:
+        return None
+    k = pred.proba.shape[1]
+    seen = np.unique(np.concatenate([as_labels(y_true), pred.labels]))
+    if len(seen) == k:
+        return seen
+    if seen.dtype.kind == "i" and seen.min() >= 0 and seen.max() < k:
+        return np.arange(k)
+    return None
+
+
 def score(task: str, y_true: Any, pred: Prediction, classes: Sequence[Any] | None = None) -> Scores:
     if task == "regression":
         return score_regression(y_true, pred.values)
+    if classes is None:
+        classes = infer_classes(y_true, pred)
     return score_classification(y_true, pred.labels, pred.proba, classes)
 
 

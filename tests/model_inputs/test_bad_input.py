@@ -12,6 +12,8 @@ from mlready.engine.errors import StepError
 from mlready.generators.readiness.data import load_dataset, read_table
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 DEPLOY = (
     "project: {name: bad}\nmodel: {source: model.joblib}\n"
@@ -26,12 +28,19 @@ def dumped(model) -> bytes:
     return buf.getvalue()
 
 
+@pytest.fixture(scope="module")
+def model_bytes(cancer_frames) -> bytes:
+    """A scaled logistic regression fitted on an array (so it knows no column names)."""
+    train = cancer_frames[0]
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    return dumped(model.fit(train.drop(columns="target").to_numpy(), train["target"]))
+
+
 @pytest.fixture
-def good(proj, cancer_frames):
-    """A working project: logistic regression fitted on an array (no column names)."""
+def good(proj, cancer_frames, model_bytes):
+    """A working project."""
     train, test = cancer_frames
-    X = train.drop(columns="target").to_numpy()
-    proj.write("model.joblib", dumped(LogisticRegression(max_iter=5000).fit(X, train["target"])))
+    proj.write("model.joblib", model_bytes)
     proj.write("data/train.csv", train)
     proj.write("data/eval.csv", test)
     proj.write("deploy.yaml", DEPLOY)

@@ -183,3 +183,30 @@ def test_multiclass_with_an_array_fitted_model(project, iris, h):
     assert report["status"] == "passed"
     assert report["model"]["classes"] == [0, 1, 2]
     assert len(report["eval"]["confusion"]["matrix"]) == 3 and len(report["eval"]["roc"]) == 3
+
+
+def test_onnx_file_is_evaluated_without_parity_or_cv(project, iris, h):
+    from skl2onnx import to_onnx
+
+    model = iris["model"]
+    onx = to_onnx(
+        model, np.zeros((1, 4), np.float32), options={id(model): {"zipmap": False}}, target_opset=17
+    )
+    root = project(
+        {
+            "model.onnx": onx.SerializeToString(),
+            "data/train.csv": h.csv(iris["train"]),
+            "data/eval.csv": h.csv(iris["eval"]),
+            "deploy.yaml": h.deploy(
+                'readiness:\n  gates: ["auc >= 0.9", "parity.agreement >= 0.99"]\n'
+            ).replace("model.joblib", "model.onnx"),
+        }
+    )
+    out = h.build_fails(root)
+    assert "parity.agreement: no source model to compare with (the source is the ONNX file itself)" in out
+    report = h.failed_report(root)
+    # classes come from the probability columns: one-vs-rest AUC is defined for all three
+    assert report["eval"]["metrics"]["auc"] > 0.9 and len(report["eval"]["roc"]) == 3
+    assert report["cv"]["skipped"].startswith(
+        "no estimator or trainer to refit: the onnx model cannot be retrained"
+    )
