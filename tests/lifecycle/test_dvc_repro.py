@@ -13,15 +13,36 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DVC = ROOT / ".tools" / "dvc" / "bin" / "dvc"
-QUICKSTART = ROOT / "examples" / "quickstart"
 
-TRAIN_STAGE = """
+TRAIN = """\
+from pathlib import Path
+
+import joblib
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+
+frame = load_iris(as_frame=True).frame
+frame.columns = [c.replace(" (cm)", "").replace(" ", "_") for c in frame.columns]
+Path("data").mkdir(exist_ok=True)
+frame.iloc[::3].to_csv("data/eval.csv", index=False)
+train = frame.drop(frame.index[::3])
+joblib.dump(LogisticRegression(max_iter=500).fit(train.drop(columns="target"), train["target"]), "model.joblib")
+"""
+
+DEPLOY = """\
+project:
+  name: iris-dvc
+  version: 1.0.0
+model:
+  source: model.joblib
+data:
+  eval: data/eval.csv
 pipeline:
   dvc:
     train:
       cmd: python train.py
       deps: [train.py]
-      outs: [model.joblib, data/train.csv, data/eval.csv]
+      outs: [model.joblib, data/eval.csv]
 """
 
 
@@ -48,9 +69,8 @@ def test_dvc_repro_reruns_exactly_what_changed(tmp_path):
     assert DVC.is_file(), f"{DVC} is missing: run tools/install-python-tools.sh"
     project = tmp_path / "qs"
     project.mkdir()
-    for name in ("train.py", "deploy.yaml"):
-        shutil.copy(QUICKSTART / name, project / name)
-    (project / "deploy.yaml").write_text((project / "deploy.yaml").read_text() + TRAIN_STAGE)
+    (project / "train.py").write_text(TRAIN)
+    (project / "deploy.yaml").write_text(DEPLOY)
     (project / ".gitignore").write_text("build/\n.mlready/\n")
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
     _run(project, "git", "init", "-q")

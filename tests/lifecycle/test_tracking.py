@@ -152,3 +152,22 @@ def test_an_image_built_later_tags_the_registered_version(project, built):
     version = client.get_model_version("quickstart", "1")
     assert version.tags["mlready.image"] == "quickstart:1.0.0"
     assert version.tags["mlready.image_digest"] == digest
+
+
+@pytest.mark.slow
+def test_a_dead_tracking_server_fails_the_build_command_clearly(project, built, capsys):
+    import socket
+    import time
+
+    from mlready.engine.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    code = main(["build", "-q", "-C", str(project), f"tracking.uri=http://127.0.0.1:{port}",
+                 "tracking.timeout_seconds=2"])
+    assert time.monotonic() - start < 60
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: the MLflow tracking server at http://127.0.0.1:{port} did not answer within 2s")
