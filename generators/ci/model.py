@@ -82,17 +82,3 @@ class Pipeline:
             if j.id == job_id:
                 return j
         raise KeyError(job_id)
-
-    @property
-    def secrets(self) -> tuple[Secret, ...]:
-        seen: dict[Secret, None] = {}
-        for j in self.jobs:
-            for s in j.secrets:
-                seen[s] = None
-        return tuple(seen)
-
-
-def needs_names(pipeline: Pipeline, job: Job) -> list[str]:
-    return [pipeline.job(n).name for n in job.needs]
-
-
