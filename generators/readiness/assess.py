@@ -46,7 +46,8 @@ class ModelUnderTest:
     source: Any = None  # predict()/predict_proba() of the source framework, for parity (None: no parity)
     fit: crossval.Fit | None = None  # refits the model on (X, y), for cross-validation (None: no CV)
     fit_wants_frame: bool = False  # fit/source take a DataFrame of the feature columns, not an array
-    kind: str = ""  # e.g. "sklearn Pipeline", "pytorch", "onnx"
+    kind: str = ""  # e.g. "sklearn Pipeline", "pytorch Net", "onnx"
+    notes: list[str] = field(default_factory=list)  # what loading the source did (conversion, softmax added)
 
 
 @dataclass
@@ -58,7 +59,6 @@ class DataPaths:
     sample: tuple[str, Path] | None = None
     target: str = "target"
     features: list[str] | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def _load(model: ModelUnderTest, data: DataPaths, which: str, **kw: Any) -> Dataset:
@@ -188,7 +188,7 @@ def assess(
             "classes": [c.item() if isinstance(c, np.generic) else c for c in model.classes or []] or None,
             "input": {"name": model.input_name, "features": model.n_features},
         },
-        "notes": list(data.notes),
+        "notes": list(model.notes),
     }
     if data.eval is None:
         why = "no evaluation data: data.eval is not set, so nothing was evaluated"

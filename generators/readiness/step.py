@@ -43,14 +43,14 @@ def _served(ctx: StepContext, served_step: str) -> tuple[bytes, dict[str, Any]]:
     return onnx[0].read_bytes(), json.loads(sigs[0].read_text())
 
 
-def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str]:
-    """(source predictor, refit function, refit takes a DataFrame, kind) for parity and cross-validation."""
+def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str, list[str]]:
+    """(source predictor, refit function, refit takes a DataFrame, kind, notes) for parity and CV."""
     from mlready.generators.model import load_source
     from mlready.generators.model.ingest import sample_rows
     from mlready.generators.readiness.crossval import estimator_fit
 
     if fmt == "onnx":
-        return None, None, False, "onnx"
+        return None, None, False, "onnx", ["served as given (ONNX file): no source model to compare or refit"]
     ctx.progress("loading the source model for parity and cross-validation", 0.02)
     src = load_source(ctx.spec, ctx.project_dir, sample_rows(ctx))
     est = src.estimator
@@ -60,10 +60,11 @@ def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str]:
 
         refit = refit_function(ctx.spec)
         if refit is not None:
-            return est, refit, True, kind
+            return est, refit, True, kind, src.notes
     if est is not None and hasattr(est, "fit") and hasattr(est, "get_params"):
-        return est, estimator_fit(est), getattr(est, "feature_names_in_", None) is not None, kind
-    return est, None, False, kind
+        wants_frame = getattr(est, "feature_names_in_", None) is not None
+        return est, estimator_fit(est), wants_frame, kind, src.notes
+    return est, None, False, kind, src.notes
 
 
 def run(ctx: StepContext) -> list[Artifact]:
@@ -74,7 +75,9 @@ def run(ctx: StepContext) -> list[Artifact]:
     onnx_bytes, sig = _served(ctx, served_model_step(spec))
     fmt = detect(spec.model.format, spec.model.source, spec.model.trainer) or "sklearn"
     needs_source = bool(spec.data.eval) and cfg.parity or cfg.cv.folds > 0
-    source, fit, wants_frame, kind = _source(ctx, fmt) if needs_source else (None, None, False, fmt)
+    source, fit, wants_frame, kind, notes = (
+        _source(ctx, fmt) if needs_source else (None, None, False, fmt, [])
+    )
     first = sig["inputs"][0] if sig.get("inputs") else {"name": spec.model.input_name, "shape": []}
     width = first["shape"][1] if len(first["shape"]) == 2 and first["shape"][1] > 0 else None
     model = ModelUnderTest(
@@ -90,6 +93,7 @@ def run(ctx: StepContext) -> list[Artifact]:
         fit=fit,
         fit_wants_frame=wants_frame,
         kind=kind,
+        notes=notes,
     )
 
     def path(key: str) -> tuple[str, Any] | None:

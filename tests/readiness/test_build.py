@@ -32,6 +32,7 @@ def test_build_evaluates_cross_validates_and_writes_both_reports(cancer_project,
     assert report["cv"]["data"] == "data/train.csv" and len(report["cv"]["per_fold"]) == 3
     assert report["parity"]["metrics"]["parity.agreement"] == 1.0
     assert report["sample"]["skipped"] == "no sample: data.sample is not set"
+    assert any("skl2onnx" in note for note in report["notes"])  # what loading the source did
     manifest = json.loads((root / "build" / "manifest.json").read_text())
     assert {"path": "reports/readiness.json", "kind": "readiness-report"}.items() <= next(
         a for a in manifest["artifacts"] if a["path"] == "reports/readiness.json"
@@ -210,3 +211,10 @@ def test_onnx_file_is_evaluated_without_parity_or_cv(project, iris, h):
     assert report["cv"]["skipped"].startswith(
         "no estimator or trainer to refit: the onnx model cannot be retrained"
     )
+
+
+def test_readiness_can_be_switched_off(cancer_project, h):
+    root = cancer_project('readiness:\n  enabled: false\n  gates: ["f1 >= 0.9999"]\n')
+    result = h.build(root)
+    assert "model.readiness" not in {r.id for r in result.records}
+    assert not (root / "build" / "reports").exists()
