@@ -8,7 +8,8 @@ the issue's goals. Needs ``wrk`` (tools/install-system-deps.sh). Nothing here is
 
 1. A 64->512->512->2 MLP, ``wrk`` with 32 connections, batch-1 JSON (TF Serving row format):
    (a) ``mlflow models serve`` (onnx flavor, ``--env-manager local``), (b) the bare handler
-   (benchmarks/serving/bare.py), (c) mlready with validation, metrics and batching on.
+   (benchmarks/serving/bare.py), (c) mlready with validation, metrics and batching on (and, for
+   reference, with batching off).
 2. mlready gRPC vs REST on the same model, with the same closed-loop Python client (benchmarks/serving/loadgen.py).
 3. A compute-heavy MLP (512 -> 4 x 2048 -> 2), 64 connections: mlready batching on vs off.
 """
@@ -150,13 +151,16 @@ def wrk(server: Server, body: Path, lua: Path, connections: int, duration: float
     if "Requests/sec" not in out:
         raise SystemExit(f"wrk failed against {server.name}:\n{out}\n{proc.stderr}")
     wall = time.monotonic() - t0
-    cpu = (cpu_seconds(server.proc.pid) - cpu0) / wall * 100
+    spent = cpu_seconds(server.proc.pid) - cpu0
+    cpu = spent / wall * 100
     server.peak_mb = max(server.peak_mb, peak_rss_mb(server.proc.pid))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    result = {"rps": rps, "p50": _ms(lat.get("50", "")), "p99": _ms(lat.get("99", "")), "cpu": cpu,
+    done = re.search(r"(\d+) requests in", out)
+    cpu_us = spent / max(int(done.group(1)), 1) * 1e6 if done else float("nan")
+    result = {"rps": rps, "p50": _ms(lat.get("50", "")), "p99": _ms(lat.get("99", "")), "cpu": cpu, "cpu_us": cpu_us,
               "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else ""}
     server.results.append(result)
     return result
@@ -166,15 +170,18 @@ def summary(server: Server) -> dict:
     rs = server.results
     return {"rps": statistics.median(r["rps"] for r in rs), "p50": statistics.median(r["p50"] for r in rs),
             "p99": statistics.median(r["p99"] for r in rs), "cpu": statistics.median(r["cpu"] for r in rs),
+            "cpu_us": statistics.median(r["cpu_us"] for r in rs),
             "rss": server.peak_mb, "non2xx": sum(r["non2xx"] for r in rs),
             "errors": "; ".join(r["socket_errors"] for r in rs if r["socket_errors"])}
 
 
 def table(rows: list[tuple[str, dict]]) -> None:
-    print(f"  {'server':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU %':>8}{'peak RSS MB':>13}  errors")
+    print(f"  {'server':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU %':>8}{'CPU us/req':>12}{'peak RSS MB':>13}"
+          "  errors")
     for name, s in rows:
         err = f"{s['non2xx']} non-2xx" + (f"; socket: {s['errors']}" if s["errors"] else "")
-        print(f"  {name:<28}{s['rps']:>10.0f}{s['p50']:>9.2f}{s['p99']:>9.2f}{s['cpu']:>8.0f}{s['rss']:>13.0f}  {err}")
+        print(f"  {name:<28}{s['rps']:>10.0f}{s['p50']:>9.2f}{s['p99']:>9.2f}{s['cpu']:>8.0f}{s['cpu_us']:>12.0f}"
+              f"{s['rss']:>13.0f}  {err}")
 
 
 def goal(label: str, ok: bool, detail: str) -> None:
@@ -251,6 +258,8 @@ def main() -> int:
                            work / "bare.log"))
         mlr = mlready_server(work, "mlready", repo, True, free_port(), free_port())
         group.append(mlr)
+        # for reference: the same server with batching off (every request is its own onnxruntime call)
+        group.append(mlready_server(work, "mlready (batching off)", repo, False, free_port(), free_port()))
         servers += group
         for _ in range(args.rounds):
             for s in group:
