@@ -50,17 +50,23 @@ def _series(c: Candidate, objective: str) -> list[float]:
     return list(c.timing.rounds_p50_ms)
 
 
+def paired(a: Candidate, b: Candidate, objective: str) -> tuple[float, int, int]:
+    """``(median ratio a/b, rounds where a was worse, rounds)`` over the interleaved rounds (lower = better)."""
+    ratios = sorted(x / y for x, y in zip(_series(a, objective), _series(b, objective), strict=True) if y > 0)
+    if not ratios:
+        return 1.0, 0, 0
+    mid = len(ratios) // 2
+    median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    return median, sum(r > 1 for r in ratios), len(ratios)
+
+
 def clearly_worse(a: Candidate, b: Candidate, objective: str, margin: float) -> bool:
     """Is ``a`` worse than ``b`` beyond the noise? Paired over the interleaved rounds: the median ratio
     must pass ``1 + margin`` and at least :data:`AGREE` of the rounds must agree on the direction."""
     if objective == "size":
         return a.size_bytes > b.size_bytes * (1 + SIZE_MARGIN)
-    ratios = [x / y for x, y in zip(_series(a, objective), _series(b, objective), strict=True) if y > 0]
-    if not ratios:
-        return False
-    ratios.sort()
-    median = ratios[len(ratios) // 2] if len(ratios) % 2 else (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
-    return median > 1 + margin and sum(r > 1 for r in ratios) >= AGREE * len(ratios)
+    ratio, worse, n = paired(a, b, objective)
+    return n > 0 and ratio > 1 + margin and worse >= AGREE * n
 
 
 def objective_value(c: Candidate, objective: str) -> float:
@@ -86,21 +92,22 @@ def _budget_problem(c: Candidate, base: Candidate, cfg: OptimizeSpec) -> str | N
 
 def _slower(c: Candidate, base: Candidate, cfg: OptimizeSpec) -> str | None:
     m = cfg.measure.noise_margin
-    if cfg.objective == "throughput":
-        if clearly_worse(c, base, "throughput", m):
-            return (f"slower than the baseline: {c.timing.throughput_rps:,.0f} rows/s vs "
-                    f"{base.timing.throughput_rps:,.0f} (noise margin {m:.0%})")
-    elif clearly_worse(c, base, "latency", m):
-        return (f"slower than the baseline at batch 1: p50 {c.timing.p50_ms:.4f} ms vs "
-                f"{base.timing.p50_ms:.4f} ms (noise margin {m:.0%})")
-    return None
+    speed = "throughput" if cfg.objective == "throughput" else "latency"
+    if not clearly_worse(c, base, speed, m):
+        return None
+    ratio, worse, n = paired(c, base, speed)
+    what = f"batched throughput ({c.timing.throughput_rps:,.0f} rows/s)" if speed == "throughput" else (
+        f"batch 1 (p50 {c.timing.p50_ms:.4f} ms)")
+    return (f"slower than the baseline at {what}: {ratio:.2f}× the baseline's time per row in the median "
+            f"paired round, slower in {worse} of {n} rounds (noise margin {m:.0%})")
 
 
 def _describe(c: Candidate, base: Candidate, objective: str) -> str:
-    if objective == "latency":
-        return f"p50 {c.timing.p50_ms:.4f} ms at batch 1 ({base.timing.p50_ms / c.timing.p50_ms:.2f}× the baseline's speed)"
-    if objective == "throughput":
-        return f"{c.timing.throughput_rps:,.0f} rows/s ({c.timing.throughput_rps / base.timing.throughput_rps:.2f}× the baseline)"
+    if objective in ("latency", "throughput"):
+        ratio, _, n = paired(base, c, objective)
+        figure = (f"p50 {c.timing.p50_ms:.4f} ms at batch 1" if objective == "latency"
+                  else f"{c.timing.throughput_rps:,.0f} rows/s")
+        return f"{figure}, {ratio:.2f}× the baseline's speed (median of {n} paired rounds)"
     return f"{c.size_bytes:,} bytes ({base.size_bytes / c.size_bytes:.2f}× smaller than the baseline)"
 
 

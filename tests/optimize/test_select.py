@@ -20,7 +20,8 @@ def test_the_fastest_candidate_within_budget_wins():
     cands = [cand("baseline"), cand("int8_dynamic", acc=0.948, p50=0.5), cand("graph", p50=0.9)]
     winner, headline = select(cands, OptimizeSpec(auto=True))
     assert winner.name == "int8_dynamic"
-    assert headline.startswith("int8_dynamic: best on latency within the accuracy budget, p50 0.5000 ms")
+    assert headline.startswith("int8_dynamic: best on latency within the accuracy budget, p50 0.5000 ms at batch 1, "
+                               "2.00× the baseline's speed (median of 5 paired rounds)")
     assert [c.verdict for c in cands] == ["accepted", "chosen", "accepted"]
 
 
@@ -76,3 +77,13 @@ def test_skipped_and_failed_candidates_keep_their_reason():
     assert (cands[1].verdict, cands[1].why) == ("skipped", "fp16 conversion does not apply: x")
     assert (cands[2].verdict, cands[2].why) == ("failed", "unsupported operator 'Foo'")
     assert headline == "no pass applied to this model: serving the fp32 baseline"
+
+
+def test_slower_is_judged_round_by_round():
+    # the machine flips between quiet and busy rounds; the candidate takes 20% longer in every paired round
+    base_rounds = (1.0, 2.0, 2.0, 2.0, 1.0)
+    cands = [cand("baseline", jitter=base_rounds), cand("int8_dynamic", jitter=tuple(1.2 * j for j in base_rounds))]
+    winner, _ = select(cands, OptimizeSpec(auto=True))
+    assert winner.name == "baseline"
+    assert cands[1].why == ("slower than the baseline at batch 1 (p50 1.0000 ms): 1.20× the baseline's time per row "
+                            "in the median paired round, slower in 5 of 5 rounds (noise margin 10%)")
