@@ -11,7 +11,8 @@ from typing import Any
 SECRET_KEY = re.compile(r"(password|passwd|secret|token|credential|api[_-]?key|private[_-]?key)", re.IGNORECASE)
 REDACTED = "***"
 PARAM_VALUE_MAX = 6000  # MLflow's limit for a param value
-_METRIC_KEY_BAD = re.compile(r"[^A-Za-z0-9_\-./ ]")
+KEY_MAX = 250  # MLflow's limit for a param or metric key
+_KEY_BAD = re.compile(r"[^A-Za-z0-9_\-./ ]")
 
 
 def redact(tree: Any) -> Any:
@@ -24,16 +25,22 @@ def redact(tree: Any) -> Any:
     return tree
 
 
+def safe_key(key: str) -> str:
+    """An MLflow-legal key: letters, digits, ``_-./`` and spaces, at most 250 characters."""
+    return _KEY_BAD.sub("_", key)[:KEY_MAX]
+
+
 def flat_params(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
     """Dotted keys -> string values; lists are JSON; secrets redacted; values cut to MLflow's limit."""
     out: dict[str, str] = {}
     for key, value in redact(tree).items():
         dotted = f"{prefix}{key}"
         if isinstance(value, dict) and value:
-            out.update(flat_params(value, dotted + "."))
+            for k, v in flat_params(value, dotted + ".").items():
+                out.setdefault(k, v)
             continue
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-        out[dotted] = text[:PARAM_VALUE_MAX]
+        out.setdefault(safe_key(dotted), text[:PARAM_VALUE_MAX])  # first wins if two keys sanitize alike
     return dict(sorted(out.items()))
 
 
@@ -46,9 +53,9 @@ def numeric_leaves(tree: Any, prefix: str, limit: int = 500) -> dict[str, float]
             return
         if isinstance(node, dict):
             for k, v in sorted(node.items(), key=lambda kv: str(kv[0])):
-                walk(v, f"{path}.{_METRIC_KEY_BAD.sub('_', str(k))}")
+                walk(v, f"{path}.{_KEY_BAD.sub('_', str(k))}")
         elif isinstance(node, int | float) and not isinstance(node, bool) and math.isfinite(node):
-            out[path] = float(node)
+            out[path[:KEY_MAX]] = float(node)
 
     walk(tree, prefix)
     return out
