@@ -42,6 +42,7 @@ class ModelUnderTest:
     classes: list[Any] | None = None
     feature_names: list[str] | None = None  # columns the source model was fitted on, in input order
     input_name: str = "input"
+    input_datatype: str = "FP32"
     n_features: int | None = None
     source: Any = None  # predict()/predict_proba() of the source framework, for parity (None: no parity)
     fit: crossval.Fit | None = None  # refits the model on (X, y), for cross-validation (None: no CV)
@@ -72,6 +73,7 @@ def _load(model: ModelUnderTest, data: DataPaths, which: str, **kw: Any) -> Data
         model_features=model.feature_names,
         n_features=model.n_features,
         input_name=model.input_name,
+        input_datatype=model.input_datatype,
         **kw,
     )
 

@@ -119,6 +119,19 @@ def numeric_matrix(frame: pd.DataFrame, features: list[str], name: str, allow_na
     return X
 
 
+def check_integral(X: np.ndarray, features: list[str], name: str, input_name: str, datatype: str) -> None:
+    """An integer model input must not silently truncate fractional values."""
+    for j, col in enumerate(features):
+        values = X[:, j]
+        bad = np.isfinite(values) & (values != np.round(values))
+        if bad.any():
+            row = _first_bad_row(bad)
+            raise StepError(
+                f"{name}: column {col!r} has fractional values (e.g. {values[row - 1]:g} in data row {row}) "
+                f"but the model input {input_name!r} is {datatype}"
+            )
+
+
 def target_vector(frame: pd.DataFrame, name: str, target: str, task: str) -> np.ndarray:
     series = frame[target]
     missing = series.isna().to_numpy()
@@ -148,6 +161,7 @@ def load_dataset(
     input_name: str = "input",
     require_target: bool = True,
     allow_nan: bool = False,
+    input_datatype: str = "FP32",
 ) -> Dataset:
     """Read a table and split it into model inputs and the target, checking it fits the model."""
     frame = read_table(path, name)
@@ -164,5 +178,7 @@ def load_dataset(
             f"{input_name!r} takes {n_features}; list the model's columns in data.features"
         )
     X = numeric_matrix(frame, features, name, allow_nan)
+    if input_datatype.startswith(("INT", "UINT", "BOOL")):
+        check_integral(X, features, name, input_name, input_datatype)
     y = target_vector(frame, name, target, task) if has_target else None
     return Dataset(name=name, frame=frame, features=features, X=X, y=y)

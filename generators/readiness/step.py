@@ -88,6 +88,7 @@ def run(ctx: StepContext) -> list[Artifact]:
         classes=sig.get("classes"),
         feature_names=sig.get("feature_names"),
         input_name=first["name"],
+        input_datatype=first.get("datatype", "FP32"),
         n_features=width,
         source=source,
         fit=fit,

@@ -186,3 +186,25 @@ def test_target_with_missing_values(tmp_path):
         StepError, match=r"target column 'target' has 1 missing value\(s\) \(first in data row 2\)"
     ):
         load_dataset(tmp_path / "e.csv", "e.csv", target="target", task="classification")
+
+
+def test_integer_model_input_refuses_fractional_values(tmp_path):
+    pd.DataFrame({"a": [1, 2, 3], "b": [0.0, 2.5, 1.0], "target": [0, 1, 1]}).to_csv(
+        tmp_path / "e.csv", index=False
+    )
+    with pytest.raises(StepError) as info:
+        load_dataset(
+            tmp_path / "e.csv", "e.csv", target="target", task="classification", input_datatype="INT64"
+        )
+    assert str(info.value) == (
+        "e.csv: column 'b' has fractional values (e.g. 2.5 in data row 2) but the model input 'input' is INT64"
+    )
+    ds = load_dataset(
+        tmp_path / "e.csv",
+        "e.csv",
+        target="target",
+        task="classification",
+        spec_features=["a"],
+        input_datatype="INT64",
+    )
+    assert ds.X.tolist() == [[1.0], [2.0], [3.0]]

@@ -218,3 +218,13 @@ def test_readiness_can_be_switched_off(cancer_project, h):
     result = h.build(root)
     assert "model.readiness" not in {r.id for r in result.records}
     assert not (root / "build" / "reports").exists()
+
+
+def test_without_training_data_cv_runs_on_the_eval_data(cancer_project, h):
+    root = cancer_project()
+    gates = 'readiness:\n  gates: ["cv.accuracy.mean >= 0.9"]\n  cv: {folds: 3}\n'
+    (root / "deploy.yaml").write_text(h.deploy(gates, data="  eval: data/eval.csv\n"))
+    h.build(root)
+    report = h.report(root)
+    assert report["cv"]["data"] == "data/eval.csv" and report["cv"]["rows"] == 171
+    assert report["status"] == "passed"
