@@ -33,6 +33,6 @@ class EdgeGenerator(Generator):
                                          "features": spec.data.features}},
             inputs=(*inputs, str(files("mlready.generators.edge") / "runner.py")),
             tools=versions("onnx", "onnxruntime", "numpy"),
-            version="1",
+            version="2",
             description="edge bundle: ORT model, operator config, runner, size report",
         )]

@@ -124,6 +124,7 @@ def build_bundle(ctx: StepContext, model_step: str, cfg: Any) -> list[Artifact]:
                       "measure": "(model.ort + runner.py) / fp32 ONNX, onnxruntime itself excluded"},
         "operators": orts[chosen].operators.splitlines(),
         "latency": LATENCY_NOTE,
+        "ort_bytes_repeatable": all(o.deterministic for o in orts.values()),
     }
     arts.append(Artifact.json(f"{OUT}/report.json", "edge-report", report))
     return arts
