@@ -90,8 +90,11 @@ def test_push_with_env_credentials_records_the_registry_digest(registry, quickst
     assert written == []
 
 
-def test_push_with_wrong_credentials_fails_clearly(registry, quickstart, monkeypatch):
+def test_push_with_wrong_credentials_fails_clearly(registry, quickstart, docker_client, monkeypatch):
+    record = json.loads((quickstart / ".mlready" / "image.json").read_text())  # the image pushed above
+    repository = f"{registry}/other/quickstart"
+    docker_client.images.get(record["id"]).tag(repository, "1.0.0")
     monkeypatch.setenv(img.USER_ENV, USER)
     monkeypatch.setenv(img.PASSWORD_ENV, "wrong")
     with pytest.raises(img.ImageError, match=r"push of .*quickstart:1.0.0 failed: .*(unauthorized|authentication)"):
-        build_and_check(quickstart, [*DOCKER, f"target.docker.registry={registry}/other"], push=True, smoke=False)
+        img.push(docker_client, repository, "1.0.0")
