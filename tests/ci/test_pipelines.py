@@ -49,6 +49,18 @@ def find(tree: list, name: str) -> list[list]:
     return out
 
 
+def job_scripts(built: Path, jenkins_tree: list) -> dict[str, dict[str, str]]:
+    """system -> job -> the shell script it runs (as the CI system hands it to the shell)."""
+    gl, cc, gh = load(built, "gitlab"), load(built, "circleci"), load(built, "github")
+    return {
+        "gitlab": {k: "\n".join(j["script"]) for k, j in gl.items() if isinstance(j, dict) and "script" in j},
+        "circleci": {f"{k}-{i}": s["run"]["command"] for k, j in cc["jobs"].items()
+                     for i, s in enumerate(j["steps"]) if isinstance(s, dict) and "run" in s},
+        "github": {f"{k}-{i}": s["run"] for k, j in gh["jobs"].items() for i, s in enumerate(j["steps"]) if "run" in s},
+        "jenkins": {str(i): n[1][0] for i, n in enumerate(find(jenkins_tree, "sh"))},
+    }
+
+
 def shell_lines(built: Path, jenkins_tree: list) -> dict[str, list[str]]:
     gl, cc, gh = load(built, "gitlab"), load(built, "circleci"), load(built, "github")
     lines = {
@@ -226,6 +238,24 @@ def test_secrets_use_each_systems_own_mechanism(built: Path, jenkins_tree: list)
                      ("file", ["credentialsId", "variable"]), ("file", ["credentialsId", "variable"])]
     for path in FILES.values():
         assert "password-stdin" in (built / path).read_text()
+
+
+@pytest.mark.tools
+def test_shellcheck_accepts_every_job_script(built: Path, jenkins_tree: list, tmp_path: Path) -> None:
+    # GitLab (docker executor) and Jenkins run POSIX sh; CircleCI and the workflow's steps run bash
+    dialects = {"gitlab": "sh", "jenkins": "sh", "circleci": "bash", "github": "bash"}
+    files: dict[str, list[str]] = {"sh": [], "bash": []}
+    for system, scripts in job_scripts(built, jenkins_tree).items():
+        assert scripts, system
+        for job, script in scripts.items():
+            path = tmp_path / f"{system}-{job}.sh"
+            path.write_text(script + "\n")
+            files[dialects[system]].append(str(path))
+    for dialect, paths in files.items():
+        # SC1091: the venv's activate script does not exist until the job runs
+        proc = subprocess.run(["shellcheck", "-s", dialect, "-e", "SC1091", *paths], capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_every_mlready_command_line_is_a_valid_invocation(built: Path, jenkins_tree: list) -> None:
