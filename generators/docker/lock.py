@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from mlready.engine.errors import StepError
+from mlready.engine.graph import file_digest
 
 
 @dataclass(frozen=True)
@@ -143,15 +144,8 @@ def wheelhouse(req: LockRequest, pins: list[Pin]) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
     for pin in pins:
         path = house / pin.filename
-        if not path.is_file() or _sha256(path) != pin.sha256:
+        if not path.is_file() or file_digest(path) != pin.sha256:
             raise StepError(f"wheel cache {house} is damaged ({pin.filename} missing or wrong hash); delete "
                             "that folder to fetch the wheels again")
     return house
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
