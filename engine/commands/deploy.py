@@ -27,10 +27,12 @@ def built_env(build_dir: Path) -> str:
 @click.option("--context", default=None, help="Kube context [default: the current one].")
 @click.option("--dry-run", "dry_run", is_flag=True, help="Server-side dry run: validated and admitted, not stored.")
 @click.option("--no-wait", "no_wait", is_flag=True, help="Do not wait for the rollout.")
+@click.option("--no-prune", "no_prune", is_flag=True,
+              help="Keep this app's Deployments that the bundle no longer has (e.g. <name>-canary).")
 @click.option("--timeout", default=600.0, show_default=True, type=float, help="Seconds to wait for the rollout.")
 @json_option
 def command(project: str, out: str | None, env: str | None, context: str | None, dry_run: bool, no_wait: bool,
-            timeout: float, as_json: bool) -> None:
+            no_prune: bool, timeout: float, as_json: bool) -> None:
     """Server-side apply build/k8s/overlays/<env> (field manager mlready) and wait for the rollout.
 
     \b
@@ -42,15 +44,19 @@ def command(project: str, out: str | None, env: str | None, context: str | None,
 
     build_dir = Path(out) if out else Path(project) / "build"
     env = env or built_env(build_dir)
-    result = deploy(build_dir, env, context=context, dry_run=dry_run, wait=not no_wait, timeout=timeout)
+    result = deploy(build_dir, env, context=context, dry_run=dry_run, wait=not no_wait, timeout=timeout,
+                    prune=not no_prune)
     if as_json:
         emit_json({"env": env, "dry_run": dry_run,
                    "applied": [{"kind": a.kind, "name": a.name, "namespace": a.namespace} for a in result.applied],
+                   "pruned": result.pruned,
                    "rollouts": [{"name": r.name, "namespace": r.namespace, "ready": r.ready,
                                  "revision": r.revision, "message": r.message} for r in result.rollouts]})
         return
     verb = "validated (dry run)" if dry_run else "applied"
     for a in result.applied:
         click.echo(f"  {verb:20} {a.kind}/{a.name} in {a.namespace or '-'}")
+    for stale in result.pruned:
+        click.echo(f"  {'pruned (dry run)' if dry_run else 'pruned':20} Deployment {stale}")
     for r in result.rollouts:
         click.echo(f"  rollout {r.namespace}/{r.name}: {r.message} (revision {r.revision})")

@@ -55,6 +55,24 @@ class DeployResult:
     env: str
     applied: list[Applied] = field(default_factory=list)
     rollouts: list[RolloutStatus] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)  # "namespace/name" of stale Deployments deleted
+
+
+def stale_deployments(existing: list[Any], objects: list[dict[str, Any]]) -> list[Any]:
+    """Deployments of this app (same name/instance labels, managed by mlready) that the bundle no longer has,
+    e.g. ``<name>-canary`` after a canary is promoted by switching back to a rolling rollout."""
+    wanted = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in objects if o["kind"] == "Deployment"}
+    apps = {(o["metadata"]["labels"].get("app.kubernetes.io/name"), o["metadata"]["labels"].get("app.kubernetes.io/instance"))
+            for o in objects if o["kind"] == "Deployment"}
+    out = []
+    for dep in existing:
+        labels = dep.metadata.labels or {}
+        app = (labels.get("app.kubernetes.io/name"), labels.get("app.kubernetes.io/instance"))
+        if labels.get("app.kubernetes.io/managed-by") != "mlready" or app not in apps:
+            continue
+        if (dep.metadata.namespace, dep.metadata.name) not in wanted:
+            out.append(dep)
+    return out
 
 
 def kubectl() -> str:
@@ -118,7 +136,7 @@ def _call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def deploy(build_dir: Path, env: str, *, context: str | None = None, dry_run: bool = False, wait: bool = True,
-           timeout: float = 600.0) -> DeployResult:
+           timeout: float = 600.0, prune: bool = True) -> DeployResult:
     objects = apply_plan(render(build_dir, env))
     api = api_client(context)
     from kubernetes.dynamic import DynamicClient
@@ -134,12 +152,29 @@ def deploy(build_dir: Path, env: str, *, context: str | None = None, dry_run: bo
               namespace=meta.get("namespace"), field_manager=FIELD_MANAGER, force_conflicts=True,
               dry_run="All" if dry_run else None)
         result.applied.append(Applied(obj["kind"], meta["name"], meta.get("namespace"), dry_run))
+    if prune:
+        _prune(api, objects, result, dry_run)
     if wait and not dry_run:
         for obj in objects:
             if obj["kind"] == "Deployment":
                 result.rollouts.append(wait_rollout(api, obj["metadata"]["name"], obj["metadata"]["namespace"],
                                                     timeout))
     return result
+
+
+def _prune(api: Any, objects: list[dict[str, Any]], result: DeployResult, dry_run: bool) -> None:
+    from kubernetes import client
+
+    apps = client.AppsV1Api(api)
+    for namespace in sorted({o["metadata"]["namespace"] for o in objects if o["kind"] == "Deployment"}):
+        name = next(o["metadata"]["labels"]["app.kubernetes.io/name"] for o in objects
+                    if o["kind"] == "Deployment" and o["metadata"]["namespace"] == namespace)
+        listed = _call("listing deployments", apps.list_namespaced_deployment, namespace,
+                       label_selector=f"app.kubernetes.io/name={name},app.kubernetes.io/managed-by=mlready")
+        for dep in stale_deployments(listed.items, objects):
+            _call(f"deleting stale deployment {dep.metadata.name}", apps.delete_namespaced_deployment,
+                  dep.metadata.name, namespace, dry_run="All" if dry_run else None)
+            result.pruned.append(f"{namespace}/{dep.metadata.name}")
 
 
 def rollout_state(dep: Any) -> tuple[bool, str]:

@@ -167,3 +167,27 @@ def test_server_side_dry_run_against_a_real_cluster(bundles):
     assert {a.kind for a in result.applied} >= {"Deployment", "Service", "ConfigMap"}
     assert all(a.dry_run for a in result.applied)
     assert json.dumps([a.name for a in result.applied])
+
+
+def _live(doc: dict) -> client.V1Deployment:
+    meta = doc["metadata"]
+    return client.V1Deployment(
+        metadata=client.V1ObjectMeta(name=meta["name"], namespace=meta["namespace"], labels=meta["labels"]),
+        spec=client.V1DeploymentSpec(selector=client.V1LabelSelector(), template=client.V1PodTemplateSpec()),
+    )
+
+
+def test_promoting_a_canary_prunes_only_this_apps_stale_deployment(bundles):
+    canary = apply.render(bundles.build("target.k8s.rollout.strategy=canary",
+                                        "target.k8s.rollout.canary.stable_version=0.9.0"), "dev")
+    rolling = apply.render(bundles.build(), "dev")
+    live = [_live(d) for d in canary if d["kind"] == "Deployment"]
+    other = _live({"metadata": {"name": "other", "namespace": "quickstart-dev",
+                                "labels": {"app.kubernetes.io/name": "other", "app.kubernetes.io/instance": "other",
+                                           "app.kubernetes.io/managed-by": "mlready"}}})
+    by_hand = _live({"metadata": {"name": "quickstart-debug", "namespace": "quickstart-dev",
+                                  "labels": {"app.kubernetes.io/name": "quickstart",
+                                             "app.kubernetes.io/instance": "quickstart"}}})
+    stale = apply.stale_deployments([*live, other, by_hand], rolling)
+    assert [d.metadata.name for d in stale] == ["quickstart-canary"]
+    assert apply.stale_deployments(live, canary) == []
