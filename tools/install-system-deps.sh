@@ -45,3 +45,18 @@ install_kubectl
 
 # --- serving runtime: wrk drives benchmarks/bench_serving.py (HTTP load on 127.0.0.1) ------------------------
 apt_install wrk
+
+# --- ci: gitlab-ci-local (npm) reads the generated .gitlab-ci.yml as GitLab does (schema, rules, needs, when) ---
+# 4.52.2 is the last release that runs on Node 20 (newer ones need Node 22).
+install_gitlab_ci_local() {
+  local version=4.52.2 dir=/opt/mlready-tools/gitlab-ci-local
+  if [[ -x "$dir/node_modules/.bin/gitlab-ci-local" && "$(cat "$dir/.version" 2>/dev/null)" == "$version" ]]; then
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || apt_install npm
+  mkdir -p "$dir"
+  npm install --silent --no-audit --no-fund --prefix "$dir" "gitlab-ci-local@$version" >/dev/null
+  echo "$version" >"$dir/.version"
+  ln -sf "$dir/node_modules/.bin/gitlab-ci-local" /usr/local/bin/gitlab-ci-local
+}
+install_gitlab_ci_local
