@@ -139,7 +139,11 @@ def wheelhouse(req: LockRequest, pins: list[Pin]) -> Path:
             dest = tmp / "wheelhouse"
             _pip(["download", "--quiet", "--no-deps", "--require-hashes", "--dest", str(dest),
                   *req.pip_target_args(), "-r", str(lock)], "downloading the runtime wheels")
-            os.replace(dest, house)
+            try:
+                os.replace(dest, house)
+            except OSError:  # another build filled the cache first: keep theirs (verified below)
+                if not house.is_dir():
+                    raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     for pin in pins:
