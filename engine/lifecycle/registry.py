@@ -2,7 +2,7 @@
 
 :func:`resolve_model_uri` is what ``model.ingest`` calls for such a source: it asks the registry (or the run)
 for the model, downloads it once into ``<project>/.mlready/models/`` and returns the local ``.onnx``,
-``.joblib`` or ``.pkl`` file. A name, version, alias, run or path that does not exist is a spec error that
+``.joblib``, ``.skops``, ``.pkl`` or ``.pt`` file. A name, version, alias, run or path that does not exist is a spec error that
 lists what does exist. Model versions are immutable, so a downloaded version is reused; an alias is looked
 up every time (it moves: that is how ``mlready promote`` and rollbacks work).
 """
@@ -21,7 +21,8 @@ import yaml
 from mlready.engine.errors import MlreadyError, SpecError, SpecProblem
 from mlready.engine.lifecycle.store import STATE_DIR, Store, bounded_http, open_client, store_from_spec
 
-MODEL_SUFFIXES = (".onnx", ".joblib", ".pkl")
+#: model files mlready ingests, in order of preference (MLflow's sklearn flavor writes model.skops or model.pkl)
+MODEL_SUFFIXES = (".onnx", ".joblib", ".skops", ".pkl", ".pickle", ".pt", ".pth")
 _MODELS = re.compile(r"^models:/(?P<name>[^/@'\"]+)(?:/(?P<version>\d+|latest)|@(?P<alias>[A-Za-z0-9_-]+))$")
 _RUNS = re.compile(r"^runs:/(?P<run>[0-9a-zA-Z_-]+)/(?P<path>[^'\"]+)$")
 

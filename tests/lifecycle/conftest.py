@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,19 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         source = f"{run.info.artifact_uri}/model"
         client.create_model_version("iris", source, run_id=run.info.run_id)
         runs.append(run.info.run_id)
+    # the usual way a training script registers a model: MLflow's sklearn flavor (an MLmodel folder)
+    import mlflow
+    import mlflow.sklearn
+
+    mlflow.set_tracking_uri(store.tracking_uri)
+    try:
+        with warnings.catch_warnings(), mlflow.start_run(experiment_id=exp):
+            # MLflow's type-hint inference for the model's predict(): a note, not a problem of ours
+            warnings.filterwarnings("ignore", message=".*type hint is inferred as AnyType", category=UserWarning)
+            mlflow.sklearn.log_model(LogisticRegression(C=3.0, max_iter=500).fit(x, y), name="model",
+                                     registered_model_name="iris-flavor", pip_requirements=[])
+    finally:
+        mlflow.set_tracking_uri(None)
     client.set_registered_model_alias("iris", "champion", "1")
     client.set_registered_model_alias("iris", "challenger", "2")
     return {"store": store, "uri": store.tracking_uri, "runs": runs, "client": client, "root": root}

@@ -41,7 +41,7 @@ def test_promote_new_alias(store_copy, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["nope", "--version", "1"], "error: registered model 'nope' not found in {uri}; registered models: iris"),
+        (["nope", "--version", "1"], "error: registered model 'nope' not found in {uri}; registered models: iris, iris-flavor"),
         (["iris", "--version", "9"], "error: model 'iris' has no version 9; versions: 1, 2"),
         (["iris", "--version", "1", "--alias", "bad alias"], "error: alias 'bad alias' may only contain"),
         (["iris", "--version", "1", "--alias", "latest"], "error: alias 'latest' is reserved by MLflow"),

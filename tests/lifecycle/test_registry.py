@@ -27,6 +27,14 @@ def test_alias_follows_the_registry(registry, spec_for, tmp_path):
     assert _coef_c(resolve_model_uri("models:/iris/latest", spec)) == 2.0
 
 
+def test_mlflow_flavor_model_resolves_to_its_model_file(registry, spec_for, tmp_path):
+    spec = spec_for(tmp_path, tracking={"uri": registry["uri"]})
+    path = resolve_model_uri("models:/iris-flavor/1", spec)
+    assert (path.parent / "MLmodel").is_file()
+    assert path.suffix in (".skops", ".pkl")
+    assert path.stat().st_size > 0
+
+
 def test_runs_uri_directory_and_file(registry, spec_for, tmp_path):
     spec = spec_for(tmp_path, tracking={"uri": registry["uri"]})
     run1 = registry["runs"][0]
@@ -44,7 +52,8 @@ def test_env_tracking_uri_wins_over_the_spec(registry, spec_for, tmp_path, monke
 @pytest.mark.parametrize(
     ("uri", "expected"),
     [
-        ("models:/nope/1", "registered model 'nope' not found in sqlite:///{db}; registered models: iris"),
+        ("models:/nope/1",
+         "registered model 'nope' not found in sqlite:///{db}; registered models: iris, iris-flavor"),
         ("models:/iris/7", "model 'iris' has no version 7; versions: 1, 2"),
         (
             "models:/iris@prod",
