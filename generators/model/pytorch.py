@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import warnings
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -175,8 +176,19 @@ def _append_outputs(onx: Any, scores: str, task: str, classes: list[int], softma
     graph.node.extend(nodes)
 
 
-def convert_module(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> SourceModel:
-    """Export a torch module (shared with the trainer loader)."""
+@dataclass
+class _Shape:
+    n_features: int
+    input_name: str
+    width: int
+    task: str
+    classes: list[int] | None
+    softmax: bool
+    notes: list[str]
+
+
+def _inspect(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> _Shape:
+    """Input width, task, classes and whether to add a softmax, from the spec and a probe run."""
     torch = import_torch()
     module = module.eval()
     n_features = _n_features(spec, module, sample, origin)
@@ -225,6 +237,22 @@ def convert_module(spec: Any, module: Any, sample: np.ndarray | None, origin: st
             notes.append("the module's outputs sum to 1: read as probabilities (no softmax added)")
         elif width > 1:
             notes.append("the module's outputs read as logits: softmax added for probabilities")
+    return _Shape(n_features, input_name, width, task, classes, softmax, notes)
+
+
+def predictor(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> TorchPredictor:
+    """The module as a scikit-learn-like predictor, without exporting it (cross-validation folds)."""
+    shape = _inspect(spec, module.eval(), sample, origin)
+    return TorchPredictor(module, shape.task, shape.classes, shape.softmax)
+
+
+def convert_module(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> SourceModel:
+    """Export a torch module (shared with the trainer loader)."""
+    torch = import_torch()
+    module = module.eval()
+    shape = _inspect(spec, module, sample, origin)
+    n_features, input_name, width, task = shape.n_features, shape.input_name, shape.width, shape.task
+    classes, softmax, notes = shape.classes, shape.softmax, shape.notes
     buf = io.BytesIO()
     try:
         with warnings.catch_warnings():

@@ -124,7 +124,18 @@ def refit_function(spec: Any) -> Callable[[Any, np.ndarray], Any] | None:
     func = resolve(spec)
     if not takes_data(func):
         return None
-    return lambda X, y: call(spec, func, X, y)
+
+    def refit(X: Any, y: np.ndarray) -> Any:
+        model = call(spec, func, X, y)
+        if hasattr(model, "predict"):
+            return model
+        # a torch module: predict through the same adapter (and post-processing) as the served export
+        from mlready.generators.model.pytorch import predictor
+
+        rows = np.asarray(X, dtype=np.float32)[:8]
+        return predictor(spec, model, rows, origin=f"model.trainer {spec.model.trainer!r}")
+
+    return refit
 
 
 def load(spec: Any, path: Path | None, sample: np.ndarray | None) -> SourceModel:

@@ -192,3 +192,42 @@ def test_missing_torch_names_the_extra(monkeypatch):
         r"pip install 'mlready\[torch\]' \(torch==2\.13\.0\)",
     ):
         import_torch()
+
+
+TORCH_TRAINER = textwrap.dedent(
+    """
+    import torch
+
+
+    def fit(X, y):
+        torch.manual_seed(0)
+        x = torch.tensor(X.to_numpy(), dtype=torch.float32)
+        t = torch.tensor(y)
+        net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+        opt = torch.optim.Adam(net.parameters(), lr=0.05)
+        for _ in range(60):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(x), t).backward()
+            opt.step()
+        return net.eval()
+    """
+)
+
+
+def test_trainer_returning_a_torch_module_is_exported_and_cross_validated(proj, iris_frames):
+    train, test = iris_frames
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("train_torch.py", TORCH_TRAINER)
+    proj.write(
+        "deploy.yaml",
+        'project: {name: torchy}\nmodel: {source: train_torch.py, trainer: "train_torch:fit"}\n'
+        "data: {train: data/train.csv, eval: data/eval.csv}\n"
+        'readiness:\n  gates: ["cv.accuracy.mean >= 0.7", "parity.agreement >= 0.999"]\n  cv: {folds: 3}\n',
+    )
+    rc, err = proj.run()
+    assert rc == 0, err
+    report = proj.report()
+    assert report["model"]["kind"] == "trainer Sequential"
+    assert len(report["cv"]["per_fold"]) == 3 and report["status"] == "passed"
+    assert "the module's outputs read as logits: softmax added for probabilities" in report["notes"]
