@@ -59,3 +59,15 @@ def test_promote_uses_the_project_embedded_store_by_default(registry, tmp_path, 
     assert "registered model 'iris' not found in sqlite:///" in err
     assert err.rstrip().endswith("registered models: (none)")
     assert (tmp_path / ".mlready" / "mlflow.db").is_file()
+
+
+def test_promote_reads_the_store_from_the_projects_spec(store_copy, tmp_path, capsys):
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "deploy.yaml").write_text(
+        "project:\n  name: iris-app\nmodel:\n  source: models:/iris@champion\n  format: sklearn\n"
+        f"tracking:\n  uri: {store_copy}\n"
+    )
+    assert main(["promote", "iris", "--version", "2", "-C", str(project)]) == 0
+    assert capsys.readouterr().out == "iris@champion: version 1 -> version 2\n"
+    assert not (project / ".mlready" / "mlflow.db").exists()  # not the embedded store
