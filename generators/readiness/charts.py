@@ -90,6 +90,8 @@ def cv_chart(per_fold: list[dict[str, float | None]], metrics: list[str]) -> str
         lo, hi = min(vals + [mean - std]), max(vals + [mean + std])
         pad = (hi - lo) * 0.15 or max(abs(hi) * 0.01, 1e-3)
         lo, hi = lo - pad, hi + pad
+        if metric not in ("mae", "rmse", "r2"):  # scores live in [0, 1]: keep the axis there
+            lo, hi = max(lo, 0.0), min(hi, 1.0)
 
         def x(v: float, lo: float = lo, hi: float = hi) -> float:
             return label_w + (v - lo) / (hi - lo) * track_w
