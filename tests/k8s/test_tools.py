@@ -30,7 +30,8 @@ def variants(bundles) -> list[Path]:
         bundles.build(),
         bundles.build("+monitoring=prometheus"),
         bundles.build(digest=DIGEST),
-        bundles.build("target.k8s.rollout.strategy=canary", "target.k8s.rollout.canary.stable_version=0.9.0"),
+        bundles.build("target.k8s.rollout.strategy=canary", "target.k8s.rollout.canary.stable_version=0.9.0",
+                      digest=DIGEST),
         bundles.build("target.k8s.environments.dev.resources.cpu_limit=null"),
     ]
 
