@@ -45,10 +45,8 @@ def wrap_header(text: str, width: int = 80) -> str:
 
 def _rule_groups(spec: Spec) -> list[dict]:
     """The alert rules come from the monitoring generator: one source for the rules file and the CRD."""
-    try:
-        from mlready.generators.monitoring.rules import alert_rule_groups
-    except ImportError:
-        return []
+    from mlready.generators.monitoring.rules import alert_rule_groups
+
     return alert_rule_groups(spec)
 
 
@@ -80,10 +78,11 @@ class K8sGenerator(Generator):
                     "model": spec.model_name,
                     "serving": spec.section("serving"),
                     "docker": spec.section("target.docker"),
-                    "monitoring": _section_or_none(spec, "monitoring.prometheus"),
+                    "prometheus": _section_or_none(spec, "monitoring.prometheus"),
+                    "grafana": _section_or_none(spec, "monitoring.grafana"),
                 },
                 inputs=(IMAGE_STATE,),
-                version="4",
+                version="5",
                 description="Kubernetes manifests and kustomize overlays",
             )
         ]
