@@ -65,6 +65,8 @@ class EnvironmentSpec(Section):
     def _url(cls, v: str) -> str:
         if v and not re.match(r"^https?://[^\s'\"`$\\]+$", v):
             raise ValueError(f"{v!r} is not an http(s) URL")
+        if v and "@" in v.split("://", 1)[1].split("/", 1)[0]:
+            raise ValueError("the URL carries credentials: keep them in the CI system's secret store")
         return v
 
 

@@ -73,3 +73,9 @@ def test_the_targets_the_pipeline_runs_must_be_on(project: Path) -> None:
     assert problems(project, ["+ci=github", "+target=[docker,k8s]"]) == [
         "deploy.yaml target.docker.registry: the CI pipeline pushes the image where the Kubernetes bundle pulls "
         "it from: set the registry (e.g. registry.example.com/team)"]
+
+
+def test_a_url_with_credentials_is_refused(project: Path) -> None:
+    assert problems(project, ["+ci=github", *TARGETS, "ci.github.staging.url=https://bot:s3cret@staging.example.com"]) == [
+        "override 'ci.github.staging.url=https://bot:s3cret@staging.example.com' ci.github.staging.url: the URL "
+        "carries credentials: keep them in the CI system's secret store"]
