@@ -15,6 +15,7 @@ from mlready.engine.plugin import Artifact, StepContext
 from mlready.generators.readiness.assess import DataPaths, ModelUnderTest, assess
 from mlready.generators.readiness.gates import Gate, GateResult, gate_table
 from mlready.generators.readiness.html import render_html
+from mlready.generators.readiness.signature_check import fixed_batch_notes, signature_problems
 
 JSON_PATH, HTML_PATH, KIND = "reports/readiness.json", "reports/readiness.html", "readiness-report"
 
@@ -73,6 +74,13 @@ def run(ctx: StepContext) -> list[Artifact]:
 
     spec, cfg = ctx.spec, ctx.spec.section("readiness")
     onnx_bytes, sig = _served(ctx, served_model_step(spec))
+    declared = [t.model_dump() for t in spec.model.inputs] if spec.model.inputs else None
+    mismatch = signature_problems(declared, sig.get("inputs", []))
+    if mismatch:
+        raise StepError(
+            "model.readiness: the served model's inputs differ from model.inputs",
+            details="\n".join(mismatch),
+        )
     fmt = detect(spec.model.format, spec.model.source, spec.model.trainer) or "sklearn"
     needs_source = bool(spec.data.eval) and cfg.parity or cfg.cv.folds > 0
     source, fit, wants_frame, kind, notes = (
@@ -94,7 +102,7 @@ def run(ctx: StepContext) -> list[Artifact]:
         fit=fit,
         fit_wants_frame=wants_frame,
         kind=kind,
-        notes=notes,
+        notes=notes + fixed_batch_notes(sig.get("inputs", [])),
     )
 
     def path(key: str) -> tuple[str, Any] | None:

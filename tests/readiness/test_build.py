@@ -228,3 +228,30 @@ def test_without_training_data_cv_runs_on_the_eval_data(cancer_project, h):
     report = h.report(root)
     assert report["cv"]["data"] == "data/eval.csv" and report["cv"]["rows"] == 171
     assert report["status"] == "passed"
+
+
+def test_declared_inputs_must_match_the_served_signature(cancer_project, h):
+    root = cancer_project("readiness:\n  cv: {folds: 0}\n")
+    model = "  source: model.joblib\n"
+    declared = model + "  inputs: [{name: input, datatype: FP32, shape: [-1, 30]}]\n"
+    (root / "deploy.yaml").write_text((root / "deploy.yaml").read_text().replace(model, declared))
+    h.build(root)
+    wrong = model + "  inputs: [{name: input, datatype: FP64, shape: [1, 30]}]\n"
+    (root / "deploy.yaml").write_text((root / "deploy.yaml").read_text().replace(declared, wrong))
+    out = h.build_fails(root)
+    assert "model.readiness: the served model's inputs differ from model.inputs" in out
+    assert "model.inputs[0] 'input': datatype FP64, served FP32" in out
+    assert "model.inputs[0] 'input': shape [1, 30], served [-1, 30]" in out
+
+
+def test_signature_checks_unit():
+    from mlready.generators.readiness.signature_check import fixed_batch_notes, signature_problems
+
+    served = [{"name": "x", "datatype": "FP32", "shape": [1, 4]}]
+    assert signature_problems(None, served) == []
+    assert signature_problems([{"name": "y", "datatype": "FP32", "shape": [1, 4]}], served) == [
+        "input names: model.inputs declares ['y'], the served model has ['x']"
+    ]
+    assert fixed_batch_notes(served) == [
+        "input 'x' has a fixed batch dimension ([1, 4]); the server cannot batch requests"
+    ]
