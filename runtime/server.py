@@ -85,6 +85,11 @@ async def serve(config: RuntimeConfig, *, worker: bool = False, on_ready: Any = 
                              http=http_impl, loop=loop_impl, backlog=2048, timeout_keep_alive=75,
                              server_header=False, date_header=False)
     server = _Server(uconfig)
+    if worker:
+        # A worker joins the shared ports only once loaded, so the kernel never hands a connection to a
+        # worker that would answer 503 while its siblings are ready.
+        await service.start()
+        await service.wait_loaded()
     try:
         sock = _http_socket(config.host, config.http_port, reuse_port=worker)
     except OSError as exc:
@@ -102,7 +107,7 @@ async def serve(config: RuntimeConfig, *, worker: bool = False, on_ready: Any = 
             sock.close()
             return 1
         await grpc_server.start()
-    await service.start()
+    await service.start()  # no-op for a worker (started above)
 
     metrics_http = None
     if config.metrics_port and not worker:
