@@ -53,7 +53,8 @@ def _job(pipeline: Pipeline, job: Job, cfg: GitlabSpec) -> dict[str, Any]:
         else:
             out["image"] = cfg.docker_image
     elif not job.python:
-        out["image"] = "curlimages/curl:8.10.1" if not job.manual else "alpine:3.20"
+        # curlimages/curl's entrypoint is curl itself: GitLab needs it cleared to run a script
+        out["image"] = {"name": "curlimages/curl:8.10.1", "entrypoint": [""]} if not job.manual else "alpine:3.20"
     if job.needs:
         out["needs"] = [pipeline.job(n).name for n in job.needs]
     variables = dict(out.get("variables", {}))

@@ -219,6 +219,7 @@ def test_native_forms_of_caches_artifacts_gates_and_environments(built: Path, je
     assert gl["validate"]["script"][:3] == ["python3 -m venv .venv", ". .venv/bin/activate",
                                             "python -m pip install -r requirements.txt"]
     assert gl["deploy-production"]["interruptible"] is False
+    assert gl["smoke-test"]["image"] == {"name": "curlimages/curl:8.10.1", "entrypoint": [""]}
 
 
 def test_secrets_use_each_systems_own_mechanism(built: Path, jenkins_tree: list) -> None:
