@@ -23,6 +23,14 @@ def load(meta):
     return ort.InferenceSession(str(HERE / meta["model"]), opts, providers=["CPUExecutionProvider"])
 
 
+def peak_rss_mb():
+    try:  # this process' high-water mark (ru_maxrss would include a forking parent's)
+        with open("/proc/self/status") as fh:
+            return next(int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def read_rows(path, features):
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -47,7 +55,7 @@ def main(argv=None):
             session.run(None, {meta["input"]: row})
             times.append((time.perf_counter() - t) * 1000)
         p50, p99 = np.percentile(times, [50, 99])
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = peak_rss_mb()
         print(json.dumps({"load_ms": round(load_ms, 3), "p50_ms": round(float(p50), 4),
                           "p99_ms": round(float(p99), 4), "calls": args.benchmark, "peak_rss_mb": round(peak, 1)}))
         return 0
