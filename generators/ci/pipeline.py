@@ -32,7 +32,7 @@ def ci_overrides(overrides: list[str]) -> list[str]:
     out = []
     for o in overrides:
         key = _override_key(o)
-        if key == "ci" or key.startswith("ci.") or key == "env" or key.startswith("env."):
+        if key == "ci" or key.startswith("ci.") or key == "env":  # env.* values (a namespace) are kept
             continue
         out.append(o)
     return out

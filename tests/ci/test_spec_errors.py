@@ -79,3 +79,11 @@ def test_a_url_with_credentials_is_refused(project: Path) -> None:
     assert problems(project, ["+ci=github", *TARGETS, "ci.github.staging.url=https://bot:s3cret@staging.example.com"]) == [
         "override 'ci.github.staging.url=https://bot:s3cret@staging.example.com' ci.github.staging.url: the URL "
         "carries credentials: keep them in the CI system's secret store"]
+
+
+def test_ci_overrides_drop_the_ci_group_and_the_env_choice_only() -> None:
+    from mlready.generators.ci.pipeline import ci_overrides
+
+    assert ci_overrides(["+ci=[gitlab,jenkins]", "ci.gitlab.branch=trunk", "+ci.gitlab.stages.build=b", "env=prod",
+                         "env.namespace=ml", "+target=k8s", "serving.replicas=3", "~tracking"]) == [
+        "env.namespace=ml", "+target=k8s", "serving.replicas=3", "~tracking"]
