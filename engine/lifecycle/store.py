@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -128,6 +129,8 @@ def check_reachable(store: Store) -> None:
         return  # it answered: auth or routing problems surface later with MLflow's own message
     except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
+        if isinstance(reason, ssl.SSLError):
+            return  # it answered TLS; MLflow's own client (REQUESTS_CA_BUNDLE, ...) decides about the cert
         raise TrackingUnavailable(
             f"the MLflow tracking server at {store.display} did not answer within {store.timeout:g}s "
             f"({reason}); start it, fix MLFLOW_TRACKING_URI / tracking.uri, or build with "
@@ -197,6 +200,8 @@ def ensure_experiment(client: Any, store: Store, name: str) -> str:
     """The id of the experiment ``name``, created (with the store's artifact root) when missing."""
     exp = client.get_experiment_by_name(name)
     if exp is not None:
+        if exp.lifecycle_stage == "deleted":  # deleted in the UI: bring it back rather than fail every build
+            client.restore_experiment(exp.experiment_id)
         return exp.experiment_id
     location = f"{store.artifact_root}/{urllib.parse.quote(name, safe='')}" if store.artifact_root else None
     return client.create_experiment(name, artifact_location=location)

@@ -24,6 +24,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,8 @@ def record_build(client: Any, store: Store, spec: Any, manifest: dict[str, Any],
         metrics = collect_metrics(out_dir)
         for i in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
             client.log_batch(run_id, params=params[i : i + 100])
-        items = [Metric(k, v, 0, 0) for k, v in metrics.items()]
+        now = int(time.time() * 1000)  # the run's record, not a build artifact: the clock is fine here
+        items = [Metric(k, v, now, 0) for k, v in metrics.items()]
         for i in range(0, len(items), 1000):
             client.log_batch(run_id, metrics=items[i : i + 1000])
         _log_files(client, run_id, spec, out_dir)

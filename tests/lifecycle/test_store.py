@@ -80,3 +80,13 @@ def test_promote_against_a_dead_server_exits_1_with_the_message(capsys):
     assert main(["promote", "iris", "--version", "1", "--tracking-uri", url]) == 1
     assert time.monotonic() - start < 15
     assert capsys.readouterr().err.startswith(f"error: the MLflow tracking server at {url} did not answer")
+
+
+def test_a_deleted_experiment_is_restored(registry):
+    from mlready.engine.lifecycle.store import ensure_experiment
+
+    client, store = registry["client"], registry["store"]
+    exp_id = ensure_experiment(client, store, "to-delete")
+    client.delete_experiment(exp_id)
+    assert ensure_experiment(client, store, "to-delete") == exp_id
+    assert client.get_experiment(exp_id).lifecycle_stage == "active"
