@@ -151,6 +151,13 @@ class Metrics:
                     fast.append(made[name])
         if fast:
             self.registry.register(_FastCollector(fast))
+        if registry is None and not multiprocess:
+            # process_cpu_seconds_total, process_resident_memory_bytes, ... and python_info, for the
+            # dashboard's CPU and memory panels (with workers, each process has its own: not aggregated).
+            from prometheus_client import PlatformCollector, ProcessCollector
+
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
         self.requests = made[REQUESTS_TOTAL]
         self.request_duration = made[REQUEST_DURATION]
         self.queue_duration = made[QUEUE_DURATION]

@@ -170,6 +170,7 @@ def test_metrics_and_openapi(server):
         assert name in text, name
     assert 'mlready_requests_total{model="half_plus_two",protocol="tfserving",status="200",version="1"}' in text
     assert 'mlready_model_version_state{model="quickstart",state="AVAILABLE",version="1"} 1.0' in text
+    assert "process_cpu_seconds_total" in text and "process_resident_memory_bytes" in text
     doc = httpx.get(server.url + "/openapi.json").json()
     assert doc["openapi"].startswith("3.") and "/v2/models/{model}/infer" in doc["paths"]
 
