@@ -75,12 +75,17 @@ def annotate_types(model: onnx.ModelProto, row: np.ndarray) -> onnx.ModelProto:
     """Add value_info for every tensor whose type shape inference left unknown, read off a real run.
 
     onnx/onnxruntime shape inference cannot see through ``ai.onnx.ml`` operators (skl2onnx's Scaler, ...);
-    the quantizers then skip the tensors behind them. The leading (batch) dimension is kept dynamic.
+    the quantizers then skip the tensors behind them, and OpenVINO's CPU plug-in refuses a subgraph input of
+    unknown rank. The leading (batch) dimension is kept dynamic.
     """
     import onnxruntime as ort
     from onnx import helper
 
     model = onnx.shape_inference.infer_shapes(model)
+    # a value_info without a shape leaves the rank dynamic, which OpenVINO's CPU plug-in refuses: redo those
+    shapeless = [v for v in model.graph.value_info if not v.type.tensor_type.HasField("shape")]
+    for v in shapeless:
+        model.graph.value_info.remove(v)
     known = {v.name for v in (*model.graph.value_info, *model.graph.input, *model.graph.output)}
     known |= {t.name for t in model.graph.initializer}
     missing = [o for n in model.graph.node for o in n.output if o and o not in known]
@@ -93,9 +98,15 @@ def annotate_types(model: onnx.ModelProto, row: np.ndarray) -> onnx.ModelProto:
     so = ort.SessionOptions()
     so.log_severity_level = 3
     sess = ort.InferenceSession(probe.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    values = sess.run(missing, {model.graph.input[0].name: row})
-    for name, value in zip(missing, values, strict=True):
-        elem = helper.np_dtype_to_tensor_dtype(np.asarray(value).dtype)
-        shape = ["batch", *np.shape(value)[1:]] if np.ndim(value) else []
+    feed = model.graph.input[0].name
+    # two batch sizes: a dimension that follows the batch is dynamic, wherever it sits (ArrayFeatureExtractor
+    # returns [1, N]); the others are fixed
+    two = sess.run(missing, {feed: np.repeat(row[:1], 2, axis=0)})
+    three = sess.run(missing, {feed: np.repeat(row[:1], 3, axis=0)})
+    for name, a, b in zip(missing, two, three, strict=True):
+        elem = helper.np_dtype_to_tensor_dtype(np.asarray(a).dtype)
+        shape = [d2 if d2 == d3 else "N" for d2, d3 in zip(np.shape(a), np.shape(b), strict=True)]
+        if np.ndim(a) != np.ndim(b):
+            continue  # rank depends on the batch: leave it to the runtime
         model.graph.value_info.append(helper.make_tensor_value_info(name, elem, shape))
     return model

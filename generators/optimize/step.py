@@ -16,7 +16,7 @@ from mlready.engine.plugin import Artifact, StepContext
 from mlready.generators.optimize import data as opt_data
 from mlready.generators.optimize import measure
 from mlready.generators.optimize.html import render_html
-from mlready.generators.optimize.inspect_model import facts
+from mlready.generators.optimize.inspect_model import annotate_types, facts
 from mlready.generators.optimize.passes import PassContext, PassSkipped, run_chain
 from mlready.generators.optimize.providers import runtime_config
 from mlready.generators.optimize.report import report_dict
@@ -43,10 +43,11 @@ def explain_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}"[:400]
 
 
-def finalize(model: onnx.ModelProto, name: str) -> bytes:
-    """Deterministic bytes for a chosen candidate: no doc strings from scratch paths, one metadata entry."""
+def finalize(model: onnx.ModelProto, name: str, row) -> bytes:
+    """Deterministic bytes for a candidate: every tensor typed and shaped (OpenVINO's CPU plug-in refuses
+    tensors of unknown rank behind ai.onnx.ml operators), one ``mlready.optimization`` metadata entry."""
     out = onnx.ModelProto()
-    out.CopyFrom(model)
+    out.CopyFrom(annotate_types(model, row))
     out.producer_name, out.producer_version = out.producer_name or "mlready", out.producer_version or ""
     del out.metadata_props[:]
     out.metadata_props.extend(
@@ -57,13 +58,14 @@ def finalize(model: onnx.ModelProto, name: str) -> bytes:
 
 
 def build_candidates(baseline: onnx.ModelProto, pctx: PassContext, names: list[str], progress) -> list[Candidate]:
-    cands = [Candidate("baseline", model=finalize(baseline, "baseline"), reason="the fp32 model as ingested")]
+    row = pctx.calib[:1]
+    cands = [Candidate("baseline", model=finalize(baseline, "baseline", row), reason="the fp32 model as ingested")]
     for i, name in enumerate(names):
         progress(f"building candidate {name}", i / max(1, len(names)))
         try:
             model = run_chain(name, baseline, pctx)
             check_io(model, baseline)
-            cands.append(Candidate(name, model=finalize(model, name), reason=model.doc_string or ""))
+            cands.append(Candidate(name, model=finalize(model, name, row), reason=model.doc_string or ""))
         except PassSkipped as exc:
             cands.append(Candidate(name, status="skipped", reason=str(exc)))
         except Exception as exc:  # a pass that breaks must not break the build: it is reported
