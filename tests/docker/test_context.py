@@ -76,3 +76,13 @@ def test_gpu_variant_swaps_onnxruntime_for_the_gpu_build(gpu_context):
     dockerfile = (gpu_context / "Dockerfile").read_text()
     assert 'io.mlready.variant="gpu"' in dockerfile
     assert "NVIDIA_VISIBLE_DEVICES=all" in dockerfile
+
+
+def test_base_digest_is_written_literally_in_both_from_lines(quickstart):
+    digest = "sha256:" + "ab" * 32
+    result = api.build(quickstart, [*DOCKER, f"target.docker.base_digest={digest}"],
+                       out=quickstart / "build-digest", run_hooks=False)
+    froms = [line for line in (result.out_dir / "docker/Dockerfile").read_text().splitlines()
+             if line.startswith("FROM ")]
+    base = DOCKER[-1].split("=", 1)[1]
+    assert froms == [f"FROM {base}@{digest} AS builder", f"FROM {base}@{digest}"]
