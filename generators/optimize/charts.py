@@ -19,13 +19,16 @@ def _fmt(v: float) -> str:
 
 
 def bar_chart(title: str, unit: str, bars: list[tuple[str, float, str]], line: tuple[float, str] | None = None,
-              lower_is_better: bool = True) -> str:
-    """Horizontal bars ``(label, value, verdict)``; ``line`` is a reference value drawn across (a budget)."""
+              lower_is_better: bool = True, zoom: bool = False) -> str:
+    """Horizontal bars ``(label, value, verdict)``; ``line`` is a reference value drawn across (a budget).
+    ``zoom`` starts the axis just below the smallest value (for accuracies that differ in the third digit)."""
     label_w, bar_w, row_h, top = 230, 420, 24, 34
     height = top + row_h * len(bars) + 26
     values = [v for _, v, _ in bars] + ([line[0]] if line else [])
     hi = max(values) if values else 1.0
     lo = min(0.0, min(values)) if values else 0.0
+    if zoom and values:
+        lo = min(values) - 0.15 * ((hi - min(values)) or abs(hi) or 1.0)
     span = (hi - lo) or 1.0
 
     def x(v: float) -> float:
@@ -50,6 +53,8 @@ def bar_chart(title: str, unit: str, bars: list[tuple[str, float, str]], line: t
                    f'stroke="{INK}" stroke-dasharray="4 3"/>')
         out.append(f'<text x="{lx:.1f}" y="{top + row_h * len(bars) + 16}" text-anchor="middle" '
                    f'fill="{INK}">{escape(line[1])}</text>')
+    if zoom:
+        out.append(f'<text x="{label_w}" y="{top + row_h * len(bars) + 16}" fill="#57606a">axis from {_fmt(lo)}</text>')
     out.append(f'<line x1="{label_w}" x2="{label_w}" y1="{top - 4}" y2="{top + row_h * len(bars)}" stroke="{GRID}"/>')
     out.append("</svg>")
     return "".join(out)

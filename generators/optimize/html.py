@@ -43,8 +43,8 @@ def _charts(report: dict[str, Any]) -> str:
     if base["quality"]["value"] is not None:
         floor = base["quality"]["value"] - budget
         acc = [(c["name"], c["quality"]["value"] or 0.0, _color(c)) for c in measured]
-        parts.append(bar_chart(f"{metric} on the evaluation data", metric, acc,
-                               line=(floor, f"budget floor {floor:.4f}"), lower_is_better=False))
+        parts.append(bar_chart(f"{metric.capitalize() if metric.islower() else metric} on the evaluation data", metric, acc,
+                               line=(floor, f"budget floor {floor:.4f}"), lower_is_better=False, zoom=True))
     return "".join(parts)
 
 
@@ -62,7 +62,8 @@ def _rows(report: dict[str, Any]) -> str:
         ]
         tds = "".join(x if x.startswith("<td") else f"<td>{x}</td>" for x in cells)
         rows.append(f'<tr class="{escape(c["verdict"])}">{tds}</tr>')
-    head = ("<tr><th>candidate</th><th>verdict</th><th>metric</th><th>label agreement</th><th>p50 ms</th>"
+    metric = next((c["quality"]["metric"] for c in report["candidates"] if c.get("quality")), "metric")
+    head = (f"<tr><th>candidate</th><th>verdict</th><th>{escape(metric)}</th><th>label agreement</th><th>p50 ms</th>"
             "<th>p99 ms</th><th>rows/s</th><th>bytes</th><th>peak RSS MB</th><th>why</th></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -77,8 +78,10 @@ def render_html(report: dict[str, Any]) -> str:
                f"({data['calibration_rows']} rows). {escape(data['note'])}")
     how = (f"Measured side by side in one process on {escape(m['provider'])} with {m['intra_op_threads']} thread: "
            f"{m['rounds']} interleaved rounds of {m['latency_runs_per_round']} batch-1 calls and "
-           f"{m['throughput_runs_per_round']} calls at batch {m['throughput_batch']}; medians over rounds; "
-           f"noise margin {m['noise_margin']:.0%} (widened to the measured spread). Peak RSS is of a fresh "
+           f"{m['throughput_runs_per_round']} calls at batch {m['throughput_batch']}; figures are medians over rounds. "
+           f"Speed verdicts compare two candidates round by round: a gap counts when the median paired ratio "
+           f"passes the noise margin ({m['noise_margin']:.0%}) and most rounds agree; within it the simpler "
+           f"candidate wins. Peak RSS is of a fresh "
            f"process loading the model (imports alone: {_num(m['memory_reference_mb'], '.1f')} MB).")
     return (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
