@@ -16,16 +16,19 @@ BASE = ["tracking.enabled=false", "readiness.enabled=false"]
 
 
 class Builds:
-    def __init__(self, root: Path):
-        self.root = root
+    """Builds of one copy of the quickstart (one step cache), each variant once; also used by tests/compose."""
+
+    def __init__(self, root: Path, base: list[str] = BASE):
+        self.root, self.base = root, list(base)
         self.project = root / "quickstart"
-        shutil.copytree(QUICKSTART, self.project, ignore=shutil.ignore_patterns("build", ".mlready", "__pycache__"))
+        shutil.copytree(QUICKSTART, self.project,
+                        ignore=shutil.ignore_patterns("build", ".mlready", "__pycache__", "mlruns"))
         self._done: dict[tuple[str, ...], Path] = {}
 
     def build(self, *overrides: str) -> Path:
         if overrides not in self._done:
             out = self.root / f"out{len(self._done)}"
-            api.build(self.project, [*BASE, *overrides], out=out, run_hooks=False)
+            api.build(self.project, [*self.base, *overrides], out=out, run_hooks=False)
             self._done[overrides] = out
         return self._done[overrides]
 
