@@ -18,6 +18,7 @@ from pydantic import Field
 IMAGE_MODEL_REPOSITORY = "/opt/mlready/models"
 CONFIG_PATH = "runtime/config.json"
 CONFIG_KIND = "runtime-config"
+PROVIDERS_PATH = "model/providers.json"  # written by model.optimize (generators/optimize)
 
 
 class BatchingSpec(Section):
@@ -75,8 +76,9 @@ class ServingSpec(Section):
     model_repository: str = Field(IMAGE_MODEL_REPOSITORY, description="model repository path inside the image")
 
 
-def runtime_config(serving: ServingSpec, model_name: str) -> dict[str, Any]:
-    """The runtime-config document (validated by the runtime's own strict loader)."""
+def runtime_config(serving: ServingSpec, model_name: str, providers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The runtime-config document (validated by the runtime's own strict loader). ``providers``: the
+    execution providers from the optimize step's ``model/providers.json``, when it ran."""
     from mlready.runtime.config import RuntimeConfig
 
     data = {
@@ -91,6 +93,7 @@ def runtime_config(serving: ServingSpec, model_name: str) -> dict[str, Any]:
         "metrics_port": serving.metrics_port,
         "poll_interval_s": serving.poll_interval_s,
         "threads": serving.threads.model_dump(mode="json"),
+        "providers": [{"name": p["name"], "options": dict(p.get("options", {}))} for p in providers or []],
         "workers": serving.workers,
         "max_body_bytes": serving.max_body_bytes,
         "auth": serving.auth.model_dump(mode="json"),
@@ -107,7 +110,11 @@ def build_config(ctx: StepContext) -> list[Artifact]:
     serving: ServingSpec = ctx.spec.section(RuntimeGenerator.section)
     signature = json.loads(ctx.artifact("model-signature").read_text())
     name = signature.get("name") or ctx.spec.model_name
-    return [Artifact.json(CONFIG_PATH, CONFIG_KIND, runtime_config(serving, name))]
+    providers = None
+    for art in ctx.artifacts(CONFIG_KIND):  # the optimize step's model/providers.json, when it ran
+        if art.path == PROVIDERS_PATH:
+            providers = json.loads(art.read_text()).get("providers")
+    return [Artifact.json(CONFIG_PATH, CONFIG_KIND, runtime_config(serving, name, providers))]
 
 
 class RuntimeGenerator(Generator):
@@ -130,12 +137,15 @@ class RuntimeGenerator(Generator):
         return []
 
     def steps(self, spec: Any) -> list[Step]:
+        from mlready.generators.model import optimization_active
+
+        deps = ("model.ingest", "model.optimize") if optimization_active(spec) else ("model.ingest",)
         return [Step(
             id="runtime.config",
             run=build_config,
-            deps=("model.ingest",),
+            deps=deps,
             config=spec.section(self.section),
-            version="1",
+            version="2",
             header=False,
             description="write the model server's runtime config",
         )]

@@ -106,6 +106,21 @@ class ThreadConfig:
 
 
 @dataclass(frozen=True)
+class ProviderConfig:
+    """An onnxruntime execution provider with its string options (from the optimize step's providers.json).
+
+    Providers this onnxruntime build lacks are skipped with a warning; CPUExecutionProvider is always last.
+    """
+
+    name: str
+    options: dict[str, str] = field(default_factory=dict)
+
+    def _check(self, path: str) -> None:
+        if not self.name.endswith("ExecutionProvider"):
+            raise ConfigError(f"{path}.name: expected an onnxruntime provider name, got {self.name!r}")
+
+
+@dataclass(frozen=True)
 class AuthConfig:
     """Optional bearer-token auth on inference routes. The token comes from an env var or a mounted file."""
 
@@ -148,6 +163,7 @@ class RuntimeConfig:
     metrics_port: int | None = None  # None: /metrics on the HTTP port only
     poll_interval_s: float = 5.0  # 0 disables repository polling
     threads: ThreadConfig = field(default_factory=ThreadConfig)
+    providers: tuple[ProviderConfig, ...] = ()  # empty: CPUExecutionProvider only
     workers: int = 1
     max_body_bytes: int = 16 * 1024 * 1024
     auth: AuthConfig = field(default_factory=AuthConfig)
@@ -180,6 +196,8 @@ class RuntimeConfig:
             model._check(f"models.{name}")
         self.default_model._check("default_model")
         self.threads._check("threads")
+        for i, provider in enumerate(self.providers):
+            provider._check(f"providers[{i}]")
         self.auth._check("auth")
         self.cloud._check("cloud")
 

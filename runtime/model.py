@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from concurrent.futures import Executor
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from mlready.runtime.batching import Arrays, Batcher
-from mlready.runtime.config import ModelConfig, ThreadConfig
+from mlready.runtime.config import ModelConfig, ProviderConfig, ThreadConfig
 from mlready.runtime.errors import BadRequest, Overloaded
 from mlready.runtime.metrics import Metrics
 from mlready.runtime.signature import Signature, check_inputs
@@ -19,6 +20,8 @@ from mlready.runtime.signature import Signature, check_inputs
 MODEL_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
 PLATFORM = "onnxruntime_onnx"
+
+log = logging.getLogger("mlready.runtime.model")
 
 
 class LoadError(Exception):
@@ -142,15 +145,35 @@ def session_options(threads: ThreadConfig) -> Any:
     return opts
 
 
+def providers_for(configured: tuple[ProviderConfig, ...]) -> tuple[list[str], list[dict[str, str]]]:
+    """The configured providers this onnxruntime build has, in order, then CPU (always the fallback)."""
+    import onnxruntime as ort
+
+    available = set(ort.get_available_providers())
+    names, options = [], []
+    for p in configured:
+        if p.name == "CPUExecutionProvider" or p.name in names:
+            continue
+        if p.name not in available:
+            log.warning("execution provider not available in this onnxruntime build; skipped",
+                        extra={"provider": p.name})
+            continue
+        names.append(p.name)
+        options.append(dict(p.options))
+    return [*names, "CPUExecutionProvider"], [*options, {}]
+
+
 def load_version(name: str, version: int, path: Path, config: ModelConfig, threads: ThreadConfig,
-                 executor: Executor, metrics: Metrics) -> ModelVersion:
+                 executor: Executor, metrics: Metrics,
+                 providers: tuple[ProviderConfig, ...] = ()) -> ModelVersion:
     """Load and warm up one version (blocking; called on a loader thread). Raises LoadError."""
     import onnxruntime as ort
 
     model_file = path / MODEL_FILE
+    names, options = providers_for(providers)
     try:
         session = ort.InferenceSession(str(model_file), sess_options=session_options(threads),
-                                       providers=["CPUExecutionProvider"])
+                                       providers=names, provider_options=options)
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
         raise LoadError(f"cannot load {model_file}: {str(exc).strip()[:500]}") from exc
     try:

@@ -156,7 +156,8 @@ class ModelManager:
             t0 = time.perf_counter()
             try:
                 mv = await loop.run_in_executor(self._loader, load_version, name, v, self.root / name / str(v),
-                                                mconf, self.config.threads, self.executor, self.metrics)
+                                                mconf, self.config.threads, self.executor, self.metrics,
+                                                self.config.providers)
             except LoadError as exc:
                 self._set(name, v, "FAILED", str(exc))
                 self.metrics.child(self.metrics.load_failures, name, str(v)).inc()

@@ -103,3 +103,18 @@ def test_serve_lays_out_a_repository_from_the_build(tmp_path, mk):
     repo, config = prepare_project(tmp_path / "proj", None, tmp_path / "w1")
     assert (repo / "hp2" / "3" / "model.onnx").is_file() and (repo / "hp2" / "3" / "metadata.json").is_file()
     assert config == {}
+
+
+def test_execution_providers_are_carried_and_filtered():
+    from mlready.generators.runtime import ServingSpec, runtime_config
+    from mlready.runtime.model import providers_for
+
+    data = runtime_config(ServingSpec(), "m", [{"name": "CUDAExecutionProvider", "options": {"device_id": "0"}},
+                                               {"name": "CPUExecutionProvider", "options": {}}])
+    cfg = RuntimeConfig.from_dict(data)
+    assert [p.name for p in cfg.providers] == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert cfg.providers[0].options == {"device_id": "0"}
+    names, options = providers_for(cfg.providers)  # this CPU-only build: CUDA skipped, CPU last
+    assert names[-1] == "CPUExecutionProvider" and len(names) == len(options)
+    with pytest.raises(ConfigError, match=r"providers\[0\]\.name: expected an onnxruntime provider name"):
+        RuntimeConfig.from_dict({"model_repository": "/m", "providers": [{"name": "cuda"}]})
