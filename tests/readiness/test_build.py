@@ -64,7 +64,7 @@ def test_impossible_gate_fails_the_build_with_the_gate_table(cancer_project, h):
     assert kept["status"] == "failed"
     assert [g["passed"] for g in kept["gates"]] == [False, True]
     page = (root / ".mlready" / "failed-build" / "reports" / "readiness.html").read_text()
-    assert "<b>Failed gates</b><ul><li><b>f1</b> 0.9" in page and "(needs >= 0.9999)</li></ul>" in page
+    assert "<b>Failed gates</b><ul><li><b>f1</b> 0.9" in page and "(needs &gt;= 0.9999)</li></ul>" in page
 
 
 def test_cli_exit_code_1_and_table_for_a_failed_gate(cancer_project, capsys):
