@@ -106,10 +106,14 @@ class SourceMap:
                 if top and key == "defaults":
                     continue
                 path = f"{prefix}.{key}" if prefix else key
-                self._where[path] = f"{display}:{key_node.start_mark.line + 1}"
-                # a value replaces everything below it that earlier sources set
-                for stale in [k for k in self._where if k.startswith(path + ".")]:
-                    del self._where[stale]
+                if isinstance(value_node, yaml.MappingNode):
+                    # mappings merge: keys set by earlier sources keep their own locations
+                    self._where.setdefault(path, f"{display}:{key_node.start_mark.line + 1}")
+                else:
+                    # a scalar or a list replaces everything below it that earlier sources set
+                    self._where[path] = f"{display}:{key_node.start_mark.line + 1}"
+                    for stale in [k for k in self._where if k.startswith(path + ".")]:
+                        del self._where[stale]
                 self._walk(value_node, path, display)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):

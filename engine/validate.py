@@ -113,6 +113,8 @@ def validate(comp: Composition, generators: list[Generator], project_dir: Path) 
     if root is not None and not problems:
         spec = Spec(root, project_dir=project_dir, choices=comp.choices, overrides=comp.overrides)
         for gen in generators:
+            if not gen.enabled(spec):  # a switched-off target has nothing to say about the spec
+                continue
             for p in gen.validate(spec):
                 problems.append(SpecProblem(p.where or comp.sources.where(p.key), p.key, p.message))
     if problems:

@@ -129,3 +129,16 @@ def test_help_imports_nothing_heavy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
     assert "build" in out.stdout and "validate" in out.stdout
+
+
+def test_location_of_a_key_survives_later_group_files_that_merge_its_parent(project, quickstart_files):
+    """A group file appended after deploy.yaml sets `env: {name: ...}`; deploy.yaml's env.namespace keeps its line."""
+    files = {
+        **quickstart_files,
+        "deploy.yaml": GOOD + "env:\n  namespace: Bad_NS\n",
+        "conf/extra/prod.yaml": "# @package _global_\nenv:\n  name: prod\n",
+    }
+    assert problems(files, ["+extra=prod"], project=project) == [
+        "deploy.yaml:6 env.namespace: 'Bad_NS' is not a DNS-1123 label (lowercase letters, digits and '-', "
+        "start and end alphanumeric, at most 63 characters)"
+    ]
