@@ -18,6 +18,7 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
 IMAGE_REF = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?$")
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+GPU_REQUIREMENT = re.compile(r"onnxruntime[-_a-z0-9]*(\[[a-z0-9_-]+(,[a-z0-9_-]+)*\])?==[0-9][0-9a-z.+!-]*", re.I)
 INDEX_URL = re.compile(r"^https?://[^\s\"'\\]+$")
 
 
@@ -99,15 +100,10 @@ class DockerSpec(Section):
     @field_validator("gpu_onnxruntime")
     @classmethod
     def _requirement(cls, v: str) -> str:
-        from packaging.requirements import InvalidRequirement, Requirement
-
-        try:
-            req = Requirement(v)
-        except InvalidRequirement as exc:
-            raise ValueError(f"{v!r} is not a pip requirement: {exc}") from None
-        if not req.name.lower().startswith("onnxruntime") or req.url or req.marker:
-            raise ValueError(f"{v!r}: expected an onnxruntime build such as 'onnxruntime-gpu==1.31.1'")
-        return v
+        if not GPU_REQUIREMENT.fullmatch(v.strip()):
+            raise ValueError(f"{v!r}: expected an onnxruntime build pinned with ==, such as "
+                             "'onnxruntime-gpu[cuda,cudnn]==1.31.1'")
+        return v.strip()
 
     @field_validator("prune")
     @classmethod

@@ -10,8 +10,10 @@ Use from a conftest::
 
     from tests.support.containers import base_image, docker_client  # noqa: F401  (fixtures)
 
-Helpers: :func:`run_container` (removes the container afterwards), :func:`wait_http`, :func:`podman` (the CLI
-with the harness' containers.conf, e.g. ``podman("kube", "play", path)``).
+Helpers: :func:`run_container` (removes the container afterwards), :func:`host_port`, :func:`wait_http`,
+:func:`podman` (the CLI with the harness' containers.conf, e.g. ``podman("kube", "play", path)``).
+The harness' registries.conf also marks ``$MLREADY_TEST_REGISTRY`` (localhost:5555) as a plain-HTTP registry
+for tests that start Debian's ``docker-registry`` there (see tests/docker/test_push.py).
 """
 
 from __future__ import annotations
