@@ -52,8 +52,15 @@ def load_source(spec, project_dir: Path | None = None, sample=None):
     """Load and convert the source model (returns a :class:`~mlready.generators.model.source.SourceModel`)."""
     from mlready.generators.model.formats import loader
 
+    path = resolve_source(spec)
     fmt = detect(spec.model.format, spec.model.source, spec.model.trainer)
-    return loader(fmt)(spec, resolve_source(spec), sample)
+    if fmt is None and path is not None:  # a registry URI: tell the format from the downloaded file
+        fmt = detect("auto", path.name, None)
+    if fmt is None:
+        from mlready.generators.model.source import ModelSourceError
+
+        raise ModelSourceError(f"{spec.model.source}: cannot tell the model format from {path}; set model.format")
+    return loader(fmt)(spec, path, sample)
 
 
 class ModelGenerator(Generator):
