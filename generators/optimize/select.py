@@ -129,8 +129,14 @@ def select(cands: list[Candidate], cfg: OptimizeSpec) -> tuple[Candidate, str]:
     obj = cfg.objective
     best = min(accepted, key=lambda c: objective_value(c, obj))
 
-    close = sorted((c for c in accepted if not clearly_worse(c, best, obj, cfg.measure.noise_margin)),
+    m = cfg.measure.noise_margin
+    # "within the noise" is not transitive: a candidate may only displace the baseline by being clearly better
+    # than it, not merely close to the best
+    close = sorted((c for c in accepted if not clearly_worse(c, best, obj, m)
+                    and (c is base or clearly_worse(base, c, obj, m))),
                    key=lambda c: (c.complexity, c.name))
+    if not close:  # the best itself is not clearly better than the baseline
+        close = [base]
     winner = close[0]
     for c in accepted:
         c.verdict = "chosen" if c is winner else "accepted"

@@ -87,3 +87,19 @@ def test_slower_is_judged_round_by_round():
     assert winner.name == "baseline"
     assert cands[1].why == ("slower than the baseline at batch 1 (p50 1.0000 ms): 1.20× the baseline's time per row "
                             "in the median paired round, slower in 5 of 5 rounds (noise margin 10%)")
+
+
+def test_a_candidate_must_be_clearly_better_than_the_baseline_to_displace_it():
+    # "within the noise" is not transitive: fp16 is within the noise of the best (3 of 5 rounds level with
+    # it) but not clearly faster than the baseline (slower in 2 of 5 rounds), so the simpler fp16 may not win
+    fp16 = cand("fp16", p50=1.0, jitter=(0.5, 0.5, 0.5, 1.2, 1.2))
+    cands = [cand("baseline", p50=1.0), fp16, cand("structured_prune+int8_dynamic", p50=0.5)]
+    winner, _ = select(cands, OptimizeSpec(auto=True))
+    assert winner.name == "structured_prune+int8_dynamic"
+    assert fp16.verdict == "accepted"
+
+
+def test_within_the_noise_of_the_best_and_clearly_better_than_the_baseline_the_simpler_wins():
+    cands = [cand("baseline", p50=1.0), cand("fp16", p50=0.545), cand("structured_prune+int8_dynamic", p50=0.5)]
+    winner, _ = select(cands, OptimizeSpec(auto=True))
+    assert winner.name == "fp16"
