@@ -23,6 +23,7 @@ from mlready.generators.optimize.report import report_dict
 from mlready.generators.optimize.select import Candidate, select
 
 NO_KERNEL = re.compile(r"Could not find an implementation for (\w+)\((\d+)\) node with name '([^']*)'")
+NO_SCHEMA = re.compile(r"\(\"([^\"]*)\", (\w+), \"([^\"]*)\".*No Op registered for \w+ with domain_version of (\d+)")
 
 
 def _io(model: onnx.ModelProto) -> list[tuple[str, int]]:
@@ -39,6 +40,10 @@ def explain_error(exc: Exception) -> str:
     m = NO_KERNEL.search(str(exc))
     if m:
         return f"unsupported operator {m.group(1)!r} (opset {m.group(2)}, node {m.group(3)!r}): onnxruntime's CPU provider has no kernel for it"
+    m = NO_SCHEMA.search(str(exc))
+    if m:
+        domain = m.group(3) or "ai.onnx"
+        return f"unsupported operator {m.group(2)!r} (domain {domain}, opset {m.group(4)}, node {m.group(1)!r}): not an operator onnxruntime knows"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}"[:400]
 
