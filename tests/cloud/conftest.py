@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from mlready.engine import api
 
+from tests.support.containers import base_image, docker_client  # noqa: F401  (fixtures)
+
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "examples" / "quickstart"
 BASE = ["tracking.enabled=false", "readiness.enabled=false"]
