@@ -14,7 +14,8 @@ sha256, the readiness metrics and the image digest when the manifest knows it. A
 registered is not registered again (rebuilding with other targets reuses its version).
 
 Switch off with ``tracking.enabled=false`` or ``MLREADY_TRACKING=0`` in the environment. MLflow is imported
-only when a run is recorded.
+only when a run is recorded. A no-op rebuild — same outputs, spec, clean git commit and store as the build
+recorded last (``.mlready/tracked.json``) — is that same run and records nothing new.
 """
 
 from __future__ import annotations
@@ -62,7 +63,10 @@ class TrackedBuild:
 def tracking_enabled(spec: Any) -> bool:
     if os.environ.get("MLREADY_TRACKING", "").strip().lower() in OFF:
         return False
-    return bool(spec.section("tracking").enabled)
+    try:
+        return bool(spec.section("tracking").enabled)
+    except AttributeError:  # built with a generator list that leaves tracking out
+        return False
 
 
 def build_key(manifest: dict[str, Any]) -> str:
@@ -190,6 +194,14 @@ class MlflowHook:
         if not tracking_enabled(spec):
             return None
         store = store_from_spec(spec)
+        fingerprint = _fingerprint(store, result)
+        marker = Path(spec.project_dir) / ".mlready" / "tracked.json"
+        previous = _read_json(marker) or {}
+        if fingerprint and previous.get("fingerprint") == fingerprint:
+            # a no-op rebuild (every step cached, same spec, commit and store): it is the run already recorded
+            print(f"mlflow: unchanged build, already recorded as run {previous.get('run_id')} ({store.display})",
+                  file=sys.stderr)
+            return None
         try:
             with bounded_http(store.timeout):
                 client = open_client(store)
@@ -206,7 +218,28 @@ class MlflowHook:
             verb = "registered" if tracked.model_new else "same model as"
             where += f"; {verb} {tracked.model_name} version {tracked.model_version}"
         print(f"mlflow: {where} ({store.display})", file=sys.stderr)
+        if fingerprint:
+            _write_marker(marker, {"fingerprint": fingerprint, "run_id": tracked.run_id})
         return tracked
+
+
+def _fingerprint(store: Store, result: Any) -> str | None:
+    """What makes two builds the same run: outputs, composed spec, git state and the store they go to."""
+    manifest = result.manifest
+    git = manifest.get("git") or {}
+    if git.get("dirty"):
+        return None  # uncommitted changes: always record
+    material = [build_key(manifest), manifest.get("spec", {}).get("digest"), git.get("commit"), store.display,
+                str(Path(result.out_dir))]
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()
+
+
+def _write_marker(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tracked-")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, sort_keys=True)
+    os.replace(tmp, path)
 
 
 def record_image(spec: Any, manifest: dict[str, Any], ref: str, digest: str | None) -> str | None:
