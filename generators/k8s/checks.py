@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kubernetes.utils.quantity import parse_quantity
 from mlready.engine.errors import SpecProblem
 from mlready.generators.k8s.spec import ENVIRONMENTS, K8sSpec
 
@@ -34,7 +33,7 @@ def _limits(cfg: K8sSpec, prefix: str) -> list[SpecProblem]:
         pairs = [("cpu", r.cpu, "cpu_limit", r.cpu_limit), ("memory", r.memory, "memory_limit", r.memory_limit),
                  ("ephemeral_storage", r.ephemeral_storage, "ephemeral_storage_limit", r.ephemeral_storage_limit)]
         for req_key, req, _lim_key, lim in pairs:
-            if lim is not None and parse_quantity(req) > parse_quantity(lim):
+            if lim is not None and _quantity(req) > _quantity(lim):
                 out.append(
                     SpecProblem("", f"{base}.resources.{req_key}", f"the request {req!r} exceeds the limit {lim!r}")
                 )
@@ -65,3 +64,9 @@ def check(spec: Any, cfg: K8sSpec, prefix: str = "target.k8s", needs_stable: boo
     if len(name) > 50:  # "-canary" and "-config" suffixes must still fit in 63 characters
         problems.append(SpecProblem("", f"{prefix}.name", f"{name!r} is too long: at most 50 characters"))
     return problems
+
+
+def _quantity(value: str) -> Any:
+    from kubernetes.utils.quantity import parse_quantity  # imported only when limits are compared
+
+    return parse_quantity(value)
