@@ -1,7 +1,8 @@
 """Measure candidates side by side in one process: accuracy, batch-1 latency, batched throughput, size, memory.
 
-Timings on a shared machine are noisy, so every candidate is timed in each of ``rounds`` interleaved rounds
-(the order rotates every round, so drift hits all alike); the figures are medians over rounds, and the
+Timings on a shared machine are noisy, so every candidate is timed in each of ``rounds`` rounds, and within a
+round the candidates take turns in blocks of a few calls (the order rotates every round, so drift hits all
+alike); the figures are medians over rounds, and the
 per-round figures are kept so selection can compare two candidates round by round (paired), which cancels
 the load the other tenants put on the machine during that round.
 Sessions use one intra-op thread: the comparison is between models, not between thread schedules.
@@ -84,6 +85,9 @@ def _time_calls(sess, feeds: list[dict[str, np.ndarray]]) -> np.ndarray:
     return out / 1e6  # ms
 
 
+BLOCK = 10  # batch-1 calls per candidate before the next candidate's turn
+
+
 def timings(sessions: dict[str, Any], x: np.ndarray, cfg: MeasureSpec, progress=None) -> dict[str, Timing]:
     names = list(sessions)
     name_in = {n: s.get_inputs()[0].name for n, s in sessions.items()}
@@ -96,10 +100,20 @@ def timings(sessions: dict[str, Any], x: np.ndarray, cfg: MeasureSpec, progress=
     for r in range(cfg.rounds):
         if progress:
             progress(f"timing round {r + 1}/{cfg.rounds}", r / cfg.rounds)
-        for n in names[r % len(names):] + names[: r % len(names)]:
-            lat[n].append(_time_calls(sessions[n], [{name_in[n]: row} for row in rows]))
-            t = _time_calls(sessions[n], [{name_in[n]: big}] * cfg.throughput_runs)
-            thr[n].append(cfg.throughput_batch / (float(np.median(t)) / 1e3))
+        order = names[r % len(names):] + names[: r % len(names)]
+        # within a round the candidates alternate in small blocks, so each sees the same mix of quiet and
+        # busy moments of the shared machine (whole-round turns made the pairing flip with the load)
+        calls: dict[str, list[np.ndarray]] = {n: [] for n in names}
+        for b in range(0, len(rows), BLOCK):
+            for n in order:
+                calls[n].append(_time_calls(sessions[n], [{name_in[n]: row} for row in rows[b:b + BLOCK]]))
+        batched: dict[str, list[np.ndarray]] = {n: [] for n in names}
+        for _ in range(cfg.throughput_runs):
+            for n in order:
+                batched[n].append(_time_calls(sessions[n], [{name_in[n]: big}]))
+        for n in names:
+            lat[n].append(np.concatenate(calls[n]))
+            thr[n].append(cfg.throughput_batch / (float(np.median(np.concatenate(batched[n]))) / 1e3))
     result = {}
     for n in names:
         p50s = np.array([np.median(a) for a in lat[n]])
