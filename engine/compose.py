@@ -137,8 +137,72 @@ def _check_group_options(
     return good
 
 
-def compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> Composition:
-    """Compose ``<project_dir>/deploy.yaml`` with config groups and overrides. Raises :class:`SpecError`."""
+def compose(project_dir: Path, overrides: list[str], base: dict[str, Any], cache: Path | None = None
+            ) -> Composition:
+    """Compose ``<project_dir>/deploy.yaml`` with config groups and overrides. Raises :class:`SpecError`.
+
+    With ``cache``, a composition is memoised under a content hash of everything it reads (deploy.yaml, every
+    group file, the overrides, the schema defaults, Hydra's version): a no-op rebuild skips Hydra entirely.
+    """
+    if cache is None:
+        return _compose(project_dir, overrides, base)
+    key = _composition_key(project_dir.resolve(), overrides, base)
+    entry = cache / f"{key}.json" if key else None
+    if entry is not None and entry.is_file():
+        try:
+            return _load_composition(entry)
+        except (OSError, ValueError, KeyError):
+            pass
+    comp = _compose(project_dir, overrides, base)
+    if entry is not None and not comp.problems:
+        _store_composition(entry, comp)
+    return comp
+
+
+def _composition_key(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> str | None:
+    import hashlib
+    import json
+    from importlib.metadata import version
+
+    h = hashlib.sha256()
+    spec_path = project_dir / SPEC_FILE
+    if not spec_path.is_file():
+        return None
+    files: list[Path] = [spec_path]
+    for d in group_dirs(project_dir):
+        if d.is_dir():
+            files.extend(sorted(p for p in d.rglob("*.yaml") if p.is_file()))
+    for f in files:
+        h.update(str(f).encode() + b"\0" + f.read_bytes() + b"\0")
+    h.update(json.dumps([overrides, base, str(Path.cwd()), version("hydra-core")], sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _store_composition(entry: Path, comp: Composition) -> None:
+    import json
+    import os
+    import tempfile
+
+    data = {"config": comp.config, "missing": comp.missing, "choices": comp.choices, "overrides": comp.overrides,
+            "origin": comp.choice_origin, "where": comp.sources._where, "fallback": comp.sources.fallback}
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    os.replace(tmp, entry)
+
+
+def _load_composition(entry: Path) -> Composition:
+    import json
+
+    data = json.loads(entry.read_text(encoding="utf-8"))
+    sources = SourceMap()
+    sources._where = data["where"]
+    sources.fallback = data["fallback"]
+    return Composition(data["config"], data["missing"], data["choices"], data["overrides"], sources, data["origin"])
+
+
+def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> Composition:
     project_dir = project_dir.resolve()
     spec_path = project_dir / SPEC_FILE
     if not project_dir.is_dir():

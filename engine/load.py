@@ -16,6 +16,8 @@ def load_spec(
 ) -> tuple[Spec, Composition]:
     gens = list(generators if generators is not None else registry.generators())
     project_dir = Path(project_dir).resolve()
-    comp = compose(project_dir, list(overrides or []), defaults_dict(gens))
+    from mlready.engine.api import cache_dir
+
+    comp = compose(project_dir, list(overrides or []), defaults_dict(gens), cache=cache_dir(project_dir) / "compose")
     spec = validate(comp, gens, project_dir)
     return spec, comp

@@ -67,6 +67,6 @@ def check(spec: Any, cfg: K8sSpec, prefix: str = "target.k8s", needs_stable: boo
 
 
 def _quantity(value: str) -> Any:
-    from kubernetes.utils.quantity import parse_quantity  # imported only when limits are compared
+    from mlready.generators.k8s.quantity import parse_quantity
 
     return parse_quantity(value)

@@ -21,7 +21,7 @@ def check_quantity(value: str | None) -> str | None:
     """A Kubernetes resource quantity ('500m', '2', '1Gi', '1.5'); ``2 cores`` and '1 GB' are errors."""
     if value is None:
         return None
-    from kubernetes.utils.quantity import parse_quantity
+    from mlready.generators.k8s.quantity import parse_quantity
 
     text = str(value)
     try:

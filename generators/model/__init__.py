@@ -94,8 +94,6 @@ class ModelGenerator(Generator):
         return problems
 
     def steps(self, spec) -> list[Step]:
-        from mlready.generators.model.ingest import ingest
-
         inputs: list[Path] = []
         path = resolve_source(spec)
         if path is not None:
@@ -116,7 +114,7 @@ class ModelGenerator(Generator):
         return [
             Step(
                 id="model.ingest",
-                run=ingest,
+                run=_ingest,
                 config=config,
                 inputs=tuple(inputs),
                 tools=tools,
@@ -125,3 +123,9 @@ class ModelGenerator(Generator):
                 description="load the model, convert it to ONNX, run it on sample rows",
             )
         ]
+
+
+def _ingest(ctx):
+    from mlready.generators.model.ingest import ingest  # numpy, onnx, ... only when the step runs
+
+    return ingest(ctx)

@@ -142,3 +142,16 @@ def test_location_of_a_key_survives_later_group_files_that_merge_its_parent(proj
         "deploy.yaml:6 env.namespace: 'Bad_NS' is not a DNS-1123 label (lowercase letters, digits and '-', "
         "start and end alphanumeric, at most 63 characters)"
     ]
+
+
+def test_memoised_composition_follows_every_file_it_read(project, quickstart_files):
+    files = {**quickstart_files, "deploy.yaml": GOOD,
+             "conf/env/prod.yaml": "# @package _global_\nenv:\n  name: prod\n  namespace: one\n"}
+    root = project(files)
+    assert api.validate(root, ["env=prod"], generators=GENS).env.namespace == "one"
+    assert api.validate(root, ["env=prod"], generators=GENS).env.namespace == "one"  # from the memo
+    (root / "conf/env/prod.yaml").write_text("# @package _global_\nenv:\n  name: prod\n  namespace: two\n")
+    assert api.validate(root, ["env=prod"], generators=GENS).env.namespace == "two"
+    (root / "deploy.yaml").write_text(GOOD + "  version: two\n")
+    with pytest.raises(SpecError, match="model.version: expected an integer"):
+        api.validate(root, ["env=prod"], generators=GENS)
