@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from mlready.engine.errors import SpecProblem
@@ -131,8 +132,6 @@ class AzureMLGenerator(Generator):
     def validate(self, spec: Any) -> list[SpecProblem]:
         cfg = spec.section(self.section)
         problems = require_cloud_contract(spec, "azureml", "azure_route")
-        import re
-
         for dep in cfg.traffic:
             if not re.fullmatch(NAME, dep):
                 problems.append(SpecProblem("", f"{self.section}.traffic.{dep}", "a deployment name has 3..32 "
