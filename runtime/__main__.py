@@ -10,6 +10,8 @@ def main(argv: list[str] | None = None) -> int:
     from mlready.runtime.config import ConfigError, RuntimeConfig
 
     parser = argparse.ArgumentParser(prog="python -m mlready.runtime", description="The mlready model server.")
+    parser.add_argument("command", nargs="?", choices=["serve"],
+                        help="optional; SageMaker starts containers as `docker run <image> serve`")
     parser.add_argument("--config", help="runtime config JSON (kind: runtime-config)")
     parser.add_argument("--model-repository", help="serve this repository (overrides the config's)")
     parser.add_argument("--http-port", type=int)
