@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -70,4 +71,16 @@ def build_and_check(project_dir: str | Path, overrides: list[str] | None = None,
                          sizes, checked)
     update_manifest(result.out_dir, {"image": {**asdict(record), "pushed": push, "size": sizes.total}})
     record.write(project)
+    _tag_registered_model(spec, result.manifest, f"{repo}:{tag}", digest)
     return report
+
+
+def _tag_registered_model(spec: Any, manifest: dict[str, Any], ref: str, digest: str | None) -> None:
+    """Tag the Model Registry version of this build's model with its image (the build's hook ran before the
+    image existed). Tracking switched off, or no registered version: nothing to do."""
+    from mlready.engine.lifecycle.tracking import record_image, tracking_enabled
+
+    if tracking_enabled(spec):
+        version = record_image(spec, manifest, ref, digest)
+        if version:
+            print(f"mlflow: tagged model version {version} with image {ref}", file=sys.stderr)
