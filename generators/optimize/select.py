@@ -144,6 +144,9 @@ def select(cands: list[Candidate], cfg: OptimizeSpec) -> tuple[Candidate, str]:
             continue
         if c in close:
             c.why = f"within the noise of {winner.name} on {obj}; the simpler candidate wins"
+        elif obj != "size" and not clearly_worse(base, c, obj, m):
+            c.why = (f"not clearly faster than the baseline ({_describe(c, base, obj)}); within the "
+                     f"{m:.0%} noise margin the simpler model stays")
         else:
             c.why = f"within budget but behind {winner.name} on {obj}: {_describe(c, base, obj)}"
     if winner is base:

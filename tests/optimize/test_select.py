@@ -103,3 +103,11 @@ def test_within_the_noise_of_the_best_and_clearly_better_than_the_baseline_the_s
     cands = [cand("baseline", p50=1.0), cand("fp16", p50=0.545), cand("structured_prune+int8_dynamic", p50=0.5)]
     winner, _ = select(cands, OptimizeSpec(auto=True))
     assert winner.name == "fp16"
+
+
+def test_a_candidate_level_with_the_baseline_says_so():
+    cands = [cand("baseline", p50=1.0), cand("graph", p50=0.97)]
+    winner, _ = select(cands, OptimizeSpec(auto=True))
+    assert winner.name == "baseline"
+    assert cands[1].why == ("not clearly faster than the baseline (p50 0.9700 ms at batch 1, 1.03× the baseline's "
+                            "speed (median of 5 paired rounds)); within the 20% noise margin the simpler model stays")
