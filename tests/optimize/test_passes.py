@@ -154,3 +154,19 @@ def test_dense_weight_reads_gemm_with_transposed_b():
     node = helper.make_node("Gemm", ["x", "w"], ["y"], transB=1)
     got = dense_weight(node, {"w": numpy_helper.from_array(w, "w")})
     assert got.shape == (2, 3) and np.array_equal(got, w.T)
+
+
+@pytest.mark.parametrize("settings", [{"per_channel": True}, {"reduce_range": True}, {"weight_type": "quint8"}])
+def test_int8_dynamic_settings_reach_the_quantizer(settings, cancer, pctx):
+    base = cancer["mlp_onnx"]
+    out = run_chain("int8_dynamic", base, pctx(base, cancer["x_train"], int8_dynamic=settings))
+    wanted = onnx.TensorProto.UINT8 if settings.get("weight_type") == "quint8" else onnx.TensorProto.INT8
+    matrices = [numpy_helper.to_array(t) for t in out.graph.initializer if len(t.dims) == 2 and t.data_type == wanted]
+    assert len(matrices) == 3
+    if settings.get("per_channel"):  # one scale per output column instead of one per matrix
+        scales = [t for t in out.graph.initializer if t.name.endswith("_scale") and len(t.dims) == 1]
+        assert any(t.dims[0] > 1 for t in scales)
+    if settings.get("reduce_range"):  # 7-bit weights
+        assert all(np.abs(m.astype(np.int16)).max() <= 64 for m in matrices)
+    label, _ = run(out, cancer["x_eval"])
+    assert np.mean(label == run(base, cancer["x_eval"])[0]) > 0.95
