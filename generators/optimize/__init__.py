@@ -28,13 +28,12 @@ class OptimizeGenerator(Generator):
         if not cfg.active:
             return []
         from mlready.engine.tools import versions
-        from mlready.generators.optimize.step import optimize
 
         inputs = tuple(spec.resolve(p) for p in (spec.data.eval, spec.data.train, spec.data.sample) if p)
         return [
             Step(
                 id="model.optimize",
-                run=optimize,
+                run=_optimize,
                 deps=("model.ingest",),
                 config={"optimize": cfg, "data": spec.data.model_dump(mode="json")},
                 inputs=inputs,
@@ -44,6 +43,13 @@ class OptimizeGenerator(Generator):
                 description="build optimized candidates, measure them, serve the best within the budget",
             )
         ]
+
+
+def _optimize(ctx):
+    """The step body, imported only when the step runs (planning a build stays light)."""
+    from mlready.generators.optimize.step import optimize
+
+    return optimize(ctx)
 
 
 __all__ = ["OptimizeGenerator", "OptimizeSpec"]

@@ -16,13 +16,17 @@ QUANT_OPS = {"MatMulInteger", "DynamicQuantizeLinear", "QLinearMatMul", "Quantiz
 def preprocess(model: onnx.ModelProto, ctx: PassContext, tag: str) -> str:
     """onnxruntime's quantization pre-processing (symbolic shape inference, optimization, shape inference).
 
-    Symbolic shape inference does not know the ``ai.onnx.ml`` operators skl2onnx emits (Scaler, ...): when
-    it gives up, the pre-processing runs again without it (ONNX shape inference still runs).
+    Symbolic shape inference does not know the ``ai.onnx.ml`` operators skl2onnx emits (Scaler, ...), and when
+    it gives up it leaves ``sym_shape_infer_temp.onnx`` and a ``<uuid>.data`` file in the *current directory*
+    (the user's project). So it is skipped for such graphs (ONNX shape inference still runs; every tensor is
+    annotated with its type and shape beforehand anyway); when it fails on another graph, the pre-processing
+    runs again without it.
     """
     src, dst = ctx.path(f"{tag}.in.onnx"), ctx.path(f"{tag}.pre.onnx")
     save(annotate_types(model, ctx.calib[:1]), src)
+    has_ml_ops = any(n.domain == "ai.onnx.ml" for n in model.graph.node)
     try:
-        quant_pre_process(str(src), str(dst), skip_symbolic_shape=False)
+        quant_pre_process(str(src), str(dst), skip_symbolic_shape=has_ml_ops)
     except Exception:  # onnxruntime raises a bare Exception("Incomplete symbolic shape inference")
         quant_pre_process(str(src), str(dst), skip_symbolic_shape=True)
     save(annotate_types(load(dst), ctx.calib[:1]), dst)
