@@ -9,8 +9,9 @@ from mlready.generators.model.source import ModelSourceError, signature
 SAMPLE_ROWS = 8
 
 
-def sample_rows(ctx: StepContext) -> np.ndarray | None:
-    """The first rows of the evaluation data's feature columns (float32), or None when the spec names none.
+def sample_data(ctx: StepContext) -> tuple[np.ndarray, str, list[str]] | None:
+    """The first rows of the evaluation data's feature columns (float32) with the file's name and the column
+    names, or None when the spec names no evaluation data.
 
     The whole file is checked (the readiness step's loader: errors name the file, column and row)."""
     from mlready.generators.readiness.data import choose_features, numeric_matrix, read_table
@@ -23,6 +24,12 @@ def sample_rows(ctx: StepContext) -> np.ndarray | None:
     features = choose_features(frame, name, spec.data.target, spec.data.features, None)
     X = numeric_matrix(frame, features, name, allow_nan=True)
     return X[:SAMPLE_ROWS].astype(np.float32), name, features
+
+
+def sample_rows(ctx: StepContext) -> np.ndarray | None:
+    """Just the sample rows (what format loaders take)."""
+    data = sample_data(ctx)
+    return None if data is None else data[0]
 
 
 def _check_runs(onnx_bytes: bytes, sample, origin: str) -> None:
@@ -58,7 +65,7 @@ def ingest(ctx: StepContext) -> list[Artifact]:
 
     spec = ctx.spec
     ctx.progress("loading the model")
-    sample = sample_rows(ctx)
+    sample = sample_data(ctx)
     src = load_source(spec, ctx.project_dir, sample[0] if sample is not None else None)
     ctx.progress("checking it runs in onnxruntime")
     data = src.onnx_model.SerializeToString(deterministic=True)
