@@ -12,6 +12,8 @@ the bytes repeatable on a machine. Where the kernel refuses ``setarch -R`` (some
 the conversion still runs, and :attr:`OrtModel.deterministic` is false (the report says so). The heap
 layout also depends on the paths and environment the converter sees, so it always converts
 ``<tmp>/mlready-edge-ort/model.onnx`` (one conversion at a time, under a file lock) with a minimal environment.
+Even so, a fresh conversion was seen to differ once in CI (same operators, same outputs): the step cache is
+what keeps ORT files byte-identical across rebuilds and for ``mlready check``.
 """
 
 from __future__ import annotations
