@@ -9,6 +9,7 @@ section's ``http_port``, ``grpc_port``, ``metrics_port``, ``replicas`` and ``dra
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
@@ -76,16 +77,26 @@ class ServingSpec(Section):
     model_repository: str = Field(IMAGE_MODEL_REPOSITORY, description="model repository path inside the image")
 
 
-def runtime_config(serving: ServingSpec, model_name: str, providers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def registry_alias_label(source: str, version: int) -> dict[str, int]:
+    """Version labels follow Model Registry aliases: a model built from ``models:/<name>@<alias>`` is served
+    with the label ``<alias>`` on its version, so ``/v1/models/<m>/labels/champion`` reaches whatever
+    ``mlready promote ... --alias champion`` pointed at when the image was built."""
+    m = re.match(r"^models:/[^/@]+@(?P<alias>[A-Za-z0-9_-]+)$", source)
+    return {m["alias"]: version} if m else {}
+
+
+def runtime_config(serving: ServingSpec, model_name: str, providers: list[dict[str, Any]] | None = None,
+                   extra_labels: dict[str, int] | None = None) -> dict[str, Any]:
     """The runtime-config document (validated by the runtime's own strict loader). ``providers``: the
-    execution providers from the optimize step's ``model/providers.json``, when it ran."""
+    execution providers from the optimize step's ``model/providers.json``, when it ran; ``extra_labels``:
+    labels the spec's own ``serving.labels`` do not override (registry aliases)."""
     from mlready.runtime.config import RuntimeConfig
 
     data = {
         "model_repository": serving.model_repository,
         "models": {model_name: {
             "version_policy": serving.version_policy.model_dump(mode="json"),
-            "labels": dict(serving.labels),
+            "labels": {**(extra_labels or {}), **dict(serving.labels)},
             "batching": serving.batching.model_dump(mode="json"),
         }},
         "http_port": serving.http_port,
@@ -114,7 +125,8 @@ def build_config(ctx: StepContext) -> list[Artifact]:
     for art in ctx.artifacts(CONFIG_KIND):  # the optimize step's model/providers.json, when it ran
         if art.path == PROVIDERS_PATH:
             providers = json.loads(art.read_text()).get("providers")
-    return [Artifact.json(CONFIG_PATH, CONFIG_KIND, runtime_config(serving, name, providers))]
+    labels = registry_alias_label(ctx.spec.model.source, ctx.spec.model.version)
+    return [Artifact.json(CONFIG_PATH, CONFIG_KIND, runtime_config(serving, name, providers, labels))]
 
 
 class RuntimeGenerator(Generator):
@@ -144,8 +156,9 @@ class RuntimeGenerator(Generator):
             id="runtime.config",
             run=build_config,
             deps=deps,
-            config=spec.section(self.section),
-            version="2",
+            config={"serving": spec.section(self.section),
+                    "labels_from": registry_alias_label(spec.model.source, spec.model.version)},
+            version="3",
             header=False,
             description="write the model server's runtime config",
         )]

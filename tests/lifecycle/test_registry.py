@@ -82,3 +82,21 @@ def test_missing_run_artifact_lists_the_run_artifacts(registry, spec_for, tmp_pa
 def test_malformed_uris_name_the_accepted_forms(uri):
     with pytest.raises(RegistryLookupError, match="use models:/<name>/<version>, models:/<name>@<alias>"):
         parse_model_uri(uri)
+
+
+def test_a_build_from_an_alias_serves_it_as_a_version_label(registry, tmp_path, monkeypatch):
+    """models:/iris@champion -> the runtime config labels the served version 'champion'."""
+    import json
+
+    from mlready.engine import api
+
+    project = tmp_path / "alias-project"
+    project.mkdir()
+    (project / "deploy.yaml").write_text(
+        "project:\n  name: iris-demo\nmodel:\n  source: models:/iris@champion\n  version: 4\n"
+        f"tracking:\n  uri: {registry['uri']}\n"
+    )
+    monkeypatch.setenv("MLREADY_TRACKING", "0")  # resolve through the registry, record nothing
+    result = api.build(project, [], run_hooks=False)
+    config = json.loads((result.out_dir / "runtime" / "config.json").read_text())
+    assert config["models"]["iris-demo"]["labels"] == {"champion": 4}
