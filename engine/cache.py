@@ -33,7 +33,7 @@ class StepCache:
             blob = self._blob(a["sha256"])
             if not blob.is_file():
                 return None
-            arts.append(Artifact(path=a["path"], kind=a["kind"], source=blob, mode=a["mode"]))
+            arts.append(Artifact(path=a["path"], kind=a["kind"], source=blob, mode=a["mode"], digest=a["sha256"]))
         return arts
 
     def put(self, key: str, step_id: str, artifacts: list[Artifact]) -> list[Artifact]:
@@ -53,7 +53,7 @@ class StepCache:
                         with open(art.source, "rb") as src:  # type: ignore[arg-type]
                             shutil.copyfileobj(src, fh, 1 << 20)
                 os.replace(tmp, blob)
-            stored.append(Artifact(path=art.path, kind=art.kind, source=blob, mode=art.mode))
+            stored.append(Artifact(path=art.path, kind=art.kind, source=blob, mode=art.mode, digest=sha))
             records.append({"path": art.path, "kind": art.kind, "sha256": sha, "mode": art.mode})
         entry = self._entry(key)
         entry.parent.mkdir(parents=True, exist_ok=True)

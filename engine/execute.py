@@ -167,7 +167,7 @@ def execute(plan: Plan, spec: Spec, cache_dir: Path, reporter: Reporter, jobs: i
         scratch.mkdir(parents=True)
         ctx = _Context(planned, spec, records, plan, scratch, reporter)
         try:
-            arts = planned.step.run(ctx)
+            arts = planned.step.body()(ctx)
             rec.artifacts = step_cache.put(planned.key, planned.step.id, arts)  # lookups skip non-cacheable
             rec.cache = "miss"
         except StepError as exc:

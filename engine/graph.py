@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlready.engine.errors import MlreadyError
-from mlready.engine.plugin import Generator, Step, config_digest
+from mlready.engine.plugin import Generator, Step, config_digest, file_digest
 from mlready.engine.serialize import canonical_json
 from mlready.engine.spec import Spec
 
@@ -44,14 +44,6 @@ def header_text(spec: Spec, comment: str = "#") -> str:
         f"Regenerate with `mlready build`;\n"
         f"{c} build/manifest.json records the composed spec.\n"
     )
-
-
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def input_digest(path: Path) -> str:

@@ -28,6 +28,7 @@ Minimal generator::
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ class Artifact:
     data: bytes | None = None
     source: Path | None = None
     mode: int = 0o644
+    #: the content's sha256 when already known (artifacts restored from the content-addressed cache)
+    digest: str | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         p = Path(self.path)
@@ -102,13 +105,20 @@ class Artifact:
         return self.read_bytes().decode("utf-8")
 
     def sha256(self) -> str:
+        if self.digest is not None:
+            return self.digest
         if self.data is not None:
             return hashlib.sha256(self.data).hexdigest()
-        h = hashlib.sha256()
-        with open(self.source, "rb") as fh:  # type: ignore[arg-type]
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
+        return file_digest(Path(self.source))  # type: ignore[arg-type]
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,9 @@ class Step:
     """
 
     id: str
-    run: Callable[[StepContext], list[Artifact]]
+    #: the step body, or ``"module:function"`` naming it — imported only when the step runs, so that planning
+    #: a build (and every no-op rebuild) never imports the libraries a step needs
+    run: Callable[[StepContext], list[Artifact]] | str
     deps: tuple[str, ...] = ()
     config: Any = None
     inputs: tuple[Path | str, ...] = ()
@@ -133,6 +145,13 @@ class Step:
     description: str = ""
     header: bool = True
     cacheable: bool = True
+
+
+    def body(self) -> Callable[[StepContext], list[Artifact]]:
+        if callable(self.run):
+            return self.run
+        module, _, func = self.run.partition(":")
+        return getattr(importlib.import_module(module), func)
 
 
 class StepContext:

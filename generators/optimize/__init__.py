@@ -33,7 +33,7 @@ class OptimizeGenerator(Generator):
         return [
             Step(
                 id="model.optimize",
-                run=_optimize,
+                run="mlready.generators.optimize.step:optimize",
                 deps=("model.ingest",),
                 config={"optimize": cfg, "data": spec.data.model_dump(mode="json")},
                 inputs=inputs,
@@ -43,13 +43,6 @@ class OptimizeGenerator(Generator):
                 description="build optimized candidates, measure them, serve the best within the budget",
             )
         ]
-
-
-def _optimize(ctx):
-    """The step body, imported only when the step runs (planning a build stays light)."""
-    from mlready.generators.optimize.step import optimize
-
-    return optimize(ctx)
 
 
 __all__ = ["OptimizeGenerator", "OptimizeSpec"]
