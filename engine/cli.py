@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from functools import cache
 
 import click
 
@@ -31,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+@cache
 def _available() -> dict[str, tuple[str, str]]:
     """Commands whose module is present (a capability not yet installed is not advertised)."""
     from importlib.util import find_spec

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from mlready.engine.errors import SpecError, SpecProblem, UsageError
-from mlready.engine.sources import Source, SourceMap, check_yaml, display_path, package_of
+from mlready.engine.sources import Source, SourceMap, check_yaml, display_path, package_of, packaged_conf_dir
 
 SPEC_FILE = "deploy.yaml"
 DEFAULT_GROUPS: dict[str, str] = {"env": "dev", "optimize": "none"}  # group -> default option
@@ -37,10 +36,6 @@ class Composition:
     sources: SourceMap
     choice_origin: dict[str, str] = field(default_factory=dict)  # group -> "default", "deploy.yaml", override
     problems: list[SpecProblem] = field(default_factory=list)  # override problems, reported with validation's
-
-
-def packaged_conf_dir() -> Path:
-    return Path(str(files("mlready.conf")))
 
 
 def group_dirs(project_dir: Path) -> list[Path]:

@@ -24,13 +24,18 @@ class Source:
         return display_path(self.path)
 
 
+def packaged_conf_dir() -> Path:
+    """The packaged config groups (``mlready.conf``)."""
+    from importlib.resources import files
+
+    return Path(str(files("mlready.conf")))
+
+
 def display_path(path: Path) -> str:
     """A path as the user should see it: packaged config files as ``mlready:conf/...``, others relative to
     the working directory when below it."""
-    from importlib.resources import files
-
     path = Path(path)
-    packaged = Path(str(files("mlready.conf"))).resolve()
+    packaged = packaged_conf_dir().resolve()
     try:
         return "mlready:conf/" + path.resolve().relative_to(packaged).as_posix()
     except ValueError:

@@ -14,14 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlready.engine.errors import SpecProblem
-from mlready.engine.plugin import Generator, Section, Step
+from mlready.engine.plugin import Generator, Step
+from mlready.engine.spec import ModelSpec
 from mlready.generators.model.formats import LOADERS, detect
 
 REGISTRY_SCHEMES = ("models:/", "runs:/")
-
-
-class ModelSectionSpec(Section):
-    """The ``model`` section is a core section (engine/spec.py); this generator adds no keys of its own."""
 
 
 def optimization_active(spec) -> bool:
@@ -48,6 +45,12 @@ def resolve_source(spec) -> Path | None:
     return spec.resolve(source)
 
 
+def trainer_inputs(spec) -> list[Path]:
+    """A ``module:function`` trainer is code whose module we cannot locate reliably before it runs: its cache
+    inputs are the project's top-level ``*.py`` files (none without a trainer)."""
+    return sorted(spec.project_dir.glob("*.py")) if spec.model.trainer else []
+
+
 def load_source(spec, project_dir: Path | None = None, sample=None):
     """Load and convert the source model (returns a :class:`~mlready.generators.model.source.SourceModel`)."""
     from mlready.generators.model.formats import loader
@@ -66,7 +69,7 @@ def load_source(spec, project_dir: Path | None = None, sample=None):
 class ModelGenerator(Generator):
     name = "model"
     section = "model"
-    config_model = ModelSectionSpec  # unused: the core owns the section
+    config_model = ModelSpec  # the core section (engine/spec.py): this generator adds no keys of its own
     description = "Ingest the model: load, convert to ONNX, check it runs (model.ingest)"
 
     def validate(self, spec) -> list[SpecProblem]:
@@ -100,8 +103,7 @@ class ModelGenerator(Generator):
             inputs.append(path)
         if spec.data.eval:
             inputs.append(spec.resolve(spec.data.eval))
-        if spec.model.trainer:  # the trainer's module is code we cannot hash reliably: hash the project's .py
-            inputs.extend(sorted(p for p in spec.project_dir.glob("*.py")))
+        inputs.extend(trainer_inputs(spec))
         config = {
             "model": spec.model.model_dump(mode="json"),
             "name": spec.model_name,
@@ -114,7 +116,7 @@ class ModelGenerator(Generator):
         return [
             Step(
                 id="model.ingest",
-                run=_ingest,
+                run="mlready.generators.model.ingest:ingest",
                 config=config,
                 inputs=tuple(inputs),
                 tools=tools,
@@ -123,9 +125,3 @@ class ModelGenerator(Generator):
                 description="load the model, convert it to ONNX, run it on sample rows",
             )
         ]
-
-
-def _ingest(ctx):
-    from mlready.generators.model.ingest import ingest  # numpy, onnx, ... only when the step runs
-
-    return ingest(ctx)

@@ -79,11 +79,10 @@ class ReadinessGenerator(Generator):
 
     def steps(self, spec) -> list[Step]:
         from mlready.engine.tools import versions
-        from mlready.generators.model import served_model_step
+        from mlready.generators.model import served_model_step, trainer_inputs
 
         inputs = [spec.resolve(p) for p in (spec.data.eval, spec.data.train, spec.data.sample) if p]
-        if spec.model.trainer:  # the trainer is refitted per fold: its code shapes the CV figures
-            inputs.extend(sorted(spec.project_dir.glob("*.py")))
+        inputs.extend(trainer_inputs(spec))  # the trainer is refitted per fold: its code shapes the CV figures
         config = {
             "readiness": spec.section(self.section).model_dump(mode="json"),
             "data": spec.data.model_dump(mode="json"),
@@ -93,7 +92,7 @@ class ReadinessGenerator(Generator):
         return [
             Step(
                 id=STEP_ID,
-                run=_run,
+                run="mlready.generators.readiness.step:run",
                 deps=(served_model_step(spec),),
                 config=config,
                 inputs=tuple(inputs),
@@ -103,10 +102,3 @@ class ReadinessGenerator(Generator):
                 description="evaluate the served model, cross-validate, check parity and the gates",
             )
         ]
-
-
-def _run(ctx):
-    """The step body, imported only when the step runs (planning a build stays light)."""
-    from mlready.generators.readiness.step import run
-
-    return run(ctx)
