@@ -1,4 +1,4 @@
-"""Open Inference Protocol gRPC (``inference.GRPCInferenceService``) on grpc.aio, sharing the HTTP event loop."""
+"""Open Inference Protocol gRPC (``inference.GRPCInferenceService``), sharing the HTTP event loop."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ import logging
 import math
 from typing import Any
 
-import grpc
 import numpy as np
 from mlready.runtime.codec_v2 import _from_binary
 from mlready.runtime.datatypes import V2_TO_CONTENTS, V2_TO_NUMPY, numpy_to_v2, serialize_bytes_tensor
 from mlready.runtime.errors import BadRequest, NotFound, ServingError, Unavailable
+from mlready.runtime.grpc_transport import Call, GrpcError, GrpcServer, Routes, Status
 from mlready.runtime.model import ModelVersion
 from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
-from mlready.runtime.proto import grpc_predict_v2_pb2_grpc as pb_grpc
 from mlready.runtime.service import Service
 from mlready.runtime.signature import strings
 
@@ -76,50 +75,57 @@ def _encode(mv: ModelVersion, result: dict[str, np.ndarray], req_id: str) -> Any
     return resp
 
 
-class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
+class InferenceServicer:
+    """The six Open Inference Protocol calls over :mod:`mlready.runtime.grpc_transport`."""
+
     def __init__(self, service: Service):
         self.service = service
         self.open_health = service.config.auth.open_health
 
-    async def _auth(self, context: Any, health: bool = False) -> None:
+    def routes(self) -> Routes:
+        prefix = "/inference.GRPCInferenceService/"
+        return {prefix + "ServerLive": (pb.ServerLiveRequest.FromString, self.ServerLive),
+                prefix + "ServerReady": (pb.ServerReadyRequest.FromString, self.ServerReady),
+                prefix + "ModelReady": (pb.ModelReadyRequest.FromString, self.ModelReady),
+                prefix + "ServerMetadata": (pb.ServerMetadataRequest.FromString, self.ServerMetadata),
+                prefix + "ModelMetadata": (pb.ModelMetadataRequest.FromString, self.ModelMetadata),
+                prefix + "ModelInfer": (pb.ModelInferRequest.FromString, self.ModelInfer)}
+
+    def _auth(self, call: Call, health: bool = False) -> None:
         if not self.service.auth.enabled or (health and self.open_health):
             return
-        md = dict(context.invocation_metadata() or ())
         try:
-            self.service.auth.check(md.get("authorization"))
+            self.service.auth.check(call.metadata.get("authorization"))
         except ServingError as exc:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
+            raise _status(exc) from None
 
-    async def _fail(self, context: Any, exc: ServingError) -> None:
-        await context.abort(getattr(grpc.StatusCode, exc.grpc_code), exc.message)
-
-    async def ServerLive(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method names
-        await self._auth(context, health=True)
+    async def ServerLive(self, request: Any, call: Call) -> Any:  # noqa: N802 - gRPC method names
+        self._auth(call, health=True)
         return pb.ServerLiveResponse(live=True)
 
-    async def ServerReady(self, request: Any, context: Any) -> Any:  # noqa: N802
-        await self._auth(context, health=True)
+    async def ServerReady(self, request: Any, call: Call) -> Any:  # noqa: N802
+        self._auth(call, health=True)
         return pb.ServerReadyResponse(ready=self.service.ready())
 
-    async def ModelReady(self, request: Any, context: Any) -> Any:  # noqa: N802
-        await self._auth(context, health=True)
+    async def ModelReady(self, request: Any, call: Call) -> Any:  # noqa: N802
+        self._auth(call, health=True)
         try:
             ready = self.service.manager.model_ready(request.name, request.version or None)
         except NotFound as exc:
-            await self._fail(context, exc)
+            raise _status(exc) from None
         return pb.ModelReadyResponse(ready=ready)
 
-    async def ServerMetadata(self, request: Any, context: Any) -> Any:  # noqa: N802
-        await self._auth(context, health=True)
+    async def ServerMetadata(self, request: Any, call: Call) -> Any:  # noqa: N802
+        self._auth(call, health=True)
         meta = self.service.server_metadata()
         return pb.ServerMetadataResponse(name=meta["name"], version=meta["version"], extensions=meta["extensions"])
 
-    async def ModelMetadata(self, request: Any, context: Any) -> Any:  # noqa: N802
-        await self._auth(context)
+    async def ModelMetadata(self, request: Any, call: Call) -> Any:  # noqa: N802
+        self._auth(call)
         try:
             mv = self.service.manager.resolve(request.name, request.version or None)
         except (NotFound, Unavailable) as exc:
-            await self._fail(context, exc)
+            raise _status(exc) from None
         meta = mv.metadata()
         if not request.version:
             meta["versions"] = [str(v) for v in sorted(self.service.manager.serving.get(request.name, {}))]
@@ -128,27 +134,22 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             name=meta["name"], versions=meta["versions"], platform=meta["platform"],
             inputs=[Tensor(**t) for t in meta["inputs"]], outputs=[Tensor(**t) for t in meta["outputs"]])
 
-    async def ModelInfer(self, request: Any, context: Any) -> Any:  # noqa: N802
-        await self._auth(context)
+    async def ModelInfer(self, request: Any, call: Call) -> Any:  # noqa: N802
+        self._auth(call)
         try:
             return await self.service.infer(
                 "v2-grpc", request.model_name, request.model_version or None, None,
                 lambda mv: _decode(request, mv),
                 lambda mv, result, _ctx: _encode(mv, result, request.id))
         except ServingError as exc:
-            await self._fail(context, exc)
+            raise _status(exc) from None
 
 
-def create_grpc_server(service: Service, port: int, host: str = "0.0.0.0", reuse_port: bool = False) -> tuple[Any, int]:
-    """-> (grpc.aio server, bound port). Call inside the running event loop. ``reuse_port`` only for workers:
-    otherwise a second server on the same port would silently share it instead of failing."""
-    limit = service.config.max_body_bytes
-    server = grpc.aio.server(options=[
-        ("grpc.max_receive_message_length", limit),
-        ("grpc.max_send_message_length", max(limit, 64 * 1024 * 1024)),
-        ("grpc.so_reuseport", 1 if reuse_port else 0),
-    ])
-    pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(service), server)
-    address = f"[::]:{port}" if host in ("0.0.0.0", "::", "") else f"{host}:{port}"
-    bound = server.add_insecure_port(address)
-    return server, bound
+def _status(exc: ServingError) -> GrpcError:
+    return GrpcError(Status[exc.grpc_code], exc.message)
+
+
+def create_grpc_server(service: Service) -> GrpcServer:
+    """The gRPC server for ``service``; ``await server.start(host, port, reuse_port)`` binds it (``reuse_port``
+    only for workers: otherwise a second server on the same port would silently share it instead of failing)."""
+    return GrpcServer(InferenceServicer(service).routes(), max_message_bytes=service.config.max_body_bytes)

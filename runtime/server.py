@@ -1,4 +1,4 @@
-"""Run the server: HTTP (uvicorn) and gRPC (grpc.aio) in one event loop, sharing one :class:`Service`.
+"""Run the server: HTTP (uvicorn) and gRPC (grpc_transport) in one event loop, sharing one :class:`Service`.
 
 Lifecycle: sockets open at once (liveness answers), models load in the background, readiness turns true
 after every configured model is loaded and warmed. On SIGTERM/SIGINT: readiness turns false, the server keeps
@@ -98,15 +98,14 @@ async def serve(config: RuntimeConfig, *, worker: bool = False, on_ready: Any = 
         return 1
     grpc_server = None
     if config.grpc_port is not None:
+        grpc_server = create_grpc_server(service)
         try:
-            grpc_server, bound = create_grpc_server(service, config.grpc_port, config.host, reuse_port=worker)
-        except RuntimeError:  # grpcio raises when the address is taken
-            bound = 0
-        if not bound:
-            log.error("cannot bind the gRPC port", extra={"host": config.host, "port": config.grpc_port})
+            await grpc_server.start(config.host, config.grpc_port, reuse_port=worker)
+        except OSError as exc:
+            log.error("cannot bind the gRPC port", extra={"host": config.host, "port": config.grpc_port,
+                                                          "error": exc.strerror})
             sock.close()
             return 1
-        await grpc_server.start()
     await service.start()  # no-op for a worker (started above)
 
     metrics_http = None

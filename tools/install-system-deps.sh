@@ -43,8 +43,8 @@ install_kubectl() {
 }
 install_kubectl
 
-# --- serving runtime: wrk drives benchmarks/bench_serving.py (HTTP load on 127.0.0.1) ------------------------
-apt_install wrk
+# --- serving runtime: wrk (HTTP) and h2load (gRPC) drive benchmarks/bench_serving.py on 127.0.0.1 ---------
+apt_install wrk nghttp2-client
 
 # --- ci: gitlab-ci-local (npm) reads the generated .gitlab-ci.yml as GitLab does (schema, rules, needs, when) ---
 # 4.52.2 is the last release that runs on Node 20 (newer ones need Node 22).

@@ -1,4 +1,4 @@
-"""The gRPC ceiling: a bare grpc.aio ModelInfer handler (raw tensors in, onnxruntime, raw tensors out).
+"""For reference: a bare grpcio (grpc.aio) ModelInfer handler (raw tensors in, onnxruntime, raw tensors out).
 
     python benchmarks/serving/bare_grpc.py MODEL.onnx PORT
 """
