@@ -211,6 +211,7 @@ def grpc_errors(server: Server) -> float:
 
 def h2load(server: Server, port: int, body: Path, connections: int, duration: float, log: Path) -> dict:
     """gRPC unary calls with nghttp2's h2load (a C load generator, like wrk), one call in flight per connection."""
+    log.unlink(missing_ok=True)  # h2load appends to its log file
     cpu0, t0 = cpu_seconds(server.proc.pid), time.monotonic()
     proc = subprocess.run(["h2load", "-n", "0", "-D", str(max(1, round(duration))), "-c", str(connections), "-m", "1",
                            "-t", "1", "-d", str(body), "-H", "content-type: application/grpc", "-H", "te: trailers",
