@@ -8,106 +8,65 @@ and the response headers are constant byte strings that never touch the dynamic 
 
 Scope: unary RPCs (one request message, one response message), identity/gzip/deflate request compression,
 flow control both ways, PING, SETTINGS, RST_STREAM, graceful GOAWAY. Server streaming, TLS and server push
-are out of scope; TLS terminates at the ingress or mesh.
+are out of scope; TLS terminates at the ingress or mesh. Constants and header blocks: :mod:`grpc_wire`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
-import struct
 import zlib
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import hpack
+from mlready.runtime.grpc_wire import (
+    ACK,
+    COMPRESSION_ERROR,
+    CONTINUATION,
+    DATA,
+    END_HEADERS,
+    END_STREAM,
+    FLOW_CONTROL_ERROR,
+    FRAME_HEADER,
+    FRAME_SIZE_ERROR,
+    GOAWAY,
+    HEADERS,
+    INITIAL_WINDOW_SIZE,
+    INTERNAL_ERROR,
+    MAX_CONCURRENT_STREAMS,
+    MAX_FRAME_SIZE,
+    MAX_HEADER_BYTES,
+    MAX_HEADER_LIST_SIZE,
+    MAX_STREAMS,
+    MAX_WINDOW,
+    NO_ERROR,
+    OK_TRAILERS,
+    PADDED,
+    PING,
+    PREFACE,
+    PRIORITY_FLAG,
+    PROTOCOL_ERROR,
+    PUSH_PROMISE,
+    REFUSED_STREAM,
+    RESPONSE_HEADERS,
+    RST_STREAM,
+    SETTING,
+    SETTINGS,
+    STREAM_CLOSED,
+    STREAM_WINDOW,
+    U32,
+    WINDOW_UPDATE,
+    Call,
+    GrpcError,
+    Routes,
+    Status,
+    frame,
+    trailers,
+)
+
+__all__ = ["Call", "GrpcConnection", "GrpcError", "GrpcServer", "Routes", "Status"]
 
 log = logging.getLogger("mlready.runtime.grpc")
-
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = range(10)
-END_STREAM = ACK = 0x1
-END_HEADERS, PADDED, PRIORITY_FLAG = 0x4, 0x8, 0x20
-NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR = 0x0, 0x1, 0x2, 0x3
-STREAM_CLOSED, FRAME_SIZE_ERROR, REFUSED_STREAM, CANCEL, COMPRESSION_ERROR = 0x5, 0x6, 0x7, 0x8, 0x9
-HEADER_TABLE_SIZE, MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE, MAX_FRAME_SIZE, MAX_HEADER_LIST_SIZE = 1, 3, 4, 5, 6
-
-MAX_STREAMS = 256  # concurrent calls per connection (SETTINGS_MAX_CONCURRENT_STREAMS)
-STREAM_WINDOW = 1 << 20  # what a client may send on one stream before we acknowledge it
-MAX_HEADER_BYTES = 16 * 1024
-MAX_WINDOW = (1 << 31) - 1
-_FRAME = struct.Struct(">IBI")  # (length << 8 | type, flags, stream id)
-_U32 = struct.Struct(">I")
-_SETTING = struct.Struct(">HI")
-
-
-class Status(enum.IntEnum):
-    """gRPC status codes (grpc/doc/statuscodes.md)."""
-
-    OK = 0
-    CANCELLED = 1
-    UNKNOWN = 2
-    INVALID_ARGUMENT = 3
-    DEADLINE_EXCEEDED = 4
-    NOT_FOUND = 5
-    ALREADY_EXISTS = 6
-    PERMISSION_DENIED = 7
-    RESOURCE_EXHAUSTED = 8
-    FAILED_PRECONDITION = 9
-    ABORTED = 10
-    OUT_OF_RANGE = 11
-    UNIMPLEMENTED = 12
-    INTERNAL = 13
-    UNAVAILABLE = 14
-    DATA_LOSS = 15
-    UNAUTHENTICATED = 16
-
-
-class GrpcError(Exception):
-    """Raised by a handler: ends the call with this status and message."""
-
-    def __init__(self, status: Status, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
-class Call:
-    """What a handler sees of its call besides the request message: the request headers (metadata)."""
-
-    __slots__ = ("metadata",)
-
-    def __init__(self, metadata: dict[str, str]):
-        self.metadata = metadata
-
-
-Handler = Callable[[Any, Call], Awaitable[Any]]
-# path -> (request parser, handler); the handler returns a message with SerializeToString()
-Routes = dict[str, tuple[Callable[[bytes], Any], Handler]]
-
-
-def _frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
-    return _FRAME.pack(len(payload) << 8 | kind, flags, stream) + payload
-
-
-def _static_block(headers: list[tuple[bytes, bytes]]) -> bytes:
-    """A header block that never touches the HPACK dynamic table, so the bytes are valid on any connection."""
-    return hpack.Encoder().encode([hpack.NeverIndexedHeaderTuple(n, v) for n, v in headers])
-
-
-_RESPONSE_HEADERS = _static_block([(b":status", b"200"), (b"content-type", b"application/grpc")])
-_OK_TRAILERS = _static_block([(b"grpc-status", b"0")])
-_MESSAGE_SAFE = frozenset(range(0x20, 0x7F)) - {ord("%")}
-
-
-def _percent(text: str) -> bytes:
-    """grpc-message encoding: UTF-8, percent-encoding every byte outside printable ASCII and '%'."""
-    return b"".join(bytes([b]) if b in _MESSAGE_SAFE else b"%%%02X" % b for b in text.encode()[:1024])
-
-
-def _trailers(status: Status, message: str, trailers_only: bool) -> bytes:
-    head = [(b":status", b"200"), (b"content-type", b"application/grpc")] if trailers_only else []
-    return _static_block([*head, (b"grpc-status", b"%d" % status), (b"grpc-message", _percent(message))])
 
 
 class _Stream:
@@ -161,11 +120,18 @@ class GrpcConnection(asyncio.Protocol):
 
     def _server_preface(self) -> None:
         """Sent once the client's preface is in, so an HTTP/1.1 client gets a plain answer instead."""
-        settings = b"".join(_SETTING.pack(k, v) for k, v in (
+        settings = b"".join(SETTING.pack(k, v) for k, v in (
             (MAX_CONCURRENT_STREAMS, MAX_STREAMS), (INITIAL_WINDOW_SIZE, STREAM_WINDOW),
             (MAX_HEADER_LIST_SIZE, MAX_HEADER_BYTES)))
-        self.transport.write(_frame(SETTINGS, 0, 0, settings)
-                             + _frame(WINDOW_UPDATE, 0, 0, _U32.pack(self.conn_recv - 65535)))
+        self.transport.write(frame(SETTINGS, 0, 0, settings)
+                             + frame(WINDOW_UPDATE, 0, 0, U32.pack(self.conn_recv - 65535)))
+
+    def pause_writing(self) -> None:
+        """The client is not reading our answers: stop reading its requests until it catches up."""
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
@@ -189,8 +155,8 @@ class GrpcConnection(asyncio.Protocol):
                 self.preface = True
                 self._server_preface()
             pos, end = 0, len(buf)
-            while end - pos >= 9:
-                head, flags, stream = _FRAME.unpack_from(buf, pos)
+            while end - pos >= 9 and not self.transport.is_closing():
+                head, flags, stream = FRAME_HEADER.unpack_from(buf, pos)
                 length, kind = head >> 8, head & 0xFF
                 if length > 16384:
                     raise _ConnectionError(FRAME_SIZE_ERROR, f"frame of {length} bytes")
@@ -198,7 +164,7 @@ class GrpcConnection(asyncio.Protocol):
                     break
                 payload = bytes(buf[pos + 9:pos + 9 + length])
                 pos += 9 + length
-                self._frame(kind, flags, stream & 0x7FFFFFFF, payload)
+                self.frame(kind, flags, stream & 0x7FFFFFFF, payload)
             del buf[:pos]
         except _ConnectionError as exc:
             log.info("gRPC connection closed: protocol error", extra={"reason": str(exc), "code": exc.code})
@@ -218,11 +184,11 @@ class GrpcConnection(asyncio.Protocol):
 
     def _goaway(self, code: int = NO_ERROR, reason: str = "") -> None:
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(_frame(GOAWAY, 0, 0, _U32.pack(self.last_stream) + _U32.pack(code)
+            self.transport.write(frame(GOAWAY, 0, 0, U32.pack(self.last_stream) + U32.pack(code)
                                         + reason.encode()[:256]))
 
     # -- frames --------------------------------------------------------------------------------------------
-    def _frame(self, kind: int, flags: int, sid: int, payload: bytes) -> None:
+    def frame(self, kind: int, flags: int, sid: int, payload: bytes) -> None:
         if self.expect_continuation and (kind != CONTINUATION or sid != self.expect_continuation):
             raise _ConnectionError(PROTOCOL_ERROR, "expected a CONTINUATION frame")
         if kind == DATA:
@@ -247,7 +213,7 @@ class GrpcConnection(asyncio.Protocol):
             if len(payload) != 8 or sid:
                 raise _ConnectionError(FRAME_SIZE_ERROR if sid == 0 else PROTOCOL_ERROR, "bad PING")
             if not flags & ACK:
-                self.transport.write(_frame(PING, ACK, 0, payload))
+                self.transport.write(frame(PING, ACK, 0, payload))
         elif kind == RST_STREAM:
             stream = self.streams.pop(sid, None)
             if stream is not None:
@@ -280,12 +246,20 @@ class GrpcConnection(asyncio.Protocol):
                 raise _ConnectionError(STREAM_CLOSED, f"HEADERS on closed stream {sid}")
             self.last_stream = sid
             if self.going_away or self.server.closing or len(self.streams) >= MAX_STREAMS:
-                self.transport.write(_frame(RST_STREAM, 0, sid, _U32.pack(REFUSED_STREAM)))
+                self.transport.write(frame(RST_STREAM, 0, sid, U32.pack(REFUSED_STREAM)))
                 stream = self.streams[sid] = _Stream(sid, 0)
                 stream.reset = True  # still decoded: the HPACK table must stay in step with the client's
             else:
                 stream = self.streams[sid] = _Stream(sid, self.peer_window)
             stream.block += block
+        elif stream.closed_remote:  # the client already ended this stream
+            if not flags & END_HEADERS:
+                raise _ConnectionError(STREAM_CLOSED, f"HEADERS on half-closed stream {sid}")
+            self._decode(block)  # keeps the HPACK table in step with the client's
+            self.streams.pop(sid, None)
+            stream.reset = True
+            self.transport.write(frame(RST_STREAM, 0, sid, U32.pack(STREAM_CLOSED)))
+            return
         else:  # trailers from the client: gRPC clients send none, but they are legal and end the stream
             stream.block = bytearray(block)
             flags |= END_STREAM
@@ -347,7 +321,7 @@ class GrpcConnection(asyncio.Protocol):
             self._release(size)
             self.streams.pop(sid, None)
             stream.reset = True
-            self.transport.write(_frame(RST_STREAM, 0, sid, _U32.pack(STREAM_CLOSED)))
+            self.transport.write(frame(RST_STREAM, 0, sid, U32.pack(STREAM_CLOSED)))
             return
         stream.body += payload
         self._release(size - len(payload))  # padding is never buffered
@@ -361,7 +335,7 @@ class GrpcConnection(asyncio.Protocol):
             return
         stream.unacked += size
         if stream.unacked >= STREAM_WINDOW // 2:  # a long message: let the client go on sending it
-            self.transport.write(_frame(WINDOW_UPDATE, 0, sid, _U32.pack(stream.unacked)))
+            self.transport.write(frame(WINDOW_UPDATE, 0, sid, U32.pack(stream.unacked)))
             stream.unacked = 0
 
     def _release(self, size: int) -> None:
@@ -369,7 +343,7 @@ class GrpcConnection(asyncio.Protocol):
         self.released += size
         if self.released >= self.server.connection_window // 2:
             self.conn_recv += self.released
-            self.transport.write(_frame(WINDOW_UPDATE, 0, 0, _U32.pack(self.released)))
+            self.transport.write(frame(WINDOW_UPDATE, 0, 0, U32.pack(self.released)))
             self.released = 0
 
     def _settings(self, flags: int, sid: int, payload: bytes) -> None:
@@ -380,7 +354,7 @@ class GrpcConnection(asyncio.Protocol):
         if len(payload) % 6:
             raise _ConnectionError(FRAME_SIZE_ERROR, "bad SETTINGS length")
         for i in range(0, len(payload), 6):
-            key, value = _SETTING.unpack_from(payload, i)
+            key, value = SETTING.unpack_from(payload, i)
             if key == INITIAL_WINDOW_SIZE:
                 if value > MAX_WINDOW:
                     raise _ConnectionError(FLOW_CONTROL_ERROR, "initial window too large")
@@ -392,13 +366,13 @@ class GrpcConnection(asyncio.Protocol):
                     raise _ConnectionError(PROTOCOL_ERROR, "bad max frame size")
                 self.peer_frame = value
             # HEADER_TABLE_SIZE needs nothing: our responses never use the dynamic table
-        self.transport.write(_frame(SETTINGS, ACK, 0))
+        self.transport.write(frame(SETTINGS, ACK, 0))
         self._flush()
 
     def _window_update(self, sid: int, payload: bytes) -> None:
         if len(payload) != 4:
             raise _ConnectionError(FRAME_SIZE_ERROR, "bad WINDOW_UPDATE")
-        inc = _U32.unpack(payload)[0] & 0x7FFFFFFF
+        inc = U32.unpack(payload)[0] & 0x7FFFFFFF
         if sid == 0:
             self.conn_send += inc
             if self.conn_send > MAX_WINDOW:
@@ -457,7 +431,7 @@ class GrpcConnection(asyncio.Protocol):
     def _message(self, body: bytes, encoding: str) -> bytes:
         if len(body) < 5:
             raise GrpcError(Status.INVALID_ARGUMENT, "the request has no message")
-        compressed, length = body[0], _U32.unpack_from(body, 1)[0]
+        compressed, length = body[0], U32.unpack_from(body, 1)[0]
         if length != len(body) - 5:
             raise GrpcError(Status.INVALID_ARGUMENT, "a unary call takes exactly one request message")
         message = body[5:]
@@ -485,7 +459,7 @@ class GrpcConnection(asyncio.Protocol):
         stream.body = bytearray()
         self._finish(stream, None, status, message)
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(_frame(RST_STREAM, 0, stream.id, _U32.pack(NO_ERROR)))
+            self.transport.write(frame(RST_STREAM, 0, stream.id, U32.pack(NO_ERROR)))
         stream.reset = True
 
     def _finish(self, stream: _Stream, payload: bytes | None, status: Status, message: str) -> None:
@@ -495,28 +469,28 @@ class GrpcConnection(asyncio.Protocol):
         sid = stream.id
         if payload is None:
             self.streams.pop(sid, None)
-            self._send_headers(sid, _trailers(status, message, trailers_only=True), END_STREAM)
+            self._send_headers(sid, trailers(status, message, trailers_only=True), END_STREAM)
             return
-        data = b"\0" + _U32.pack(len(payload)) + payload
+        data = b"\0" + U32.pack(len(payload)) + payload
         n = len(data)
         if n <= self.peer_frame and n <= stream.send_window and n <= self.conn_send:  # the common case
             self.conn_send -= n
             self.streams.pop(sid, None)
-            self.transport.write(_frame(HEADERS, END_HEADERS, sid, _RESPONSE_HEADERS) + _frame(DATA, 0, sid, data)
-                                 + _frame(HEADERS, END_HEADERS | END_STREAM, sid, _OK_TRAILERS))
+            self.transport.write(frame(HEADERS, END_HEADERS, sid, RESPONSE_HEADERS) + frame(DATA, 0, sid, data)
+                                 + frame(HEADERS, END_HEADERS | END_STREAM, sid, OK_TRAILERS))
             return
-        self.transport.write(_frame(HEADERS, END_HEADERS, sid, _RESPONSE_HEADERS))
-        stream.pending = [memoryview(data), _OK_TRAILERS]
+        self.transport.write(frame(HEADERS, END_HEADERS, sid, RESPONSE_HEADERS))
+        stream.pending = [memoryview(data), OK_TRAILERS]
         self.blocked.append(sid)
         self._flush()
 
     def _send_headers(self, sid: int, block: bytes, flags: int) -> None:
         chunk = self.peer_frame
         first, rest = block[:chunk], block[chunk:]
-        out = [_frame(HEADERS, flags | (0 if rest else END_HEADERS), sid, first)]
+        out = [frame(HEADERS, flags | (0 if rest else END_HEADERS), sid, first)]
         while rest:
             piece, rest = rest[:chunk], rest[chunk:]
-            out.append(_frame(CONTINUATION, 0 if rest else END_HEADERS, sid, piece))
+            out.append(frame(CONTINUATION, 0 if rest else END_HEADERS, sid, piece))
         self.transport.write(b"".join(out))
 
     def _flush(self) -> None:
@@ -532,7 +506,7 @@ class GrpcConnection(asyncio.Protocol):
             out = []
             while data and stream.send_window > 0 and self.conn_send > 0:
                 n = min(len(data), self.peer_frame, stream.send_window, self.conn_send)
-                out.append(_frame(DATA, 0, sid, bytes(data[:n])))
+                out.append(frame(DATA, 0, sid, bytes(data[:n])))
                 data = data[n:]
                 stream.send_window -= n
                 self.conn_send -= n

@@ -12,8 +12,10 @@ import time
 import grpc
 import h2.connection
 import h2.events
+import hpack
 import pytest
-from mlready.runtime.grpc_transport import PREFACE, Call, GrpcError, GrpcServer, Status
+from mlready.runtime.grpc_transport import Call, GrpcError, GrpcServer, Status
+from mlready.runtime.grpc_wire import PREFACE
 from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
 
 LIMIT = 8 << 20
@@ -234,3 +236,24 @@ def test_the_runtime_protos_live_beside_tritonclients():
     ours = pb.ModelInferRequest(model_name="m", raw_input_contents=[b"1234"])
     theirs = service_pb2.ModelInferRequest.FromString(ours.SerializeToString())
     assert theirs.model_name == "m" and pb.ModelInferRequest.FromString(theirs.SerializeToString()) == ours
+
+
+def test_headers_after_the_client_ended_a_stream_reset_only_that_stream(srv):
+    enc = hpack.Encoder()
+    head = [(":method", "POST"), (":scheme", "http"), (":path", "/t.T/Slow"), (":authority", "x"),
+            ("content-type", "application/grpc")]
+    message = pb.ModelInferRequest(id="0.3").SerializeToString()
+    body = b"\0" + struct.pack(">I", len(message)) + message
+
+    def frame(kind: int, flags: int, sid: int, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload) << 8 | kind) + bytes([flags]) + struct.pack(">I", sid) + payload
+
+    data = (PREFACE + frame(4, 0, 0, b"")
+            + frame(1, 0x4, 1, enc.encode(head)) + frame(0, 0x1, 1, body)  # call 1, complete
+            + frame(1, 0x4, 1, enc.encode([("x-late", "1")]))  # HEADERS again on the ended stream
+            + frame(1, 0x4, 3, enc.encode(head)) + frame(0, 0x1, 3, body))  # call 3
+    frames = _frames(_raw(srv.port, data, read_for=1.5))
+    assert (3, 0, 1, struct.pack(">I", 5)) in frames  # RST_STREAM(STREAM_CLOSED) on stream 1
+    assert not [f for f in frames if f[0] == 0 and f[2] == 1]  # and no answer on it
+    answered = [f for f in frames if f[0] == 0 and f[2] == 3]
+    assert answered and pb.ModelInferResponse.FromString(answered[0][3][5:]).model_name == "slow"

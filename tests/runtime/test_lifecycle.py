@@ -9,6 +9,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import grpc
 import httpx
 import numpy as np
 import pytest
@@ -30,6 +31,23 @@ def _hammer(url: str, body: dict, stop: threading.Event, results: list, workers:
     for t in threads:
         t.start()
     return threads
+
+
+def _infer_request(model: str, x: np.ndarray, input_name: str = "input") -> object:
+    from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
+
+    req = pb.ModelInferRequest(model_name=model)
+    req.inputs.add(name=input_name, datatype="FP32", shape=list(x.shape))
+    req.raw_input_contents.append(x.tobytes())
+    return req
+
+
+def _infer_stub(channel: grpc.Channel):
+    from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
+
+    return channel.unary_unary("/inference.GRPCInferenceService/ModelInfer",
+                               request_serializer=pb.ModelInferRequest.SerializeToString,
+                               response_deserializer=pb.ModelInferResponse.FromString)
 
 
 def _wait(predicate, timeout: float = 30) -> None:
@@ -103,8 +121,9 @@ def test_sigterm_drains_in_flight_requests(tmp_path, launch, mk):
     # A long batching window keeps every request queued inside the server when SIGTERM arrives.
     server = launch(repo, drain_seconds=20, default_model={
         "batching": {"enabled": True, "max_batch_size": 4096, "max_queue_delay_ms": 1500}})
-    body = json.dumps({"instances": np.random.default_rng(0).random((64, 512)).round(3).tolist()}).encode()
-    n = 8
+    x = np.random.default_rng(0).random((64, 512)).round(3).astype(np.float32)
+    body = json.dumps({"instances": x.tolist()}).encode()
+    n = 4  # REST calls, and as many gRPC calls
 
     def call(_: int) -> int | str:
         try:
@@ -112,19 +131,27 @@ def test_sigterm_drains_in_flight_requests(tmp_path, launch, mk):
         except httpx.HTTPError as exc:
             return repr(exc)
 
-    def inflight() -> float:
+    def call_grpc(_: int) -> int | str:
+        try:
+            with grpc.insecure_channel(server.grpc) as channel:
+                resp = _infer_stub(channel)(_infer_request("big", x), timeout=60)
+            return 200 if list(resp.outputs[0].shape) == [64, 2] else str(resp)
+        except grpc.RpcError as exc:
+            return repr(exc)
+
+    def inflight(protocol: str) -> float:
         text = httpx.get(f"{server.url}/metrics").text
-        line = [x for x in text.splitlines() if x.startswith('mlready_inflight_requests{protocol="tfserving"}')]
+        line = [x for x in text.splitlines() if x.startswith(f'mlready_inflight_requests{{protocol="{protocol}"}}')]
         return float(line[0].split()[-1]) if line else 0.0
 
-    with ThreadPoolExecutor(n) as pool:
-        futures = [pool.submit(call, i) for i in range(n)]
-        _wait(lambda: inflight() >= n)  # every request is inside the server, most are queued
+    with ThreadPoolExecutor(2 * n) as pool:
+        futures = [pool.submit(call, i) for i in range(n)] + [pool.submit(call_grpc, i) for i in range(n)]
+        _wait(lambda: inflight("tfserving") >= n and inflight("v2-grpc") >= n)  # all inside the server, queued
         t0 = time.monotonic()
         server.proc.send_signal(signal.SIGTERM)
         codes = [f.result() for f in futures]
     rc = server.proc.wait(30)
-    assert codes == [200] * n, codes
+    assert codes == [200] * (2 * n), codes
     assert rc == 0 and time.monotonic() - t0 < 20
     assert "draining" in server.logs()
     with pytest.raises(httpx.HTTPError):
@@ -235,7 +262,13 @@ def test_workers_share_the_ports_and_aggregate_metrics(tmp_path, launch, mk):
     server = launch(repo, workers=2, metrics_port=metrics_port)
     for _ in range(20):  # a new connection each: the kernel spreads them over the workers (SO_REUSEPORT)
         assert httpx.post(f"{server.url}/v1/models/h:predict", json={"instances": [0.0]}).status_code == 200
+    for _ in range(20):  # gRPC too: a channel (a connection) each
+        with grpc.insecure_channel(server.grpc) as channel:
+            resp = _infer_stub(channel)(_infer_request("h", np.zeros(1, np.float32), "x"), timeout=30)
+            assert np.frombuffer(resp.raw_output_contents[0], np.float32).tolist() == [2.0]
     text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
-    line = next(x for x in text.splitlines() if x.startswith("mlready_requests_total{") and 'status="200"' in x)
-    assert float(line.split()[-1]) == 20.0, text[:2000]
+    for protocol in ("tfserving", "v2-grpc"):
+        line = next(x for x in text.splitlines() if x.startswith("mlready_requests_total{") and 'status="200"' in x
+                    and f'protocol="{protocol}"' in x)
+        assert float(line.split()[-1]) == 20.0, text[:2000]
     assert server.stop() == 0

@@ -1,0 +1,95 @@
+"""The wire of gRPC over HTTP/2: frame types, flags, error codes and settings (RFC 9113), gRPC status codes,
+and the constant header blocks the transport answers with. Used by :mod:`mlready.runtime.grpc_transport`."""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import hpack
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = range(10)
+END_STREAM = ACK = 0x1
+END_HEADERS, PADDED, PRIORITY_FLAG = 0x4, 0x8, 0x20
+NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR = 0x0, 0x1, 0x2, 0x3
+STREAM_CLOSED, FRAME_SIZE_ERROR, REFUSED_STREAM, CANCEL, COMPRESSION_ERROR = 0x5, 0x6, 0x7, 0x8, 0x9
+HEADER_TABLE_SIZE, MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE, MAX_FRAME_SIZE, MAX_HEADER_LIST_SIZE = 1, 3, 4, 5, 6
+
+MAX_STREAMS = 256  # concurrent calls per connection (SETTINGS_MAX_CONCURRENT_STREAMS)
+STREAM_WINDOW = 1 << 20  # what a client may send on one stream before we acknowledge it
+MAX_HEADER_BYTES = 16 * 1024
+MAX_WINDOW = (1 << 31) - 1
+FRAME_HEADER = struct.Struct(">IBI")  # (length << 8 | type, flags, stream id)
+U32 = struct.Struct(">I")
+SETTING = struct.Struct(">HI")
+
+
+class Status(enum.IntEnum):
+    """gRPC status codes (grpc/doc/statuscodes.md)."""
+
+    OK = 0
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
+
+class GrpcError(Exception):
+    """Raised by a handler: ends the call with this status and message."""
+
+    def __init__(self, status: Status, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class Call:
+    """What a handler sees of its call besides the request message: the request headers (metadata)."""
+
+    __slots__ = ("metadata",)
+
+    def __init__(self, metadata: dict[str, str]):
+        self.metadata = metadata
+
+
+Handler = Callable[[Any, Call], Awaitable[Any]]
+# path -> (request parser, handler); the handler returns a message with SerializeToString()
+Routes = dict[str, tuple[Callable[[bytes], Any], Handler]]
+
+
+def frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
+    return FRAME_HEADER.pack(len(payload) << 8 | kind, flags, stream) + payload
+
+
+def static_block(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """A header block that never touches the HPACK dynamic table, so the bytes are valid on any connection."""
+    return hpack.Encoder().encode([hpack.NeverIndexedHeaderTuple(n, v) for n, v in headers])
+
+
+RESPONSE_HEADERS = static_block([(b":status", b"200"), (b"content-type", b"application/grpc")])
+OK_TRAILERS = static_block([(b"grpc-status", b"0")])
+MESSAGE_SAFE = frozenset(range(0x20, 0x7F)) - {ord("%")}
+
+
+def percent_encode(text: str) -> bytes:
+    """grpc-message encoding: UTF-8, percent-encoding every byte outside printable ASCII and '%'."""
+    return b"".join(bytes([b]) if b in MESSAGE_SAFE else b"%%%02X" % b for b in text.encode()[:1024])
+
+
+def trailers(status: Status, message: str, trailers_only: bool) -> bytes:
+    head = [(b":status", b"200"), (b"content-type", b"application/grpc")] if trailers_only else []
+    return static_block([*head, (b"grpc-status", b"%d" % status), (b"grpc-message", percent_encode(message))])
