@@ -68,7 +68,7 @@ def played(tmp_path_factory, docker_client, base_image):
     podman("kube", "down", str(path), check=False)
     podman("kube", "play", str(path), timeout=300)
     try:
-        yield {"project": project, "spec": result.spec, "http": http, "digest": report.digest, "yaml": rendered,
+        yield {"project": project, "spec": result.spec, "http": http, "grpc": grpc, "digest": report.digest, "yaml": rendered,
                "out": result.out_dir}
     finally:
         podman("kube", "down", str(path), check=False)
@@ -102,6 +102,22 @@ def test_pod_gets_ready_and_answers_a_prediction(played):
     assert code == 200, raw[:500]
     names, worst = compare(json.loads(raw), want)
     assert set(names) == {"label", "probabilities"} and worst < 1e-4
+    # the same rows over gRPC, with tritonclient's gRPC client, give the same answer as REST
+    import numpy as np
+    import tritonclient.grpc as tg
+
+    client = tg.InferenceServerClient(f"127.0.0.1:{played['grpc']}")
+    assert client.is_server_ready() and client.is_model_ready(spec.model_name)
+    inputs = []
+    for t in body["inputs"]:
+        inp = tg.InferInput(t["name"], t["shape"], t["datatype"])
+        inp.set_data_from_numpy(np.asarray(t["data"], dtype=np.float32 if t["datatype"] == "FP32" else None)
+                                .reshape(t["shape"]))
+        inputs.append(inp)
+    result = client.infer(spec.model_name, inputs)
+    rest = {o["name"]: np.asarray(o["data"]).reshape(o["shape"]) for o in json.loads(raw)["outputs"]}
+    assert np.allclose(result.as_numpy("probabilities"), rest["probabilities"], atol=1e-6)
+    assert result.as_numpy("label").tolist() == rest["label"].tolist()
 
 
 def test_pod_runs_hardened_from_the_pinned_image(played):
