@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from mlready.engine import registry
-from mlready.engine.errors import BuildFailed
+from mlready.engine.errors import BuildFailed, UsageError
 from mlready.engine.execute import NullReporter, Reporter, StepRecord, execute
 from mlready.engine.graph import Plan, plan
 from mlready.engine.load import load_spec
-from mlready.engine.plugin import Generator
+from mlready.engine.plugin import Generator, file_digest
 from mlready.engine.serialize import canonical_json
 from mlready.engine.spec import Spec
 from mlready.engine.writer import MANIFEST, check_out_dir, write_tree
@@ -93,11 +93,16 @@ def run(project_dir: str | Path, overrides: list[str] | None = None, reporter: R
         ) -> tuple[Spec, Plan, list[StepRecord]]:
     """Compose, plan and execute without writing anything but the cache."""
     project = Path(project_dir).resolve()
-    gens = list(generators if generators is not None else registry.generators())
-    spec, _ = load_spec(project, overrides, gens)
-    the_plan = plan(spec, gens)
+    spec, the_plan = _load_and_plan(project, overrides, generators)
     records = execute(the_plan, spec, cache_dir(project), reporter or NullReporter(), jobs, use_cache)
     return spec, the_plan, records
+
+
+def _load_and_plan(project: Path, overrides: list[str] | None, generators: list[Generator] | None
+                   ) -> tuple[Spec, Plan]:
+    gens = list(generators if generators is not None else registry.generators())
+    spec, _ = load_spec(project, overrides, gens)
+    return spec, plan(spec, gens)
 
 
 def build(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None,
@@ -117,14 +122,14 @@ def build(project_dir: str | Path, overrides: list[str] | None = None, out: str 
         failed_dir = project / ".mlready" / "failed-build"
         write_tree(failed_dir, artifacts, manifest)
         failed = [r.id for r in result.failed]
-        raise BuildFailed(_failure_text(records, out_dir, failed_dir), failed)
+        raise BuildFailed(_failure_text(records, failed_dir), failed)
     write_tree(out_dir, artifacts, manifest)
     for hook in registry.hooks() if run_hooks else ():
         hook.after_build(spec, result)
     return result
 
 
-def _failure_text(records: list[StepRecord], out_dir: Path, failed_dir: Path) -> str:
+def _failure_text(records: list[StepRecord], failed_dir: Path) -> str:
     lines = ["the build failed; the previous output was left untouched"]
     for r in records:
         if r.cache == "failed":
@@ -143,9 +148,7 @@ def plan_build(project_dir: str | Path, overrides: list[str] | None = None,
     from mlready.engine.cache import StepCache
 
     project = Path(project_dir).resolve()
-    gens = list(generators if generators is not None else registry.generators())
-    spec, _ = load_spec(project, overrides, gens)
-    the_plan = plan(spec, gens)
+    spec, the_plan = _load_and_plan(project, overrides, generators)
     store = StepCache(cache_dir(project))
     cached = {p.step.id: p.step.cacheable and store.get(p.key) is not None for p in the_plan.steps}
     return spec, the_plan, cached
@@ -178,8 +181,6 @@ def check(project_dir: str | Path, overrides: list[str] | None = None, out: str 
     out_dir = _resolve_out(project, out)
     manifest_path = out_dir / MANIFEST
     if not manifest_path.is_file():
-        from mlready.engine.errors import UsageError
-
         raise UsageError(f"no build to check: {manifest_path} does not exist (run `mlready build` first)")
     recorded = json.loads(manifest_path.read_text(encoding="utf-8"))
     if overrides is None:
@@ -187,9 +188,7 @@ def check(project_dir: str | Path, overrides: list[str] | None = None, out: str 
     spec, _, records = run(project, overrides, generators=generators)
     bad = [r for r in records if r.cache not in ("hit", "miss")]
     if bad:
-        raise BuildFailed(_failure_text(records, out_dir, project / ".mlready" / "failed-build"), [r.id for r in bad])
-    from mlready.engine.graph import file_digest
-
+        raise BuildFailed(_failure_text(records, project / ".mlready" / "failed-build"), [r.id for r in bad])
     expected = {a.path: a.sha256() for r in records for a in r.artifacts}
     recorded_sha = {a["path"]: a["sha256"] for a in recorded.get("artifacts", [])}
     drift: list[Drift] = []

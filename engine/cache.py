@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from mlready.engine.plugin import Artifact
+from mlready.engine.writer import atomic_write_text
 
 
 class StepCache:
@@ -55,10 +56,6 @@ class StepCache:
                 os.replace(tmp, blob)
             stored.append(Artifact(path=art.path, kind=art.kind, source=blob, mode=art.mode, digest=sha))
             records.append({"path": art.path, "kind": art.kind, "sha256": sha, "mode": art.mode})
-        entry = self._entry(key)
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"step": step_id, "artifacts": records}, fh, indent=1, sort_keys=True)
-        os.replace(tmp, entry)
+        entry = {"step": step_id, "artifacts": records}
+        atomic_write_text(self._entry(key), json.dumps(entry, indent=1, sort_keys=True))
         return stored

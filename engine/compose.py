@@ -175,16 +175,12 @@ def _composition_key(project_dir: Path, overrides: list[str], base: dict[str, An
 
 def _store_composition(entry: Path, comp: Composition) -> None:
     import json
-    import os
-    import tempfile
+
+    from mlready.engine.writer import atomic_write_text
 
     data = {"config": comp.config, "missing": comp.missing, "choices": comp.choices, "overrides": comp.overrides,
             "origin": comp.choice_origin, "where": comp.sources._where, "fallback": comp.sources.fallback}
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh)
-    os.replace(tmp, entry)
+    atomic_write_text(entry, json.dumps(data))
 
 
 def _load_composition(entry: Path) -> Composition:
@@ -221,10 +217,9 @@ def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> C
     for gov in group_ovs:
         if gov.group in DEFAULT_GROUPS:  # `env=prod` and a forgiving `+env=prod`
             defaults[gov.group] = gov.options[0]
-            origin[gov.group] = f"override '{gov.text}'"
         else:  # `+target=k8s` and a forgiving `target=k8s`
             appended.append((gov.group, gov.options, gov.text))
-            origin[gov.group] = f"override '{gov.text}'"
+        origin[gov.group] = f"override '{gov.text}'"
     seen: dict[str, str] = {}
     for group, _, text in appended:
         if group in seen:

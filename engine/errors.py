@@ -80,6 +80,3 @@ class BuildFailed(MlreadyError):
     def __init__(self, message: str, failed: list[str]):
         self.failed = failed
         super().__init__(message)
-
-    def render(self) -> str:
-        return f"error: {self}"

@@ -71,14 +71,14 @@ def _jinja_env() -> Any:
 
 
 class _Context(StepContext):
-    def __init__(self, planned: PlannedStep, spec: Spec, records: dict[str, StepRecord], plan: Plan,
-                 scratch: Path, reporter: Reporter):
+    def __init__(self, planned: PlannedStep, spec: Spec, records: dict[str, StepRecord],
+                 plan_by_id: dict[str, PlannedStep], scratch: Path, reporter: Reporter):
         self.spec = spec
         self.project_dir = spec.project_dir
         self.scratch = scratch
         self._planned = planned
         self._records = records
-        self._plan = plan.by_id()
+        self._plan = plan_by_id
         self._reporter = reporter
 
     def upstream(self, step_id: str) -> list[Artifact]:
@@ -143,12 +143,13 @@ def _check_artifacts(step_id: str, arts: list[Artifact], claimed: dict[str, str]
 def execute(plan: Plan, spec: Spec, cache_dir: Path, reporter: Reporter, jobs: int | None = None,
             use_cache: bool = True) -> list[StepRecord]:
     step_cache = StepCache(cache_dir)
+    by_id = plan.by_id()
     records: dict[str, StepRecord] = {
         p.step.id: StepRecord(p.step.id, p.key, p.generator) for p in plan.steps
     }
     claimed: dict[str, str] = {}
     scratch_root = Path(tempfile.mkdtemp(prefix="mlready-steps-"))
-    pending = {p.step.id: p for p in plan.steps}
+    pending = dict(by_id)
     running: dict[Future, str] = {}
     debug = bool(os.environ.get("MLREADY_DEBUG"))
     reporter.start(len(plan.steps))
@@ -165,7 +166,7 @@ def execute(plan: Plan, spec: Spec, cache_dir: Path, reporter: Reporter, jobs: i
         reporter.step_started(planned.step.id, planned.step.description)
         scratch = scratch_root / planned.step.id
         scratch.mkdir(parents=True)
-        ctx = _Context(planned, spec, records, plan, scratch, reporter)
+        ctx = _Context(planned, spec, records, by_id, scratch, reporter)
         try:
             arts = planned.step.body()(ctx)
             rec.artifacts = step_cache.put(planned.key, planned.step.id, arts)  # lookups skip non-cacheable

@@ -34,10 +34,6 @@ def generators() -> tuple[Generator, ...]:
     return tuple(found[name] for name in sorted(found))
 
 
-def by_name() -> dict[str, Generator]:
-    return {g.name: g for g in generators()}
-
-
 @cache
 def hooks() -> tuple[object, ...]:
     """Post-build hooks (objects with ``after_build(spec, result)``), in name order."""

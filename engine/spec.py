@@ -110,6 +110,13 @@ class Spec:
             node = getattr(node, part)
         return node
 
+    def optional_section(self, path: str) -> Any | None:
+        """``section(path)``, or None when no installed generator owns that section."""
+        try:
+            return self.section(path)
+        except AttributeError:
+            return None
+
     def to_dict(self) -> dict[str, Any]:
         return self._root.model_dump(mode="json")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +79,8 @@ def _sibling_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def _unwrap(annotation: Any) -> Any:
-    import typing
-
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)) and args:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and args:
         return _unwrap(args[0])
     if typing.get_origin(annotation) in (list, dict) and args:
         return _unwrap(args[-1])
@@ -98,16 +98,15 @@ def validate(comp: Composition, generators: list[Generator], project_dir: Path) 
     problems: list[SpecProblem] = list(comp.problems)
     for key in comp.missing:
         problems.append(SpecProblem(comp.sources.where(key), key, "required value is missing"))
-    missing = set(comp.missing)
     root = None
     try:
         root = model.model_validate(comp.config)
     except ValidationError as exc:
-        reported = {p.key for p in problems}
+        reported = {p.key for p in problems}  # the missing keys among them
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
             key = _loc_key(loc)
-            if key in missing or key in reported:
+            if key in reported:
                 continue
             problems.append(SpecProblem(comp.sources.where(key), key, _message(err, model, loc)))
     if root is not None and not problems:

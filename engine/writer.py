@@ -64,6 +64,15 @@ def write_tree(out_dir: Path, artifacts: list[Artifact], manifest: dict) -> None
         shutil.rmtree(old, ignore_errors=True)
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write one file through a temporary sibling and a rename: readers see the old or the new content."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
 def update_manifest(out_dir: Path, update: dict) -> None:
     """Merge keys into an existing manifest, atomically (used by ``mlready image`` and friends)."""
     import json
@@ -71,7 +80,4 @@ def update_manifest(out_dir: Path, update: dict) -> None:
     path = out_dir / MANIFEST
     data = json.loads(path.read_text(encoding="utf-8"))
     data.update(update)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".manifest-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(dump_json(data))
-    os.replace(tmp, path)
+    atomic_write_text(path, dump_json(data))

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from mlready.engine.commands.common import out_option, project_option
 
 
 def prepare_project(project: str | Path, out: str | Path | None, workdir: Path) -> tuple[Path, dict[str, Any]]:
@@ -104,10 +105,8 @@ def serve(project: str | Path = ".", out: str | Path | None = None, model_reposi
 
 
 @click.command("serve")
-@click.option("-C", "--project", "project", default=".", show_default=True,
-              type=click.Path(file_okay=False, path_type=str), help="The project directory (holds deploy.yaml).")
-@click.option("--out", "out", default=None, type=click.Path(path_type=str),
-              help="The build directory [default: <project>/build].")
+@project_option
+@out_option
 @click.option("--model-repository", type=click.Path(path_type=str), default=None,
               help="Serve this model repository (<repo>/<model>/<version>/model.onnx) instead of a build.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=str), default=None,

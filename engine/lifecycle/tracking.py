@@ -39,6 +39,7 @@ from mlready.engine.lifecycle.store import (
     open_client,
     store_from_spec,
 )
+from mlready.engine.writer import atomic_write_text
 
 REPORTS = {"readiness": "reports/readiness.json", "optimization": "reports/optimization.json"}
 MODEL_KIND = "onnx-model"
@@ -63,10 +64,8 @@ class TrackedBuild:
 def tracking_enabled(spec: Any) -> bool:
     if os.environ.get("MLREADY_TRACKING", "").strip().lower() in OFF:
         return False
-    try:
-        return bool(spec.section("tracking").enabled)
-    except AttributeError:  # built with a generator list that leaves tracking out
-        return False
+    # None when built with a generator list that leaves tracking out
+    return bool(getattr(spec.optional_section("tracking"), "enabled", False))
 
 
 def build_key(manifest: dict[str, Any]) -> str:
@@ -109,6 +108,23 @@ def run_tags(spec: Any, manifest: dict[str, Any]) -> dict[str, str]:
     return tags
 
 
+def _served_model_sha(manifest: dict[str, Any]) -> str | None:
+    """The sha256 of the build's served model, or None when the build serves none."""
+    return next((a["sha256"] for a in manifest.get("artifacts", []) if a.get("kind") == MODEL_KIND), None)
+
+
+def _registered_name(spec: Any) -> str:
+    return spec.section("tracking").model_name or spec.model_name
+
+
+def _version_of(client: Any, name: str, model_sha: str) -> Any:
+    """The registered version of ``name`` holding this exact model, or None."""
+    for version in client.search_model_versions(f"name='{name}'"):
+        if (version.tags or {}).get("mlready.model_sha256") == model_sha:
+            return version
+    return None
+
+
 def image_digest(manifest: dict[str, Any]) -> str | None:
     image = manifest.get("image")
     return image.get("digest") if isinstance(image, dict) else None
@@ -128,19 +144,18 @@ def _log_files(client: Any, run_id: str, spec: Any, out_dir: Path) -> None:
             client.log_artifacts(run_id, str(out_dir / folder), folder)
 
 
-def _register(client: Any, spec: Any, run: Any, manifest: dict[str, Any], metrics: dict[str, float]) -> tuple[str, str, bool]:
-    cfg = spec.section("tracking")
-    name = cfg.model_name or spec.model_name
+def _register(client: Any, spec: Any, run: Any, manifest: dict[str, Any], metrics: dict[str, float],
+              model_sha: str) -> tuple[str, str, bool]:
+    name = _registered_name(spec)
     from mlflow.exceptions import MlflowException
 
     try:
         client.get_registered_model(name)
     except MlflowException:
         client.create_registered_model(name, tags={"mlready.project": spec.project.name})
-    model_sha = next(a["sha256"] for a in manifest["artifacts"] if a.get("kind") == MODEL_KIND)
-    for existing in client.search_model_versions(f"name='{name}'"):
-        if (existing.tags or {}).get("mlready.model_sha256") == model_sha:  # this exact model is registered
-            return name, str(existing.version), False
+    existing = _version_of(client, name, model_sha)
+    if existing is not None:  # this exact model is registered
+        return name, str(existing.version), False
     tags = {
         "mlready.build_key": build_key(manifest),
         "mlready.model_sha256": model_sha,
@@ -177,9 +192,9 @@ def record_build(client: Any, store: Store, spec: Any, manifest: dict[str, Any],
         _log_files(client, run_id, spec, out_dir)
         name = version = None
         new = False
-        served = any(a.get("kind") == MODEL_KIND for a in manifest.get("artifacts", []))
-        if cfg.register_model and served:
-            name, version, new = _register(client, spec, run, manifest, metrics)
+        model_sha = _served_model_sha(manifest)
+        if cfg.register_model and model_sha:
+            name, version, new = _register(client, spec, run, manifest, metrics, model_sha)
     except BaseException:
         client.set_terminated(run_id, "FAILED")
         raise
@@ -219,7 +234,8 @@ class MlflowHook:
             where += f"; {verb} {tracked.model_name} version {tracked.model_version}"
         print(f"mlflow: {where} ({store.display})", file=sys.stderr)
         if fingerprint:
-            _write_marker(marker, {"fingerprint": fingerprint, "run_id": tracked.run_id})
+            marked = {"fingerprint": fingerprint, "run_id": tracked.run_id}
+            atomic_write_text(marker, json.dumps(marked, sort_keys=True))
         return tracked
 
 
@@ -234,29 +250,21 @@ def _fingerprint(store: Store, result: Any) -> str | None:
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 
-def _write_marker(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tracked-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, sort_keys=True)
-    os.replace(tmp, path)
-
-
 def record_image(spec: Any, manifest: dict[str, Any], ref: str, digest: str | None) -> str | None:
     """Tag the registered version of this build's model with its image (for ``mlready image`` to call once the
     image exists: the post-build hook runs before). Returns the version tagged, or None."""
     cfg = spec.section("tracking")
-    model_sha = next((a["sha256"] for a in manifest.get("artifacts", []) if a.get("kind") == MODEL_KIND), None)
+    model_sha = _served_model_sha(manifest)
     if not (tracking_enabled(spec) and cfg.register_model and model_sha):
         return None
     store = store_from_spec(spec)
-    name = cfg.model_name or spec.model_name
+    name = _registered_name(spec)
     with bounded_http(store.timeout):
         client = open_client(store)
-        for version in client.search_model_versions(f"name='{name}'"):
-            if (version.tags or {}).get("mlready.model_sha256") == model_sha:
-                client.set_model_version_tag(name, str(version.version), "mlready.image", ref)
-                if digest:
-                    client.set_model_version_tag(name, str(version.version), "mlready.image_digest", digest)
-                return str(version.version)
-    return None
+        version = _version_of(client, name, model_sha)
+        if version is None:
+            return None
+        client.set_model_version_tag(name, str(version.version), "mlready.image", ref)
+        if digest:
+            client.set_model_version_tag(name, str(version.version), "mlready.image_digest", digest)
+    return str(version.version)

@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from mlready.engine import api
 
 HERE = Path(__file__).resolve().parent

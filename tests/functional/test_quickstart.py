@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from mlready.engine.cli import main
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
