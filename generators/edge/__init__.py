@@ -19,7 +19,6 @@ class EdgeGenerator(Generator):
         from importlib.resources import files
 
         from mlready.engine.tools import versions
-        from mlready.generators.edge.bundle import build_bundle
         from mlready.generators.model import served_model_step
 
         cfg = spec.section(self.section)
@@ -27,7 +26,7 @@ class EdgeGenerator(Generator):
         inputs = (spec.resolve(spec.data.eval),) if spec.data.eval else ()
         return [Step(
             id="edge.bundle",
-            run=lambda ctx: build_bundle(ctx, model_step, cfg),
+            run="mlready.generators.edge.bundle:build_bundle",
             deps=(model_step,),
             config={"cfg": cfg, "data": {"eval": spec.data.eval, "target": spec.data.target,
                                          "features": spec.data.features}},

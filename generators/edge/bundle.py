@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from importlib.resources import files
-from typing import Any
 
 import numpy as np
 from mlready.engine.errors import StepError
@@ -61,13 +60,11 @@ def quantize(model_bytes: bytes, calib: np.ndarray, task: str, ctx: StepContext)
     return apply(model, pctx).SerializeToString(deterministic=True)
 
 
-def build_bundle(ctx: StepContext, model_step: str, cfg: Any) -> list[Artifact]:
+def build_bundle(ctx: StepContext) -> list[Artifact]:
     from mlready.generators.optimize.passes.base import PassSkipped
 
-    model = [a for a in ctx.upstream(model_step) if a.kind == "onnx-model"]
-    if len(model) != 1:
-        raise StepError(f"edge.bundle: expected one onnx-model from {model_step}, found {len(model)}")
-    fp32 = model[0].read_bytes()
+    cfg = ctx.spec.section("target.edge")
+    fp32 = ctx.artifact("onnx-model").read_bytes()  # the served model: its step is this step's dependency
     signature = json.loads(ctx.artifact("model-signature").read_text())
     inputs = signature["inputs"]
     if len(inputs) != 1 or inputs[0]["datatype"] != "FP32":

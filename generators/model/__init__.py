@@ -22,10 +22,7 @@ REGISTRY_SCHEMES = ("models:/", "runs:/")
 
 
 def optimization_active(spec) -> bool:
-    try:
-        return bool(getattr(spec.section("optimize"), "active", False))
-    except AttributeError:
-        return False
+    return bool(getattr(spec.optional_section("optimize"), "active", False))
 
 
 def served_model_step(spec) -> str:
@@ -51,7 +48,7 @@ def trainer_inputs(spec) -> list[Path]:
     return sorted(spec.project_dir.glob("*.py")) if spec.model.trainer else []
 
 
-def load_source(spec, project_dir: Path | None = None, sample=None):
+def load_source(spec, sample=None):
     """Load and convert the source model (returns a :class:`~mlready.generators.model.source.SourceModel`)."""
     from mlready.generators.model.formats import loader
 

@@ -66,7 +66,7 @@ def ingest(ctx: StepContext) -> list[Artifact]:
     spec = ctx.spec
     ctx.progress("loading the model")
     sample = sample_data(ctx)
-    src = load_source(spec, ctx.project_dir, sample[0] if sample is not None else None)
+    src = load_source(spec, sample[0] if sample is not None else None)
     ctx.progress("checking it runs in onnxruntime")
     data = src.onnx_model.SerializeToString(deterministic=True)
     _check_runs(data, sample, spec.model.source)

@@ -242,15 +242,14 @@ def _inspect(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> 
 
 def predictor(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> TorchPredictor:
     """The module as a scikit-learn-like predictor, without exporting it (cross-validation folds)."""
-    shape = _inspect(spec, module.eval(), sample, origin)
+    shape = _inspect(spec, module, sample, origin)
     return TorchPredictor(module, shape.task, shape.classes, shape.softmax)
 
 
 def convert_module(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> SourceModel:
     """Export a torch module (shared with the trainer loader)."""
     torch = import_torch()
-    module = module.eval()
-    shape = _inspect(spec, module, sample, origin)
+    shape = _inspect(spec, module, sample, origin)  # puts the module in eval mode
     n_features, input_name, width, task = shape.n_features, shape.input_name, shape.width, shape.task
     classes, softmax, notes = shape.classes, shape.softmax, shape.notes
     buf = io.BytesIO()

@@ -31,19 +31,6 @@ def rounded(obj: Any, digits: int = 6) -> Any:
     return obj
 
 
-def _served(ctx: StepContext, served_step: str) -> tuple[bytes, dict[str, Any]]:
-    arts = ctx.upstream(served_step)
-    onnx = [a for a in arts if a.kind == "onnx-model"]
-    if len(onnx) != 1:
-        raise StepError(
-            f"model.readiness: step {served_step} produced {len(onnx)} onnx-model artifacts, expected 1"
-        )
-    sigs = [a for a in arts if a.kind == "model-signature"] or ctx.artifacts("model-signature")
-    if not sigs:
-        raise StepError("model.readiness: no model-signature artifact upstream")
-    return onnx[0].read_bytes(), json.loads(sigs[0].read_text())
-
-
 def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str, list[str]]:
     """(source predictor, refit function, refit takes a DataFrame, kind, notes) for parity and CV."""
     from mlready.generators.model import load_source
@@ -53,7 +40,7 @@ def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str, list[str]]
     if fmt == "onnx":
         return None, None, False, "onnx", ["served as given (ONNX file): no source model to compare or refit"]
     ctx.progress("loading the source model for parity and cross-validation", 0.02)
-    src = load_source(ctx.spec, ctx.project_dir, sample_rows(ctx))
+    src = load_source(ctx.spec, sample_rows(ctx))
     est = src.estimator
     kind = f"{fmt} {type(getattr(est, 'module', est)).__name__}" if est is not None else fmt
     if fmt == "trainer":
@@ -69,11 +56,12 @@ def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str, list[str]]
 
 
 def run(ctx: StepContext) -> list[Artifact]:
-    from mlready.generators.model import served_model_step
     from mlready.generators.model.formats import detect
 
     spec, cfg = ctx.spec, ctx.spec.section("readiness")
-    onnx_bytes, sig = _served(ctx, served_model_step(spec))
+    # the served model (its step is this step's dependency) and the signature model.ingest wrote
+    onnx_bytes = ctx.artifact("onnx-model").read_bytes()
+    sig = json.loads(ctx.artifact("model-signature").read_text())
     declared = [t.model_dump() for t in spec.model.inputs] if spec.model.inputs else None
     mismatch = signature_problems(declared, sig.get("inputs", []))
     if mismatch:
