@@ -7,6 +7,7 @@ import shlex
 from typing import Any
 
 from mlready.engine.errors import SpecProblem
+from mlready.generators.docker import image_ref as docker_image_ref
 
 #: names a cloud section may give its image: a registry path with a tag or digest, no credentials
 IMAGE_REF = re.compile(r"^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
@@ -26,22 +27,17 @@ def image_ref(spec: Any, override: str | None) -> str:
     (without a registry prefix when target.docker.registry is unset: a parameter to fill at deploy time)."""
     if override:
         return override
-    try:
-        registry = spec.section("target.docker").registry
-    except AttributeError:  # no docker generator installed
-        registry = None
-    name = f"{spec.project.name}:{spec.project.version}"
-    return f"{registry}/{name}" if registry else name
-
-
-def serving(spec: Any) -> Any:
-    return spec.section("serving")
+    if spec.optional_section("target.docker") is None:  # no docker generator installed
+        repo, tag = spec.project.name, spec.project.version
+    else:
+        repo, tag = docker_image_ref(spec)
+    return f"{repo}:{tag}"
 
 
 def require_cloud_contract(spec: Any, target: str, flag: str, port: int | None = None) -> list[SpecProblem]:
     """The runtime must speak ``target``'s container contract (``serving.cloud.<flag>``) on ``port``."""
     problems = []
-    srv = serving(spec)
+    srv = spec.section("serving")
     if not getattr(srv.cloud, flag):
         problems.append(SpecProblem("", f"serving.cloud.{flag}", f"+target={target} needs the runtime's {target} "
                                     f"routes; this spec turns them off"))

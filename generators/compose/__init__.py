@@ -20,18 +20,13 @@ DEFAULT_UID = 10001
 
 def _monitoring(spec: Any) -> tuple[bool, bool]:
     """(prometheus rules on, grafana on) — False when the monitoring generators are not installed."""
-    try:
-        return (bool(spec.section("monitoring.prometheus").enabled), bool(spec.section("monitoring.grafana").enabled))
-    except AttributeError:
-        return False, False
+    return (bool(getattr(spec.optional_section("monitoring.prometheus"), "enabled", False)),
+            bool(getattr(spec.optional_section("monitoring.grafana"), "enabled", False)))
 
 
 def _user(spec: Any) -> tuple[int, int]:
-    try:
-        docker = spec.section("target.docker")
-    except AttributeError:
-        return DEFAULT_UID, DEFAULT_UID
-    return docker.uid, docker.gid
+    docker = spec.optional_section("target.docker")
+    return (docker.uid, docker.gid) if docker is not None else (DEFAULT_UID, DEFAULT_UID)
 
 
 def compose_document(spec: Any, cfg: ComposeSpec) -> dict[str, Any]:
@@ -68,9 +63,10 @@ class ComposeGenerator(Generator):
         srv = spec.section("serving")
         published = {"target.compose.http_port": cfg.http_port or srv.http_port,
                      "target.compose.grpc_port": cfg.grpc_port or srv.grpc_port}
-        if any(_monitoring(spec)):
+        rules, grafana = _monitoring(spec)
+        if rules or grafana:
             published |= {"target.compose.prometheus_port": cfg.prometheus_port}
-        if _monitoring(spec)[1]:
+        if grafana:
             published |= {"target.compose.grafana_port": cfg.grafana_port}
         seen: dict[int, str] = {}
         problems = []

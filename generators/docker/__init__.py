@@ -23,11 +23,18 @@ def variant(spec) -> str:
     cfg = spec.section(SECTION)
     if cfg.variant != "auto":
         return cfg.variant
-    try:
-        order = spec.section("optimize").providers.order
-    except AttributeError:  # no optimize generator installed
+    optimize = spec.optional_section("optimize")
+    if optimize is None:  # no optimize generator installed
         return "cpu"
-    return "gpu" if any(p in GPU_PROVIDERS for p in order) else "cpu"
+    return "gpu" if any(p in GPU_PROVIDERS for p in optimize.providers.order) else "cpu"
+
+
+def image_ref(spec) -> tuple[str, str]:
+    """(repository, tag) that ``mlready image`` tags: ``[registry/]<project.name>`` and the project version.
+    The k8s, kserve, compose and cloud targets pull the same reference."""
+    cfg = spec.section(SECTION)
+    repo = f"{cfg.registry}/{spec.project.name}" if cfg.registry else spec.project.name
+    return repo, spec.project.version
 
 
 def revision(spec) -> str:

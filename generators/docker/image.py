@@ -6,16 +6,16 @@ Registry credentials are read from the environment at push time and never writte
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlready.engine.errors import MlreadyError
+from mlready.engine.serialize import dump_json
+from mlready.engine.writer import atomic_write_text
 
 #: registry credentials (read at push time only)
 USER_ENV, PASSWORD_ENV = "MLREADY_REGISTRY_USER", "MLREADY_REGISTRY_PASSWORD"
@@ -174,11 +174,6 @@ class ImageRecord:
 
     def write(self, project_dir: Path) -> Path:
         """``<project>/.mlready/image.json`` (read by the k8s target as a declared input)."""
-        folder = project_dir / ".mlready"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "image.json"
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".image-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, path)
+        path = project_dir / ".mlready" / "image.json"
+        atomic_write_text(path, dump_json(asdict(self)))
         return path

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from mlready.engine.errors import StepError
-from mlready.engine.graph import file_digest
+from mlready.engine.plugin import file_digest
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ class LockRequest:
     def key(self) -> str:
         blob = json.dumps({**asdict(self), "pip": pip_version()}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+    def cache_dir(self) -> Path:
+        """``<cache_root>/wheels/<key>/``: this request's report.json and wheelhouse."""
+        return cache_root() / "wheels" / self.key()
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ def _pip(args: list[str], what: str) -> None:
 
 def resolve(req: LockRequest) -> list[Pin]:
     """The full pinned dependency set for the target platform, one wheel (and its sha256) per package."""
-    folder = cache_root() / "wheels" / req.key()
+    folder = req.cache_dir()
     report = folder / "report.json"
     if not report.exists():
         folder.mkdir(parents=True, exist_ok=True)
@@ -113,8 +118,6 @@ def resolve(req: LockRequest) -> list[Pin]:
 
 
 def _normalise(name: str) -> str:
-    import re
-
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -128,7 +131,7 @@ def lock_text(pins: list[Pin], header: str) -> str:
 
 def wheelhouse(req: LockRequest, pins: list[Pin]) -> Path:
     """A directory holding exactly the pinned wheels, each verified against its sha256 (downloaded once)."""
-    folder = cache_root() / "wheels" / req.key()
+    folder = req.cache_dir()
     house = folder / "wheelhouse"
     if not house.is_dir():
         folder.mkdir(parents=True, exist_ok=True)

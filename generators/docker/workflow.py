@@ -10,6 +10,7 @@ from typing import Any
 
 from mlready.engine.errors import UsageError
 from mlready.generators.docker import image as img
+from mlready.generators.docker import image_ref, variant
 from mlready.generators.docker.context import OUT, image_base
 from mlready.generators.docker.smoke import SmokeResult, smoke_test
 
@@ -30,19 +31,11 @@ class ImageReport:
         return asdict(self)
 
 
-def image_ref(spec: Any) -> tuple[str, str]:
-    """(repository, tag): ``[registry/]name`` and the project version."""
-    cfg = spec.section("target.docker")
-    repo = f"{cfg.registry}/{spec.project.name}" if cfg.registry else spec.project.name
-    return repo, spec.project.version
-
-
 def build_and_check(project_dir: str | Path, overrides: list[str] | None = None, *, push: bool = False,
                     smoke: bool = True, no_cache: bool = False, out: str | Path | None = None,
                     reporter: Any = None) -> ImageReport:
     from mlready.engine import api
     from mlready.engine.writer import update_manifest
-    from mlready.generators.docker import variant
 
     project = Path(project_dir).resolve()
     result = api.build(project, overrides or [], out=out, reporter=reporter)

@@ -9,6 +9,7 @@ from mlready.generators.k8s import kustomize, objects, workload
 from mlready.generators.k8s.context import BundleContext, Image
 from mlready.generators.k8s.folded import Folded
 from mlready.generators.k8s.monitoring import prometheus_rule, service_monitor
+from mlready.generators.k8s.spec import ENVIRONMENTS
 
 MANIFEST = "k8s-manifest"
 KUSTOMIZATION = "kustomization"
@@ -24,8 +25,7 @@ def base_files(ctx: BundleContext, runtime_config: str, rule_groups: list[dict[s
     if ctx.cfg.rollout.strategy == "canary":
         canary = ctx.cfg.rollout.canary
         stable_image = Image(ctx.image.repository, canary.stable_version or ctx.image.tag).ref
-        new = ctx.image
-        canary_image = Folded(f"{new.repository}@{new.digest}") if new.digest else new.ref
+        canary_image = Folded(ctx.image.pinned) if ctx.image.digest else ctx.image.ref
         files["deployment.yaml"] = workload.deployment(ctx, image=stable_image, config_hash=config_hash, r=dev)
         files["deployment-canary.yaml"] = workload.deployment(
             ctx, track="canary", image=canary_image, config_hash=config_hash, r=dev
@@ -51,7 +51,7 @@ def bundle_files(
     base = base_files(ctx, runtime_config, rule_groups or [])
     out = [(f"k8s/base/{name}", MANIFEST, doc) for name, doc in base.items()]
     out.append(("k8s/base/kustomization.yaml", KUSTOMIZATION, kustomize.base_kustomization(list(base))))
-    for env in kustomize.environments():
+    for env in ENVIRONMENTS:
         ns = kustomize.env_namespace(ctx, env, current_env, current_ns)
         for name, doc in kustomize.overlay(ctx, env, ns).items():
             kind = KUSTOMIZATION if name == "kustomization.yaml" else MANIFEST

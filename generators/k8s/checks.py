@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from mlready.engine.errors import SpecProblem
+from mlready.generators.k8s.quantity import parse_quantity
 from mlready.generators.k8s.spec import ENVIRONMENTS, K8sSpec
 
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -30,10 +31,10 @@ def _limits(cfg: K8sSpec, prefix: str) -> list[SpecProblem]:
                 )
             )
         r = e.resources
-        pairs = [("cpu", r.cpu, "cpu_limit", r.cpu_limit), ("memory", r.memory, "memory_limit", r.memory_limit),
-                 ("ephemeral_storage", r.ephemeral_storage, "ephemeral_storage_limit", r.ephemeral_storage_limit)]
-        for req_key, req, _lim_key, lim in pairs:
-            if lim is not None and _quantity(req) > _quantity(lim):
+        pairs = [("cpu", r.cpu, r.cpu_limit), ("memory", r.memory, r.memory_limit),
+                 ("ephemeral_storage", r.ephemeral_storage, r.ephemeral_storage_limit)]
+        for req_key, req, lim in pairs:
+            if lim is not None and parse_quantity(req) > parse_quantity(lim):
                 out.append(
                     SpecProblem("", f"{base}.resources.{req_key}", f"the request {req!r} exceeds the limit {lim!r}")
                 )
@@ -64,9 +65,3 @@ def check(spec: Any, cfg: K8sSpec, prefix: str = "target.k8s", needs_stable: boo
     if len(name) > 50:  # "-canary" and "-config" suffixes must still fit in 63 characters
         problems.append(SpecProblem("", f"{prefix}.name", f"{name!r} is too long: at most 50 characters"))
     return problems
-
-
-def _quantity(value: str) -> Any:
-    from mlready.generators.k8s.quantity import parse_quantity
-
-    return parse_quantity(value)

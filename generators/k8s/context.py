@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlready.generators.docker import image_ref
 from mlready.generators.k8s.spec import K8sSpec
 
 TRACK_LABEL = "mlready.io/track"  # "stable" | "canary": matches the runtime's version labels
@@ -50,6 +51,11 @@ class Image:
     @property
     def ref(self) -> str:
         return f"{self.repository}:{self.tag}"
+
+    @property
+    def pinned(self) -> str:
+        """``repository@digest`` when `mlready image` recorded the digest, else :attr:`ref`."""
+        return f"{self.repository}@{self.digest}" if self.digest else self.ref
 
 
 @dataclass(frozen=True)
@@ -93,15 +99,6 @@ def _serving(spec: Any) -> tuple[Ports, float, int]:
     return ports, float(serving.drain_seconds + serving.shutdown_delay_seconds), serving.replicas
 
 
-def _docker(spec: Any) -> tuple[str, str, int, int]:
-    """Image repository, tag, uid and gid as the Docker target builds them (name = project, tag = version)."""
-    docker = spec.section("target.docker")
-    repo = spec.project.name
-    if docker.registry:
-        repo = f"{docker.registry.rstrip('/')}/{repo}"
-    return repo, spec.project.version, docker.uid, docker.gid
-
-
 def image_digest(project_dir: Path) -> str | None:
     """The digest recorded by the last `mlready image`, when there is one."""
     path = Path(project_dir) / IMAGE_STATE
@@ -115,19 +112,15 @@ def image_digest(project_dir: Path) -> str | None:
 def monitoring_on(spec: Any, cfg: K8sSpec) -> bool:
     if cfg.service_monitor != "auto":
         return cfg.service_monitor == "on"
-    for path in ("monitoring.prometheus", "monitoring.grafana"):
-        try:
-            if getattr(spec.section(path), "enabled", False):
-                return True
-        except AttributeError:
-            continue
-    return False
+    return any(getattr(spec.optional_section(path), "enabled", False)
+               for path in ("monitoring.prometheus", "monitoring.grafana"))
 
 
 def bundle_context(spec: Any, cfg: K8sSpec, digest: str | None = None) -> BundleContext:
     name = cfg.name or spec.project.name
     ports, drain, replicas = _serving(spec)
-    repo, tag, uid, gid = _docker(spec)
+    docker = spec.section("target.docker")
+    repo, tag = image_ref(spec)  # what `mlready image` tags
     labels = {
         "app.kubernetes.io/name": name,
         "app.kubernetes.io/instance": name,
@@ -147,8 +140,8 @@ def bundle_context(spec: Any, cfg: K8sSpec, digest: str | None = None) -> Bundle
         ports=ports,
         drain_seconds=drain,
         default_replicas=replicas,
-        uid=cfg.run_as_user or uid,
-        gid=cfg.run_as_group or gid,
+        uid=cfg.run_as_user or docker.uid,
+        gid=cfg.run_as_group or docker.gid,
         monitoring=monitoring_on(spec, cfg),
         labels=labels,
     )

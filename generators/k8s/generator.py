@@ -78,18 +78,11 @@ class K8sGenerator(Generator):
                     "model": spec.model_name,
                     "serving": spec.section("serving"),
                     "docker": spec.section("target.docker"),
-                    "prometheus": _section_or_none(spec, "monitoring.prometheus"),
-                    "grafana": _section_or_none(spec, "monitoring.grafana"),
+                    "prometheus": spec.optional_section("monitoring.prometheus"),
+                    "grafana": spec.optional_section("monitoring.grafana"),
                 },
                 inputs=(IMAGE_STATE,),
                 version="5",
                 description="Kubernetes manifests and kustomize overlays",
             )
         ]
-
-
-def _section_or_none(spec: Spec, path: str) -> object:
-    try:
-        return spec.section(path)
-    except AttributeError:
-        return None

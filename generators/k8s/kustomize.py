@@ -14,7 +14,7 @@ from mlready.engine.serialize import dump_yaml
 from mlready.generators.k8s.context import ENV_LABEL, BundleContext
 from mlready.generators.k8s.folded import Folded
 from mlready.generators.k8s.objects import hpa
-from mlready.generators.k8s.spec import ENVIRONMENTS, EnvironmentSpec
+from mlready.generators.k8s.spec import EnvironmentSpec
 from mlready.generators.k8s.workload import CONTAINER, cpu_limit_skip, resources
 
 API = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
@@ -95,7 +95,3 @@ def overlay(ctx: BundleContext, env: str, namespace: str) -> dict[str, str | dic
         drop = [{"op": "remove", "path": "/metadata/annotations/checkov.io~1skip2"}]
         k["patches"].append({"patch": dump_yaml(drop), "target": target})
     return {"kustomization.yaml": k, **files}
-
-
-def environments() -> tuple[str, ...]:
-    return ENVIRONMENTS

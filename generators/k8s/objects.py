@@ -43,14 +43,11 @@ def service(ctx: BundleContext) -> dict[str, Any]:
     }
 
 
-def hpa(ctx: BundleContext, a: AutoscalingSpec, namespace: str | None = None) -> dict[str, Any]:
-    meta = ctx.meta()
-    if namespace:
-        meta["namespace"] = namespace
+def hpa(ctx: BundleContext, a: AutoscalingSpec, namespace: str) -> dict[str, Any]:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": meta,
+        "metadata": ctx.meta(namespace=namespace),
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": ctx.name},
             "minReplicas": a.min_replicas,

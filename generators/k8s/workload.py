@@ -57,7 +57,7 @@ def _probes(ctx: BundleContext) -> dict[str, Any]:
     }
 
 
-def container(ctx: BundleContext, image: str, r: ResourcesSpec, track: str) -> dict[str, Any]:
+def container(ctx: BundleContext, image: str, r: ResourcesSpec) -> dict[str, Any]:
     c: dict[str, Any] = {
         "name": CONTAINER,
         "image": image,
@@ -173,7 +173,7 @@ def deployment(
                     "enableServiceLinks": False,
                     "terminationGracePeriodSeconds": ctx.grace_seconds,
                     "securityContext": pod_security_context(ctx),
-                    "containers": [container(ctx, image or ctx.image.ref, r, track)],
+                    "containers": [container(ctx, image or ctx.image.ref, r)],
                     "volumes": [
                         tmp_volume(ctx),
                         {"name": "config", "configMap": {"name": f"{ctx.name}-config"}},

@@ -18,8 +18,7 @@ CONTAINER = "kserve-container"  # the name KServe expects for a custom predictor
 
 
 def inference_service(ctx: BundleContext, cfg: KServeSpec, namespace: str, r: ResourcesSpec) -> dict[str, Any]:
-    image = f"{ctx.image.repository}@{ctx.image.digest}" if ctx.image.digest else ctx.image.ref
-    c = container(ctx, image, r, "stable")
+    c = container(ctx, ctx.image.pinned, r)
     c["name"] = CONTAINER
     # KServe routes to a single container port: the HTTP one (v2 REST). Probes use it by number.
     c["ports"] = [{"name": "http1", "containerPort": ctx.ports.http, "protocol": "TCP"}]
@@ -53,11 +52,9 @@ def inference_service(ctx: BundleContext, cfg: KServeSpec, namespace: str, r: Re
     }
     if cfg.mode == "standard":
         annotations["serving.kserve.io/autoscalerClass"] = "hpa"
-    meta = ctx.meta(annotations=annotations)
-    meta["namespace"] = namespace
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
-        "metadata": meta,
+        "metadata": ctx.meta(namespace=namespace, annotations=annotations),
         "spec": {"predictor": predictor},
     }
