@@ -8,6 +8,7 @@ generator runs them on every build and the tests run them on the written files.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -114,8 +115,8 @@ def jenkins_problems(stages: list[tuple[str, str]], text: str) -> list[str]:
     for name, run in stages:
         if not run.strip():
             out.append(f"stage {name!r} has nothing to run")
-    for n in {n for n, _ in stages}:
-        if sum(1 for m, _ in stages if m == n) > 1:
+    for n, count in Counter(n for n, _ in stages).items():
+        if count > 1:
             out.append(f"stage {n!r} is defined more than once")
     out += secret_problems({}, text)
     return out

@@ -89,7 +89,7 @@ def render_circleci(pipeline: Pipeline, cfg: CircleciSpec) -> dict[str, Any]:
         else:
             jobs[job.name] = _job(pipeline, job)
         workflow.append({job.name: entry} if entry else job.name)
-    environment = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", **dict(pipeline.variables)}
+    environment = dict(pipeline.variables)
     return {
         "version": 2.1,
         "executors": {

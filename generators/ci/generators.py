@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from mlready.engine.errors import SpecProblem, StepError
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.generators.ci import checks, circleci, github, gitlab, jenkins
-from mlready.generators.ci.pipeline import build_pipeline, target_problems
+from mlready.generators.ci.pipeline import build_pipeline, image_name, target_problems
 from mlready.generators.ci.spec import STAGES, CircleciSpec, GithubSpec, GitlabSpec, JenkinsSpec, PipelineSpec
 
 VERSION = "2"
@@ -24,6 +24,7 @@ class _CiGenerator(Generator):
     kind: ClassVar[str]
     path: ClassVar[str]
     name_problems: ClassVar[Callable[[str], str | None]]
+    templates: ClassVar[tuple[str, ...]] = ()
 
     def validate(self, spec) -> list[SpecProblem]:
         cfg: PipelineSpec = spec.section(self.section)
@@ -52,20 +53,23 @@ class _CiGenerator(Generator):
             Step(
                 id=f"ci.{self.name}",
                 run=lambda ctx: [self.render(ctx, cfg)],
+                # everything the run reads from the spec: the image comes from target.docker.registry
                 config={"section": cfg, "overrides": list(spec.overrides), "project": spec.project,
-                        "model": spec.model_name},
-                templates=getattr(self, "templates", ()),
+                        "model": spec.model_name, "image": image_name(spec)},
+                templates=self.templates,
                 version=VERSION,
                 description=f"{self.name} pipeline ({self.path})",
             )
         ]
 
-    def _yaml(self, ctx: StepContext, doc: dict[str, Any], problems: list[str]) -> Artifact:
-        art = Artifact.yaml(self.path, self.kind, doc, header=ctx.header("#"))
-        problems = problems + checks.secret_problems(doc, art.read_text())
+    def _checked(self, art: Artifact, problems: list[str]) -> Artifact:
         if problems:
             raise StepError(f"the generated {self.path} fails mlready's checks", details="\n".join(problems))
         return art
+
+    def _yaml(self, ctx: StepContext, doc: dict[str, Any], problems: list[str]) -> Artifact:
+        art = Artifact.yaml(self.path, self.kind, doc, header=ctx.header("#"))
+        return self._checked(art, problems + checks.secret_problems(doc, art.read_text()))
 
 
 class GitlabGenerator(_CiGenerator):
@@ -125,6 +129,4 @@ class JenkinsGenerator(_CiGenerator):
         text = ctx.render(jenkins.TEMPLATE, **jenkins.jenkins_context(pipeline, cfg, ctx.header("//")))
         problems = checks.jenkins_problems([(j.name, "input" if j.manual else "\n".join(j.script))
                                             for j in pipeline.jobs], text)
-        if problems:
-            raise StepError(f"the generated {self.path} fails mlready's checks", details="\n".join(problems))
-        return Artifact.text(self.path, self.kind, text)
+        return self._checked(Artifact.text(self.path, self.kind, text), problems)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlready.generators.ci.circleci import _upstream, file_secret_prelude
+from mlready.generators.ci.circleci import file_secret_prelude
 from mlready.generators.ci.model import Job, Pipeline, Secret
 from mlready.generators.ci.spec import GithubSpec
 
@@ -19,12 +19,8 @@ JOB_ID = re.compile(r"^[_a-zA-Z][a-zA-Z0-9_-]*$")
 URL_VARIABLES = ("MLREADY_STAGING_URL", "MLREADY_PRODUCTION_URL")
 
 
-def secret_name(store: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in store).upper()
-
-
 def secret_env(secret: Secret) -> dict[str, str]:
-    base = secret_name(secret.store)
+    base = secret.store_variable
     if secret.kind == "userpass":
         return {
             f"{secret.variable}_USER": f"${{{{ secrets.{base}_USER }}}}",
@@ -63,11 +59,10 @@ def _job(pipeline: Pipeline, job: Job, cfg: GithubSpec) -> dict[str, Any]:
             "with": {"path": "\n".join(job.cache.paths),
                      "key": f"{job.cache.prefix}-${{{{ runner.os }}}}-${{{{ hashFiles({files}) }}}}"},
         })
-    for up in _upstream(pipeline, job):
-        if up.id in job.needs:
-            for path in up.artifacts:
-                steps.append({"uses": "actions/download-artifact@v4",
-                              "with": {"name": _artifact_name(up, path), "path": path}})
+    for up in map(pipeline.job, job.needs):
+        for path in up.artifacts:
+            steps.append({"uses": "actions/download-artifact@v4",
+                          "with": {"name": _artifact_name(up, path), "path": path}})
     script = [c for s in job.secrets if s.kind == "file" for c in file_secret_prelude(s, "$RUNNER_TEMP")]
     steps.append({"name": job.name, "shell": "bash", "run": "\n".join([*script, *job.script])})
     for path in job.artifacts:
@@ -81,7 +76,7 @@ def _job(pipeline: Pipeline, job: Job, cfg: GithubSpec) -> dict[str, Any]:
 
 
 def render_github(pipeline: Pipeline, cfg: GithubSpec) -> dict[str, Any]:
-    env = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", **dict(pipeline.variables)}
+    env = dict(pipeline.variables)
     for var in URL_VARIABLES:
         env[var] = f"${{{{ vars.{var} }}}}"
     return {

@@ -20,19 +20,14 @@ RESERVED = frozenset(
 )
 
 
-def store_variable(store: str) -> str:
-    """The CI/CD variable a secret store name maps to: ``registry-credentials`` -> ``REGISTRY_CREDENTIALS``."""
-    return "".join(c if c.isalnum() else "_" for c in store).upper()
-
-
 def secret_variables(secret: Secret) -> dict[str, str]:
-    base = store_variable(secret.store)
+    base = secret.store_variable
     if secret.kind == "userpass":
         return {f"{secret.variable}_USER": f"${base}_USER", f"{secret.variable}_PASSWORD": f"${base}_PASSWORD"}
     return {secret.variable: f"${base}"}  # a File-type variable: its value is the path of a file
 
 
-def _cache(pipeline: Pipeline, job: Job) -> dict[str, Any]:
+def _cache(job: Job) -> dict[str, Any]:
     c = job.cache
     assert c is not None
     return {
@@ -64,7 +59,7 @@ def _job(pipeline: Pipeline, job: Job, cfg: GitlabSpec) -> dict[str, Any]:
         out["variables"] = variables
     out["script"] = steps
     if job.cache is not None:
-        out["cache"] = _cache(pipeline, job)
+        out["cache"] = _cache(job)
     if job.artifacts or job.junit:
         art: dict[str, Any] = {"paths": [f"{p}/" for p in job.artifacts], "expire_in": "1 week"}
         if job.junit:
@@ -89,7 +84,7 @@ def render_gitlab(pipeline: Pipeline, cfg: GitlabSpec) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "stages": [j.name for j in pipeline.jobs],
         "default": {"image": f"python:{pipeline.python}", "interruptible": True},
-        "variables": {"PIP_DISABLE_PIP_VERSION_CHECK": "1", **dict(pipeline.variables)},
+        "variables": dict(pipeline.variables),
     }
     for job in pipeline.jobs:
         doc[job.name] = _job(pipeline, job, cfg)

@@ -57,13 +57,13 @@ def _stage(pipeline: Pipeline, job: Job, first_python: bool) -> dict[str, Any]:
 
 
 def jenkins_context(pipeline: Pipeline, cfg: JenkinsSpec, header: str) -> dict[str, Any]:
+    first_python = next(j for j in pipeline.jobs if j.python)
     return {
         "header": header.rstrip("\n"),
         "agent": f"{{ label {groovy_str(cfg.agent)} }}" if cfg.agent else "any",
         "timeout_minutes": cfg.timeout_minutes,
-        "variables": [("PIP_DISABLE_PIP_VERSION_CHECK", "'1'"),
-                      *((k, groovy_str(v)) for k, v in pipeline.variables)],
-        "stages": [_stage(pipeline, j, j is next(x for x in pipeline.jobs if x.python)) for j in pipeline.jobs],
+        "variables": [(k, groovy_str(v)) for k, v in pipeline.variables],
+        "stages": [_stage(pipeline, j, j is first_python) for j in pipeline.jobs],
     }
 
 

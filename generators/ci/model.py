@@ -23,10 +23,10 @@ class Secret:
     kind: Literal["userpass", "file"]
 
     @property
-    def variables(self) -> tuple[str, ...]:
-        if self.kind == "userpass":
-            return (f"{self.variable}_USER", f"{self.variable}_PASSWORD")
-        return (self.variable,)
+    def store_variable(self) -> str:
+        """The store name as GitLab CI/CD variables and GitHub secrets spell it: ``registry-credentials`` ->
+        ``REGISTRY_CREDENTIALS``."""
+        return "".join(c if c.isalnum() else "_" for c in self.store).upper()
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,6 @@ class Job:
     environment: Environment | None = None
     manual: bool = False  # a manual approval gate: it runs nothing, a person lets the pipeline go on
     branch_only: bool = False  # runs only on the deploy branch
-    variables: tuple[tuple[str, str], ...] = ()  # plain (non-secret) environment variables
 
     @property
     def script(self) -> tuple[str, ...]:
@@ -74,7 +73,6 @@ class Pipeline:
     jobs: tuple[Job, ...]
     variables: tuple[tuple[str, str], ...] = ()  # pipeline-wide plain variables
     branch: str = "main"
-    cache: Cache | None = None
     activate: tuple[str, ...] = ()  # enters the environment a job's setup made, on a machine that kept it
 
     def job(self, job_id: str) -> Job:

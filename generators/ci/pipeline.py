@@ -13,6 +13,7 @@ import shlex
 
 from mlready.generators.ci.model import Cache, Environment, Job, Pipeline, Secret
 from mlready.generators.ci.spec import PipelineSpec
+from mlready.generators.docker import image_ref
 
 #: where jobs keep what later jobs and people need
 BUILD_DIR = "build"
@@ -21,6 +22,7 @@ DIST_DIR = "dist"
 VENV = ".venv"
 TRIVY_IMAGE = "aquasec/trivy:0.57.1"
 ENV_NAMES = {"staging": "staging", "production": "prod"}  # CI environment -> mlready env group option
+VARIABLES = (("PIP_DISABLE_PIP_VERSION_CHECK", "1"),)  # every job's plain environment
 
 
 def _override_key(override: str) -> str:
@@ -44,10 +46,7 @@ def mlready(command: str, overrides: list[str], *extra: str) -> str:
 
 def target(spec, name: str):
     """A target's section (``target.docker``, ``target.k8s``), or None when that generator is not installed."""
-    try:
-        return spec.section(f"target.{name}")
-    except AttributeError:
-        return None
+    return spec.optional_section(f"target.{name}")
 
 
 def docker_registry(spec) -> str:
@@ -57,7 +56,10 @@ def docker_registry(spec) -> str:
 
 def image_name(spec) -> str:
     """The tag ``mlready image`` gives the image and the k8s bundle pulls: ``registry/name:version``."""
-    return f"{docker_registry(spec)}/{spec.project.name}:{spec.project.version}"
+    if target(spec, "docker") is None:  # not installed: target_problems reports it
+        return f"{spec.project.name}:{spec.project.version}"
+    repo, tag = image_ref(spec)
+    return f"{repo}:{tag}"
 
 
 def target_problems(spec, section: str) -> list[tuple[str, str]]:
@@ -161,5 +163,5 @@ def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
         ),
         deploy("production", ("approve-production", "build")),
     )
-    return Pipeline(name=spec.project.name, python=cfg.python, jobs=jobs, branch=cfg.branch, cache=cache,
+    return Pipeline(name=spec.project.name, python=cfg.python, jobs=jobs, variables=VARIABLES, branch=cfg.branch,
                     activate=activate)

@@ -17,9 +17,11 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from mlready.engine.plugin import Section
+from mlready.generators.model import REGISTRY_SCHEMES
 from pydantic import Field, field_validator
 
 READINESS, OPTIMIZATION = "reports/readiness.json", "reports/optimization.json"
+PARAMS_FILE = "deploy.yaml"
 
 
 def _relative(value: str) -> str:
@@ -68,7 +70,7 @@ def build_overrides(cfg: DvcSpec, spec_overrides: list[str]) -> list[str]:
 
 
 def local_model(source: str) -> str | None:
-    if source.startswith(("models:/", "runs:/")):
+    if source.startswith(REGISTRY_SCHEMES):
         return None
     try:
         return _relative(source)
@@ -84,7 +86,6 @@ def pipeline(
     data_files: list[str],
     has_local_conf: bool,
     optimized: bool = False,
-    params_file: str = "deploy.yaml",
 ) -> dict[str, Any]:
     """The ``dvc.yaml`` document (plain data, stable order)."""
     stages: dict[str, Any] = {}
@@ -110,7 +111,7 @@ def pipeline(
     build: dict[str, Any] = {"cmd": shlex.join(cmd)}
     if deps:
         build["deps"] = list(dict.fromkeys(deps))
-    build["params"] = [{params_file: None}]
+    build["params"] = [{PARAMS_FILE: None}]
     build["outs"] = [{cfg.out: {"cache": False}}]
     stages["build"] = build
     metrics = [READINESS, *([OPTIMIZATION] if optimized else [])]

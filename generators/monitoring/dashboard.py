@@ -99,7 +99,7 @@ def _query_var(name: str, label: str, query: str, *, multi: bool, current: str) 
 
 def dashboard(spec, cfg: GrafanaSpec, slo: PrometheusSpec) -> dict[str, Any]:
     model = spec.model_name
-    state = f"{m.MODEL_VERSION_STATE}{{{m.LABEL_MODEL}=\"$model\"}}"
+    state = f"{m.MODEL_VERSION_STATE}{q.sel(**{m.LABEL_MODEL: '$model'})}"
     variables = [
         {"current": {"text": cfg.datasource, "value": cfg.datasource}, "label": "Data source",
          "name": "datasource", "options": [], "query": "prometheus", "refresh": 1, "regex": "",

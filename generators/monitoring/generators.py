@@ -37,7 +37,7 @@ class PrometheusRulesGenerator(Generator):
                      "project": spec.project}, version="1", description="Prometheus alert rules")]
 
 
-def provisioning(spec, cfg: GrafanaSpec) -> tuple[dict, dict]:
+def provisioning(cfg: GrafanaSpec) -> tuple[dict, dict]:
     datasources = {
         "apiVersion": 1,
         "datasources": [{"name": cfg.datasource, "type": "prometheus", "access": "proxy", "url": cfg.datasource_url,
@@ -64,7 +64,7 @@ class GrafanaGenerator(Generator):
         slo = spec.section(PrometheusRulesGenerator.section)
 
         def run(ctx: StepContext) -> list[Artifact]:
-            ds, dash = provisioning(ctx.spec, cfg)
+            ds, dash = provisioning(cfg)
             head = ctx.header("#")
             return [
                 Artifact.json(f"monitoring/grafana/dashboards/{ctx.spec.project.name}.json", "grafana-dashboard",

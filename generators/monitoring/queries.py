@@ -32,9 +32,10 @@ def quantile(q: float, histogram: str, selector: str, window: str, by: str = "")
 
 def error_ratio(selector_labels: dict[str, str], window: str, by: str = "") -> str:
     """5xx share of requests; 0 (not nothing) when none failed."""
-    total = f"sum{f' by ({by})' if by else ''} ({rate(m.REQUESTS_TOTAL, sel(**selector_labels), window)})"
+    agg = f"sum by ({by})" if by else "sum"
+    total = f"{agg} ({rate(m.REQUESTS_TOTAL, sel(**selector_labels), window)})"
     failed_sel = sel(**selector_labels, **{m.LABEL_STATUS: "~5.."})
-    failed = f"sum{f' by ({by})' if by else ''} ({rate(m.REQUESTS_TOTAL, failed_sel, window)})"
+    failed = f"{agg} ({rate(m.REQUESTS_TOTAL, failed_sel, window)})"
     return f"({failed} or {total} * 0) / {total}"
 
 

@@ -24,6 +24,15 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
+def build(project: Path, overrides: list[str], cache_dir: Path) -> Path:
+    """Build ``project`` into its ``build`` dir with the session's step cache; return the build dir."""
+    from mlready.engine import api
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLREADY_CACHE_DIR", str(cache_dir))
+        return api.build(project, overrides, out=project / "build").out_dir
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("mlready-cache")
@@ -32,16 +41,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
     """The build dir of the quickstart with every CI system on."""
-    from mlready.engine import api
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MLREADY_CACHE_DIR", str(cache_dir))
-    try:
-        project = copy_project(tmp_path_factory.mktemp("ci") / "project")
-        result = api.build(project, OVERRIDES, out=project / "build")
-    finally:
-        mp.undo()
-    return result.out_dir
+    return build(copy_project(tmp_path_factory.mktemp("ci") / "project"), OVERRIDES, cache_dir)
 
 
 VARIANT_OVERRIDES = [ALL_CI, *TARGETS]
@@ -60,14 +60,7 @@ ci:
 @pytest.fixture(scope="session")
 def variant(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
     """A build whose Jenkins stage names need escaping, with an agent label and literal settings."""
-    from mlready.engine import api
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MLREADY_CACHE_DIR", str(cache_dir))
-    try:
-        project = copy_project(tmp_path_factory.mktemp("variant") / "project")
-        with (project / "deploy.yaml").open("a") as fh:
-            fh.write(VARIANT_SPEC)
-        return api.build(project, VARIANT_OVERRIDES, out=project / "build").out_dir
-    finally:
-        mp.undo()
+    project = copy_project(tmp_path_factory.mktemp("variant") / "project")
+    with (project / "deploy.yaml").open("a") as fh:
+        fh.write(VARIANT_SPEC)
+    return build(project, VARIANT_OVERRIDES, cache_dir)

@@ -62,15 +62,9 @@ def job_scripts(built: Path, jenkins_tree: list) -> dict[str, dict[str, str]]:
 
 
 def shell_lines(built: Path, jenkins_tree: list) -> dict[str, list[str]]:
-    gl, cc, gh = load(built, "gitlab"), load(built, "circleci"), load(built, "github")
-    lines = {
-        "gitlab": [x for k, j in gl.items() if isinstance(j, dict) and "script" in j for x in j["script"]],
-        "circleci": [ln for j in cc["jobs"].values() for s in j["steps"] if isinstance(s, dict) and "run" in s
-                     for ln in s["run"]["command"].splitlines()],
-        "github": [ln for j in gh["jobs"].values() for s in j["steps"] if "run" in s for ln in s["run"].splitlines()],
-        "jenkins": [ln for n in find(jenkins_tree, "sh") for ln in n[1][0].splitlines()],
-    }
-    return {k: [ln.strip() for ln in v if ln.strip()] for k, v in lines.items()}
+    """system -> every non-blank line of its job scripts, stripped, in order."""
+    return {system: [ln.strip() for script in scripts.values() for ln in script.splitlines() if ln.strip()]
+            for system, scripts in job_scripts(built, jenkins_tree).items()}
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ expression and every alert's signal is evaluated through Prometheus' HTTP API an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -53,13 +54,21 @@ def wait_for(url: str, proc: subprocess.Popen, seconds: float) -> None:
     raise TimeoutError(f"{url} did not answer within {seconds}s")
 
 
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
+@contextlib.contextmanager
+def running(argv: list[str], log: Path, ready_url: str, seconds: float) -> Iterator[None]:
+    """Run ``argv`` (output to ``log``) for the duration of the block, entered once ``ready_url`` answers."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for(ready_url, proc, seconds)
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -68,16 +77,10 @@ def server(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     (repo / MODEL / "1").mkdir(parents=True)
     shutil.copy(built / "model" / "model.onnx", repo / MODEL / "1" / "model.onnx")
     http, grpc = free_port(), free_port()
-    log = (tmp_path_factory.mktemp("logs") / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "mlready.runtime", "--model-repository", str(repo),
-                             "--host", "127.0.0.1", "--http-port", str(http), "--grpc-port", str(grpc)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for(f"http://127.0.0.1:{http}/v2/health/ready", proc, 90)
+    argv = [sys.executable, "-m", "mlready.runtime", "--model-repository", str(repo), "--host", "127.0.0.1",
+            "--http-port", str(http), "--grpc-port", str(grpc)]
+    with running(argv, tmp_path_factory.mktemp("logs") / "server.log", f"http://127.0.0.1:{http}/v2/health/ready", 90):
         yield f"127.0.0.1:{http}"
-    finally:
-        stop(proc)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -87,16 +90,10 @@ def prometheus(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
               "scrape_configs": [{"job_name": "mlready", "static_configs": [{"targets": [server]}]}]}
     (work / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
-    log = (work / "prometheus.log").open("w")
-    proc = subprocess.Popen(["prometheus", f"--config.file={work / 'prometheus.yml'}",
-                             f"--storage.tsdb.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/-/ready", proc, 60)
+    argv = ["prometheus", f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}"]
+    with running(argv, work / "prometheus.log", f"http://127.0.0.1:{port}/-/ready", 60):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
-        log.close()
 
 
 def load(server: str, seconds: float, threads: int = 4) -> int:
