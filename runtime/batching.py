@@ -54,9 +54,6 @@ class Batcher:
         self._closed = False
         self.inline_single = False  # run one-row batches on the event loop (set after warm-up)
 
-    def __len__(self) -> int:
-        return len(self._pending)
-
     async def submit(self, arrays: Arrays) -> Arrays:
         if self._closed:
             raise Overloaded("the model version is shutting down")

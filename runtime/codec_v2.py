@@ -21,7 +21,7 @@ from mlready.runtime.errors import BadRequest
 from mlready.runtime.signature import Signature, TensorSpec, strings, to_array
 
 Arrays = dict[str, np.ndarray]
-HEADER_LENGTH = "inference-header-content-length"
+HEADER_LENGTH = b"inference-header-content-length"  # the binary extension's header (ASGI bytes)
 
 
 class V2Request:
@@ -67,17 +67,9 @@ def decode(body: Any, binary: bytes, signature: Signature) -> V2Request:
         if not isinstance(tensor, dict) or not isinstance(tensor.get("name"), str):
             raise BadRequest(f"inputs[{i}]: expected an object with a string 'name'")
         name = tensor["name"]
-        spec = signature.input(name)
-        if spec is None:
-            raise BadRequest(f"unknown input '{name}' (model '{signature.name}' takes: "
-                             f"{', '.join(signature.input_names)})")
         if name in arrays:
             raise BadRequest(f"input '{name}' given twice")
-        datatype = tensor.get("datatype")
-        if datatype not in V2_TO_NUMPY:
-            raise BadRequest(f"input '{name}': unknown datatype {datatype!r}")
-        if datatype != spec.datatype:
-            raise BadRequest(f"input '{name}': expected datatype {spec.datatype}, got {datatype}")
+        spec = input_spec(signature, name, tensor.get("datatype"))
         shape = _shape(tensor.get("shape"), f"input '{name}'")
         tparams = _params(tensor.get("parameters"), f"input '{name}'")
         size = tparams.get("binary_data_size")
@@ -85,7 +77,7 @@ def decode(body: Any, binary: bytes, signature: Signature) -> V2Request:
             if not isinstance(size, int) or isinstance(size, bool) or size < 0 or offset + size > len(binary):
                 raise BadRequest(f"input '{name}': binary_data_size {size!r} does not fit the binary body "
                                  f"({len(binary) - offset} bytes left)")
-            arrays[name] = _from_binary(spec, shape, binary[offset : offset + size])
+            arrays[name] = from_binary(spec, shape, binary[offset : offset + size])
             offset += size
         else:
             if "data" not in tensor:
@@ -115,7 +107,21 @@ def decode(body: Any, binary: bytes, signature: Signature) -> V2Request:
     return V2Request(id_, arrays, outputs, binary_outputs, params.get("binary_data_output") is True)
 
 
-def _from_binary(spec: TensorSpec, shape: list[int], raw: bytes) -> np.ndarray:
+def input_spec(signature: Signature, name: str, datatype: Any) -> TensorSpec:
+    """The signature's input ``name``, which the request declares as ``datatype``; 400 if unknown or another type."""
+    spec = signature.input(name)
+    if spec is None:
+        raise BadRequest(f"unknown input '{name}' (model '{signature.name}' takes: "
+                         f"{', '.join(signature.input_names)})")
+    if datatype not in V2_TO_NUMPY:
+        raise BadRequest(f"input '{name}': unknown datatype {datatype!r}")
+    if datatype != spec.datatype:
+        raise BadRequest(f"input '{name}': expected datatype {spec.datatype}, got {datatype}")
+    return spec
+
+
+def from_binary(spec: TensorSpec, shape: list[int], raw: bytes) -> np.ndarray:
+    """A tensor in binary form (REST binary data, gRPC raw contents) -> an array of the input's dtype."""
     count = math.prod(shape)
     if spec.datatype == "BYTES":
         try:
@@ -134,6 +140,13 @@ def _from_binary(spec: TensorSpec, shape: list[int], raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(spec.dtype, copy=False)
 
 
+def to_binary(arr: np.ndarray, datatype: str) -> bytes:
+    """An output in binary form: little-endian values, or length-prefixed elements for BYTES."""
+    if datatype == "BYTES":
+        return serialize_bytes_tensor(arr)
+    return np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
+
+
 def encode(model: str, version: int, req: V2Request, outputs: Arrays) -> tuple[dict[str, Any], list[bytes]]:
     """-> (JSON header, binary chunks). No chunks means a plain JSON response."""
     tensors, chunks = [], []
@@ -141,8 +154,7 @@ def encode(model: str, version: int, req: V2Request, outputs: Arrays) -> tuple[d
         datatype = numpy_to_v2(arr.dtype)
         t: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(arr.shape)}
         if req.binary_outputs.get(name, req.binary_default):
-            raw = serialize_bytes_tensor(arr) if datatype == "BYTES" else np.ascontiguousarray(
-                arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
+            raw = to_binary(arr, datatype)
             t["parameters"] = {"binary_data_size": len(raw)}
             chunks.append(raw)
         elif datatype == "BYTES":

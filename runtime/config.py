@@ -250,8 +250,7 @@ class RuntimeConfig:
 
 def _positive(path: str, name: str, value: int) -> None:
     if value < 1:
-        where = f"{path}.{name}" if path else name
-        raise ConfigError(f"{where}: expected an integer >= 1, got {value}")
+        raise ConfigError(f"{_join(path, name)}: expected an integer >= 1, got {value}")
 
 
 def _tname(value: Any) -> str:

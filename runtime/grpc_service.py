@@ -7,14 +7,14 @@ import math
 from typing import Any
 
 import numpy as np
-from mlready.runtime.codec_v2 import _from_binary
-from mlready.runtime.datatypes import V2_TO_CONTENTS, V2_TO_NUMPY, numpy_to_v2, serialize_bytes_tensor
+from mlready.runtime.codec_v2 import from_binary, input_spec, to_binary
+from mlready.runtime.datatypes import V2_TO_CONTENTS, numpy_to_v2
 from mlready.runtime.errors import BadRequest, NotFound, ServingError, Unavailable
 from mlready.runtime.grpc_transport import Call, GrpcError, GrpcServer, Routes, Status
 from mlready.runtime.model import ModelVersion
 from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
 from mlready.runtime.service import Service
-from mlready.runtime.signature import strings
+from mlready.runtime.signature import check_outputs, strings
 
 log = logging.getLogger("mlready.runtime.grpc")
 
@@ -26,18 +26,12 @@ def _decode(req: Any, mv: ModelVersion) -> tuple[dict[str, np.ndarray], list[str
         raise BadRequest(f"raw_input_contents has {len(raw)} entries for {len(req.inputs)} inputs")
     arrays: dict[str, np.ndarray] = {}
     for i, t in enumerate(req.inputs):
-        spec = sig.input(t.name)
-        if spec is None:
-            raise BadRequest(f"unknown input '{t.name}' (model '{sig.name}' takes: {', '.join(sig.input_names)})")
-        if t.datatype not in V2_TO_NUMPY:
-            raise BadRequest(f"input '{t.name}': unknown datatype {t.datatype!r}")
-        if t.datatype != spec.datatype:
-            raise BadRequest(f"input '{t.name}': expected datatype {spec.datatype}, got {t.datatype}")
+        spec = input_spec(sig, t.name, t.datatype)
         shape = list(t.shape)
         if any(d < 0 for d in shape):
             raise BadRequest(f"input '{t.name}': shape dimensions must be non-negative")
         if raw:
-            arr = _from_binary(spec, shape, raw[i])
+            arr = from_binary(spec, shape, raw[i])
         else:
             field = V2_TO_CONTENTS.get(spec.datatype)
             if field is None:
@@ -52,13 +46,9 @@ def _decode(req: Any, mv: ModelVersion) -> tuple[dict[str, np.ndarray], list[str
                 except ValueError:
                     raise BadRequest(f"input '{t.name}': BYTES values must be UTF-8 text") from None
             else:
-                arr = np.array(values, dtype=V2_TO_NUMPY[spec.datatype]).reshape(shape)
+                arr = np.array(values, dtype=spec.dtype).reshape(shape)
         arrays[t.name] = arr
-    outputs = [o.name for o in req.outputs] or None
-    for name in outputs or []:
-        if sig.output(name) is None:
-            raise BadRequest(f"unknown output '{name}' (model '{sig.name}' has: {', '.join(sig.output_names)})")
-    return arrays, outputs, None
+    return arrays, check_outputs(sig, [o.name for o in req.outputs] or None), None
 
 
 def _encode(mv: ModelVersion, result: dict[str, np.ndarray], req_id: str) -> Any:
@@ -67,10 +57,7 @@ def _encode(mv: ModelVersion, result: dict[str, np.ndarray], req_id: str) -> Any
     for name, arr in result.items():
         datatype = numpy_to_v2(arr.dtype)
         resp.outputs.add(name=name, datatype=datatype, shape=list(arr.shape))
-        if datatype == "BYTES":
-            raws.append(serialize_bytes_tensor(arr))
-        else:
-            raws.append(np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes())
+        raws.append(to_binary(arr, datatype))
     resp.raw_output_contents.extend(raws)
     return resp
 
@@ -123,12 +110,9 @@ class InferenceServicer:
     async def ModelMetadata(self, request: Any, call: Call) -> Any:  # noqa: N802
         self._auth(call)
         try:
-            mv = self.service.manager.resolve(request.name, request.version or None)
+            meta = self.service.manager.metadata(request.name, request.version or None)
         except (NotFound, Unavailable) as exc:
             raise _status(exc) from None
-        meta = mv.metadata()
-        if not request.version:
-            meta["versions"] = [str(v) for v in sorted(self.service.manager.serving.get(request.name, {}))]
         Tensor = pb.ModelMetadataResponse.TensorMetadata
         return pb.ModelMetadataResponse(
             name=meta["name"], versions=meta["versions"], platform=meta["platform"],

@@ -10,8 +10,6 @@ import threading
 from bisect import bisect_left
 from typing import Any
 
-PREFIX = "mlready"
-
 # -- names (as they appear in Prometheus; counters also get the ``_total`` suffix shown here) ------------------
 REQUESTS_TOTAL = "mlready_requests_total"  # labels: model, version, protocol, status
 REQUEST_DURATION = "mlready_request_duration_seconds"  # histogram, total time in the server
@@ -99,6 +97,7 @@ class _FastCollector:
 
     def collect(self) -> Any:
         from prometheus_client.core import HistogramMetricFamily
+        from prometheus_client.utils import floatToGoString  # how prometheus_client writes ``le`` itself
 
         for h in self._histograms:
             family = HistogramMetricFamily(h.name, h.help, labels=h.labelnames)
@@ -108,16 +107,12 @@ class _FastCollector:
                 cumulative, acc = [], 0
                 for bound, n in zip((*h.buckets, float("inf")), counts, strict=True):
                     acc += n
-                    cumulative.append((_fmt(bound), acc))
+                    cumulative.append((floatToGoString(bound), acc))
                 family.add_metric(list(values), cumulative, total)
             yield family
 
     def describe(self) -> Any:
         return []
-
-
-def _fmt(bound: float) -> str:
-    return "+Inf" if bound == float("inf") else repr(bound)
 
 
 def _base(name: str) -> str:

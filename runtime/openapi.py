@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from mlready.runtime.config import RuntimeConfig
+from mlready.runtime.datatypes import V2_TO_NUMPY
 
+_OK = {"description": "ok", "content": {"application/json": {"schema": {}}}}  # any JSON
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_INFER_ERRORS = (400, 404, 413, 503)  # routes that read a body
 
 
-def _json(schema: dict[str, Any], description: str = "ok") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _op(summary: str, ok: dict[str, Any], params: list[str] = (), body: dict[str, Any] | None = None,
+def _op(summary: str, params: list[str] = (), body: dict[str, Any] | None = None,
         errors: tuple[int, ...] = (400, 404, 503)) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": {"200": ok}}
+    op: dict[str, Any] = {"summary": summary, "responses": {"200": _OK}}
     for code in errors:
         op["responses"][str(code)] = _ERROR
     if params:
@@ -27,14 +26,12 @@ def _op(summary: str, ok: dict[str, Any], params: list[str] = (), body: dict[str
 
 
 def openapi_document(config: RuntimeConfig, models: list[str]) -> dict[str, Any]:
-    any_json: dict[str, Any] = {}
     tensor = {
         "type": "object", "required": ["name", "shape", "datatype"],
         "properties": {
             "name": {"type": "string"},
             "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
-            "datatype": {"type": "string", "enum": ["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
-                                                   "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"]},
+            "datatype": {"type": "string", "enum": list(V2_TO_NUMPY)},
             "parameters": {"type": "object"},
             "data": {},
         },
@@ -67,38 +64,35 @@ def openapi_document(config: RuntimeConfig, models: list[str]) -> dict[str, Any]
     ref = {"$ref": "#/components/schemas/InferRequest"}
     pref = {"$ref": "#/components/schemas/PredictRequest"}
     paths: dict[str, Any] = {
-        "/v2": {"get": _op("Server metadata", _json(any_json), errors=())},
-        "/v2/health/live": {"get": _op("Liveness", _json(any_json), errors=())},
-        "/v2/health/ready": {"get": _op("Readiness", _json(any_json), errors=(503,))},
-        "/v2/models/{model}": {"get": _op("Model metadata", _json(any_json), ["model"])},
-        "/v2/models/{model}/ready": {"get": _op("Model readiness", _json(any_json), ["model"])},
-        "/v2/models/{model}/infer": {"post": _op("Inference (v2)", _json(any_json), ["model"], ref, (400, 404, 413, 503))},
-        "/v2/models/{model}/versions/{version}": {"get": _op("Version metadata", _json(any_json), ["model", "version"])},
-        "/v2/models/{model}/versions/{version}/ready": {
-            "get": _op("Version readiness", _json(any_json), ["model", "version"])},
+        "/v2": {"get": _op("Server metadata", errors=())},
+        "/v2/health/live": {"get": _op("Liveness", errors=())},
+        "/v2/health/ready": {"get": _op("Readiness", errors=(503,))},
+        "/v2/models/{model}": {"get": _op("Model metadata", ["model"])},
+        "/v2/models/{model}/ready": {"get": _op("Model readiness", ["model"])},
+        "/v2/models/{model}/infer": {"post": _op("Inference (v2)", ["model"], ref, _INFER_ERRORS)},
+        "/v2/models/{model}/versions/{version}": {"get": _op("Version metadata", ["model", "version"])},
+        "/v2/models/{model}/versions/{version}/ready": {"get": _op("Version readiness", ["model", "version"])},
         "/v2/models/{model}/versions/{version}/infer": {
-            "post": _op("Inference (v2), one version", _json(any_json), ["model", "version"], ref, (400, 404, 413, 503))},
-        "/v1/models/{model}": {"get": _op("Model status (TF Serving)", _json(any_json), ["model"])},
-        "/v1/models/{model}/metadata": {"get": _op("Model metadata (TF Serving)", _json(any_json), ["model"])},
-        "/v1/models/{model}/versions/{version}": {"get": _op("Version status", _json(any_json), ["model", "version"])},
+            "post": _op("Inference (v2), one version", ["model", "version"], ref, _INFER_ERRORS)},
+        "/v1/models/{model}": {"get": _op("Model status (TF Serving)", ["model"])},
+        "/v1/models/{model}/metadata": {"get": _op("Model metadata (TF Serving)", ["model"])},
+        "/v1/models/{model}/versions/{version}": {"get": _op("Version status", ["model", "version"])},
         "/v1/models/{model}/versions/{version}/metadata": {
-            "get": _op("Version metadata (TF Serving)", _json(any_json), ["model", "version"])},
-        "/v1/models/{model}/labels/{label}": {"get": _op("Labelled version status", _json(any_json), ["model", "label"])},
-        "/v1/models/{model}:predict": {"post": _op("Predict (TF Serving)", _json(any_json), ["model"], pref, (400, 404, 413, 503))},
+            "get": _op("Version metadata (TF Serving)", ["model", "version"])},
+        "/v1/models/{model}/labels/{label}": {"get": _op("Labelled version status", ["model", "label"])},
+        "/v1/models/{model}:predict": {"post": _op("Predict (TF Serving)", ["model"], pref, _INFER_ERRORS)},
         "/v1/models/{model}/versions/{version}:predict": {
-            "post": _op("Predict, one version", _json(any_json), ["model", "version"], pref, (400, 404, 413, 503))},
+            "post": _op("Predict, one version", ["model", "version"], pref, _INFER_ERRORS)},
         "/v1/models/{model}/labels/{label}:predict": {
-            "post": _op("Predict, labelled version", _json(any_json), ["model", "label"], pref, (400, 404, 413, 503))},
+            "post": _op("Predict, labelled version", ["model", "label"], pref, _INFER_ERRORS)},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
             "description": "ok", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
     }
     if config.cloud.sagemaker:
-        paths["/ping"] = {"get": _op("SageMaker health", _json(any_json), errors=(503,))}
-        paths["/invocations"] = {"post": _op("SageMaker invocations", _json(any_json), body=pref,
-                                             errors=(400, 404, 413, 503))}
+        paths["/ping"] = {"get": _op("SageMaker health", errors=(503,))}
+        paths["/invocations"] = {"post": _op("SageMaker invocations", body=pref, errors=_INFER_ERRORS)}
     if config.cloud.azure_route:
-        paths[config.cloud.azure_route] = {"post": _op("Azure ML scoring", _json(any_json), body=any_json,
-                                                       errors=(400, 404, 413, 503))}
+        paths[config.cloud.azure_route] = {"post": _op("Azure ML scoring", body={}, errors=_INFER_ERRORS)}
     if config.auth.enabled:
         for item in paths.values():
             for op in item.values():

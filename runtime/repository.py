@@ -20,7 +20,7 @@ from pathlib import Path
 from mlready.runtime.config import RuntimeConfig
 from mlready.runtime.errors import NotFound, Unavailable
 from mlready.runtime.metrics import Metrics
-from mlready.runtime.model import MODEL_FILE, LoadError, ModelVersion, load_version
+from mlready.runtime.model import METADATA_FILE, MODEL_FILE, LoadError, ModelVersion, load_version
 
 log = logging.getLogger("mlready.runtime.repository")
 
@@ -56,8 +56,8 @@ def scan(root: Path) -> dict[str, dict[int, tuple]]:
                 continue
             try:
                 st = os.stat(os.path.join(v.path, MODEL_FILE))
-                meta = os.stat(os.path.join(v.path, "metadata.json")) if os.path.exists(
-                    os.path.join(v.path, "metadata.json")) else None
+                meta_path = os.path.join(v.path, METADATA_FILE)
+                meta = os.stat(meta_path) if os.path.exists(meta_path) else None
             except OSError:
                 continue
             versions[int(v.name)] = (st.st_size, st.st_mtime_ns, meta and (meta.st_size, meta.st_mtime_ns))
@@ -109,6 +109,13 @@ class ModelManager:
             raise NotFound(f"model '{name}' has no version {version}")
         detail = f": {st.error}" if st.error else ""
         raise Unavailable(f"model '{name}' version {version} is not available ({st.state}{detail})")
+
+    def metadata(self, name: str, version: int | str | None = None) -> dict:
+        """The v2 model metadata; without a version it lists every routable version."""
+        meta = self.resolve(name, version).metadata()
+        if version is None:
+            meta["versions"] = [str(v) for v in sorted(self.serving.get(name, {}))]
+        return meta
 
     def ready(self) -> bool:
         if not self.polled:

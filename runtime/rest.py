@@ -263,7 +263,7 @@ class App:
             raise NotFound("a model name is required")
         if action == "":
             self._method(req, "GET")
-            return Response(self._v2_metadata(name, version))
+            return Response(self.service.manager.metadata(name, version))
         if action == "ready":
             self._method(req, "GET")
             ready = self.service.manager.model_ready(name, version)
@@ -273,16 +273,9 @@ class App:
             return await self._v2_infer(req, name, version)
         raise NotFound(f"no route for {req.method} {req.path}")
 
-    def _v2_metadata(self, name: str, version: str | None) -> dict[str, Any]:
-        mv = self.service.manager.resolve(name, version)
-        meta = mv.metadata()
-        if version is None:
-            meta["versions"] = [str(v) for v in sorted(self.service.manager.serving.get(name, {}))]
-        return meta
-
     async def _v2_infer(self, req: Request, name: str, version: str | None) -> Response:
         body = await req.read(self.limit)
-        hlen = req.headers.get(b"inference-header-content-length")
+        hlen = req.headers.get(codec_v2.HEADER_LENGTH)
 
         def decode(mv: ModelVersion) -> tuple:
             if hlen is not None:
@@ -307,7 +300,7 @@ class App:
             if not chunks:
                 return Response(raw=data)
             return Response(raw=b"".join([data, *chunks]), content_type=b"application/octet-stream",
-                            headers=[(b"inference-header-content-length", str(len(data)).encode())])
+                            headers=[(codec_v2.HEADER_LENGTH, str(len(data)).encode())])
 
         return await self.service.infer("v2-rest", name, version, None, decode, encode)
 

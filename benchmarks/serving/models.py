@@ -8,9 +8,19 @@ from pathlib import Path
 import numpy as np
 
 
+def _model(graph):
+    """``graph`` as an opset-17, IR-version-8 model, checked."""
+    import onnx
+    from onnx import helper
+
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def mlp_model(sizes: list[int], seed: int = 0, input_name: str = "input", output_name: str = "output"):
     """An MLP with ReLU hidden layers and random weights: ``sizes=[64, 512, 512, 2]``."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
@@ -33,15 +43,11 @@ def mlp_model(sizes: list[int], seed: int = 0, input_name: str = "input", output
         [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, ["batch", sizes[-1]])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return _model(graph)
 
 
 def half_plus_two():
     """TF Serving's documentation model: y = 0.5 * x + 2, input ``x`` of shape [-1]."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     graph = helper.make_graph(
@@ -51,15 +57,11 @@ def half_plus_two():
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch"])],
         [numpy_helper.from_array(np.array(0.5, np.float32), "a"), numpy_helper.from_array(np.array(2.0, np.float32), "b")],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return _model(graph)
 
 
 def multi_input_model():
     """Three named inputs like the TF Serving REST docs' example: tag (string), signal [5], sensor [2, 2]."""
-    import onnx
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
@@ -81,15 +83,11 @@ def multi_input_model():
         ],
         [helper.make_tensor("axes1", TensorProto.INT64, [1], [1]), helper.make_tensor("axes12", TensorProto.INT64, [2], [1, 2])],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return _model(graph)
 
 
 def dynamic_matmul():
     """Input ``x`` of shape [-1, -1] times a 4x2 matrix: the signature accepts any width, the graph only 4."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     graph = helper.make_graph(
@@ -98,10 +96,7 @@ def dynamic_matmul():
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2])],
         [numpy_helper.from_array(np.ones((4, 2), np.float32), "W")],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return _model(graph)
 
 
 def breast_cancer_logreg():
