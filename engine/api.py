@@ -2,7 +2,7 @@
 
     from mlready.engine import api
     result = api.build("examples/quickstart", ["+target=k8s"])
-    result.manifest["artifacts"]
+    result.manifest.artifacts
 """
 
 from __future__ import annotations
@@ -10,28 +10,19 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
 
 from mlready.engine import registry
-from mlready.engine.errors import BuildFailed, UsageError
+from mlready.engine.errors import BuildFailed
 from mlready.engine.execute import NullReporter, Reporter, StepRecord, execute
 from mlready.engine.graph import Plan, plan
 from mlready.engine.load import load_spec
+from mlready.engine.manifest import SCHEMA_VERSION, ArtifactEntry, CacheState, GitRecord, Manifest, SpecRecord
 from mlready.engine.plugin import Generator, file_digest
 from mlready.engine.serialize import canonical_json
 from mlready.engine.spec import Spec
+from mlready.engine.version import mlready_version
 from mlready.engine.writer import MANIFEST, check_out_dir, write_tree
-
-SCHEMA_VERSION = 1
-
-
-def mlready_version() -> str:
-    try:
-        return version("mlready")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0+unknown"
 
 
 def default_out(project_dir: Path) -> Path:
@@ -48,44 +39,39 @@ class BuildResult:
     spec: Spec
     plan: Plan
     records: list[StepRecord]
-    manifest: dict[str, Any]
+    manifest: Manifest
     out_dir: Path
 
     @property
     def ok(self) -> bool:
-        return all(r.cache in ("hit", "miss") for r in self.records)
+        return all(r.cache.ok for r in self.records)
 
     @property
     def failed(self) -> list[StepRecord]:
-        return [r for r in self.records if r.cache == "failed"]
+        return [r for r in self.records if r.cache == CacheState.FAILED]
 
 
 def _resolve_out(project_dir: Path, out: str | Path | None) -> Path:
     return Path(out).resolve() if out else default_out(project_dir)
 
 
-def build_manifest(spec: Spec, records: list[StepRecord]) -> dict[str, Any]:
+def build_manifest(spec: Spec, records: list[StepRecord]) -> Manifest:
     from mlready.engine.provenance import git_info
 
-    artifacts = []
-    for rec in records:
-        for art in rec.artifacts:
-            artifacts.append({"path": art.path, "kind": art.kind, "sha256": art.sha256(), "step": rec.id})
-    artifacts.sort(key=lambda a: a["path"])
+    artifacts = [ArtifactEntry(path=art.path, kind=art.kind, sha256=art.sha256(), step=rec.id)
+                 for rec in records for art in rec.artifacts]
+    artifacts.sort(key=lambda a: a.path)
     spec_dict = spec.to_dict()
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "mlready_version": mlready_version(),
-        "project": spec.project.name,
-        "spec": {
-            "overrides": list(spec.overrides),
-            "choices": spec.choices,
-            "digest": hashlib.sha256(canonical_json(spec_dict).encode()).hexdigest(),
-        },
-        "git": git_info(spec.project_dir),
-        "steps": [r.manifest_entry() for r in records],
-        "artifacts": artifacts,
-    }
+    return Manifest(
+        schema_version=SCHEMA_VERSION,
+        mlready_version=mlready_version(),
+        project=spec.project.name,
+        spec=SpecRecord(overrides=list(spec.overrides), choices=spec.choices,
+                        digest=hashlib.sha256(canonical_json(spec_dict).encode()).hexdigest()),
+        git=GitRecord(**git_info(spec.project_dir)),
+        steps=[r.manifest_entry() for r in records],
+        artifacts=artifacts,
+    )
 
 
 def run(project_dir: str | Path, overrides: list[str] | None = None, reporter: Reporter | None = None,
@@ -132,11 +118,11 @@ def build(project_dir: str | Path, overrides: list[str] | None = None, out: str 
 def _failure_text(records: list[StepRecord], failed_dir: Path) -> str:
     lines = ["the build failed; the previous output was left untouched"]
     for r in records:
-        if r.cache == "failed":
+        if r.cache == CacheState.FAILED:
             lines.append(f"  step {r.id} failed: {r.error}")
             if r.details:
                 lines.extend("    " + d for d in r.details.rstrip().splitlines())
-        elif r.cache == "skipped":
+        elif r.cache == CacheState.SKIPPED:
             lines.append(f"  step {r.id} {r.error}")
     lines.append(f"  what the build produced is in {failed_dir}")
     return "\n".join(lines)
@@ -174,23 +160,20 @@ class Drift:
 
 def check(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None,
           generators: list[Generator] | None = None) -> tuple[list[Drift], Path]:
-    """Regenerate in memory and compare with the build dir. Overrides default to the ones of the last build."""
-    import json
-
+    """Regenerate in memory, without the step cache, and compare with the build dir. Overrides default to the
+    ones of the last build. The cache is bypassed so that an entry made by other code (an older mlready, a
+    hand-edited generator) cannot make stale output look up to date."""
     project = Path(project_dir).resolve()
     out_dir = _resolve_out(project, out)
-    manifest_path = out_dir / MANIFEST
-    if not manifest_path.is_file():
-        raise UsageError(f"no build to check: {manifest_path} does not exist (run `mlready build` first)")
-    recorded = json.loads(manifest_path.read_text(encoding="utf-8"))
+    recorded = Manifest.load(out_dir / MANIFEST)
     if overrides is None:
-        overrides = list(recorded.get("spec", {}).get("overrides", []))
-    spec, _, records = run(project, overrides, generators=generators)
-    bad = [r for r in records if r.cache not in ("hit", "miss")]
+        overrides = list(recorded.spec.overrides)
+    spec, _, records = run(project, overrides, generators=generators, use_cache=False)
+    bad = [r for r in records if not r.cache.ok]
     if bad:
         raise BuildFailed(_failure_text(records, project / ".mlready" / "failed-build"), [r.id for r in bad])
     expected = {a.path: a.sha256() for r in records for a in r.artifacts}
-    recorded_sha = {a["path"]: a["sha256"] for a in recorded.get("artifacts", [])}
+    recorded_sha = recorded.digests()
     drift: list[Drift] = []
     for path, sha in sorted(expected.items()):
         f = out_dir / path

@@ -16,8 +16,10 @@ from typing import Any, Protocol
 from mlready.engine.cache import StepCache
 from mlready.engine.errors import StepError, TemplateError
 from mlready.engine.graph import Plan, PlannedStep, header_text
+from mlready.engine.manifest import CacheState, StepEntry
 from mlready.engine.plugin import Artifact, StepContext
 from mlready.engine.spec import Spec
+from mlready.engine.specview import SpecView
 
 
 class Reporter(Protocol):
@@ -41,17 +43,15 @@ class StepRecord:
     id: str
     key: str
     generator: str
-    cache: str = "pending"  # hit | miss | skipped | failed
+    cache: CacheState = CacheState.PENDING
     seconds: float = 0.0
     artifacts: list[Artifact] = field(default_factory=list)
     error: str = ""
     details: str = ""
 
-    def manifest_entry(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"id": self.id, "key": self.key, "cache": self.cache, "seconds": round(self.seconds, 3)}
-        if self.error:
-            entry["error"] = self.error
-        return entry
+    def manifest_entry(self) -> StepEntry:
+        return StepEntry(id=self.id, key=self.key, cache=self.cache, seconds=round(self.seconds, 3),
+                         error=self.error or None)
 
 
 @cache
@@ -73,7 +73,8 @@ def _jinja_env() -> Any:
 class _Context(StepContext):
     def __init__(self, planned: PlannedStep, spec: Spec, records: dict[str, StepRecord],
                  plan_by_id: dict[str, PlannedStep], scratch: Path, reporter: Reporter):
-        self.spec = spec
+        self.spec = SpecView(spec, planned.step.reads, planned.step.id)  # type: ignore[assignment]
+        self._full_spec = spec
         self.project_dir = spec.project_dir
         self.scratch = scratch
         self._planned = planned
@@ -115,7 +116,7 @@ class _Context(StepContext):
         self._reporter.step_progress(self._planned.step.id, message, fraction)
 
     def header(self, comment: str = "#") -> str:
-        return header_text(self.spec, comment)
+        return header_text(self._full_spec, comment)  # the header text is in the key (Step.header)
 
     def render(self, template: str, **context: Any) -> str:
         import jinja2
@@ -128,7 +129,7 @@ class _Context(StepContext):
             raise TemplateError(f"template {template}: {exc}") from exc
 
     def resolve(self, path: str | Path) -> Path:
-        return self.spec.resolve(path)
+        return self._full_spec.resolve(path)
 
 
 def _check_artifacts(step_id: str, arts: list[Artifact], claimed: dict[str, str]) -> None:
@@ -160,7 +161,7 @@ def execute(plan: Plan, spec: Spec, cache_dir: Path, reporter: Reporter, jobs: i
         if use_cache and planned.step.cacheable:
             cached = step_cache.get(planned.key)
             if cached is not None:
-                rec.artifacts, rec.cache = cached, "hit"
+                rec.artifacts, rec.cache = cached, CacheState.HIT
                 rec.seconds = time.perf_counter() - t0
                 return rec
         reporter.step_started(planned.step.id, planned.step.description)
@@ -170,16 +171,16 @@ def execute(plan: Plan, spec: Spec, cache_dir: Path, reporter: Reporter, jobs: i
         try:
             arts = planned.step.body()(ctx)
             rec.artifacts = step_cache.put(planned.key, planned.step.id, arts)  # lookups skip non-cacheable
-            rec.cache = "miss"
+            rec.cache = CacheState.MISS
         except StepError as exc:
-            rec.cache, rec.error, rec.details = "failed", str(exc), exc.details
+            rec.cache, rec.error, rec.details = CacheState.FAILED, str(exc), exc.details
             kept = [a for a in exc.artifacts if isinstance(a, Artifact)]
             rec.artifacts = step_cache.put(f"failed-{planned.key}", planned.step.id, kept) if kept else []
         except Exception as exc:  # a bug in a step: report it as that step's failure
             if debug:
                 traceback.print_exc()
             first = str(exc).strip().split("\n")[0]
-            rec.cache, rec.error = "failed", f"internal error: {type(exc).__name__}: {first}"
+            rec.cache, rec.error = CacheState.FAILED, f"internal error: {type(exc).__name__}: {first}"
         rec.seconds = time.perf_counter() - t0
         return rec
 
@@ -190,13 +191,14 @@ def execute(plan: Plan, spec: Spec, cache_dir: Path, reporter: Reporter, jobs: i
                 for sid in sorted(pending):
                     planned = pending[sid]
                     states = [records[d].cache for d in planned.step.deps]
-                    if any(s in ("failed", "skipped") for s in states):
-                        records[sid].cache = "skipped"
-                        bad = [d for d in planned.step.deps if records[d].cache in ("failed", "skipped")]
+                    if any(s in (CacheState.FAILED, CacheState.SKIPPED) for s in states):
+                        records[sid].cache = CacheState.SKIPPED
+                        bad = [d for d in planned.step.deps
+                               if records[d].cache in (CacheState.FAILED, CacheState.SKIPPED)]
                         records[sid].error = f"skipped: {', '.join(bad)} did not succeed"
                         del pending[sid]
                         reporter.step_finished(records[sid])
-                    elif all(s in ("hit", "miss") for s in states):
+                    elif all(s.ok for s in states):
                         running[pool.submit(run_one, planned)] = sid
                         del pending[sid]
                 if not running:
@@ -205,11 +207,11 @@ def execute(plan: Plan, spec: Spec, cache_dir: Path, reporter: Reporter, jobs: i
                 for fut in done:
                     sid = running.pop(fut)
                     fut.result()
-                    if records[sid].cache in ("hit", "miss"):
+                    if records[sid].cache.ok:
                         try:
                             _check_artifacts(sid, records[sid].artifacts, claimed)
                         except StepError as exc:
-                            records[sid].cache, records[sid].error = "failed", str(exc)
+                            records[sid].cache, records[sid].error = CacheState.FAILED, str(exc)
                     reporter.step_finished(records[sid])
     finally:
         reporter.stop()

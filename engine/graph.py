@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import graphlib
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from mlready.engine import version
+from mlready.engine.codehash import code_digest, generator_roots
 from mlready.engine.errors import MlreadyError
 from mlready.engine.plugin import Generator, Step, config_digest, file_digest
 from mlready.engine.serialize import canonical_json
 from mlready.engine.spec import Spec
+from mlready.engine.specview import normalise, reads_digest
 
 
 class GraphError(MlreadyError):
@@ -22,7 +25,7 @@ class GraphError(MlreadyError):
 
 @dataclass(frozen=True)
 class PlannedStep:
-    step: Step
+    step: Step  # with ``reads`` completed: the generator's own section added, normalised
     generator: str
     key: str
 
@@ -62,10 +65,24 @@ def template_digest(name: str) -> str:
     return hashlib.sha256((files("mlready.templates") / name).read_bytes()).hexdigest()
 
 
-def step_key(step: Step, spec: Spec, dep_keys: dict[str, str]) -> str:
+def step_code(gen: Generator, step: Step) -> str:
+    """Digest of the code that shapes the step's output: the generator's package and the step's body module,
+    with every mlready module they import (:mod:`mlready.engine.codehash`)."""
+    roots = generator_roots(type(gen).__module__)
+    if isinstance(step.run, str):
+        roots.append(step.run.partition(":")[0])
+    else:
+        roots.append(step.run.__module__)
+    return code_digest(roots)
+
+
+def step_key(step: Step, spec: Spec, dep_keys: dict[str, str], code: str = "") -> str:
+    """The step's content-hash key (``step.reads`` complete, as :func:`plan` makes it)."""
     material: dict[str, Any] = {
         "id": step.id,
-        "version": step.version,
+        "mlready": version.mlready_version(),
+        "code": code,
+        "reads": reads_digest(spec, step.reads),
         "config": config_digest(step.config),
         "inputs": {_input_name(spec, Path(p)): input_digest(spec.resolve(p)) for p in step.inputs},
         "templates": {t: template_digest(t) for t in step.templates},
@@ -84,26 +101,27 @@ def _input_name(spec: Spec, path: Path) -> str:
         return p.as_posix()
 
 
-def collect_steps(spec: Spec, generators: list[Generator]) -> list[tuple[str, Step]]:
-    steps: list[tuple[str, Step]] = []
+def collect_steps(spec: Spec, generators: list[Generator]) -> list[tuple[Generator, Step]]:
+    """Every enabled generator's steps, each with its ``reads`` completed by the generator's own section."""
+    steps: list[tuple[Generator, Step]] = []
     for gen in generators:
         if gen.enabled(spec):
-            steps.extend((gen.name, s) for s in gen.steps(spec))
+            steps.extend((gen, replace(s, reads=normalise((gen.section, *s.reads)))) for s in gen.steps(spec))
     return steps
 
 
 def plan(spec: Spec, generators: list[Generator]) -> Plan:
     steps = collect_steps(spec, generators)
-    by_id: dict[str, tuple[str, Step]] = {}
-    for gen_name, step in steps:
+    by_id: dict[str, tuple[Generator, Step]] = {}
+    for gen, step in steps:
         if step.id in by_id:
-            raise GraphError(f"step id {step.id!r} is contributed twice (by {by_id[step.id][0]} and {gen_name})")
-        by_id[step.id] = (gen_name, step)
-    for gen_name, step in steps:
+            raise GraphError(f"step id {step.id!r} is contributed twice (by {by_id[step.id][0].name} and {gen.name})")
+        by_id[step.id] = (gen, step)
+    for gen, step in steps:
         for dep in step.deps:
             if dep not in by_id:
                 raise GraphError(
-                    f"step {step.id!r} ({gen_name}) depends on {dep!r}, which no enabled generator provides"
+                    f"step {step.id!r} ({gen.name}) depends on {dep!r}, which no enabled generator provides"
                 )
     sorter = graphlib.TopologicalSorter({s.id: set(s.deps) for _, s in steps})
     try:
@@ -119,7 +137,7 @@ def plan(spec: Spec, generators: list[Generator]) -> Plan:
     keys: dict[str, str] = {}
     planned = []
     for sid in order:
-        gen_name, step = by_id[sid]
-        keys[sid] = step_key(step, spec, keys)
-        planned.append(PlannedStep(step, gen_name, keys[sid]))
+        gen, step = by_id[sid]
+        keys[sid] = step_key(step, spec, keys, step_code(gen, step))
+        planned.append(PlannedStep(step, gen.name, keys[sid]))
     return Plan(tuple(planned))

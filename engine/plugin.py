@@ -13,16 +13,18 @@ Minimal generator::
         enabled: bool = False
         greeting: str = "hello"
 
-    class HelloGenerator(Generator):
+    class HelloGenerator(Generator[HelloSpec]):
         name = "hello"
         group = "target"            # enabled by ``+target=hello`` (conf/target/hello.yaml sets hello.enabled)
         section = "target.hello"    # where its config lives in the spec
         config_model = HelloSpec
 
         def steps(self, spec):
-            cfg = spec.section(self.section)
-            return [Step(id="hello.say", run=lambda ctx: [Artifact.text("hello.txt", "hello", cfg.greeting)],
-                         config=cfg)]
+            return [Step(id="hello.say", run=say, reads=("project.name",))]
+
+    def say(ctx):                   # reads its own section and project.name: both are in its cache key
+        greeting = HelloGenerator().config(ctx.spec).greeting
+        return [Artifact.text("hello.txt", "hello", f"{greeting} from {ctx.spec.project.name}")]
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -125,11 +127,16 @@ def file_digest(path: Path) -> str:
 class Step:
     """A node of the build graph.
 
-    The cache key covers: ``id``, ``version``, ``config`` (JSON-able; a pydantic model is dumped), the digests
-    of ``inputs`` (files or directories, relative to the project or absolute), the sources of ``templates``
-    (names under ``mlready.templates``), ``tools`` (name -> version of every tool that shapes the output), the
-    header provenance when ``header`` is true, and the keys of ``deps``. Bump ``version`` whenever the step's
-    code changes what it produces.
+    The cache key covers: ``id``; the spec subtrees named in ``reads`` (dotted paths such as ``serving``,
+    ``target.docker`` or ``model.name``; the generator's own section always) in full; ``config`` (JSON-able,
+    a pydantic model is dumped: values derived at plan time from other parts of the spec go here); the
+    digests of ``inputs`` (files or directories, relative to the project or absolute); the sources of
+    ``templates`` (names under ``mlready.templates``); ``tools`` (name -> version of every tool that shapes
+    the output); the header provenance when ``header`` is true; the keys of ``deps``; the mlready version
+    and the digest of the generator's code (:mod:`mlready.engine.codehash`). Nothing is bumped by hand.
+
+    While the body runs, ``ctx.spec`` answers only the paths in ``reads`` (:mod:`mlready.engine.specview`):
+    reading anything else fails the step, so the key cannot miss what the output depends on.
     """
 
     id: str
@@ -138,14 +145,14 @@ class Step:
     run: Callable[[StepContext], list[Artifact]] | str
     deps: tuple[str, ...] = ()
     config: Any = None
+    #: spec paths the body reads besides its generator's own section (the engine adds that one)
+    reads: tuple[str, ...] = ()
     inputs: tuple[Path | str, ...] = ()
     templates: tuple[str, ...] = ()
     tools: Mapping[str, str] = field(default_factory=dict)
-    version: str = "1"
     description: str = ""
     header: bool = True
     cacheable: bool = True
-
 
     def body(self) -> Callable[[StepContext], list[Artifact]]:
         if callable(self.run):
@@ -157,7 +164,7 @@ class Step:
 class StepContext:
     """What a running step may use. Implemented by the engine (see :mod:`mlready.engine.execute`)."""
 
-    spec: Spec
+    spec: Spec  # a view answering only the step's declared reads (mlready.engine.specview.SpecView)
     project_dir: Path
     scratch: Path  # a private, empty temp dir for this step; removed when the build ends
 
@@ -183,8 +190,12 @@ class StepContext:
         raise NotImplementedError
 
 
-class Generator:
-    """Base class for generators. Subclass, set the class attributes, implement :meth:`steps`."""
+SectionT = TypeVar("SectionT", bound=Section)
+
+
+class Generator(Generic[SectionT]):
+    """Base class for generators. Subclass as ``Generator[MySpec]``, set the class attributes, implement
+    :meth:`steps`; :meth:`config` is the generator's own section, typed."""
 
     name: ClassVar[str]
     #: the Hydra config group that switches it on (``target``, ``ci``, ``monitoring``, ``pipeline``), or None
@@ -195,6 +206,11 @@ class Generator:
     config_model: ClassVar[type[Section]]
     #: a human description for ``mlready generators``
     description: ClassVar[str] = ""
+
+    def config(self, spec: Spec) -> SectionT:
+        """This generator's section of ``spec`` (a full spec or a step's view of it)."""
+        node: SectionT = spec.section(self.section)
+        return node
 
     def enabled(self, spec: Spec) -> bool:
         if self.group is None:

@@ -7,8 +7,10 @@ import threading
 from typing import Any
 
 from mlready.engine.execute import NullReporter, StepRecord
+from mlready.engine.manifest import CacheState
 
-ICON = {"hit": "[green]cached[/]", "miss": "[green]built[/]", "failed": "[red]FAILED[/]", "skipped": "[yellow]skipped[/]"}
+ICON = {CacheState.HIT: "[green]cached[/]", CacheState.MISS: "[green]built[/]", CacheState.FAILED: "[red]FAILED[/]",
+        CacheState.SKIPPED: "[yellow]skipped[/]"}
 
 
 class RichReporter(NullReporter):
@@ -45,7 +47,7 @@ class RichReporter(NullReporter):
             task = self.tasks.pop(record.id, None)
             if task is not None:
                 self.progress.remove_task(task)
-            note = f" — {record.error}" if record.error and record.cache != "skipped" else ""
+            note = f" — {record.error}" if record.error and record.cache != CacheState.SKIPPED else ""
             self.progress.console.print(f"  {ICON.get(record.cache, record.cache):<24} {record.id} "
                                         f"[dim]{record.seconds:.2f}s[/]{note}", highlight=False)
 

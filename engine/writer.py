@@ -7,12 +7,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from mlready.engine.errors import UsageError
+from mlready.engine.manifest import FILENAME as MANIFEST
+from mlready.engine.manifest import Manifest
 from mlready.engine.plugin import Artifact
-from mlready.engine.serialize import dump_json
 
-MANIFEST = "manifest.json"
+__all__ = ["MANIFEST", "atomic_write_text", "check_out_dir", "update_manifest", "write_tree"]
 
 
 def check_out_dir(out_dir: Path, project_dir: Path) -> None:
@@ -39,7 +41,7 @@ def _write_file(root: Path, art: Artifact) -> None:
     os.chmod(target, art.mode)
 
 
-def write_tree(out_dir: Path, artifacts: list[Artifact], manifest: dict) -> None:
+def write_tree(out_dir: Path, artifacts: list[Artifact], manifest: Manifest) -> None:
     """Atomically replace ``out_dir`` with exactly ``artifacts`` plus ``manifest.json``."""
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +50,7 @@ def write_tree(out_dir: Path, artifacts: list[Artifact], manifest: dict) -> None
     try:
         for art in artifacts:
             _write_file(tmp, art)
-        (tmp / MANIFEST).write_text(dump_json(manifest), encoding="utf-8")
+        (tmp / MANIFEST).write_text(manifest.dump(), encoding="utf-8")
         os.chmod(tmp, 0o755)
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
@@ -73,11 +75,11 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def update_manifest(out_dir: Path, update: dict) -> None:
-    """Merge keys into an existing manifest, atomically (used by ``mlready image`` and friends)."""
-    import json
+def update_manifest(out_dir: Path, update: dict[str, Any]) -> None:
+    """Set top-level fields of an existing manifest, validated, atomically (``mlready image`` records the
+    image it built)."""
+    from mlready.engine.manifest import Manifest
 
     path = out_dir / MANIFEST
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data.update(update)
-    atomic_write_text(path, dump_json(data))
+    current = Manifest.load(path)
+    Manifest.model_validate({**current.model_dump(mode="json"), **update}).write(path)

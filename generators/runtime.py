@@ -158,7 +158,7 @@ class RuntimeGenerator(Generator):
             deps=deps,
             config={"serving": spec.section(self.section),
                     "labels_from": registry_alias_label(spec.model.source, spec.model.version)},
-            version="3",
+            reads=("model.source", "model.version", "model.name", "project.name"),
             header=False,
             description="write the model server's runtime config",
         )]

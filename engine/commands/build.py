@@ -33,10 +33,13 @@ def command(project: str, overrides: tuple[str, ...], out: str | None, no_cache:
             emit_json({"ok": False, "error": str(exc), "failed": exc.failed})
         raise
     if as_json:
-        emit_json({"ok": True, "out": str(result.out_dir), **result.manifest})
+        emit_json({"ok": True, "out": str(result.out_dir),
+                   **result.manifest.model_dump(mode="json", exclude_none=True)})
         return
     if not quiet:
-        hits = sum(r.cache == "hit" for r in result.records)
-        n_art = len(result.manifest["artifacts"])
+        from mlready.engine.manifest import CacheState
+
+        hits = sum(r.cache == CacheState.HIT for r in result.records)
+        n_art = len(result.manifest.artifacts)
         click.echo(f"built {result.spec.project.name}: {len(result.records)} steps ({hits} cached), "
                    f"{n_art} artifacts -> {result.out_dir}")

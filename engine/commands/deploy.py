@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -11,11 +10,12 @@ from mlready.engine.commands.common import emit_json, json_option, out_option, p
 
 def built_env(build_dir: Path) -> str:
     """The environment the build was made for (``env=...``), from build/manifest.json; dev by default."""
-    manifest = build_dir / "manifest.json"
-    if manifest.is_file():
-        choices = json.loads(manifest.read_text(encoding="utf-8")).get("spec", {}).get("choices", {})
-        if isinstance(choices.get("env"), str):
-            return choices["env"]
+    from mlready.engine.manifest import FILENAME, Manifest
+
+    if (build_dir / FILENAME).is_file():
+        env = Manifest.load(build_dir / FILENAME).spec.choices.get("env")
+        if isinstance(env, str):
+            return env
     return "dev"
 
 

@@ -12,11 +12,12 @@ from mlready.engine.commands.common import common, emit_json, json_option
 def command(project: str, overrides: tuple[str, ...], as_json: bool) -> None:
     """Show the steps, their dependencies and whether each is cached, without running anything."""
     from mlready.engine import api
+    from mlready.engine.manifest import CacheState
 
     spec, plan, cached = api.plan_build(project, list(overrides))
     rows = [
         {"id": p.step.id, "generator": p.generator, "deps": list(p.step.deps), "key": p.key,
-         "cache": "hit" if cached[p.step.id] else "miss", "description": p.step.description}
+         "cache": CacheState.HIT if cached[p.step.id] else CacheState.MISS, "description": p.step.description}
         for p in plan.steps
     ]
     if as_json:
@@ -27,5 +28,5 @@ def command(project: str, overrides: tuple[str, ...], as_json: bool) -> None:
     for r in rows:
         deps = ", ".join(r["deps"]) or "-"
         click.echo(f"{r['id']:<{width}}  {r['cache']:<5}  {r['key'][:12]}  {deps}")
-    misses = sum(r["cache"] == "miss" for r in rows)
+    misses = sum(r["cache"] == CacheState.MISS for r in rows)
     click.echo(f"{len(rows)} steps, {misses} to run")

@@ -15,20 +15,13 @@ def prepare_project(project: str | Path, out: str | Path | None, workdir: Path) 
     import shutil
 
     from mlready.engine.errors import UsageError
+    from mlready.engine.manifest import FILENAME, Manifest
 
     project = Path(project)
     build_dir = Path(out) if out else project / "build"
-    manifest_file = build_dir / "manifest.json"
-    if not manifest_file.is_file():
-        raise UsageError(f"no build found ({manifest_file} is missing): run `mlready build -C {project}` first")
-    try:
-        artifacts = json.loads(manifest_file.read_text(encoding="utf-8"))["artifacts"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{manifest_file} is unreadable ({exc}): run `mlready build -C {project}` again") from exc
-
-    def paths(kind: str) -> list[str]:
-        return [a["path"] for a in artifacts if isinstance(a, dict) and a.get("kind") == kind]
-
+    manifest_file = build_dir / FILENAME
+    manifest = Manifest.load(manifest_file)
+    paths = manifest.paths
     models = paths("onnx-model")
     if not models:
         raise UsageError(f"{manifest_file} lists no onnx-model: run `mlready build -C {project}` first")

@@ -39,6 +39,7 @@ from mlready.engine.lifecycle.store import (
     open_client,
     store_from_spec,
 )
+from mlready.engine.manifest import Manifest
 from mlready.engine.writer import atomic_write_text
 
 REPORTS = {"readiness": "reports/readiness.json", "optimization": "reports/optimization.json"}
@@ -68,9 +69,9 @@ def tracking_enabled(spec: Any) -> bool:
     return bool(getattr(spec.optional_section("tracking"), "enabled", False))
 
 
-def build_key(manifest: dict[str, Any]) -> str:
+def build_key(manifest: Manifest) -> str:
     """A digest of what the build produced: every artifact path and content hash."""
-    pairs = sorted((a["path"], a["sha256"]) for a in manifest.get("artifacts", []))
+    pairs = sorted((a.path, a.sha256) for a in manifest.artifacts)
     return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()
 
 
@@ -90,27 +91,27 @@ def collect_metrics(out_dir: Path) -> dict[str, float]:
     return metrics
 
 
-def run_tags(spec: Any, manifest: dict[str, Any]) -> dict[str, str]:
-    git = manifest.get("git") or {}
+def run_tags(spec: Any, manifest: Manifest) -> dict[str, str]:
+    git = manifest.git
     tags = {
         "mlready.project": spec.project.name,
         "mlready.project_version": spec.project.version,
         "mlready.env": spec.env.name,
-        "mlready.spec_digest": str(manifest.get("spec", {}).get("digest", "")),
+        "mlready.spec_digest": manifest.spec.digest,
         "mlready.build_key": build_key(manifest),
         "mlready.overrides": json.dumps(list(spec.overrides)),
         "mlready.choices": json.dumps(spec.choices, sort_keys=True, default=str),
-        "mlready.git.dirty": str(bool(git.get("dirty"))).lower(),
+        "mlready.git.dirty": str(git.dirty).lower(),
         "mlflow.source.name": spec.project.name,
     }
-    if git.get("commit"):
-        tags["mlflow.source.git.commit"] = str(git["commit"])
+    if git.commit:
+        tags["mlflow.source.git.commit"] = git.commit
     return tags
 
 
-def _served_model_sha(manifest: dict[str, Any]) -> str | None:
+def _served_model_sha(manifest: Manifest) -> str | None:
     """The sha256 of the build's served model, or None when the build serves none."""
-    return next((a["sha256"] for a in manifest.get("artifacts", []) if a.get("kind") == MODEL_KIND), None)
+    return next((a.sha256 for a in manifest.artifacts if a.kind == MODEL_KIND), None)
 
 
 def _registered_name(spec: Any) -> str:
@@ -125,9 +126,9 @@ def _version_of(client: Any, name: str, model_sha: str) -> Any:
     return None
 
 
-def image_digest(manifest: dict[str, Any]) -> str | None:
-    image = manifest.get("image")
-    return image.get("digest") if isinstance(image, dict) else None
+def image_digest(manifest: Manifest) -> str | None:
+    digest = (manifest.image or {}).get("digest")
+    return digest if isinstance(digest, str) else None
 
 
 def _log_files(client: Any, run_id: str, spec: Any, out_dir: Path) -> None:
@@ -144,7 +145,7 @@ def _log_files(client: Any, run_id: str, spec: Any, out_dir: Path) -> None:
             client.log_artifacts(run_id, str(out_dir / folder), folder)
 
 
-def _register(client: Any, spec: Any, run: Any, manifest: dict[str, Any], metrics: dict[str, float],
+def _register(client: Any, spec: Any, run: Any, manifest: Manifest, metrics: dict[str, float],
               model_sha: str) -> tuple[str, str, bool]:
     name = _registered_name(spec)
     from mlflow.exceptions import MlflowException
@@ -171,7 +172,7 @@ def _register(client: Any, spec: Any, run: Any, manifest: dict[str, Any], metric
     return name, str(mv.version), True
 
 
-def record_build(client: Any, store: Store, spec: Any, manifest: dict[str, Any], out_dir: Path) -> TrackedBuild:
+def record_build(client: Any, store: Store, spec: Any, manifest: Manifest, out_dir: Path) -> TrackedBuild:
     """Log one build as a finished run (and register its model); a failure marks the run FAILED."""
     from mlflow.entities import Metric, Param
 
@@ -241,16 +242,15 @@ class MlflowHook:
 
 def _fingerprint(store: Store, result: Any) -> str | None:
     """What makes two builds the same run: outputs, composed spec, git state and the store they go to."""
-    manifest = result.manifest
-    git = manifest.get("git") or {}
-    if git.get("dirty"):
+    manifest: Manifest = result.manifest
+    if manifest.git.dirty:
         return None  # uncommitted changes: always record
-    material = [build_key(manifest), manifest.get("spec", {}).get("digest"), git.get("commit"), store.display,
+    material = [build_key(manifest), manifest.spec.digest, manifest.git.commit, store.display,
                 str(Path(result.out_dir))]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 
-def record_image(spec: Any, manifest: dict[str, Any], ref: str, digest: str | None) -> str | None:
+def record_image(spec: Any, manifest: Manifest, ref: str, digest: str | None) -> str | None:
     """Tag the registered version of this build's model with its image (for ``mlready image`` to call once the
     image exists: the post-build hook runs before). Returns the version tagged, or None."""
     cfg = spec.section("tracking")

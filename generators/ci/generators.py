@@ -16,8 +16,6 @@ from mlready.generators.ci import checks, circleci, github, gitlab, jenkins
 from mlready.generators.ci.pipeline import build_pipeline, image_name, target_problems
 from mlready.generators.ci.spec import STAGES, CircleciSpec, GithubSpec, GitlabSpec, JenkinsSpec, PipelineSpec
 
-VERSION = "2"
-
 
 class _CiGenerator(Generator):
     group = "ci"
@@ -56,8 +54,8 @@ class _CiGenerator(Generator):
                 # everything the run reads from the spec: the image comes from target.docker.registry
                 config={"section": cfg, "overrides": list(spec.overrides), "project": spec.project,
                         "model": spec.model_name, "image": image_name(spec)},
+                reads=("overrides", "project", "model.name", "target.docker"),
                 templates=self.templates,
-                version=VERSION,
                 description=f"{self.name} pipeline ({self.path})",
             )
         ]

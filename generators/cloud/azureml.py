@@ -150,7 +150,8 @@ class AzureMLGenerator(Generator):
             arts.append(Artifact.text(f"{OUT}/deploy.sh", "azureml-script", script, mode=0o755))
             return arts
 
-        return [Step(id="azureml.endpoint", run=run, version="1",
+        return [Step(id="azureml.endpoint", run=run,
+                     reads=("project", "model.name", "model.version", "serving", "target.docker"),
                      config={"cfg": cfg, "project": spec.project, "model": spec.model_name,
                              "version": spec.model.version, "image": image_ref(spec, cfg.image),
                              "serving": spec.section("serving")},

@@ -175,7 +175,8 @@ class SageMakerGenerator(Generator):
         def run(ctx: StepContext) -> list[Artifact]:
             return [Artifact.yaml(PATH, KIND, template(ctx.spec, cfg), header=ctx.header("#"))]
 
-        return [Step(id="sagemaker.template", run=run, version="1",
+        return [Step(id="sagemaker.template", run=run,
+                     reads=("project", "model.name", "model.version", "serving", "target.docker"),
                      config={"cfg": cfg, "project": spec.project, "model": spec.model_name,
                              "version": spec.model.version, "image": image_ref(spec, cfg.image),
                              "replicas": spec.section("serving").replicas},

@@ -160,7 +160,8 @@ class VertexGenerator(Generator):
                               s, cfg), mode=0o755),
             ]
 
-        return [Step(id="vertex.deployment", run=run, version="1",
+        return [Step(id="vertex.deployment", run=run,
+                     reads=("project", "model.name", "model.version", "serving", "target.docker"),
                      config={"cfg": cfg, "project": spec.project, "model": spec.model_name,
                              "version": spec.model.version, "image": image_ref(spec, cfg.image),
                              "serving": spec.section("serving")},

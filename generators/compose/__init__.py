@@ -89,7 +89,9 @@ class ComposeGenerator(Generator):
                                           services.prometheus_config(ctx.spec), header=head))
             return arts
 
-        return [Step(id="compose.bundle", run=run, deps=deps, version="1",
+        return [Step(id="compose.bundle", run=run, deps=deps,
+                     reads=("project", "model.name", "serving", "target.docker", "monitoring.prometheus",
+                            "monitoring.grafana"),
                      config={"cfg": cfg, "project": spec.project, "model": spec.model_name,
                              "image": image_ref(spec, cfg.image), "user": _user(spec),
                              "serving": spec.section("serving"), "monitoring": [rules, grafana]},

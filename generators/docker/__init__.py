@@ -91,7 +91,6 @@ class DockerGenerator(Generator):
                 inputs=(context.runtime_dir(),),
                 templates=(TEMPLATE,),
                 tools={"pip": lock.pip_version(), "python": "{}.{}".format(*sys.version_info[:2])},
-                version="1",
                 description="Docker build context: Dockerfile, runtime, model repository, lock, wheelhouse",
             )
         ]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mlready.engine.errors import UsageError
+from mlready.engine.manifest import Manifest
 from mlready.generators.docker import image as img
 from mlready.generators.docker import image_ref, variant
 from mlready.generators.docker.context import OUT, image_base
@@ -68,7 +69,7 @@ def build_and_check(project_dir: str | Path, overrides: list[str] | None = None,
     return report
 
 
-def _tag_registered_model(spec: Any, manifest: dict[str, Any], ref: str, digest: str | None) -> None:
+def _tag_registered_model(spec: Any, manifest: Manifest, ref: str, digest: str | None) -> None:
     """Tag the Model Registry version of this build's model with its image (the build's hook ran before the
     image existed). Tracking switched off, or no registered version: nothing to do."""
     from mlready.engine.lifecycle.tracking import record_image, tracking_enabled

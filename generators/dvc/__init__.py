@@ -37,5 +37,5 @@ class DvcGenerator(Generator):
             header = ctx.header("#") + "# copy to the project root (cp build/pipeline/dvc.yaml .), then: dvc repro\n"
             return [Artifact.yaml(PATH, KIND, doc, header=header)]
 
-        return [Step(id="pipeline.dvc", run=run, config={"dvc": cfg, **inputs}, version="1",
+        return [Step(id="pipeline.dvc", run=run, config={"dvc": cfg, **inputs},
                      description="write the DVC pipeline (dvc.yaml)")]

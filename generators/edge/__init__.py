@@ -30,8 +30,8 @@ class EdgeGenerator(Generator):
             deps=(model_step,),
             config={"cfg": cfg, "data": {"eval": spec.data.eval, "target": spec.data.target,
                                          "features": spec.data.features}},
+            reads=("data.eval", "data.features", "data.target"),
             inputs=(*inputs, str(files("mlready.generators.edge") / "runner.py")),
             tools=versions("onnx", "onnxruntime", "numpy"),
-            version="2",
             description="edge bundle: ORT model, operator config, runner, size report",
         )]

@@ -81,8 +81,9 @@ class K8sGenerator(Generator):
                     "prometheus": spec.optional_section("monitoring.prometheus"),
                     "grafana": spec.optional_section("monitoring.grafana"),
                 },
+                reads=("env", "project", "model.name", "serving", "target.docker", "monitoring.prometheus",
+                       "monitoring.grafana"),
                 inputs=(IMAGE_STATE,),
-                version="5",
                 description="Kubernetes manifests and kustomize overlays",
             )
         ]

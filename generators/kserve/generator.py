@@ -70,8 +70,9 @@ class KServeGenerator(Generator):
                     "serving": spec.section("serving"),
                     "docker": spec.section("target.docker"),
                 },
+                reads=("target.k8s", "env", "project", "model.name", "serving", "target.docker",
+                       "monitoring.prometheus", "monitoring.grafana"),
                 inputs=(IMAGE_STATE,),
-                version="1",
                 description="KServe InferenceService",
             )
         ]

@@ -115,9 +115,9 @@ class ModelGenerator(Generator):
                 id="model.ingest",
                 run="mlready.generators.model.ingest:ingest",
                 config=config,
+                reads=("data.eval", "data.features", "data.target", "project.name", "optimize.active"),
                 inputs=tuple(inputs),
                 tools=tools,
-                version="1",
                 header=False,
                 description="load the model, convert it to ONNX, run it on sample rows",
             )

@@ -34,7 +34,8 @@ class PrometheusRulesGenerator(Generator):
                                   header=ctx.header("#"))]
 
         return [Step(id="monitoring.prometheus-rules", run=run, config={"cfg": cfg, "model": spec.model_name,
-                     "project": spec.project}, version="1", description="Prometheus alert rules")]
+                     "project": spec.project}, reads=("project", "model.name"),
+                     description="Prometheus alert rules")]
 
 
 def provisioning(cfg: GrafanaSpec) -> tuple[dict, dict]:
@@ -76,4 +77,5 @@ class GrafanaGenerator(Generator):
             ]
 
         return [Step(id="monitoring.grafana", run=run, config={"cfg": cfg, "slo": slo, "model": spec.model_name,
-                     "project": spec.project}, version="1", description="Grafana dashboard and provisioning")]
+                     "project": spec.project}, reads=("project", "model.name", "monitoring.prometheus"),
+                     description="Grafana dashboard and provisioning")]

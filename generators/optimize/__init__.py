@@ -36,9 +36,9 @@ class OptimizeGenerator(Generator):
                 run="mlready.generators.optimize.step:optimize",
                 deps=("model.ingest",),
                 config={"optimize": cfg, "data": spec.data.model_dump(mode="json")},
+                reads=("data",),
                 inputs=inputs,
                 tools=versions("onnx", "onnxruntime", "onnxconverter-common", "skl2onnx", "scikit-learn", "numpy"),
-                version="1",
                 header=False,
                 description="build optimized candidates, measure them, serve the best within the budget",
             )

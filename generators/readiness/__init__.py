@@ -95,9 +95,9 @@ class ReadinessGenerator(Generator):
                 run="mlready.generators.readiness.step:run",
                 deps=(served_model_step(spec),),
                 config=config,
+                reads=("data", "model", "project.name"),
                 inputs=tuple(inputs),
                 tools=tools,
-                version="1",
                 header=False,
                 description="evaluate the served model, cross-validate, check parity and the gates",
             )

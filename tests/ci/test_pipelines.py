@@ -12,6 +12,7 @@ import click
 import pytest
 import yaml
 from mlready.engine.cli import cli
+from mlready.engine.manifest import Manifest
 from mlready.generators.ci import checks
 from mlready.generators.ci.spec import STAGES
 
@@ -124,8 +125,8 @@ def test_the_ci_systems_json_schema_accepts_the_file(built: Path, system: str) -
 
 
 def test_manifest_records_every_pipeline_with_its_kind(built: Path) -> None:
-    manifest = json.loads((built / "manifest.json").read_text())
-    kinds = {a["path"]: a["kind"] for a in manifest["artifacts"]}
+    manifest = Manifest.load(built)
+    kinds = {a.path: a.kind for a in manifest.artifacts}
     assert {p: kinds.get(p) for p in FILES.values()} == {
         "ci/.gitlab-ci.yml": "gitlab-ci", "ci/.circleci/config.yml": "circleci-config",
         "ci/.github/workflows/mlready.yml": "github-workflow", "ci/Jenkinsfile": "jenkinsfile"}

@@ -34,7 +34,7 @@ def test_context_holds_everything_the_image_needs(cpu_context, cpu_build):
     assert runtime["model_repository"] == "/opt/mlready/models"
     model = cpu_build.out_dir / "model" / "model.onnx"
     assert (cpu_context / "model-repository/quickstart/1/model.onnx").read_bytes() == model.read_bytes()
-    kinds = {a["path"]: a["kind"] for a in cpu_build.manifest["artifacts"]}
+    kinds = {a.path: a.kind for a in cpu_build.manifest.artifacts}
     assert kinds["docker/Dockerfile"] == "dockerfile"
     assert kinds["docker/runtime.json"] == "runtime-config"
     assert kinds["docker/requirements.lock"] == "docker-context"

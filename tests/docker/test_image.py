@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 from mlready.engine.cli import main
+from mlready.engine.manifest import Manifest
 from mlready.generators.docker import image as img
 from mlready.generators.docker.smoke import smoke_test
 from mlready.generators.docker.workflow import build_and_check
@@ -30,11 +31,11 @@ def test_image_runs_read_only_non_root_and_predicts_like_onnxruntime(report, qui
     assert set(report.smoke.outputs) == {"label", "probabilities"}
     assert report.smoke.max_abs_diff < 1e-4
     assert report.size.added is not None and 0 < report.size.added < report.size.total
-    manifest = json.loads((quickstart / "build" / "manifest.json").read_text())
+    manifest = Manifest.load(quickstart / "build")
     record = json.loads((quickstart / ".mlready" / "image.json").read_text())
     assert record == {"name": "quickstart", "tag": "1.0.0", "id": report.id, "digest": report.digest}
-    assert manifest["image"]["id"] == report.id and manifest["image"]["pushed"] is False
-    assert manifest["artifacts"]  # the build's own record is kept
+    assert manifest.image["id"] == report.id and manifest.image["pushed"] is False
+    assert manifest.artifacts  # the build's own record is kept
 
 
 def test_image_config_user_labels_and_healthcheck(report, docker_client, cpu_context):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 from mlready.engine.cli import main
+from mlready.engine.manifest import Manifest
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 
@@ -30,19 +30,19 @@ def files(root: Path) -> dict[str, bytes]:
 def test_quickstart_k8s_build_then_noop_rebuild(quickstart, capsys):
     assert main(["build", "-C", "quickstart", "+target=k8s"]) == 0
     build = quickstart / "build"
-    manifest = json.loads((build / "manifest.json").read_text())
-    kinds = {a["kind"] for a in manifest["artifacts"]}
+    manifest = Manifest.load(build)
+    kinds = {a.kind for a in manifest.artifacts}
     assert {"onnx-model", "model-signature", "readiness-report", "runtime-config", "k8s-manifest",
             "kustomization"} <= kinds
-    assert manifest["spec"]["overrides"] == ["+target=k8s"]
-    assert manifest["spec"]["choices"]["target"] == ["k8s"]
-    onnx = next(a for a in manifest["artifacts"] if a["kind"] == "onnx-model")
-    assert onnx["path"] == "model/model.onnx" and onnx["step"] == "model.ingest"
+    assert manifest.spec.overrides == ["+target=k8s"]
+    assert manifest.spec.choices["target"] == ["k8s"]
+    onnx = next(a for a in manifest.artifacts if a.kind == "onnx-model")
+    assert onnx.path == "model/model.onnx" and onnx.step == "model.ingest"
     first = files(build)
 
     assert main(["build", "-C", "quickstart", "+target=k8s"]) == 0
-    manifest2 = json.loads((build / "manifest.json").read_text())
-    assert {s["cache"] for s in manifest2["steps"]} == {"hit"}
+    manifest2 = Manifest.load(build)
+    assert {s.cache for s in manifest2.steps} == {"hit"}
     second = files(build)
     first.pop("manifest.json"), second.pop("manifest.json")
     assert first == second  # byte-identical

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from mlready.engine.manifest import Manifest
 
 from tests.k8s.helpers import DIGEST, by_kind, load, render
 
@@ -12,8 +13,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_layout_and_kinds(default_out):
-    manifest = json.loads((default_out / "manifest.json").read_text())
-    kinds = {a["path"]: a["kind"] for a in manifest["artifacts"] if a["path"].startswith("k8s/")}
+    manifest = Manifest.load(default_out)
+    kinds = {a.path: a.kind for a in manifest.artifacts if a.path.startswith("k8s/")}
     assert kinds["k8s/base/deployment.yaml"] == "k8s-manifest"
     assert kinds["k8s/base/kustomization.yaml"] == "kustomization"
     for env in ("dev", "staging", "prod"):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from mlready.engine import api
 from mlready.engine.errors import SpecError
+from mlready.engine.manifest import Manifest
 from mlready.generators.kserve import derive_schema, schema
 
 from tests.k8s.helpers import DIGEST, copy_quickstart, load
@@ -24,8 +25,8 @@ def isvc(out: Path) -> dict:
 
 def test_default_is_a_standard_mode_predictor_running_the_image(bundles):
     out = bundles.build(targets=BOTH)
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert {a["path"]: a["kind"] for a in manifest["artifacts"]}["kserve/inferenceservice.yaml"] == \
+    manifest = Manifest.load(out)
+    assert {a.path: a.kind for a in manifest.artifacts}["kserve/inferenceservice.yaml"] == \
         "kserve-inferenceservice"
     doc = isvc(out)
     assert schema.problems(doc) == []

@@ -53,7 +53,7 @@ def test_train_build_k8s_and_the_projects_own_tests(scaffolded):
     assert train.stdout.startswith("eval accuracy: ")
 
     result = api.build(scaffolded, ["+target=k8s"], use_cache=False)
-    kinds = {a["kind"] for a in result.manifest["artifacts"]}
+    kinds = {a.kind for a in result.manifest.artifacts}
     assert "onnx-model" in kinds and "readiness-report" in kinds
     assert (scaffolded / "build" / "k8s" / "base" / "deployment.yaml").is_file()
 

@@ -12,6 +12,7 @@ import yaml
 from mlready.engine import api
 from mlready.engine.lifecycle.registry import resolve_model_uri
 from mlready.engine.lifecycle.store import open_client, store_for
+from mlready.engine.manifest import Manifest
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 
@@ -50,7 +51,7 @@ def test_build_is_a_run_with_spec_params_git_tags_and_metrics(project, built):
     assert run.info.status == "FINISHED"
     assert run.data.tags["mlflow.source.git.commit"] == commit
     assert run.data.tags["mlready.git.dirty"] == "false"
-    assert run.data.tags["mlready.spec_digest"] == result.manifest["spec"]["digest"]
+    assert run.data.tags["mlready.spec_digest"] == result.manifest.spec.digest
     assert run.data.params["project.name"] == "quickstart"
     assert run.data.params["model.source"] == "model.joblib"
     assert run.data.params["tracking.enabled"] == "true"
@@ -68,8 +69,7 @@ def test_run_artifacts_hold_spec_manifest_reports_and_model(built):
     assert "model/model.onnx" in {f.path for f in client.list_artifacts(run.info.run_id, "model")}
     spec_file = Path(client.download_artifacts(run.info.run_id, "spec/deploy.yaml"))
     assert yaml.safe_load(spec_file.read_text())["project"]["name"] == "quickstart"
-    manifest = json.loads(Path(client.download_artifacts(run.info.run_id, "manifest.json")).read_text())
-    assert manifest == result.manifest
+    assert Manifest.load(Path(client.download_artifacts(run.info.run_id, "manifest.json"))) == result.manifest
 
 
 @pytest.mark.slow

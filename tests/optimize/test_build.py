@@ -8,6 +8,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 from mlready.engine.errors import SpecError
+from mlready.engine.manifest import Manifest
 from sklearn.ensemble import RandomForestClassifier
 
 
@@ -17,7 +18,7 @@ def io(model):
 
 def test_optimize_none_emits_nothing(project, build, tmp_path):
     result = build(project(), [], out=tmp_path / "out")
-    kinds = {a["kind"] for a in result.manifest["artifacts"]}
+    kinds = {a.kind for a in result.manifest.artifacts}
     assert "optimization-report" not in kinds and "onnx-baseline" not in kinds
     assert not any(r.id == "model.optimize" for r in result.records)
 
@@ -25,8 +26,8 @@ def test_optimize_none_emits_nothing(project, build, tmp_path):
 def test_int8_build_serves_a_checked_model_with_a_report(project, build, tmp_path):
     out = tmp_path / "out"
     build(project(), ["optimize=int8", "optimize.objective=size"], out=out)
-    manifest = json.loads((out / "manifest.json").read_text())
-    kinds = {a["path"]: (a["kind"], a["step"]) for a in manifest["artifacts"]}
+    manifest = Manifest.load(out)
+    kinds = {a.path: (a.kind, a.step) for a in manifest.artifacts}
     assert kinds["model/model.onnx"] == ("onnx-model", "model.optimize")
     assert kinds["model/baseline.onnx"] == ("onnx-baseline", "model.ingest")
     assert kinds["reports/optimization.json"][0] == kinds["reports/optimization.html"][0] == "optimization-report"
