@@ -122,3 +122,9 @@ def code_digest(roots: Iterable[str]) -> str:
 def closure_modules(roots: Iterable[str]) -> list[str]:
     """The module names :func:`code_digest` covers (for tests and ``mlready plan --explain``-style output)."""
     return [name for name, _ in _closure(tuple(sorted(set(roots))))]
+
+
+def forget() -> None:
+    """Drop the memoised sources (after code was edited in this process, e.g. by a test)."""
+    for fn in (_module_file, _imports, _closure):
+        fn.cache_clear()
