@@ -16,12 +16,15 @@ overrides are applied after it, so that every problem is collected and located, 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlready.engine.errors import SpecError, SpecProblem, UsageError
-from mlready.engine.sources import Source, SourceMap, check_yaml, display_path, package_of, packaged_conf_dir
+from mlready.engine.shapes import shape_conflicts
+from mlready.engine.sources import Source, SourceMap, display_path, package_of, packaged_conf_dir
+from mlready.engine.userfiles import MAX_DEPTH, YamlDoc, load_yaml
 
 SPEC_FILE = "deploy.yaml"
 DEFAULT_GROUPS: dict[str, str] = {"env": "dev", "optimize": "none"}  # group -> default option
@@ -202,9 +205,7 @@ def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> C
         raise UsageError(f"no {SPEC_FILE} in {project_dir} (use -C to point at a project, or `mlready new`)")
 
     problems: list[SpecProblem] = []
-    syntax = check_yaml(spec_path)
-    if syntax:
-        raise SpecError([syntax])
+    _read_user_file(spec_path)  # an unreadable spec stops here, before overrides are looked at
 
     groups = available_groups(project_dir)
     group_ovs, key_ovs = _parse_overrides(overrides, groups, problems)
@@ -227,21 +228,23 @@ def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> C
                                         f"give several options as one list: +{group}=[a,b]"))
         seen[group] = text
 
-    # Every file that takes part, lowest precedence first; check their syntax before Hydra reads them.
-    ordered: list[Source] = []
-    for group, opt in defaults.items():
-        path = option_file(project_dir, group, opt)
-        if path:
-            ordered.append(Source(path, package_of(path, group)))
-    ordered.append(Source(spec_path, ""))
-    for group, opts, _ in appended:
-        for opt in opts:
-            path = option_file(project_dir, group, opt)
-            if path:
-                ordered.append(Source(path, package_of(path, group)))
-    syntax_problems = [p for p in (check_yaml(src.path) for src in ordered) if p]
-    if syntax_problems:
-        raise SpecError(problems + syntax_problems)
+    # Every file that takes part, lowest precedence first, read and checked by the one loader before Hydra
+    # reads them: Hydra then parses only files that passed the size, encoding, depth and alias limits.
+    files: list[tuple[Path, str | None]] = [(p, g) for g, o in defaults.items() if (p := option_file(project_dir, g, o))]
+    files.append((spec_path, None))
+    files += [(p, g) for g, opts, _ in appended for o in opts if (p := option_file(project_dir, g, o))]
+    ordered: list[tuple[Source, YamlDoc]] = []
+    file_problems: list[SpecProblem] = []
+    for path, group in files:
+        try:
+            doc = _read_user_file(path)
+        except SpecError as exc:
+            file_problems += exc.problems
+            continue
+        ordered.append((Source(path, "" if group is None else package_of(doc.text, group)), doc))
+    file_problems += shape_conflicts(base, [(src, doc.node, doc.display) for src, doc in ordered])
+    if file_problems:
+        raise SpecError(problems + file_problems)
 
     local = [f"file://{project_dir / 'conf'}"] if (project_dir / "conf").is_dir() else []
     hydra_overrides = [f"hydra.searchpath=[{','.join([*local, 'pkg://mlready.conf'])}]"]
@@ -249,14 +252,13 @@ def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> C
     for group, opts, _ in appended:
         hydra_overrides.append(f"+{group}=[{','.join(opts)}]" if len(opts) > 1 else f"+{group}={opts[0]}")
 
-    cfg = _hydra_compose(project_dir, hydra_overrides, base)
-
     sources = SourceMap()
     sources.fallback = SPEC_FILE if project_dir == Path.cwd() else str(spec_path)
-    for src in ordered:
-        sources.add_file(src)
+    for src, doc in ordered:
+        sources.add_file(src, doc.node)
+    cfg = _hydra_compose(project_dir, hydra_overrides, base, {d.path.resolve(): d.display for _, d in ordered})
     _apply_key_overrides(cfg, key_ovs, sources, problems)
-    config, missing = _to_plain(cfg, sources)
+    config, missing = _to_plain(cfg, sources, problems)
     choices: dict[str, str | list[str]] = dict(defaults)
     for group, opts, _ in appended:
         choices[group] = opts
@@ -268,7 +270,29 @@ def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> C
     return Composition(config, missing, choices, list(overrides), sources, origin, problems)
 
 
-def _hydra_compose(project_dir: Path, hydra_overrides: list[str], base: dict[str, Any]) -> Any:
+def _read_user_file(path: Path) -> YamlDoc:
+    """Load a spec or group file; a user's file may not carry a Hydra defaults list (it would make Hydra read
+    files nothing checked, and choose groups the build's record of choices would not show)."""
+    doc = load_yaml(path, display_path(path))
+    if doc.node is not None and _is_user_file(path):
+        for key, _ in doc.node.value:
+            if key.value == "defaults":
+                raise SpecError(SpecProblem(f"{doc.display}:{key.start_mark.line + 1}", "defaults",
+                                            "config groups are chosen on the command line (env=prod, "
+                                            "+target=k8s), not with a Hydra defaults list"))
+    return doc
+
+
+def _is_user_file(path: Path) -> bool:
+    try:
+        path.resolve().relative_to(packaged_conf_dir().resolve())
+    except ValueError:
+        return True
+    return False
+
+
+def _hydra_compose(project_dir: Path, hydra_overrides: list[str], base: dict[str, Any], displays: dict[Path, str]
+                   ) -> Any:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.config_store import ConfigStore
@@ -287,54 +311,75 @@ def _hydra_compose(project_dir: Path, hydra_overrides: list[str], base: dict[str
     try:
         with initialize_config_dir(config_dir=str(project_dir), version_base="1.3", job_name="mlready"):
             cfg = hydra_compose(config_name="mlready_root", overrides=hydra_overrides)
-    except (HydraException, OmegaConfBaseException) as exc:
-        cause = exc.__cause__ or exc
-        first = str(cause).strip().split("\n")[0]
-        raise SpecError([SpecProblem(str(project_dir / SPEC_FILE), "", f"cannot compose the spec: {first}")]) from exc
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        # The files were checked (syntax, limits, shapes) before Hydra read them; what is left is named by
+        # Hydra as "In 'target/k8s': ...": locate it in that file.
+        text = str(exc.__cause__ or exc).strip()
+        where = displays.get((project_dir / SPEC_FILE).resolve(), SPEC_FILE)
+        m = re.match(r"In '([^']+)': (.*)", text, re.S)
+        if m:
+            for path, display in displays.items():
+                if path.with_suffix("").as_posix().endswith("/" + m.group(1)):
+                    where = display
+            text = m.group(2)
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().endswith(":")),
+                     text.split("\n")[0])
+        raise SpecError([SpecProblem(where, "", f"cannot compose the spec: {first}")]) from exc
     OmegaConf.set_struct(cfg, True)
     return cfg
 
 
 def _apply_key_overrides(cfg: Any, key_ovs: list[Any], sources: SourceMap, problems: list[SpecProblem]) -> None:
-    from omegaconf import OmegaConf, open_dict
     from omegaconf.errors import OmegaConfBaseException
 
-    sentinel = object()
     for ov in key_ovs:
-        key = ov.key_or_group
-        text = ov.input_line
-        where = f"override '{text}'"
-        exists = OmegaConf.select(cfg, key, default=sentinel, throw_on_missing=False) is not sentinel
-        if ov.is_delete():
-            if not exists:
-                problems.append(SpecProblem(where, key, "cannot delete: no such key"))
-                continue
-            parent, _, leaf = key.rpartition(".")
-            node = OmegaConf.select(cfg, parent) if parent else cfg
-            with open_dict(node):
-                del node[leaf]
-            sources.add_override(key, text)
-            continue
-        if not exists and not (ov.is_add() or ov.is_force_add()):
-            problems.append(SpecProblem(where, key, _unknown_key_message(cfg, key)))
-            continue
-        if exists and ov.is_add() and not ov.is_force_add():
-            problems.append(SpecProblem(where, key, f"already set; override it with '{key}=...' (no '+')"))
-            continue
+        where = f"override '{ov.input_line}'"
         try:
-            with open_dict(cfg):
-                OmegaConf.update(cfg, key, ov.value(), merge=False, force_add=True)
-        except OmegaConfBaseException as exc:
-            problems.append(SpecProblem(where, key, str(exc).split("\n")[0]))
-            continue
-        sources.add_override(key, text)
+            problem = _apply_key_override(cfg, ov)
+        except (OmegaConfBaseException, ValueError, TypeError) as exc:  # bad keys, bad values, interpolations
+            problem = _first_line(exc)
+        if problem:
+            problems.append(SpecProblem(where, ov.key_or_group, problem))
+        else:
+            sources.add_override(ov.key_or_group, ov.input_line)
+
+
+def _apply_key_override(cfg: Any, ov: Any) -> str | None:
+    """Apply one ``key=value`` / ``+key=value`` / ``~key`` override; the problem's message, or None."""
+    from omegaconf import OmegaConf, open_dict
+
+    key = ov.key_or_group
+    sentinel = object()
+    exists = OmegaConf.select(cfg, key, default=sentinel, throw_on_missing=False,
+                              throw_on_resolution_failure=False) is not sentinel
+    if ov.is_delete():
+        if not exists:
+            return "cannot delete: no such key"
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent, throw_on_resolution_failure=False) if parent else cfg
+        if node is None or not hasattr(node, "keys"):
+            return "cannot delete: its parent is not a mapping"
+        with open_dict(node):
+            del node[leaf]
+        return None
+    if not exists and not (ov.is_add() or ov.is_force_add()):
+        return _unknown_key_message(cfg, key)
+    if exists and ov.is_add() and not ov.is_force_add():
+        return f"already set; override it with '{key}=...' (no '+')"
+    with open_dict(cfg):
+        OmegaConf.update(cfg, key, ov.value(), merge=False, force_add=True)
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().split("\n")[0] or type(exc).__name__).strip()
 
 
 def _unknown_key_message(cfg: Any, key: str) -> str:
     from omegaconf import DictConfig, OmegaConf
 
     parent_key, _, leaf = key.rpartition(".")
-    parent = OmegaConf.select(cfg, parent_key, default=None) if parent_key else cfg
+    parent = OmegaConf.select(cfg, parent_key, default=None, throw_on_resolution_failure=False) if parent_key else cfg
     if not isinstance(parent, DictConfig):
         return "unknown key"
     siblings = [str(k) for k in parent.keys()]
@@ -344,27 +389,43 @@ def _unknown_key_message(cfg: Any, key: str) -> str:
     return f"unknown key; to add a new entry use '+{key}=...'"
 
 
-def _to_plain(cfg: Any, sources: SourceMap) -> tuple[dict[str, Any], list[str]]:
-    from omegaconf import OmegaConf
+def _to_plain(cfg: Any, sources: SourceMap, problems: list[SpecProblem]) -> tuple[dict[str, Any], list[str]]:
+    """The resolved config as plain data, and the keys still ``???``. Every value is resolved on its own, so
+    that each interpolation that fails (unknown key, a loop, a resolver error) becomes a problem located at
+    its own key, and the rest of the spec is still validated."""
+    missing: list[str] = []
+    plain = _resolve(cfg, "", sources, problems, missing, set())
+    return plain, sorted(missing)
+
+
+def _resolve(node: Any, path: str, sources: SourceMap, problems: list[SpecProblem], missing: list[str],
+             active: set[int]) -> Any:
+    from omegaconf import DictConfig, ListConfig
     from omegaconf.errors import OmegaConfBaseException
 
-    missing = sorted(OmegaConf.missing_keys(cfg))
-    try:
-        plain = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
-    except OmegaConfBaseException as exc:
-        key = getattr(exc, "full_key", "") or ""
-        raise SpecError([SpecProblem(sources.where(key), key, str(exc).split("\n")[0])]) from exc
-    for key in missing:
-        _drop(plain, key)
-    return plain, missing  # type: ignore[return-value]
-
-
-def _drop(tree: Any, dotted: str) -> None:
-    parts = dotted.replace("[", ".").replace("]", "").split(".")
-    node = tree
-    for part in parts[:-1]:
-        node = node[int(part)] if isinstance(node, list) else node.get(part)
-        if node is None:
-            return
-    if isinstance(node, dict):
-        node.pop(parts[-1], None)
+    if id(node) in active or path.count(".") > MAX_DEPTH:  # an interpolation that leads into itself
+        problems.append(SpecProblem(sources.where(path), path, "an interpolation refers to a key that contains it"))
+        return None
+    active.add(id(node))
+    is_dict = isinstance(node, DictConfig)
+    out: Any = {} if is_dict else []
+    for k in list(node.keys()) if is_dict else range(len(node)):
+        full = f"{path}.{k}" if path else str(k)
+        raw = node._get_node(k)
+        if raw is not None and raw._is_missing() and not raw._is_interpolation():
+            missing.append(full)
+            continue
+        try:
+            value = node[k]
+        except (OmegaConfBaseException, ValueError, TypeError) as exc:
+            shown = f"'{raw._value()}': " if raw is not None and raw._is_interpolation() else ""
+            problems.append(SpecProblem(sources.where(full), full, f"cannot resolve {shown}{_first_line(exc)}"))
+            continue
+        if isinstance(value, DictConfig | ListConfig):
+            value = None if value._is_none() else _resolve(value, full, sources, problems, missing, active)
+        if is_dict:
+            out[str(k)] = value
+        else:
+            out.append(value)
+    active.discard(id(node))
+    return out

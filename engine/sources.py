@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from mlready.engine.errors import SpecProblem
 
 
 @dataclass(frozen=True)
@@ -49,45 +48,23 @@ def display_path(path: Path) -> str:
     return rel.as_posix()
 
 
-def yaml_syntax_problem(path: Path, exc: yaml.YAMLError) -> SpecProblem:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    where = f"{display_path(path)}:{mark.line + 1}" if mark is not None else display_path(path)
-    problem = getattr(exc, "problem", None) or str(exc)
-    context = getattr(exc, "context", None)
-    text = f"{context}, {problem}" if context else problem
-    return SpecProblem(where, "", f"YAML syntax error: {text}")
-
-
-def package_of(path: Path, group: str | None) -> str:
-    """The ``# @package`` a config file declares, as a key prefix ("" for _global_)."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                stripped = line.strip()
-                if not stripped:
-                    continue
-                if not stripped.startswith("#"):
-                    break
-                body = stripped.lstrip("#").strip()
-                if body.startswith("@package"):
-                    pkg = body[len("@package") :].strip()
-                    if pkg == "_global_":
-                        return ""
-                    if pkg == "_group_":
-                        return group or ""
-                    return pkg.replace("_global_.", "")
-    except OSError:
-        return group or ""
+def package_of(text: str, group: str | None) -> str:
+    """The ``# @package`` a config file's header comment declares, as a key prefix ("" for _global_)."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("#"):
+            break
+        body = stripped.lstrip("#").strip()
+        if body.startswith("@package"):
+            pkg = body[len("@package") :].strip()
+            if pkg == "_global_":
+                return ""
+            if pkg == "_group_":
+                return group or ""
+            return pkg.replace("_global_.", "")
     return group or ""
-
-
-def check_yaml(path: Path) -> SpecProblem | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        return yaml_syntax_problem(path, exc)
-    return None
 
 
 class SourceMap:
@@ -97,34 +74,38 @@ class SourceMap:
         self._where: dict[str, str] = {}
         self.fallback = ""
 
-    def add_file(self, source: Source) -> None:
-        with open(source.path, encoding="utf-8") as fh:
-            node = yaml.compose(fh, Loader=yaml.SafeLoader)
+    def add_file(self, source: Source, node: yaml.Node | None) -> None:
+        """Record the keys of one source's composed YAML (from :func:`mlready.engine.userfiles.load_yaml`)."""
         if node is None:
             return
-        self._walk(node, source.prefix, source.display, top=True)
+        found: list[tuple[str, str, bool]] = []  # (path, location, replaces what earlier sources set below it)
+        self._walk(node, source.prefix, source.display, found, top=True)
+        replaced = {path for path, _, replaces in found if replaces}
+        if replaced:  # one pass, not one scan per key: a file with n keys must not cost n * (keys so far)
+            for key in [k for k in self._where if _has_prefix_in(k, replaced)]:
+                del self._where[key]
+        for path, where, replaces in found:
+            if replaces:
+                self._where[path] = where
+            else:  # mappings merge: keys set by earlier sources keep their own locations
+                self._where.setdefault(path, where)
 
-    def _walk(self, node: yaml.Node, prefix: str, display: str, top: bool = False) -> None:
+    def _walk(self, node: yaml.Node, prefix: str, display: str, found: list[tuple[str, str, bool]],
+              top: bool = False) -> None:
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 key = str(key_node.value)
                 if top and key == "defaults":
                     continue
                 path = f"{prefix}.{key}" if prefix else key
-                if isinstance(value_node, yaml.MappingNode):
-                    # mappings merge: keys set by earlier sources keep their own locations
-                    self._where.setdefault(path, f"{display}:{key_node.start_mark.line + 1}")
-                else:
-                    # a scalar or a list replaces everything below it that earlier sources set
-                    self._where[path] = f"{display}:{key_node.start_mark.line + 1}"
-                    for stale in [k for k in self._where if k.startswith(path + ".")]:
-                        del self._where[stale]
-                self._walk(value_node, path, display)
+                found.append((path, f"{display}:{key_node.start_mark.line + 1}",
+                              not isinstance(value_node, yaml.MappingNode)))
+                self._walk(value_node, path, display, found)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 path = f"{prefix}.{i}"
-                self._where[path] = f"{display}:{item.start_mark.line + 1}"
-                self._walk(item, path, display)
+                found.append((path, f"{display}:{item.start_mark.line + 1}", True))
+                self._walk(item, path, display, found)
 
     def add_override(self, key: str, text: str) -> None:
         for stale in [k for k in self._where if k == key or k.startswith(key + ".")]:
@@ -139,3 +120,13 @@ class SourceMap:
                 return self._where[probe]
             probe = probe.rpartition(".")[0]
         return self.fallback
+
+
+def _has_prefix_in(key: str, paths: set[str]) -> bool:
+    """Whether ``key`` is strictly below one of ``paths``."""
+    probe = key.rpartition(".")[0]
+    while probe:
+        if probe in paths:
+            return True
+        probe = probe.rpartition(".")[0]
+    return False
