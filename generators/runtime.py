@@ -13,13 +13,15 @@ import re
 from typing import Any, Literal
 
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
+from mlready.generators.model.ids import INGEST_STEP, SIGNATURE
+from mlready.generators.optimize.ids import OPTIMIZE_STEP, PROVIDERS_KIND
 from pydantic import Field
 
 #: where the image puts the model repository (the docker generator copies the model to <this>/<name>/1/)
 IMAGE_MODEL_REPOSITORY = "/opt/mlready/models"
 CONFIG_PATH = "runtime/config.json"
 CONFIG_KIND = "runtime-config"
-PROVIDERS_PATH = "model/providers.json"  # written by model.optimize (generators/optimize)
+STEP_ID = "runtime.config"
 
 
 class BatchingSpec(Section):
@@ -119,17 +121,16 @@ def runtime_config(serving: ServingSpec, model_name: str, providers: list[dict[s
 
 def build_config(ctx: StepContext) -> list[Artifact]:
     serving: ServingSpec = ctx.spec.section(RuntimeGenerator.section)
-    signature = json.loads(ctx.artifact("model-signature").read_text())
+    signature = json.loads(ctx.artifact(SIGNATURE).read_text())
     name = signature.get("name") or ctx.spec.model_name
     providers = None
-    for art in ctx.artifacts(CONFIG_KIND):  # the optimize step's model/providers.json, when it ran
-        if art.path == PROVIDERS_PATH:
-            providers = json.loads(art.read_text()).get("providers")
+    for art in ctx.artifacts(PROVIDERS_KIND):  # the optimize step's model/providers.json, when it ran
+        providers = json.loads(art.read_text()).get("providers")
     labels = registry_alias_label(ctx.spec.model.source, ctx.spec.model.version)
     return [Artifact.json(CONFIG_PATH, CONFIG_KIND, runtime_config(serving, name, providers, labels))]
 
 
-class RuntimeGenerator(Generator):
+class RuntimeGenerator(Generator[ServingSpec]):
     name = "runtime"
     section = "serving"
     config_model = ServingSpec
@@ -139,7 +140,7 @@ class RuntimeGenerator(Generator):
         from mlready.engine.errors import SpecProblem
         from mlready.runtime.config import ConfigError
 
-        serving = spec.section(self.section)
+        serving = self.config(spec)
         try:
             runtime_config(serving, "model")
         except ConfigError as exc:
@@ -151,12 +152,12 @@ class RuntimeGenerator(Generator):
     def steps(self, spec: Any) -> list[Step]:
         from mlready.generators.model import optimization_active
 
-        deps = ("model.ingest", "model.optimize") if optimization_active(spec) else ("model.ingest",)
+        deps = (INGEST_STEP, OPTIMIZE_STEP) if optimization_active(spec) else (INGEST_STEP,)
         return [Step(
-            id="runtime.config",
+            id=STEP_ID,
             run=build_config,
             deps=deps,
-            config={"serving": spec.section(self.section),
+            config={"serving": self.config(spec),
                     "labels_from": registry_alias_label(spec.model.source, spec.model.version)},
             reads=("model.source", "model.version", "model.name", "project.name"),
             header=False,

@@ -28,7 +28,7 @@ class TrackingSpec(Section):
     )
 
 
-class TrackingGenerator(Generator):
+class TrackingGenerator(Generator[TrackingSpec]):
     name = "tracking"
     group = None
     section = "tracking"

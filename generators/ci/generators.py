@@ -17,7 +17,7 @@ from mlready.generators.ci.pipeline import build_pipeline, image_name, target_pr
 from mlready.generators.ci.spec import STAGES, CircleciSpec, GithubSpec, GitlabSpec, JenkinsSpec, PipelineSpec
 
 
-class _CiGenerator(Generator):
+class _CiGenerator(Generator[PipelineSpec]):
     group = "ci"
     kind: ClassVar[str]
     path: ClassVar[str]
@@ -25,7 +25,7 @@ class _CiGenerator(Generator):
     templates: ClassVar[tuple[str, ...]] = ()
 
     def validate(self, spec) -> list[SpecProblem]:
-        cfg: PipelineSpec = spec.section(self.section)
+        cfg: PipelineSpec = self.config(spec)
         if not cfg.enabled:
             return []
         problems = []
@@ -46,7 +46,7 @@ class _CiGenerator(Generator):
         raise NotImplementedError
 
     def steps(self, spec) -> list[Step]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
         return [
             Step(
                 id=f"ci.{self.name}",

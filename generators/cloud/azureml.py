@@ -122,7 +122,7 @@ def deploy_script(header: str, spec: Any, cfg: AzureMLSpec) -> str:
     return shell_script(header, lines)
 
 
-class AzureMLGenerator(Generator):
+class AzureMLGenerator(Generator[AzureMLSpec]):
     name = "azureml"
     group = "target"
     section = "target.azureml"
@@ -130,7 +130,7 @@ class AzureMLGenerator(Generator):
     description = "Azure ML managed online endpoint and blue/green deployments (CLI v2 YAML)"
 
     def validate(self, spec: Any) -> list[SpecProblem]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
         problems = require_cloud_contract(spec, "azureml", "azure_route")
         for dep in cfg.traffic:
             if not re.fullmatch(NAME, dep):
@@ -139,7 +139,7 @@ class AzureMLGenerator(Generator):
         return problems
 
     def steps(self, spec: Any) -> list[Step]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
 
         def run(ctx: StepContext) -> list[Artifact]:
             head = ctx.header("#")

@@ -147,7 +147,7 @@ def template(spec: Any, cfg: SageMakerSpec) -> dict[str, Any]:
     }
 
 
-class SageMakerGenerator(Generator):
+class SageMakerGenerator(Generator[SageMakerSpec]):
     name = "sagemaker"
     group = "target"
     section = "target.sagemaker"
@@ -155,7 +155,7 @@ class SageMakerGenerator(Generator):
     description = "AWS SageMaker endpoint as a CloudFormation template (model, endpoint config, autoscaling)"
 
     def validate(self, spec: Any) -> list[SpecProblem]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
         problems = require_cloud_contract(spec, "sagemaker", "sagemaker", port=8080)
         auto = cfg.autoscaling
         if cfg.mode == "instance" and auto.enabled:
@@ -170,7 +170,7 @@ class SageMakerGenerator(Generator):
         return problems
 
     def steps(self, spec: Any) -> list[Step]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
 
         def run(ctx: StepContext) -> list[Artifact]:
             return [Artifact.yaml(PATH, KIND, template(ctx.spec, cfg), header=ctx.header("#"))]

@@ -128,7 +128,7 @@ def deploy_script(header: str, spec: Any, cfg: VertexSpec) -> str:
     ])
 
 
-class VertexGenerator(Generator):
+class VertexGenerator(Generator[VertexSpec]):
     name = "vertex"
     group = "target"
     section = "target.vertex"
@@ -136,7 +136,7 @@ class VertexGenerator(Generator):
     description = "Vertex AI model upload and endpoint deployment (API JSON and gcloud script)"
 
     def validate(self, spec: Any) -> list[SpecProblem]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
         problems = require_cloud_contract(spec, "vertex", "vertex")
         for key in cfg.traffic:
             if not key.isdigit():
@@ -148,7 +148,7 @@ class VertexGenerator(Generator):
         return problems
 
     def steps(self, spec: Any) -> list[Step]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
 
         def run(ctx: StepContext) -> list[Artifact]:
             s = ctx.spec

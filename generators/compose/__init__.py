@@ -13,6 +13,7 @@ from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.generators.cloud.common import image_ref
 from mlready.generators.compose import services
 from mlready.generators.compose.spec import ComposeSpec
+from mlready.generators.monitoring.ids import GRAFANA_STEP, RULES_STEP
 
 OUT = "compose"
 DEFAULT_UID = 10001
@@ -51,7 +52,7 @@ def compose_document(spec: Any, cfg: ComposeSpec) -> dict[str, Any]:
     return doc
 
 
-class ComposeGenerator(Generator):
+class ComposeGenerator(Generator[ComposeSpec]):
     name = "compose"
     group = "target"
     section = "target.compose"
@@ -59,7 +60,7 @@ class ComposeGenerator(Generator):
     description = "On-premises compose bundle: model server (+ Prometheus and Grafana when monitoring is on)"
 
     def validate(self, spec: Any) -> list[SpecProblem]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
         srv = spec.section("serving")
         published = {"target.compose.http_port": cfg.http_port or srv.http_port,
                      "target.compose.grpc_port": cfg.grpc_port or srv.grpc_port}
@@ -77,9 +78,9 @@ class ComposeGenerator(Generator):
         return problems
 
     def steps(self, spec: Any) -> list[Step]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
         rules, grafana = _monitoring(spec)
-        deps = tuple(d for d, on in (("monitoring.prometheus-rules", rules), ("monitoring.grafana", grafana)) if on)
+        deps = tuple(d for d, on in ((RULES_STEP, rules), (GRAFANA_STEP, grafana)) if on)
 
         def run(ctx: StepContext) -> list[Artifact]:
             head = ctx.header("#")

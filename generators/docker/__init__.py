@@ -11,6 +11,7 @@ import sys
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Generator, Step
 from mlready.generators.docker.spec import DockerSpec
+from mlready.generators.runtime import STEP_ID as RUNTIME_STEP
 
 SECTION = "target.docker"
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -46,7 +47,7 @@ def revision(spec) -> str:
     return f"{info['commit']}-dirty" if info["dirty"] else str(info["commit"])
 
 
-class DockerGenerator(Generator):
+class DockerGenerator(Generator[DockerSpec]):
     name = "docker"
     group = "target"
     section = SECTION
@@ -86,7 +87,7 @@ class DockerGenerator(Generator):
             Step(
                 id="docker.context",
                 run=lambda ctx: context.build_context(ctx, config),
-                deps=(model_step, "runtime.config"),
+                deps=(model_step, RUNTIME_STEP),
                 config=config.key(),
                 inputs=(context.runtime_dir(),),
                 templates=(TEMPLATE,),

@@ -26,6 +26,9 @@ from mlready.generators.docker.dockerfile import (
     pip_source,
     prune_lines,
 )
+from mlready.generators.model.ids import ONNX_MODEL, SIGNATURE
+from mlready.generators.runtime import CONFIG_KIND as RUNTIME_KIND
+from mlready.generators.runtime import STEP_ID as RUNTIME_STEP
 
 OUT = "docker"
 KIND = "docker-context"
@@ -89,9 +92,9 @@ def _one(arts: list[Artifact], kind: str, where: str) -> Artifact:
 
 def build_context(ctx: StepContext, cfg: ContextConfig) -> list[Artifact]:
     docker = cfg.docker
-    model = _one(ctx.upstream(cfg.model_step), "onnx-model", cfg.model_step)
-    signature = ctx.artifact("model-signature")
-    runtime = json.loads(_one(ctx.upstream("runtime.config"), "runtime-config", "runtime.config").read_text())
+    model = _one(ctx.upstream(cfg.model_step), ONNX_MODEL, cfg.model_step)
+    signature = ctx.artifact(SIGNATURE)
+    runtime = json.loads(_one(ctx.upstream(RUNTIME_STEP), RUNTIME_KIND, RUNTIME_STEP).read_text())
     runtime["model_repository"] = docker["model_repository"]
 
     repo = f"{OUT}/model-repository/{cfg.model_name}/{cfg.model_version}"
@@ -99,7 +102,7 @@ def build_context(ctx: StepContext, cfg: ContextConfig) -> list[Artifact]:
         Artifact.file(f"{repo}/model.onnx", KIND, model.source) if model.source is not None
         else Artifact.from_bytes(f"{repo}/model.onnx", KIND, model.read_bytes()),
         Artifact.from_bytes(f"{repo}/metadata.json", KIND, signature.read_bytes()),
-        Artifact.json(f"{OUT}/runtime.json", "runtime-config", runtime),
+        Artifact.json(f"{OUT}/runtime.json", RUNTIME_KIND, runtime),
         Artifact.text(f"{OUT}/.dockerignore", KIND, ctx.header("#") + "\n".join(DOCKERIGNORE)),
     ]
     arts += [Artifact.from_bytes(f"{OUT}/runtime/{rel}", KIND, data) for rel, data in runtime_sources()]

@@ -14,7 +14,7 @@ from mlready.generators.model import optimization_active
 PATH, KIND = "pipeline/dvc.yaml", "dvc-pipeline"
 
 
-class DvcGenerator(Generator):
+class DvcGenerator(Generator[DvcSpec]):
     name = "dvc"
     group = "pipeline"
     section = "pipeline.dvc"
@@ -22,7 +22,7 @@ class DvcGenerator(Generator):
     description = "DVC pipeline: train -> mlready build stages with deps, params, outs and metrics"
 
     def steps(self, spec) -> list[Step]:
-        cfg: DvcSpec = spec.section(self.section)
+        cfg: DvcSpec = self.config(spec)
         data = [v for v in (spec.data.train, spec.data.eval, spec.data.sample) if v]
         inputs = {
             "overrides": list(spec.overrides),

@@ -8,7 +8,7 @@ from mlready.engine.plugin import Generator, Step
 from mlready.generators.edge.spec import EdgeSpec
 
 
-class EdgeGenerator(Generator):
+class EdgeGenerator(Generator[EdgeSpec]):
     name = "edge"
     group = "target"
     section = "target.edge"
@@ -21,7 +21,7 @@ class EdgeGenerator(Generator):
         from mlready.engine.tools import versions
         from mlready.generators.model import served_model_step
 
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
         model_step = served_model_step(spec)
         inputs = (spec.resolve(spec.data.eval),) if spec.data.eval else ()
         return [Step(

@@ -18,6 +18,7 @@ import numpy as np
 from mlready.engine.errors import StepError
 from mlready.engine.plugin import Artifact, StepContext
 from mlready.generators.edge import budget, convert
+from mlready.generators.model.ids import ONNX_MODEL, SIGNATURE
 
 OUT = "edge"
 LATENCY_NOTE = ("latency depends on the device: run `python runner.py <rows.csv> --benchmark 500` there "
@@ -64,8 +65,8 @@ def build_bundle(ctx: StepContext) -> list[Artifact]:
     from mlready.generators.optimize.passes.base import PassSkipped
 
     cfg = ctx.spec.section("target.edge")
-    fp32 = ctx.artifact("onnx-model").read_bytes()  # the served model: its step is this step's dependency
-    signature = json.loads(ctx.artifact("model-signature").read_text())
+    fp32 = ctx.artifact(ONNX_MODEL).read_bytes()  # the served model: its step is this step's dependency
+    signature = json.loads(ctx.artifact(SIGNATURE).read_text())
     inputs = signature["inputs"]
     if len(inputs) != 1 or inputs[0]["datatype"] != "FP32":
         raise StepError("edge.bundle: the edge runner takes one FP32 input tensor; this model has "

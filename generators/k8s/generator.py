@@ -11,12 +11,12 @@ from mlready.generators.k8s.bundle import bundle_files
 from mlready.generators.k8s.checks import check
 from mlready.generators.k8s.context import IMAGE_STATE, bundle_context, image_digest
 from mlready.generators.k8s.spec import K8sSpec
+from mlready.generators.runtime import CONFIG_KIND as RUNTIME_KIND
+from mlready.generators.runtime import STEP_ID as RUNTIME_STEP
 
 PROMQL_FILE = "/prometheusrule.yaml"
 # PromQL expressions are single tokens longer than 80 columns: the one file where yamllint's length rule is off
 LONG_LINES = "# yamllint disable rule:line-length\n"
-RUNTIME_STEP = "runtime.config"
-RUNTIME_KIND = "runtime-config"
 
 
 def build_bundle(ctx: StepContext) -> list[Artifact]:
@@ -50,7 +50,7 @@ def _rule_groups(spec: Spec) -> list[dict]:
     return alert_rule_groups(spec)
 
 
-class K8sGenerator(Generator):
+class K8sGenerator(Generator[K8sSpec]):
     name = "k8s"
     group = "target"
     section = "target.k8s"
@@ -58,14 +58,14 @@ class K8sGenerator(Generator):
     description = "Kubernetes bundle: kustomize base + dev/staging/prod overlays, HPA, PDB, NetworkPolicy"
 
     def validate(self, spec: Spec) -> list[SpecProblem]:
-        cfg: K8sSpec = spec.section(self.section)
+        cfg: K8sSpec = self.config(spec)
         kserve = getattr(spec.section("target"), "kserve", None)
         if not (cfg.enabled or getattr(kserve, "enabled", False)):  # the KServe target reuses this section
             return []
         return check(spec, cfg, self.section, needs_stable=cfg.enabled)
 
     def steps(self, spec: Spec) -> list[Step]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
         return [
             Step(
                 id="k8s.bundle",

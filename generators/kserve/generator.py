@@ -30,7 +30,7 @@ def build_isvc(ctx: StepContext) -> list[Artifact]:
     return [Artifact.yaml(PATH, KIND, doc, header=wrap_header(ctx.header("#")))]
 
 
-class KServeGenerator(Generator):
+class KServeGenerator(Generator[KServeSpec]):
     name = "kserve"
     group = "target"
     section = "target.kserve"
@@ -38,7 +38,7 @@ class KServeGenerator(Generator):
     description = "KServe InferenceService (serving.kserve.io/v1beta1) running the model-server image"
 
     def validate(self, spec: Spec) -> list[SpecProblem]:
-        cfg: KServeSpec = spec.section(self.section)
+        cfg: KServeSpec = self.config(spec)
         if not cfg.enabled:
             return []
         out = []
@@ -63,7 +63,7 @@ class KServeGenerator(Generator):
                 id="kserve.inferenceservice",
                 run=build_isvc,
                 config={
-                    "kserve": spec.section(self.section),
+                    "kserve": self.config(spec),
                     "k8s": spec.section("target.k8s"),
                     "env": spec.env,
                     "project": spec.project,

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 from mlready.engine.plugin import Artifact, StepContext
+from mlready.generators.model.ids import (
+    BASELINE_PATH,
+    MODEL_PATH,
+    ONNX_BASELINE,
+    ONNX_MODEL,
+    SIGNATURE,
+    SIGNATURE_PATH,
+)
 from mlready.generators.model.source import ModelSourceError, signature
 
 SAMPLE_ROWS = 8
@@ -72,7 +80,7 @@ def ingest(ctx: StepContext) -> list[Artifact]:
     _check_runs(data, sample, spec.model.source)
     sig = signature(spec.model_name, spec.model.version, src)
     if optimization_active(spec):
-        model_art = Artifact.from_bytes("model/baseline.onnx", "onnx-baseline", data)
+        model_art = Artifact.from_bytes(BASELINE_PATH, ONNX_BASELINE, data)
     else:
-        model_art = Artifact.from_bytes("model/model.onnx", "onnx-model", data)
-    return [model_art, Artifact.json("model/signature.json", "model-signature", sig)]
+        model_art = Artifact.from_bytes(MODEL_PATH, ONNX_MODEL, data)
+    return [model_art, Artifact.json(SIGNATURE_PATH, SIGNATURE, sig)]

@@ -12,6 +12,13 @@ from __future__ import annotations
 
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.generators.monitoring.dashboard import dashboard
+from mlready.generators.monitoring.ids import (
+    DASHBOARD_KIND,
+    GRAFANA_STEP,
+    PROVISIONING_KIND,
+    RULES_KIND,
+    RULES_STEP,
+)
 from mlready.generators.monitoring.rules import alert_rule_groups
 from mlready.generators.monitoring.spec import GrafanaSpec, PrometheusSpec
 
@@ -19,7 +26,7 @@ RULES_PATH = "monitoring/prometheus/rules.yml"
 DASHBOARDS_DIR = "/var/lib/grafana/dashboards/mlready"  # where the provisioned dashboards are mounted
 
 
-class PrometheusRulesGenerator(Generator):
+class PrometheusRulesGenerator(Generator[PrometheusSpec]):
     name = "prometheus"
     group = "monitoring"
     section = "monitoring.prometheus"
@@ -27,13 +34,13 @@ class PrometheusRulesGenerator(Generator):
     description = "Prometheus alert rules for the model server, with the SLO from the spec"
 
     def steps(self, spec) -> list[Step]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
 
         def run(ctx: StepContext) -> list[Artifact]:
-            return [Artifact.yaml(RULES_PATH, "prometheus-rules", {"groups": alert_rule_groups(ctx.spec)},
+            return [Artifact.yaml(RULES_PATH, RULES_KIND, {"groups": alert_rule_groups(ctx.spec)},
                                   header=ctx.header("#"))]
 
-        return [Step(id="monitoring.prometheus-rules", run=run, config={"cfg": cfg, "model": spec.model_name,
+        return [Step(id=RULES_STEP, run=run, config={"cfg": cfg, "model": spec.model_name,
                      "project": spec.project}, reads=("project", "model.name"),
                      description="Prometheus alert rules")]
 
@@ -53,7 +60,7 @@ def provisioning(cfg: GrafanaSpec) -> tuple[dict, dict]:
     return datasources, dashboards
 
 
-class GrafanaGenerator(Generator):
+class GrafanaGenerator(Generator[GrafanaSpec]):
     name = "grafana"
     group = "monitoring"
     section = "monitoring.grafana"
@@ -61,21 +68,21 @@ class GrafanaGenerator(Generator):
     description = "Grafana dashboard of the model server, and provisioning files"
 
     def steps(self, spec) -> list[Step]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
         slo = spec.section(PrometheusRulesGenerator.section)
 
         def run(ctx: StepContext) -> list[Artifact]:
             ds, dash = provisioning(cfg)
             head = ctx.header("#")
             return [
-                Artifact.json(f"monitoring/grafana/dashboards/{ctx.spec.project.name}.json", "grafana-dashboard",
+                Artifact.json(f"monitoring/grafana/dashboards/{ctx.spec.project.name}.json", DASHBOARD_KIND,
                               dashboard(ctx.spec, cfg, slo)),
-                Artifact.yaml("monitoring/grafana/provisioning/datasources/mlready.yml", "grafana-provisioning",
+                Artifact.yaml("monitoring/grafana/provisioning/datasources/mlready.yml", PROVISIONING_KIND,
                               ds, header=head),
-                Artifact.yaml("monitoring/grafana/provisioning/dashboards/mlready.yml", "grafana-provisioning",
+                Artifact.yaml("monitoring/grafana/provisioning/dashboards/mlready.yml", PROVISIONING_KIND,
                               dash, header=head),
             ]
 
-        return [Step(id="monitoring.grafana", run=run, config={"cfg": cfg, "slo": slo, "model": spec.model_name,
+        return [Step(id=GRAFANA_STEP, run=run, config={"cfg": cfg, "slo": slo, "model": spec.model_name,
                      "project": spec.project}, reads=("project", "model.name", "monitoring.prometheus"),
                      description="Grafana dashboard and provisioning")]

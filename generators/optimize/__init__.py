@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Generator, Step
+from mlready.generators.model.ids import INGEST_STEP
 from mlready.generators.optimize.config import OptimizeSpec
+from mlready.generators.optimize.ids import OPTIMIZE_STEP
 
 
-class OptimizeGenerator(Generator):
+class OptimizeGenerator(Generator[OptimizeSpec]):
     name = "optimize"
     group = None
     section = "optimize"
@@ -18,13 +20,13 @@ class OptimizeGenerator(Generator):
     description = "Optimize the model (quantization, fp16, pruning, distillation), measure and pick (model.optimize)"
 
     def validate(self, spec) -> list[SpecProblem]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
         if cfg.active and not spec.data.eval:
             return [SpecProblem("", "data.eval", "optimization measures an accuracy budget: set data.eval")]
         return []
 
     def steps(self, spec) -> list[Step]:
-        cfg = spec.section(self.section)
+        cfg = self.config(spec)
         if not cfg.active:
             return []
         from mlready.engine.tools import versions
@@ -32,9 +34,9 @@ class OptimizeGenerator(Generator):
         inputs = tuple(spec.resolve(p) for p in (spec.data.eval, spec.data.train, spec.data.sample) if p)
         return [
             Step(
-                id="model.optimize",
+                id=OPTIMIZE_STEP,
                 run="mlready.generators.optimize.step:optimize",
-                deps=("model.ingest",),
+                deps=(INGEST_STEP,),
                 config={"optimize": cfg, "data": spec.data.model_dump(mode="json")},
                 reads=("data",),
                 inputs=inputs,

@@ -3,7 +3,7 @@
 Nothing here needs the hardware: the options are validated against the names and types onnxruntime
 documents, the provider order is checked (one onnxruntime build per image: ``onnxruntime-gpu`` for
 TensorRT/CUDA, ``onnxruntime-openvino`` for OpenVINO, the macOS wheel for CoreML), and the result is
-emitted as ``model/providers.json`` (kind ``runtime-config``). The CPU provider is always the last fallback.
+emitted as ``model/providers.json`` (kind ``execution-providers``). The CPU provider is always the last fallback.
 Option values are written as strings, the form ``InferenceSession(providers=..., provider_options=...)``
 passes to the providers (booleans as ``"True"``/``"False"``, like Python's ``str``).
 """

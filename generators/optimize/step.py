@@ -1,7 +1,7 @@
 """The ``model.optimize`` step: build the candidates, measure them side by side, select, emit.
 
 Emits ``model/model.onnx`` (kind ``onnx-model``: the chosen candidate, same input/output names and float32
-IO as the baseline), ``model/providers.json`` (kind ``runtime-config``), and ``reports/optimization.json`` /
+IO as the baseline), ``model/providers.json`` (kind ``execution-providers``), and ``reports/optimization.json`` /
 ``reports/optimization.html`` (kind ``optimization-report``).
 """
 
@@ -13,9 +13,11 @@ from typing import Any
 
 import onnx
 from mlready.engine.plugin import Artifact, StepContext
+from mlready.generators.model.ids import MODEL_PATH, ONNX_BASELINE, ONNX_MODEL, SIGNATURE
 from mlready.generators.optimize import data as opt_data
 from mlready.generators.optimize import measure
 from mlready.generators.optimize.html import render_html
+from mlready.generators.optimize.ids import PROVIDERS_KIND, PROVIDERS_PATH, REPORT_KIND
 from mlready.generators.optimize.inspect_model import annotate_types, facts
 from mlready.generators.optimize.passes import PassContext, PassSkipped, run_chain
 from mlready.generators.optimize.providers import runtime_config
@@ -111,8 +113,8 @@ def measure_candidates(cands: list[Candidate], d: opt_data.OptimizeData, task: s
 def optimize(ctx: StepContext) -> list[Artifact]:
     spec = ctx.spec
     cfg = spec.section("optimize")
-    sig = json.loads(ctx.artifact("model-signature").read_text())
-    baseline = onnx.load_model_from_string(ctx.artifact("onnx-baseline").read_bytes())
+    sig = json.loads(ctx.artifact(SIGNATURE).read_text())
+    baseline = onnx.load_model_from_string(ctx.artifact(ONNX_BASELINE).read_bytes())
     task = sig.get("task", "classification")
     d = opt_data.load(spec, sig)
     pctx = PassContext(cfg, baseline, d.calib, task, ctx.scratch / "passes", d.calib_source)
@@ -123,8 +125,8 @@ def optimize(ctx: StepContext) -> list[Artifact]:
     runtime = runtime_config(cfg.providers)
     report = report_dict(cfg, cands, winner, headline, facts(baseline), d, memory_ref, runtime)
     return [
-        Artifact.from_bytes("model/model.onnx", "onnx-model", winner.model),
-        Artifact.json("model/providers.json", "runtime-config", runtime),
-        Artifact.json("reports/optimization.json", "optimization-report", report),
-        Artifact.text("reports/optimization.html", "optimization-report", render_html(report)),
+        Artifact.from_bytes(MODEL_PATH, ONNX_MODEL, winner.model),
+        Artifact.json(PROVIDERS_PATH, PROVIDERS_KIND, runtime),
+        Artifact.json("reports/optimization.json", REPORT_KIND, report),
+        Artifact.text("reports/optimization.html", REPORT_KIND, render_html(report)),
     ]

@@ -24,7 +24,7 @@ def _base_metric(metric: str) -> str:
     return metric.split(".")[1] if metric.startswith("cv.") else metric
 
 
-class ReadinessGenerator(Generator):
+class ReadinessGenerator(Generator[ReadinessSpec]):
     name = "readiness"
     group = None
     section = "readiness"
@@ -32,10 +32,10 @@ class ReadinessGenerator(Generator):
     description = "Evaluate the served ONNX model, cross-validate, check parity and gates (model.readiness)"
 
     def enabled(self, spec) -> bool:
-        return bool(spec.section(self.section).enabled)
+        return bool(self.config(spec).enabled)
 
     def validate(self, spec) -> list[SpecProblem]:
-        cfg: ReadinessSpec = spec.section(self.section)
+        cfg: ReadinessSpec = self.config(spec)
         task = spec.model.task
         problems = []
         other = {"classification": REGRESSION_METRICS, "regression": CLASSIFICATION_METRICS}.get(task, ())
@@ -84,7 +84,7 @@ class ReadinessGenerator(Generator):
         inputs = [spec.resolve(p) for p in (spec.data.eval, spec.data.train, spec.data.sample) if p]
         inputs.extend(trainer_inputs(spec))  # the trainer is refitted per fold: its code shapes the CV figures
         config = {
-            "readiness": spec.section(self.section).model_dump(mode="json"),
+            "readiness": self.config(spec).model_dump(mode="json"),
             "data": spec.data.model_dump(mode="json"),
             "model": spec.model.model_dump(mode="json"),
         }

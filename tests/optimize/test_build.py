@@ -31,7 +31,7 @@ def test_int8_build_serves_a_checked_model_with_a_report(project, build, tmp_pat
     assert kinds["model/model.onnx"] == ("onnx-model", "model.optimize")
     assert kinds["model/baseline.onnx"] == ("onnx-baseline", "model.ingest")
     assert kinds["reports/optimization.json"][0] == kinds["reports/optimization.html"][0] == "optimization-report"
-    assert kinds["model/providers.json"][0] == "runtime-config"
+    assert kinds["model/providers.json"][0] == "execution-providers"
     served, baseline = onnx.load(out / "model/model.onnx"), onnx.load(out / "model/baseline.onnx")
     assert io(served) == io(baseline)
     report = json.loads((out / "reports/optimization.json").read_text())
