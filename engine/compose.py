@@ -349,9 +349,7 @@ def _apply_key_override(cfg: Any, ov: Any) -> str | None:
     from omegaconf import OmegaConf, open_dict
 
     key = ov.key_or_group
-    sentinel = object()
-    exists = OmegaConf.select(cfg, key, default=sentinel, throw_on_missing=False,
-                              throw_on_resolution_failure=False) is not sentinel
+    exists = _has_key(cfg, key)
     if ov.is_delete():
         if not exists:
             return "cannot delete: no such key"
@@ -369,6 +367,20 @@ def _apply_key_override(cfg: Any, ov: Any) -> str | None:
     with open_dict(cfg):
         OmegaConf.update(cfg, key, ov.value(), merge=False, force_add=True)
     return None
+
+
+def _has_key(cfg: Any, key: str) -> bool:
+    """Whether ``key`` is set, without resolving its value (a broken interpolation there is still a key)."""
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    parent_key, _, leaf = key.rpartition(".")
+    parent = OmegaConf.select(cfg, parent_key, default=None, throw_on_missing=False,
+                              throw_on_resolution_failure=False) if parent_key else cfg
+    if isinstance(parent, DictConfig) and not parent._is_none() and not parent._is_missing():
+        return leaf in parent.keys()
+    if isinstance(parent, ListConfig) and not parent._is_none() and not parent._is_missing():
+        return leaf.isdigit() and int(leaf) < len(parent)
+    return False
 
 
 def _first_line(exc: BaseException) -> str:

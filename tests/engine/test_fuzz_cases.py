@@ -1,0 +1,154 @@
+"""Hostile and broken spec files that escaped the "exit 2, located message, nothing written" contract (issue 20),
+and what the fuzz test (test_fuzz.py) found. Each one runs the CLI in-process, like a user would."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from mlready.engine.cli import main
+
+GOOD = "project:\n  name: demo\nmodel:\n  source: model.joblib\n"
+
+
+def _billion_laughs(levels: int = 10) -> str:
+    lines = ['  l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return GOOD + "data:\n  features:\n    - x\nextra:\n" + "\n".join(lines) + "\n"
+
+
+def run_cli(root, capsys, *args: str) -> tuple[int, str, float]:
+    """`mlready validate|build` in-process; an old build dir must come out byte for byte as it went in."""
+    out = root / "build"
+    out.mkdir(exist_ok=True)
+    (out / "manifest.json").write_text('{"previous": true}\n')
+    started = time.monotonic()
+    rc = main(list(args))
+    seconds = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    assert (out / "manifest.json").read_text() == '{"previous": true}\n'
+    return rc, err, seconds
+
+
+CASES = {
+    "not-utf8": (
+        b"project:\n  name: demo\xff\nmodel:\n  source: model.joblib\n", [],
+        ["deploy.yaml:2: not UTF-8 text: byte 0xff at column 13; save the file as UTF-8"],
+    ),
+    "utf16": (
+        GOOD.encode("utf-16"), [],
+        ["deploy.yaml:1: not UTF-8 text (UTF-16?): byte 0xff at column 1; save the file as UTF-8"],
+    ),
+    "unresolved-interpolation": (
+        "project:\n  name: ${nope}\nmodel:\n  source: model.joblib\n", [],
+        ["deploy.yaml:2 project.name: cannot resolve '${nope}': Interpolation key 'nope' not found"],
+    ),
+    "interpolation-loop": (
+        "project:\n  name: demo\n  description: ${project.version}\n  version: ${project.description}\n"
+        "model:\n  source: model.joblib\n", [],
+        ["deploy.yaml:3 project.description: cannot resolve '${project.version}': Recursive interpolation detected",
+         "deploy.yaml:4 project.version: cannot resolve '${project.description}': Recursive interpolation detected"],
+    ),
+    "interpolation-of-a-missing-env-var": (
+        "project:\n  name: ${oc.env:MLREADY_TEST_UNSET_VARIABLE}\nmodel:\n  source: model.joblib\n", [],
+        ["deploy.yaml:2 project.name: cannot resolve '${oc.env:MLREADY_TEST_UNSET_VARIABLE}': KeyError raised "
+         "while resolving interpolation: \"Environment variable 'MLREADY_TEST_UNSET_VARIABLE' not found\""],
+    ),
+    "interpolation-to-the-wrong-type": (
+        GOOD + "  version: ${project}\n", [],
+        ["deploy.yaml:5 model.version: expected an integer, got a mapping"],
+    ),
+    "interpolation-in-overrides": (
+        GOOD, ["model.name=${nope}", "project.description=${project}"],
+        ["override 'model.name=${nope}' model.name: cannot resolve '${nope}': Interpolation key 'nope' not found",
+         "override 'project.description=${project}' project.description: cannot resolve '${project}': "
+         "Interpolation to parent node detected"],
+    ),
+    "override-onto-a-broken-interpolation": (
+        GOOD + "  name: ${nope}\n", ["model.name=served"], None,  # the override replaces it: valid
+    ),
+    "billion-laughs": (
+        _billion_laughs(), [],
+        ["deploy.yaml:13: the document expands to more than 20000 values (aliases count each time they are used)"],
+    ),
+    "self-referencing-alias": (
+        GOOD + "extra: &a\n  - *a\n", [],
+        ["deploy.yaml:6: alias *a refers to a node that contains it"],
+    ),
+    "deep-nesting": (
+        GOOD + "  name: " + "[" * 5000 + "]" * 5000 + "\n", [],
+        ["deploy.yaml:5: nested deeper than 32 levels"],
+    ),
+    "too-large": (
+        GOOD + "# " + "x" * (1 << 20) + "\n", [],
+        ["deploy.yaml: larger than 1024 KiB; a spec file is a few KiB"],
+    ),
+    "duplicate-key": (
+        "project:\n  name: demo\n  name: other\nmodel:\n  source: model.joblib\n", [],
+        ["deploy.yaml:3: YAML syntax error: while constructing a mapping, found duplicate key 'name'"],
+    ),
+    "boolean-key": (
+        GOOD + "  on: 3\n", [],
+        ["deploy.yaml:5: key 'on' is a boolean to YAML; keys must be strings: quote it (\"on\")"],
+    ),
+    "binary-tag": (
+        "project:\n  name: !!binary ZGVtbw==\nmodel:\n  source: model.joblib\n", [],
+        ["deploy.yaml:2: unsupported YAML tag !!binary; use plain values"],
+    ),
+    "list-where-a-mapping-merges": (
+        "project: [demo]\nmodel:\n  source: model.joblib\n", [],
+        ["deploy.yaml:1 project: expected a mapping, got a list"],
+    ),
+    "a-list-document": (
+        "- project\n- model\n", [],
+        ["deploy.yaml:1: expected a mapping of keys (project:, model:, ...), got a list"],
+    ),
+    "hydra-defaults-list": (
+        "defaults:\n  - target: k8s\n" + GOOD, [],
+        ["deploy.yaml:1 defaults: config groups are chosen on the command line (env=prod, +target=k8s), not with "
+         "a Hydra defaults list"],
+    ),
+    "nul-byte": (
+        b"project:\n  name: demo\x00\nmodel:\n  source: model.joblib\n", [],
+        ["deploy.yaml: YAML syntax error: character '\\x00' (#x0000) is not allowed in YAML"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_hostile_spec_is_a_located_spec_error(name, project, quickstart_files, capsys):
+    text, overrides, expected = CASES[name]
+    root = project({**quickstart_files, "deploy.yaml": text})
+    rc, err, seconds = run_cli(root, capsys, "validate", *overrides)
+    assert seconds < 10
+    if expected is None:
+        assert rc == 0, err
+        return
+    assert rc == 2, err
+    n = len(expected)
+    assert err.splitlines() == [f"error: the spec has {n} problem{'s' if n > 1 else ''}; nothing was written",
+                                *(f"  {line}" for line in expected)]
+
+
+def test_a_broken_local_group_file_is_located_too(project, quickstart_files, capsys):
+    files = {**quickstart_files, "deploy.yaml": GOOD,
+             "conf/env/prod.yaml": b"# @package _global_\nenv:\n  name: prod\xe9\n",
+             "conf/target/k8s.yaml": "# @package _global_\ntarget:\n  k8s: ${nope}\n"}
+    root = project(files)
+    rc, err, _ = run_cli(root, capsys, "validate", "env=prod")
+    assert (rc, err.splitlines()[1:]) == (2, ["  conf/env/prod.yaml:3: not UTF-8 text: byte 0xe9 at column 13; "
+                                              "save the file as UTF-8"])
+    (root / "conf/env/prod.yaml").write_text("# @package _global_\nenv:\n  name: prod\n")
+    rc, err, _ = run_cli(root, capsys, "validate", "env=prod", "+target=k8s")
+    assert (rc, err.splitlines()[1:]) == (2, ["  conf/target/k8s.yaml:3 target.k8s: cannot resolve '${nope}': "
+                                              "Interpolation key 'nope' not found"])
+
+
+def test_a_build_with_an_unresolvable_spec_writes_nothing(project, quickstart_files, capsys):
+    root = project({**quickstart_files, "deploy.yaml": GOOD + "  version: ${nope}\n"})
+    rc, err, _ = run_cli(root, capsys, "build")
+    assert rc == 2
+    assert err.splitlines()[1] == "  deploy.yaml:5 model.version: cannot resolve '${nope}': Interpolation key 'nope' not found"
+    assert not (root / ".mlready" / "failed-build").exists()
