@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from mlready.engine import formats
 from mlready.engine.plugin import Generator, Section
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
@@ -50,7 +51,12 @@ class ModelSpec(Section):
         description="path to the model (relative to the project): .onnx, .joblib/.pkl (scikit-learn), .pt; "
         "or models:/<name>/<version>, models:/<name>@<alias>, runs:/<id>/<path>"
     )
-    format: Literal["auto", "onnx", "sklearn", "pytorch", "trainer"] = "auto"
+    format: str = Field(
+        formats.AUTO,
+        description="an installed model format (`mlready generators` lists them), or auto: told from "
+        "model.trainer or the source's suffix",
+        json_schema_extra=lambda schema: schema.update(enum=formats.names()),
+    )
     name: str | None = Field(None, description="served model name; defaults to project.name")
     version: int = Field(1, ge=1, description="served model version number in the model repository")
     task: Literal["auto", "classification", "regression"] = "auto"
@@ -58,6 +64,8 @@ class ModelSpec(Section):
     input_name: str = "input"
     opset: int = Field(17, ge=9, le=21)
     inputs: list[TensorSpec] | None = Field(None, description="explicit input signature (ONNX, PyTorch)")
+
+    _format = field_validator("format")(classmethod(lambda cls, v: formats.check_name(v)))
 
     def served_name(self, project: ProjectSpec) -> str:
         return self.name or project.name

@@ -1,8 +1,8 @@
 """Model sources from MLflow: ``models:/<name>/<version>``, ``models:/<name>@<alias>``, ``runs:/<id>/<path>``.
 
 :func:`resolve_model_uri` is what ``model.ingest`` calls for such a source: it asks the registry (or the run)
-for the model, downloads it once into ``<project>/.mlready/models/`` and returns the local ``.onnx``,
-``.joblib``, ``.skops``, ``.pkl`` or ``.pt`` file. A name, version, alias, run or path that does not exist is a spec error that
+for the model, downloads it once into ``<project>/.mlready/models/`` and returns the local model file: one with
+a suffix of an installed model format (``mlready.engine.formats``: ``.onnx``, ``.joblib``, ``.pt``, …). A name, version, alias, run or path that does not exist is a spec error that
 lists what does exist. Model versions are immutable, so a downloaded version is reused; an alias is looked
 up every time (it moves: that is how ``mlready promote`` and rollbacks work).
 """
@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from mlready.engine import formats
 from mlready.engine.errors import MlreadyError, SpecError, SpecProblem
 from mlready.engine.lifecycle.store import STATE_DIR, Store, bounded_http, open_client, store_from_spec
 
-#: model files mlready ingests, in order of preference (MLflow's sklearn flavor writes model.skops or model.pkl)
-MODEL_SUFFIXES = (".onnx", ".joblib", ".skops", ".pkl", ".pickle", ".pt", ".pth")
 _MODELS = re.compile(r"^models:/(?P<name>[^/@'\"]+)(?:/(?P<version>\d+|latest)|@(?P<alias>[A-Za-z0-9_-]+))$")
 _RUNS = re.compile(r"^runs:/(?P<run>[0-9a-zA-Z_-]+)/(?P<path>[^'\"]+)$")
 
@@ -120,19 +119,22 @@ def _check_run(client: Any, store: Store, ref: ModelRef) -> None:
 
 
 def find_model_file(root: Path) -> Path:
-    """The model file in a downloaded artifact: the MLmodel flavor's file, else the one model file there."""
+    """The model file in a downloaded artifact: the MLmodel flavor's file, else the one model file there.
+    Suffixes and flavors come from the installed model formats (MLflow's sklearn flavor writes model.skops
+    or model.pkl)."""
+    suffixes = formats.model_suffixes()
     if root.is_file():
-        if root.suffix in MODEL_SUFFIXES:
+        if root.suffix in suffixes:
             return root
-        raise RegistryLookupError(f"{root.name} is not a model file ({', '.join(MODEL_SUFFIXES)})")
+        raise RegistryLookupError(f"{root.name} is not a model file ({', '.join(suffixes)})")
     mlmodel = root / "MLmodel"
     if mlmodel.is_file():
         flavors = (yaml.safe_load(mlmodel.read_text()) or {}).get("flavors", {})
-        for flavor, key in (("onnx", "data"), ("sklearn", "pickled_model")):
+        for flavor, key in formats.mlflow_flavors():
             rel = (flavors.get(flavor) or {}).get(key)
-            if rel and (root / rel).is_file() and Path(rel).suffix in MODEL_SUFFIXES:
+            if rel and (root / rel).is_file() and Path(rel).suffix in suffixes:
                 return root / rel
-    for suffix in MODEL_SUFFIXES:
+    for suffix in suffixes:
         found = sorted(p for p in root.rglob(f"*{suffix}") if p.is_file())
         if len(found) == 1:
             return found[0]
@@ -141,7 +143,7 @@ def find_model_file(root: Path) -> Path:
             raise RegistryLookupError(f"several {suffix} files in the model artifact ({names}): point at one")
     present = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     raise RegistryLookupError(
-        f"no model file ({', '.join(MODEL_SUFFIXES)}) in the artifact; it holds: {_listing(present, '(nothing)')}"
+        f"no model file ({', '.join(suffixes)}) in the artifact; it holds: {_listing(present, '(nothing)')}"
     )
 
 

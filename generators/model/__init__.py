@@ -16,7 +16,7 @@ from pathlib import Path
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Generator, Step
 from mlready.engine.spec import ModelSpec
-from mlready.generators.model.formats import LOADERS, detect
+from mlready.generators.model.formats import TRAINER, detect, ingest_tools, known_suffixes
 
 REGISTRY_SCHEMES = ("models:/", "runs:/")
 
@@ -37,7 +37,7 @@ def resolve_source(spec) -> Path | None:
         from mlready.engine.lifecycle.registry import resolve_model_uri
 
         return Path(resolve_model_uri(source, spec))
-    if detect(spec.model.format, source, spec.model.trainer) == "trainer":
+    if detect(spec.model.format, source, spec.model.trainer) == TRAINER:
         return None
     return spec.resolve(source)
 
@@ -75,18 +75,15 @@ class ModelGenerator(Generator):
         source = m.source
         fmt = detect(m.format, source, m.trainer)
         if fmt is None and not source.startswith(REGISTRY_SCHEMES):
-            known = ", ".join(sorted({".onnx", ".joblib", ".pkl", ".skops", ".pt"}))
             problems.append(SpecProblem("", "model.source", f"cannot tell the format of {source!r} "
-                                        f"(known suffixes: {known}); set model.format"))
-        elif fmt not in (None, "trainer") and not source.startswith(REGISTRY_SCHEMES):
+                                        f"(known suffixes: {known_suffixes()}); set model.format"))
+        elif fmt is not None and fmt != TRAINER and not source.startswith(REGISTRY_SCHEMES):
             if not spec.resolve(source).is_file():
                 problems.append(SpecProblem("", "model.source", f"model file not found: {spec.resolve(source)}"))
-        if fmt == "trainer" and not m.trainer:
+        if fmt == TRAINER and not m.trainer:
             problems.append(SpecProblem("", "model.trainer", "format 'trainer' needs model.trainer: 'module:function'"))
         if m.trainer and ":" not in m.trainer:
             problems.append(SpecProblem("", "model.trainer", f"expected 'module:function', got {m.trainer!r}"))
-        if fmt is not None and fmt not in LOADERS:
-            problems.append(SpecProblem("", "model.format", f"unsupported format {fmt!r}"))
         for key in ("eval", "train", "sample"):
             value = getattr(spec.data, key)
             if value and not spec.resolve(value).is_file():
@@ -107,9 +104,7 @@ class ModelGenerator(Generator):
             "data": {"eval": spec.data.eval, "target": spec.data.target, "features": spec.data.features},
             "optimized": optimization_active(spec),
         }
-        from mlready.engine.tools import versions
-
-        tools = versions("onnx", "onnxruntime", "skl2onnx", "scikit-learn")
+        tools = ingest_tools(spec.model)
         return [
             Step(
                 id="model.ingest",

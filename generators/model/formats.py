@@ -1,38 +1,44 @@
-"""Model formats: ``model.format`` -> loader (``module:function``), imported only when used."""
+"""Which registered model format (``mlready.engine.formats``) a spec's model is in, and its loader.
+
+Each format is one module declaring a ``FORMAT`` (see onnx_file.py, sklearn.py, pytorch.py, trainer.py) and
+one line in the ``mlready.formats`` entry-point group; nothing here names a format but ``trainer``, which
+``model.trainer`` chooses.
+"""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-LOADERS: dict[str, str] = {
-    "onnx": "mlready.generators.model.onnx_file:load",
-    "sklearn": "mlready.generators.model.sklearn:load",
-    "pytorch": "mlready.generators.model.pytorch:load",
-    "trainer": "mlready.generators.model.trainer:load",
-}
+from mlready.engine import formats
 
-SUFFIXES: dict[str, str] = {
-    ".onnx": "onnx",
-    ".joblib": "sklearn",
-    ".pkl": "sklearn",
-    ".pickle": "sklearn",
-    ".skops": "sklearn",
-    ".pt": "pytorch",
-    ".pth": "pytorch",
-}
+TRAINER = "trainer"
 
 
 def detect(fmt: str, source: str, trainer: str | None) -> str | None:
     """The format to use, or None when it cannot be told from the file name."""
-    if fmt != "auto":
+    if fmt != formats.AUTO:
         return fmt
     if trainer:
-        return "trainer"
-    return SUFFIXES.get(Path(source).suffix.lower())
+        return TRAINER
+    found = formats.by_suffix(Path(source).suffix)
+    return found.name if found else None
 
 
-def loader(fmt: str) -> Callable:
-    module, _, func = LOADERS[fmt].partition(":")
-    return getattr(importlib.import_module(module), func)
+def loader(fmt: str) -> Callable[..., Any]:
+    return formats.get(fmt).loader()
+
+
+def known_suffixes() -> str:
+    return ", ".join(sorted(formats.model_suffixes()))
+
+
+def ingest_tools(model: Any) -> dict[str, str]:
+    """Versions of the tools that shape ``model.ingest``'s ONNX model: onnx, onnxruntime and the format's own
+    (every format's when the format is only known after a registry download)."""
+    from mlready.engine.tools import versions
+
+    fmt = detect(model.format, model.source, model.trainer)
+    chosen = [formats.get(fmt)] if fmt in formats.formats() else list(formats.formats().values())
+    return versions("onnx", "onnxruntime", *sorted({t for f in chosen for t in f.tools}))

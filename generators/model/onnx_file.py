@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+from mlready.engine.formats import ModelFormat
 from mlready.generators.model.source import ModelSourceError, SourceModel
+
+if TYPE_CHECKING:
+    import numpy as np
+
+FORMAT = ModelFormat(
+    name="onnx",
+    title="ONNX",
+    load="mlready.generators.model.onnx_file:load",
+    suffixes=(".onnx",),
+    mlflow_flavor=("onnx", "data"),
+    source_model=False,  # served as it is: nothing to compare the ONNX model with, nothing to refit
+)
 
 
 def load(spec, path: Path | None, sample: np.ndarray | None) -> SourceModel:

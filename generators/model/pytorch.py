@@ -24,10 +24,21 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from mlready.engine.formats import ModelFormat
 from mlready.generators.model.source import ModelSourceError, SourceModel
+
+if TYPE_CHECKING:  # numpy is imported where used: the format registry loads this module when planning
+    import numpy as np
+
+FORMAT = ModelFormat(
+    name="pytorch",
+    title="PyTorch",
+    load="mlready.generators.model.pytorch:load",
+    suffixes=(".pt", ".pth"),
+    tools=("torch",),
+)
 
 EXTRA_HINT = "PyTorch models need the optional extra: pip install 'mlready[torch]' (torch==2.13.0)"
 
@@ -98,6 +109,8 @@ def _n_features(spec: Any, module: Any, sample: np.ndarray | None, origin: str) 
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     e = np.exp(x - x.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
@@ -105,6 +118,8 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 def _postprocess(
     scores: np.ndarray, task: str, classes: list[int], softmax: bool
 ) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     """What the appended ONNX nodes compute, in numpy: (labels, probabilities) or (predictions, None)."""
     if task != "classification":
         return scores.reshape(-1), None
@@ -120,12 +135,16 @@ class TorchPredictor:
     """The module with scikit-learn's predict/predict_proba, for parity checks against the ONNX model."""
 
     def __init__(self, module: Any, task: str, classes: list[int] | None, softmax: bool):
+        import numpy as np
+
         self.module, self.task, self.softmax = module, task, softmax
         self.classes = classes or []
         if classes is not None:
             self.classes_ = np.asarray(classes)
 
     def _run(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        import numpy as np
+
         torch = import_torch()
         with torch.no_grad():
             scores = self.module(torch.tensor(np.asarray(X, dtype=np.float32))).numpy().astype(np.float64)
@@ -142,6 +161,7 @@ class TorchPredictor:
 
 def _append_outputs(onx: Any, scores: str, task: str, classes: list[int], softmax: bool, width: int) -> None:
     """Replace the graph's ``scores`` output with ``label`` + ``probabilities`` (or ``prediction``)."""
+    import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
     graph = onx.graph
@@ -189,6 +209,8 @@ class _Shape:
 
 def _inspect(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> _Shape:
     """Input width, task, classes and whether to add a softmax, from the spec and a probe run."""
+    import numpy as np
+
     torch = import_torch()
     module = module.eval()
     n_features = _n_features(spec, module, sample, origin)

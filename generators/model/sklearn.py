@@ -9,10 +9,23 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from mlready.engine.formats import ModelFormat
 from mlready.generators.model.source import ModelSourceError, SourceModel
+
+if TYPE_CHECKING:
+    import numpy as np
+
+FORMAT = ModelFormat(
+    name="sklearn",
+    title="scikit-learn",
+    load="mlready.generators.model.sklearn:load",
+    suffixes=(".joblib", ".skops", ".pkl", ".pickle"),
+    mlflow_flavor=("sklearn", "pickled_model"),
+    tools=("skl2onnx", "scikit-learn"),
+    refit="mlready.generators.model.sklearn:refit",
+)
 
 
 def _read(path: Path) -> Any:
@@ -36,6 +49,19 @@ def load(spec, path: Path | None, sample: np.ndarray | None) -> SourceModel:
     if not hasattr(est, "predict"):
         raise ModelSourceError(f"{path}: holds a {type(est).__name__}, not a fitted estimator with predict()")
     return convert(spec, est, origin=str(path))
+
+
+def refit(spec: Any, src: SourceModel) -> tuple[Any, bool] | None:
+    """Cross-validation refits a clone of the estimator (on a DataFrame when it was fitted on named columns)."""
+    est = src.estimator
+    if est is None or not (hasattr(est, "fit") and hasattr(est, "get_params")):
+        return None
+    from sklearn.base import clone
+
+    def fit(X: Any, y: Any) -> Any:
+        return clone(est).fit(X, y)
+
+    return fit, getattr(est, "feature_names_in_", None) is not None
 
 
 def convert(spec, est: Any, origin: str) -> SourceModel:

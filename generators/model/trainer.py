@@ -16,10 +16,21 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from mlready.engine.formats import ModelFormat
 from mlready.generators.model.source import ModelSourceError, SourceModel
+
+if TYPE_CHECKING:
+    import numpy as np
+
+FORMAT = ModelFormat(
+    name="trainer",
+    title="trainer",
+    load="mlready.generators.model.trainer:load",
+    tools=("skl2onnx", "scikit-learn", "torch"),  # it returns an estimator or a torch module
+    refit="mlready.generators.model.trainer:refit",
+)
 
 
 @contextmanager
@@ -130,12 +141,24 @@ def refit_function(spec: Any) -> Callable[[Any, np.ndarray], Any] | None:
         if hasattr(model, "predict"):
             return model
         # a torch module: predict through the same adapter (and post-processing) as the served export
+        import numpy as np
         from mlready.generators.model.pytorch import predictor
 
         rows = np.asarray(X, dtype=np.float32)[:8]
         return predictor(spec, model, rows, origin=f"model.trainer {spec.model.trainer!r}")
 
     return refit
+
+
+def refit(spec: Any, src: SourceModel) -> tuple[Any, bool] | None:
+    """Cross-validation calls the trainer again on each fold when it takes (X, y); else the estimator it
+    returned is refit like a scikit-learn model."""
+    fit = refit_function(spec)
+    if fit is not None:
+        return fit, True
+    from mlready.generators.model.sklearn import refit as estimator_refit
+
+    return estimator_refit(spec, src)
 
 
 def load(spec: Any, path: Path | None, sample: np.ndarray | None) -> SourceModel:

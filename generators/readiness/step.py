@@ -33,25 +33,22 @@ def rounded(obj: Any, digits: int = 6) -> Any:
 
 def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str, list[str]]:
     """(source predictor, refit function, refit takes a DataFrame, kind, notes) for parity and CV."""
+    from mlready.engine import formats
     from mlready.generators.model import load_source
     from mlready.generators.model.ingest import sample_rows
-    from mlready.generators.readiness.crossval import estimator_fit
 
-    if fmt == "onnx":
-        return None, None, False, "onnx", ["served as given (ONNX file): no source model to compare or refit"]
+    decl = formats.get(fmt)
+    if not decl.source_model:
+        return None, None, False, fmt, [f"served as given ({decl.title} file): no source model to compare or refit"]
     ctx.progress("loading the source model for parity and cross-validation", 0.02)
     src = load_source(ctx.spec, sample_rows(ctx))
     est = src.estimator
     kind = f"{fmt} {type(getattr(est, 'module', est)).__name__}" if est is not None else fmt
-    if fmt == "trainer":
-        from mlready.generators.model.trainer import refit_function
-
-        refit = refit_function(ctx.spec)
-        if refit is not None:
-            return est, refit, True, kind, src.notes
-    if est is not None and hasattr(est, "fit") and hasattr(est, "get_params"):
-        wants_frame = getattr(est, "feature_names_in_", None) is not None
-        return est, estimator_fit(est), wants_frame, kind, src.notes
+    refitter = decl.refitter()
+    refit = refitter(ctx.spec, src) if refitter is not None else None
+    if refit is not None:
+        fit, wants_frame = refit
+        return est, fit, wants_frame, kind, src.notes
     return est, None, False, kind, src.notes
 
 
