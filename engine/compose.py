@@ -22,6 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from mlready.engine.errors import SpecError, SpecProblem, UsageError
+from mlready.engine.groups import (
+    Switches,
+    available_groups,
+    describe_option,
+    group_dirs,
+    hydra_searchpath,
+    option_file,
+    synthesized_option,
+)
 from mlready.engine.shapes import shape_conflicts
 from mlready.engine.sources import Source, SourceMap, display_path, package_of, packaged_conf_dir
 from mlready.engine.userfiles import MAX_DEPTH, YamlDoc, load_yaml
@@ -39,32 +48,6 @@ class Composition:
     sources: SourceMap
     choice_origin: dict[str, str] = field(default_factory=dict)  # group -> "default", "deploy.yaml", override
     problems: list[SpecProblem] = field(default_factory=list)  # override problems, reported with validation's
-
-
-def group_dirs(project_dir: Path) -> list[Path]:
-    """Where group options are looked up, first match wins."""
-    return [project_dir / "conf", packaged_conf_dir()]
-
-
-def available_groups(project_dir: Path) -> dict[str, list[str]]:
-    groups: dict[str, set[str]] = {}
-    for base in group_dirs(project_dir):
-        if not base.is_dir():
-            continue
-        for sub in base.iterdir():
-            if sub.is_dir() and not sub.name.startswith(("_", ".")):
-                opts = {p.stem for p in sub.glob("*.yaml")}
-                if opts:
-                    groups.setdefault(sub.name, set()).update(opts)
-    return {g: sorted(o) for g, o in sorted(groups.items())}
-
-
-def option_file(project_dir: Path, group: str, option: str) -> Path | None:
-    for base in group_dirs(project_dir):
-        candidate = base / group / f"{option}.yaml"
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 @dataclass
@@ -119,6 +102,8 @@ def _check_group_options(
         available = groups.get(gov.group, [])
         if gov.group in DEFAULT_GROUPS and len(gov.options) != 1:
             problems.append(SpecProblem(f"override '{gov.text}'", gov.group, "takes exactly one option"))
+        elif not gov.options:
+            problems.append(SpecProblem(f"override '{gov.text}'", gov.group, "choose at least one option"))
         for opt in gov.options:
             if opt not in available:
                 hint = difflib.get_close_matches(opt, available, n=1)
@@ -135,29 +120,32 @@ def _check_group_options(
     return good
 
 
-def compose(project_dir: Path, overrides: list[str], base: dict[str, Any], cache: Path | None = None
-            ) -> Composition:
+def compose(project_dir: Path, overrides: list[str], base: dict[str, Any], cache: Path | None = None,
+            switches: Switches | None = None) -> Composition:
     """Compose ``<project_dir>/deploy.yaml`` with config groups and overrides. Raises :class:`SpecError`.
 
     With ``cache``, a composition is memoised under a content hash of everything it reads (deploy.yaml, every
     group file, the overrides, the schema defaults, Hydra's version): a no-op rebuild skips Hydra entirely.
+    ``switches`` are the generators' group switches (:func:`mlready.engine.groups.switches`): options that
+    need no file.
     """
     if cache is None:
-        return _compose(project_dir, overrides, base)
-    key = _composition_key(project_dir.resolve(), overrides, base)
+        return _compose(project_dir, overrides, base, switches)
+    key = _composition_key(project_dir.resolve(), overrides, base, switches)
     entry = cache / f"{key}.json" if key else None
     if entry is not None and entry.is_file():
         try:
             return _load_composition(entry)
         except (OSError, ValueError, KeyError):
             pass
-    comp = _compose(project_dir, overrides, base)
+    comp = _compose(project_dir, overrides, base, switches)
     if entry is not None and not comp.problems:
         _store_composition(entry, comp)
     return comp
 
 
-def _composition_key(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> str | None:
+def _composition_key(project_dir: Path, overrides: list[str], base: dict[str, Any], switches: Switches | None
+                     ) -> str | None:
     import hashlib
     import json
     from importlib.metadata import version
@@ -172,7 +160,8 @@ def _composition_key(project_dir: Path, overrides: list[str], base: dict[str, An
             files.extend(sorted(p for p in d.rglob("*.yaml") if p.is_file()))
     for f in files:
         h.update(str(f).encode() + b"\0" + f.read_bytes() + b"\0")
-    h.update(json.dumps([overrides, base, str(Path.cwd()), version("hydra-core")], sort_keys=True).encode())
+    h.update(json.dumps([overrides, base, switches or {}, str(Path.cwd()), version("hydra-core")],
+                        sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -196,7 +185,8 @@ def _load_composition(entry: Path) -> Composition:
     return Composition(data["config"], data["missing"], data["choices"], data["overrides"], sources, data["origin"])
 
 
-def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> Composition:
+def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any], switches: Switches | None = None
+             ) -> Composition:
     project_dir = project_dir.resolve()
     spec_path = project_dir / SPEC_FILE
     if not project_dir.is_dir():
@@ -207,7 +197,7 @@ def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> C
     problems: list[SpecProblem] = []
     _read_user_file(spec_path)  # an unreadable spec stops here, before overrides are looked at
 
-    groups = available_groups(project_dir)
+    groups = available_groups(project_dir, switches)
     group_ovs, key_ovs = _parse_overrides(overrides, groups, problems)
     group_ovs = _check_group_options(project_dir, group_ovs, groups, problems)
 
@@ -246,8 +236,7 @@ def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> C
     if file_problems:
         raise SpecError(problems + file_problems)
 
-    local = [f"file://{project_dir / 'conf'}"] if (project_dir / "conf").is_dir() else []
-    hydra_overrides = [f"hydra.searchpath=[{','.join([*local, 'pkg://mlready.conf'])}]"]
+    hydra_overrides = [f"hydra.searchpath=[{','.join(hydra_searchpath(project_dir))}]"]
     hydra_overrides += [f"{g}={o}" for g, o in defaults.items()]
     for group, opts, _ in appended:
         hydra_overrides.append(f"+{group}=[{','.join(opts)}]" if len(opts) > 1 else f"+{group}={opts[0]}")
@@ -256,7 +245,10 @@ def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> C
     sources.fallback = SPEC_FILE if project_dir == Path.cwd() else str(spec_path)
     for src, doc in ordered:
         sources.add_file(src, doc.node)
-    cfg = _hydra_compose(project_dir, hydra_overrides, base, {d.path.resolve(): d.display for _, d in ordered})
+    synthesized = {(g, o): node for g, opts, _ in appended for o in opts
+                   if (node := synthesized_option(project_dir, g, o, switches)) is not None}
+    cfg = _hydra_compose(project_dir, hydra_overrides, base, {d.path.resolve(): d.display for _, d in ordered},
+                         synthesized)
     _apply_key_overrides(cfg, key_ovs, sources, problems)
     config, missing = _to_plain(cfg, sources, problems)
     choices: dict[str, str | list[str]] = dict(defaults)
@@ -264,8 +256,7 @@ def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any]) -> C
         choices[group] = opts
     for group, choice in choices.items():  # say which file each choice was read from
         opts = choice if isinstance(choice, list) else [choice]
-        found = [option_file(project_dir, group, o) for o in opts]
-        where = ", ".join(display_path(f) for f in found if f)
+        where = ", ".join(filter(None, (describe_option(project_dir, group, o, switches) for o in opts)))
         origin[group] = f"{origin.get(group, 'default')} -> {where}"
     return Composition(config, missing, choices, list(overrides), sources, origin, problems)
 
@@ -291,8 +282,8 @@ def _is_user_file(path: Path) -> bool:
     return False
 
 
-def _hydra_compose(project_dir: Path, hydra_overrides: list[str], base: dict[str, Any], displays: dict[Path, str]
-                   ) -> Any:
+def _hydra_compose(project_dir: Path, hydra_overrides: list[str], base: dict[str, Any], displays: dict[Path, str],
+                   synthesized: dict[tuple[str, str], dict[str, Any]] | None = None) -> Any:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.config_store import ConfigStore
@@ -307,6 +298,8 @@ def _hydra_compose(project_dir: Path, hydra_overrides: list[str], base: dict[str
         name="mlready_root",
         node={"defaults": ["mlready_base", *({g: o} for g, o in DEFAULT_GROUPS.items()), "deploy", "_self_"]},
     )
+    for (group, option), node in (synthesized or {}).items():  # a generator's switch with no option file
+        store.store(group=group, name=option, node=node, package="_global_")
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(project_dir), version_base="1.3", job_name="mlready"):
@@ -325,6 +318,10 @@ def _hydra_compose(project_dir: Path, hydra_overrides: list[str], base: dict[str
         first = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().endswith(":")),
                      text.split("\n")[0])
         raise SpecError([SpecProblem(where, "", f"cannot compose the spec: {first}")]) from exc
+    finally:  # a switch is stored for this composition only: the store is process-wide, and a later project
+        # may provide that option as a file (Hydra would then validate the file against the stored node)
+        for group, option in synthesized or {}:
+            store.repo.get(group, {}).pop(f"{option}.yaml", None)
     OmegaConf.set_struct(cfg, True)
     return cfg
 

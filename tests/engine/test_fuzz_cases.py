@@ -66,6 +66,9 @@ CASES = {
          "override 'project.description=${project}' project.description: cannot resolve '${project}': "
          "Interpolation to parent node detected"],
     ),
+    "empty-group-list": (
+        GOOD, ["+target=[]"], ["override '+target=[]' target: choose at least one option"],
+    ),
     "override-onto-a-broken-interpolation": (
         GOOD + "  name: ${nope}\n", ["model.name=served"], None,  # the override replaces it: valid
     ),
