@@ -6,6 +6,7 @@ from pathlib import Path
 
 from mlready.engine import registry
 from mlready.engine.compose import Composition, compose
+from mlready.engine.groups import switches
 from mlready.engine.plugin import Generator
 from mlready.engine.spec import Spec, defaults_dict
 from mlready.engine.validate import validate
@@ -18,6 +19,7 @@ def load_spec(
     project_dir = Path(project_dir).resolve()
     from mlready.engine.api import cache_dir
 
-    comp = compose(project_dir, list(overrides or []), defaults_dict(gens), cache=cache_dir(project_dir) / "compose")
+    comp = compose(project_dir, list(overrides or []), defaults_dict(gens), cache=cache_dir(project_dir) / "compose",
+                   switches=switches(gens))
     spec = validate(comp, gens, project_dir)
     return spec, comp

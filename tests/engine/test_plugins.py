@@ -1,0 +1,71 @@
+"""Open extension points: an installed plugin package (tests/plugins/mlready-hello, installed by
+tools/setup.sh) adds a target whose switch has no YAML file anywhere, and a config group of its own."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from mlready.engine import api
+from mlready.engine.errors import SpecError
+from mlready.engine.groups import available_groups, option_file, switches
+from mlready.engine.registry import generators
+from mlready.generators.model import ModelGenerator
+
+pytest.importorskip("mlready_hello", reason="the test plugin is installed by tools/setup.sh")
+
+DEPLOY = "project:\n  name: demo\nmodel:\n  source: model.joblib\n"
+
+
+def test_a_plugin_target_builds_without_a_packaged_option_file(project, quickstart_files):
+    root = project({**quickstart_files, "deploy.yaml": DEPLOY})
+    assert option_file(root, "target", "hello") is None  # nothing in conf/, nothing packaged
+    result = api.build(root, ["+target=hello"], run_hooks=False)
+    assert (result.out_dir / "hello/greeting.txt").read_text() == "hello, demo!\n"
+    manifest = json.loads((result.out_dir / "manifest.json").read_text())
+    assert {"path": "hello/greeting.txt", "kind": "hello-greeting", "step": "hello.greeting"}.items() <= next(
+        a for a in manifest["artifacts"] if a["path"] == "hello/greeting.txt").items()
+    assert manifest["spec"]["choices"]["target"] == ["hello"]
+
+
+def test_a_plugin_config_group_and_a_packaged_target_compose_with_it(project, quickstart_files):
+    root = project({**quickstart_files, "deploy.yaml": DEPLOY})
+    spec, origins = api.compose_config(root, ["+target=[hello,docker]", "+greeting=loud"])
+    assert spec.section("target.hello").greeting == "HELLO"
+    assert spec.section("target.hello").enabled and spec.section("target.docker").enabled
+    assert "mlready_hello/conf/greeting/loud.yaml" in origins["greeting"]
+    assert "target.hello generator's switch" in origins["target"] and "mlready:conf/target/docker.yaml" in origins["target"]
+
+
+def test_a_project_option_file_shadows_the_synthesized_switch(project, quickstart_files):
+    local = "# @package _global_\ntarget:\n  hello:\n    enabled: true\n    greeting: hi\n"
+    root = project({**quickstart_files, "deploy.yaml": DEPLOY, "conf/target/hello.yaml": local})
+    spec, _ = api.compose_config(root, ["+target=hello"])
+    assert spec.section("target.hello").greeting == "hi"
+
+
+def test_an_unknown_switch_lists_the_synthesized_options(project, quickstart_files):
+    root = project({**quickstart_files, "deploy.yaml": DEPLOY})
+    with pytest.raises(SpecError) as info:
+        api.validate(root, ["+target=helo"])
+    assert [str(p) for p in info.value.problems] == [
+        "override '+target=helo' target: unknown option 'helo' (did you mean 'hello'?); available: azureml, "
+        "compose, docker, edge, hello, k8s, kserve, sagemaker, vertex"
+    ]
+
+
+def test_a_switch_exists_only_for_the_generators_of_the_build(project, quickstart_files):
+    root = project({**quickstart_files, "deploy.yaml": DEPLOY})
+    assert "hello" in available_groups(root, switches(generators()))["target"]
+    with pytest.raises(SpecError) as info:
+        api.validate(root, ["+target=hello"], generators=[ModelGenerator()])
+    assert "unknown option 'hello'" in str(info.value.problems[0])
+
+
+def test_generators_command_lists_the_plugin(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "mlready.engine", "generators"], cwd=tmp_path, text=True,
+                         capture_output=True, check=True, timeout=60).stdout
+    assert "hello        +target=hello" in out
+    assert "greeting: loud" in out and "target: azureml, compose, docker, edge, hello, k8s" in out
