@@ -11,6 +11,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlready.engine import registry
 from mlready.engine.errors import BuildFailed
@@ -75,7 +76,7 @@ def build_manifest(spec: Spec, records: list[StepRecord]) -> Manifest:
 
 
 def run(project_dir: str | Path, overrides: list[str] | None = None, reporter: Reporter | None = None,
-        jobs: int | None = None, use_cache: bool = True, generators: list[Generator] | None = None
+        jobs: int | None = None, use_cache: bool = True, generators: list[Generator[Any]] | None = None
         ) -> tuple[Spec, Plan, list[StepRecord]]:
     """Compose, plan and execute without writing anything but the cache."""
     project = Path(project_dir).resolve()
@@ -84,7 +85,7 @@ def run(project_dir: str | Path, overrides: list[str] | None = None, reporter: R
     return spec, the_plan, records
 
 
-def _load_and_plan(project: Path, overrides: list[str] | None, generators: list[Generator] | None
+def _load_and_plan(project: Path, overrides: list[str] | None, generators: list[Generator[Any]] | None
                    ) -> tuple[Spec, Plan]:
     gens = list(generators if generators is not None else registry.generators())
     spec, _ = load_spec(project, overrides, gens)
@@ -93,7 +94,7 @@ def _load_and_plan(project: Path, overrides: list[str] | None, generators: list[
 
 def build(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None,
           reporter: Reporter | None = None, jobs: int | None = None, use_cache: bool = True,
-          generators: list[Generator] | None = None, run_hooks: bool = True) -> BuildResult:
+          generators: list[Generator[Any]] | None = None, run_hooks: bool = True) -> BuildResult:
     """Build and write ``out`` (default ``<project>/build``). Raises :class:`BuildFailed` when a step fails;
     the previous output is then left untouched and what the build produced is kept in
     ``<project>/.mlready/failed-build`` for inspection."""
@@ -129,7 +130,7 @@ def _failure_text(records: list[StepRecord], failed_dir: Path) -> str:
 
 
 def plan_build(project_dir: str | Path, overrides: list[str] | None = None,
-               generators: list[Generator] | None = None) -> tuple[Spec, Plan, dict[str, bool]]:
+               generators: list[Generator[Any]] | None = None) -> tuple[Spec, Plan, dict[str, bool]]:
     """The plan and, per step, whether its key is already in the cache."""
     from mlready.engine.cache import StepCache
 
@@ -141,7 +142,7 @@ def plan_build(project_dir: str | Path, overrides: list[str] | None = None,
 
 
 def validate(project_dir: str | Path, overrides: list[str] | None = None,
-             generators: list[Generator] | None = None) -> Spec:
+             generators: list[Generator[Any]] | None = None) -> Spec:
     spec, _ = load_spec(Path(project_dir), overrides, generators)
     return spec
 
@@ -159,7 +160,7 @@ class Drift:
 
 
 def check(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None,
-          generators: list[Generator] | None = None) -> tuple[list[Drift], Path]:
+          generators: list[Generator[Any]] | None = None) -> tuple[list[Drift], Path]:
     """Regenerate in memory, without the step cache, and compare with the build dir. Overrides default to the
     ones of the last build. The cache is bypassed so that an entry made by other code (an older mlready, a
     hand-edited generator) cannot make stale output look up to date."""

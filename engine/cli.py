@@ -55,8 +55,8 @@ class LazyGroup(click.Group):
         entry = _available().get(cmd_name)
         if entry is None:
             return None
-        module = importlib.import_module(entry[0])
-        return module.command
+        command: click.Command = importlib.import_module(entry[0]).command
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, help_) for name, (_, help_) in sorted(_available().items())]

@@ -92,7 +92,7 @@ class _Context(StepContext):
         seen: list[str] = []
         frontier = list(self._planned.step.deps)
         while frontier:
-            nxt = []
+            nxt: list[str] = []
             for sid in sorted(frontier):
                 if sid not in seen:
                     seen.append(sid)
@@ -124,7 +124,8 @@ class _Context(StepContext):
         if template not in self._planned.step.templates:
             raise TemplateError(f"step {self._planned.step.id} renders {template} without declaring it in templates")
         try:
-            return _jinja_env().get_template(template).render(**context)
+            text: str = _jinja_env().get_template(template).render(**context)
+            return text
         except jinja2.TemplateError as exc:
             raise TemplateError(f"template {template}: {exc}") from exc
 
@@ -151,7 +152,7 @@ def execute(plan: Plan, spec: Spec, cache_dir: Path, reporter: Reporter, jobs: i
     claimed: dict[str, str] = {}
     scratch_root = Path(tempfile.mkdtemp(prefix="mlready-steps-"))
     pending = dict(by_id)
-    running: dict[Future, str] = {}
+    running: dict[Future[StepRecord], str] = {}
     debug = bool(os.environ.get("MLREADY_DEBUG"))
     reporter.start(len(plan.steps))
 

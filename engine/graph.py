@@ -65,7 +65,7 @@ def template_digest(name: str) -> str:
     return hashlib.sha256((files("mlready.templates") / name).read_bytes()).hexdigest()
 
 
-def step_code(gen: Generator, step: Step) -> str:
+def step_code(gen: Generator[Any], step: Step) -> str:
     """Digest of the code that shapes the step's output: the generator's package and the step's body module,
     with every mlready module they import (:mod:`mlready.engine.codehash`)."""
     roots = generator_roots(type(gen).__module__)
@@ -101,18 +101,18 @@ def _input_name(spec: Spec, path: Path) -> str:
         return p.as_posix()
 
 
-def collect_steps(spec: Spec, generators: list[Generator]) -> list[tuple[Generator, Step]]:
+def collect_steps(spec: Spec, generators: list[Generator[Any]]) -> list[tuple[Generator[Any], Step]]:
     """Every enabled generator's steps, each with its ``reads`` completed by the generator's own section."""
-    steps: list[tuple[Generator, Step]] = []
+    steps: list[tuple[Generator[Any], Step]] = []
     for gen in generators:
         if gen.enabled(spec):
             steps.extend((gen, replace(s, reads=normalise((gen.section, *s.reads)))) for s in gen.steps(spec))
     return steps
 
 
-def plan(spec: Spec, generators: list[Generator]) -> Plan:
+def plan(spec: Spec, generators: list[Generator[Any]]) -> Plan:
     steps = collect_steps(spec, generators)
-    by_id: dict[str, tuple[Generator, Step]] = {}
+    by_id: dict[str, tuple[Generator[Any], Step]] = {}
     for gen, step in steps:
         if step.id in by_id:
             raise GraphError(f"step id {step.id!r} is contributed twice (by {by_id[step.id][0].name} and {gen.name})")

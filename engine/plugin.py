@@ -158,7 +158,8 @@ class Step:
         if callable(self.run):
             return self.run
         module, _, func = self.run.partition(":")
-        return getattr(importlib.import_module(module), func)
+        body: Callable[[StepContext], list[Artifact]] = getattr(importlib.import_module(module), func)
+        return body
 
 
 class StepContext:

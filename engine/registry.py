@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.metadata import entry_points
+from typing import Any, Protocol
 
 from mlready.engine.errors import MlreadyError
 from mlready.engine.plugin import Generator
@@ -16,10 +17,16 @@ class PluginError(MlreadyError):
     exit_code = 1
 
 
+class BuildHook(Protocol):
+    """A post-build hook: called with the spec and the :class:`~mlready.engine.api.BuildResult`."""
+
+    def after_build(self, spec: Any, result: Any) -> object: ...
+
+
 @cache
-def generators() -> tuple[Generator, ...]:
+def generators() -> tuple[Generator[Any], ...]:
     """Every installed generator, instantiated once, in name order."""
-    found: dict[str, Generator] = {}
+    found: dict[str, Generator[Any]] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             cls = ep.load()
@@ -35,10 +42,10 @@ def generators() -> tuple[Generator, ...]:
 
 
 @cache
-def hooks() -> tuple[object, ...]:
+def hooks() -> tuple[BuildHook, ...]:
     """Post-build hooks (objects with ``after_build(spec, result)``), in name order."""
     eps = sorted(entry_points(group=HOOKS_GROUP), key=lambda ep: ep.name)
-    out = []
+    out: list[BuildHook] = []
     for ep in eps:
         try:
             obj = ep.load()

@@ -60,6 +60,11 @@ def reads_digest(spec: Spec, reads: tuple[str, ...]) -> dict[str, Any]:
 class _Gate:
     """Common part of the spec view and its partial nodes: attribute reads checked against ``reads``."""
 
+    _target: Any
+    _prefix: str
+    _reads: tuple[str, ...]
+    _step_id: str
+
     def __init__(self, target: Any, prefix: str, reads: tuple[str, ...], step_id: str):
         object.__setattr__(self, "_target", target)
         object.__setattr__(self, "_prefix", prefix)
@@ -113,10 +118,12 @@ class SpecView(_Gate):
 
     @property
     def project_dir(self) -> Path:
-        return self._target.project_dir
+        spec: Spec = self._target
+        return spec.project_dir
 
     def resolve(self, path: str | Path) -> Path:
-        return self._target.resolve(path)
+        spec: Spec = self._target
+        return spec.resolve(path)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):

@@ -13,6 +13,7 @@ from mlready.engine.errors import SpecError, SpecProblem
 from mlready.engine.plugin import Generator
 from mlready.engine.spec import Spec, spec_model
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 
 def _got(value: Any) -> str:
@@ -25,7 +26,7 @@ def _got(value: Any) -> str:
     return repr(value)
 
 
-def _message(err: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+def _message(err: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     kind = err["type"]
     value = err.get("input")
     ctx = err.get("ctx") or {}
@@ -92,7 +93,7 @@ def _loc_key(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
 
 
-def validate(comp: Composition, generators: list[Generator], project_dir: Path) -> Spec:
+def validate(comp: Composition, generators: list[Generator[Any]], project_dir: Path) -> Spec:
     """Validate and return the typed :class:`Spec`; raise :class:`SpecError` with *all* problems."""
     model = spec_model(generators)
     problems: list[SpecProblem] = list(comp.problems)

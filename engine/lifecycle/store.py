@@ -103,8 +103,8 @@ def bounded_http(timeout: float) -> Iterator[None]:
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
+        for key, old in saved.items():
+            if old is None:
                 os.environ.pop(key, None)
 
 
@@ -142,7 +142,7 @@ def _create_schema(db: Path) -> None:
     """Create an MLflow SQLite database at ``db`` (runs MLflow's schema migrations: seconds)."""
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-    store = SqlAlchemyStore(f"sqlite:///{db}", (db.parent / "mlartifacts").as_uri())
+    store = SqlAlchemyStore(f"sqlite:///{db}", (db.parent / "mlartifacts").as_uri())  # type: ignore[no-untyped-call]
     store.engine.dispose()
 
 
@@ -202,6 +202,6 @@ def ensure_experiment(client: Any, store: Store, name: str) -> str:
     if exp is not None:
         if exp.lifecycle_stage == "deleted":  # deleted in the UI: bring it back rather than fail every build
             client.restore_experiment(exp.experiment_id)
-        return exp.experiment_id
+        return str(exp.experiment_id)
     location = f"{store.artifact_root}/{urllib.parse.quote(name, safe='')}" if store.artifact_root else None
-    return client.create_experiment(name, artifact_location=location)
+    return str(client.create_experiment(name, artifact_location=location))

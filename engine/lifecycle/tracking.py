@@ -43,7 +43,6 @@ from mlready.engine.manifest import Manifest
 from mlready.engine.writer import atomic_write_text
 
 REPORTS = {"readiness": "reports/readiness.json", "optimization": "reports/optimization.json"}
-MODEL_KIND = "onnx-model"
 #: readiness metrics copied onto a registered model version as tags
 VERSION_TAG_METRICS = ("readiness.eval.metrics.", "readiness.parity.metrics.", "readiness.summary.")
 OFF = {"0", "false", "off", "no"}
@@ -111,11 +110,14 @@ def run_tags(spec: Any, manifest: Manifest) -> dict[str, str]:
 
 def _served_model_sha(manifest: Manifest) -> str | None:
     """The sha256 of the build's served model, or None when the build serves none."""
-    return next((a.sha256 for a in manifest.artifacts if a.kind == MODEL_KIND), None)
+    from mlready.generators.model.ids import ONNX_MODEL
+
+    return next((a.sha256 for a in manifest.artifacts if a.kind == ONNX_MODEL), None)
 
 
 def _registered_name(spec: Any) -> str:
-    return spec.section("tracking").model_name or spec.model_name
+    name: str = spec.section("tracking").model_name or spec.model_name
+    return name
 
 
 def _version_of(client: Any, name: str, model_sha: str) -> Any:

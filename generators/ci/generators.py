@@ -21,7 +21,7 @@ class _CiGenerator(Generator[PipelineSpec]):
     group = "ci"
     kind: ClassVar[str]
     path: ClassVar[str]
-    name_problems: ClassVar[Callable[[str], str | None]]
+    name_problems: Callable[[str], str | None]  # a staticmethod on each subclass
     templates: ClassVar[tuple[str, ...]] = ()
 
     def validate(self, spec) -> list[SpecProblem]:

@@ -34,7 +34,7 @@ def judge(fp32: bytes, int8: bytes, x: np.ndarray, y: np.ndarray, task: str, cla
 
     a, b = predict_onnx(fp32, x, task, classes), predict_onnx(int8, x, task, classes)
     if task == "regression":
-        s32, s8 = _r2(y, a.values), _r2(y, b.values)
+        s32, s8 = _r2(y, a.regression()), _r2(y, b.regression())
         agreement = None
         ok = s32 - s8 <= cfg.max_accuracy_drop
         why = f"R² {s8:.4f} vs fp32 {s32:.4f} (drop {s32 - s8:.4f}, budget {cfg.max_accuracy_drop})"

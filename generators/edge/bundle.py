@@ -79,7 +79,7 @@ def build_bundle(ctx: StepContext) -> list[Artifact]:
     int8_note = "int8: off (target.edge.int8)"
     if cfg.int8 == "auto" and data is None:
         int8_note = "int8 not tried: no data.eval to check the accuracy budget on"
-    elif cfg.int8 == "auto":
+    elif cfg.int8 == "auto" and data is not None:
         ctx.progress("int8 dynamic quantization")
         try:
             variants["int8"] = quantize(fp32, data[0][:64], task, ctx)

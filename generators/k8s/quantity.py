@@ -21,9 +21,12 @@ def _parser() -> Callable[[str], Decimal]:
         raise ModuleNotFoundError("the kubernetes client is not installed")
     path = Path(next(iter(package.submodule_search_locations))) / "utils" / "quantity.py"
     spec = importlib.util.spec_from_file_location("mlready_k8s_quantity", path)
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.parse_quantity
+    spec.loader.exec_module(module)
+    parse: Callable[[str], Decimal] = module.parse_quantity
+    return parse
 
 
 def parse_quantity(value: str) -> Decimal:

@@ -47,6 +47,8 @@ def load(spec: Any, signature: dict[str, Any], max_calib: int = 2000) -> Optimiz
             source = f"data.{key}"
             break
     calib = calib[:max_calib]
+    if ev.y is None:
+        raise ValueError(f"{spec.data.eval}: no target column")  # load_dataset requires it: not reached
     return OptimizeData(
         x_eval=np.ascontiguousarray(ev.X, dtype=np.float32),
         y_eval=ev.y,

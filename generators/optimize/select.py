@@ -39,6 +39,25 @@ class Candidate:
     def complexity(self) -> int:
         return complexity(self.name)
 
+    # the measured figures, for code that only runs on measured candidates
+    def timed(self) -> Timing:
+        if self.timing is None:
+            raise ValueError(f"candidate {self.name} has no timing")
+        return self.timing
+
+    def rated(self) -> Quality:
+        if self.quality is None:
+            raise ValueError(f"candidate {self.name} has no quality figures")
+        return self.quality
+
+    def built_model(self) -> bytes:
+        if self.model is None:
+            raise ValueError(f"candidate {self.name} has no model")
+        return self.model
+
+    def size(self) -> int:
+        return len(self.built_model())
+
 
 AGREE = 0.8  # share of paired rounds that must point the same way for a gap to count
 
@@ -46,8 +65,8 @@ AGREE = 0.8  # share of paired rounds that must point the same way for a gap to 
 def _series(c: Candidate, objective: str) -> list[float]:
     """Per-round figures where lower is better (batch-1 p50, or seconds per row for throughput)."""
     if objective == "throughput":
-        return [1.0 / r for r in c.timing.rounds_rps]
-    return list(c.timing.rounds_p50_ms)
+        return [1.0 / r for r in c.timed().rounds_rps]
+    return list(c.timed().rounds_p50_ms)
 
 
 def paired(a: Candidate, b: Candidate, objective: str) -> tuple[float, int, int]:
@@ -64,21 +83,21 @@ def clearly_worse(a: Candidate, b: Candidate, objective: str, margin: float) -> 
     """Is ``a`` worse than ``b`` beyond the noise? Paired over the interleaved rounds: the median ratio
     must pass ``1 + margin`` and at least :data:`AGREE` of the rounds must agree on the direction."""
     if objective == "size":
-        return a.size_bytes > b.size_bytes * (1 + SIZE_MARGIN)
+        return a.size() > b.size() * (1 + SIZE_MARGIN)
     ratio, worse, n = paired(a, b, objective)
     return n > 0 and ratio > 1 + margin and worse >= AGREE * n
 
 
 def objective_value(c: Candidate, objective: str) -> float:
     if objective == "latency":
-        return c.timing.p50_ms
+        return c.timed().p50_ms
     if objective == "throughput":
-        return -c.timing.throughput_rps
-    return float(c.size_bytes)
+        return -c.timed().throughput_rps
+    return float(c.size())
 
 
 def _budget_problem(c: Candidate, base: Candidate, cfg: OptimizeSpec) -> str | None:
-    q, bq, budget = c.quality, base.quality, cfg.budget
+    q, bq, budget = c.rated(), base.rated(), cfg.budget
     if q.value is None or bq.value is None:
         return f"{q.metric} is undefined on the evaluation data"
     drop = bq.value - q.value
@@ -96,8 +115,8 @@ def _slower(c: Candidate, base: Candidate, cfg: OptimizeSpec) -> str | None:
     if not clearly_worse(c, base, speed, m):
         return None
     ratio, worse, n = paired(c, base, speed)
-    what = f"batched throughput ({c.timing.throughput_rps:,.0f} rows/s)" if speed == "throughput" else (
-        f"batch 1 (p50 {c.timing.p50_ms:.4f} ms)")
+    what = f"batched throughput ({c.timed().throughput_rps:,.0f} rows/s)" if speed == "throughput" else (
+        f"batch 1 (p50 {c.timed().p50_ms:.4f} ms)")
     return (f"slower than the baseline at {what}: {ratio:.2f}× the baseline's time per row in the median "
             f"paired round, slower in {worse} of {n} rounds (noise margin {m:.0%})")
 
@@ -105,10 +124,10 @@ def _slower(c: Candidate, base: Candidate, cfg: OptimizeSpec) -> str | None:
 def _describe(c: Candidate, base: Candidate, objective: str) -> str:
     if objective in ("latency", "throughput"):
         ratio, _, n = paired(base, c, objective)
-        figure = (f"p50 {c.timing.p50_ms:.4f} ms at batch 1" if objective == "latency"
-                  else f"{c.timing.throughput_rps:,.0f} rows/s")
+        figure = (f"p50 {c.timed().p50_ms:.4f} ms at batch 1" if objective == "latency"
+                  else f"{c.timed().throughput_rps:,.0f} rows/s")
         return f"{figure}, {ratio:.2f}× the baseline's speed (median of {n} paired rounds)"
-    return f"{c.size_bytes:,} bytes ({base.size_bytes / c.size_bytes:.2f}× smaller than the baseline)"
+    return f"{c.size():,} bytes ({base.size() / c.size():.2f}× smaller than the baseline)"
 
 
 def select(cands: list[Candidate], cfg: OptimizeSpec) -> tuple[Candidate, str]:

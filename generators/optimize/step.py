@@ -87,7 +87,7 @@ def measure_candidates(cands: list[Candidate], d: opt_data.OptimizeData, task: s
         if c.status != "built":
             continue
         try:
-            sess = measure.session(c.model)
+            sess = measure.session(c.built_model())
             c.quality, outs = measure.quality(sess, d.x_eval, d.y_eval, task, reference)
         except Exception as exc:
             if c.name == "baseline":
@@ -125,7 +125,7 @@ def optimize(ctx: StepContext) -> list[Artifact]:
     runtime = runtime_config(cfg.providers)
     report = report_dict(cfg, cands, winner, headline, facts(baseline), d, memory_ref, runtime)
     return [
-        Artifact.from_bytes(MODEL_PATH, ONNX_MODEL, winner.model),
+        Artifact.from_bytes(MODEL_PATH, ONNX_MODEL, winner.built_model()),
         Artifact.json(PROVIDERS_PATH, PROVIDERS_KIND, runtime),
         Artifact.json("reports/optimization.json", REPORT_KIND, report),
         Artifact.text("reports/optimization.html", REPORT_KIND, render_html(report)),

@@ -131,6 +131,8 @@ def _cross_validate(
 
 
 def _sample(model: ModelUnderTest, cfg: ReadinessSpec, data: DataPaths, sess: Any, datasets: dict) -> dict:
+    if data.sample is None:
+        raise ValueError("no sample to evaluate")  # the caller checks data.sample first
     name, path = data.sample
     frame = read_table(path, name)
     ref_key = "train" if data.train else "eval" if data.eval else None
@@ -171,11 +173,15 @@ def _sample(model: ModelUnderTest, cfg: ReadinessSpec, data: DataPaths, sess: An
     return {**out, "values": values, "reasons": reasons}
 
 
+def _quiet(message: str, fraction: float | None = None) -> None:
+    """The progress callback when nobody listens."""
+
+
 def assess(
     model: ModelUnderTest, data: DataPaths, cfg: ReadinessSpec, progress: Progress | None = None
 ) -> dict:
     """Run every check the spec asks for and return the report (see README.md for its shape)."""
-    progress = progress or (lambda msg, frac=None: None)
+    progress = progress or _quiet
     sess = session(model.onnx)
     values: dict[str, float | None] = {}
     reasons: dict[str, str] = {}

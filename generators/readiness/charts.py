@@ -83,7 +83,7 @@ def cv_chart(per_fold: list[dict[str, float | None]], metrics: list[str]) -> str
     body: list[str] = []
     rows = [m for m in metrics if all(f.get(m) is not None for f in per_fold)]
     for i, metric in enumerate(rows):
-        vals = [float(f[metric]) for f in per_fold]
+        vals = [float(v) for f in per_fold if (v := f.get(metric)) is not None]  # all are, see rows
         y = i * row_h + 10
         mean = sum(vals) / len(vals)
         std = (sum((v - mean) ** 2 for v in vals) / len(vals)) ** 0.5

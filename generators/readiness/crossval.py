@@ -88,7 +88,8 @@ def cross_validate(
             summary[metric] = {"mean": None, "std": None}
             undefined[f"cv.{metric}.mean"] = undefined[f"cv.{metric}.std"] = reason
         else:
-            summary[metric] = {"mean": float(np.mean(values)), "std": float(np.std(values))}
+            present = [v for v in values if v is not None]  # all of them, here
+            summary[metric] = {"mean": float(np.mean(present)), "std": float(np.std(present))}
     return {
         "folds": folds,
         "seed": seed,

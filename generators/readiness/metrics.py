@@ -46,6 +46,18 @@ class Prediction:
     proba: np.ndarray | None = None  # classification: [n, n_classes] probabilities, if the model gives them
     values: np.ndarray | None = None  # regression: [n] predictions
 
+    def regression(self) -> np.ndarray:
+        """``values``, for code that only handles a regressor's predictions."""
+        if self.values is None:
+            raise ValueError("a regression prediction without values")
+        return self.values
+
+    def classes(self) -> np.ndarray:
+        """``labels``, for code that only handles a classifier's predictions."""
+        if self.labels is None:
+            raise ValueError("a classification prediction without labels")
+        return self.labels
+
 
 def as_labels(values: Any) -> np.ndarray:
     """Normalise class labels so that 1, 1.0 and np.int64(1) compare equal (strings stay strings)."""
@@ -132,12 +144,14 @@ def _average(values: list[float | None], weights: np.ndarray | None) -> float | 
             return None
         # weighted: classes with no support weigh nothing, so their undefined value does not matter
         pairs = [(v, w) for v, w in zip(values, weights, strict=True) if w > 0]
-        if any(v is None for v, _ in pairs) or not pairs:
+        defined = [(v, w) for v, w in pairs if v is not None]
+        if len(defined) < len(pairs) or not defined:
             return None
-        return float(sum(v * w for v, w in pairs) / sum(w for _, w in pairs))
+        return float(sum(v * w for v, w in defined) / sum(w for _, w in defined))
+    present = [v for v in values if v is not None]  # all of them, here
     if weights is None:
-        return float(np.mean(values))
-    return None if weights.sum() == 0 else float(np.average(values, weights=weights))
+        return float(np.mean(present))
+    return None if weights.sum() == 0 else float(np.average(present, weights=weights))
 
 
 def _curve(y: np.ndarray, score: np.ndarray) -> tuple[list[float], list[float], float]:
@@ -155,7 +169,7 @@ def _curve(y: np.ndarray, score: np.ndarray) -> tuple[list[float], list[float], 
 
 
 def score_classification(
-    y_true: Any, y_pred: Any, proba: np.ndarray | None = None, classes: Sequence[Any] | None = None
+    y_true: Any, y_pred: Any, proba: np.ndarray | None = None, classes: Sequence[Any] | np.ndarray | None = None
 ) -> Scores:
     """Classification metrics; ``classes`` gives the order of the probability columns."""
     y_true, y_pred = as_labels(y_true), as_labels(y_pred)
@@ -270,7 +284,7 @@ def infer_classes(y_true: Any, pred: Prediction) -> np.ndarray | None:
     return None
 
 
-def score(task: str, y_true: Any, pred: Prediction, classes: Sequence[Any] | None = None) -> Scores:
+def score(task: str, y_true: Any, pred: Prediction, classes: Sequence[Any] | np.ndarray | None = None) -> Scores:
     if task == "regression":
         return score_regression(y_true, pred.values)
     if classes is None:

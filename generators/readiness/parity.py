@@ -21,21 +21,22 @@ def parity(source: Prediction, served: Prediction, task: str) -> dict[str, Any]:
     undefined: dict[str, str] = {}
     disagreements: list[dict[str, Any]] = []
     if task == "regression":
-        diff = np.abs(source.values - served.values)
+        src, out = source.regression(), served.regression()
+        diff = np.abs(src - out)
         metrics["parity.max_abs_diff"] = float(diff.max()) if len(diff) else None
         undefined["parity.agreement"] = "label agreement is defined for classifiers only"
         worst = np.argsort(-diff, kind="stable")[:MAX_LISTED]
         disagreements = [
-            {"row": int(i) + 1, "source": float(source.values[i]), "onnx": float(served.values[i])}
+            {"row": int(i) + 1, "source": float(src[i]), "onnx": float(out[i])}
             for i in worst
             if diff[i] > 0
         ]
     else:
-        same = source.labels == served.labels
+        same: np.ndarray = np.asarray(source.classes() == served.classes())
         metrics["parity.agreement"] = float(same.mean()) if len(same) else None
         for i in np.flatnonzero(~same)[:MAX_LISTED]:
             disagreements.append(
-                {"row": int(i) + 1, "source": source.labels[i].item(), "onnx": served.labels[i].item()}
+                {"row": int(i) + 1, "source": source.classes()[i].item(), "onnx": served.classes()[i].item()}
             )
         if source.proba is None or served.proba is None:
             who = "source model" if source.proba is None else "ONNX model"
@@ -49,7 +50,7 @@ def parity(source: Prediction, served: Prediction, task: str) -> dict[str, Any]:
     return {
         "metrics": metrics,
         "undefined": undefined,
-        "rows": int(len(source.labels if source.labels is not None else source.values)),
+        "rows": int(len(source.labels if source.labels is not None else source.regression())),
         "disagreements": disagreements,
         "disagreement_count": int((~same).sum()) if task != "regression" else None,
     }
