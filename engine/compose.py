@@ -225,13 +225,13 @@ def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any], swit
     files += [(p, g) for g, opts, _ in appended for o in opts if (p := option_file(project_dir, g, o))]
     ordered: list[tuple[Source, YamlDoc]] = []
     file_problems: list[SpecProblem] = []
-    for path, group in files:
+    for path, group_of in files:
         try:
             doc = _read_user_file(path)
         except SpecError as exc:
             file_problems += exc.problems
             continue
-        ordered.append((Source(path, "" if group is None else package_of(doc.text, group)), doc))
+        ordered.append((Source(path, "" if group_of is None else package_of(doc.text, group_of)), doc))
     file_problems += shape_conflicts(base, [(src, doc.node, doc.display) for src, doc in ordered])
     if file_problems:
         raise SpecError(problems + file_problems)

@@ -29,7 +29,7 @@ def shape_conflicts(base: dict[str, Any], files: list[tuple[Source, yaml.Node | 
     tree = _shape_of(base)
     problems: list[SpecProblem] = []
     for source, node, display in files:
-        if node is None:
+        if not isinstance(node, yaml.MappingNode):  # the loader let only mappings through
             continue
         target = tree
         for part in source.prefix.split(".") if source.prefix else []:

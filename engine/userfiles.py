@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from mlready.engine.errors import SpecError, SpecProblem
@@ -37,7 +38,7 @@ ALLOWED_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "m
 class _Loader(yaml.SafeLoader):
     """``SafeLoader`` resolving scalars as OmegaConf's loader does (no timestamps), refusing duplicate keys."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:  # type: ignore[override]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[str] = set()
         for key_node, _ in node.value:
             if key_node.tag == f"{_TAG}str":
@@ -101,38 +102,46 @@ def syntax_problem(display: str, exc: yaml.YAMLError) -> SpecError:
     return _problem(display, mark.line + 1 if mark is not None else None, f"YAML syntax error: {text}")
 
 
+@dataclass
+class _Open:
+    anchor: str | None
+    nodes: int = 1  # expanded nodes so far, itself included
+    height: int = 0  # levels below it so far
+
+
 def _check_shape(text: str, display: str) -> None:
     """Depth and expanded size on the event stream, before anything is composed or expanded."""
     anchors: dict[str, tuple[int, int]] = {}  # anchor -> (expanded nodes, height)
-    stack: list[list] = []  # open collections: [anchor, nodes so far, height below]
+    stack: list[_Open] = []  # the collections open at this point of the stream
     total = 0
 
     def fail(event: yaml.Event, message: str) -> SpecError:
-        return _problem(display, event.start_mark.line + 1, message)
+        return _problem(display, event.start_mark.line + 1 if event.start_mark else None, message)
 
     def close(anchor: str | None, nodes: int, height: int) -> None:
         if anchor:
             anchors[anchor] = (nodes, height)
         if stack:
-            stack[-1][1] += nodes
-            stack[-1][2] = max(stack[-1][2], height + 1)
+            stack[-1].nodes += nodes
+            stack[-1].height = max(stack[-1].height, height + 1)
 
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.CollectionStartEvent):
-            stack.append([event.anchor, 1, 0])
+            stack.append(_Open(event.anchor))
             total += 1
             if len(stack) > MAX_DEPTH:
                 raise fail(event, f"nested deeper than {MAX_DEPTH} levels")
         elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, nodes, height = stack.pop()
-            close(anchor, nodes, height)
+            frame = stack.pop()
+            close(frame.anchor, frame.nodes, frame.height)
         elif isinstance(event, yaml.ScalarEvent):
             total += 1
             close(event.anchor, 1, 0)
         elif isinstance(event, yaml.AliasEvent):
-            if any(frame[0] == event.anchor for frame in stack):
+            if any(frame.anchor == event.anchor for frame in stack):
                 raise fail(event, f"alias *{event.anchor} refers to a node that contains it")
-            nodes, height = anchors.get(event.anchor, (1, 0))  # an undefined alias fails when composed
+            # an undefined alias fails when composed
+            nodes, height = anchors.get(event.anchor or "", (1, 0))
             total += nodes
             if len(stack) + height > MAX_DEPTH:
                 raise fail(event, f"alias *{event.anchor} nests the document deeper than {MAX_DEPTH} levels")
