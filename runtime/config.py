@@ -152,6 +152,31 @@ class CloudConfig:
             raise ConfigError(f"{path}.azure_route: must start with '/', got {self.azure_route!r}")
 
 
+# -- gRPC port limits (issue 20: one hostile client must not deny service) ------------------------------------
+
+
+@dataclass(frozen=True)
+class GrpcLimitsConfig:
+    """Limits of the gRPC (HTTP/2) port against slow and hostile clients. Frame-flood and reset budgets are
+    fixed (``grpc_wire``); these depend on the deployment."""
+
+    max_connections: int = 1000  # more are answered GOAWAY and closed at once
+    header_timeout_s: float = 10.0  # the HTTP/2 connection preface, and each header block, must arrive within
+    message_timeout_s: float = 60.0  # a call's request message must be complete this long after its HEADERS
+    idle_timeout_s: float = 600.0  # a connection without a call for this long gets GOAWAY and is closed
+    max_buffered_bytes: int = 64 * 1024 * 1024  # partial request messages held across all connections
+
+    def _check(self, path: str, max_body_bytes: int) -> None:
+        if not 1 <= self.max_connections <= 1_000_000:
+            raise ConfigError(f"{path}.max_connections: expected 1..1000000, got {self.max_connections}")
+        for name, top in (("header_timeout_s", 3600), ("message_timeout_s", 3600), ("idle_timeout_s", 86400)):
+            if not 0.1 <= getattr(self, name) <= top:
+                raise ConfigError(f"{path}.{name}: expected 0.1..{top} seconds, got {getattr(self, name)}")
+        if self.max_buffered_bytes < max_body_bytes:
+            raise ConfigError(f"{path}.max_buffered_bytes: must be at least max_body_bytes ({max_body_bytes}), "
+                              f"got {self.max_buffered_bytes}")
+
+
 @dataclass(frozen=True)
 class RuntimeConfig:
     model_repository: str
@@ -172,6 +197,7 @@ class RuntimeConfig:
     cloud: CloudConfig = field(default_factory=CloudConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
+    grpc_limits: GrpcLimitsConfig = field(default_factory=GrpcLimitsConfig)
 
     def _check(self, path: str = "") -> None:
         if not self.model_repository:
@@ -200,6 +226,7 @@ class RuntimeConfig:
             provider._check(f"providers[{i}]")
         self.auth._check("auth")
         self.cloud._check("cloud")
+        self.grpc_limits._check("grpc_limits", self.max_body_bytes)
 
     def model(self, name: str) -> ModelConfig:
         return self.models.get(name, self.default_model)

@@ -136,4 +136,5 @@ def _status(exc: ServingError) -> GrpcError:
 def create_grpc_server(service: Service) -> GrpcServer:
     """The gRPC server for ``service``; ``await server.start(host, port, reuse_port)`` binds it (``reuse_port``
     only for workers: otherwise a second server on the same port would silently share it instead of failing)."""
-    return GrpcServer(InferenceServicer(service).routes(), max_message_bytes=service.config.max_body_bytes)
+    return GrpcServer(InferenceServicer(service).routes(), max_message_bytes=service.config.max_body_bytes,
+                      limits=service.config.grpc_limits)

@@ -9,16 +9,26 @@ and the response headers are constant byte strings that never touch the dynamic 
 Scope: unary RPCs (one request message, one response message), identity/gzip/deflate request compression,
 flow control both ways, PING, SETTINGS, RST_STREAM, graceful GOAWAY. Server streaming, TLS and server push
 are out of scope; TLS terminates at the ingress or mesh. Constants and header blocks: :mod:`grpc_wire`.
+
+Hostile clients (the limits nghttp2, Go and hyper apply): a reset call is cancelled (before it starts, when its
+RST_STREAM arrives in the same read) and counts against the stream limit until its work has ended; frames that
+cost nothing to send and resets draw on per-connection budgets (``grpc_wire``) whose exhaustion answers
+GOAWAY(ENHANCE_YOUR_CALM); a large read is parsed a slice at a time so other connections get their turn; the
+preface and header blocks, request messages and idle connections have timeouts, connections are capped, and
+partial request messages across all connections share one byte budget (:class:`GrpcLimitsConfig`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 import zlib
 from typing import Any
 
 import hpack
+from mlready.runtime.config import GrpcLimitsConfig
 from mlready.runtime.grpc_wire import (
     ACK,
     COMPRESSION_ERROR,
@@ -26,9 +36,13 @@ from mlready.runtime.grpc_wire import (
     DATA,
     END_HEADERS,
     END_STREAM,
+    ENHANCE_YOUR_CALM,
     FLOW_CONTROL_ERROR,
     FRAME_HEADER,
     FRAME_SIZE_ERROR,
+    FREE_BURST,
+    FREE_PER_CALL,
+    FREE_PER_SECOND,
     GOAWAY,
     HEADERS,
     INITIAL_WINDOW_SIZE,
@@ -37,6 +51,7 @@ from mlready.runtime.grpc_wire import (
     MAX_FRAME_SIZE,
     MAX_HEADER_BYTES,
     MAX_HEADER_LIST_SIZE,
+    MAX_SETTINGS,
     MAX_STREAMS,
     MAX_WINDOW,
     NO_ERROR,
@@ -44,16 +59,20 @@ from mlready.runtime.grpc_wire import (
     PADDED,
     PING,
     PREFACE,
+    PRIORITY,
     PRIORITY_FLAG,
     PROTOCOL_ERROR,
     PUSH_PROMISE,
     REFUSED_STREAM,
+    RESET_BURST,
+    RESETS_PER_SECOND,
     RESPONSE_HEADERS,
     RST_STREAM,
     SETTING,
     SETTINGS,
     STREAM_CLOSED,
     STREAM_WINDOW,
+    TURN_FRAMES,
     U32,
     WINDOW_UPDATE,
     Call,
@@ -67,13 +86,39 @@ from mlready.runtime.grpc_wire import (
 __all__ = ["Call", "GrpcConnection", "GrpcError", "GrpcServer", "Routes", "Status"]
 
 log = logging.getLogger("mlready.runtime.grpc")
+_CONTROL = frozenset({PRIORITY, SETTINGS, PING, WINDOW_UPDATE})  # frames that draw on the free-frame budget
+
+
+class _Budget:
+    """A token bucket: ``burst`` tokens, refilled at ``rate`` per second; ``spend`` is False once empty."""
+
+    __slots__ = ("tokens", "burst", "rate", "stamp")
+
+    def __init__(self, burst: int, rate: float):
+        self.tokens, self.burst, self.rate, self.stamp = float(burst), burst, rate, time.monotonic()
+
+    def spend(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+    def earn(self, n: int) -> None:
+        self.tokens = min(self.burst, self.tokens + n)
 
 
 class _Stream:
-    __slots__ = ("id", "headers", "block", "body", "closed_remote", "send_window", "reset", "pending", "unacked")
+    __slots__ = ("id", "headers", "block", "body", "closed_remote", "send_window", "reset", "pending", "unacked",
+                 "task", "started", "declared")
 
     def __init__(self, stream_id: int, send_window: int):
         self.id = stream_id
+        self.started = time.monotonic()  # for the message timeout
+        self.task: asyncio.Task | None = None  # the call, once dispatched
+        self.declared = -1  # the message size its 5-byte prefix declares, once known
         self.headers: dict[str, str] | None = None
         self.block = bytearray()  # HEADERS + CONTINUATION fragments until END_HEADERS
         self.body = bytearray()
@@ -82,6 +127,10 @@ class _Stream:
         self.reset = False
         self.pending: list[Any] | None = None  # [memoryview of DATA still to send, trailer block]
         self.unacked = 0  # DATA bytes received since our last WINDOW_UPDATE for this stream
+
+
+LINGER_SECONDS = 1.0  # after a GOAWAY that ends a connection, input is drained this long before closing
+_CLIENT_SLOW, _YIELD = 1, 2  # why reading is paused: the client is not reading answers; parsing yields a turn
 
 
 class _ConnectionError(Exception):
@@ -112,10 +161,25 @@ class GrpcConnection(asyncio.Protocol):
         self.tasks: set[asyncio.Task] = set()
         self.going_away = False
         self.blocked: list[int] = []  # streams waiting for send window, in order
+        self.free = _Budget(FREE_BURST, FREE_PER_SECOND)  # frames that move no call forward
+        self.resets = _Budget(RESET_BURST, RESETS_PER_SECOND)  # streams reset by the client or for its faults
+        self.cancelled: set[int] = set()  # reset calls whose work has not ended: they still count as streams
+        self.read_paused = 0  # _CLIENT_SLOW | _YIELD
+        self.opened = self.idle_since = time.monotonic()
+        self.header_started = 0.0  # when the header block we are waiting CONTINUATION frames for began
+        self.calls = self.seen_calls = 0  # calls dispatched; the count the idle check saw last
+        self.lingering = False  # closing after a GOAWAY: input is dropped
 
     # -- connection --------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        limit = self.server.limits.max_connections
+        if len(self.server.connections) >= limit:
+            log.warning("gRPC connection refused: connection limit reached", extra={"limit": limit})
+            self.transport.write(frame(SETTINGS, 0, 0) + frame(GOAWAY, 0, 0, U32.pack(0) + U32.pack(NO_ERROR)
+                                                               + b"too many connections"))
+            self.transport.close()
+            return
         self.server.connections.add(self)
 
     def _server_preface(self) -> None:
@@ -128,20 +192,48 @@ class GrpcConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         """The client is not reading our answers: stop reading its requests until it catches up."""
-        self.transport.pause_reading()
+        self._pause(_CLIENT_SLOW)
 
     def resume_writing(self) -> None:
-        self.transport.resume_reading()
+        self._resume(_CLIENT_SLOW)
+
+    def _pause(self, why: int) -> None:
+        if not self.read_paused:
+            self.transport.pause_reading()
+        self.read_paused |= why
+
+    def _resume(self, why: int) -> None:
+        self.read_paused &= ~why
+        if not self.read_paused and not self.transport.is_closing():
+            self.transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
         for stream in self.streams.values():
             stream.reset = True
+            self.server.buffered -= len(stream.body)
         self.streams.clear()
+        for task in self.tasks:  # nobody is left to answer
+            task.cancel()
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            return
+        self.buf += data
+        if not self.read_paused & _YIELD:  # else the next turn parses it
+            self._parse()
+
+    def _next_turn(self) -> None:
+        self.read_paused &= ~_YIELD
+        if self.lingering or self.transport.is_closing():
+            return
+        self._parse()
+        if not self.read_paused:
+            self.transport.resume_reading()
+
+    def _parse(self) -> None:
+        """Handle the complete frames in the buffer, at most TURN_FRAMES of them before yielding the loop."""
         buf = self.buf
-        buf += data
         try:
             if not self.preface:
                 if len(buf) < len(PREFACE):
@@ -154,8 +246,13 @@ class GrpcConnection(asyncio.Protocol):
                 del buf[:len(PREFACE)]
                 self.preface = True
                 self._server_preface()
-            pos, end = 0, len(buf)
-            while end - pos >= 9 and not self.transport.is_closing():
+            pos, end, count = 0, len(buf), 0
+            while end - pos >= 9 and not self.lingering and not self.transport.is_closing():
+                if count == TURN_FRAMES:  # let other connections (and the health checks) have a turn
+                    self._pause(_YIELD)
+                    asyncio.get_running_loop().call_soon(self._next_turn)
+                    break
+                count += 1
                 head, flags, stream = FRAME_HEADER.unpack_from(buf, pos)
                 length, kind = head >> 8, head & 0xFF
                 if length > 16384:
@@ -168,12 +265,26 @@ class GrpcConnection(asyncio.Protocol):
             del buf[:pos]
         except _ConnectionError as exc:
             log.info("gRPC connection closed: protocol error", extra={"reason": str(exc), "code": exc.code})
-            self._goaway(exc.code, str(exc))
-            self.transport.close()
+            self._close(exc.code, str(exc))
         except Exception:
             log.exception("gRPC connection closed: internal error")
-            self._goaway(INTERNAL_ERROR, "internal error")
-            self.transport.close()
+            self._close(INTERNAL_ERROR, "internal error")
+
+    def _close(self, code: int, reason: str) -> None:
+        """GOAWAY, cancel the calls, then close after a moment. Meanwhile what the client still sends is read and
+        dropped: closing with unread input makes the kernel answer with a RST that can destroy the GOAWAY before
+        the client has read it, and the client would never learn why."""
+        self._goaway(code, reason)
+        if self.lingering or self.transport.is_closing():
+            return
+        self.lingering = True
+        self.buf.clear()
+        for task in self.tasks:
+            task.cancel()
+        if self.read_paused:
+            self.read_paused = 0
+            self.transport.resume_reading()
+        asyncio.get_running_loop().call_later(LINGER_SECONDS, self.transport.close)
 
     def _not_http2(self) -> None:
         body = b"this port speaks gRPC (HTTP/2 with prior knowledge)\n"
@@ -188,9 +299,26 @@ class GrpcConnection(asyncio.Protocol):
                                         + reason.encode()[:256]))
 
     # -- frames --------------------------------------------------------------------------------------------
+    def _spend_free(self) -> None:
+        if not self.free.spend():
+            raise _ConnectionError(ENHANCE_YOUR_CALM, "too many control, empty or unknown frames")
+
+    def _spend_reset(self) -> None:
+        if not self.resets.spend():
+            raise _ConnectionError(ENHANCE_YOUR_CALM, "too many stream resets")
+
+    def _reset(self, sid: int, code: int) -> None:
+        """Reset a stream because of what the client did: counted against its reset budget."""
+        self._spend_reset()
+        self.transport.write(frame(RST_STREAM, 0, sid, U32.pack(code)))
+
     def frame(self, kind: int, flags: int, sid: int, payload: bytes) -> None:
         if self.expect_continuation and (kind != CONTINUATION or sid != self.expect_continuation):
             raise _ConnectionError(PROTOCOL_ERROR, "expected a CONTINUATION frame")
+        if kind > CONTINUATION or kind in _CONTROL:
+            self._spend_free()
+        elif not payload and kind in (HEADERS, CONTINUATION) and not flags & END_HEADERS:  # an empty fragment
+            self._spend_free()
         if kind == DATA:
             self._data(flags, sid, payload)
         elif kind == HEADERS:
@@ -215,10 +343,18 @@ class GrpcConnection(asyncio.Protocol):
             if not flags & ACK:
                 self.transport.write(frame(PING, ACK, 0, payload))
         elif kind == RST_STREAM:
+            if len(payload) != 4 or not sid:
+                raise _ConnectionError(FRAME_SIZE_ERROR if sid else PROTOCOL_ERROR, "bad RST_STREAM")
             stream = self.streams.pop(sid, None)
             if stream is not None:
+                self._spend_reset()
                 stream.reset = True
-                self._release(len(stream.body))
+                self._drop_body(stream)
+                if stream.task is not None and not stream.task.done():
+                    stream.task.cancel()  # a call not started yet never runs; one running stops at its await
+                    self.cancelled.add(sid)
+            else:  # a stream already closed: nothing to do, but not free either
+                self._spend_free()
         elif kind == GOAWAY:
             self.going_away = True
             self._close_if_idle()
@@ -245,8 +381,11 @@ class GrpcConnection(asyncio.Protocol):
             if sid <= self.last_stream:
                 raise _ConnectionError(STREAM_CLOSED, f"HEADERS on closed stream {sid}")
             self.last_stream = sid
-            if self.going_away or self.server.closing or len(self.streams) >= MAX_STREAMS:
-                self.transport.write(frame(RST_STREAM, 0, sid, U32.pack(REFUSED_STREAM)))
+            if self.going_away or self.server.closing or len(self.streams) + len(self.cancelled) >= MAX_STREAMS:
+                if self.going_away or self.server.closing:
+                    self.transport.write(frame(RST_STREAM, 0, sid, U32.pack(REFUSED_STREAM)))
+                else:  # over the limit we announced
+                    self._reset(sid, REFUSED_STREAM)
                 stream = self.streams[sid] = _Stream(sid, 0)
                 stream.reset = True  # still decoded: the HPACK table must stay in step with the client's
             else:
@@ -258,7 +397,7 @@ class GrpcConnection(asyncio.Protocol):
             self._decode(block)  # keeps the HPACK table in step with the client's
             self.streams.pop(sid, None)
             stream.reset = True
-            self.transport.write(frame(RST_STREAM, 0, sid, U32.pack(STREAM_CLOSED)))
+            self._reset(sid, STREAM_CLOSED)
             return
         else:  # trailers from the client: gRPC clients send none, but they are legal and end the stream
             stream.block = bytearray(block)
@@ -269,6 +408,7 @@ class GrpcConnection(asyncio.Protocol):
             self._headers_complete(stream)
         else:
             self.expect_continuation = sid
+            self.header_started = time.monotonic()
 
     def _headers_complete(self, stream: _Stream) -> None:
         headers = self._decode(bytes(stream.block))
@@ -308,6 +448,8 @@ class GrpcConnection(asyncio.Protocol):
             if not payload or payload[0] >= size:
                 raise _ConnectionError(PROTOCOL_ERROR, "bad padding")
             payload = payload[1:size - payload[0]]
+        if not payload and not flags & END_STREAM:  # moves nothing forward
+            self._spend_free()
         self.conn_recv -= size
         if self.conn_recv < 0:
             raise _ConnectionError(FLOW_CONTROL_ERROR, "connection window exceeded")
@@ -321,13 +463,22 @@ class GrpcConnection(asyncio.Protocol):
             self._release(size)
             self.streams.pop(sid, None)
             stream.reset = True
-            self.transport.write(frame(RST_STREAM, 0, sid, U32.pack(STREAM_CLOSED)))
+            self._reset(sid, STREAM_CLOSED)
             return
         stream.body += payload
+        self.server.buffered += len(payload)
         self._release(size - len(payload))  # padding is never buffered
-        if len(stream.body) > self.server.max_message_bytes + 5:
+        limit = self.server.max_message_bytes
+        if stream.declared < 0 and len(stream.body) >= 5:
+            stream.declared = U32.unpack_from(stream.body, 1)[0]
+        if stream.declared > limit or len(stream.body) > limit + 5:  # refused before it is buffered
+            size = max(stream.declared, len(stream.body) - 5)
+            self._spend_reset()
             self._refuse(stream, Status.RESOURCE_EXHAUSTED,
-                         f"request message larger than the server's limit of {self.server.max_message_bytes} bytes")
+                         f"request message of {size} bytes is larger than the server's limit of {limit} bytes")
+            return
+        if self.server.buffered > self.server.buffer_budget:
+            self._refuse(stream, Status.UNAVAILABLE, "the server holds too many partial request messages; retry")
             return
         if flags & END_STREAM:
             stream.closed_remote = True
@@ -337,6 +488,13 @@ class GrpcConnection(asyncio.Protocol):
         if stream.unacked >= STREAM_WINDOW // 2:  # a long message: let the client go on sending it
             self.transport.write(frame(WINDOW_UPDATE, 0, sid, U32.pack(stream.unacked)))
             stream.unacked = 0
+
+    def _drop_body(self, stream: _Stream) -> None:
+        """Forget a stream's buffered request bytes (and give them back to the client's window)."""
+        size = len(stream.body)
+        self.server.buffered -= size
+        stream.body = bytearray()
+        self._release(size)
 
     def _release(self, size: int) -> None:
         """Buffered request bytes are gone: return them to the client's connection window, in batches."""
@@ -353,6 +511,8 @@ class GrpcConnection(asyncio.Protocol):
             return
         if len(payload) % 6:
             raise _ConnectionError(FRAME_SIZE_ERROR, "bad SETTINGS length")
+        if len(payload) > 6 * MAX_SETTINGS:
+            raise _ConnectionError(ENHANCE_YOUR_CALM, f"more than {MAX_SETTINGS} settings in one frame")
         for i in range(0, len(payload), 6):
             key, value = SETTING.unpack_from(payload, i)
             if key == INITIAL_WINDOW_SIZE:
@@ -387,14 +547,16 @@ class GrpcConnection(asyncio.Protocol):
     # -- calls ---------------------------------------------------------------------------------------------
     def _dispatch(self, stream: _Stream) -> None:
         body = bytes(stream.body)
-        stream.body = bytearray()
-        self._release(len(body))
-        task = asyncio.get_running_loop().create_task(self._call(stream, body))
+        self._drop_body(stream)
+        self.calls += 1
+        self.free.earn(FREE_PER_CALL)
+        task = stream.task = asyncio.get_running_loop().create_task(self._call(stream, body))
         self.tasks.add(task)
-        task.add_done_callback(self._call_done)
+        task.add_done_callback(functools.partial(self._call_done, stream.id))
 
-    def _call_done(self, task: asyncio.Task) -> None:
+    def _call_done(self, sid: int, task: asyncio.Task) -> None:
         self.tasks.discard(task)
+        self.cancelled.discard(sid)
         if self.going_away or self.server.closing:
             self._close_if_idle()
 
@@ -455,8 +617,7 @@ class GrpcConnection(asyncio.Protocol):
 
     def _refuse(self, stream: _Stream, status: Status, message: str) -> None:
         """Answer now, before the request is complete, and stop reading it."""
-        self._release(len(stream.body))
-        stream.body = bytearray()
+        self._drop_body(stream)
         self._finish(stream, None, status, message)
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(frame(RST_STREAM, 0, stream.id, U32.pack(NO_ERROR)))
@@ -527,6 +688,29 @@ class GrpcConnection(asyncio.Protocol):
             if not any(s.headers is not None and not s.reset for s in self.streams.values()):
                 self.transport.close()
 
+    def check_timeouts(self, now: float) -> None:
+        """Called by the server's sweeper: close what waited too long for the client."""
+        limits = self.server.limits
+        if self.transport is None or self.lingering or self.transport.is_closing():
+            return
+        if not self.preface:
+            if now - self.opened > limits.header_timeout_s:
+                log.info("gRPC connection closed: no HTTP/2 preface in time")
+                self.transport.close()
+            return
+        if self.expect_continuation and now - self.header_started > limits.header_timeout_s:
+            self._close(NO_ERROR, f"header block not complete within {limits.header_timeout_s:g} s")
+            return
+        for stream in list(self.streams.values()):
+            if (stream.task is None and not stream.reset and stream.headers is not None and not stream.closed_remote
+                    and now - stream.started > limits.message_timeout_s):
+                self._refuse(stream, Status.DEADLINE_EXCEEDED,
+                             f"the request message did not arrive within {limits.message_timeout_s:g} s")
+        if self.streams or self.tasks or self.blocked or self.calls != self.seen_calls:
+            self.seen_calls, self.idle_since = self.calls, now
+        elif now - self.idle_since > limits.idle_timeout_s:
+            self._close(NO_ERROR, "idle connection")
+
     def shutdown(self) -> None:
         """Refuse new calls (GOAWAY names the last stream we will answer); close once in-flight calls end."""
         self._goaway(NO_ERROR, "server shutting down")
@@ -536,13 +720,29 @@ class GrpcConnection(asyncio.Protocol):
 class GrpcServer:
     """Listens and owns the connections. ``stop(grace)`` drains: GOAWAY, then up to ``grace`` seconds."""
 
-    def __init__(self, routes: Routes, *, max_message_bytes: int):
+    def __init__(self, routes: Routes, *, max_message_bytes: int, limits: GrpcLimitsConfig | None = None):
         self.routes = routes
         self.max_message_bytes = max_message_bytes
+        self.limits = limits = limits or GrpcLimitsConfig()
         self.connection_window = max(8 << 20, max_message_bytes + (1 << 16))
+        self.buffered = 0  # partial request messages held, across connections
+        self.buffer_budget = max(limits.max_buffered_bytes, max_message_bytes + 5)
         self.connections: set[GrpcConnection] = set()
         self.closing = False
         self._server: asyncio.base_events.Server | None = None
+        self._sweeper: asyncio.Task | None = None
+
+    async def _sweep(self) -> None:
+        limits = self.limits
+        tick = min(1.0, max(0.05, min(limits.header_timeout_s, limits.message_timeout_s, limits.idle_timeout_s) / 4))
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            for conn in list(self.connections):
+                try:
+                    conn.check_timeouts(now)
+                except Exception:  # a bug must not stop the sweeper for every other connection
+                    log.exception("gRPC timeout check failed")
 
     async def start(self, host: str, port: int, reuse_port: bool = False) -> int:
         """Bind and listen; returns the bound port. Raises OSError when the address is taken."""
@@ -550,10 +750,13 @@ class GrpcServer:
         hosts = None if host in ("0.0.0.0", "::", "") else host
         self._server = await loop.create_server(lambda: GrpcConnection(self), hosts, port, backlog=2048,
                                                 reuse_port=reuse_port or None)
+        self._sweeper = loop.create_task(self._sweep())
         return self._server.sockets[0].getsockname()[1]
 
     async def stop(self, grace: float) -> None:
         self.closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self._server is not None:
             self._server.close()
         for conn in list(self.connections):

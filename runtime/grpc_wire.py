@@ -16,12 +16,25 @@ END_STREAM = ACK = 0x1
 END_HEADERS, PADDED, PRIORITY_FLAG = 0x4, 0x8, 0x20
 NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR = 0x0, 0x1, 0x2, 0x3
 STREAM_CLOSED, FRAME_SIZE_ERROR, REFUSED_STREAM, CANCEL, COMPRESSION_ERROR = 0x5, 0x6, 0x7, 0x8, 0x9
+ENHANCE_YOUR_CALM = 0xB
 HEADER_TABLE_SIZE, MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE, MAX_FRAME_SIZE, MAX_HEADER_LIST_SIZE = 1, 3, 4, 5, 6
 
 MAX_STREAMS = 256  # concurrent calls per connection (SETTINGS_MAX_CONCURRENT_STREAMS)
 STREAM_WINDOW = 1 << 20  # what a client may send on one stream before we acknowledge it
 MAX_HEADER_BYTES = 16 * 1024
 MAX_WINDOW = (1 << 31) - 1
+
+# Flood budgets per connection (token buckets: a burst, refilled at a rate). Exceeding one answers
+# GOAWAY(ENHANCE_YOUR_CALM) and closes the connection. "Free" frames are those that make the server work without
+# moving a call forward: PING, SETTINGS, PRIORITY, WINDOW_UPDATE, unknown types, and empty DATA / HEADERS /
+# CONTINUATION frames that end nothing (CVE-2019-9512, -9515, -9518, CVE-2024-27316). Each dispatched call earns
+# FREE_PER_CALL back, so a busy honest client (grpcio sends a BDP PING and WINDOW_UPDATEs as answers arrive)
+# never runs dry. Resets count RST_STREAM from the client on a live stream and every stream the server refuses or
+# resets because of the client (CVE-2023-44487 rapid reset, CVE-2025-8671); nghttp2's defaults: 1000, 33/s.
+FREE_BURST, FREE_PER_SECOND, FREE_PER_CALL = 1000, 100, 4
+RESET_BURST, RESETS_PER_SECOND = 1000, 33
+MAX_SETTINGS = 32  # entries in one SETTINGS frame (nghttp2's default)
+TURN_FRAMES = 256  # frames parsed per event-loop turn before yielding to other connections
 FRAME_HEADER = struct.Struct(">IBI")  # (length << 8 | type, flags, stream id)
 U32 = struct.Struct(">I")
 SETTING = struct.Struct(">HI")

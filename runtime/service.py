@@ -175,6 +175,9 @@ class Service:
         except ServingError as exc:
             status = str(exc.status)
             raise
+        except asyncio.CancelledError:  # the client went away (a reset gRPC call): not a server error
+            status = "499"
+            raise
         finally:
             gauge.dec()
             m.child(m.requests, mlabel, vlabel, protocol, status).inc()
