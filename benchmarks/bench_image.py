@@ -46,9 +46,9 @@ def main() -> int:
     ensure_engine()
 
     from mlready.engine import api
-    from mlready.generators.docker import image as img
-    from mlready.generators.docker.smoke import smoke_test
-    from mlready.generators.docker.workflow import build_and_check
+    from mlready.engine.actions import docker_engine as img
+    from mlready.engine.actions.image import build_and_check
+    from mlready.engine.actions.smoke import smoke_test
 
     overrides = ["tracking.enabled=false", "+target=docker", f"target.docker.base_image={args.base}"]
     with tempfile.TemporaryDirectory(prefix="bench-image-") as tmp:

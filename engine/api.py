@@ -11,7 +11,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlready.engine import registry
 from mlready.engine.errors import BuildFailed
@@ -24,6 +24,11 @@ from mlready.engine.serialize import canonical_json
 from mlready.engine.spec import Spec
 from mlready.engine.version import mlready_version
 from mlready.engine.writer import MANIFEST, check_out_dir, write_tree
+
+if TYPE_CHECKING:
+    from mlready.engine.actions.deploy import DeployResult, RolloutStatus
+    from mlready.engine.actions.image import ImageReport
+    from mlready.engine.lifecycle.promote import Promotion
 
 
 def default_out(project_dir: Path) -> Path:
@@ -191,3 +196,52 @@ def check(project_dir: str | Path, overrides: list[str] | None = None, out: str 
     for path in sorted(on_disk - set(expected) - {MANIFEST}):
         drift.append(Drift(path, "unexpected file"))
     return drift, out_dir
+
+
+# Operations with side effects (an image, a cluster, a server, the Model Registry): one module per action in
+# mlready.engine.actions, imported when called. Builds above are pure until the writer; these act on the world.
+
+def image(project_dir: str | Path, overrides: list[str] | None = None, *, push: bool = False, smoke: bool = True,
+          no_cache: bool = False, out: str | Path | None = None, reporter: Reporter | None = None) -> ImageReport:
+    """Build the project, then build its image through the Docker Engine API (``DOCKER_HOST``), smoke-test it
+    (read-only, non-root, one prediction checked against onnxruntime), optionally push, and record it."""
+    from mlready.engine.actions.image import build_and_check
+
+    return build_and_check(project_dir, overrides, push=push, smoke=smoke, no_cache=no_cache, out=out,
+                           reporter=reporter)
+
+
+def deploy(build_dir: str | Path, env: str | None = None, *, context: str | None = None, dry_run: bool = False,
+           wait: bool = True, timeout: float = 600.0, prune: bool = True) -> DeployResult:
+    """Server-side apply ``<build_dir>/k8s/overlays/<env>`` (default: the env the build was made for)."""
+    from mlready.engine.actions.deploy import built_env
+    from mlready.engine.actions.deploy import deploy as apply_bundle
+
+    build = Path(build_dir)
+    return apply_bundle(build, env or built_env(build), context=context, dry_run=dry_run, wait=wait,
+                        timeout=timeout, prune=prune)
+
+
+def rollback(name: str, namespace: str, *, context: str | None = None, wait: bool = True,
+             timeout: float = 600.0) -> RolloutStatus:
+    """Return Deployment ``name`` to its previous revision (like ``kubectl rollout undo``)."""
+    from mlready.engine.actions.rollback import rollback as undo
+
+    return undo(name, namespace, context=context, wait=wait, timeout=timeout)
+
+
+def serve(project_dir: str | Path = ".", out: str | Path | None = None, model_repository: str | Path | None = None,
+          config_file: str | Path | None = None, host: str | None = None, http_port: int | None = None,
+          grpc_port: int | None = None, metrics_port: int | None = None) -> int:
+    """Serve a project's built model (or a model repository) until interrupted; the server's exit code."""
+    from mlready.engine.actions.serve import serve as run_server
+
+    return run_server(project_dir, out, model_repository, config_file, host, http_port, grpc_port, metrics_port)
+
+
+def promote(project_dir: str | Path, name: str, version: int, alias: str = "champion",
+            tracking_uri: str | None = None) -> Promotion:
+    """Point ``name@alias`` at model ``version`` in the project's tracking store."""
+    from mlready.engine.actions.promote import promote_in_project
+
+    return promote_in_project(Path(project_dir), name, version, alias, tracking_uri)

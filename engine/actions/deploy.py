@@ -1,4 +1,4 @@
-"""Deploy and roll back the bundle with the ``kubernetes`` Python client (the API behind `mlready deploy`).
+"""``mlready deploy``: apply the bundle with the ``kubernetes`` Python client (rollback.py undoes a rollout).
 
 - :func:`render` turns ``build/k8s/overlays/<env>`` into objects with ``kubectl kustomize`` (the same
   renderer users run by hand).
@@ -6,8 +6,6 @@
   custom resources last) and :func:`deploy` server-side applies each one with field manager ``mlready``
   (``dry_run=True`` sends ``dryRun=All``: the API server validates and admits, nothing is stored), then
   waits for every Deployment's rollout.
-- :func:`rollback` returns a Deployment to its previous ReplicaSet's pod template, as
-  ``kubectl rollout undo`` does, and waits for that rollout.
 """
 
 from __future__ import annotations
@@ -56,6 +54,17 @@ class DeployResult:
     applied: list[Applied] = field(default_factory=list)
     rollouts: list[RolloutStatus] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)  # "namespace/name" of stale Deployments deleted
+
+
+def built_env(build_dir: Path) -> str:
+    """The environment the build was made for (``env=...``), from build/manifest.json; dev by default."""
+    from mlready.engine.manifest import FILENAME, Manifest
+
+    if (build_dir / FILENAME).is_file():
+        env = Manifest.load(build_dir / FILENAME).spec.choices.get("env")
+        if isinstance(env, str):
+            return env
+    return "dev"
 
 
 def stale_deployments(existing: list[Any], objects: list[dict[str, Any]]) -> list[Any]:
@@ -122,7 +131,7 @@ def api_client(context: str | None = None) -> Any:
             raise UsageError(f"no usable kube context: {exc}") from None
 
 
-def _call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+def kube_call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
@@ -141,14 +150,14 @@ def deploy(build_dir: Path, env: str, *, context: str | None = None, dry_run: bo
     api = api_client(context)
     from kubernetes.dynamic import DynamicClient
 
-    dyn = _call("discovering the API", DynamicClient, api)
+    dyn = kube_call("discovering the API", DynamicClient, api)
     result = DeployResult(env)
     for obj in objects:
         meta = obj["metadata"]
         label = f"{obj['kind']}/{meta['name']}"
-        resource = _call(f"looking up {obj['apiVersion']} {obj['kind']}", dyn.resources.get,
+        resource = kube_call(f"looking up {obj['apiVersion']} {obj['kind']}", dyn.resources.get,
                          api_version=obj["apiVersion"], kind=obj["kind"])
-        _call(f"applying {label}", dyn.server_side_apply, resource, body=obj, name=meta["name"],
+        kube_call(f"applying {label}", dyn.server_side_apply, resource, body=obj, name=meta["name"],
               namespace=meta.get("namespace"), field_manager=FIELD_MANAGER, force_conflicts=True,
               dry_run="All" if dry_run else None)
         result.applied.append(Applied(obj["kind"], meta["name"], meta.get("namespace"), dry_run))
@@ -169,10 +178,10 @@ def _prune(api: Any, objects: list[dict[str, Any]], result: DeployResult, dry_ru
     for namespace in sorted({o["metadata"]["namespace"] for o in objects if o["kind"] == "Deployment"}):
         name = next(o["metadata"]["labels"]["app.kubernetes.io/name"] for o in objects
                     if o["kind"] == "Deployment" and o["metadata"]["namespace"] == namespace)
-        listed = _call("listing deployments", apps.list_namespaced_deployment, namespace,
+        listed = kube_call("listing deployments", apps.list_namespaced_deployment, namespace,
                        label_selector=f"app.kubernetes.io/name={name},app.kubernetes.io/managed-by=mlready")
         for dep in stale_deployments(listed.items, objects):
-            _call(f"deleting stale deployment {dep.metadata.name}", apps.delete_namespaced_deployment,
+            kube_call(f"deleting stale deployment {dep.metadata.name}", apps.delete_namespaced_deployment,
                   dep.metadata.name, namespace, dry_run="All" if dry_run else None)
             result.pruned.append(f"{namespace}/{dep.metadata.name}")
 
@@ -203,7 +212,7 @@ def wait_rollout(api: Any, name: str, namespace: str, timeout: float = 600.0) ->
     apps = client.AppsV1Api(api)
     deadline = time.monotonic() + timeout
     while True:
-        dep = _call(f"reading deployment {name}", apps.read_namespaced_deployment, name, namespace)
+        dep = kube_call(f"reading deployment {name}", apps.read_namespaced_deployment, name, namespace)
         done, message = rollout_state(dep)
         revision = (dep.metadata.annotations or {}).get(REVISION)
         if done:
@@ -211,44 +220,3 @@ def wait_rollout(api: Any, name: str, namespace: str, timeout: float = 600.0) ->
         if time.monotonic() > deadline:
             raise DeployError(f"deployment {namespace}/{name} not rolled out after {timeout:.0f}s: {message}")
         time.sleep(2)
-
-
-def previous_replica_set(replica_sets: list[Any], current_revision: int) -> tuple[int, Any]:
-    """The newest ReplicaSet older than ``current_revision``: where `kubectl rollout undo` goes."""
-    older = []
-    for rs in replica_sets:
-        rev = int((rs.metadata.annotations or {}).get(REVISION, "0"))
-        if 0 < rev < current_revision:
-            older.append((rev, rs))
-    if not older:
-        raise DeployError(f"no earlier revision to roll back to (current revision {current_revision})")
-    return max(older, key=lambda pair: pair[0])
-
-
-def undo_patch(template: dict[str, Any]) -> list[dict[str, Any]]:
-    """A JSON patch replacing the pod template (as kubectl does), without the ReplicaSet's hash label."""
-    template = {**template, "metadata": dict(template.get("metadata") or {})}
-    labels = dict(template["metadata"].get("labels") or {})
-    labels.pop("pod-template-hash", None)
-    template["metadata"]["labels"] = labels
-    return [{"op": "replace", "path": "/spec/template", "value": template}]
-
-
-def rollback(name: str, namespace: str, *, context: str | None = None, wait: bool = True,
-             timeout: float = 600.0) -> RolloutStatus:
-    from kubernetes import client
-
-    api = api_client(context)
-    apps = client.AppsV1Api(api)
-    dep = _call(f"reading deployment {name}", apps.read_namespaced_deployment, name, namespace)
-    current = int((dep.metadata.annotations or {}).get(REVISION, "0"))
-    selector = ",".join(f"{k}={v}" for k, v in sorted(dep.spec.selector.match_labels.items()))
-    sets = _call("listing replica sets", apps.list_namespaced_replica_set, namespace, label_selector=selector)
-    owned = [rs for rs in sets.items if any(o.uid == dep.metadata.uid for o in rs.metadata.owner_references or [])]
-    rev, rs = previous_replica_set(owned, current)
-    patch = undo_patch(api.sanitize_for_serialization(rs.spec.template))
-    _call(f"rolling {name} back to revision {rev}", apps.patch_namespaced_deployment, name, namespace, patch,
-          field_manager=FIELD_MANAGER)
-    if not wait:
-        return RolloutStatus(name, namespace, False, f"rolling back to revision {rev}", str(rev))
-    return wait_rollout(api, name, namespace, timeout)

@@ -148,7 +148,7 @@ def push(client: Any, repository: str, tag: str) -> str:
     if os.environ.get(USER_ENV) or os.environ.get(PASSWORD_ENV):
         auth = {"username": os.environ.get(USER_ENV, ""), "password": os.environ.get(PASSWORD_ENV, "")}
     digest = ""
-    lines = []
+    lines: list[str] = []
     for item in client.api.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
         if "error" in item or "errorDetail" in item:
             detail = item.get("error") or item["errorDetail"].get("message", "")

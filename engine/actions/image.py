@@ -8,12 +8,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mlready.engine.actions import docker_engine as img
+from mlready.engine.actions.smoke import SmokeResult, smoke_test
 from mlready.engine.errors import UsageError
 from mlready.engine.manifest import Manifest
-from mlready.generators.docker import image as img
 from mlready.generators.docker import image_ref, variant
 from mlready.generators.docker.context import OUT, image_base
-from mlready.generators.docker.smoke import SmokeResult, smoke_test
 
 
 @dataclass

@@ -8,17 +8,6 @@ import click
 from mlready.engine.commands.common import emit_json, json_option, out_option, project_option
 
 
-def built_env(build_dir: Path) -> str:
-    """The environment the build was made for (``env=...``), from build/manifest.json; dev by default."""
-    from mlready.engine.manifest import FILENAME, Manifest
-
-    if (build_dir / FILENAME).is_file():
-        env = Manifest.load(build_dir / FILENAME).spec.choices.get("env")
-        if isinstance(env, str):
-            return env
-    return "dev"
-
-
 @click.command("deploy")
 @project_option
 @out_option
@@ -40,12 +29,13 @@ def command(project: str, out: str | None, env: str | None, context: str | None,
       mlready build +target=k8s env=prod && mlready deploy --dry-run
       mlready deploy --env staging --context staging-cluster
     """
-    from mlready.generators.k8s.apply import deploy
+    from mlready.engine import api
+    from mlready.engine.actions.deploy import built_env
 
     build_dir = Path(out) if out else Path(project) / "build"
     env = env or built_env(build_dir)
-    result = deploy(build_dir, env, context=context, dry_run=dry_run, wait=not no_wait, timeout=timeout,
-                    prune=not no_prune)
+    result = api.deploy(build_dir, env, context=context, dry_run=dry_run, wait=not no_wait, timeout=timeout,
+                        prune=not no_prune)
     if as_json:
         emit_json({"env": env, "dry_run": dry_run,
                    "applied": [{"kind": a.kind, "name": a.name, "namespace": a.namespace} for a in result.applied],

@@ -27,11 +27,11 @@ def command(project: str, overrides: tuple[str, ...], out: str | None, push: boo
       mlready image +target=docker
       mlready image -C examples/quickstart +target=docker env=prod --push
     """
+    from mlready.engine import api
     from mlready.engine.progress import reporter_for
-    from mlready.generators.docker.workflow import build_and_check
 
-    report = build_and_check(project, list(overrides), push=push, smoke=not no_smoke, no_cache=no_cache,
-                             out=out, reporter=reporter_for(quiet, as_json))
+    report = api.image(project, list(overrides), push=push, smoke=not no_smoke, no_cache=no_cache, out=out,
+                       reporter=reporter_for(quiet, as_json))
     if as_json:
         emit_json({"ok": True, **report.to_dict()})
         return

@@ -28,7 +28,7 @@ def command(name: str, version: int, alias: str, project_dir: Path, tracking_uri
     Builds whose model.source is models:/NAME@ALIAS follow the alias: promote, then rebuild to deploy;
     point the alias back at an older version and rebuild to roll back.
     """
-    from mlready.engine.lifecycle.promote import promote_in_project
+    from mlready.engine import api
 
-    result = promote_in_project(project_dir, name, version, alias, tracking_uri)
+    result = api.promote(project_dir, name, version, alias, tracking_uri)
     click.echo(result.describe())

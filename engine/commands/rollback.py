@@ -20,9 +20,9 @@ def command(name: str, namespace: str, context: str | None, no_wait: bool, timeo
     Example:
       mlready rollback churn-model -n churn-model-prod
     """
-    from mlready.generators.k8s.apply import rollback
+    from mlready.engine import api
 
-    status = rollback(name, namespace, context=context, wait=not no_wait, timeout=timeout)
+    status = api.rollback(name, namespace, context=context, wait=not no_wait, timeout=timeout)
     if as_json:
         emit_json({"name": status.name, "namespace": status.namespace, "ready": status.ready,
                    "revision": status.revision, "message": status.message})

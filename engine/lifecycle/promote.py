@@ -2,24 +2,17 @@
 
 Builds whose ``model.source`` is ``models:/<name>@<alias>`` follow the alias, so promoting a version and
 rebuilding deploys it, and pointing the alias back at an older version and rebuilding is the rollback path.
+``mlready promote`` runs this against a project's store through :mod:`mlready.engine.actions.promote`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from mlready.engine.lifecycle.registry import RegistryLookupError, model_version, parse_model_uri
-from mlready.engine.lifecycle.store import (
-    Store,
-    bounded_http,
-    open_client,
-    sqlite_artifact_root,
-    store_for,
-    store_from_spec,
-)
+from mlready.engine.lifecycle.store import Store
 
 # MLflow's own rule for alias names; "latest" and "v<digits>" are reserved by MLflow
 _ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -54,23 +47,3 @@ def promote(client: Any, store: Store, name: str, version: int | str, alias: str
     previous = (client.get_registered_model(name).aliases or {}).get(alias)
     client.set_registered_model_alias(name, alias, str(mv.version))
     return Promotion(name=name, alias=alias, version=str(mv.version), previous=str(previous) if previous else None)
-
-
-def project_store(project_dir: Path, tracking_uri: str | None = None, timeout: float = 10.0) -> Store:
-    """The store a project's builds use: an explicit URI, else its spec's (and the environment's) choice."""
-    if tracking_uri:
-        return Store(tracking_uri=tracking_uri, artifact_root=sqlite_artifact_root(tracking_uri), timeout=timeout)
-    if (Path(project_dir) / "deploy.yaml").is_file():
-        from mlready.engine.load import load_spec
-
-        spec, _ = load_spec(Path(project_dir))
-        return store_from_spec(spec)
-    return store_for(Path(project_dir), timeout=timeout)
-
-
-def promote_in_project(
-    project_dir: Path, name: str, version: int, alias: str, tracking_uri: str | None = None
-) -> Promotion:
-    store = project_store(project_dir, tracking_uri)
-    with bounded_http(store.timeout):
-        return promote(open_client(store), store, name, version, alias)

@@ -1,6 +1,6 @@
 """The ``docker`` target (``+target=docker``): a hermetic build context and a best-practice Dockerfile.
 
-The image itself is built, smoke-tested and pushed by ``mlready image`` (:mod:`mlready.generators.docker.image`).
+The image itself is built, smoke-tested and pushed by ``mlready image`` (:mod:`mlready.engine.actions.docker_engine`).
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import yaml
 from mlready.engine import api
-from mlready.generators.docker.smoke import eval_rows, expected
-from mlready.generators.docker.workflow import build_and_check
+from mlready.engine.actions.image import build_and_check
+from mlready.engine.actions.smoke import eval_rows, expected
 
 from tests.support.containers import host_port, run_container, wait_http
 

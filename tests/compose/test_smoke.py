@@ -11,8 +11,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from mlready.generators.docker.smoke import compare, eval_rows, expected
-from mlready.generators.docker.workflow import build_and_check
+from mlready.engine.actions.image import build_and_check
+from mlready.engine.actions.smoke import compare, eval_rows, expected
 
 from tests.support.containers import ensure_service, podman
 

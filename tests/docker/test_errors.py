@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from mlready.engine import api
+from mlready.engine.actions import docker_engine as img
 from mlready.engine.cli import main
 from mlready.engine.errors import SpecError
-from mlready.generators.docker import image as img
 from mlready.generators.docker.dockerfile import label, label_instruction
 
 from tests.docker.conftest import DOCKER, copy_quickstart

@@ -7,11 +7,11 @@ import os
 import shutil
 
 import pytest
+from mlready.engine.actions import docker_engine as img
+from mlready.engine.actions.image import build_and_check
+from mlready.engine.actions.smoke import smoke_test
 from mlready.engine.cli import main
 from mlready.engine.manifest import Manifest
-from mlready.generators.docker import image as img
-from mlready.generators.docker.smoke import smoke_test
-from mlready.generators.docker.workflow import build_and_check
 
 from tests.docker.conftest import DOCKER
 from tests.support.containers import host_port, run_container, wait_http

@@ -17,8 +17,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from mlready.generators.docker import image as img
-from mlready.generators.docker.workflow import build_and_check
+from mlready.engine.actions import docker_engine as img
+from mlready.engine.actions.image import build_and_check
 
 from tests.docker.conftest import DOCKER
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
+from mlready.engine.actions import deploy as apply
+from mlready.engine.actions import rollback
 from mlready.engine.cli import main
-from mlready.engine.commands.deploy import built_env
-from mlready.generators.k8s import apply
 
 from tests.k8s.helpers import render
 
@@ -45,7 +45,7 @@ def test_apply_order_puts_dependencies_first(bundles):
     assert objs == apply.apply_plan(list(reversed(objs)))  # deterministic
     assert {o["metadata"]["namespace"] for o in objs} == {"quickstart-prod"}
     assert render(out / "k8s/overlays/prod") == apply.render(out, "prod")
-    assert built_env(out) == "prod"
+    assert apply.built_env(out) == "prod"
 
 
 def test_deploy_without_a_build_is_a_usage_error(tmp_path, capsys):
@@ -130,15 +130,15 @@ def _replica_set(revision: int, image: str) -> client.V1ReplicaSet:
 def test_rollback_targets_the_newest_older_revision():
     sets = [_replica_set(1, "quickstart:0.8.0"), _replica_set(3, "quickstart:0.9.0"),
             _replica_set(4, "quickstart:1.0.0")]
-    rev, rs = apply.previous_replica_set(sets, current_revision=4)
+    rev, rs = rollback.previous_replica_set(sets, current_revision=4)
     assert rev == 3
-    patch = apply.undo_patch(client.ApiClient().sanitize_for_serialization(rs.spec.template))
+    patch = rollback.undo_patch(client.ApiClient().sanitize_for_serialization(rs.spec.template))
     assert patch[0]["op"] == "replace" and patch[0]["path"] == "/spec/template"
     template = patch[0]["value"]
     assert template["spec"]["containers"][0]["image"] == "quickstart:0.9.0"
     assert template["metadata"]["labels"] == {"app.kubernetes.io/name": "quickstart"}
     with pytest.raises(apply.DeployError, match="no earlier revision"):
-        apply.previous_replica_set(sets[:1], current_revision=1)
+        rollback.previous_replica_set(sets[:1], current_revision=1)
 
 
 def _reachable_cluster() -> str | None:

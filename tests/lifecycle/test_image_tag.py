@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
-from mlready.generators.docker.workflow import build_and_check
+from mlready.engine.actions.image import build_and_check
 
 from tests.docker.conftest import DOCKER, copy_quickstart
 from tests.support.containers import base_image, docker_client  # noqa: F401  (fixtures)

@@ -88,7 +88,7 @@ def test_serve_without_a_build_is_a_usage_error(tmp_path):
 
 
 def test_serve_lays_out_a_repository_from_the_build(tmp_path, mk):
-    from mlready.engine.commands.serve import prepare_project
+    from mlready.engine.actions.serve import prepare_project
     from mlready.engine.errors import UsageError
 
     build = tmp_path / "proj" / "build"
