@@ -17,6 +17,8 @@ from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Generator, Step
 from mlready.engine.spec import ModelSpec
 from mlready.generators.model.formats import TRAINER, detect, ingest_tools, known_suffixes
+from mlready.generators.model.ids import INGEST_STEP
+from mlready.generators.optimize.ids import OPTIMIZE_STEP
 
 REGISTRY_SCHEMES = ("models:/", "runs:/")
 
@@ -27,7 +29,7 @@ def optimization_active(spec) -> bool:
 
 def served_model_step(spec) -> str:
     """Id of the step whose ``onnx-model`` artifact is the model to serve."""
-    return "model.optimize" if optimization_active(spec) else "model.ingest"
+    return OPTIMIZE_STEP if optimization_active(spec) else INGEST_STEP
 
 
 def resolve_source(spec) -> Path | None:
@@ -63,7 +65,7 @@ def load_source(spec, sample=None):
     return loader(fmt)(spec, path, sample)
 
 
-class ModelGenerator(Generator):
+class ModelGenerator(Generator[ModelSpec]):
     name = "model"
     section = "model"
     config_model = ModelSpec  # the core section (engine/spec.py): this generator adds no keys of its own
@@ -98,6 +100,9 @@ class ModelGenerator(Generator):
         if spec.data.eval:
             inputs.append(spec.resolve(spec.data.eval))
         inputs.extend(trainer_inputs(spec))
+        trains = bool(spec.model.trainer and spec.data.train)  # a trainer fits on data.train
+        if trains:
+            inputs.append(spec.resolve(spec.data.train))
         config = {
             "model": spec.model.model_dump(mode="json"),
             "name": spec.model_name,
@@ -107,10 +112,11 @@ class ModelGenerator(Generator):
         tools = ingest_tools(spec.model)
         return [
             Step(
-                id="model.ingest",
+                id=INGEST_STEP,
                 run="mlready.generators.model.ingest:ingest",
                 config=config,
-                reads=("data.eval", "data.features", "data.target", "project.name", "optimize.active"),
+                reads=("data.eval", "data.features", "data.target", "project.name", "optimize.active",
+                       *(("data.train",) if trains else ())),
                 inputs=tuple(inputs),
                 tools=tools,
                 header=False,

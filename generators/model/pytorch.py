@@ -117,7 +117,7 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 def _postprocess(
     scores: np.ndarray, task: str, classes: list[int], softmax: bool
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray | None]:
     import numpy as np
 
     """What the appended ONNX nodes compute, in numpy: (labels, probabilities) or (predictions, None)."""
@@ -156,7 +156,10 @@ class TorchPredictor:
     def predict_proba(self, X: Any) -> np.ndarray:
         if self.task != "classification":
             raise AttributeError("predict_proba is for classifiers")
-        return self._run(X)[1]
+        proba = self._run(X)[1]
+        if proba is None:  # a classifier always has them (see _postprocess)
+            raise AttributeError("no class probabilities")
+        return proba
 
 
 def _append_outputs(onx: Any, scores: str, task: str, classes: list[int], softmax: bool, width: int) -> None:

@@ -38,7 +38,7 @@ def project_on_path(project_dir: Path | None) -> Iterator[None]:
     """Put the project directory first on sys.path while importing its code."""
     entry = str(Path(project_dir).resolve()) if project_dir is not None else None
     added = entry is not None and entry not in sys.path
-    if added:
+    if added and entry is not None:
         sys.path.insert(0, entry)
     try:
         yield

@@ -71,7 +71,7 @@ def run(ctx: StepContext) -> list[Artifact]:
     source, fit, wants_frame, kind, notes = (
         _source(ctx, fmt) if needs_source else (None, None, False, fmt, [])
     )
-    first = sig["inputs"][0] if sig.get("inputs") else {"name": spec.model.input_name, "shape": []}
+    first: dict[str, Any] = sig["inputs"][0] if sig.get("inputs") else {"name": spec.model.input_name, "shape": []}
     width = first["shape"][1] if len(first["shape"]) == 2 and first["shape"][1] > 0 else None
     model = ModelUnderTest(
         onnx=onnx_bytes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from mlready.engine import api, codehash
@@ -14,6 +15,8 @@ from mlready.engine.load import load_spec
 from mlready.engine.manifest import CacheState, Manifest, ManifestError
 from mlready.engine.plugin import Artifact, Generator, Section, Step
 from mlready.generators.model import ModelGenerator
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 
 SPEC = """
 project:
@@ -192,3 +195,25 @@ def test_manifest_round_trip_and_refusals(demo, tmp_path):
         Manifest.load(broken)
     with pytest.raises(ManifestError, match="no build found"):
         Manifest.load(tmp_path / "nothing.json")
+
+
+def test_a_trainer_model_is_keyed_on_its_training_data(project, quickstart_files):
+    """model.ingest fits a trainer on data.train: the file (and the path) are in its key. Found by the spec
+    view: the step read data.train, which neither its key nor its inputs covered."""
+    root = project({
+        **quickstart_files,
+        "data/train.csv": QUICKSTART / "data" / "train.csv",
+        "train.py": "def fit(X, y):\n    raise NotImplementedError\n",
+        "deploy.yaml": 'project: {name: demo}\nmodel: {source: train.py, trainer: "train:fit"}\n'
+                       "data: {train: data/train.csv, eval: data/eval.csv}\n",
+    })
+    g = [ModelGenerator()]
+
+    def ingest_key():
+        spec, _ = load_spec(root, [], g)
+        return plan(spec, g).by_id()["model.ingest"].key
+
+    before = ingest_key()
+    with open(root / "data" / "train.csv", "a") as fh:
+        fh.write(open(root / "data" / "train.csv").readlines()[1])
+    assert ingest_key() != before
