@@ -15,7 +15,6 @@ import time
 
 import hpack
 from mlready.runtime.grpc_wire import (
-    CONTINUATION,
     DATA,
     END_HEADERS,
     END_STREAM,
@@ -42,6 +41,8 @@ class RawH2:
         self.goaway: int | None = None  # the error code of the server's GOAWAY
         self.resets: dict[int, int] = {}  # stream id -> error code of the server's RST_STREAM
         self.headers_seen = 0  # HEADERS frames from the server (one per answered call, trailers-only or not)
+        self.status: dict[int, tuple[int, str]] = {}  # stream id -> (grpc-status, grpc-message) of its trailers
+        self._decoder = hpack.Decoder()
         self.received = 0
         self.closed = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -124,8 +125,11 @@ class RawH2:
                         self.goaway = int.from_bytes(payload[4:8], "big")
                     elif kind == RST_STREAM:
                         self.resets[sid] = int.from_bytes(payload[:4], "big")
-                    elif kind in (HEADERS, CONTINUATION):
-                        self.headers_seen += kind == HEADERS
+                    elif kind == HEADERS:  # the server's blocks are small, unpadded and complete
+                        self.headers_seen += 1
+                        fields = dict(self._decoder.decode(payload))
+                        if "grpc-status" in fields:
+                            self.status[sid] = (int(fields["grpc-status"]), fields.get("grpc-message", ""))
                     pos += 9 + length
                 del buf[:pos]
         except OSError:
