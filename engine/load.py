@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mlready.engine import registry
 from mlready.engine.compose import Composition, compose
@@ -13,7 +14,7 @@ from mlready.engine.validate import validate
 
 
 def load_spec(
-    project_dir: Path, overrides: list[str] | None = None, generators: list[Generator] | None = None
+    project_dir: Path, overrides: list[str] | None = None, generators: list[Generator[Any]] | None = None
 ) -> tuple[Spec, Composition]:
     gens = list(generators if generators is not None else registry.generators())
     project_dir = Path(project_dir).resolve()
