@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from mlready.engine import formats
 from mlready.engine.plugin import Generator, Section
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, create_model, field_validator
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -55,7 +55,7 @@ class ModelSpec(Section):
         formats.AUTO,
         description="an installed model format (`mlready generators` lists them), or auto: told from "
         "model.trainer or the source's suffix",
-        json_schema_extra=lambda schema: schema.update(enum=formats.names()),
+        json_schema_extra=lambda schema: schema.update(enum=list[JsonValue](formats.names())),
     )
     name: str | None = Field(None, description="served model name; defaults to project.name")
     version: int = Field(1, ge=1, description="served model version number in the model repository")

@@ -122,10 +122,11 @@ def api_client(context: str | None = None) -> Any:
 
     # KUBECONFIG is read now (the client reads it once, at import)
     try:
-        return config.new_client_from_config(config_file=os.environ.get("KUBECONFIG") or None, context=context)
+        return config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=os.environ.get("KUBECONFIG") or None, context=context)
     except (ConfigException, FileNotFoundError) as exc:
         try:
-            config.load_incluster_config()
+            config.load_incluster_config()  # type: ignore[no-untyped-call]
             return client.ApiClient()
         except ConfigException:
             raise UsageError(f"no usable kube context: {exc}") from None

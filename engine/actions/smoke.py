@@ -32,7 +32,7 @@ class SmokeResult:
     max_abs_diff: float
 
 
-def _request(url: str, body: dict | None = None, timeout: float = 10) -> tuple[int, bytes]:
+def _request(url: str, body: dict[str, Any] | None = None, timeout: float = 10) -> tuple[int, bytes]:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     try:
@@ -42,7 +42,7 @@ def _request(url: str, body: dict | None = None, timeout: float = 10) -> tuple[i
         return exc.code, exc.read()
 
 
-def eval_rows(spec: Any, signature: dict, n: int) -> np.ndarray:
+def eval_rows(spec: Any, signature: dict[str, Any], n: int) -> np.ndarray:
     """The first ``n`` rows of the evaluation data, feature columns in the model's order."""
     import pandas as pd
 
@@ -52,10 +52,10 @@ def eval_rows(spec: Any, signature: dict, n: int) -> np.ndarray:
     frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     features = spec.data.features or signature.get("feature_names") or [
         c for c in frame.columns if c != spec.data.target]
-    return frame[list(features)].head(n).to_numpy()
+    return np.asarray(frame[list(features)].head(n).to_numpy())
 
 
-def expected(model_path: Path, signature: dict, rows: np.ndarray) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def expected(model_path: Path, signature: dict[str, Any], rows: np.ndarray) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """(v2 request body, onnxruntime outputs by name) for the rows."""
     import onnxruntime as ort
 
@@ -75,7 +75,7 @@ def expected(model_path: Path, signature: dict, rows: np.ndarray) -> tuple[dict[
     return body, {n: np.asarray(r) for n, r in zip(names, results, strict=True) if isinstance(r, np.ndarray)}
 
 
-def compare(reply: dict, want: dict[str, np.ndarray]) -> tuple[tuple[str, ...], float]:
+def compare(reply: dict[str, Any], want: dict[str, np.ndarray]) -> tuple[tuple[str, ...], float]:
     got = {o["name"]: o for o in reply.get("outputs", [])}
     worst = 0.0
     checked = []

@@ -41,7 +41,7 @@ def command(project: str, overrides: tuple[str, ...], out: str | None, push: boo
     size = report.size
     click.echo(f"image {report.ref}  id {report.id[:19]}  digest {report.digest or '-'}")
     click.echo(f"  build {report.build_seconds:.1f}s, {report.cached_steps}/{report.steps} steps from cache")
-    added = (f", {size.added / mb:.1f} MB added to the base (largest layer {size.largest_added_layer / mb:.1f} MB)"
+    added = (f", {size.added / mb:.1f} MB added to the base (largest layer {(size.largest_added_layer or 0) / mb:.1f} MB)"
              if size.added is not None else "")
     click.echo(f"  size {size.total / mb:.1f} MB{added}")
     if report.smoke:

@@ -133,7 +133,7 @@ def find_model_file(root: Path) -> Path:
         for flavor, key in formats.mlflow_flavors():
             rel = (flavors.get(flavor) or {}).get(key)
             if rel and (root / rel).is_file() and Path(rel).suffix in suffixes:
-                return root / rel
+                return root / str(rel)
     for suffix in suffixes:
         found = sorted(p for p in root.rglob(f"*{suffix}") if p.is_file())
         if len(found) == 1:
@@ -171,7 +171,7 @@ def fetch_model(client: Any, store: Store, ref: ModelRef, cache_root: Path) -> t
     store_key = hashlib.sha256(store.tracking_uri.encode()).hexdigest()[:12]
     if ref.run_id is not None:
         _check_run(client, store, ref)
-        dest = cache_root / store_key / "runs" / ref.run_id / ref.path.replace("/", "__")
+        dest = cache_root / store_key / "runs" / ref.run_id / (ref.path or "").replace("/", "__")
         local = _download(dest, lambda tmp: client.download_artifacts(ref.run_id, ref.path, tmp))
         return find_model_file(local), {"run_id": ref.run_id}
     mv = model_version(client, store, ref)
