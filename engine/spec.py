@@ -137,7 +137,7 @@ class Spec:
         return p if p.is_absolute() else self.project_dir / p
 
 
-def _section_tree(generators: list[Generator]) -> dict[str, Any]:
+def _section_tree(generators: list[Generator[Any]]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for gen in generators:
         if gen.section in CORE_SECTIONS:  # e.g. the model generator works on the core `model` section
@@ -163,7 +163,7 @@ def _model_from_tree(name: str, tree: dict[str, Any]) -> type[BaseModel]:
 
 
 @cache
-def _spec_model_cached(generators: tuple[Generator, ...]) -> type[BaseModel]:
+def _spec_model_cached(generators: tuple[Generator[Any], ...]) -> type[BaseModel]:
     tree = _section_tree(list(generators))
     clash = set(tree) & set(CORE_SECTIONS)
     if clash:
@@ -173,17 +173,17 @@ def _spec_model_cached(generators: tuple[Generator, ...]) -> type[BaseModel]:
         required = key in ("project", "model")
         fields[key] = (model, ...) if required else (model, Field(default_factory=model))
     for key, value in sorted(tree.items()):
-        model = _model_from_tree(f"{key.title()}Spec", value) if isinstance(value, dict) else value
-        fields[key] = (model, Field(default_factory=model))
+        sub = _model_from_tree(f"{key.title()}Spec", value) if isinstance(value, dict) else value
+        fields[key] = (sub, Field(default_factory=sub))
     return create_model("DeploySpec", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
 
 
-def spec_model(generators: list[Generator]) -> type[BaseModel]:
+def spec_model(generators: list[Generator[Any]]) -> type[BaseModel]:
     """The pydantic model of the whole deploy.yaml for this set of generators."""
     return _spec_model_cached(tuple(generators))
 
 
-def defaults_dict(generators: list[Generator]) -> dict[str, Any]:
+def defaults_dict(generators: list[Generator[Any]]) -> dict[str, Any]:
     """Every key with its default value (required ones as ``???``): the base Hydra composes on top of."""
     tree = _section_tree(generators)
 
