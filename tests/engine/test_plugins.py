@@ -69,3 +69,43 @@ def test_generators_command_lists_the_plugin(tmp_path):
                          capture_output=True, check=True, timeout=60).stdout
     assert "hello        +target=hello" in out
     assert "greeting: loud" in out and "target: azureml, compose, docker, edge, hello, k8s" in out
+
+
+LINEAR_DEPLOY = "project:\n  name: lin\nmodel:\n  source: model.lin\ndata:\n  eval: data/eval.csv\n"
+
+
+def _eval_csv() -> str:
+    rows = [(a, b, 2 * a - b + 1) for a, b in [(0.5, 1), (1, 2), (2, 0.5), (3, 1.5), (-1, 0), (4, 4), (0, -2)]]
+    return "a,b,target\n" + "".join(f"{a},{b},{y}\n" for a, b, y in rows)
+
+
+def test_a_plugin_model_format_is_one_module_and_one_entry_point(project):
+    import numpy as np
+    import onnxruntime as ort
+
+    gates = 'readiness:\n  gates: ["parity.max_abs_diff <= 1e-5", "rmse <= 1e-5"]\n'  # parity: the plugin's predictor
+    root = project({"deploy.yaml": LINEAR_DEPLOY + gates, "model.lin": '{"coef": [2, -1], "intercept": 1}',
+                    "data/eval.csv": _eval_csv()})
+    result = api.build(root, [], run_hooks=False)
+    sess = ort.InferenceSession(str(result.out_dir / "model/model.onnx"), providers=["CPUExecutionProvider"])
+    (pred,) = sess.run(None, {"input": np.float32([[1, 2], [3, 0]])})
+    assert pred.reshape(-1).tolist() == [1.0, 7.0]
+    report = json.loads((result.out_dir / "reports/readiness.json").read_text())
+    assert report["status"] == "passed" and report["summary"]["gates"] == 2
+    assert json.loads((result.out_dir / "model/signature.json").read_text())["task"] == "regression"
+
+
+def test_a_plugin_format_is_validated_like_the_packaged_ones(project):
+    deploy = LINEAR_DEPLOY.replace("  source: model.lin\n", "  source: model.lin\n  format: linaer\n")
+    files = {"deploy.yaml": deploy, "model.lin": "{}", "data/eval.csv": _eval_csv()}
+    with pytest.raises(SpecError) as info:
+        api.validate(project(files), [])
+    assert "model.format: unknown model format 'linaer' (did you mean 'linear'?)" in str(info.value.problems[0])
+
+
+def test_a_broken_plugin_model_file_is_a_step_error_naming_it(project):
+    from mlready.engine.errors import BuildFailed
+
+    root = project({"deploy.yaml": LINEAR_DEPLOY, "model.lin": '{"intercept": 1}', "data/eval.csv": _eval_csv()})
+    with pytest.raises(BuildFailed, match=r"model.lin: not a linear model .*'coef'"):
+        api.build(root, [], run_hooks=False)
