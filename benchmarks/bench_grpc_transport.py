@@ -1,0 +1,260 @@
+"""gRPC transport benchmark: mlready's hand-written HTTP/2 transport against the ``h2`` library, and (optionally)
+today's server against an older commit's, side by side with h2load.
+
+    .venv/bin/python benchmarks/bench_grpc_transport.py [--duration 5] [--rounds 3] [--against COMMIT]
+
+1. **Transport only**: one handler that answers a ModelInferRequest without a model (so only framing, HPACK,
+   flow control and dispatch are measured), served (a) by :class:`mlready.runtime.grpc_transport.GrpcServer` and
+   (b) by an asyncio protocol over the ``h2`` library's sans-IO state machine (``H2Protocol`` below: the
+   alternative issue 20 asks to measure; its flood protections are h2's own). h2load, 32 connections, one call in
+   flight per connection, the request tritonclient sends.
+2. **The whole server** (``--against COMMIT``): ``mlready.runtime`` of this tree against the one of COMMIT
+   (extracted to a temp dir and run as plain source), on the benchmark MLP, gRPC through h2load.
+
+Prints req/s, p50/p99 and server CPU µs per call as medians of alternating rounds. Helpers (h2load, CPU
+accounting, model) come from bench_serving.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def _bench_serving():
+    spec = importlib.util.spec_from_file_location("bench_serving", HERE / "bench_serving.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_serving"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# -- the two transports, with one model-free handler ---------------------------------------------------------
+
+
+async def _answer(request):
+    from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
+
+    resp = pb.ModelInferResponse(model_name=request.model_name, model_version="1", id=request.id)
+    resp.outputs.add(name="output", datatype="FP32", shape=[1, 2])
+    resp.raw_output_contents.append(b"\0" * 8)
+    return resp
+
+
+def serve_mlready(port: int) -> None:
+    from mlready.runtime.grpc_transport import GrpcServer
+    from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
+
+    async def handler(request, call):
+        return await _answer(request)
+
+    async def main() -> None:
+        server = GrpcServer({"/inference.GRPCInferenceService/ModelInfer": (pb.ModelInferRequest.FromString, handler)},
+                            max_message_bytes=16 << 20)
+        await server.start("127.0.0.1", port)
+        await asyncio.Event().wait()
+
+    _run(main())
+
+
+class H2Protocol(asyncio.Protocol):
+    """Unary gRPC over the ``h2`` library: h2 parses, validates and frames; this only dispatches calls."""
+
+    def __init__(self) -> None:
+        import h2.config
+        import h2.connection
+
+        # h2 at its fastest: header validation and normalisation off (they cost it ~20% more CPU per call)
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=False, header_encoding=None, validate_inbound_headers=False, normalize_inbound_headers=False,
+            validate_outbound_headers=False, normalize_outbound_headers=False))
+        self.bodies: dict[int, bytearray] = {}
+        self.headers: dict[int, list] = {}
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.conn.initiate_connection()
+        transport.write(self.conn.data_to_send())
+
+    def data_received(self, data: bytes) -> None:
+        import h2.events
+        import h2.exceptions
+
+        try:
+            events = self.conn.receive_data(data)
+        except h2.exceptions.ProtocolError:
+            self.transport.write(self.conn.data_to_send())
+            self.transport.close()
+            return
+        for ev in events:
+            if isinstance(ev, h2.events.RequestReceived):
+                self.headers[ev.stream_id] = ev.headers
+                self.bodies[ev.stream_id] = bytearray()
+            elif isinstance(ev, h2.events.DataReceived):
+                self.bodies[ev.stream_id] += ev.data
+                self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            elif isinstance(ev, h2.events.StreamEnded):
+                body = self.bodies.pop(ev.stream_id, b"")
+                asyncio.get_running_loop().create_task(self._call(ev.stream_id, bytes(body)))
+            elif isinstance(ev, h2.events.StreamReset):
+                self.bodies.pop(ev.stream_id, None)
+        out = self.conn.data_to_send()
+        if out:
+            self.transport.write(out)
+
+    async def _call(self, sid: int, body: bytes) -> None:
+        import h2.exceptions
+        from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
+
+        payload = (await _answer(pb.ModelInferRequest.FromString(body[5:]))).SerializeToString()
+        try:
+            self.conn.send_headers(sid, [(b":status", b"200"), (b"content-type", b"application/grpc")])
+            self.conn.send_data(sid, b"\0" + len(payload).to_bytes(4, "big") + payload)
+            self.conn.send_headers(sid, [(b"grpc-status", b"0")], end_stream=True)
+        except h2.exceptions.StreamClosedError:
+            return
+        self.transport.write(self.conn.data_to_send())
+
+
+def serve_h2(port: int) -> None:
+    async def main() -> None:
+        await asyncio.get_running_loop().create_server(H2Protocol, "127.0.0.1", port, backlog=2048)
+        await asyncio.Event().wait()
+
+    _run(main())
+
+
+def _run(coro) -> None:
+    import uvloop
+
+    uvloop.run(coro)
+
+
+# -- measuring ------------------------------------------------------------------------------------------------
+
+
+def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("server did not listen")
+
+
+def _median(results: list[dict]) -> dict:
+    return {k: statistics.median(r[k] for r in results) for k in ("rps", "p50", "p99", "cpu_us")}
+
+
+def _table(title: str, rows: list[tuple[str, list[dict]]]) -> None:
+    print(f"\n{title}")
+    print(f"  {'server':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU us/call':>13}  failed")
+    for name, results in rows:
+        m = _median(results)
+        failed = sum(r["non2xx"] for r in results)
+        print(f"  {name:<34}{m['rps']:>9.0f}{m['p50']:>9.2f}{m['p99']:>9.2f}{m['cpu_us']:>13.0f}  {failed}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=float, default=5.0)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--against", help="also run the whole server of this commit against this tree's")
+    ap.add_argument("--serve", nargs=2, metavar=("TRANSPORT", "PORT"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        {"mlready": serve_mlready, "h2": serve_h2}[args.serve[0]](int(args.serve[1]))
+        return 0
+    bs = _bench_serving()
+    import numpy as np
+
+    work = Path(tempfile.mkdtemp(prefix="bench-grpc-"))
+    procs: list[subprocess.Popen] = []
+    try:
+        body = work / "infer.grpc"
+        body.write_bytes(bs.grpc_message(np.random.default_rng(0).random((1, 64)).astype(np.float32)))
+
+        def launch(cmd: list[str], port: int, name: str, health: bool = False):
+            proc = subprocess.Popen(cmd, stdout=(work / f"{len(procs)}.log").open("wb"), stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            procs.append(proc)
+            _wait_port(port, proc)
+            return bs.Server(name, proc, "", "")
+
+        rows = []
+        for transport in ("mlready", "h2"):
+            port = bs.free_port()
+            srv = launch([bs.PY, __file__, "--serve", transport, str(port)], port, transport)
+            rows.append((f"{transport} transport", srv, port, []))
+        rounds(bs, rows, body, work, args)
+        _table(f"1. transport only (no model), h2load 32 connections, {args.rounds} x {args.duration:g}s",
+               [(name, results) for name, _s, _p, results in rows])
+        a, b = (_median(r[3]) for r in rows)
+        print(f"  (hand-written / h2 library: {a['rps'] / b['rps']:.2f}x req/s, "
+              f"{b['cpu_us'] / a['cpu_us']:.2f}x less CPU per call)")
+
+        if args.against:
+            old = work / "old"
+            (old / "mlready").mkdir(parents=True)
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.against, "runtime"],
+                                     capture_output=True, check=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(old / "mlready")], input=archive, check=True)
+            repo = work / "repo"
+            bs.models.write_version(repo, "mlp", 1, bs.models.mlp_model([64, 512, 512, 2]))
+            rows = []
+            for name in (f"mlready gRPC @ {args.against[:8]}", "mlready gRPC (this tree)"):
+                http, grpc = bs.free_port(), bs.free_port()
+                cfg = work / f"{grpc}.json"
+                cfg.write_text(json.dumps({"model_repository": str(repo), "host": "127.0.0.1", "http_port": http,
+                                           "grpc_port": grpc, "poll_interval_s": 0, "log_level": "warning"}))
+                if "@" in name:  # plain source on sys.path, without the editable install's finder (-S)
+                    purelib = sysconfig.get_paths()["purelib"]
+                    code = (f"import sys, runpy; sys.path[:0] = [{str(old)!r}]; sys.path.append({purelib!r}); "
+                            f"sys.argv = ['mlready.runtime', '--config', {str(cfg)!r}]; "
+                            "runpy.run_module('mlready.runtime', run_name='__main__')")
+                    cmd = [bs.PY, "-S", "-c", code]
+                else:
+                    cmd = [bs.PY, "-m", "mlready.runtime", "--config", str(cfg)]
+                srv = launch(cmd, grpc, name)
+                rows.append((name, srv, grpc, []))
+            time.sleep(3)  # models loaded and warmed
+            rounds(bs, rows, body, work, args)
+            _table(f"2. the whole server on the MLP 64->512->512->2, h2load 32 connections, {args.rounds} x "
+                   f"{args.duration:g}s", [(name, results) for name, _s, _p, results in rows])
+            a, b = (_median(r[3]) for r in rows)
+            print(f"  (this tree / {args.against[:8]}: {b['rps'] / a['rps']:.2f}x req/s)")
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def rounds(bs, rows, body: Path, work: Path, args) -> None:
+    for _ in range(args.rounds):
+        for _name, srv, port, results in rows:
+            results.append(bs.h2load(srv, port, body, 32, args.duration, work / "h2load.log"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
