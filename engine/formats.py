@@ -115,13 +115,17 @@ def by_suffix(suffix: str) -> ModelFormat | None:
     return next((f for f in formats().values() if suffix in f.suffixes), None)
 
 
+def _preferred() -> list[ModelFormat]:
+    """Formats in order of preference when an artifact holds several models: ONNX first (served as it is),
+    then by name."""
+    return sorted(formats().values(), key=lambda f: (f.name != "onnx", f.name))
+
+
 def model_suffixes() -> tuple[str, ...]:
-    """Every model file suffix, in order of preference: ONNX first (served as it is), then by format name."""
-    ordered = sorted(formats().values(), key=lambda f: (f.name != "onnx", f.name))
-    return tuple(s for f in ordered for s in f.suffixes)
+    """Every model file suffix, in order of preference."""
+    return tuple(s for f in _preferred() for s in f.suffixes)
 
 
 def mlflow_flavors() -> tuple[tuple[str, str], ...]:
-    """``(flavor, MLmodel key of the model file)`` of the formats MLflow can store, in suffix preference."""
-    ordered = sorted(formats().values(), key=lambda f: (f.name != "onnx", f.name))
-    return tuple(f.mlflow_flavor for f in ordered if f.mlflow_flavor)
+    """``(flavor, MLmodel key of the model file)`` of the formats MLflow can store, in order of preference."""
+    return tuple(f.mlflow_flavor for f in _preferred() if f.mlflow_flavor)
