@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -217,3 +218,19 @@ def test_a_trainer_model_is_keyed_on_its_training_data(project, quickstart_files
     with open(root / "data" / "train.csv", "a") as fh:
         fh.write(open(root / "data" / "train.csv").readlines()[1])
     assert ingest_key() != before
+
+
+def test_planning_computes_code_digests_without_importing_step_libraries(demo):
+    """The code digest reads sources, it does not import them: a no-op rebuild stays cheap."""
+    import subprocess
+
+    script = (
+        "import sys\n"
+        "from mlready.engine import api\n"
+        f"api.plan_build({str(demo)!r}, ['+target=[docker,k8s]'])\n"
+        "print(sorted(m for m in ('numpy', 'onnx', 'onnxruntime', 'sklearn', 'pandas', 'torch') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "MLREADY_TRACKING": "0"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
