@@ -11,7 +11,8 @@ from mlready.engine.commands.common import common, emit_json, json_option, out_o
 @out_option
 @json_option
 def command(project: str, overrides: tuple[str, ...], out: str | None, as_json: bool) -> None:
-    """Regenerate in memory and report files in the build dir that differ or were edited by hand.
+    """Regenerate in memory (every step runs: the cache is not trusted) and report files in the build dir
+    that differ or were edited by hand.
 
     Without OVERRIDES, the overrides recorded in the build's manifest are used. Exit 1 on drift.
     """

@@ -16,7 +16,8 @@ def command(project: str, overrides: tuple[str, ...], as_json: bool) -> None:
 
     spec, plan, cached = api.plan_build(project, list(overrides))
     rows = [
-        {"id": p.step.id, "generator": p.generator, "deps": list(p.step.deps), "key": p.key,
+        {"id": p.step.id, "generator": p.generator, "deps": list(p.step.deps), "reads": list(p.step.reads),
+         "key": p.key,
          "cache": CacheState.HIT if cached[p.step.id] else CacheState.MISS, "description": p.step.description}
         for p in plan.steps
     ]

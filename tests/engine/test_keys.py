@@ -234,3 +234,15 @@ def test_planning_computes_code_digests_without_importing_step_libraries(demo):
                          env={**os.environ, "MLREADY_TRACKING": "0"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_plan_json_lists_what_each_step_reads(demo, capsys):
+    import json
+
+    from mlready.engine.cli import main
+
+    assert main(["plan", "-C", str(demo), "--json", "+target=k8s"]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)["steps"]}
+    assert rows["k8s.bundle"]["reads"] == ["env", "model.name", "monitoring.grafana", "monitoring.prometheus",
+                                           "project", "serving", "target.docker", "target.k8s"]
+    assert "project.name" in rows["model.ingest"]["reads"] and "model" in rows["model.ingest"]["reads"]
