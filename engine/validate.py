@@ -115,7 +115,13 @@ def validate(comp: Composition, generators: list[Generator[Any]], project_dir: P
         for gen in generators:
             if not gen.enabled(spec):  # a switched-off target has nothing to say about the spec
                 continue
-            for p in gen.validate(spec):
+            try:
+                found = list(gen.validate(spec))
+            except OSError as exc:  # a path the OS refuses (too long, a loop of links): the spec's problem
+                name = str(exc.filename or "")
+                shown = name if len(name) <= 80 else name[:77] + "..."
+                found = [SpecProblem("", gen.section, f"cannot check a file it names: {exc.strerror or exc}: {shown}")]
+            for p in found:
                 problems.append(SpecProblem(p.where or comp.sources.where(p.key), p.key, p.message))
     if problems:
         order = {f"override '{o}'": i for i, o in enumerate(comp.overrides)}

@@ -28,6 +28,8 @@ BASE = yaml.safe_load(BASE_TEXT)
 SECONDS = 10.0  # per mutant; a hang or an exponential expansion takes minutes
 PREVIOUS = '{"previous": true}\n'
 
+pytestmark = pytest.mark.slow  # about a minute: 240 mutants through validate (and build or plan), 3 builds
+
 FUZZ = settings(derandomize=True, database=None, deadline=None, print_blob=False,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])
@@ -43,6 +45,12 @@ def _paths(tree: dict, prefix: str = "") -> list[str]:
     return out
 
 
+def _get(tree: dict, path: str) -> object:
+    for part in path.split("."):
+        tree = tree[part]
+    return tree
+
+
 KEYS = sorted(set(_paths(defaults_dict(list(registry.generators())))) | set(_paths(BASE)))
 
 TRICKY = [
@@ -53,9 +61,11 @@ TRICKY = [
     ".nan", "2024-01-01", "a #b", "x\nnew: key", "model.joblib", "../../etc/passwd", "/dev/zero", "k8s", "",
     " ", "\t", "\u202e", "é", "\ud7ff", "\x85", "Name_With_Caps", "a" * 300, "models:/m/1", "runs:/x/y",
 ]
-SCALARS = st.one_of(
-    st.integers(min_value=-(2**70), max_value=2**70), st.floats(), st.booleans(), st.none(),
-    st.text(max_size=20), st.sampled_from(TRICKY),
+INTERPOLATIONS = st.sampled_from(KEYS).map(lambda k: "${" + k + "}") | st.sampled_from(KEYS).map(
+    lambda k: "x-${" + k + "}-${oc.select:" + k + ",d}")
+SCALARS = st.one_of(  # weighted towards the values that reach composition and resolution
+    st.sampled_from(TRICKY), INTERPOLATIONS, st.sampled_from(TRICKY), INTERPOLATIONS,
+    st.integers(min_value=-(2**70), max_value=2**70), st.floats(), st.booleans(), st.none(), st.text(max_size=20),
 )
 KEY_TEXT = st.one_of(st.sampled_from([k.rpartition(".")[2] for k in KEYS]), st.text(min_size=1, max_size=8))
 VALUES = st.recursive(SCALARS, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(KEY_TEXT, kids, max_size=3),
@@ -89,12 +99,29 @@ def spec_mutants(draw) -> bytes:
     text = yaml.safe_dump(tree, sort_keys=False, allow_unicode=draw(st.booleans())).encode("utf-8")
     if draw(st.integers(0, 5)) == 0:
         text += _alias_bomb(draw(st.integers(2, 9)), draw(st.integers(2, 9))).encode()
-    for _ in range(draw(st.integers(0, 3))):  # bytes
+    for _ in range(draw(st.sampled_from([0, 0, 0, 1, 1, 2, 3]))):  # bytes
         at = draw(st.integers(0, len(text)))
         cut = draw(st.integers(0, 3))
         chunk = draw(st.sampled_from(TOKENS) | st.binary(max_size=4))
         text = text[:at] + chunk + text[at + cut:]
     return text
+
+
+BASE_LEAVES = [k for k in _paths(BASE) if not isinstance(_get(BASE, k), dict)]
+
+
+@st.composite
+def interpolation_mutants(draw) -> bytes:
+    """Mostly-valid specs: a few of the quickstart's own values become interpolations or tricky strings, so
+    that mutants get through the loader to Hydra, OmegaConf's resolution, validation and planning."""
+    tree = copy.deepcopy(BASE)
+    for path in draw(st.lists(st.sampled_from(BASE_LEAVES), min_size=1, max_size=3, unique=True)):
+        *parents, leaf = path.split(".")
+        node = tree
+        for part in parents:
+            node = node[part]
+        node[leaf] = draw(INTERPOLATIONS | st.sampled_from(TRICKY))
+    return yaml.safe_dump(tree, sort_keys=False).encode("utf-8")
 
 
 GROUP_OVERRIDES = ["env=prod", "env=prodd", "env=[dev,prod]", "env=", "+env=staging", "~env", "+target=k8s",
@@ -175,13 +202,51 @@ def test_fuzz_deploy_yaml(in_project, capsys, spec):
     check_mutant(in_project, capsys, spec, [])
 
 
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=50)
 @given(overrides=override_lists())
 def test_fuzz_overrides(in_project, capsys, overrides):
     check_mutant(in_project, capsys, BASE_TEXT.encode(), overrides)
 
 
 @settings(FUZZ, max_examples=40)
-@given(spec=spec_mutants(), overrides=override_lists())
+@given(spec=interpolation_mutants())
+def test_fuzz_interpolations(in_project, capsys, spec):
+    check_mutant(in_project, capsys, spec, [])
+
+
+@settings(FUZZ, max_examples=30)
+@given(spec=spec_mutants() | interpolation_mutants(), overrides=override_lists())
 def test_fuzz_both(in_project, capsys, spec, overrides):
     check_mutant(in_project, capsys, spec, overrides)
+
+
+FREE_TEXT = ["project.description", "project.source_url", "model.name"]
+
+
+@settings(FUZZ, max_examples=3)
+@given(values=st.lists(st.sampled_from(TRICKY) | st.sampled_from(KEYS).map(lambda k: "${oc.select:" + k + ",d}"),
+                       min_size=len(FREE_TEXT), max_size=len(FREE_TEXT)))
+def test_fuzz_full_builds(in_project, capsys, values):
+    """A few mutants run the whole build: 0 and a new manifest, 2 (or 1 for a failed step, e.g. an invalid
+    served-model name reaching a step) and the previous build dir byte for byte."""
+    tree = copy.deepcopy(BASE)
+    for path, value in zip(FREE_TEXT, values, strict=True):
+        section, key = path.split(".")
+        tree[section][key] = value
+    (in_project / "deploy.yaml").write_text(yaml.safe_dump(tree, sort_keys=False), encoding="utf-8")
+    build = in_project / "build"
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir()
+    (build / "manifest.json").write_text(PREVIOUS)
+    started = time.monotonic()
+    rc = main(["build", "--quiet"])
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert time.monotonic() - started < 120
+    assert "Traceback" not in text and "internal error" not in text, text
+    if rc == 0:
+        assert '"artifacts"' in (build / "manifest.json").read_text()
+        return
+    assert rc == 2 or (rc == 1 and "failed:" in text), text
+    assert [p.name for p in build.iterdir()] == ["manifest.json"]
+    assert (build / "manifest.json").read_text() == PREVIOUS

@@ -155,3 +155,14 @@ def test_a_build_with_an_unresolvable_spec_writes_nothing(project, quickstart_fi
     assert rc == 2
     assert err.splitlines()[1] == "  deploy.yaml:5 model.version: cannot resolve '${nope}': Interpolation key 'nope' not found"
     assert not (root / ".mlready" / "failed-build").exists()
+
+
+def test_a_file_name_the_os_refuses_is_a_spec_error(project, quickstart_files, capsys):
+    """Found by the fuzz test: a 300-character model.source made the model generator's file check raise
+    OSError (ENAMETOOLONG) -> internal error."""
+    root = project({**quickstart_files, "deploy.yaml": GOOD.replace("model.joblib", "y" * 300 + ".joblib")})
+    rc, err, _ = run_cli(root, capsys, "validate")
+    assert rc == 2
+    assert err.splitlines()[1].startswith(f"  deploy.yaml:3 model: cannot check a file it names: File name too long: "
+                                          f"{root}/yyy")
+    assert err.splitlines()[1].endswith("...")
