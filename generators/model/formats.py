@@ -36,9 +36,17 @@ def known_suffixes() -> str:
 
 def ingest_tools(model: Any) -> dict[str, str]:
     """Versions of the tools that shape ``model.ingest``'s ONNX model: onnx, onnxruntime and the format's own
-    (every format's when the format is only known after a registry download)."""
+    (every format's when the format is only known after a registry download). A format from another package
+    adds the digest of its code: the model generator's own code digest cannot see it (it is found through an
+    entry point, not imported)."""
+    from mlready.engine.codehash import code_digest
     from mlready.engine.tools import versions
 
     fmt = detect(model.format, model.source, model.trainer)
     chosen = [formats.get(fmt)] if fmt in formats.formats() else list(formats.formats().values())
-    return versions("onnx", "onnxruntime", *sorted({t for f in chosen for t in f.tools}))
+    tools = versions("onnx", "onnxruntime", *sorted({t for f in chosen for t in f.tools}))
+    for f in chosen:
+        modules = [ref.partition(":")[0] for ref in (f.load, f.refit) if ref]
+        if not all(m.startswith("mlready.") for m in modules):
+            tools[f"format:{f.name}"] = code_digest(modules)
+    return tools

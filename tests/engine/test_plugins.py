@@ -109,3 +109,15 @@ def test_a_broken_plugin_model_file_is_a_step_error_naming_it(project):
     root = project({"deploy.yaml": LINEAR_DEPLOY, "model.lin": '{"intercept": 1}', "data/eval.csv": _eval_csv()})
     with pytest.raises(BuildFailed, match=r"model.lin: not a linear model .*'coef'"):
         api.build(root, [], run_hooks=False)
+
+
+def test_a_plugin_formats_code_is_in_the_ingest_key():
+    from types import SimpleNamespace
+
+    from mlready.engine.codehash import code_digest
+    from mlready.generators.model.formats import ingest_tools
+
+    tools = ingest_tools(SimpleNamespace(format="auto", source="model.lin", trainer=None))
+    assert tools["format:linear"] == code_digest(["mlready_hello.linear"])
+    assert not any(k.startswith("format:") for k in ingest_tools(
+        SimpleNamespace(format="auto", source="m.joblib", trainer=None)))  # covered by the generator's digest
