@@ -30,12 +30,11 @@ def command(project: str, out: str | None, env: str | None, context: str | None,
       mlready deploy --env staging --context staging-cluster
     """
     from mlready.engine import api
-    from mlready.engine.actions.deploy import built_env
 
     build_dir = Path(out) if out else Path(project) / "build"
-    env = env or built_env(build_dir)
     result = api.deploy(build_dir, env, context=context, dry_run=dry_run, wait=not no_wait, timeout=timeout,
                         prune=not no_prune)
+    env = result.env
     if as_json:
         emit_json({"env": env, "dry_run": dry_run,
                    "applied": [{"kind": a.kind, "name": a.name, "namespace": a.namespace} for a in result.applied],
