@@ -10,7 +10,6 @@ rebuild costs at most 10% of a cold build) and whether every rebuild step was a 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -20,16 +19,18 @@ import tempfile
 import time
 from pathlib import Path
 
+from mlready.engine.manifest import CacheState, Manifest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def timed_build(project: Path, out: Path, cache: Path, overrides: list[str]) -> tuple[float, dict]:
+def timed_build(project: Path, out: Path, cache: Path, overrides: list[str]) -> tuple[float, Manifest]:
     env = {**os.environ, "MLREADY_CACHE_DIR": str(cache)}
     cmd = [sys.executable, "-m", "mlready.engine", "build", "-q", "-C", str(project), "--out", str(out), *overrides]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, env=env)
     elapsed = time.perf_counter() - t0
-    return elapsed, json.loads((out / "manifest.json").read_text())
+    return elapsed, Manifest.load(out)
 
 
 def main() -> int:
@@ -47,9 +48,9 @@ def main() -> int:
             t_noop, m_noop = timed_build(project, out, cache, args.overrides)
             cold.append(t_cold)
             noop.append(t_noop)
-            all_hits &= all(s["cache"] == "hit" for s in m_noop["steps"])
+            all_hits &= all(s.cache == CacheState.HIT for s in m_noop.steps)
             shutil.rmtree(cache), shutil.rmtree(out)
-    steps = [s["id"] for s in m_cold["steps"]]
+    steps = [s.id for s in m_cold.steps]
     c, n = statistics.median(cold), statistics.median(noop)
     print(f"project: {project.name}  overrides: {' '.join(args.overrides)}  steps: {len(steps)} ({', '.join(steps)})")
     print(f"cold build     median {c:6.2f} s   runs: {', '.join(f'{x:.2f}' for x in cold)}")

@@ -11,6 +11,7 @@ import pytest
 from mlready.engine import api
 from mlready.engine.errors import SpecError
 from mlready.engine.groups import available_groups, option_file, switches
+from mlready.engine.manifest import Manifest
 from mlready.engine.registry import generators
 from mlready.generators.model import ModelGenerator
 
@@ -24,10 +25,10 @@ def test_a_plugin_target_builds_without_a_packaged_option_file(project, quicksta
     assert option_file(root, "target", "hello") is None  # nothing in conf/, nothing packaged
     result = api.build(root, ["+target=hello"], run_hooks=False)
     assert (result.out_dir / "hello/greeting.txt").read_text() == "hello, demo!\n"
-    manifest = json.loads((result.out_dir / "manifest.json").read_text())
-    assert {"path": "hello/greeting.txt", "kind": "hello-greeting", "step": "hello.greeting"}.items() <= next(
-        a for a in manifest["artifacts"] if a["path"] == "hello/greeting.txt").items()
-    assert manifest["spec"]["choices"]["target"] == ["hello"]
+    manifest = Manifest.load(result.out_dir)
+    greeting = next(a for a in manifest.artifacts if a.path == "hello/greeting.txt")
+    assert (greeting.kind, greeting.step) == ("hello-greeting", "hello.greeting")
+    assert manifest.spec.choices["target"] == ["hello"]
 
 
 def test_a_plugin_config_group_and_a_packaged_target_compose_with_it(project, quickstart_files):

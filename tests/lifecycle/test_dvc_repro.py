@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from mlready.engine import api
+from mlready.engine.manifest import Manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 DVC = ROOT / ".tools" / "dvc" / "bin" / "dvc"
@@ -61,7 +61,7 @@ def _run(cwd: Path, *cmd: str) -> str:
 
 
 def _digest(project: Path) -> str:
-    return json.loads((project / "build" / "manifest.json").read_text())["spec"]["digest"]
+    return Manifest.load(project / "build").spec.digest
 
 
 @pytest.mark.slow

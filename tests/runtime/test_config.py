@@ -98,8 +98,12 @@ def test_serve_lays_out_a_repository_from_the_build(tmp_path, mk):
         {"name": "x", "datatype": "FP32", "shape": [-1]}], "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1]}]}))
     with pytest.raises(UsageError, match="run `mlready build"):
         prepare_project(tmp_path / "proj", None, tmp_path / "w0")
-    (build / "manifest.json").write_text(json.dumps({"artifacts": [
-        {"path": "model/model.onnx", "kind": "onnx-model"}, {"path": "model/signature.json", "kind": "model-signature"}]}))
+    from mlready.engine.manifest import ArtifactEntry, GitRecord, Manifest, SpecRecord
+
+    arts = [ArtifactEntry(path=p, kind=k, sha256="0" * 64, step="model.ingest")
+            for p, k in (("model/model.onnx", "onnx-model"), ("model/signature.json", "model-signature"))]
+    Manifest(mlready_version="0", project="proj", spec=SpecRecord(overrides=[], choices={}, digest=""),
+             git=GitRecord(), steps=[], artifacts=arts).write(build / "manifest.json")
     repo, config = prepare_project(tmp_path / "proj", None, tmp_path / "w1")
     assert (repo / "hp2" / "3" / "model.onnx").is_file() and (repo / "hp2" / "3" / "metadata.json").is_file()
     assert config == {}
