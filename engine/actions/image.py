@@ -12,8 +12,6 @@ from mlready.engine.actions import docker_engine as img
 from mlready.engine.actions.smoke import SmokeResult, smoke_test
 from mlready.engine.errors import UsageError
 from mlready.engine.manifest import Manifest
-from mlready.generators.docker import image_ref, variant
-from mlready.generators.docker.context import OUT, image_base
 
 
 @dataclass
@@ -37,6 +35,12 @@ def build_and_check(project_dir: str | Path, overrides: list[str] | None = None,
                     reporter: Any = None) -> ImageReport:
     from mlready.engine import api
     from mlready.engine.writer import update_manifest
+
+    # the docker target's build facts (where its context is, the image reference, the base): the one place
+    # the actions layer reads a generator's facts, imported when the action runs (the engine imports no
+    # generator at import time)
+    from mlready.generators.docker import image_ref, variant
+    from mlready.generators.docker.context import OUT, image_base
 
     project = Path(project_dir).resolve()
     result = api.build(project, overrides or [], out=out, reporter=reporter)

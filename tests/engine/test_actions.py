@@ -45,3 +45,15 @@ def test_deploy_through_the_api_reports_a_missing_bundle(tmp_path):
 
     with pytest.raises(UsageError, match="mlready build \\+target=k8s"):
         api.deploy(tmp_path / "build", "dev", dry_run=True)
+
+
+def test_actions_import_no_generator_or_client_until_they_run():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            + "".join(f"import mlready.engine.actions.{a}\n" for a in ACTIONS)
+            + "print(sorted(m for m in sys.modules if m.startswith('mlready.generators') "
+              "or m.split('.')[0] in ('docker', 'kubernetes', 'mlflow')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
