@@ -1,4 +1,4 @@
-"""Serving benchmark: MLflow vs a bare ASGI handler vs mlready, gRPC vs REST, batching on vs off.
+"""Serving benchmark: MLflow vs bare handlers vs mlready, gRPC vs REST, batching on vs off.
 
     .venv/bin/python benchmarks/bench_serving.py [--duration 8] [--rounds 3] [--skip-mlflow]
 
@@ -6,10 +6,11 @@ Everything runs side by side in one invocation on 127.0.0.1: servers are started
 alternating rounds (the machine is shared and noisy); medians across rounds are printed, with ratios against
 the issue's goals. Needs ``wrk`` and ``h2load`` (tools/install-system-deps.sh). Nothing here is a hard-coded figure.
 
-1. A 64->512->512->2 MLP, ``wrk`` with 32 connections, batch-1 JSON (TF Serving row format):
-   (a) ``mlflow models serve`` (onnx flavor, ``--env-manager local``), (b) the bare handler
-   (benchmarks/serving/bare.py), (c) mlready with validation, metrics and batching on (and, for
-   reference, with batching off).
+0. The quickstart's small MLP (examples/quickstart/model.joblib as ONNX), ``wrk`` with 32 connections, batch-1
+   JSON: the bare handler on uvicorn (benchmarks/serving/bare.py, ASGI) and on granian
+   (benchmarks/serving/bare_rsgi.py, RSGI), and mlready with validation, metrics, batching and auth on.
+1. A 64->512->512->2 MLP, the same load: (a) ``mlflow models serve`` (onnx flavor, ``--env-manager local``),
+   (b) both bare handlers, (c) mlready (and, for reference, with batching off, and with 2 workers).
 2. mlready gRPC vs REST on the same model, both driven by C load generators (``wrk`` for HTTP/1.1, nghttp2's
    ``h2load`` for gRPC over HTTP/2), with a bare grpcio (grpc.aio) handler for reference.
 3. A compute-heavy MLP (512 -> 4 x 2048 -> 2), 64 connections: mlready batching on vs off.
@@ -117,7 +118,7 @@ def start(name: str, cmd: list[str], url: str, health: str, predict: str, log: P
         if proc.poll() is not None:
             raise SystemExit(f"{name} exited ({proc.returncode}); see {log}:\n{log.read_text()[-2000:]}")
         try:
-            with urllib.request.urlopen(url + health, timeout=1) as r:
+            with urllib.request.urlopen(urllib.request.Request(url + health, headers=AUTH), timeout=1) as r:
                 if r.status == 200:
                     return Server(name, proc, url, predict)
         except OSError:
@@ -128,12 +129,17 @@ def start(name: str, cmd: list[str], url: str, health: str, predict: str, log: P
 
 # -- wrk -----------------------------------------------------------------------------------------------------
 
+TOKEN = "bench-token"  # mlready runs with auth on; every server gets the same header (same bytes on the wire)
 LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("WRK_TOKEN")
 local f = io.open(os.getenv("WRK_BODY"), "r")
 wrk.body = f:read("*a")
 f:close()
 """
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def _ms(text: str) -> float:
@@ -147,7 +153,7 @@ def wrk(server: Server, body: Path, lua: Path, connections: int, duration: float
     cpu0, t0 = cpu_seconds(server.proc.pid), time.monotonic()
     proc = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
                            "--latency", "-s", str(lua), server.url + server.predict], capture_output=True, text=True,
-                          env={**os.environ, "WRK_BODY": str(body)}, timeout=duration + 60)
+                          env={**os.environ, "WRK_BODY": str(body), "WRK_TOKEN": TOKEN}, timeout=duration + 60)
     out = proc.stdout
     if "Requests/sec" not in out:
         raise SystemExit(f"wrk failed against {server.name}:\n{out}\n{proc.stderr}")
@@ -192,7 +198,8 @@ def check_grpc(port: int, timeout: float) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         while True:
             try:
-                resp = pb_grpc.GRPCInferenceServiceStub(channel).ModelInfer(req, timeout=5)
+                resp = pb_grpc.GRPCInferenceServiceStub(channel).ModelInfer(
+                    req, timeout=5, metadata=[("authorization", f"Bearer {TOKEN}")])
                 break
             except grpc.RpcError:
                 if time.monotonic() > deadline:
@@ -203,7 +210,7 @@ def check_grpc(port: int, timeout: float) -> None:
 
 def grpc_errors(server: Server) -> float:
     """gRPC calls mlready answered with a status other than OK (h2load only sees HTTP :status 200)."""
-    with urllib.request.urlopen(server.url + "/metrics", timeout=10) as r:
+    with urllib.request.urlopen(urllib.request.Request(server.url + "/metrics", headers=AUTH), timeout=10) as r:
         text = r.read().decode()
     return sum(float(v) for v in re.findall(r'^mlready_requests_total\{[^}]*protocol="v2-grpc"[^}]*status="(?!200")'
                                                r'[^"]*"[^}]*\} (\S+)', text, re.M))
@@ -215,6 +222,7 @@ def h2load(server: Server, port: int, body: Path, connections: int, duration: fl
     cpu0, t0 = cpu_seconds(server.proc.pid), time.monotonic()
     proc = subprocess.run(["h2load", "-n", "0", "-D", str(max(1, round(duration))), "-c", str(connections), "-m", "1",
                            "-t", "1", "-d", str(body), "-H", "content-type: application/grpc", "-H", "te: trailers",
+                           "-H", f"authorization: Bearer {TOKEN}",
                            "--log-file", str(log), f"http://127.0.0.1:{port}/inference.GRPCInferenceService/ModelInfer"],
                           capture_output=True, text=True, timeout=duration + 60)
     out = proc.stdout
@@ -261,12 +269,32 @@ def mlready_server(work: Path, name: str, repo: Path, batching: bool, http: int,
                    ) -> Server:
     cfg = {"model_repository": str(repo), "host": "127.0.0.1", "http_port": http, "grpc_port": grpc,
            "poll_interval_s": 0, "log_level": "warning", "workers": workers,
-           "default_model": {"batching": {"enabled": batching, "max_batch_size": 64}}}
+           "default_model": {"batching": {"enabled": batching, "max_batch_size": 64}},
+           "auth": {"token_env": "MLREADY_BENCH_TOKEN", "open_health": True, "open_metrics": False}}
     path = work / f"{name}.json"
     path.write_text(json.dumps(cfg))
     model = next(p.name for p in repo.iterdir())
     return start(name, [PY, "-m", "mlready.runtime", "--config", str(path)], f"http://127.0.0.1:{http}",
-                 "/v2/health/ready", f"/v1/models/{model}:predict", work / f"{name}.log")
+                 "/v2/health/ready", f"/v1/models/{model}:predict", work / f"{name}.log",
+                 env={"MLREADY_BENCH_TOKEN": TOKEN})
+
+
+def bare_servers(work: Path, model_file: Path) -> list[Server]:
+    """The two ceilings on ``model_file``: the bare handler on uvicorn (ASGI) and on granian (RSGI)."""
+    out = []
+    for name, script in (("bare ASGI (uvicorn)", "bare.py"), ("bare RSGI (granian)", "bare_rsgi.py")):
+        port = free_port()
+        out.append(start(name, [PY, str(HERE / "serving" / script), str(model_file), str(port)],
+                         f"http://127.0.0.1:{port}", "/", "/", work / f"{script}-{model_file.stem}.log"))
+    return out
+
+
+def ceiling_goals(by: dict, p99_ms: float) -> None:
+    m = by["mlready"]
+    for bare in ("bare RSGI (granian)", "bare ASGI (uvicorn)"):
+        ratio = m["rps"] / by[bare]["rps"]
+        goal(f">= 85% of the {bare} handler's req/s", ratio >= 0.85, f"{ratio * 100:.0f}%")
+    goal(f"p99 <= {p99_ms:g} ms", m["p99"] <= p99_ms, f"{m['p99']:.2f} ms")
 
 
 def main() -> int:
@@ -293,6 +321,10 @@ def main() -> int:
         models.write_version(repo, "mlp", 1, mlp)
         models.write_version(heavy_repo, "heavy", 1, heavy)
         (work / "mlp.onnx").write_bytes(mlp.SerializeToString())
+        small, X = models.quickstart_mlp()
+        small_repo = work / "small"
+        models.write_version(small_repo, "quickstart", 1, small)
+        (work / "quickstart.onnx").write_bytes(small.SerializeToString())
         lua = work / "post.lua"
         lua.write_text(LUA)
         rng = np.random.default_rng(0)
@@ -300,6 +332,23 @@ def main() -> int:
         body.write_text(json.dumps({"instances": rng.random((1, 64)).round(4).tolist()}))
         heavy_body = work / "heavy.json"
         heavy_body.write_text(json.dumps({"instances": rng.random((1, 512)).round(4).tolist()}))
+        small_body = work / "small.json"
+        small_body.write_text(json.dumps({"instances": X[:1].tolist()}))
+
+        # -- 0. the small model: the quickstart's MLP, where the HTTP front end is most of the cost ----------
+        print(f"\n0. the quickstart's MLP (scaler + 30->64->32->2), wrk 32 connections, batch-1 JSON, "
+              f"{args.rounds} x {args.duration:.0f}s alternating")
+        group0 = bare_servers(work, work / "quickstart.onnx")
+        group0.append(mlready_server(work, "mlready", small_repo, True, free_port(), free_port()))
+        servers += group0
+        for _ in range(args.rounds):
+            for s in group0:
+                wrk(s, small_body, lua, 32, args.duration)
+        rows = [(s.name, summary(s)) for s in group0]
+        table(rows)
+        ceiling_goals(dict(rows), 5)
+        for s in group0:
+            s.stop()
 
         # -- 1. MLflow vs bare vs mlready --------------------------------------------------------------
         print(f"\n1. {mlp.graph.name} 64->512->512->2, wrk 32 connections, batch-1 JSON, "
@@ -321,10 +370,7 @@ def main() -> int:
                                                        str(work / "mlflow_model"), "-p", str(port), "-h", "127.0.0.1",
                                                        "--env-manager", "local"],
                                f"http://127.0.0.1:{port}", "/ping", "/invocations", work / "mlflow.log", env=env))
-        port = free_port()
-        group.append(start("bare ASGI handler", [PY, str(HERE / "serving" / "bare.py"), str(work / "mlp.onnx"),
-                                                 str(port)], f"http://127.0.0.1:{port}", "/", "/",
-                           work / "bare.log"))
+        group += bare_servers(work, work / "mlp.onnx")
         mlr = mlready_server(work, "mlready", repo, True, free_port(), free_port())
         group.append(mlr)
         # for reference: the same server with batching off (every request is its own onnxruntime call)
@@ -346,9 +392,7 @@ def main() -> int:
             goal(">= 10x MLflow req/s, mlready with 2 workers", ratio2 >= 10, f"{ratio2:.1f}x")
             per_req = by["mlflow models serve"]["cpu_us"] / m["cpu_us"] if m.get("cpu_us") else 0
             print(f"  (server CPU per request: MLflow needs {per_req:.1f}x mlready's)")
-        ratio = m["rps"] / by["bare ASGI handler"]["rps"]
-        goal(">= 85% of the bare handler's req/s", ratio >= 0.85, f"{ratio * 100:.0f}%")
-        goal("p99 <= 10 ms", m["p99"] <= 10, f"{m['p99']:.2f} ms")
+        ceiling_goals(by, 10)
 
         # -- 2. gRPC vs REST (C load generators on both sides) ------------------------------------------
         print(f"\n2. mlready gRPC vs REST, 32 connections, batch-1, {args.rounds} x {args.duration:.0f}s alternating "

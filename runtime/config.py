@@ -177,6 +177,42 @@ class GrpcLimitsConfig:
                               f"got {self.max_buffered_bytes}")
 
 
+# -- HTTP/1.1 (REST) port limits (issue 20: one hostile client must not deny service) -------------------------
+
+
+@dataclass(frozen=True)
+class HttpLimitsConfig:
+    """Limits of the REST (HTTP/1.1) port against slow and hostile clients, per worker process. The front end
+    (granian's hyper HTTP/1.1) enforces the header, connection and timeout limits; mlready's transport layer
+    (``http_transport``) the body timeout, the header count below hyper's own 100 and the decode budget."""
+
+    max_connections: int = 1000  # open connections; more wait in the listen backlog until one closes
+    max_header_bytes: int = 64 * 1024  # request line + headers (also bounds what one connection may pipeline)
+    max_headers: int = 100  # header fields per request (hyper refuses more than 100 itself)
+    header_timeout_s: float = 10.0  # a request's headers must arrive within; also how long a kept-alive
+    #                                 connection may sit idle waiting for its next request
+    body_timeout_s: float = 60.0  # a request's body must arrive within (from the end of its headers)
+    decode_budget_bytes: int = 64 * 1024 * 1024  # request bodies being received and decoded at once; beyond: 503
+    offload_bytes: int = 256 * 1024  # bodies at least this large are decoded on the inference thread pool
+
+    def _check(self, path: str, max_body_bytes: int) -> None:
+        if not 1 <= self.max_connections <= 1_000_000:
+            raise ConfigError(f"{path}.max_connections: expected 1..1000000, got {self.max_connections}")
+        if not 8192 <= self.max_header_bytes <= 16 * 1024 * 1024:
+            raise ConfigError(f"{path}.max_header_bytes: expected 8192..16777216, got {self.max_header_bytes}")
+        if not 1 <= self.max_headers <= 100:
+            raise ConfigError(f"{path}.max_headers: expected 1..100, got {self.max_headers}")
+        if not 0.1 <= self.header_timeout_s <= 60:  # granian's bounds (1..60000 ms)
+            raise ConfigError(f"{path}.header_timeout_s: expected 0.1..60 seconds, got {self.header_timeout_s}")
+        if not 0.1 <= self.body_timeout_s <= 3600:
+            raise ConfigError(f"{path}.body_timeout_s: expected 0.1..3600 seconds, got {self.body_timeout_s}")
+        if self.decode_budget_bytes < max_body_bytes:
+            raise ConfigError(f"{path}.decode_budget_bytes: must be at least max_body_bytes ({max_body_bytes}), "
+                              f"got {self.decode_budget_bytes}")
+        if self.offload_bytes < 0:
+            raise ConfigError(f"{path}.offload_bytes: expected an integer >= 0, got {self.offload_bytes}")
+
+
 @dataclass(frozen=True)
 class RuntimeConfig:
     model_repository: str
@@ -198,6 +234,7 @@ class RuntimeConfig:
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
     grpc_limits: GrpcLimitsConfig = field(default_factory=GrpcLimitsConfig)
+    http_limits: HttpLimitsConfig = field(default_factory=HttpLimitsConfig)
 
     def _check(self, path: str = "") -> None:
         if not self.model_repository:
@@ -227,6 +264,7 @@ class RuntimeConfig:
         self.auth._check("auth")
         self.cloud._check("cloud")
         self.grpc_limits._check("grpc_limits", self.max_body_bytes)
+        self.http_limits._check("http_limits", self.max_body_bytes)
 
     def model(self, name: str) -> ModelConfig:
         return self.models.get(name, self.default_model)

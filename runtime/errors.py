@@ -40,6 +40,19 @@ class PayloadTooLarge(ServingError):
     grpc_code = "RESOURCE_EXHAUSTED"
 
 
+class RequestTimeout(ServingError):
+    """The request body did not arrive within ``http_limits.body_timeout_s``."""
+
+    status = 408
+    grpc_code = "DEADLINE_EXCEEDED"
+    headers = {"Connection": "close"}
+
+
+class HeadersTooLarge(ServingError):
+    status = 431
+    grpc_code = "INVALID_ARGUMENT"
+
+
 class UnsupportedMediaType(ServingError):
     status = 415
     grpc_code = "INVALID_ARGUMENT"

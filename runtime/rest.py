@@ -1,7 +1,8 @@
-"""The HTTP API as a plain ASGI app: TF Serving REST, Open Inference Protocol v2 REST, cloud routes, metrics.
+"""The HTTP API: TF Serving REST, Open Inference Protocol v2 REST, cloud routes, metrics.
 
 A hand-written router instead of Starlette's: the hot path (read body, route, decode, infer, encode) then costs
-little more than a bare handler, which is the benchmark's goal. One place maps errors: a
+little more than a bare handler, which is the benchmark's goal. The front end (granian's HTTP/1.1, with its
+limits) and the adapter that builds a :class:`Request` are in ``http_transport``. One place maps errors: a
 :class:`ServingError` answers its status with ``{"error": "..."}``; anything else is logged and answers 500.
 """
 
@@ -20,7 +21,6 @@ from mlready.runtime.errors import (
     BadRequest,
     MethodNotAllowed,
     NotFound,
-    PayloadTooLarge,
     ServingError,
 )
 from mlready.runtime.model import ModelVersion
@@ -38,16 +38,20 @@ class ClientGone(Exception):
 
 
 class Request:
-    __slots__ = ("scope", "receive", "method", "path", "headers", "body", "id")
+    """One HTTP request, independent of the front end: the transport (``http_transport``) builds it with the
+    method, path, lower-cased headers and a body reader that enforces the transport's limits."""
 
-    def __init__(self, scope: dict, receive: Any):
-        self.scope = scope
-        self.receive = receive
-        self.method = scope["method"]
-        self.path = scope["path"]
-        self.headers = {k: v for k, v in scope["headers"]}
+    __slots__ = ("method", "path", "headers", "body", "id", "_read_body", "_offload_at")
+
+    def __init__(self, method: str, path: str, headers: dict[bytes, bytes], read_body: Any,
+                 offload_at: int = 1 << 62):
+        self.method = method
+        self.path = path
+        self.headers = headers
         self.body = b""
-        rid = self.headers.get(b"x-request-id")
+        self._read_body = read_body  # async (limit) -> bytes; raises ServingError / ClientGone
+        self._offload_at = offload_at
+        rid = headers.get(b"x-request-id")
         self.id = rid.decode("latin-1")[:128] if rid else None
 
     def header(self, name: bytes) -> str | None:
@@ -55,29 +59,13 @@ class Request:
         return v.decode("latin-1") if v is not None else None
 
     async def read(self, limit: int) -> bytes:
-        cl = self.headers.get(b"content-length")
-        if cl is not None:
-            try:
-                n = int(cl)
-            except ValueError:
-                raise BadRequest("invalid Content-Length") from None
-            if n > limit:
-                raise PayloadTooLarge(f"the request body ({n} bytes) is over the limit of {limit} bytes")
-        chunks, total = [], 0
-        while True:
-            msg = await self.receive()
-            if msg["type"] == "http.disconnect":
-                raise ClientGone()
-            chunk = msg.get("body", b"")
-            if chunk:
-                total += len(chunk)
-                if total > limit:
-                    raise PayloadTooLarge(f"the request body is over the limit of {limit} bytes")
-                chunks.append(chunk)
-            if not msg.get("more_body", False):
-                break
-        self.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self.body = await self._read_body(limit)
         return self.body
+
+    @property
+    def large(self) -> bool:
+        """The body is large enough to be decoded off the event loop (``http_limits.offload_bytes``)."""
+        return len(self.body) >= self._offload_at
 
     def json(self) -> Any:
         if not self.body:
@@ -106,12 +94,11 @@ def _error(exc: ServingError) -> Response:
 
 
 class App:
-    """The ASGI application. ``owns_service``: run the service's start/stop from the ASGI lifespan."""
+    """The HTTP API: routes and handlers, behind :meth:`respond`; the front end lives in ``http_transport``."""
 
-    def __init__(self, service: Service, owns_service: bool = True):
+    def __init__(self, service: Service):
         self.service = service
         self.config = service.config
-        self.owns_service = owns_service
         self.limit = self.config.max_body_bytes
         cloud = self.config.cloud
         self.exact: dict[str, Any] = {
@@ -144,54 +131,25 @@ class App:
             self.open_paths.add("/metrics")
         self._openapi: bytes | None = None
 
-    # -- ASGI ---------------------------------------------------------------------------------------------
+    # -- the one entry point of every transport ----------------------------------------------------------
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            await self.handle(scope, receive, send)
-        elif scope["type"] == "lifespan":
-            await self.lifespan(receive, send)
-
-    async def lifespan(self, receive: Any, send: Any) -> None:
-        while True:
-            msg = await receive()
-            if msg["type"] == "lifespan.startup":
-                try:
-                    if self.owns_service:
-                        await self.service.start()
-                except Exception as exc:
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif msg["type"] == "lifespan.shutdown":
-                if self.owns_service:
-                    await self.service.stop()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-    async def handle(self, scope: dict, receive: Any, send: Any) -> None:
-        req = Request(scope, receive)
+    async def respond(self, req: Request) -> Response | None:
+        """Dispatch ``req`` and map errors to answers; None when the client is gone (nothing to answer)."""
         t0 = time.perf_counter()
         try:
             resp = await self.dispatch(req)
         except ServingError as exc:
             resp = _error(exc)
         except ClientGone:
-            return
+            return None
         except Exception:
             log.exception("unhandled error", extra={"request_id": req.id, "path": req.path})
             resp = Response({"error": "internal server error"}, 500)
-        headers = [(b"content-type", resp.content_type), (b"content-length", str(len(resp.body)).encode())]
-        if req.id is not None:
-            headers.append((b"x-request-id", req.id.encode("latin-1")))
-        if resp.headers:
-            headers.extend(resp.headers)
-        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else resp.body})
         if self.config.access_log:
             access_log.info("request", extra={"request_id": req.id or uuid.uuid4().hex, "method": req.method,
                                               "path": req.path, "status": resp.status,
                                               "ms": round((time.perf_counter() - t0) * 1000, 3)})
+        return resp
 
     async def dispatch(self, req: Request) -> Response:
         path = req.path
@@ -302,7 +260,7 @@ class App:
             return Response(raw=b"".join([data, *chunks]), content_type=b"application/octet-stream",
                             headers=[(codec_v2.HEADER_LENGTH, str(len(data)).encode())])
 
-        return await self.service.infer("v2-rest", name, version, None, decode, encode)
+        return await self.service.infer("v2-rest", name, version, None, decode, encode, offload=req.large)
 
     # -- TensorFlow Serving REST --------------------------------------------------------------------------
 
@@ -386,7 +344,7 @@ class App:
         def encode(mv: ModelVersion, result: dict, fmt: str) -> Response:
             return Response(codec_tfserving.encode(result, fmt))
 
-        return await self.service.infer(protocol, name, version, label, decode, encode)
+        return await self.service.infer(protocol, name, version, label, decode, encode, offload=req.large)
 
     # -- cloud container contracts ------------------------------------------------------------------------
 
@@ -446,8 +404,8 @@ def _csv_rows(body: bytes) -> dict[str, Any]:
     return {"instances": rows}
 
 
-def create_app(service: Service, owns_service: bool = True) -> App:
-    return App(service, owns_service)
+def create_app(service: Service) -> App:
+    return App(service)
 
 
 __all__ = ["App", "create_app"]

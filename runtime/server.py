@@ -1,4 +1,5 @@
-"""Run the server: HTTP (uvicorn) and gRPC (grpc_transport) in one event loop, sharing one :class:`Service`.
+"""Run the server: HTTP (granian, ``http_transport``) and gRPC (grpc_transport) in one event loop, sharing one
+:class:`Service`.
 
 Lifecycle: sockets open at once (liveness answers), models load in the background, readiness turns true
 after every configured model is loaded and warmed. On SIGTERM/SIGINT: readiness turns false, the server keeps
@@ -16,11 +17,9 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from typing import Any
 
 from mlready.runtime.config import RuntimeConfig
@@ -39,36 +38,10 @@ def effective_config(config: RuntimeConfig) -> RuntimeConfig:
     return config
 
 
-def _http_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
-class _Server:
-    """uvicorn.Server without its own signal handling (ours drains gRPC and the models too)."""
-
-    def __new__(cls, config: Any) -> Any:
-        import uvicorn
-
-        class Server(uvicorn.Server):
-            @contextlib.contextmanager
-            def capture_signals(self) -> Iterator[None]:
-                yield
-
-        return Server(config)
-
-
 async def serve(config: RuntimeConfig, *, worker: bool = False, on_ready: Any = None) -> int:
     """Serve until a signal (or ``stop`` on the returned objects); returns the exit code."""
-    import uvicorn
     from mlready.runtime.grpc_service import create_grpc_server
+    from mlready.runtime.http_transport import HttpFrontEnd
     from mlready.runtime.rest import create_app
 
     config = effective_config(config)
@@ -77,21 +50,14 @@ async def serve(config: RuntimeConfig, *, worker: bool = False, on_ready: Any = 
     except ValueError as exc:
         log.error("cannot start: %s", exc)
         return 2
-    app = create_app(service, owns_service=False)
-    loop_impl = "uvloop" if _has("uvloop") else "asyncio"
-    http_impl = "httptools" if _has("httptools") else "h11"
-    uconfig = uvicorn.Config(app, host=config.host, port=config.http_port, lifespan="off", log_config=None,
-                             access_log=False, timeout_graceful_shutdown=max(int(config.drain_seconds), 1),
-                             http=http_impl, loop=loop_impl, backlog=2048, timeout_keep_alive=75,
-                             server_header=False, date_header=False)
-    server = _Server(uconfig)
+    http = HttpFrontEnd(create_app(service), config)
     if worker:
         # A worker joins the shared ports only once loaded, so the kernel never hands a connection to a
         # worker that would answer 503 while its siblings are ready.
         await service.start()
         await service.wait_loaded()
     try:
-        sock = _http_socket(config.host, config.http_port, reuse_port=worker)
+        http.bind_check()
     except OSError as exc:
         log.error("cannot bind the HTTP port", extra={"host": config.host, "port": config.http_port,
                                                       "error": exc.strerror})
@@ -104,7 +70,6 @@ async def serve(config: RuntimeConfig, *, worker: bool = False, on_ready: Any = 
         except OSError as exc:
             log.error("cannot bind the gRPC port", extra={"host": config.host, "port": config.grpc_port,
                                                           "error": exc.strerror})
-            sock.close()
             return 1
     await service.start()  # no-op for a worker (started above)
 
@@ -137,17 +102,19 @@ async def serve(config: RuntimeConfig, *, worker: bool = False, on_ready: Any = 
     async def watch() -> None:  # a signal may come before the models finish loading
         await stopping.wait()
         await asyncio.sleep(config.shutdown_delay_seconds)
-        server.should_exit = True
+        stops = [http.stop(config.drain_seconds)]
         if grpc_server is not None:
-            await grpc_server.stop(config.drain_seconds)
+            stops.append(grpc_server.stop(config.drain_seconds))
+        await asyncio.gather(*stops)
 
     announcer = loop.create_task(announce())
     watcher = loop.create_task(watch())
-    serve_task = loop.create_task(server.serve(sockets=[sock]))
-    await asyncio.wait([watcher, serve_task], return_when=asyncio.FIRST_COMPLETED)
-    if serve_task.done() and not stopping.is_set():  # uvicorn failed to start
+    http_task = http.start()
+    await asyncio.wait([watcher, http_task], return_when=asyncio.FIRST_COMPLETED)
+    failed = http_task.done() and not stopping.is_set()
+    if failed:  # the front end failed to start (or died): stop the rest
+        log.error("the HTTP front end stopped", extra={"error": repr(http_task.exception())})
         stopping.set()
-    await serve_task
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
     announcer.cancel()
@@ -157,7 +124,7 @@ async def serve(config: RuntimeConfig, *, worker: bool = False, on_ready: Any = 
     if metrics_http is not None:
         metrics_http.shutdown()
     log.info("stopped")
-    return 0 if server.started else 1
+    return 1 if failed else 0
 
 
 def _has(module: str) -> bool:

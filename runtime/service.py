@@ -153,7 +153,9 @@ class Service:
 
     async def infer(self, protocol: str, name: str, version: Any, label: str | None,
                     decode: Callable[[ModelVersion], tuple[Any, list[str] | None, Any]],
-                    encode: Callable[[ModelVersion, dict, Any], Any]) -> Any:
+                    encode: Callable[[ModelVersion, dict, Any], Any], offload: bool = False) -> Any:
+        """``offload``: decode and encode on the inference thread pool (a large body: a long decode on the
+        event loop would stall every other connection)."""
         m = self.metrics
         t0 = time.perf_counter()
         gauge = self._inflight[protocol]
@@ -163,12 +165,19 @@ class Service:
         try:
             mv = self.manager.resolve(name, version, label)
             vlabel = str(mv.version)
-            arrays, outputs, ctx = decode(mv)
+            loop = asyncio.get_running_loop() if offload else None
+            if loop is not None:
+                arrays, outputs, ctx = await loop.run_in_executor(self.executor, decode, mv)
+            else:
+                arrays, outputs, ctx = decode(mv)
             t1 = time.perf_counter()
             m.child(m.decode_duration, mlabel, protocol).observe(t1 - t0)
             result = await mv.infer(arrays, outputs)
             t2 = time.perf_counter()
-            body = encode(mv, result, ctx)
+            if loop is not None:
+                body = await loop.run_in_executor(self.executor, encode, mv, result, ctx)
+            else:
+                body = encode(mv, result, ctx)
             m.child(m.encode_duration, mlabel, protocol).observe(time.perf_counter() - t2)
             status = "200"
             return body

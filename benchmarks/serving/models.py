@@ -121,6 +121,19 @@ def breast_cancer_logreg():
     return onx, signature, X
 
 
+def quickstart_mlp():
+    """examples/quickstart's trained model (StandardScaler + MLP 30->64->32->2) as ONNX -> (onnx model, X)."""
+    import joblib
+    from skl2onnx import to_onnx
+    from sklearn.datasets import load_breast_cancer
+
+    pipeline = joblib.load(Path(__file__).resolve().parents[2] / "examples" / "quickstart" / "model.joblib")
+    X = load_breast_cancer().data.astype(np.float32)
+    onx = to_onnx(pipeline, X[:1], options={"zipmap": False}, target_opset=17)
+    onx.graph.name = "quickstart"
+    return onx, X
+
+
 def write_version(repo: Path, name: str, version: int, model, metadata: dict | None = None) -> Path:
     """Write ``<repo>/<name>/<version>/model.onnx`` (+ metadata.json) atomically (rename of the version dir)."""
     final = Path(repo) / name / str(version)

@@ -60,12 +60,12 @@ def test_image_config_user_labels_and_healthcheck(report, docker_client, cpu_con
 
 def test_image_contains_only_the_runtime(report, docker_client):
     probe = ("import importlib.util as u, json; print(json.dumps({m: u.find_spec(m) is not None for m in "
-             f"{list(FORBIDDEN) + ['onnxruntime', 'numpy', 'uvicorn', 'mlready.runtime']}}}))")
+             f"{list(FORBIDDEN) + ['onnxruntime', 'numpy', 'granian', 'mlready.runtime']}}}))")
     out = docker_client.containers.run(report.id, ["-c", probe], entrypoint="/opt/venv/bin/python",
                                        read_only=True, remove=True)
     found = json.loads(out)
     assert {m for m in FORBIDDEN if found[m]} == set()
-    assert found["onnxruntime"] and found["numpy"] and found["uvicorn"] and found["mlready.runtime"]
+    assert found["onnxruntime"] and found["numpy"] and found["granian"] and found["mlready.runtime"]
 
 
 def test_unchanged_rebuild_reuses_every_layer(report, quickstart, capsys):

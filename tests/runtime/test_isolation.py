@@ -23,7 +23,7 @@ from mlready.runtime import server
 config = RuntimeConfig.from_dict({"model_repository": sys.argv[1], "host": "127.0.0.1", "http_port": 0,
                                   "grpc_port": 0, "poll_interval_s": 0})
 
-def on_ready():  # the real server (uvicorn + gRPC) is up and the model loaded: record, then stop
+def on_ready():  # the real server (granian + gRPC) is up and the model loaded: record, then stop
     import mlready.runtime
     with open(sys.argv[2], "w") as fh:
         json.dump({"origin": mlready.runtime.__file__, "modules": sorted(sys.modules)}, fh)
@@ -51,7 +51,7 @@ def test_runtime_imports_nothing_from_the_build_side(tmp_path, mk):
     data = json.loads(report.read_text())
     assert data["origin"].startswith(str(lib)), data["origin"]  # the copied source, not the editable install
     loaded = data["modules"]
-    assert "uvicorn" in loaded and "hpack" in loaded and "onnxruntime" in loaded
+    assert "granian" in loaded and "hpack" in loaded and "onnxruntime" in loaded
     bad = sorted(m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
     assert bad == [], bad
 

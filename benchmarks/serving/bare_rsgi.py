@@ -1,0 +1,48 @@
+"""The Rust-fronted ceiling: the bare handler of bare.py on granian's RSGI interface (hyper HTTP/1.1 front end).
+
+    python benchmarks/serving/bare_rsgi.py MODEL.onnx PORT
+Accepts TF Serving row format ``{"instances": [[...]]}`` on any path, answers ``{"predictions": [...]}``;
+``GET`` answers ``ok`` (health). One worker, uvloop, HTTP/1.1 only: the same shape as mlready's REST port.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import orjson
+
+HEADERS = [("content-type", "application/json")]
+
+
+def make_app(model_path: str):
+    opts = ort.SessionOptions()
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(model_path, sess_options=opts, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    outputs = [o.name for o in session.get_outputs()]
+
+    async def app(scope, proto):
+        if scope.method == "GET":  # health
+            proto.response_bytes(200, [], b"ok")
+            return
+        body = await proto()
+        x = np.asarray(orjson.loads(body)["instances"], dtype=np.float32)
+        y = session.run(outputs, {name: x})[0]
+        proto.response_bytes(200, HEADERS, orjson.dumps({"predictions": y}, option=orjson.OPT_SERIALIZE_NUMPY))
+
+    return app
+
+
+app = make_app(os.environ["BARE_MODEL"]) if "BARE_MODEL" in os.environ else None
+
+if __name__ == "__main__":
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.server import Server
+
+    os.environ["BARE_MODEL"] = sys.argv[1]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    Server("bare_rsgi:app", address="127.0.0.1", port=int(sys.argv[2]), interface=Interfaces.RSGI, workers=1,
+           loop=Loops.uvloop, http=HTTPModes.http1, log_level="warning", websockets=False).serve()

@@ -1,0 +1,229 @@
+"""The REST port's front end: granian (Rust, hyper's HTTP/1.1) embedded in our event loop, speaking RSGI to a
+small adapter that turns each request into a protocol-independent :class:`~mlready.runtime.rest.Request` for
+:meth:`App.respond <mlready.runtime.rest.App.respond>`.
+
+Why granian and not uvicorn: hyper's HTTP/1.1 state machine carries the limits a public port needs (header
+bytes and count -> 431, a header-read timeout that also closes idle kept-alive connections, a bounded read
+buffer, one request at a time per connection so pipelining cannot queue work, a connection cap through
+``backpressure``), and the Rust front end costs a fraction of uvicorn + httptools' CPU per request (figures in
+runtime/README.md). What hyper lacks is added here (``http_limits`` in the runtime config):
+
+- **body timeout**: the whole body must arrive within ``body_timeout_s`` (408, connection closed);
+- **header count** below hyper's own 100 (``max_headers``, 431);
+- **body size** from Content-Length before anything is read, and while streaming a chunked body (413);
+- **decode budget**: bytes of request bodies being received and decoded at once across connections; a body
+  that does not fit answers 503 at once (``Retry-After: 1``). Bodies of ``offload_bytes`` or more are decoded
+  on the inference thread pool, not on the event loop;
+- **drain**: in-flight requests are counted, so SIGTERM can wait for them (:meth:`HttpFrontEnd.drain`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from mlready.runtime.config import RuntimeConfig
+from mlready.runtime.errors import (
+    BadRequest,
+    HeadersTooLarge,
+    Overloaded,
+    PayloadTooLarge,
+    RequestTimeout,
+    ServingError,
+)
+from mlready.runtime.rest import App, ClientGone, Request, Response, _error
+
+log = logging.getLogger("mlready.runtime.http")
+
+
+class ByteBudget:
+    """Bytes of request bodies held at once, across connections; :meth:`take` fails instead of waiting."""
+
+    __slots__ = ("free",)
+
+    def __init__(self, total: int):
+        self.free = total
+
+    def take(self, n: int) -> None:
+        if n > self.free:
+            raise Overloaded(f"too many large requests at once: {n} more body bytes do not fit the decode budget; "
+                             "retry later")
+        self.free -= n
+
+    def give(self, n: int) -> None:
+        self.free += n
+
+
+class _Body:
+    """Reads one request's body within the limits; remembers what it took from the budget."""
+
+    __slots__ = ("proto", "length", "budget", "timeout", "taken")
+
+    def __init__(self, proto: Any, length: bytes | None, budget: ByteBudget, timeout: float):
+        self.proto, self.length, self.budget, self.timeout = proto, length, budget, timeout
+        self.taken = 0
+
+    async def __call__(self, limit: int) -> bytes:
+        if self.length is not None:
+            try:
+                n = int(self.length)
+            except ValueError:
+                raise BadRequest("invalid Content-Length") from None
+            if n > limit:
+                raise PayloadTooLarge(f"the request body ({n} bytes) is over the limit of {limit} bytes")
+            if n == 0:
+                return b""
+            self._take(n)
+            return await self._timed(self.proto())
+        return await self._timed(self._chunked(limit))
+
+    def _take(self, n: int) -> None:
+        self.budget.take(n)
+        self.taken += n
+
+    async def _chunked(self, limit: int) -> bytes:
+        chunks, total = [], 0
+        async for chunk in self.proto:
+            total += len(chunk)
+            if total > limit:
+                raise PayloadTooLarge(f"the request body is over the limit of {limit} bytes")
+            self._take(len(chunk))
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _timed(self, read: Any) -> bytes:
+        from granian.rsgi import ProtocolClosed, ProtocolError
+
+        try:
+            async with asyncio.timeout(self.timeout):  # a timer on this task, no extra task per request
+                return await read
+        except TimeoutError:
+            raise RequestTimeout(f"the request body did not arrive within {self.timeout:g} s") from None
+        except (ProtocolClosed, ProtocolError):  # the client closed the connection mid-body
+            raise ClientGone() from None
+
+    def release(self) -> None:
+        if self.taken:
+            self.budget.give(self.taken)
+            self.taken = 0
+
+
+class RsgiAdapter:
+    """The RSGI application granian calls: one :class:`Request` per HTTP request, answered by ``App.respond``."""
+
+    def __init__(self, app: App, config: RuntimeConfig):
+        self.app = app
+        limits = config.http_limits
+        self.max_headers = limits.max_headers
+        self.max_header_bytes = limits.max_header_bytes
+        self.body_timeout = limits.body_timeout_s
+        self.offload_at = limits.offload_bytes
+        self.budget = ByteBudget(limits.decode_budget_bytes)
+        self.inflight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        if scope.proto != "http":  # websockets are off; nothing else reaches us
+            return
+        self.inflight += 1
+        self.idle.clear()
+        body = None
+        try:
+            items = scope.headers.items()
+            headers = {k.encode("latin-1"): v.encode("latin-1") for k, v in items}
+            problem = self._header_problem(items)
+            if problem is not None:
+                resp: Response | None = _error(HeadersTooLarge(problem))
+                req_method = scope.method
+            else:
+                body = _Body(proto, headers.get(b"content-length"), self.budget, self.body_timeout)
+                req = Request(scope.method, scope.path, headers, body, self.offload_at)
+                req_method = req.method
+                resp = await self.app.respond(req)
+            if resp is None:  # the client is gone
+                return
+            out = [("content-type", resp.content_type.decode("latin-1"))]
+            rid = headers.get(b"x-request-id")
+            if rid is not None:
+                out.append(("x-request-id", rid[:128].decode("latin-1")))
+            for k, v in resp.headers:
+                out.append((k.decode("latin-1"), v.decode("latin-1")))
+            proto.response_bytes(resp.status, out, b"" if req_method == "HEAD" else resp.body)
+        except ServingError as exc:  # pragma: no cover - App.respond maps these; a guard for the adapter itself
+            proto.response_bytes(exc.status, [("content-type", "application/json")], _error(exc).body)
+        finally:
+            if body is not None:
+                body.release()
+            self.inflight -= 1
+            if not self.inflight:
+                self.idle.set()
+
+
+    def _header_problem(self, items: list[tuple[str, str]]) -> str | None:
+        """hyper refuses more than 100 fields and bounds header bytes at its read-buffer granularity (up to
+        about twice ``max_buffer_size``); the configured limits are exact here."""
+        if len(items) > self.max_headers:
+            return f"the request has {len(items)} header fields; the limit is {self.max_headers}"
+        size = sum(len(k) + len(v) + 4 for k, v in items)
+        if size > self.max_header_bytes:
+            return f"the request headers are {size} bytes; the limit is {self.max_header_bytes}"
+        return None
+
+
+class HttpFrontEnd:
+    """granian's embedded server on our event loop, with the ``http_limits`` it enforces itself."""
+
+    def __init__(self, app: App, config: RuntimeConfig):
+        from granian.constants import HTTPModes, Interfaces
+        from granian.http import HTTP1Settings
+        from granian.log import LogLevels
+        from granian.server.embed import Server
+
+        limits = config.http_limits
+        self.adapter = RsgiAdapter(app, config)
+        # granian's own logs go through ours (JSON on stderr); its "embedded is experimental" warning is noise
+        level = LogLevels.debug if config.log_level == "debug" else LogLevels.error
+        self.server = Server(
+            self.adapter, address=config.host, port=config.http_port, interface=Interfaces.RSGI,
+            http=HTTPModes.http1, websockets=False, backlog=2048, backpressure=limits.max_connections,
+            http1_settings=HTTP1Settings(header_read_timeout=max(1, round(limits.header_timeout_s * 1000)),
+                                         keep_alive=True, max_buffer_size=limits.max_header_bytes,
+                                         pipeline_flush=False),
+            log_level=level,
+            log_dictconfig={"loggers": {"_granian": {"propagate": True, "handlers": []},
+                                        "granian.access": {"level": "ERROR", "propagate": True, "handlers": []}}},
+        )
+        self.task: asyncio.Task | None = None
+
+    def bind_check(self) -> None:
+        """Raise OSError now if the port cannot be bound (granian binds with SO_REUSEPORT in each worker)."""
+        import socket
+
+        family = socket.AF_INET6 if ":" in self.server.bind_addr else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((self.server.bind_addr, self.server.bind_port))
+
+    def start(self) -> asyncio.Task:
+        self.task = asyncio.get_running_loop().create_task(self.server.serve())
+        return self.task
+
+    async def stop(self, drain_seconds: float) -> None:
+        """Stop accepting; kept-alive connections close after their current request; in-flight requests get
+        ``drain_seconds`` to finish."""
+        self.server.stop()
+        if self.task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self.task), drain_seconds)
+            except Exception:  # noqa: BLE001 - the front end failed or took too long: drain what we know
+                pass
+        try:
+            await asyncio.wait_for(self.adapter.idle.wait(), drain_seconds)
+        except TimeoutError:
+            log.warning("drain timed out with requests in flight", extra={"inflight": self.adapter.inflight})
+
+
+__all__ = ["ByteBudget", "HttpFrontEnd", "RsgiAdapter"]
