@@ -37,6 +37,13 @@ def project(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def demo(project, quickstart_files):
+    """A project with the quickstart's model and evaluation data and a minimal deploy.yaml."""
+    return project({**quickstart_files, "deploy.yaml": "project: {name: demo}\nmodel: {source: model.joblib}\n"
+                    "data: {eval: data/eval.csv}\n"})
+
+
+@pytest.fixture
 def quickstart_files() -> dict[str, str | bytes | Path]:
     return {
         "model.joblib": QUICKSTART / "model.joblib",

@@ -13,15 +13,6 @@ from mlready.engine.manifest import Manifest
 from mlready.engine.plugin import Artifact, Generator, Section, Step
 from mlready.generators.model import ModelGenerator
 
-SPEC = """
-project:
-  name: demo
-model:
-  source: model.joblib
-data:
-  eval: data/eval.csv
-"""
-
 
 class NotesSpec(Section):
     enabled: bool = True
@@ -73,11 +64,6 @@ def gens(**kw):
 
 def read_tree(root):
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture
-def demo(project, quickstart_files):
-    return project({**quickstart_files, "deploy.yaml": SPEC})
 
 
 def test_build_writes_artifacts_and_manifest(demo):

@@ -19,16 +19,6 @@ from mlready.generators.model import ModelGenerator
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 
-SPEC = """
-project:
-  name: demo
-model:
-  source: model.joblib
-data:
-  eval: data/eval.csv
-"""
-
-
 class EchoSpec(Section):
     text: str = "hello"
 
@@ -60,11 +50,6 @@ def gens(**kw):
     for k, v in kw.items():
         setattr(g, k, v)
     return [ModelGenerator(), g]
-
-
-@pytest.fixture
-def demo(project, quickstart_files):
-    return project({**quickstart_files, "deploy.yaml": SPEC})
 
 
 def keys(demo, overrides=(), **kw):
