@@ -14,24 +14,27 @@ def prepare_project(project: str | Path, out: str | Path | None, workdir: Path) 
 
     from mlready.engine.errors import UsageError
     from mlready.engine.manifest import FILENAME, Manifest
+    from mlready.generators.model.ids import MODEL_PATH, ONNX_MODEL, SIGNATURE
+    from mlready.generators.runtime import CONFIG_KIND
+    from mlready.runtime.config import KIND as RUNTIME_DOCUMENT
 
     project = Path(project)
     build_dir = Path(out) if out else project / "build"
     manifest_file = build_dir / FILENAME
     manifest = Manifest.load(manifest_file)
     paths = manifest.paths
-    models = paths("onnx-model")
+    models = paths(ONNX_MODEL)
     if not models:
         raise UsageError(f"{manifest_file} lists no onnx-model: run `mlready build -C {project}` first")
-    model_path = build_dir / ("model/model.onnx" if "model/model.onnx" in models else models[-1])
+    model_path = build_dir / (MODEL_PATH if MODEL_PATH in models else models[-1])
     signature: dict[str, Any] = {}
-    sig_paths = paths("model-signature")
+    sig_paths = paths(SIGNATURE)
     if sig_paths:
         signature = json.loads((build_dir / sig_paths[0]).read_text(encoding="utf-8"))
     config: dict[str, Any] = {}
-    for rel in paths("runtime-config"):
+    for rel in paths(CONFIG_KIND):
         data = json.loads((build_dir / rel).read_text(encoding="utf-8"))
-        if isinstance(data, dict) and data.get("kind") == "runtime-config" and "model_repository" in data:
+        if isinstance(data, dict) and data.get("kind") == RUNTIME_DOCUMENT and "model_repository" in data:
             config = data
     name = str(signature.get("name") or project.resolve().name)
     version = signature.get("version")

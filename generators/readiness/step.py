@@ -12,6 +12,7 @@ from typing import Any
 
 from mlready.engine.errors import StepError
 from mlready.engine.plugin import Artifact, StepContext
+from mlready.generators.model.ids import ONNX_MODEL, SIGNATURE
 from mlready.generators.readiness.assess import DataPaths, ModelUnderTest, assess
 from mlready.generators.readiness.gates import Gate, GateResult, gate_table
 from mlready.generators.readiness.html import render_html
@@ -57,8 +58,8 @@ def run(ctx: StepContext) -> list[Artifact]:
 
     spec, cfg = ctx.spec, ctx.spec.section("readiness")
     # the served model (its step is this step's dependency) and the signature model.ingest wrote
-    onnx_bytes = ctx.artifact("onnx-model").read_bytes()
-    sig = json.loads(ctx.artifact("model-signature").read_text())
+    onnx_bytes = ctx.artifact(ONNX_MODEL).read_bytes()
+    sig = json.loads(ctx.artifact(SIGNATURE).read_text())
     declared = [t.model_dump() for t in spec.model.inputs] if spec.model.inputs else None
     mismatch = signature_problems(declared, sig.get("inputs", []))
     if mismatch:
