@@ -33,7 +33,7 @@ from mlready.engine.groups import (
 )
 from mlready.engine.shapes import shape_conflicts
 from mlready.engine.sources import Source, SourceMap, display_path, package_of, packaged_conf_dir
-from mlready.engine.userfiles import MAX_DEPTH, YamlDoc, load_yaml
+from mlready.engine.userfiles import MAX_BYTES, MAX_DEPTH, YamlDoc, load_yaml
 
 SPEC_FILE = "deploy.yaml"
 DEFAULT_GROUPS: dict[str, str] = {"env": "dev", "optimize": "none"}  # group -> default option
@@ -144,6 +144,11 @@ def compose(project_dir: Path, overrides: list[str], base: dict[str, Any], cache
     return comp
 
 
+#: ``${oc.env:HOME}``, ``${now:%H}``: a resolver reads more than the files (the environment, the clock), so a
+#: composition that may use one is not memoised under the files' hash.
+_RESOLVER = re.compile(rb"\$\{\s*[\w.]+\s*:")
+
+
 def _composition_key(project_dir: Path, overrides: list[str], base: dict[str, Any], switches: Switches | None
                      ) -> str | None:
     import hashlib
@@ -159,7 +164,13 @@ def _composition_key(project_dir: Path, overrides: list[str], base: dict[str, An
         if d.is_dir():
             files.extend(sorted(p for p in d.rglob("*.yaml") if p.is_file()))
     for f in files:
-        h.update(str(f).encode() + b"\0" + f.read_bytes() + b"\0")
+        with open(f, "rb") as fh:  # a file past the loader's limit fails when it is used; hash no more of it
+            data = fh.read(MAX_BYTES + 1)
+        if _RESOLVER.search(data):
+            return None
+        h.update(str(f).encode() + b"\0" + data + b"\0")
+    if any(_RESOLVER.search(o.encode("utf-8", "surrogateescape")) for o in overrides):
+        return None
     h.update(json.dumps([overrides, base, switches or {}, str(Path.cwd()), version("hydra-core")],
                         sort_keys=True).encode())
     return h.hexdigest()

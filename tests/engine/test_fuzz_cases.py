@@ -166,3 +166,14 @@ def test_a_file_name_the_os_refuses_is_a_spec_error(project, quickstart_files, c
     assert err.splitlines()[1].startswith(f"  deploy.yaml:3 model: cannot check a file it names: File name too long: "
                                           f"{root}/yyy")
     assert err.splitlines()[1].endswith("...")
+
+
+def test_a_composition_that_reads_the_environment_is_not_memoised(project, quickstart_files, monkeypatch):
+    """The composition memo is keyed by the files' bytes; ``${oc.env:...}`` reads more than that."""
+    from mlready.engine import api
+    from mlready.generators.model import ModelGenerator
+
+    root = project({**quickstart_files, "deploy.yaml": GOOD.replace("name: demo", "name: ${oc.env:MLREADY_T_NAME}")})
+    for name in ("first", "second"):
+        monkeypatch.setenv("MLREADY_T_NAME", name)
+        assert api.validate(root, [], generators=[ModelGenerator()]).project.name == name
