@@ -67,6 +67,17 @@ class ArtifactEntry(_Record):
     step: str
 
 
+class ImageEntry(_Record):
+    """The image ``mlready image`` built from this build dir."""
+
+    name: str
+    tag: str
+    id: str
+    digest: str | None = None  # repo@sha256 once pushed
+    pushed: bool = False
+    size: int | None = None  # bytes
+
+
 class Manifest(_Record):
     schema_version: int = SCHEMA_VERSION
     mlready_version: str
@@ -75,8 +86,7 @@ class Manifest(_Record):
     git: GitRecord
     steps: list[StepEntry]
     artifacts: list[ArtifactEntry]
-    #: the image ``mlready image`` built from this build dir (``ImageRecord`` fields, pushed, size)
-    image: dict[str, Any] | None = None
+    image: ImageEntry | None = None
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -99,6 +109,15 @@ class Manifest(_Record):
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(top level)"
             raise ManifestError(f"{path} {where}: {first['msg']}; run `mlready build` again") from None
+
+    def updated(self, fields: dict[str, Any]) -> Manifest:
+        """A copy with top-level ``fields`` replaced, validated (a :class:`ManifestError` names the field)."""
+        try:
+            return Manifest.model_validate({**self.model_dump(mode="json"), **fields})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ManifestError(f"manifest {where}: {first['msg']}") from None
 
     def dump(self) -> str:
         return dump_json(self.model_dump(mode="json", exclude_none=True))

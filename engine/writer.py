@@ -82,4 +82,4 @@ def update_manifest(out_dir: Path, update: dict[str, Any]) -> None:
 
     path = out_dir / MANIFEST
     current = Manifest.load(path)
-    Manifest.model_validate({**current.model_dump(mode="json"), **update}).write(path)
+    current.updated(update).write(path)

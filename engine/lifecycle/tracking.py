@@ -129,8 +129,7 @@ def _version_of(client: Any, name: str, model_sha: str) -> Any:
 
 
 def image_digest(manifest: Manifest) -> str | None:
-    digest = (manifest.image or {}).get("digest")
-    return digest if isinstance(digest, str) else None
+    return manifest.image.digest if manifest.image is not None else None
 
 
 def _log_files(client: Any, run_id: str, spec: Any, out_dir: Path) -> None:

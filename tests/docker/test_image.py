@@ -34,7 +34,7 @@ def test_image_runs_read_only_non_root_and_predicts_like_onnxruntime(report, qui
     manifest = Manifest.load(quickstart / "build")
     record = json.loads((quickstart / ".mlready" / "image.json").read_text())
     assert record == {"name": "quickstart", "tag": "1.0.0", "id": report.id, "digest": report.digest}
-    assert manifest.image["id"] == report.id and manifest.image["pushed"] is False
+    assert manifest.image is not None and manifest.image.id == report.id and manifest.image.pushed is False
     assert manifest.artifacts  # the build's own record is kept
 
 

@@ -231,3 +231,17 @@ def test_plan_json_lists_what_each_step_reads(demo, capsys):
     assert rows["k8s.bundle"]["reads"] == ["env", "model.name", "monitoring.grafana", "monitoring.prometheus",
                                            "project", "serving", "target.docker", "target.k8s"]
     assert "project.name" in rows["model.ingest"]["reads"] and "model" in rows["model.ingest"]["reads"]
+
+
+def test_the_image_record_is_typed_and_a_bad_one_leaves_the_manifest_alone(demo):
+    from mlready.engine.writer import update_manifest
+
+    api.build(demo, [], generators=gens(), run_hooks=False)
+    before = (demo / "build" / "manifest.json").read_bytes()
+    with pytest.raises(ManifestError, match="manifest image.id: Field required"):
+        update_manifest(demo / "build", {"image": {"name": "demo", "tag": "0.1.0"}})
+    assert (demo / "build" / "manifest.json").read_bytes() == before
+    update_manifest(demo / "build", {"image": {"name": "demo", "tag": "0.1.0", "id": "sha256:ab", "digest": None,
+                                               "pushed": False, "size": 123}})
+    image = Manifest.load(demo / "build").image
+    assert image is not None and (image.id, image.size, image.pushed) == ("sha256:ab", 123, False)
