@@ -245,3 +245,20 @@ def test_the_image_record_is_typed_and_a_bad_one_leaves_the_manifest_alone(demo)
                                                "pushed": False, "size": 123}})
     image = Manifest.load(demo / "build").image
     assert image is not None and (image.id, image.size, image.pushed) == ("sha256:ab", 123, False)
+
+
+def test_the_view_answers_declared_paths_only(demo):
+    from mlready.engine.errors import StepError
+    from mlready.engine.specview import SpecView
+
+    spec, _ = load_spec(demo, [], gens())
+    view = SpecView(spec, ("echo", "model.name", "monitoring.grafana"), "echo.say")
+    assert view.section("echo").text == "hello" and view.model.name is None
+    assert view.optional_section("monitoring.grafana") is None  # declared, and no generator owns it here
+    assert view.project_dir == spec.project_dir and view.resolve("x") == spec.project_dir / "x"
+    for read in (lambda: view.model.source, lambda: view.optional_section("monitoring.prometheus"),
+                 lambda: view.to_dict(), lambda: view.model_name, lambda: view.overrides):
+        with pytest.raises(StepError, match="echo.say reads spec path"):
+            read()
+    with pytest.raises(AttributeError, match="read-only"):
+        view.project_dir = spec.project_dir  # type: ignore[misc]
