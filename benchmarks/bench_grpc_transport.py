@@ -178,7 +178,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--against", help="also run the whole server of this commit against this tree's")
+    ap.add_argument("--against", nargs="+", metavar="COMMIT",
+                    help="also run the whole server of these commits against this tree's")
+    ap.add_argument("--server-only", action="store_true", help="skip the transport-only comparison")
     ap.add_argument("--serve", nargs=2, metavar=("TRANSPORT", "PORT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
@@ -201,32 +203,34 @@ def main() -> int:
             return bs.Server(name, proc, "", "")
 
         rows = []
-        for transport in ("mlready", "h2"):
+        for transport in () if args.server_only else ("mlready", "h2"):
             port = bs.free_port()
             srv = launch([bs.PY, __file__, "--serve", transport, str(port)], port, transport)
             rows.append((f"{transport} transport", srv, port, []))
         rounds(bs, rows, body, work, args)
-        _table(f"1. transport only (no model), h2load 32 connections, {args.rounds} x {args.duration:g}s",
-               [(name, results) for name, _s, _p, results in rows])
-        a, b = (_median(r[3]) for r in rows)
-        print(f"  (hand-written / h2 library: {a['rps'] / b['rps']:.2f}x req/s, "
-              f"{b['cpu_us'] / a['cpu_us']:.2f}x less CPU per call)")
+        if rows:
+            _table(f"1. transport only (no model), h2load 32 connections, {args.rounds} x {args.duration:g}s",
+                   [(name, results) for name, _s, _p, results in rows])
+            a, b = (_median(r[3]) for r in rows)
+            print(f"  (hand-written / h2 library: {a['rps'] / b['rps']:.2f}x req/s, "
+                  f"{b['cpu_us'] / a['cpu_us']:.2f}x less CPU per call)")
 
         if args.against:
-            old = work / "old"
-            (old / "mlready").mkdir(parents=True)
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.against, "runtime"],
-                                     capture_output=True, check=True).stdout
-            subprocess.run(["tar", "-x", "-C", str(old / "mlready")], input=archive, check=True)
             repo = work / "repo"
             bs.models.write_version(repo, "mlp", 1, bs.models.mlp_model([64, 512, 512, 2]))
             rows = []
-            for name in (f"mlready gRPC @ {args.against[:8]}", "mlready gRPC (this tree)"):
+            for commit in [*args.against, None]:
+                name = f"mlready gRPC @ {commit[:8]}" if commit else "mlready gRPC (this tree)"
                 http, grpc = bs.free_port(), bs.free_port()
                 cfg = work / f"{grpc}.json"
                 cfg.write_text(json.dumps({"model_repository": str(repo), "host": "127.0.0.1", "http_port": http,
                                            "grpc_port": grpc, "poll_interval_s": 0, "log_level": "warning"}))
-                if "@" in name:  # plain source on sys.path, without the editable install's finder (-S)
+                if commit:  # plain source on sys.path, without the editable install's finder (-S)
+                    old = work / commit
+                    (old / "mlready").mkdir(parents=True)
+                    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "runtime"],
+                                             capture_output=True, check=True).stdout
+                    subprocess.run(["tar", "-x", "-C", str(old / "mlready")], input=archive, check=True)
                     purelib = sysconfig.get_paths()["purelib"]
                     code = (f"import sys, runpy; sys.path[:0] = [{str(old)!r}]; sys.path.append({purelib!r}); "
                             f"sys.argv = ['mlready.runtime', '--config', {str(cfg)!r}]; "
@@ -240,8 +244,9 @@ def main() -> int:
             rounds(bs, rows, body, work, args)
             _table(f"2. the whole server on the MLP 64->512->512->2, h2load 32 connections, {args.rounds} x "
                    f"{args.duration:g}s", [(name, results) for name, _s, _p, results in rows])
-            a, b = (_median(r[3]) for r in rows)
-            print(f"  (this tree / {args.against[:8]}: {b['rps'] / a['rps']:.2f}x req/s)")
+            base = _median(rows[0][3])
+            for name, _s, _p, results in rows[1:]:
+                print(f"  ({name} / {rows[0][0]}: {_median(results)['rps'] / base['rps']:.2f}x req/s)")
     finally:
         for proc in procs:
             proc.kill()

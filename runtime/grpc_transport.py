@@ -21,7 +21,6 @@ partial request messages across all connections share one byte budget (:class:`G
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 import zlib
@@ -116,7 +115,7 @@ class _Stream:
 
     def __init__(self, stream_id: int, send_window: int):
         self.id = stream_id
-        self.started = time.monotonic()  # for the message timeout
+        self.started = 0.0  # for the message timeout: the server's clock (ticks with the sweeper)
         self.task: asyncio.Task | None = None  # the call, once dispatched
         self.declared = -1  # the message size its 5-byte prefix declares, once known
         self.headers: dict[str, str] | None = None
@@ -163,7 +162,7 @@ class GrpcConnection(asyncio.Protocol):
         self.blocked: list[int] = []  # streams waiting for send window, in order
         self.free = _Budget(FREE_BURST, FREE_PER_SECOND)  # frames that move no call forward
         self.resets = _Budget(RESET_BURST, RESETS_PER_SECOND)  # streams reset by the client or for its faults
-        self.cancelled: set[int] = set()  # reset calls whose work has not ended: they still count as streams
+        self.cancelled: set[asyncio.Task] = set()  # reset calls whose work has not ended: they count as streams
         self.read_paused = 0  # _CLIENT_SLOW | _YIELD
         self.opened = self.idle_since = time.monotonic()
         self.header_started = 0.0  # when the header block we are waiting CONTINUATION frames for began
@@ -315,15 +314,17 @@ class GrpcConnection(asyncio.Protocol):
     def frame(self, kind: int, flags: int, sid: int, payload: bytes) -> None:
         if self.expect_continuation and (kind != CONTINUATION or sid != self.expect_continuation):
             raise _ConnectionError(PROTOCOL_ERROR, "expected a CONTINUATION frame")
-        if kind > CONTINUATION or kind in _CONTROL:
-            self._spend_free()
-        elif not payload and kind in (HEADERS, CONTINUATION) and not flags & END_HEADERS:  # an empty fragment
-            self._spend_free()
-        if kind == DATA:
+        if kind == DATA:  # the two frames of every call first, with the fewest checks
             self._data(flags, sid, payload)
-        elif kind == HEADERS:
+            return
+        if kind == HEADERS:
+            if not payload and not flags & END_HEADERS:  # an empty fragment of a header block
+                self._spend_free()
             self._headers(flags, sid, payload)
-        elif kind == CONTINUATION:
+            return
+        if kind > CONTINUATION or kind in _CONTROL or not (payload or flags & END_HEADERS):
+            self._spend_free()  # control, unknown, or an empty CONTINUATION that ends nothing
+        if kind == CONTINUATION:
             stream = self.streams.get(sid)
             if not self.expect_continuation or stream is None:
                 raise _ConnectionError(PROTOCOL_ERROR, "unexpected CONTINUATION frame")
@@ -352,7 +353,7 @@ class GrpcConnection(asyncio.Protocol):
                 self._drop_body(stream)
                 if stream.task is not None and not stream.task.done():
                     stream.task.cancel()  # a call not started yet never runs; one running stops at its await
-                    self.cancelled.add(sid)
+                    self.cancelled.add(stream.task)
             else:  # a stream already closed: nothing to do, but not free either
                 self._spend_free()
         elif kind == GOAWAY:
@@ -390,6 +391,7 @@ class GrpcConnection(asyncio.Protocol):
                 stream.reset = True  # still decoded: the HPACK table must stay in step with the client's
             else:
                 stream = self.streams[sid] = _Stream(sid, self.peer_window)
+                stream.started = self.server.now
             stream.block += block
         elif stream.closed_remote:  # the client already ended this stream
             if not flags & END_HEADERS:
@@ -465,17 +467,22 @@ class GrpcConnection(asyncio.Protocol):
             stream.reset = True
             self._reset(sid, STREAM_CLOSED)
             return
+        limit = self.server.max_message_bytes
+        if flags & END_STREAM and not stream.body:  # the whole message in one frame (the common case): no copy
+            self._release(size)
+            stream.closed_remote = True
+            if len(payload) > limit + 5 or len(payload) >= 5 and U32.unpack_from(payload, 1)[0] > limit:
+                self._too_large(stream, len(payload) - 5)
+            else:
+                self._start(stream, payload)
+            return
         stream.body += payload
         self.server.buffered += len(payload)
         self._release(size - len(payload))  # padding is never buffered
-        limit = self.server.max_message_bytes
         if stream.declared < 0 and len(stream.body) >= 5:
             stream.declared = U32.unpack_from(stream.body, 1)[0]
         if stream.declared > limit or len(stream.body) > limit + 5:  # refused before it is buffered
-            size = max(stream.declared, len(stream.body) - 5)
-            self._spend_reset()
-            self._refuse(stream, Status.RESOURCE_EXHAUSTED,
-                         f"request message of {size} bytes is larger than the server's limit of {limit} bytes")
+            self._too_large(stream, max(stream.declared, len(stream.body) - 5))
             return
         if self.server.buffered > self.server.buffer_budget:
             self._refuse(stream, Status.UNAVAILABLE, "the server holds too many partial request messages; retry")
@@ -545,18 +552,27 @@ class GrpcConnection(asyncio.Protocol):
         self._flush()
 
     # -- calls ---------------------------------------------------------------------------------------------
+    def _too_large(self, stream: _Stream, size: int) -> None:
+        self._spend_reset()
+        limit = self.server.max_message_bytes
+        self._refuse(stream, Status.RESOURCE_EXHAUSTED,
+                     f"request message of {size} bytes is larger than the server's limit of {limit} bytes")
+
     def _dispatch(self, stream: _Stream) -> None:
         body = bytes(stream.body)
         self._drop_body(stream)
+        self._start(stream, body)
+
+    def _start(self, stream: _Stream, body: bytes) -> None:
         self.calls += 1
         self.free.earn(FREE_PER_CALL)
         task = stream.task = asyncio.get_running_loop().create_task(self._call(stream, body))
         self.tasks.add(task)
-        task.add_done_callback(functools.partial(self._call_done, stream.id))
+        task.add_done_callback(self._call_done)
 
-    def _call_done(self, sid: int, task: asyncio.Task) -> None:
+    def _call_done(self, task: asyncio.Task) -> None:
         self.tasks.discard(task)
-        self.cancelled.discard(sid)
+        self.cancelled.discard(task)
         if self.going_away or self.server.closing:
             self._close_if_idle()
 
@@ -726,6 +742,7 @@ class GrpcServer:
         self.limits = limits = limits or GrpcLimitsConfig()
         self.connection_window = max(8 << 20, max_message_bytes + (1 << 16))
         self.buffered = 0  # partial request messages held, across connections
+        self.now = time.monotonic()  # a clock that ticks with the sweeper (at most a quarter of any timeout)
         self.buffer_budget = max(limits.max_buffered_bytes, max_message_bytes + 5)
         self.connections: set[GrpcConnection] = set()
         self.closing = False
@@ -737,7 +754,7 @@ class GrpcServer:
         tick = min(1.0, max(0.05, min(limits.header_timeout_s, limits.message_timeout_s, limits.idle_timeout_s) / 4))
         while True:
             await asyncio.sleep(tick)
-            now = time.monotonic()
+            self.now = now = time.monotonic()
             for conn in list(self.connections):
                 try:
                     conn.check_timeouts(now)
