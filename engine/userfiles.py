@@ -29,7 +29,7 @@ from mlready.engine.errors import SpecError, SpecProblem
 
 MAX_BYTES = 1 << 20  # a spec or group file; real ones are a few KiB
 MAX_DEPTH = 32  # nesting of mappings and lists, aliases included; real specs nest 5 deep
-MAX_NODES = 20_000  # scalars + collections after alias expansion
+MAX_NODES = 20_000  # keys, scalars and collections after alias expansion; ~3 s of composition at the limit
 
 _TAG = "tag:yaml.org,2002:"
 ALLOWED_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "merge")}
@@ -149,8 +149,8 @@ def _check_shape(text: str, display: str) -> None:
         else:
             continue
         if total > MAX_NODES:
-            raise fail(event, f"the document expands to more than {MAX_NODES} values (aliases count each "
-                              "time they are used)")
+            raise fail(event, f"the document expands to more than {MAX_NODES} YAML nodes (keys and values; "
+                              "an alias counts its whole node each time it is used)")
 
 
 def _kind(node: yaml.Node) -> str:
@@ -159,30 +159,33 @@ def _kind(node: yaml.Node) -> str:
 
 
 def _check_nodes(root: yaml.Node, display: str) -> None:
+    """Tags and keys, in document order; each problem names the key path it is under."""
     seen: set[int] = set()
-    todo = [root]
+    todo: list[tuple[yaml.Node, str]] = [(root, "")]
     while todo:
-        node = todo.pop()
+        node, path = todo.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
-        line = node.start_mark.line + 1
         if node.tag not in ALLOWED_TAGS:
             tag = re.sub(f"^{re.escape(_TAG)}", "!!", node.tag)
-            raise _problem(display, line, f"unsupported YAML tag {tag}; use plain values")
+            raise _problem(display, node.start_mark.line + 1, f"unsupported YAML tag {tag}; use plain values", path)
+        children: list[tuple[yaml.Node, str]] = []
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
+                line = key.start_mark.line + 1
                 if key.tag == f"{_TAG}merge":
-                    todo.append(value)
-                    continue
-                if not isinstance(key, yaml.ScalarNode):
-                    raise _problem(display, key.start_mark.line + 1, "keys must be strings, not lists or mappings")
-                if key.tag != f"{_TAG}str":
-                    raise _problem(display, key.start_mark.line + 1, f"key {key.value!r} is {_kind(key)} to "
-                                   f"YAML; keys must be strings: quote it (\"{key.value}\")")
-                todo.append(value)
+                    children.append((value, path))
+                elif not isinstance(key, yaml.ScalarNode):
+                    raise _problem(display, line, "keys must be strings, not lists or mappings", path)
+                elif key.tag != f"{_TAG}str":
+                    raise _problem(display, line, f"key {key.value!r} is {_kind(key)} to YAML; keys must be "
+                                                  f"strings: quote it (\"{key.value}\")", path)
+                else:
+                    children.append((value, f"{path}.{key.value}" if path else key.value))
         elif isinstance(node, yaml.SequenceNode):
-            todo.extend(node.value)
+            children = [(item, f"{path}.{i}" if path else str(i)) for i, item in enumerate(node.value)]
+        todo.extend(reversed(children))
 
 
 def load_yaml(path: Path, display: str) -> YamlDoc:
