@@ -135,3 +135,11 @@ class RawH2:
         except OSError:
             pass
         self.closed.set()
+
+
+def until(condition, timeout: float) -> bool:
+    """Poll ``condition`` every 10 ms for up to ``timeout`` seconds; its last value."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return bool(condition())

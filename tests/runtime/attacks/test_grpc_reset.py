@@ -17,7 +17,7 @@ from mlready.runtime.grpc_transport import Call, GrpcServer
 from mlready.runtime.grpc_wire import REFUSED_STREAM, RST_STREAM, frame
 from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
 
-from tests.runtime.attacks.h2client import CANCEL, ENHANCE_YOUR_CALM, RawH2
+from tests.runtime.attacks.h2client import CANCEL, ENHANCE_YOUR_CALM, RawH2, until
 from tests.support.prober import Prober, assert_serves, honest_request
 
 pytestmark = pytest.mark.server
@@ -56,9 +56,7 @@ def test_a_reset_call_does_not_run(target):
     with RawH2(target.grpc_port) as client:
         client.send(b"".join(client.call(message, reset=True) for _ in range(100)))
         client.send(client.call(message))  # one call not reset: its answer marks the end
-        deadline = time.monotonic() + 5
-        while client.headers_seen < 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        until(lambda: client.headers_seen >= 1, 5)
         assert client.goaway is None  # 100 resets are not abuse
     ran = served(target, "mlp")
     assert 1 <= ran <= 10, f"{ran:.0f} of 100 cancelled calls ran"
@@ -95,27 +93,16 @@ def test_reset_calls_still_running_count_against_the_stream_limit():
             path = b"/t.T/Work"
             first = client.next_sid
             client.send(b"".join(client.call(b"", path=path) for _ in range(256)))
-            deadline = time.monotonic() + 5
-            while handler.running < 256 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert handler.running == 256
+            assert until(lambda: handler.running == 256, 5)
             client.send(b"".join(frame(RST_STREAM, 0, sid, struct.pack(">I", CANCEL))
                                  for sid in range(first, client.next_sid, 2)))  # the client gives up on all
             sid = client.next_sid
             client.send(client.call(b"", path=path))  # the 257th concurrent call
-            deadline = time.monotonic() + 5
-            while sid not in client.resets and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert client.resets.get(sid) == REFUSED_STREAM
+            assert until(lambda: sid in client.resets, 5) and client.resets[sid] == REFUSED_STREAM
             loop.call_soon_threadsafe(handler.release.set)
-            deadline = time.monotonic() + 5
-            while handler.running and time.monotonic() < deadline:
-                time.sleep(0.01)
+            assert until(lambda: handler.running == 0, 5)
             client.send(client.call(b"", path=path))  # the work ended: calls are accepted again
-            deadline = time.monotonic() + 5
-            while client.headers_seen < 2 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert client.headers_seen >= 2  # response HEADERS (and trailers) of the accepted call
+            assert until(lambda: client.headers_seen >= 2, 5)  # response HEADERS (and trailers) of the accepted call
             assert client.goaway is None
     finally:
         asyncio.run_coroutine_threadsafe(server.stop(1), loop).result(10)

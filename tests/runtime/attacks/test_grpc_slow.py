@@ -11,19 +11,12 @@ import time
 import pytest
 from mlready.runtime.grpc_wire import DATA, END_HEADERS, HEADERS, NO_ERROR, PREFACE, Status, frame
 
-from tests.runtime.attacks.h2client import RawH2
+from tests.runtime.attacks.h2client import RawH2, until
 from tests.support.prober import Prober, assert_serves
 
 pytestmark = pytest.mark.server
 
 FAST = {"header_timeout_s": 1.0, "message_timeout_s": 1.0, "idle_timeout_s": 1.0}
-
-
-def _wait(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return condition()
 
 
 def _prefix(length: int) -> bytes:
@@ -46,7 +39,7 @@ def test_an_idle_connection_gets_goaway_and_is_closed(launch, model_repo, honest
         for _ in range(8):
             sid = busy.next_sid
             busy.send(busy.call(honest))
-            assert _wait(lambda sid=sid: sid in busy.status, 2) and busy.status[sid][0] == Status.OK
+            assert until(lambda sid=sid: sid in busy.status, 2) and busy.status[sid][0] == Status.OK
             time.sleep(0.3)
         assert busy.goaway is None
 
@@ -62,18 +55,18 @@ def test_an_unfinished_message_times_out(launch, model_repo, honest):
     server = launch(model_repo, grpc_limits=FAST)
     with RawH2(server.grpc_port) as client:
         client.send(frame(HEADERS, END_HEADERS, 1, client.headers_block()) + frame(DATA, 0, 1, _prefix(100) + b"x"))
-        assert _wait(lambda: 1 in client.status, 5), "an unfinished message was held"
+        assert until(lambda: 1 in client.status, 5), "an unfinished message was held"
         assert client.status[1][0] == Status.DEADLINE_EXCEEDED
         sid = client.next_sid = 3
         client.send(client.call(honest))  # the connection itself goes on
-        assert _wait(lambda: sid in client.status, 5) and client.status[sid][0] == Status.OK
+        assert until(lambda: sid in client.status, 5) and client.status[sid][0] == Status.OK
 
 
 def test_an_oversized_message_is_refused_from_its_length_prefix(launch, model_repo):
     server = launch(model_repo, max_body_bytes=1 << 20)
     with RawH2(server.grpc_port) as client:
         client.send(frame(HEADERS, END_HEADERS, 1, client.headers_block()) + frame(DATA, 0, 1, _prefix(100 << 20)))
-        assert _wait(lambda: 1 in client.status, 3), "no answer before the message was sent"
+        assert until(lambda: 1 in client.status, 3), "no answer before the message was sent"
         code, message = client.status[1]
         assert code == Status.RESOURCE_EXHAUSTED and "104857600 bytes" in message
 
