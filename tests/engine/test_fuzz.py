@@ -28,7 +28,7 @@ BASE = yaml.safe_load(BASE_TEXT)
 SECONDS = 10.0  # per mutant; a hang or an exponential expansion takes minutes
 PREVIOUS = '{"previous": true}\n'
 
-pytestmark = pytest.mark.slow  # about a minute: 240 mutants through validate (and build or plan), 3 builds
+pytestmark = pytest.mark.slow  # a minute or two: 270 mutants through validate (and build or plan), 3 builds
 
 FUZZ = settings(derandomize=True, database=None, deadline=None, print_blob=False,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
@@ -218,6 +218,19 @@ def test_fuzz_interpolations(in_project, capsys, spec):
 @given(spec=spec_mutants() | interpolation_mutants(), overrides=override_lists())
 def test_fuzz_both(in_project, capsys, spec, overrides):
     check_mutant(in_project, capsys, spec, overrides)
+
+
+@settings(FUZZ, max_examples=30)
+@given(spec=spec_mutants() | interpolation_mutants(), header=st.sampled_from(["# @package _global_\n", ""]))
+def test_fuzz_local_group_file(in_project, capsys, spec, header):
+    """The same mutants as a project-local group option, appended after deploy.yaml by +target=fuzz."""
+    option = in_project / "conf" / "target" / "fuzz.yaml"
+    option.parent.mkdir(parents=True, exist_ok=True)
+    option.write_bytes(header.encode() + spec)
+    try:
+        check_mutant(in_project, capsys, BASE_TEXT.encode(), ["+target=fuzz"])
+    finally:
+        shutil.rmtree(in_project / "conf")
 
 
 SERVED_NAMES = ["${project.name}", "${oc.select:nope,served}", "x-${project.name}", "???", "${model.version}", "é"]
