@@ -129,6 +129,7 @@ class _Stream:
 
 
 LINGER_SECONDS = 1.0  # after a GOAWAY that ends a connection, input is drained this long before closing
+MAX_REFUSING = 64  # connections refused over the limit that linger at once; more are closed at once
 _CLIENT_SLOW, _YIELD = 1, 2  # why reading is paused: the client is not reading answers; parsing yields a turn
 
 
@@ -177,9 +178,18 @@ class GrpcConnection(asyncio.Protocol):
             log.warning("gRPC connection refused: connection limit reached", extra={"limit": limit})
             self.transport.write(frame(SETTINGS, 0, 0) + frame(GOAWAY, 0, 0, U32.pack(0) + U32.pack(NO_ERROR)
                                                                + b"too many connections"))
-            self.transport.close()
+            self.lingering = True  # its input is dropped; not counted among the connections
+            if self.server.refusing >= MAX_REFUSING:  # a connection flood: no socket is kept for the GOAWAY
+                self.transport.close()
+                return
+            self.server.refusing += 1
+            asyncio.get_running_loop().call_later(LINGER_SECONDS, self._refused)
             return
         self.server.connections.add(self)
+
+    def _refused(self) -> None:
+        self.server.refusing -= 1
+        self.transport.close()
 
     def _server_preface(self) -> None:
         """Sent once the client's preface is in, so an HTTP/1.1 client gets a plain answer instead."""
@@ -742,6 +752,7 @@ class GrpcServer:
         self.limits = limits = limits or GrpcLimitsConfig()
         self.connection_window = max(8 << 20, max_message_bytes + (1 << 16))
         self.buffered = 0  # partial request messages held, across connections
+        self.refusing = 0  # connections over the limit, lingering until their GOAWAY is read
         self.now = time.monotonic()  # a clock that ticks with the sweeper (at most a quarter of any timeout)
         self.buffer_budget = max(limits.max_buffered_bytes, max_message_bytes + 5)
         self.connections: set[GrpcConnection] = set()
