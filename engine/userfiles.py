@@ -1,4 +1,5 @@
-"""The one loader for every YAML file a user gives the compiler (``deploy.yaml``, ``conf/<group>/*.yaml``).
+"""The one loader for every YAML file a user gives the compiler (``deploy.yaml``, ``conf/<group>/*.yaml``, an
+MLflow model's ``MLmodel``).
 
 A hostile or broken file must end in a located :class:`SpecError`, never in a traceback or a hang, so every
 read goes through :func:`load_yaml`, which checks, in this order and before anything expands the document:
@@ -188,21 +189,27 @@ def _check_nodes(root: yaml.Node, display: str) -> None:
         todo.extend(reversed(children))
 
 
-def load_yaml(path: Path, display: str) -> YamlDoc:
-    """Read, check and compose one user YAML file. Raises :class:`SpecError` with a located problem."""
-    text = read_text(path, display)
+def _parse(text: str, display: str) -> tuple[yaml.Node | None, Any]:
     try:
         _check_shape(text, display)
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
+            data = None
             if node is not None:
                 _check_nodes(node, display)
-                loader.construct_document(node)  # constructor errors: bad !!int values, duplicate keys
+                data = loader.construct_document(node)  # constructor errors: bad !!int values, duplicate keys
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
         raise syntax_problem(display, exc) from None
+    return node, data
+
+
+def load_yaml(path: Path, display: str) -> YamlDoc:
+    """Read, check and compose one spec or group file (a mapping). Raises :class:`SpecError`, located."""
+    text = read_text(path, display)
+    node, _ = _parse(text, display)
     if node is not None and not isinstance(node, yaml.MappingNode):
         if isinstance(node, yaml.ScalarNode) and node.tag == f"{_TAG}null":
             node = None
@@ -211,3 +218,9 @@ def load_yaml(path: Path, display: str) -> YamlDoc:
             raise _problem(display, node.start_mark.line + 1,
                            f"expected a mapping of keys (project:, model:, ...), got {kind}")
     return YamlDoc(path, display, text, node)
+
+
+def load_yaml_data(path: Path, display: str) -> Any:
+    """The plain data of any other YAML (or JSON) file a user hands the compiler — an MLflow ``MLmodel`` —
+    under the same limits. Raises :class:`SpecError`, located; the caller checks the data's shape."""
+    return _parse(read_text(path, display), display)[1]

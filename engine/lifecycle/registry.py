@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from mlready.engine import formats
 from mlready.engine.errors import MlreadyError, SpecError, SpecProblem
 from mlready.engine.lifecycle.store import STATE_DIR, Store, bounded_http, open_client, store_from_spec
@@ -129,11 +128,13 @@ def find_model_file(root: Path) -> Path:
         raise RegistryLookupError(f"{root.name} is not a model file ({', '.join(suffixes)})")
     mlmodel = root / "MLmodel"
     if mlmodel.is_file():
-        flavors = (yaml.safe_load(mlmodel.read_text()) or {}).get("flavors", {})
+        flavors = _mlmodel_flavors(mlmodel)
         for flavor, key in formats.mlflow_flavors():
-            rel = (flavors.get(flavor) or {}).get(key)
-            if rel and (root / rel).is_file() and Path(rel).suffix in suffixes:
-                return root / str(rel)
+            entry = flavors.get(flavor)
+            rel = entry.get(key) if isinstance(entry, dict) else None
+            inside = isinstance(rel, str) and rel and (root / rel).resolve().is_relative_to(root.resolve())
+            if inside and (root / rel).is_file() and Path(rel).suffix in suffixes:
+                return root / rel
     for suffix in suffixes:
         found = sorted(p for p in root.rglob(f"*{suffix}") if p.is_file())
         if len(found) == 1:
@@ -145,6 +146,18 @@ def find_model_file(root: Path) -> Path:
     raise RegistryLookupError(
         f"no model file ({', '.join(suffixes)}) in the artifact; it holds: {_listing(present, '(nothing)')}"
     )
+
+
+def _mlmodel_flavors(mlmodel: Path) -> dict[str, Any]:
+    """The ``flavors`` mapping of an MLmodel file, read by the compiler's one loader for user files."""
+    from mlready.engine.userfiles import load_yaml_data
+
+    try:
+        data = load_yaml_data(mlmodel, "MLmodel")
+    except SpecError as exc:
+        raise RegistryLookupError(f"the model artifact's {exc.problems[0]}") from None
+    flavors = data.get("flavors") if isinstance(data, dict) else None
+    return flavors if isinstance(flavors, dict) else {}
 
 
 def _download(dest: Path, fetch: Any) -> Path:

@@ -178,3 +178,26 @@ def test_a_composition_that_reads_the_environment_is_not_memoised(project, quick
     for name in ("first", "second"):
         monkeypatch.setenv("MLREADY_T_NAME", name)
         assert api.validate(root, [], generators=[ModelGenerator()]).project.name == name
+
+
+def test_an_mlflow_models_mlmodel_file_goes_through_the_same_loader(tmp_path):
+    """MLmodel (from a runs:/ or models:/ source) is a YAML file the user hands the compiler too."""
+    from mlready.engine.lifecycle.registry import RegistryLookupError, find_model_file
+
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "model.pkl").write_bytes(b"not the artifact's")
+    root = tmp_path / "artifact"
+    root.mkdir()
+    (root / "model.pkl").write_bytes(b"not really a pickle")
+    (root / "MLmodel").write_bytes(b"flavors:\n  sklearn: {pickled_model: model.pkl}\n  x: \xff\n")
+    with pytest.raises(RegistryLookupError, match=r"^the model artifact's MLmodel:3: not UTF-8 text: byte 0xff"):
+        find_model_file(root)
+    (root / "MLmodel").write_text(_billion_laughs().replace("extra:", "flavors:"))
+    started = time.monotonic()
+    with pytest.raises(RegistryLookupError, match="expands to more than 20000 YAML nodes"):
+        find_model_file(root)
+    assert time.monotonic() - started < 5
+    for odd in ("flavors: [sklearn]\n", "- 1\n", "flavors:\n  sklearn: [1]\n", "flavors:\n  sklearn: {pickled_model: 3}\n",
+                "flavors:\n  sklearn: {pickled_model: ../outside/model.pkl}\n"):
+        (root / "MLmodel").write_text(odd)
+        assert find_model_file(root) == root / "model.pkl"  # the one model file there
