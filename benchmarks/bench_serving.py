@@ -265,8 +265,8 @@ def goal(label: str, ok: bool, detail: str) -> None:
 # -- setup ---------------------------------------------------------------------------------------------------
 
 
-def mlready_server(work: Path, name: str, repo: Path, batching: bool, http: int, grpc: int, workers: int = 1
-                   ) -> Server:
+def mlready_server(work: Path, name: str, repo: Path, batching: bool, http: int, grpc: int, workers: int = 1,
+                   pythonpath: str | None = None) -> Server:
     cfg = {"model_repository": str(repo), "host": "127.0.0.1", "http_port": http, "grpc_port": grpc,
            "poll_interval_s": 0, "log_level": "warning", "workers": workers,
            "default_model": {"batching": {"enabled": batching, "max_batch_size": 64}},
@@ -276,7 +276,7 @@ def mlready_server(work: Path, name: str, repo: Path, batching: bool, http: int,
     model = next(p.name for p in repo.iterdir())
     return start(name, [PY, "-m", "mlready.runtime", "--config", str(path)], f"http://127.0.0.1:{http}",
                  "/v2/health/ready", f"/v1/models/{model}:predict", work / f"{name}.log",
-                 env={"MLREADY_BENCH_TOKEN": TOKEN})
+                 env={"MLREADY_BENCH_TOKEN": TOKEN, **({"PYTHONPATH": pythonpath} if pythonpath else {})})
 
 
 def bare_servers(work: Path, model_file: Path) -> list[Server]:
@@ -287,6 +287,12 @@ def bare_servers(work: Path, model_file: Path) -> list[Server]:
         out.append(start(name, [PY, str(HERE / "serving" / script), str(model_file), str(port)],
                          f"http://127.0.0.1:{port}", "/", "/", work / f"{script}-{model_file.stem}.log"))
     return out
+
+
+def baseline_goal(by: dict) -> None:
+    if "mlready (baseline)" in by:
+        ratio = by["mlready"]["rps"] / by["mlready (baseline)"]["rps"]
+        goal("no slower than the baseline (>= 95% of its req/s)", ratio >= 0.95, f"{ratio * 100:.0f}%")
 
 
 def ceiling_goals(by: dict, p99_ms: float) -> None:
@@ -303,6 +309,10 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per comparison")
     ap.add_argument("--skip-mlflow", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="also run an earlier mlready.runtime, found at DIR/mlready/runtime, as 'mlready (baseline)' "
+                         "rows in 0 and 1 (e.g. a `git archive <commit> runtime` unpacked under DIR/mlready/)")
+    ap.add_argument("--only-small", action="store_true", help="run section 0 only (quick comparisons)")
     args = ap.parse_args()
     missing = [tool for tool in ("wrk", "h2load") if shutil.which(tool) is None]
     if missing:
@@ -340,6 +350,9 @@ def main() -> int:
               f"{args.rounds} x {args.duration:.0f}s alternating")
         group0 = bare_servers(work, work / "quickstart.onnx")
         group0.append(mlready_server(work, "mlready", small_repo, True, free_port(), free_port()))
+        if args.baseline:
+            group0.append(mlready_server(work, "mlready (baseline)", small_repo, True, free_port(), free_port(),
+                                         pythonpath=args.baseline))
         servers += group0
         for _ in range(args.rounds):
             for s in group0:
@@ -347,8 +360,11 @@ def main() -> int:
         rows = [(s.name, summary(s)) for s in group0]
         table(rows)
         ceiling_goals(dict(rows), 5)
+        baseline_goal(dict(rows))
         for s in group0:
             s.stop()
+        if args.only_small:
+            return 0
 
         # -- 1. MLflow vs bare vs mlready --------------------------------------------------------------
         print(f"\n1. {mlp.graph.name} 64->512->512->2, wrk 32 connections, batch-1 JSON, "
@@ -377,6 +393,9 @@ def main() -> int:
         group.append(mlready_server(work, "mlready (batching off)", repo, False, free_port(), free_port()))
         # MLflow's server spreads over both cores (its onnxruntime session uses every core); so can mlready's
         group.append(mlready_server(work, "mlready (2 workers)", repo, True, free_port(), free_port(), workers=2))
+        if args.baseline:
+            group.append(mlready_server(work, "mlready (baseline)", repo, True, free_port(), free_port(),
+                                        pythonpath=args.baseline))
         servers += group
         for _ in range(args.rounds):
             for s in group:
@@ -393,6 +412,7 @@ def main() -> int:
             per_req = by["mlflow models serve"]["cpu_us"] / m["cpu_us"] if m.get("cpu_us") else 0
             print(f"  (server CPU per request: MLflow needs {per_req:.1f}x mlready's)")
         ceiling_goals(by, 10)
+        baseline_goal(by)
 
         # -- 2. gRPC vs REST (C load generators on both sides) ------------------------------------------
         print(f"\n2. mlready gRPC vs REST, 32 connections, batch-1, {args.rounds} x {args.duration:.0f}s alternating "

@@ -23,6 +23,7 @@ import asyncio
 import logging
 from typing import Any
 
+from granian.rsgi import ProtocolClosed, ProtocolError
 from mlready.runtime.config import RuntimeConfig
 from mlready.runtime.errors import (
     BadRequest,
@@ -55,13 +56,68 @@ class ByteBudget:
         self.free += n
 
 
+class BodyReads:
+    """The requests waiting for their body, with deadlines, swept by one task: cheaper on the hot path than a
+    timer per request (``asyncio.timeout`` costs a heap entry and a reschedule for every body), and it lets
+    shutdown end the reads of clients that went away (granian does not resolve a read whose client closed)."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self.deadlines: dict[asyncio.Task, float] = {}
+        self.expired: set[asyncio.Task] = set()
+        self.closing = False
+        self._sweeper: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = min(1.0, max(0.05, self.timeout / 10))
+        while True:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            for task, deadline in list(self.deadlines.items()):
+                if now >= deadline:
+                    self.expired.add(task)
+                    task.cancel()
+
+    def close(self, grace: float) -> None:
+        """Shutdown: a body still arriving gets at most ``grace`` more seconds (a read whose client is gone
+        would otherwise hold the drain for the whole body timeout)."""
+        self.closing = True
+        self.timeout = min(self.timeout, grace)
+        end = asyncio.get_running_loop().time() + grace
+        for task, deadline in self.deadlines.items():
+            self.deadlines[task] = min(deadline, end)
+
+    async def read(self, read: Any) -> bytes:
+        task = asyncio.current_task()
+        assert task is not None
+        self.deadlines[task] = task.get_loop().time() + self.timeout
+        try:
+            return await read
+        except asyncio.CancelledError:
+            if task not in self.expired:
+                raise
+            self.expired.discard(task)
+            task.uncancel()
+            if self.closing:
+                raise ClientGone() from None
+            raise RequestTimeout(f"the request body did not arrive within {self.timeout:g} s") from None
+        except (ProtocolClosed, ProtocolError):  # the client closed the connection mid-body
+            raise ClientGone() from None
+        finally:
+            self.deadlines.pop(task, None)
+
+
 class _Body:
     """Reads one request's body within the limits; remembers what it took from the budget."""
 
-    __slots__ = ("proto", "length", "budget", "timeout", "taken")
+    __slots__ = ("proto", "length", "budget", "reads", "taken")
 
-    def __init__(self, proto: Any, length: bytes | None, budget: ByteBudget, timeout: float):
-        self.proto, self.length, self.budget, self.timeout = proto, length, budget, timeout
+    def __init__(self, proto: Any, length: bytes | None, budget: ByteBudget, reads: BodyReads):
+        self.proto, self.length, self.budget, self.reads = proto, length, budget, reads
         self.taken = 0
 
     async def __call__(self, limit: int) -> bytes:
@@ -75,8 +131,8 @@ class _Body:
             if n == 0:
                 return b""
             self._take(n)
-            return await self._timed(self.proto())
-        return await self._timed(self._chunked(limit))
+            return await self.reads.read(self.proto())
+        return await self.reads.read(self._chunked(limit))
 
     def _take(self, n: int) -> None:
         self.budget.take(n)
@@ -92,17 +148,6 @@ class _Body:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _timed(self, read: Any) -> bytes:
-        from granian.rsgi import ProtocolClosed, ProtocolError
-
-        try:
-            async with asyncio.timeout(self.timeout):  # a timer on this task, no extra task per request
-                return await read
-        except TimeoutError:
-            raise RequestTimeout(f"the request body did not arrive within {self.timeout:g} s") from None
-        except (ProtocolClosed, ProtocolError):  # the client closed the connection mid-body
-            raise ClientGone() from None
-
     def release(self) -> None:
         if self.taken:
             self.budget.give(self.taken)
@@ -117,7 +162,7 @@ class RsgiAdapter:
         limits = config.http_limits
         self.max_headers = limits.max_headers
         self.max_header_bytes = limits.max_header_bytes
-        self.body_timeout = limits.body_timeout_s
+        self.reads = BodyReads(limits.body_timeout_s)
         self.offload_at = limits.offload_bytes
         self.budget = ByteBudget(limits.decode_budget_bytes)
         self.inflight = 0
@@ -138,7 +183,7 @@ class RsgiAdapter:
                 resp: Response | None = _error(HeadersTooLarge(problem))
                 req_method = scope.method
             else:
-                body = _Body(proto, headers.get(b"content-length"), self.budget, self.body_timeout)
+                body = _Body(proto, headers.get(b"content-length"), self.budget, self.reads)
                 req = Request(scope.method, scope.path, headers, body, self.offload_at)
                 req_method = req.method
                 resp = await self.app.respond(req)
@@ -208,6 +253,7 @@ class HttpFrontEnd:
             sock.bind((self.server.bind_addr, self.server.bind_port))
 
     def start(self) -> asyncio.Task:
+        self.adapter.reads.start()
         self.task = asyncio.get_running_loop().create_task(self.server.serve())
         return self.task
 
@@ -215,6 +261,7 @@ class HttpFrontEnd:
         """Stop accepting; kept-alive connections close after their current request; in-flight requests get
         ``drain_seconds`` to finish."""
         self.server.stop()
+        self.adapter.reads.close(grace=min(1.0, drain_seconds))
         if self.task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self.task), drain_seconds)

@@ -76,3 +76,14 @@ def test_connection_cap(launch, model_repo):
     finally:
         for h in holders:
             h.sock.close()
+
+
+def test_sigterm_does_not_wait_for_a_body_that_never_comes(launch, model_repo):
+    """A client that stopped sending its body must not hold the drain for the whole body timeout."""
+    server = launch(model_repo, drain_seconds=20)
+    with Raw(server.http_port) as c:
+        c.send(request("/v1/models/quickstart:predict", "POST", body=b"{", length=1000))
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        assert server.stop(timeout=15) == 0
+        assert time.monotonic() - t0 < 5, "the drain waited for a body that never came"
