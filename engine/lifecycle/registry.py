@@ -132,9 +132,11 @@ def find_model_file(root: Path) -> Path:
         for flavor, key in formats.mlflow_flavors():
             entry = flavors.get(flavor)
             rel = entry.get(key) if isinstance(entry, dict) else None
-            inside = isinstance(rel, str) and rel and (root / rel).resolve().is_relative_to(root.resolve())
-            if inside and (root / rel).is_file() and Path(rel).suffix in suffixes:
-                return root / rel
+            if not isinstance(rel, str) or not rel:
+                continue
+            path = root / rel
+            if path.resolve().is_relative_to(root.resolve()) and path.is_file() and path.suffix in suffixes:
+                return path
     for suffix in suffixes:
         found = sorted(p for p in root.rglob(f"*{suffix}") if p.is_file())
         if len(found) == 1:
