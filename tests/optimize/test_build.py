@@ -96,3 +96,22 @@ def test_the_same_choice_gives_a_byte_identical_model(project, build, tmp_path):
     a = json.loads((tmp_path / "a/reports/optimization.json").read_text())
     assert a["chosen"] == "structured_prune"
     assert (tmp_path / "a/model/model.onnx").read_bytes() == (tmp_path / "b/model/model.onnx").read_bytes()
+
+
+def test_the_runtime_config_takes_the_providers_by_their_own_kind(project, tmp_path):
+    """model/providers.json has its own kind (it shared runtime-config with runtime/config.json): the runtime
+    step finds it by kind and copies its providers; runtime/config.json is the build's one runtime config."""
+    from mlready.engine import api
+    from mlready.generators.model import ModelGenerator
+    from mlready.generators.optimize import OptimizeGenerator
+    from mlready.generators.runtime import RuntimeGenerator
+
+    out = tmp_path / "out"
+    quick = ["optimize.measure.rounds=3", "optimize.measure.latency_runs=20", "optimize.measure.throughput_runs=3"]
+    result = api.build(project(), ["optimize=int8", *quick], out=out, run_hooks=False,
+                       generators=[ModelGenerator(), OptimizeGenerator(), RuntimeGenerator()])
+    kinds = {a.path: a.kind for a in result.manifest.artifacts}
+    assert kinds["model/providers.json"] == "execution-providers"
+    assert [p for p, k in kinds.items() if k == "runtime-config"] == ["runtime/config.json"]
+    providers = json.loads((out / "model/providers.json").read_text())["providers"]
+    assert providers and json.loads((out / "runtime/config.json").read_text())["providers"] == providers
