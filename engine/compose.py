@@ -171,7 +171,10 @@ def _composition_key(project_dir: Path, overrides: list[str], base: dict[str, An
         h.update(str(f).encode() + b"\0" + data + b"\0")
     if any(_RESOLVER.search(o.encode("utf-8", "surrogateescape")) for o in overrides):
         return None
-    h.update(json.dumps([overrides, base, switches or {}, str(Path.cwd()), version("hydra-core")],
+    from mlready.engine.codehash import code_digest
+
+    code = code_digest([__name__])  # this module and what it imports: a new check must not meet an old memo
+    h.update(json.dumps([overrides, base, switches or {}, str(Path.cwd()), version("hydra-core"), code],
                         sort_keys=True).encode())
     return h.hexdigest()
 
@@ -238,11 +241,11 @@ def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any], swit
     file_problems: list[SpecProblem] = []
     for path, group_of in files:
         try:
-            doc = _read_user_file(path)
+            doc, prefix = _read_user_file(path, group_of)
         except SpecError as exc:
             file_problems += exc.problems
             continue
-        ordered.append((Source(path, "" if group_of is None else package_of(doc.text, group_of)), doc))
+        ordered.append((Source(path, prefix), doc))
     file_problems += shape_conflicts(base, [(src, doc.node, doc.display) for src, doc in ordered])
     if file_problems:
         raise SpecError(problems + file_problems)
@@ -272,17 +275,26 @@ def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any], swit
     return Composition(config, missing, choices, list(overrides), sources, origin, problems)
 
 
-def _read_user_file(path: Path) -> YamlDoc:
-    """Load a spec or group file; a user's file may not carry a Hydra defaults list (it would make Hydra read
-    files nothing checked, and choose groups the build's record of choices would not show)."""
+#: top-level keys that belong to Hydra: a user's file may not set them
+_HYDRA_KEYS = {
+    "defaults": "config groups are chosen on the command line (env=prod, +target=k8s), not with a Hydra "
+                "defaults list",
+    "hydra": "Hydra's own settings are not part of the spec",
+}
+
+
+def _read_user_file(path: Path, group: str | None = None) -> tuple[YamlDoc, str]:
+    """Load a spec or group file and the key prefix its content lands at (its ``# @package``). A user's file
+    may not carry a Hydra defaults list (it would make Hydra read files nothing checked, and choose groups the
+    build's record of choices would not show) nor a ``hydra:`` section (Hydra takes it, silently)."""
     doc = load_yaml(path, display_path(path))
+    prefix = "" if group is None else package_of(doc.text, group)
     if doc.node is not None and _is_user_file(path):
         for key, _ in doc.node.value:
-            if key.value == "defaults":
-                raise SpecError(SpecProblem(f"{doc.display}:{key.start_mark.line + 1}", "defaults",
-                                            "config groups are chosen on the command line (env=prod, "
-                                            "+target=k8s), not with a Hydra defaults list"))
-    return doc
+            name = str(key.value)  # Hydra reads a file's `defaults` whatever its package; `hydra` at the root
+            if name == "defaults" or (name == "hydra" and not prefix):
+                raise SpecError(SpecProblem(f"{doc.display}:{key.start_mark.line + 1}", name, _HYDRA_KEYS[name]))
+    return doc, prefix
 
 
 def _is_user_file(path: Path) -> bool:

@@ -114,6 +114,9 @@ CASES = {
         ["deploy.yaml:1 defaults: config groups are chosen on the command line (env=prod, +target=k8s), not with "
          "a Hydra defaults list"],
     ),
+    "hydra-section": (  # Hydra took it silently (hydra.run.dir, ...)
+        GOOD + "hydra:\n  run:\n    dir: x\n", [], ["deploy.yaml:5 hydra: Hydra's own settings are not part of the spec"],
+    ),
     "nul-byte": (
         b"project:\n  name: demo\x00\nmodel:\n  source: model.joblib\n", [],
         ["deploy.yaml: YAML syntax error: character '\\x00' (#x0000) is not allowed in YAML"],
@@ -148,6 +151,15 @@ def test_a_broken_local_group_file_is_located_too(project, quickstart_files, cap
     rc, err, _ = run_cli(root, capsys, "validate", "env=prod", "+target=k8s")
     assert (rc, err.splitlines()[1:]) == (2, ["  conf/target/k8s.yaml:3 target.k8s: cannot resolve '${nope}': "
                                               "Interpolation key 'nope' not found"])
+
+
+def test_a_local_group_file_with_a_defaults_list_is_refused(project, quickstart_files, capsys):
+    """It made Hydra load env/prod behind the build's back (the manifest's choices said env=dev)."""
+    files = {**quickstart_files, "deploy.yaml": GOOD,
+             "conf/target/mine.yaml": "defaults:\n  - /env: prod\nk8s:\n  enabled: true\n"}
+    rc, err, _ = run_cli(project(files), capsys, "validate", "+target=mine")
+    assert (rc, err.splitlines()[1:]) == (2, ["  conf/target/mine.yaml:1 defaults: config groups are chosen on the "
+                                              "command line (env=prod, +target=k8s), not with a Hydra defaults list"])
 
 
 def test_a_build_with_an_unresolvable_spec_writes_nothing(project, quickstart_files, capsys):
