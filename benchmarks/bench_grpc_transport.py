@@ -8,8 +8,10 @@ today's server against an older commit's, side by side with h2load.
    (b) by an asyncio protocol over the ``h2`` library's sans-IO state machine (``H2Protocol`` below: the
    alternative issue 20 asks to measure; its flood protections are h2's own). h2load, 32 connections, one call in
    flight per connection, the request tritonclient sends.
-2. **The whole server** (``--against COMMIT``): ``mlready.runtime`` of this tree against the one of COMMIT
-   (extracted to a temp dir and run as plain source), on the benchmark MLP, gRPC through h2load.
+2. **The whole server** (``--against COMMIT...``): ``mlready.runtime`` of this tree against the one of each
+   COMMIT (extracted to a temp dir and run as plain source), on the benchmark MLP, gRPC through h2load; and
+   the transport's own CPU per call in-process (the same client bytes fed to the connection object with no
+   socket, so the machine's noise mostly drops out).
 
 Prints req/s, p50/p99 and server CPU µs per call as medians of alternating rounds. Helpers (h2load, CPU
 accounting, model) come from bench_serving.py.
@@ -139,6 +141,71 @@ def serve_h2(port: int) -> None:
     _run(main())
 
 
+def inprocess(calls: int = 60000, batch: int = 32) -> float:
+    """CPU µs per unary call of the GrpcConnection in this process's ``mlready.runtime``, fed client bytes
+    (one SETTINGS with large windows, then HEADERS + DATA per call, ``batch`` calls per read)."""
+    import struct
+
+    import hpack
+    from mlready.runtime import grpc_transport as gt
+    from mlready.runtime.grpc_wire import (
+        DATA,
+        END_HEADERS,
+        END_STREAM,
+        HEADERS,
+        PREFACE,
+        SETTINGS,
+        U32,
+        frame,
+    )
+    from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
+
+    class Sink:
+        def write(self, data) -> None:
+            pass
+
+        def is_closing(self) -> bool:
+            return False
+
+        def pause_reading(self) -> None:
+            pass
+
+        resume_reading = close = pause_reading
+
+    async def handler(request, call):
+        return await _answer(request)
+
+    async def main() -> float:
+        server = gt.GrpcServer({"/m": (pb.ModelInferRequest.FromString, handler)}, max_message_bytes=16 << 20)
+        conn = gt.GrpcConnection(server)
+        conn.connection_made(Sink())
+        conn.data_received(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 1 << 30))
+                           + frame(8, 0, 0, U32.pack((1 << 31) - 1 - 65535)))
+        req = pb.ModelInferRequest(model_name="mlp")
+        req.inputs.add(name="input", datatype="FP32", shape=[1, 64])
+        req.raw_input_contents.append(b"\0" * 256)
+        msg = req.SerializeToString()
+        body = b"\0" + struct.pack(">I", len(msg)) + msg
+        encoder, sid, chunks = hpack.Encoder(), 1, []
+        for _ in range(calls // batch):
+            parts = []
+            for _ in range(batch):
+                block = encoder.encode([(b":method", b"POST"), (b":scheme", b"http"), (b":path", b"/m"),
+                                        (b":authority", b"x"), (b"content-type", b"application/grpc"),
+                                        (b"te", b"trailers")])
+                parts.append(frame(HEADERS, END_HEADERS, sid, block) + frame(DATA, END_STREAM, sid, body))
+                sid += 2
+            chunks.append(b"".join(parts))
+        t0 = time.process_time()
+        for chunk in chunks:
+            conn.data_received(chunk)
+            while conn.tasks:
+                await asyncio.sleep(0)
+        return (time.process_time() - t0) / (len(chunks) * batch) * 1e6
+
+    return asyncio.run(main())
+
+
 def _run(coro) -> None:
     import uvloop
 
@@ -219,6 +286,7 @@ def main() -> int:
             repo = work / "repo"
             bs.models.write_version(repo, "mlp", 1, bs.models.mlp_model([64, 512, 512, 2]))
             rows = []
+            purelib = sysconfig.get_paths()["purelib"]
             for commit in [*args.against, None]:
                 name = f"mlready gRPC @ {commit[:8]}" if commit else "mlready gRPC (this tree)"
                 http, grpc = bs.free_port(), bs.free_port()
@@ -231,7 +299,6 @@ def main() -> int:
                     archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "runtime"],
                                              capture_output=True, check=True).stdout
                     subprocess.run(["tar", "-x", "-C", str(old / "mlready")], input=archive, check=True)
-                    purelib = sysconfig.get_paths()["purelib"]
                     code = (f"import sys, runpy; sys.path[:0] = [{str(old)!r}]; sys.path.append({purelib!r}); "
                             f"sys.argv = ['mlready.runtime', '--config', {str(cfg)!r}]; "
                             "runpy.run_module('mlready.runtime', run_name='__main__')")
@@ -247,6 +314,18 @@ def main() -> int:
             base = _median(rows[0][3])
             for name, _s, _p, results in rows[1:]:
                 print(f"  ({name} / {rows[0][0]}: {_median(results)['rps'] / base['rps']:.2f}x req/s)")
+            print("\n   transport in-process, CPU µs per call (3 runs each, alternating):")
+            runs: dict[str, list[float]] = {}
+            for _ in range(3):
+                for commit in [*args.against, None]:
+                    paths = [str(work / commit), purelib, str(HERE)] if commit else [str(HERE)]
+                    code = (f"import sys; sys.path[:0] = {paths!r}; import bench_grpc_transport as b; "
+                            "print(b.inprocess())")
+                    out = subprocess.run([bs.PY, *(["-S"] if commit else []), "-c", code], capture_output=True,
+                                         text=True, check=True).stdout
+                    runs.setdefault(commit or "this tree", []).append(float(out))
+            for name, values in runs.items():
+                print(f"  {name:<34}{statistics.median(values):>8.2f}  ({', '.join(f'{v:.2f}' for v in values)})")
     finally:
         for proc in procs:
             proc.kill()
