@@ -44,6 +44,12 @@ def resolve_source(spec) -> Path | None:
     return spec.resolve(source)
 
 
+def source_reads(spec) -> tuple[str, ...]:
+    """Spec paths a step reads to load the source model besides ``model``: a registry URI is resolved
+    through the tracking store (the downloaded file itself is a declared input)."""
+    return ("tracking.uri", "tracking.timeout_seconds") if spec.model.source.startswith(REGISTRY_SCHEMES) else ()
+
+
 def trainer_inputs(spec) -> list[Path]:
     """A ``module:function`` trainer is code whose module we cannot locate reliably before it runs: its cache
     inputs are the project's top-level ``*.py`` files (none without a trainer)."""
@@ -116,7 +122,7 @@ class ModelGenerator(Generator[ModelSpec]):
                 run="mlready.generators.model.ingest:ingest",
                 config=config,
                 reads=("data.eval", "data.features", "data.target", "project.name", "optimize.active",
-                       *(("data.train",) if trains else ())),
+                       *(("data.train",) if trains else ()), *source_reads(spec)),
                 inputs=tuple(inputs),
                 tools=tools,
                 header=False,
