@@ -167,7 +167,7 @@ class GrpcConnection(asyncio.Protocol):
         self.read_paused = 0  # _CLIENT_SLOW | _YIELD
         self.opened = self.idle_since = time.monotonic()
         self.header_started = 0.0  # when the header block we are waiting CONTINUATION frames for began
-        self.calls = self.seen_calls = 0  # calls dispatched; the count the idle check saw last
+        self.progress = self.seen_progress = 0  # calls dispatched + answers sent on; what the idle check saw
         self.lingering = False  # closing after a GOAWAY: input is dropped
 
     # -- connection --------------------------------------------------------------------------------------
@@ -574,7 +574,7 @@ class GrpcConnection(asyncio.Protocol):
         self._start(stream, body)
 
     def _start(self, stream: _Stream, body: bytes) -> None:
-        self.calls += 1
+        self.progress += 1
         self.free.earn(FREE_PER_CALL)
         task = stream.task = asyncio.get_running_loop().create_task(self._call(stream, body))
         self.tasks.add(task)
@@ -699,6 +699,7 @@ class GrpcConnection(asyncio.Protocol):
                 self.conn_send -= n
             if out:
                 self.transport.write(b"".join(out))
+                self.progress += 1
             if data:
                 stream.pending[0] = data
                 waiting.append(sid)
@@ -732,8 +733,11 @@ class GrpcConnection(asyncio.Protocol):
                     and now - stream.started > limits.message_timeout_s):
                 self._refuse(stream, Status.DEADLINE_EXCEEDED,
                              f"the request message did not arrive within {limits.message_timeout_s:g} s")
-        if self.streams or self.tasks or self.blocked or self.calls != self.seen_calls:
-            self.seen_calls, self.idle_since = self.calls, now
+        # Idle: no call running or arriving, and nothing dispatched or sent since the last look. An answer the
+        # client never opens a window for (a slow-read attack) does not keep a connection alive.
+        if (self.tasks or self.progress != self.seen_progress
+                or any(s.pending is None and not s.reset for s in self.streams.values())):
+            self.seen_progress, self.idle_since = self.progress, now
         elif now - self.idle_since > limits.idle_timeout_s:
             self._close(NO_ERROR, "idle connection")
 

@@ -9,7 +9,7 @@ import struct
 import time
 
 import pytest
-from mlready.runtime.grpc_wire import DATA, END_HEADERS, HEADERS, NO_ERROR, PREFACE, Status, frame
+from mlready.runtime.grpc_wire import DATA, END_HEADERS, HEADERS, NO_ERROR, PREFACE, SETTINGS, Status, frame
 
 from tests.runtime.attacks.h2client import RawH2, until
 from tests.support.prober import Prober, assert_serves
@@ -42,6 +42,18 @@ def test_an_idle_connection_gets_goaway_and_is_closed(launch, model_repo, honest
             assert until(lambda sid=sid: sid in busy.status, 2) and busy.status[sid][0] == Status.OK
             time.sleep(0.3)
         assert busy.goaway is None
+
+
+def test_a_client_that_never_opens_a_window_for_its_answers_is_closed(launch, model_repo, honest):
+    """Slow read: answers wait for flow-control window the client never gives; they must not pin the
+    connection (and its buffered answers) forever."""
+    server = launch(model_repo, grpc_limits=FAST)
+    with RawH2(server.grpc_port, preface=False) as client:
+        client.send(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 0)))  # stream windows of 0 bytes
+        client.send(b"".join(client.call(honest) for _ in range(10)))
+        assert client.wait_closed(5), "a connection whose answers could never be sent was held"
+        assert client.goaway == NO_ERROR
+        assert client.headers_seen == 10  # the answers' HEADERS went out; their DATA waited for a window
 
 
 def test_an_unfinished_header_block_times_out(launch, model_repo):
