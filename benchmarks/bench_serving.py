@@ -33,6 +33,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "serving"))
@@ -290,6 +291,16 @@ def bare_servers(work: Path, model_file: Path) -> list[Server]:
     return out
 
 
+def measure(group: list[Server], body: Path, lua: Path, connections: int, args: Any) -> dict:
+    """``args.rounds`` alternating wrk rounds over ``group``; prints the table, returns the rows by name."""
+    for _ in range(args.rounds):
+        for s in group:
+            wrk(s, body, lua, connections, args.duration)
+    rows = [(s.name, summary(s)) for s in group]
+    table(rows)
+    return dict(rows)
+
+
 def baseline_goal(by: dict) -> None:
     if "mlready (baseline)" in by:
         ratio = by["mlready"]["rps"] / by["mlready (baseline)"]["rps"]
@@ -355,13 +366,9 @@ def main() -> int:
             group0.append(mlready_server(work, "mlready (baseline)", small_repo, True, free_port(), free_port(),
                                          pythonpath=args.baseline))
         servers += group0
-        for _ in range(args.rounds):
-            for s in group0:
-                wrk(s, small_body, lua, 32, args.duration)
-        rows = [(s.name, summary(s)) for s in group0]
-        table(rows)
-        ceiling_goals(dict(rows), 5)
-        baseline_goal(dict(rows))
+        by = measure(group0, small_body, lua, 32, args)
+        ceiling_goals(by, 5)
+        baseline_goal(by)
         for s in group0:
             s.stop()
         if args.only_small:
@@ -398,12 +405,7 @@ def main() -> int:
             group.append(mlready_server(work, "mlready (baseline)", repo, True, free_port(), free_port(),
                                         pythonpath=args.baseline))
         servers += group
-        for _ in range(args.rounds):
-            for s in group:
-                wrk(s, body, lua, 32, args.duration)
-        rows = [(s.name, summary(s)) for s in group]
-        table(rows)
-        by = dict(rows)
+        by = measure(group, body, lua, 32, args)
         m = by["mlready"]
         if "mlflow models serve" in by:
             ratio = m["rps"] / by["mlflow models serve"]["rps"]
@@ -464,12 +466,8 @@ def main() -> int:
         on = mlready_server(work, "mlready batching on", heavy_repo, True, free_port(), free_port())
         off = mlready_server(work, "mlready batching off", heavy_repo, False, free_port(), free_port())
         servers += [on, off]
-        for _ in range(args.rounds):
-            for s in (on, off):
-                wrk(s, heavy_body, lua, 64, args.duration)
-        rows = [(s.name, summary(s)) for s in (on, off)]
-        table(rows)
-        ratio = rows[0][1]["rps"] / rows[1][1]["rps"]
+        by = measure([on, off], heavy_body, lua, 64, args)
+        ratio = by[on.name]["rps"] / by[off.name]["rps"]
         goal("batching >= 2x the throughput of batching off", ratio >= 2, f"{ratio:.1f}x")
     finally:
         for s in servers:

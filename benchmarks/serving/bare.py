@@ -14,12 +14,16 @@ import orjson
 import uvicorn
 
 
-def make_app(model_path: str):
+def load(model_path: str):
+    """(session, input name, output names): the one onnxruntime session both bare handlers use."""
     opts = ort.SessionOptions()
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(model_path, sess_options=opts, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    outputs = [o.name for o in session.get_outputs()]
+    return session, session.get_inputs()[0].name, [o.name for o in session.get_outputs()]
+
+
+def make_app(model_path: str):
+    session, name, outputs = load(model_path)
 
     async def app(scope, receive, send):
         if scope["type"] != "http":

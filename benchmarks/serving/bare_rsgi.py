@@ -11,18 +11,14 @@ import os
 import sys
 
 import numpy as np
-import onnxruntime as ort
 import orjson
+from bare import load  # benchmarks/serving/bare.py (this script's folder is on sys.path)
 
 HEADERS = [("content-type", "application/json")]
 
 
 def make_app(model_path: str):
-    opts = ort.SessionOptions()
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(model_path, sess_options=opts, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    outputs = [o.name for o in session.get_outputs()]
+    session, name, outputs = load(model_path)
 
     async def app(scope, proto):
         if scope.method == "GET":  # health

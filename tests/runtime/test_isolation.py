@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = ["mlready.engine", "mlready.generators", "hydra", "omegaconf", "jinja2", "mlflow", "sklearn", "pandas",
-             "pydantic", "skl2onnx", "onnx", "starlette", "grpc", "h2"]  # gRPC is served by grpc_transport
+             "pydantic", "skl2onnx", "onnx", "starlette", "grpc", "h2", "click"]  # gRPC is served by grpc_transport
 
 SCRIPT = r"""
 import json, os, signal, sys, urllib.request
