@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 from mlready.engine import api
-from mlready.engine.actions.smoke import compare, eval_rows, expected
 from mlready.engine.actions.image import build_and_check
+from mlready.engine.actions.smoke import compare, eval_rows, expected
 
 from tests.k8s.helpers import copy_quickstart, kubectl
 from tests.support.containers import DEFAULT_BASE_IMAGE, podman
