@@ -14,7 +14,15 @@ import urllib.request
 import numpy as np
 import pytest
 from mlready.runtime.grpc_transport import Call, GrpcServer
-from mlready.runtime.grpc_wire import REFUSED_STREAM, RST_STREAM, frame
+from mlready.runtime.grpc_wire import (
+    DATA,
+    END_HEADERS,
+    END_STREAM,
+    HEADERS,
+    REFUSED_STREAM,
+    RST_STREAM,
+    frame,
+)
 from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
 
 from tests.runtime.attacks.h2client import CANCEL, ENHANCE_YOUR_CALM, RawH2, until
@@ -108,3 +116,24 @@ def test_reset_calls_still_running_count_against_the_stream_limit():
         asyncio.run_coroutine_threadsafe(server.stop(1), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
+
+
+def test_a_flood_of_real_calls_on_one_connection_leaves_room_for_others(target, honest):
+    """Not an abuse of the protocol, just many cheap calls as fast as one connection can send them (reading
+    every answer): the others still get their turn."""
+    live = b"\0\0\0\0\0"  # an empty ServerLiveRequest, length-prefixed
+    path = b"/inference.GRPCInferenceService/ServerLive"
+    with Prober(target, honest) as probe, RawH2(target.grpc_port) as attacker:
+        def batch() -> bytes:
+            out = []
+            for _ in range(100):
+                sid, attacker.next_sid = attacker.next_sid, attacker.next_sid + 2
+                out.append(frame(HEADERS, END_HEADERS, sid, attacker.headers_block(path)) + frame(DATA, END_STREAM, sid, live))
+            return b"".join(out)
+
+        sent = attacker.flood(None, 3.0, make=batch)
+    report = probe.report
+    print(f"call flood: {sent * 100} calls sent, {attacker.headers_seen} answered; {report.summary()}; "
+          f"GOAWAY {attacker.goaway}")
+    report.check(p99_ms=100, rss_mb=report.rss_before_mb + 100)
+    assert_serves(target, honest)
