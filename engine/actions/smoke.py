@@ -44,14 +44,13 @@ def _request(url: str, body: dict[str, Any] | None = None, timeout: float = 10) 
 
 def eval_rows(spec: Any, signature: dict[str, Any], n: int) -> np.ndarray:
     """The first ``n`` rows of the evaluation data, feature columns in the model's order."""
-    import pandas as pd
+    from mlready.generators._shared.data import choose_features, read_table
 
     if not spec.data.eval:
         raise ImageError("the smoke test needs data.eval (rows to send); set it or use --no-smoke")
-    path = spec.resolve(spec.data.eval)
-    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    features = spec.data.features or signature.get("feature_names") or [
-        c for c in frame.columns if c != spec.data.target]
+    name = spec.data.eval
+    frame = read_table(spec.resolve(name), name)  # CSV or Parquet by suffix, as the build reads it
+    features = choose_features(frame, name, spec.data.target, spec.data.features, signature.get("feature_names"))
     return np.asarray(frame[list(features)].head(n).to_numpy())
 
 

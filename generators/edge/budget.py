@@ -30,7 +30,7 @@ def _r2(y: np.ndarray, pred: np.ndarray) -> float:
 
 def judge(fp32: bytes, int8: bytes, x: np.ndarray, y: np.ndarray, task: str, classes: list | None, cfg: Any
           ) -> Verdict:
-    from mlready.generators.readiness.metrics import as_labels, predict_onnx
+    from mlready.generators._shared.scoring import as_labels, predict_onnx
 
     a, b = predict_onnx(fp32, x, task, classes), predict_onnx(int8, x, task, classes)
     if task == "regression":

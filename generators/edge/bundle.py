@@ -38,15 +38,15 @@ def requirements(header: str) -> str:
 
 
 def eval_data(ctx: StepContext, signature: dict) -> tuple[np.ndarray, np.ndarray] | None:
-    from mlready.generators.readiness.data import read_table
+    from mlready.generators._shared.data import choose_features, read_table
 
     spec = ctx.spec
     if not spec.data.eval:
         return None
     frame = read_table(ctx.resolve(spec.data.eval), "data.eval")
-    features = spec.data.features or signature.get("feature_names") or [
-        c for c in frame.columns if c != spec.data.target]
-    return frame[list(features)].to_numpy(dtype=np.float32), frame[spec.data.target].to_numpy()
+    features = choose_features(frame, "data.eval", spec.data.target, spec.data.features,
+                               signature.get("feature_names"))
+    return frame[features].to_numpy(dtype=np.float32), frame[spec.data.target].to_numpy()
 
 
 def quantize(model_bytes: bytes, calib: np.ndarray, task: str, ctx: StepContext) -> bytes:

@@ -22,7 +22,7 @@ def sample_data(ctx: StepContext) -> tuple[np.ndarray, str, list[str]] | None:
     names, or None when the spec names no evaluation data.
 
     The whole file is checked (the readiness step's loader: errors name the file, column and row)."""
-    from mlready.generators.readiness.data import choose_features, numeric_matrix, read_table
+    from mlready.generators._shared.data import choose_features, numeric_matrix, read_table
 
     spec = ctx.spec
     if not spec.data.eval:

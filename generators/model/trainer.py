@@ -99,7 +99,7 @@ def takes_data(func: Callable[..., Any]) -> bool:
 
 def training_data(spec: Any) -> tuple[Any, np.ndarray]:
     """``data.train`` as (DataFrame of the feature columns, target array), with errors naming file/column."""
-    from mlready.generators.readiness.data import numeric_matrix, read_table, target_vector
+    from mlready.generators._shared.data import choose_features, numeric_matrix, read_table, target_vector
 
     if not spec.data.train:
         raise ModelSourceError("model.trainer takes (X, y), so the spec needs data.train (CSV or Parquet)")
@@ -109,10 +109,7 @@ def training_data(spec: Any) -> tuple[Any, np.ndarray]:
         raise ModelSourceError(
             f"{name}: target column {spec.data.target!r} not found (columns: {', '.join(frame.columns)})"
         )
-    features = list(spec.data.features or [c for c in frame.columns if c != spec.data.target])
-    missing = [c for c in features if c not in frame.columns]
-    if missing:
-        raise ModelSourceError(f"{name}: feature column(s) {', '.join(missing)} from data.features not found")
+    features = choose_features(frame, name, spec.data.target, spec.data.features, None)
     numeric_matrix(frame, features, name, allow_nan=False)  # names the first bad column, if any
     task = "regression" if spec.model.task == "regression" else "classification"
     return frame[features].reset_index(drop=True), target_vector(frame, name, spec.data.target, task)

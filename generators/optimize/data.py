@@ -24,7 +24,7 @@ class OptimizeData:
 
 
 def load(spec: Any, signature: dict[str, Any], max_calib: int = 2000) -> OptimizeData:
-    from mlready.generators.readiness.data import load_dataset
+    from mlready.generators._shared.data import load_dataset
 
     if not spec.data.eval:
         raise StepError("model.optimize: the accuracy budget needs evaluation data; set data.eval")

@@ -61,7 +61,7 @@ def _float_output(outs: list[np.ndarray], task: str) -> np.ndarray:
 
 def quality(sess, x: np.ndarray, y: np.ndarray, task: str, reference: list[np.ndarray] | None) -> tuple[Quality, list]:
     """Primary metric through the readiness evaluation (the same numbers the readiness report shows)."""
-    from mlready.generators.readiness.metrics import evaluate_onnx
+    from mlready.generators._shared.scoring import evaluate_onnx
 
     metrics = evaluate_onnx(sess, x, y, task)
     name = "accuracy" if task == "classification" else "r2"

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlready.generators.readiness.metrics import as_labels, score
+from mlready.generators._shared.scoring import as_labels, score
 from mlready.generators.readiness.source_predict import predict_source
 
 Fit = Callable[[Any, np.ndarray], Any]  # (X, y) -> fitted model

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from mlready.generators.readiness.metrics import Prediction
+from mlready.generators._shared.scoring import Prediction
 
 MAX_LISTED = 10
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlready.generators.readiness.metrics import Prediction, as_labels
+from mlready.generators._shared.scoring import Prediction, as_labels
 
 
 def source_input(estimator: Any, frame: pd.DataFrame, features: list[str], X: np.ndarray) -> Any:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlready.engine.errors import StepError
-from mlready.generators.readiness.data import load_dataset, read_table
+from mlready.generators._shared.data import load_dataset, read_table
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from mlready.generators.readiness.metrics import (
+from mlready.generators._shared.scoring import (
     evaluate_onnx,
     evaluate_onnx_scores,
     score_classification,
