@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,8 +264,13 @@ def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any], swit
                    if (node := synthesized_option(project_dir, g, o, switches)) is not None}
     cfg = _hydra_compose(project_dir, hydra_overrides, base, {d.path.resolve(): d.display for _, d in ordered},
                          synthesized)
-    _apply_key_overrides(cfg, key_ovs, sources, problems)
-    config, missing = _to_plain(cfg, sources, problems)
+    _install_interpolation_budget()
+    token = _budget.set([INTERPOLATION_BUDGET])
+    try:
+        _apply_key_overrides(cfg, key_ovs, sources, problems)
+        config, missing = _to_plain(cfg, sources, problems)
+    finally:
+        _budget.reset(token)
     choices: dict[str, str | list[str]] = dict(defaults)
     for group, opts, _ in appended:
         choices[group] = opts
@@ -403,6 +409,10 @@ def _has_key(cfg: Any, key: str) -> bool:
     return False
 
 
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().split("\n")[0] or type(exc).__name__).strip()
 
@@ -421,10 +431,52 @@ def _unknown_key_message(cfg: Any, key: str) -> str:
     return f"unknown key; to add a new entry use '+{key}=...'"
 
 
+#: Interpolations are re-evaluated every time they are read (OmegaConf keeps no results), so nine keys that
+#: each repeat the previous one nine times cost 9**n evaluations: the "billion laughs" of interpolation. A
+#: composition may follow at most this many references (``${a.b}``, a resolver call) — a real spec needs a
+#: few dozen; each costs OmegaConf a parse, about 0.1 ms — and no interpolated value may be longer than this.
+INTERPOLATION_BUDGET = 2_000
+MAX_INTERPOLATED = 16 * 1024
+_budget: ContextVar[list[int] | None] = ContextVar("mlready_interpolation_budget", default=None)
+_BUDGET_SPENT = f"interpolations follow more than {INTERPOLATION_BUDGET} references"
+
+
+def _install_interpolation_budget() -> None:
+    """Count OmegaConf's reference lookups against the composition's budget (nothing outside a composition)."""
+    from omegaconf.base import Container
+    from omegaconf.errors import InterpolationResolutionError
+
+    def counted(original: Any) -> Any:
+        def step(self: Any, *args: Any, **kwargs: Any) -> Any:
+            budget = _budget.get()
+            if budget is not None:
+                budget[0] -= 1
+                if budget[0] < 0:
+                    raise InterpolationResolutionError(_BUDGET_SPENT)
+            return original(self, *args, **kwargs)
+        return step
+
+    def bounded(original: Any) -> Any:
+        def resolve(self: Any, *args: Any, **kwargs: Any) -> Any:
+            value = original(self, *args, **kwargs)
+            if _budget.get() is not None and isinstance(value, str) and len(value) > MAX_INTERPOLATED:
+                raise InterpolationResolutionError(f"the interpolated value is longer than {MAX_INTERPOLATED} "
+                                                   "characters")
+            return value
+        return resolve
+
+    if getattr(Container, "mlready_budget", False):
+        return
+    Container._resolve_node_interpolation = counted(Container._resolve_node_interpolation)  # type: ignore[method-assign]
+    Container._evaluate_custom_resolver = counted(Container._evaluate_custom_resolver)  # type: ignore[method-assign]
+    Container.resolve_parse_tree = bounded(Container.resolve_parse_tree)  # type: ignore[method-assign]
+    Container.mlready_budget = True  # type: ignore[attr-defined]
+
+
 def _to_plain(cfg: Any, sources: SourceMap, problems: list[SpecProblem]) -> tuple[dict[str, Any], list[str]]:
     """The resolved config as plain data, and the keys still ``???``. Every value is resolved on its own, so
-    that each interpolation that fails (unknown key, a loop, a resolver error) becomes a problem located at
-    its own key, and the rest of the spec is still validated."""
+    that each interpolation that fails (unknown key, a loop, a resolver error, the budget) becomes a problem
+    located at its own key, and the rest of the spec is still validated."""
     missing: list[str] = []
     plain = _resolve(cfg, "", sources, problems, missing, set())
     return plain, sorted(missing)
@@ -450,8 +502,11 @@ def _resolve(node: Any, path: str, sources: SourceMap, problems: list[SpecProble
         try:
             value = node[k]
         except (OmegaConfBaseException, ValueError, TypeError) as exc:
-            shown = f"'{raw._value()}': " if raw is not None and raw._is_interpolation() else ""
-            problems.append(SpecProblem(sources.where(full), full, f"cannot resolve {shown}{_first_line(exc)}"))
+            message = _first_line(exc)
+            if message == _BUDGET_SPENT and any(p.message.endswith(_BUDGET_SPENT) for p in problems):
+                continue  # said once, at the first key that ran out
+            shown = f"'{_clip(str(raw._value()))}': " if raw is not None and raw._is_interpolation() else ""
+            problems.append(SpecProblem(sources.where(full), full, f"cannot resolve {shown}{message}"))
             continue
         if isinstance(value, DictConfig | ListConfig):
             value = None if value._is_none() else _resolve(value, full, sources, problems, missing, active)

@@ -213,3 +213,25 @@ def test_an_mlflow_models_mlmodel_file_goes_through_the_same_loader(tmp_path):
                 "flavors:\n  sklearn: {pickled_model: ../outside/model.pkl}\n"):
         (root / "MLmodel").write_text(odd)
         assert find_model_file(root) == root / "model.pkl"  # the one model file there
+
+
+def test_an_interpolation_bomb_is_refused_within_a_budget(project, quickstart_files, capsys):
+    """Nine keys, each repeating the previous one nine times: OmegaConf re-evaluates every reference, 9**8
+    lookups (no answer within a minute before the budget)."""
+    chain = "".join(f"  l{i}: {('${x.l' + str(i - 1) + '}') * 9}\n" for i in range(1, 9))
+    spec = "project:\n  name: demo\n  description: ${x.l8}\nmodel:\n  source: model.joblib\nx:\n  l0: lol\n" + chain
+    rc, err, seconds = run_cli(project({**quickstart_files, "deploy.yaml": spec}), capsys, "validate")
+    assert rc == 2 and seconds < 10
+    assert err.splitlines()[1] == ("  deploy.yaml:3 project.description: cannot resolve '${x.l8}': interpolations "
+                                   "follow more than 2000 references")
+    assert sum("interpolations follow" in line for line in err.splitlines()) == 1  # said once
+
+
+def test_a_long_interpolated_value_is_refused(project, quickstart_files, capsys):
+    chain = "".join(f"  l{i}: ${{x.l{i - 1}}}${{x.l{i - 1}}}\n" for i in range(1, 6))
+    spec = ("project:\n  name: demo\n  description: ${x.l5}\nmodel:\n  source: model.joblib\nx:\n  l0: "
+            + "lol" * 1000 + "\n" + chain)
+    rc, err, _ = run_cli(project({**quickstart_files, "deploy.yaml": spec}), capsys, "validate")
+    assert rc == 2
+    assert err.splitlines()[1] == ("  deploy.yaml:3 project.description: cannot resolve '${x.l5}': the interpolated "
+                                   "value is longer than 16384 characters")
