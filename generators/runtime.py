@@ -150,7 +150,7 @@ class RuntimeGenerator(Generator[ServingSpec]):
         return []
 
     def steps(self, spec: Any) -> list[Step]:
-        from mlready.generators.model import optimization_active
+        from mlready.generators._shared.facts import optimization_active
 
         deps = (INGEST_STEP, OPTIMIZE_STEP) if optimization_active(spec) else (INGEST_STEP,)
         return [Step(

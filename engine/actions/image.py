@@ -39,7 +39,8 @@ def build_and_check(project_dir: str | Path, overrides: list[str] | None = None,
     # the docker target's build facts (where its context is, the image reference, the base): the one place
     # the actions layer reads a generator's facts, imported when the action runs (the engine imports no
     # generator at import time)
-    from mlready.generators.docker import image_ref, variant
+    from mlready.generators._shared.facts import image_ref
+    from mlready.generators.docker import variant
     from mlready.generators.docker.context import OUT, image_base
 
     project = Path(project_dir).resolve()

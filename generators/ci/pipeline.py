@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import shlex
 
+from mlready.generators._shared.facts import image_ref
 from mlready.generators.ci.model import Cache, Environment, Job, Pipeline, Secret
 from mlready.generators.ci.spec import PipelineSpec
-from mlready.generators.docker import image_ref
 
 #: where jobs keep what later jobs and people need
 BUILD_DIR = "build"

@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
+from mlready.generators._shared.facts import check_image, image_reference
 from mlready.generators.cloud import catalog
-from mlready.generators.cloud.common import check_image, image_ref, q, require_cloud_contract, shell_script
+from mlready.generators.cloud.common import q, require_cloud_contract, shell_script
 from pydantic import Field, field_validator
 
 OUT = "azureml"
@@ -83,7 +84,7 @@ def deployment(spec: Any, cfg: AzureMLSpec, name: str) -> dict[str, Any]:
         "endpoint_name": cfg.endpoint_name or spec.project.name,
         "environment": {
             "name": f"{spec.project.name}-runtime",
-            "image": image_ref(spec, cfg.image),
+            "image": image_reference(spec, cfg.image),
             "inference_config": {
                 "liveness_route": {"port": port, "path": "/v2/health/live"},
                 "readiness_route": {"port": port, "path": "/v2/health/ready"},
@@ -106,7 +107,7 @@ def deploy_script(header: str, spec: Any, cfg: AzureMLSpec) -> str:
         "# Parameters: AZURE_RESOURCE_GROUP and AZURE_ML_WORKSPACE (required), IMAGE (default below).",
         "# Credentials come from `az login`; none are stored here.",
         ': "${AZURE_RESOURCE_GROUP:?set AZURE_RESOURCE_GROUP}" "${AZURE_ML_WORKSPACE:?set AZURE_ML_WORKSPACE}"',
-        f"IMAGE=\"${{IMAGE:-{image_ref(spec, cfg.image)}}}\"",
+        f"IMAGE=\"${{IMAGE:-{image_reference(spec, cfg.image)}}}\"",
         'here="$(cd "$(dirname "$0")" && pwd)"',
         'ws="--resource-group $AZURE_RESOURCE_GROUP --workspace-name $AZURE_ML_WORKSPACE"',
         "# the endpoint first, without traffic: its deployments do not exist yet",
@@ -153,6 +154,6 @@ class AzureMLGenerator(Generator[AzureMLSpec]):
         return [Step(id="azureml.endpoint", run=run,
                      reads=("project", "model.name", "model.version", "serving", "target.docker"),
                      config={"cfg": cfg, "project": spec.project, "model": spec.model_name,
-                             "version": spec.model.version, "image": image_ref(spec, cfg.image),
+                             "version": spec.model.version, "image": image_reference(spec, cfg.image),
                              "serving": spec.section("serving")},
                      description="Azure ML online endpoint and deployments")]

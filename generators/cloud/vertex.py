@@ -18,8 +18,9 @@ from typing import Any
 
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
+from mlready.generators._shared.facts import check_image, image_reference
 from mlready.generators.cloud import catalog
-from mlready.generators.cloud.common import check_image, image_ref, q, require_cloud_contract, shell_script
+from mlready.generators.cloud.common import q, require_cloud_contract, shell_script
 from pydantic import Field, field_validator
 
 OUT = "vertex"
@@ -68,7 +69,7 @@ def model_body(spec: Any, cfg: VertexSpec) -> dict[str, Any]:
         "displayName": name,
         "description": f"{spec.model_name} v{spec.model.version} ({spec.project.name} {spec.project.version})",
         "containerSpec": {
-            "imageUri": image_ref(spec, cfg.image),
+            "imageUri": image_reference(spec, cfg.image),
             "ports": [{"containerPort": spec.section("serving").http_port}],
             "healthRoute": cfg.health_route,
             "predictRoute": cfg.predict_route,
@@ -108,7 +109,7 @@ def deploy_script(header: str, spec: Any, cfg: VertexSpec) -> str:
     return shell_script(header, [
         "# Parameters: PROJECT and REGION (required), IMAGE_URI (default below). Credentials: `gcloud auth login`.",
         ': "${PROJECT:?set PROJECT}" "${REGION:?set REGION}"',
-        f'IMAGE_URI="${{IMAGE_URI:-{image_ref(spec, cfg.image)}}}"',
+        f'IMAGE_URI="${{IMAGE_URI:-{image_reference(spec, cfg.image)}}}"',
         f"gcloud ai models upload {where} --display-name={q(name)} --container-image-uri=\"$IMAGE_URI\" "
         f"--container-ports={spec.section('serving').http_port} --container-health-route={q(cfg.health_route)} "
         f"--container-predict-route={q(cfg.predict_route)}",
@@ -163,6 +164,6 @@ class VertexGenerator(Generator[VertexSpec]):
         return [Step(id="vertex.deployment", run=run,
                      reads=("project", "model.name", "model.version", "serving", "target.docker"),
                      config={"cfg": cfg, "project": spec.project, "model": spec.model_name,
-                             "version": spec.model.version, "image": image_ref(spec, cfg.image),
+                             "version": spec.model.version, "image": image_reference(spec, cfg.image),
                              "serving": spec.section("serving")},
                      description="Vertex AI model upload and endpoint deployment")]

@@ -10,7 +10,7 @@ from typing import Any
 
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
-from mlready.generators.cloud.common import image_ref
+from mlready.generators._shared.facts import image_reference, monitoring
 from mlready.generators.compose import services
 from mlready.generators.compose.spec import ComposeSpec
 from mlready.generators.monitoring.ids import GRAFANA_STEP, RULES_STEP
@@ -19,23 +19,17 @@ OUT = "compose"
 DEFAULT_UID = 10001
 
 
-def _monitoring(spec: Any) -> tuple[bool, bool]:
-    """(prometheus rules on, grafana on) — False when the monitoring generators are not installed."""
-    return (bool(getattr(spec.optional_section("monitoring.prometheus"), "enabled", False)),
-            bool(getattr(spec.optional_section("monitoring.grafana"), "enabled", False)))
-
-
 def _user(spec: Any) -> tuple[int, int]:
     docker = spec.optional_section("target.docker")
     return (docker.uid, docker.gid) if docker is not None else (DEFAULT_UID, DEFAULT_UID)
 
 
 def compose_document(spec: Any, cfg: ComposeSpec) -> dict[str, Any]:
-    rules, grafana = _monitoring(spec)
+    rules, grafana = monitoring(spec)
     uid, gid = _user(spec)
     doc: dict[str, Any] = {
         "name": spec.project.name,
-        "services": {"model": services.model_service(spec, cfg, image_ref(spec, cfg.image), uid, gid)},
+        "services": {"model": services.model_service(spec, cfg, image_reference(spec, cfg.image), uid, gid)},
     }
     if rules or grafana:
         prom = services.prometheus_service(cfg)
@@ -64,7 +58,7 @@ class ComposeGenerator(Generator[ComposeSpec]):
         srv = spec.section("serving")
         published = {"target.compose.http_port": cfg.http_port or srv.http_port,
                      "target.compose.grpc_port": cfg.grpc_port or srv.grpc_port}
-        rules, grafana = _monitoring(spec)
+        rules, grafana = monitoring(spec)
         if rules or grafana:
             published |= {"target.compose.prometheus_port": cfg.prometheus_port}
         if grafana:
@@ -79,7 +73,7 @@ class ComposeGenerator(Generator[ComposeSpec]):
 
     def steps(self, spec: Any) -> list[Step]:
         cfg = self.config(spec)
-        rules, grafana = _monitoring(spec)
+        rules, grafana = monitoring(spec)
         deps = tuple(d for d, on in ((RULES_STEP, rules), (GRAFANA_STEP, grafana)) if on)
 
         def run(ctx: StepContext) -> list[Artifact]:
@@ -94,6 +88,6 @@ class ComposeGenerator(Generator[ComposeSpec]):
                      reads=("project", "model.name", "serving", "target.docker", "monitoring.prometheus",
                             "monitoring.grafana"),
                      config={"cfg": cfg, "project": spec.project, "model": spec.model_name,
-                             "image": image_ref(spec, cfg.image), "user": _user(spec),
+                             "image": image_reference(spec, cfg.image), "user": _user(spec),
                              "serving": spec.section("serving"), "monitoring": [rules, grafana]},
                      description="on-premises compose bundle")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from mlready.engine.plugin import Section
-from mlready.generators.cloud.common import check_image
+from mlready.generators._shared.facts import check_image
 from pydantic import Field, field_validator
 
 _MEMORY = re.compile(r"^[0-9]+(b|k|m|g)$")

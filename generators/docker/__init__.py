@@ -30,14 +30,6 @@ def variant(spec) -> str:
     return "gpu" if any(p in GPU_PROVIDERS for p in optimize.providers.order) else "cpu"
 
 
-def image_ref(spec) -> tuple[str, str]:
-    """(repository, tag) that ``mlready image`` tags: ``[registry/]<project.name>`` and the project version.
-    The k8s, kserve, compose and cloud targets pull the same reference."""
-    cfg = spec.section(SECTION)
-    repo = f"{cfg.registry}/{spec.project.name}" if cfg.registry else spec.project.name
-    return repo, spec.project.version
-
-
 def revision(spec) -> str:
     from mlready.engine.provenance import git_info
 
@@ -66,9 +58,9 @@ class DockerGenerator(Generator[DockerSpec]):
         return problems
 
     def steps(self, spec) -> list[Step]:
+        from mlready.generators._shared.facts import served_model_step
         from mlready.generators.docker import context, lock
         from mlready.generators.docker.dockerfile import TEMPLATE
-        from mlready.generators.model import served_model_step
 
         cfg = spec.section(SECTION)
         chosen = variant(spec)

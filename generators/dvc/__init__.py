@@ -8,8 +8,8 @@ the spec or the local config groups change.
 from __future__ import annotations
 
 from mlready.engine.plugin import Artifact, Generator, Step
+from mlready.generators._shared.facts import optimization_active
 from mlready.generators.dvc.stages import DvcSpec, pipeline
-from mlready.generators.model import optimization_active
 
 PATH, KIND = "pipeline/dvc.yaml", "dvc-pipeline"
 

@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from mlready.engine.plugin import Section
-from mlready.generators.model import REGISTRY_SCHEMES
+from mlready.generators._shared.facts import REGISTRY_SCHEMES
 from pydantic import Field, field_validator
 
 READINESS, OPTIMIZATION = "reports/readiness.json", "reports/optimization.json"

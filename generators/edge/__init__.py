@@ -19,7 +19,7 @@ class EdgeGenerator(Generator[EdgeSpec]):
         from importlib.resources import files
 
         from mlready.engine.tools import versions
-        from mlready.generators.model import served_model_step
+        from mlready.generators._shared.facts import served_model_step
 
         cfg = self.config(spec)
         model_step = served_model_step(spec)

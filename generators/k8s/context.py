@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlready.generators.docker import image_ref
+from mlready.generators._shared.facts import Ports, image_ref, monitoring, ports
 from mlready.generators.k8s.spec import K8sSpec
 
 TRACK_LABEL = "mlready.io/track"  # "stable" | "canary": matches the runtime's version labels
@@ -21,25 +21,6 @@ ENV_LABEL = "mlready.io/environment"
 IMAGE_STATE = ".mlready/image.json"  # written by `mlready image`: {"name", "tag", "id", "digest"}
 CONFIG_FILE = "runtime.json"  # the image's ENTRYPOINT reads /etc/mlready/runtime.json: the ConfigMap replaces it
 CONFIG_DIR = "/etc/mlready"
-
-
-@dataclass(frozen=True)
-class Ports:
-    http: int
-    grpc: int | None
-    metrics: int | None
-
-    def named(self) -> list[tuple[str, int]]:
-        out = [("http", self.http)]
-        if self.grpc:
-            out.append(("grpc", self.grpc))
-        if self.metrics:
-            out.append(("metrics", self.metrics))
-        return out
-
-    @property
-    def metrics_name(self) -> str:
-        return "metrics" if self.metrics else "http"
 
 
 @dataclass(frozen=True)
@@ -94,9 +75,8 @@ class BundleContext:
 
 def _serving(spec: Any) -> tuple[Ports, float, int]:
     serving = spec.section("serving")
-    ports = Ports(http=serving.http_port, grpc=serving.grpc_port, metrics=serving.metrics_port)
     # after SIGTERM the server keeps serving (not ready) for shutdown_delay_seconds, then drains
-    return ports, float(serving.drain_seconds + serving.shutdown_delay_seconds), serving.replicas
+    return ports(spec), float(serving.drain_seconds + serving.shutdown_delay_seconds), serving.replicas
 
 
 def image_digest(project_dir: Path) -> str | None:
@@ -112,8 +92,7 @@ def image_digest(project_dir: Path) -> str | None:
 def monitoring_on(spec: Any, cfg: K8sSpec) -> bool:
     if cfg.service_monitor != "auto":
         return cfg.service_monitor == "on"
-    return any(getattr(spec.optional_section(path), "enabled", False)
-               for path in ("monitoring.prometheus", "monitoring.grafana"))
+    return monitoring(spec).on
 
 
 def bundle_context(spec: Any, cfg: K8sSpec, digest: str | None = None) -> BundleContext:

@@ -16,20 +16,14 @@ from pathlib import Path
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Generator, Step
 from mlready.engine.spec import ModelSpec
+from mlready.generators._shared.facts import (
+    REGISTRY_SCHEMES,
+    optimization_active,
+    source_reads,
+    trainer_inputs,
+)
 from mlready.generators.model.formats import TRAINER, detect, ingest_tools, known_suffixes
 from mlready.generators.model.ids import INGEST_STEP
-from mlready.generators.optimize.ids import OPTIMIZE_STEP
-
-REGISTRY_SCHEMES = ("models:/", "runs:/")
-
-
-def optimization_active(spec) -> bool:
-    return bool(getattr(spec.optional_section("optimize"), "active", False))
-
-
-def served_model_step(spec) -> str:
-    """Id of the step whose ``onnx-model`` artifact is the model to serve."""
-    return OPTIMIZE_STEP if optimization_active(spec) else INGEST_STEP
 
 
 def resolve_source(spec) -> Path | None:
@@ -42,18 +36,6 @@ def resolve_source(spec) -> Path | None:
     if detect(spec.model.format, source, spec.model.trainer) == TRAINER:
         return None
     return spec.resolve(source)
-
-
-def source_reads(spec) -> tuple[str, ...]:
-    """Spec paths a step reads to load the source model besides ``model``: a registry URI is resolved
-    through the tracking store (the downloaded file itself is a declared input)."""
-    return ("tracking.uri", "tracking.timeout_seconds") if spec.model.source.startswith(REGISTRY_SCHEMES) else ()
-
-
-def trainer_inputs(spec) -> list[Path]:
-    """A ``module:function`` trainer is code whose module we cannot locate reliably before it runs: its cache
-    inputs are the project's top-level ``*.py`` files (none without a trainer)."""
-    return sorted(spec.project_dir.glob("*.py")) if spec.model.trainer else []
 
 
 def load_source(spec, sample=None):

@@ -69,7 +69,8 @@ def _check_runs(onnx_bytes: bytes, sample, origin: str) -> None:
 
 
 def ingest(ctx: StepContext) -> list[Artifact]:
-    from mlready.generators.model import load_source, optimization_active
+    from mlready.generators._shared.facts import optimization_active
+    from mlready.generators.model import load_source
 
     spec = ctx.spec
     ctx.progress("loading the model")

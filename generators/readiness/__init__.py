@@ -79,7 +79,7 @@ class ReadinessGenerator(Generator[ReadinessSpec]):
 
     def steps(self, spec) -> list[Step]:
         from mlready.engine.tools import versions
-        from mlready.generators.model import served_model_step, source_reads, trainer_inputs
+        from mlready.generators._shared.facts import served_model_step, source_reads, trainer_inputs
 
         inputs = [spec.resolve(p) for p in (spec.data.eval, spec.data.train, spec.data.sample) if p]
         inputs.extend(trainer_inputs(spec))  # the trainer is refitted per fold: its code shapes the CV figures

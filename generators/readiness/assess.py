@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 from mlready.engine.errors import StepError
+from mlready.generators._shared.data import Dataset, load_dataset, read_table
+from mlready.generators._shared.scoring import predict_onnx, score, session
 from mlready.generators.readiness import crossval, drift
 from mlready.generators.readiness.config import ReadinessSpec
-from mlready.generators._shared.data import Dataset, load_dataset, read_table
 from mlready.generators.readiness.gates import (
     DATA_METRICS,
     check_gates,
@@ -25,7 +26,6 @@ from mlready.generators.readiness.gates import (
     parse_gate,
     sample_catalogue,
 )
-from mlready.generators._shared.scoring import predict_onnx, score, session
 from mlready.generators.readiness.parity import parity
 from mlready.generators.readiness.source_predict import predict_source, source_input
 

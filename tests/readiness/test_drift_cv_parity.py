@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from mlready.generators._shared.scoring import Prediction, predict_onnx
 from mlready.generators.readiness.crossval import cross_validate, estimator_fit, flat_metrics
 from mlready.generators.readiness.drift import data_checks, psi
-from mlready.generators._shared.scoring import Prediction, predict_onnx
 from mlready.generators.readiness.parity import parity
 from mlready.generators.readiness.source_predict import predict_source
 from skl2onnx import to_onnx

@@ -1,0 +1,128 @@
+"""Build facts derived from the spec that several generators need, computed in one place.
+
+Each function reads only the spec (no files, no artifacts), so a generator computes the fact while planning
+and passes it to its step through the step's config: the cache key then covers it. Sections of optional
+generators are read with ``spec.optional_section``: a fact has a defined value when that generator is not
+installed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+#: model sources resolved through the MLflow Model Registry / tracking store instead of a file
+REGISTRY_SCHEMES = ("models:/", "runs:/")
+#: the model repository inside the image when ``serving.model_repository`` is not set
+DEFAULT_MODEL_REPOSITORY = "/opt/mlready/models"
+
+
+def optimization_active(spec: Any) -> bool:
+    """Whether ``model.optimize`` runs (and so serves the model instead of ``model.ingest``)."""
+    return bool(getattr(spec.optional_section("optimize"), "active", False))
+
+
+def served_model_step(spec: Any) -> str:
+    """Id of the step whose ``onnx-model`` artifact is the model to serve."""
+    # the ids belong to their generators' import-free ``ids`` modules (imported here, not at module level:
+    # importing ``model.ids`` runs the model package, which imports this module)
+    from mlready.generators.model.ids import INGEST_STEP
+    from mlready.generators.optimize.ids import OPTIMIZE_STEP
+
+    return OPTIMIZE_STEP if optimization_active(spec) else INGEST_STEP
+
+
+def trainer_inputs(spec: Any) -> list[Path]:
+    """A ``module:function`` trainer is code whose module we cannot locate reliably before it runs: its cache
+    inputs are the project's top-level ``*.py`` files (none without a trainer)."""
+    return sorted(spec.project_dir.glob("*.py")) if spec.model.trainer else []
+
+
+def source_reads(spec: Any) -> tuple[str, ...]:
+    """Spec paths a step reads to load the source model besides ``model``: a registry URI is resolved
+    through the tracking store (the downloaded file itself is a declared input)."""
+    return ("tracking.uri", "tracking.timeout_seconds") if spec.model.source.startswith(REGISTRY_SCHEMES) else ()
+
+
+def image_ref(spec: Any) -> tuple[str, str]:
+    """(repository, tag) that ``mlready image`` tags: ``[target.docker.registry/]<project.name>`` and the
+    project version. The k8s, kserve, compose, cloud and CI targets pull the same reference."""
+    docker = spec.optional_section("target.docker")
+    registry = getattr(docker, "registry", None)
+    repo = f"{registry}/{spec.project.name}" if registry else spec.project.name
+    return repo, spec.project.version
+
+
+#: an image a section may name instead of the built one: a registry path with a tag or digest, no credentials
+IMAGE_REF = re.compile(r"^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
+
+
+def check_image(value: str | None) -> str | None:
+    """Field validator for a section's own image reference (cloud and compose targets)."""
+    if value is None:
+        return value
+    if "@" in value.split("/", 1)[0] or "://" in value or not IMAGE_REF.match(value):
+        raise ValueError(f"{value!r} is not an image reference like "
+                         "'123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn:1.0.0' (no scheme, no credentials)")
+    return value
+
+
+def image_reference(spec: Any, override: str | None = None) -> str:
+    """``override`` when a section names its own image, else ``repository:tag`` of :func:`image_ref`
+    (without a registry prefix when target.docker.registry is unset: a parameter to fill at deploy time)."""
+    if override:
+        return override
+    repo, tag = image_ref(spec)
+    return f"{repo}:{tag}"
+
+
+class Monitoring(NamedTuple):
+    """Which monitoring generators are on (False when they are not installed)."""
+
+    rules: bool  # monitoring.prometheus: alert rules
+    grafana: bool  # monitoring.grafana: dashboards
+
+    @property
+    def on(self) -> bool:
+        return self.rules or self.grafana
+
+
+def monitoring(spec: Any) -> Monitoring:
+    return Monitoring(rules=bool(getattr(spec.optional_section("monitoring.prometheus"), "enabled", False)),
+                      grafana=bool(getattr(spec.optional_section("monitoring.grafana"), "enabled", False)))
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The model server's ports (the runtime's ``serving`` section)."""
+
+    http: int
+    grpc: int | None
+    metrics: int | None
+
+    def named(self) -> list[tuple[str, int]]:
+        out = [("http", self.http)]
+        if self.grpc:
+            out.append(("grpc", self.grpc))
+        if self.metrics:
+            out.append(("metrics", self.metrics))
+        return out
+
+    @property
+    def metrics_name(self) -> str:
+        return "metrics" if self.metrics else "http"
+
+
+def ports(spec: Any) -> Ports:
+    serving = spec.section("serving")
+    return Ports(http=serving.http_port, grpc=serving.grpc_port, metrics=serving.metrics_port)
+
+
+def model_repository(spec: Any) -> str:
+    """Where the image keeps the model repository and the runtime config looks for it: one key,
+    ``serving.model_repository`` (the image writes the models there; the runtime config and the k8s
+    ConfigMap that replaces it carry the same path)."""
+    serving = spec.optional_section("serving")
+    return str(getattr(serving, "model_repository", DEFAULT_MODEL_REPOSITORY))
