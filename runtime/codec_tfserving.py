@@ -13,27 +13,32 @@ from typing import Any
 
 import numpy as np
 from mlready.runtime.errors import BadRequest
-from mlready.runtime.signature import Signature, TensorSpec, to_array
+from mlready.runtime.signature import CONVERSION_ERRORS, Signature, TensorSpec, to_array
 
 Arrays = dict[str, np.ndarray]
 
 
-def _unb64(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) != {"b64"} or not isinstance(value["b64"], str):
-            raise BadRequest('binary values must be {"b64": "<base64 string>"}')
-        try:
-            return base64.b64decode(value["b64"], validate=True)
-        except (binascii.Error, ValueError):
-            raise BadRequest("invalid base64 in a {\"b64\": ...} value") from None
-    if isinstance(value, list):
-        return [_unb64(v) for v in value]
-    return value
+def _unb64(value: dict) -> bytes:
+    if set(value) != {"b64"} or not isinstance(value["b64"], str):
+        raise BadRequest('binary values must be {"b64": "<base64 string>"}')
+    try:
+        return base64.b64decode(value["b64"], validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("invalid base64 in a {\"b64\": ...} value") from None
 
 
 def _array(spec: TensorSpec, data: Any) -> np.ndarray:
-    if spec.dtype.kind == "O":
-        data = _unb64(data)
+    if spec.dtype.kind == "O":  # {"b64": ...} leaves become bytes; a flat loop, however deep the nesting
+        try:
+            items = np.asarray(data, dtype=object)
+        except CONVERSION_ERRORS:
+            raise BadRequest(f"input '{spec.name}': data is not a valid BYTES tensor (nested lists of strings "
+                             f"of one shape)") from None
+        flat = items.reshape(-1)
+        for i, item in enumerate(flat):
+            if isinstance(item, dict):
+                flat[i] = _unb64(item)
+        data = items
     return to_array(spec, data)
 
 

@@ -18,7 +18,7 @@ from mlready.runtime.datatypes import (
     serialize_bytes_tensor,
 )
 from mlready.runtime.errors import BadRequest
-from mlready.runtime.signature import Signature, TensorSpec, strings, to_array
+from mlready.runtime.signature import MAX_DIMS, Signature, TensorSpec, strings, to_array
 
 Arrays = dict[str, np.ndarray]
 HEADER_LENGTH = b"inference-header-content-length"  # the binary extension's header (ASGI bytes)
@@ -36,10 +36,13 @@ class V2Request:
         self.binary_default = binary_default
 
 
-def _shape(value: Any, where: str) -> list[int]:
+def check_shape(value: Any, name: str) -> list[int]:
+    """A request's ``shape`` (a JSON list, or a gRPC repeated int64) -> a list of dimensions; 400 otherwise."""
     if not isinstance(value, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
                                               for d in value):
-        raise BadRequest(f"{where}: 'shape' must be a list of non-negative integers")
+        raise BadRequest(f"input '{name}': 'shape' must be a list of non-negative integers")
+    if len(value) > MAX_DIMS:
+        raise BadRequest(f"input '{name}': 'shape' has {len(value)} dimensions (at most {MAX_DIMS})")
     return value
 
 
@@ -70,7 +73,7 @@ def decode(body: Any, binary: bytes, signature: Signature) -> V2Request:
         if name in arrays:
             raise BadRequest(f"input '{name}' given twice")
         spec = input_spec(signature, name, tensor.get("datatype"))
-        shape = _shape(tensor.get("shape"), f"input '{name}'")
+        shape = check_shape(tensor.get("shape"), name)
         tparams = _params(tensor.get("parameters"), f"input '{name}'")
         size = tparams.get("binary_data_size")
         if size is not None:
@@ -113,8 +116,8 @@ def input_spec(signature: Signature, name: str, datatype: Any) -> TensorSpec:
     if spec is None:
         raise BadRequest(f"unknown input '{name}' (model '{signature.name}' takes: "
                          f"{', '.join(signature.input_names)})")
-    if datatype not in V2_TO_NUMPY:
-        raise BadRequest(f"input '{name}': unknown datatype {datatype!r}")
+    if not isinstance(datatype, str) or datatype not in V2_TO_NUMPY:
+        raise BadRequest(f"input '{name}': unknown datatype {datatype!r} (one of {', '.join(V2_TO_NUMPY)})")
     if datatype != spec.datatype:
         raise BadRequest(f"input '{name}': expected datatype {spec.datatype}, got {datatype}")
     return spec

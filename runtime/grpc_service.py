@@ -7,14 +7,14 @@ import math
 from typing import Any
 
 import numpy as np
-from mlready.runtime.codec_v2 import from_binary, input_spec, to_binary
+from mlready.runtime.codec_v2 import check_shape, from_binary, input_spec, to_binary
 from mlready.runtime.datatypes import V2_TO_CONTENTS, numpy_to_v2
 from mlready.runtime.errors import BadRequest, NotFound, ServingError, Unavailable
 from mlready.runtime.grpc_transport import Call, GrpcError, GrpcServer, Routes, Status
 from mlready.runtime.model import ModelVersion
 from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
 from mlready.runtime.service import Service
-from mlready.runtime.signature import check_outputs, strings
+from mlready.runtime.signature import TensorSpec, check_outputs, strings
 
 log = logging.getLogger("mlready.runtime.grpc")
 
@@ -27,9 +27,7 @@ def _decode(req: Any, mv: ModelVersion) -> tuple[dict[str, np.ndarray], list[str
     arrays: dict[str, np.ndarray] = {}
     for i, t in enumerate(req.inputs):
         spec = input_spec(sig, t.name, t.datatype)
-        shape = list(t.shape)
-        if any(d < 0 for d in shape):
-            raise BadRequest(f"input '{t.name}': shape dimensions must be non-negative")
+        shape = check_shape(list(t.shape), t.name)
         if raw:
             arr = from_binary(spec, shape, raw[i])
         else:
@@ -46,9 +44,28 @@ def _decode(req: Any, mv: ModelVersion) -> tuple[dict[str, np.ndarray], list[str
                 except ValueError:
                     raise BadRequest(f"input '{t.name}': BYTES values must be UTF-8 text") from None
             else:
-                arr = np.array(values, dtype=spec.dtype).reshape(shape)
+                arr = _typed(spec, values).reshape(shape)
         arrays[t.name] = arr
     return arrays, check_outputs(sig, [o.name for o in req.outputs] or None), None
+
+
+def _typed(spec: TensorSpec, values: Any) -> np.ndarray:
+    """Typed ``contents`` -> an array of the input's dtype. INT8/INT16 travel in int32 ``int_contents`` and
+    UINT8/UINT16 in uint32 ``uint_contents``: a value outside the datatype's range is refused, never wrapped."""
+    wide = np.array(values, dtype=_CONTENTS_DTYPE.get(spec.datatype, spec.dtype))
+    if wide.dtype == spec.dtype:
+        return wide
+    arr = wide.astype(spec.dtype)
+    if not np.array_equal(arr, wide):
+        bad = int(np.flatnonzero(arr != wide)[0])
+        raise BadRequest(f"input '{spec.name}': value {int(wide[bad])} at index {bad} is out of range for "
+                         f"{spec.datatype}")
+    return arr
+
+
+#: the wire type of the contents fields that carry narrower datatypes
+_CONTENTS_DTYPE = {"INT8": np.dtype(np.int32), "INT16": np.dtype(np.int32),
+                   "UINT8": np.dtype(np.uint32), "UINT16": np.dtype(np.uint32)}
 
 
 def _encode(mv: ModelVersion, result: dict[str, np.ndarray], req_id: str) -> Any:
@@ -95,7 +112,7 @@ class InferenceServicer:
         return pb.ServerReadyResponse(ready=self.service.ready())
 
     async def ModelReady(self, request: Any, call: Call) -> Any:  # noqa: N802
-        self._auth(call, health=True)
+        self._auth(call)  # like GET /v2/models/{m}/ready: it tells which models exist
         try:
             ready = self.service.manager.model_ready(request.name, request.version or None)
         except NotFound as exc:
@@ -103,7 +120,7 @@ class InferenceServicer:
         return pb.ModelReadyResponse(ready=ready)
 
     async def ServerMetadata(self, request: Any, call: Call) -> Any:  # noqa: N802
-        self._auth(call, health=True)
+        self._auth(call)  # like GET /v2
         meta = self.service.server_metadata()
         return pb.ServerMetadataResponse(name=meta["name"], version=meta["version"], extensions=meta["extensions"])
 

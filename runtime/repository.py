@@ -36,6 +36,18 @@ class VersionStatus:
                 "status": {"error_code": "UNKNOWN" if self.error else "OK", "error_message": self.error}}
 
 
+def parse_version(text: str) -> int | None:
+    """A version number as written in a folder name or a request (``"3"``), or None when it is not one.
+
+    ASCII digits only: ``str.isdigit`` also accepts ``"²"`` or ``"٣"``, which ``int()`` refuses or reads as
+    another number; and at most 18 digits (``int()`` refuses very long strings, and versions are int64 on the
+    wire)."""
+    if not (0 < len(text) <= 18 and text.isascii() and text.isdigit()):
+        return None
+    version = int(text)
+    return version if version > 0 else None
+
+
 def scan(root: Path) -> dict[str, dict[int, tuple]]:
     """model -> version -> fingerprint of model.onnx (size, mtime). Unreadable entries are skipped."""
     found: dict[str, dict[int, tuple]] = {}
@@ -52,7 +64,8 @@ def scan(root: Path) -> dict[str, dict[int, tuple]]:
         except OSError:
             continue
         for v in entries:
-            if not (v.name.isdigit() and int(v.name) > 0 and v.is_dir()):
+            number = parse_version(v.name)
+            if number is None or not v.is_dir():
                 continue
             try:
                 st = os.stat(os.path.join(v.path, MODEL_FILE))
@@ -60,7 +73,7 @@ def scan(root: Path) -> dict[str, dict[int, tuple]]:
                 meta = os.stat(meta_path) if os.path.exists(meta_path) else None
             except OSError:
                 continue
-            versions[int(v.name)] = (st.st_size, st.st_mtime_ns, meta and (meta.st_size, meta.st_mtime_ns))
+            versions[number] = (st.st_size, st.st_mtime_ns, meta and (meta.st_size, meta.st_mtime_ns))
         found[m.name] = versions
     return found
 
@@ -98,9 +111,10 @@ class ModelManager:
                 raise Unavailable(f"model '{name}' has no version available yet")
             return mv
         if isinstance(version, str):
-            if not version.isdigit():
-                raise NotFound(f"model '{name}' has no version '{version}' (versions are positive integers)")
-            version = int(version)
+            number = parse_version(version)
+            if number is None:
+                raise NotFound(f"model '{name}' has no version '{version[:40]}' (versions are positive integers)")
+            version = number
         mv = self.serving.get(name, {}).get(version)
         if mv is not None:
             return mv

@@ -9,6 +9,7 @@ limits) and the adapter that builds a :class:`Request` are in ``http_transport``
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 import uuid
@@ -24,6 +25,7 @@ from mlready.runtime.errors import (
     ServingError,
 )
 from mlready.runtime.model import ModelVersion
+from mlready.runtime.repository import parse_version
 from mlready.runtime.service import Service
 
 log = logging.getLogger("mlready.runtime.http")
@@ -31,6 +33,9 @@ access_log = logging.getLogger("mlready.runtime.access")
 
 JSON = b"application/json"
 _DUMP = orjson.OPT_SERIALIZE_NUMPY
+
+
+_UNREAD = object()  # _tf_predict: the request body is still to be read
 
 
 class ClientGone(Exception):
@@ -309,9 +314,10 @@ class App:
                 raise NotFound(f"model '{name}' has no label '{label}'")
             version = str(labels[label])
         if version is not None:
-            if not version.isdigit() or int(version) not in statuses:
-                raise NotFound(f"model '{name}' has no version '{version}'")
-            return {"model_version_status": [statuses[int(version)].to_tfserving(int(version))]}
+            number = parse_version(version)
+            if number is None or number not in statuses:
+                raise NotFound(f"model '{name}' has no version '{version[:40]}'")
+            return {"model_version_status": [statuses[number].to_tfserving(number)]}
         return {"model_version_status": [statuses[v].to_tfserving(v) for v in sorted(statuses, reverse=True)]}
 
     def _tf_metadata(self, name: str, version: str | None, label: str | None) -> dict[str, Any]:
@@ -332,12 +338,14 @@ class App:
         }
 
     async def _tf_predict(self, req: Request, protocol: str, name: str, version: str | None,
-                          label: str | None, body: Any = None) -> Response:
-        if body is None:
+                          label: str | None, body: Any = _UNREAD) -> Response:
+        """``body``: the JSON a cloud route already read and reshaped (``null`` is a body too, answered 400);
+        by default the request's own body."""
+        if body is _UNREAD:
             await req.read(self.limit)
 
         def decode(mv: ModelVersion) -> tuple:
-            data = req.json() if body is None else body
+            data = req.json() if body is _UNREAD else body
             arrays, fmt = codec_tfserving.decode(data, mv.signature)
             return arrays, None, fmt
 
@@ -396,9 +404,12 @@ def _csv_rows(body: bytes) -> dict[str, Any]:
         if not line.strip():
             continue
         try:
-            rows.append([float(x) for x in line.split(",")])
+            row = [float(x) for x in line.split(",")]
         except ValueError:
             raise BadRequest(f"CSV line {i + 1}: expected numbers separated by commas") from None
+        if not all(map(math.isfinite, row)):  # float() reads "nan", "inf" and "1e999"; JSON cannot say them
+            raise BadRequest(f"CSV line {i + 1}: values must be finite numbers (no nan, inf, or overflow)")
+        rows.append(row)
     if not rows:
         raise BadRequest("the CSV body has no rows")
     return {"instances": rows}

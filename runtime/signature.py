@@ -161,30 +161,107 @@ def _from_ort(arg: Any) -> TensorSpec:
 # -- request data -> validated arrays ------------------------------------------------------------------------
 
 
+#: numpy's own limit is 64 dimensions; a request shape beyond it cannot be a model's input
+MAX_DIMS = 64
+_NUMBERS = (int, float)
+CONVERSION_ERRORS = (ValueError, TypeError, OverflowError, RecursionError, RuntimeError)
+
+
 def to_array(spec: TensorSpec, data: Any, shape: list[int] | tuple[int, ...] | None = None) -> np.ndarray:
-    """JSON data (nested or flat) for one input -> an array of the input's dtype; 400 naming the input."""
+    """JSON data (nested or flat) for one input -> an array of the input's dtype; 400 naming the input.
+
+    No value is ever changed on the way except by float rounding: numbers only (no null, booleans or numeric
+    strings) for numeric inputs, booleans only for BOOL, integers within the datatype's range, floats that stay
+    finite in the datatype (JSON cannot spell NaN or infinity, so a non-finite value means overflow).
+    """
     dtype = spec.dtype
-    try:
-        if dtype.kind == "f":
-            arr = np.asarray(data, dtype=dtype)
-        elif dtype.kind == "O":
+    if dtype.kind == "O":
+        try:
             arr = strings(np.asarray(data, dtype=object))
-        else:
-            raw = np.asarray(data)
-            if raw.size and raw.dtype.kind not in "iub":
-                raise ValueError
-            if dtype.kind != "b" and raw.size and raw.dtype.kind == "b":
-                raise ValueError
-            arr = raw.astype(dtype, copy=False)
-            if raw.size and dtype.kind in "iu" and not np.array_equal(arr, raw):
-                raise ValueError("out of range")
-    except (ValueError, TypeError, OverflowError, RecursionError):
-        raise BadRequest(f"input '{spec.name}': data is not a valid {spec.datatype} tensor") from None
+        except CONVERSION_ERRORS:
+            raise BadRequest(f"input '{spec.name}': data is not a valid BYTES tensor (nested lists of strings "
+                             f"of one shape)") from None
+    else:
+        arr = _numeric(spec, data)
     if shape is not None:
         if arr.size != math.prod(shape):
             raise BadRequest(f"input '{spec.name}': {arr.size} values do not fill shape {list(shape)}")
         arr = arr.reshape(shape)
     return arr
+
+
+def _numeric(spec: TensorSpec, data: Any) -> np.ndarray:
+    dtype = spec.dtype
+    try:
+        raw = np.asarray(data)  # numpy discovers the kind: bool, int, float, str or object (None, ragged, mixed)
+    except CONVERSION_ERRORS:
+        raw = None
+    if raw is None or raw.ndim > MAX_DIMS or raw.dtype.kind not in "biuf":
+        raise _invalid(spec, data, raw)
+    if not raw.size:
+        return raw.astype(dtype)
+    if dtype.kind == "b":
+        if raw.dtype.kind != "b":
+            raise _invalid(spec, data, raw)
+        return raw
+    if raw.dtype.kind == "b" or _has_bool(data, raw.ndim):  # numpy turns [1.5, true] into [1.5, 1.0]
+        raise _invalid(spec, data, raw)
+    if dtype.kind == "f":
+        arr = raw.astype(dtype, copy=False)
+        if not np.isfinite(arr).all():
+            bad = np.argwhere(~np.isfinite(arr))[0].tolist()
+            raise BadRequest(f"{_prefix(spec)}: value at {_at(bad)} is out of range")
+        return arr
+    if raw.dtype.kind == "f":
+        bad = np.argwhere(raw != np.round(raw))
+        where = _at(bad[0].tolist()) if len(bad) else _at([0] * raw.ndim)
+        raise BadRequest(f"{_prefix(spec)}: value at {where} is not an integer")
+    arr = raw.astype(dtype, copy=False)
+    if arr is not raw and not np.array_equal(arr, raw):
+        bad = np.argwhere(arr != raw)[0].tolist()
+        raise BadRequest(f"{_prefix(spec)}: value at {_at(bad)} is out of range")
+    return arr
+
+
+def _has_bool(data: Any, ndim: int) -> bool:
+    """A boolean among the leaves of a regular nested list of depth ``ndim`` (a scan of types, in C)."""
+    if ndim == 0:
+        return type(data) is bool
+    if ndim == 1:
+        return bool in set(map(type, data))
+    return any(_has_bool(row, ndim - 1) for row in data)
+
+
+def _prefix(spec: TensorSpec) -> str:
+    return f"input '{spec.name}': data is not a valid {spec.datatype} tensor"
+
+
+def _at(index: list[int]) -> str:
+    return f"index {index[0]}" if len(index) == 1 else f"{index}"
+
+
+def _invalid(spec: TensorSpec, data: Any, raw: np.ndarray | None) -> BadRequest:
+    """The error for data that is not a tensor of the input's kind, naming the first bad element (slow path)."""
+    want = "booleans" if spec.dtype.kind == "b" else "numbers"
+    prefix = _prefix(spec)
+    if raw is None or raw.ndim > MAX_DIMS:
+        return BadRequest(f"{prefix} (nested lists of {want} of one shape, at most {MAX_DIMS} levels)")
+    try:
+        items = np.asarray(data, dtype=object)
+    except CONVERSION_ERRORS:
+        return BadRequest(f"{prefix} (nested lists of {want} of one shape)")
+    ok = (bool,) if spec.dtype.kind == "b" else _NUMBERS
+    for index in np.ndindex(items.shape):
+        item = items[index]
+        if not isinstance(item, ok) or (spec.dtype.kind != "b" and isinstance(item, bool)):
+            return BadRequest(f"{prefix}: value at {_at(list(index))} is {_kind(item)}, expected {want[:-1]}")
+    return BadRequest(f"{prefix} (nested lists of {want} of one shape, within {spec.datatype}'s range)")
+
+
+def _kind(item: Any) -> str:
+    names = {type(None): "null", bool: "a boolean", str: "a string", list: "a list", dict: "an object",
+             int: "an integer", float: "a number"}
+    return names.get(type(item), type(item).__name__)
 
 
 def strings(arr: np.ndarray) -> np.ndarray:
