@@ -58,11 +58,9 @@ class K8sGenerator(Generator[K8sSpec]):
     description = "Kubernetes bundle: kustomize base + dev/staging/prod overlays, HPA, PDB, NetworkPolicy"
 
     def validate(self, spec: Spec) -> list[SpecProblem]:
-        cfg: K8sSpec = self.config(spec)
-        kserve = getattr(spec.section("target"), "kserve", None)
-        if not (cfg.enabled or getattr(kserve, "enabled", False)):  # the KServe target reuses this section
-            return []
-        return check(spec, cfg, self.section, needs_stable=cfg.enabled)
+        # runs only with +target=k8s (validation skips disabled generators); +target=kserve alone runs the
+        # same pod checks from the kserve generator
+        return check(spec, self.config(spec), self.section, needs_stable=True)
 
     def steps(self, spec: Spec) -> list[Step]:
         cfg = self.config(spec)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mlready.engine.errors import SpecProblem, StepError
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.engine.spec import Spec
+from mlready.generators.k8s.checks import check
 from mlready.generators.k8s.context import IMAGE_STATE, bundle_context, image_digest
 from mlready.generators.k8s.generator import wrap_header
 from mlready.generators.k8s.kustomize import env_namespace
@@ -51,7 +52,10 @@ class KServeGenerator(Generator[KServeSpec]):
         if cfg.mode == "standard" and cfg.scale_metric in ("concurrency", "rps"):
             out.append(SpecProblem("", f"{self.section}.scale_metric",
                                    f"{cfg.scale_metric!r} is a Knative metric; the standard mode (HPA) takes cpu or memory"))
-        if spec.section("target.k8s").rollout.strategy == "canary" and cfg.mode == "standard":
+        k8s = spec.section("target.k8s")
+        if not k8s.enabled:  # the pod (resources, labels, names) comes from target.k8s: check it here too
+            out.extend(check(spec, k8s, "target.k8s", needs_stable=False))
+        if k8s.rollout.strategy == "canary" and cfg.mode == "standard":
             out.append(SpecProblem("", f"{self.section}.mode",
                                    "canaryTrafficPercent needs mode 'knative' (revision-based traffic split); "
                                    "or use target.k8s for a replica-weighted canary"))
