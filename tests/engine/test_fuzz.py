@@ -81,6 +81,11 @@ def _alias_bomb(width: int, levels: int) -> str:
     return "bomb:\n" + "\n".join(lines) + "\n"
 
 
+def _interpolation_bomb(width: int, levels: int) -> str:
+    lines = [f"  i{i}: {('${chain.i' + str(i - 1) + '}') * width}" for i in range(1, levels)]
+    return "chain:\n  i0: lol\n" + "\n".join(lines) + "\n"
+
+
 @st.composite
 def spec_mutants(draw) -> bytes:
     tree = copy.deepcopy(BASE)
@@ -99,6 +104,8 @@ def spec_mutants(draw) -> bytes:
     text = yaml.safe_dump(tree, sort_keys=False, allow_unicode=draw(st.booleans())).encode("utf-8")
     if draw(st.integers(0, 5)) == 0:
         text += _alias_bomb(draw(st.integers(2, 9)), draw(st.integers(2, 9))).encode()
+    if draw(st.integers(0, 5)) == 0:
+        text += _interpolation_bomb(draw(st.integers(2, 9)), draw(st.integers(2, 9))).encode()
     for _ in range(draw(st.sampled_from([0, 0, 0, 1, 1, 2, 3]))):  # bytes
         at = draw(st.integers(0, len(text)))
         cut = draw(st.integers(0, 3))
