@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                      "log_level": args.log_level}
         data.update({k: v for k, v in overrides.items() if v is not None})
         config = RuntimeConfig.from_dict(data)
+        config.vertex_routes(os.environ)  # routes from the environment collide with no other route
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -150,6 +151,58 @@ class CloudConfig:
     def _check(self, path: str) -> None:
         if self.azure_route is not None and not self.azure_route.startswith("/"):
             raise ConfigError(f"{path}.azure_route: must start with '/', got {self.azure_route!r}")
+        check_routes(self)  # the Vertex AI routes come from the environment: RuntimeConfig.vertex_routes
+
+
+# -- routes of the HTTP API (issue 20 item 9: a configured route must never take over another) ----------------
+
+#: routes the HTTP API always serves (``rest.App``); the health ones answer without a token when
+#: ``auth.open_health``, ``/metrics`` when ``auth.open_metrics``, ``/`` and ``/openapi.json`` always
+BUILTIN_ROUTES = ("/", "/v2", "/v2/health/live", "/v2/health/ready", "/metrics", "/openapi.json", "/v1/models")
+HEALTH_ROUTES = ("/v2/health/live", "/v2/health/ready", "/ping")
+SAGEMAKER_ROUTES = ("/ping", "/invocations")
+#: model routes are matched by prefix: a configured exact route under one would shadow a model's route
+MODEL_ROUTE_PREFIXES = ("/v1/models/", "/v2/models/")
+
+
+def normalize_route(route: str) -> str:
+    """A route as the router compares it (a trailing slash is ignored)."""
+    return route.rstrip("/") or "/"
+
+
+def check_routes(cloud: CloudConfig, health: tuple[str, str | None] = ("", None),
+                 predict: tuple[str, str | None] = ("", None)) -> None:
+    """Refuse configured routes that collide: ``cloud.azure_route`` and the Vertex AI health and predict routes
+    (``health`` / ``predict``: the key that sets each, e.g. ``AIP_HEALTH_ROUTE``, and its value) against each
+    other, the built-in routes and the model routes. A prediction route that equals an open route (health,
+    ``/``) would serve predictions without a token; the Vertex health route may be a built-in health route
+    (it is the same readiness check)."""
+    taken: dict[str, str] = {r: "a built-in route" for r in BUILTIN_ROUTES}
+    if cloud.sagemaker:
+        taken.update({r: "the SageMaker routes (cloud.sagemaker)" for r in SAGEMAKER_ROUTES})
+    configured = [("cloud.azure_route", cloud.azure_route, False)]
+    if cloud.vertex:
+        configured += [(health[0], health[1], True), (predict[0], predict[1], False)]
+    for key, route, is_health in configured:
+        if not route:
+            continue
+        if not route.startswith("/"):
+            raise ConfigError(f"{key}: a route must start with '/', got {route!r}")
+        norm = normalize_route(route)
+        if is_health and norm in HEALTH_ROUTES:
+            taken.setdefault(norm, key)
+            continue
+        if norm in taken:
+            raise ConfigError(f"{key}: route {route!r} is already {_owner(taken[norm])}; routes must differ "
+                              f"(a prediction route that equals an open route would serve without a token)")
+        if norm.startswith(MODEL_ROUTE_PREFIXES):
+            raise ConfigError(f"{key}: route {route!r} would shadow the model routes under "
+                              f"{' and '.join(MODEL_ROUTE_PREFIXES)}")
+        taken[norm] = key
+
+
+def _owner(owner: str) -> str:
+    return owner if owner.startswith(("a ", "the ")) else f"taken by {owner}"
 
 
 # -- gRPC port limits (issue 20: one hostile client must not deny service) ------------------------------------
@@ -268,6 +321,15 @@ class RuntimeConfig:
 
     def model(self, name: str) -> ModelConfig:
         return self.models.get(name, self.default_model)
+
+    def vertex_routes(self, environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+        """Vertex AI's ``AIP_HEALTH_ROUTE`` and ``AIP_PREDICT_ROUTE`` (when cloud.vertex is on), checked against
+        every other route; ConfigError naming the keys when they collide."""
+        if not self.cloud.vertex:
+            return None, None
+        health, predict = environ.get("AIP_HEALTH_ROUTE") or None, environ.get("AIP_PREDICT_ROUTE") or None
+        check_routes(self.cloud, ("AIP_HEALTH_ROUTE", health), ("AIP_PREDICT_ROUTE", predict))
+        return health, predict
 
     # -- (de)serialisation ------------------------------------------------------------------------------
 

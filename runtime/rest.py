@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from mlready.runtime import codec_tfserving, codec_v2
+from mlready.runtime.config import normalize_route
 from mlready.runtime.datatypes import V2_TO_TF
 from mlready.runtime.errors import (
     BadRequest,
@@ -121,15 +122,15 @@ class App:
             self.exact["/ping"] = self.ready
             self.exact["/invocations"] = self.sagemaker
             health.add("/ping")
-        if cloud.vertex:
-            hroute, proute = os.environ.get("AIP_HEALTH_ROUTE"), os.environ.get("AIP_PREDICT_ROUTE")
-            if hroute:
-                self.exact[hroute] = self.ready
-                health.add(hroute)
-            if proute:
-                self.exact[proute] = self.vertex
+        # Checked at startup (and at build time): no configured route takes over another or an open one.
+        hroute, proute = self.config.vertex_routes(os.environ)
+        if hroute:
+            self.exact[normalize_route(hroute)] = self.ready
+            health.add(normalize_route(hroute))
+        if proute:
+            self.exact[normalize_route(proute)] = self.vertex
         if cloud.azure_route:
-            self.exact[cloud.azure_route] = self.azure
+            self.exact[normalize_route(cloud.azure_route)] = self.azure
         if self.config.auth.open_health:
             self.open_paths |= health
         if self.config.auth.open_metrics:
