@@ -169,6 +169,7 @@ class GrpcConnection(asyncio.Protocol):
         self.header_started = 0.0  # when the header block we are waiting CONTINUATION frames for began
         self.progress = self.seen_progress = 0  # calls dispatched + answers sent on; what the idle check saw
         self.lingering = False  # closing after a GOAWAY: input is dropped
+        self.partial_since = 0.0  # when an unfinished frame began waiting in the buffer (0: none)
 
     # -- connection --------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -272,6 +273,10 @@ class GrpcConnection(asyncio.Protocol):
                 pos += 9 + length
                 self.frame(kind, flags, stream & 0x7FFFFFFF, payload)
             del buf[:pos]
+            if not buf:
+                self.partial_since = 0.0
+            elif count or not self.partial_since:  # an unfinished frame waits; since when, with no frame done
+                self.partial_since = self.server.now
         except _ConnectionError as exc:
             log.info("gRPC connection closed: protocol error", extra={"reason": str(exc), "code": exc.code})
             self._close(exc.code, str(exc))
@@ -727,6 +732,9 @@ class GrpcConnection(asyncio.Protocol):
             return
         if self.expect_continuation and now - self.header_started > limits.header_timeout_s:
             self._close(NO_ERROR, f"header block not complete within {limits.header_timeout_s:g} s")
+            return
+        if self.partial_since and not self.read_paused and now - self.partial_since > limits.header_timeout_s:
+            self._close(NO_ERROR, f"frame not complete within {limits.header_timeout_s:g} s")
             return
         for stream in list(self.streams.values()):
             if (stream.task is None and not stream.reset and stream.headers is not None and not stream.closed_remote

@@ -15,13 +15,11 @@ from typing import Any, Literal
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
 from mlready.generators.model.ids import INGEST_STEP, SIGNATURE
 from mlready.generators.optimize.ids import OPTIMIZE_STEP, PROVIDERS_KIND
+from mlready.generators.runtime.ids import CONFIG_KIND, CONFIG_PATH, STEP_ID
 from pydantic import Field
 
 #: where the image puts the model repository (the docker generator copies the model to <this>/<name>/1/)
 IMAGE_MODEL_REPOSITORY = "/opt/mlready/models"
-CONFIG_PATH = "runtime/config.json"
-CONFIG_KIND = "runtime-config"
-STEP_ID = "runtime.config"
 
 
 class BatchingSpec(Section):
@@ -138,27 +136,15 @@ class RuntimeGenerator(Generator[ServingSpec]):
 
     def validate(self, spec: Any) -> list[Any]:
         from mlready.engine.errors import SpecProblem
-        from mlready.runtime.config import ConfigError, RuntimeConfig
+        from mlready.runtime.config import ConfigError
 
         serving = self.config(spec)
         try:
-            config = RuntimeConfig.from_dict(runtime_config(serving, "model"))
+            runtime_config(serving, "model")
         except ConfigError as exc:
             field, _, message = str(exc).partition(": ")
             field = field.replace("models.model.", "")
             return [SpecProblem("", f"serving.{field}", message or str(exc))]
-        vertex = spec.optional_section("target.vertex")
-        if vertex is not None and vertex.enabled:  # Vertex AI hands these routes to the server as AIP_*_ROUTE
-            keys = {"AIP_HEALTH_ROUTE": "target.vertex.health_route",
-                    "AIP_PREDICT_ROUTE": "target.vertex.predict_route"}
-            try:
-                config.vertex_routes({"AIP_HEALTH_ROUTE": vertex.health_route,
-                                      "AIP_PREDICT_ROUTE": vertex.predict_route})
-            except ConfigError as exc:
-                field, _, message = str(exc).partition(": ")
-                for env, key in keys.items():
-                    message = message.replace(f"taken by {env}", f"taken by {key}")
-                return [SpecProblem("", keys.get(field, f"serving.{field}"), message)]
         return []
 
     def steps(self, spec: Any) -> list[Step]:

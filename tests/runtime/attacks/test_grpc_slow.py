@@ -63,6 +63,13 @@ def test_an_unfinished_header_block_times_out(launch, model_repo):
         assert client.wait_closed(5), "a connection with an unfinished header block was held"
 
 
+def test_an_unfinished_frame_times_out(launch, model_repo):
+    server = launch(model_repo, grpc_limits={**FAST, "message_timeout_s": 60, "idle_timeout_s": 60})
+    with RawH2(server.grpc_port) as client:
+        client.send(frame(HEADERS, END_HEADERS, 1, client.headers_block())[:12])  # 3 bytes of the block
+        assert client.wait_closed(5), "a connection with half a frame was held"
+
+
 def test_an_unfinished_message_times_out(launch, model_repo, honest):
     server = launch(model_repo, grpc_limits=FAST)
     with RawH2(server.grpc_port) as client:
@@ -111,7 +118,9 @@ def test_partial_messages_on_many_connections_stay_within_the_byte_budget(launch
             c = RawH2(server.grpc_port)
             clients.append(c)
             c.send(frame(HEADERS, END_HEADERS, 1, c.headers_block()) + frame(DATA, 0, 1, _prefix(16 << 20)))
-            c.send(frame(DATA, 0, 1, piece) * (15 * 64))  # 15 MiB of the 16 MiB message, never finished
+            for _ in range(15):  # 15 MiB of the 16 MiB message, never finished (paced: holding, not flooding)
+                c.send(frame(DATA, 0, 1, piece) * 64)
+                time.sleep(0.005)
         time.sleep(1)
     try:
         report = probe.report
