@@ -13,7 +13,7 @@ from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.generators._shared.facts import image_reference, monitoring
 from mlready.generators.compose import services
 from mlready.generators.compose.spec import ComposeSpec
-from mlready.generators.monitoring.ids import GRAFANA_STEP, RULES_STEP
+from mlready.generators.monitoring.ids import DASHBOARDS_DIR, GRAFANA_STEP, RULES_STEP
 
 OUT = "compose"
 DEFAULT_UID = 10001
@@ -38,8 +38,6 @@ def compose_document(spec: Any, cfg: ComposeSpec) -> dict[str, Any]:
         doc["services"]["prometheus"] = prom
         doc["volumes"] = {"prometheus-data": {}}
     if grafana:
-        from mlready.generators.monitoring.generators import DASHBOARDS_DIR
-
         doc["services"]["grafana"] = services.grafana_service(cfg, DASHBOARDS_DIR)
         doc["volumes"]["grafana-data"] = {}
         doc["secrets"] = {"grafana_admin_password": {"file": f"./{services.GRAFANA_PASSWORD_FILE}"}}

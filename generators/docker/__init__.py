@@ -11,7 +11,7 @@ import sys
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Generator, Step
 from mlready.generators.docker.spec import DockerSpec
-from mlready.generators.runtime import STEP_ID as RUNTIME_STEP
+from mlready.generators.runtime.ids import STEP_ID as RUNTIME_STEP
 
 SECTION = "target.docker"
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")

@@ -27,8 +27,8 @@ from mlready.generators.docker.dockerfile import (
     prune_lines,
 )
 from mlready.generators.model.ids import ONNX_MODEL, SIGNATURE
-from mlready.generators.runtime import CONFIG_KIND as RUNTIME_KIND
-from mlready.generators.runtime import STEP_ID as RUNTIME_STEP
+from mlready.generators.runtime.ids import CONFIG_KIND as RUNTIME_KIND
+from mlready.generators.runtime.ids import STEP_ID as RUNTIME_STEP
 
 OUT = "docker"
 KIND = "docker-context"

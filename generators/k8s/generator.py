@@ -11,8 +11,8 @@ from mlready.generators.k8s.bundle import bundle_files
 from mlready.generators.k8s.checks import check
 from mlready.generators.k8s.context import IMAGE_STATE, bundle_context, image_digest
 from mlready.generators.k8s.spec import K8sSpec
-from mlready.generators.runtime import CONFIG_KIND as RUNTIME_KIND
-from mlready.generators.runtime import STEP_ID as RUNTIME_STEP
+from mlready.generators.runtime.ids import CONFIG_KIND as RUNTIME_KIND
+from mlready.generators.runtime.ids import STEP_ID as RUNTIME_STEP
 
 PROMQL_FILE = "/prometheusrule.yaml"
 # PromQL expressions are single tokens longer than 80 columns: the one file where yamllint's length rule is off

@@ -14,6 +14,7 @@ from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.generators.monitoring.dashboard import dashboard
 from mlready.generators.monitoring.ids import (
     DASHBOARD_KIND,
+    DASHBOARDS_DIR,
     GRAFANA_STEP,
     PROVISIONING_KIND,
     RULES_KIND,
@@ -23,7 +24,6 @@ from mlready.generators.monitoring.rules import alert_rule_groups
 from mlready.generators.monitoring.spec import GrafanaSpec, PrometheusSpec
 
 RULES_PATH = "monitoring/prometheus/rules.yml"
-DASHBOARDS_DIR = "/var/lib/grafana/dashboards/mlready"  # where the provisioned dashboards are mounted
 
 
 class PrometheusRulesGenerator(Generator[PrometheusSpec]):

@@ -136,15 +136,27 @@ class RuntimeGenerator(Generator[ServingSpec]):
 
     def validate(self, spec: Any) -> list[Any]:
         from mlready.engine.errors import SpecProblem
-        from mlready.runtime.config import ConfigError
+        from mlready.runtime.config import ConfigError, RuntimeConfig
 
         serving = self.config(spec)
         try:
-            runtime_config(serving, "model")
+            config = RuntimeConfig.from_dict(runtime_config(serving, "model"))
         except ConfigError as exc:
             field, _, message = str(exc).partition(": ")
             field = field.replace("models.model.", "")
             return [SpecProblem("", f"serving.{field}", message or str(exc))]
+        vertex = spec.optional_section("target.vertex")
+        if vertex is not None and vertex.enabled:  # Vertex AI hands these routes to the server as AIP_*_ROUTE
+            keys = {"AIP_HEALTH_ROUTE": "target.vertex.health_route",
+                    "AIP_PREDICT_ROUTE": "target.vertex.predict_route"}
+            try:
+                config.vertex_routes({"AIP_HEALTH_ROUTE": vertex.health_route,
+                                      "AIP_PREDICT_ROUTE": vertex.predict_route})
+            except ConfigError as exc:
+                field, _, message = str(exc).partition(": ")
+                for env, key in keys.items():
+                    message = message.replace(f"taken by {env}", f"taken by {key}")
+                return [SpecProblem("", keys.get(field, f"serving.{field}"), message)]
         return []
 
     def steps(self, spec: Any) -> list[Step]:
