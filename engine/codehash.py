@@ -112,8 +112,9 @@ def _package_modules(package: str) -> list[str]:
 
 
 def generator_roots(module: str) -> list[str]:
-    """The modules a generator defined in ``module`` owns: its package's modules, or the module alone."""
-    package = module.rpartition(".")[0]
+    """The modules a generator defined in ``module`` owns: its package's modules (the package itself when
+    the class is defined in its ``__init__``), or the module alone."""
+    package = module if _is_package(module) else module.rpartition(".")[0]
     if package and package not in NAMESPACES and _is_package(package):
         return _package_modules(package)
     return [module]

@@ -141,10 +141,13 @@ def test_editing_the_generator_source_changes_its_key_only(tmp_path, demo, monke
     codehash.forget()
 
 
-def test_a_single_module_generator_in_the_generators_namespace_is_its_module():
-    roots = codehash.generator_roots("mlready.generators.runtime")
-    assert roots == ["mlready.generators.runtime"]
-    covered = codehash.closure_modules(roots)
+def test_a_generator_owns_its_package_or_its_module():
+    assert codehash.generator_roots("mlready.generators.tracking") == ["mlready.generators.tracking"]
+    model = codehash.generator_roots("mlready.generators.model")  # a class in the package's __init__
+    assert {"mlready.generators.model", "mlready.generators.model.ingest", "mlready.generators.model.ids"} <= set(model)
+    k8s = codehash.generator_roots("mlready.generators.k8s.generator")
+    assert "mlready.generators.k8s.bundle" in k8s and "mlready.generators.kserve.generator" not in k8s
+    covered = codehash.closure_modules(codehash.generator_roots("mlready.generators.runtime"))
     assert "mlready.runtime.config" in covered  # it shapes runtime/config.json
     assert "mlready.generators.k8s.generator" not in covered
 
