@@ -11,8 +11,8 @@ buffer, one request at a time per connection so pipelining cannot queue work, a 
 - **body timeout**: the whole body must arrive within ``body_timeout_s`` (408, connection closed);
 - **header count** below hyper's own 100 (``max_headers``, 431);
 - **body size** from Content-Length before anything is read, and while streaming a chunked body (413);
-- **decode budget**: bytes of request bodies being received and decoded at once across connections; a body
-  that does not fit answers 503 at once (``Retry-After: 1``). Bodies of ``offload_bytes`` or more are decoded
+- **decode budget**: bytes of request bodies being received and decoded at once across connections (large
+  bodies are charged as they arrive); a body that does not fit answers 503 (``Retry-After: 1``). Bodies of ``offload_bytes`` or more are decoded
   on the inference thread pool, not on the event loop;
 - **drain**: in-flight requests are counted, so SIGTERM can wait for them (:meth:`HttpFrontEnd.stop`).
 """
@@ -115,12 +115,17 @@ class BodyReads:
 
 
 class _Body:
-    """Reads one request's body within the limits; remembers what it took from the budget."""
+    """Reads one request's body within the limits; remembers what it took from the budget.
 
-    __slots__ = ("proto", "length", "budget", "reads", "taken")
+    A small body (under ``stream_at``) is charged to the budget for its announced length and read whole. A
+    large one is streamed and charged as its bytes arrive, so a client that announces a large body and sends
+    little (or leaves) holds only what it sent, not the budget every honest large request needs."""
 
-    def __init__(self, proto: Any, length: bytes | None, budget: ByteBudget, reads: BodyReads):
+    __slots__ = ("proto", "length", "budget", "reads", "stream_at", "taken")
+
+    def __init__(self, proto: Any, length: bytes | None, budget: ByteBudget, reads: BodyReads, stream_at: int):
         self.proto, self.length, self.budget, self.reads = proto, length, budget, reads
+        self.stream_at = stream_at
         self.taken = 0
 
     async def __call__(self, limit: int) -> bytes:
@@ -133,15 +138,16 @@ class _Body:
                 raise PayloadTooLarge(f"the request body ({n} bytes) is over the limit of {limit} bytes")
             if n == 0:
                 return b""
-            self._take(n)
-            return await self.reads.read(self.proto())
-        return await self.reads.read(self._chunked(limit))
+            if n < self.stream_at:
+                self._take(n)
+                return await self.reads.read(self.proto())
+        return await self.reads.read(self._streamed(limit))
 
     def _take(self, n: int) -> None:
         self.budget.take(n)
         self.taken += n
 
-    async def _chunked(self, limit: int) -> bytes:
+    async def _streamed(self, limit: int) -> bytes:
         chunks, total = [], 0
         async for chunk in self.proto:
             total += len(chunk)
@@ -183,7 +189,7 @@ class RsgiAdapter:
                 resp: Response | None = _error(HeadersTooLarge(problem))
                 req_method = scope.method
             else:
-                body = _Body(proto, headers.get(b"content-length"), self.budget, self.reads)
+                body = _Body(proto, headers.get(b"content-length"), self.budget, self.reads, self.offload_at)
                 req = Request(scope.method, scope.path, headers, body, self.offload_at)
                 req_method = req.method
                 resp = await self.app.respond(req)
