@@ -21,11 +21,12 @@ from mlready.runtime.errors import NotFound, ServingError, Unauthorized
 from mlready.runtime.metrics import PROTOCOLS, Metrics, create_metrics
 from mlready.runtime.model import ModelVersion
 from mlready.runtime.repository import ModelManager
+from mlready.runtime.version import server_version
 
 log = logging.getLogger("mlready.runtime")
 
 SERVER_NAME = "mlready"
-SERVER_VERSION = "0.1.0"
+SERVER_VERSION = server_version()  # mlready's version (runtime/version.py)
 EXTENSIONS = ["binary_tensor_data", "model_repository_status"]
 
 

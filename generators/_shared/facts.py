@@ -15,8 +15,6 @@ from typing import Any, NamedTuple
 
 #: model sources resolved through the MLflow Model Registry / tracking store instead of a file
 REGISTRY_SCHEMES = ("models:/", "runs:/")
-#: the model repository inside the image when ``serving.model_repository`` is not set
-DEFAULT_MODEL_REPOSITORY = "/opt/mlready/models"
 
 
 def optimization_active(spec: Any) -> bool:
@@ -119,10 +117,3 @@ def ports(spec: Any) -> Ports:
     serving = spec.section("serving")
     return Ports(http=serving.http_port, grpc=serving.grpc_port, metrics=serving.metrics_port)
 
-
-def model_repository(spec: Any) -> str:
-    """Where the image keeps the model repository and the runtime config looks for it: one key,
-    ``serving.model_repository`` (the image writes the models there; the runtime config and the k8s
-    ConfigMap that replaces it carry the same path)."""
-    serving = spec.optional_section("serving")
-    return str(getattr(serving, "model_repository", DEFAULT_MODEL_REPOSITORY))

@@ -18,6 +18,7 @@ from typing import Any
 
 from mlready.engine.errors import StepError
 from mlready.engine.plugin import Artifact, StepContext
+from mlready.engine.version import mlready_version
 from mlready.generators.docker import lock
 from mlready.generators.docker.dockerfile import (
     TEMPLATE,
@@ -95,7 +96,6 @@ def build_context(ctx: StepContext, cfg: ContextConfig) -> list[Artifact]:
     model = _one(ctx.upstream(cfg.model_step), ONNX_MODEL, cfg.model_step)
     signature = ctx.artifact(SIGNATURE)
     runtime = json.loads(_one(ctx.upstream(RUNTIME_STEP), RUNTIME_KIND, RUNTIME_STEP).read_text())
-    runtime["model_repository"] = docker["model_repository"]
 
     repo = f"{OUT}/model-repository/{cfg.model_name}/{cfg.model_version}"
     arts = [
@@ -106,6 +106,8 @@ def build_context(ctx: StepContext, cfg: ContextConfig) -> list[Artifact]:
         Artifact.text(f"{OUT}/.dockerignore", KIND, ctx.header("#") + "\n".join(DOCKERIGNORE)),
     ]
     arts += [Artifact.from_bytes(f"{OUT}/runtime/{rel}", KIND, data) for rel, data in runtime_sources()]
+    # the image's runtime has no packaging metadata: mlready.runtime.version reads the server version here
+    arts.append(Artifact.text(f"{OUT}/runtime/VERSION", KIND, mlready_version()))
 
     request = lock.LockRequest(requirements_text(cfg.gpu_requirement), python_version=docker["python_version"],
                                arch=docker["platform"], glibc=docker["glibc"], index_url=docker["index_url"])
@@ -156,7 +158,7 @@ def dockerfile(ctx: StepContext, cfg: ContextConfig, runtime: dict[str, Any]) ->
         prune_lines=prune_lines(docker["prune"]),
         uid=docker["uid"],
         gid=docker["gid"],
-        model_repository=docker["model_repository"],
+        model_repository=runtime["model_repository"],  # serving.model_repository: one key for image and config
         ports=tuple(sorted({int(p) for p in ports if p})),
         http_port=int(ports[0]),
         healthcheck_interval=docker["healthcheck_interval_s"],

@@ -64,7 +64,6 @@ class DockerSpec(Section):
         "never imports, and onnxruntime's C/C++ API library (35 MB; the Python binding does not load it)")
     uid: int = Field(10001, ge=10000, le=2_147_483_647, description="numeric user the server runs as")
     gid: int = Field(10001, ge=10000, le=2_147_483_647)
-    model_repository: str = Field("/opt/mlready/models", description="where the image keeps the models")
     healthcheck_interval_s: int = Field(10, ge=1, le=3600)
     healthcheck_start_period_s: int = Field(30, ge=0, le=3600)
     registry: str | None = Field(None, description="push target prefix, e.g. 'ghcr.io/acme' (mlready image --push)")
@@ -111,13 +110,6 @@ class DockerSpec(Section):
         for item in v:
             if not re.fullmatch(r"[A-Za-z0-9_*?-][A-Za-z0-9_.*?/-]*", item) or ".." in item:
                 raise ValueError(f"{item!r}: expected a relative path or glob under site-packages, like 'pkg/tests'")
-        return v
-
-    @field_validator("model_repository")
-    @classmethod
-    def _abs(cls, v: str) -> str:
-        if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", v) or "/.." in v:
-            raise ValueError(f"{v!r}: expected an absolute path of plain names, like /opt/mlready/models")
         return v
 
     @field_validator("registry")

@@ -15,8 +15,10 @@ from typing import Any, Literal
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
 from mlready.generators.model.ids import INGEST_STEP, SIGNATURE
 from mlready.generators.optimize.ids import OPTIMIZE_STEP, PROVIDERS_KIND
+from mlready.generators.runtime.derive import runtime_section
 from mlready.generators.runtime.ids import CONFIG_KIND, CONFIG_PATH, STEP_ID
-from pydantic import Field
+from mlready.runtime.config import GrpcLimitsConfig, HttpLimitsConfig, ModelConfig, RuntimeConfig
+from pydantic import Field, field_validator
 
 #: where the image puts the model repository (the docker generator copies the model to <this>/<name>/1/)
 IMAGE_MODEL_REPOSITORY = "/opt/mlready/models"
@@ -56,6 +58,11 @@ class CloudSpec(Section):
     default_model: str | None = None
 
 
+#: the transports' limits against slow and hostile clients: fields, defaults and bounds are the runtime's
+GrpcLimitsSpec = runtime_section(GrpcLimitsConfig, "GrpcLimitsSpec")
+HttpLimitsSpec = runtime_section(HttpLimitsConfig, "HttpLimitsSpec")
+
+
 class ServingSpec(Section):
     http_port: int = Field(8080, ge=1, le=65535)
     grpc_port: int = Field(8081, ge=1, le=65535)
@@ -74,7 +81,20 @@ class ServingSpec(Section):
     cloud: CloudSpec = Field(default_factory=CloudSpec)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
-    model_repository: str = Field(IMAGE_MODEL_REPOSITORY, description="model repository path inside the image")
+    host: str = Field(RuntimeConfig.host, description="address the server binds (all interfaces in a container)")
+    warmup: bool = Field(ModelConfig.warmup, description="run the model once before reporting ready")
+    grpc_limits: GrpcLimitsSpec = Field(default_factory=GrpcLimitsSpec)  # type: ignore[valid-type]
+    http_limits: HttpLimitsSpec = Field(default_factory=HttpLimitsSpec)  # type: ignore[valid-type]
+    model_repository: str = Field(IMAGE_MODEL_REPOSITORY, description="model repository path inside the image: "
+                                  "the image copies the models there and the runtime config (and the k8s "
+                                  "ConfigMap replacing it) points there")
+
+    @field_validator("model_repository")
+    @classmethod
+    def _abs(cls, v: str) -> str:  # it becomes a Dockerfile COPY destination: plain names only
+        if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", v) or "/.." in v:
+            raise ValueError(f"{v!r}: expected an absolute path of plain names, like /opt/mlready/models")
+        return v
 
 
 def registry_alias_label(source: str, version: int) -> dict[str, int]:
@@ -90,7 +110,6 @@ def runtime_config(serving: ServingSpec, model_name: str, providers: list[dict[s
     """The runtime-config document (validated by the runtime's own strict loader). ``providers``: the
     execution providers from the optimize step's ``model/providers.json``, when it ran; ``extra_labels``:
     labels the spec's own ``serving.labels`` do not override (registry aliases)."""
-    from mlready.runtime.config import RuntimeConfig
 
     data = {
         "model_repository": serving.model_repository,
@@ -98,7 +117,9 @@ def runtime_config(serving: ServingSpec, model_name: str, providers: list[dict[s
             "version_policy": serving.version_policy.model_dump(mode="json"),
             "labels": {**(extra_labels or {}), **dict(serving.labels)},
             "batching": serving.batching.model_dump(mode="json"),
+            "warmup": serving.warmup,
         }},
+        "host": serving.host,
         "http_port": serving.http_port,
         "grpc_port": serving.grpc_port,
         "metrics_port": serving.metrics_port,
@@ -113,6 +134,8 @@ def runtime_config(serving: ServingSpec, model_name: str, providers: list[dict[s
         "cloud": serving.cloud.model_dump(mode="json"),
         "log_level": serving.log_level,
         "access_log": serving.access_log,
+        "grpc_limits": serving.grpc_limits.model_dump(mode="json"),
+        "http_limits": serving.http_limits.model_dump(mode="json"),
     }
     return RuntimeConfig.from_dict(data).to_dict()
 
