@@ -32,6 +32,9 @@ def test_context_holds_everything_the_image_needs(cpu_context, cpu_build):
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
     runtime = json.loads((cpu_context / "runtime.json").read_text())
     assert runtime["model_repository"] == "/opt/mlready/models"
+    from mlready.engine.version import mlready_version  # the image's server reports it (runtime/version.py)
+
+    assert (cpu_context / "runtime/VERSION").read_text().strip() == mlready_version()
     model = cpu_build.out_dir / "model" / "model.onnx"
     assert (cpu_context / "model-repository/quickstart/1/model.onnx").read_bytes() == model.read_bytes()
     kinds = {a.path: a.kind for a in cpu_build.manifest.artifacts}
