@@ -4,7 +4,9 @@ The image is built by the Docker target's own workflow (`mlready image` as a fun
 harness; the overlay is rendered by `kubectl kustomize` and played as is (digest-pinned image, non-root,
 read-only root filesystem, ConfigMap-mounted runtime config, emptyDir /tmp). The serving ports are set to
 free ports through the spec: the ConfigMap then replaces the image's runtime.json, so the server answering
-on them also proves the mounted config is the one in use.
+on them also proves the mounted config is the one in use. The model repository is at a non-default path
+(``serving.model_repository``, the one key for it): the image copies the models there and the ConfigMap that
+replaces the image's config looks there.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 from mlready.engine import api
 from mlready.engine.actions.image import build_and_check
 from mlready.engine.actions.smoke import compare, eval_rows, expected
@@ -27,6 +30,7 @@ from tests.support.containers import DEFAULT_BASE_IMAGE, podman
 
 pytestmark = [pytest.mark.container, pytest.mark.tools, pytest.mark.slow]
 NAME = "k8s-smoke"
+REPOSITORY = "/srv/ml/models"  # not the default /opt/mlready/models
 
 
 def _free_ports(n: int) -> list[int]:
@@ -54,7 +58,7 @@ def _get(url: str, body: dict | None = None) -> tuple[int, bytes]:
 def played(tmp_path_factory, docker_client, base_image):
     project = copy_quickstart(tmp_path_factory.mktemp("podman") / NAME)
     common = ["tracking.enabled=false", f"project.name={NAME}",
-              f"target.docker.base_image={base_image or DEFAULT_BASE_IMAGE}"]
+              f"target.docker.base_image={base_image or DEFAULT_BASE_IMAGE}", f"serving.model_repository={REPOSITORY}"]
     report = build_and_check(project, [*common, "+target=docker"])
     assert report.digest and json.loads((project / ".mlready/image.json").read_text())["digest"] == report.digest
     http, grpc, metrics = _free_ports(3)
@@ -118,6 +122,19 @@ def test_pod_gets_ready_and_answers_a_prediction(played):
     rest = {o["name"]: np.asarray(o["data"]).reshape(o["shape"]) for o in json.loads(raw)["outputs"]}
     assert np.allclose(result.as_numpy("probabilities"), rest["probabilities"], atol=1e-6)
     assert result.as_numpy("label").tolist() == rest["label"].tolist()
+
+
+def test_pod_serves_from_the_one_model_repository_path(played):
+    """The ConfigMap's config and the image agree on the non-default path (the model answered above from
+    there); the server reports mlready's own version, written into the image."""
+    from mlready.engine.version import mlready_version
+
+    configmap = next(d for d in yaml.safe_load_all(played["yaml"]) if d and d["kind"] == "ConfigMap")
+    assert json.loads(configmap["data"]["runtime.json"])["model_repository"] == REPOSITORY
+    dockerfile = (played["out"] / "docker" / "Dockerfile").read_text()
+    assert f"COPY model-repository/ {REPOSITORY}/" in dockerfile
+    code, raw = _get(f"http://127.0.0.1:{played['http']}/v2")
+    assert code == 200 and json.loads(raw)["version"] == mlready_version()
 
 
 def test_pod_runs_hardened_from_the_pinned_image(played):
