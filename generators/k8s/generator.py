@@ -45,7 +45,7 @@ def wrap_header(text: str, width: int = 80) -> str:
 
 def _rule_groups(spec: Spec) -> list[dict]:
     """The alert rules come from the monitoring generator: one source for the rules file and the CRD."""
-    from mlready.generators.monitoring.rules import alert_rule_groups
+    from mlready.generators._shared.alerts import alert_rule_groups
 
     return alert_rule_groups(spec)
 

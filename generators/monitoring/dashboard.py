@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlready.generators.monitoring import queries as q
+from mlready.generators._shared import promql as q
 from mlready.generators.monitoring.spec import GrafanaSpec, PrometheusSpec
 from mlready.runtime import metrics as m
 

@@ -11,6 +11,7 @@ Build-dir layout (``monitoring/``)::
 from __future__ import annotations
 
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
+from mlready.generators._shared.alerts import alert_rule_groups
 from mlready.generators.monitoring.dashboard import dashboard
 from mlready.generators.monitoring.ids import (
     DASHBOARD_KIND,
@@ -20,7 +21,6 @@ from mlready.generators.monitoring.ids import (
     RULES_KIND,
     RULES_STEP,
 )
-from mlready.generators.monitoring.rules import alert_rule_groups
 from mlready.generators.monitoring.spec import GrafanaSpec, PrometheusSpec
 
 RULES_PATH = "monitoring/prometheus/rules.yml"

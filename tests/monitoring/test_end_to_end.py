@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mlready.generators._shared.alerts import alerts
 from mlready.generators.monitoring.dashboard import panel_queries
-from mlready.generators.monitoring.rules import alerts
 from mlready.generators.monitoring.spec import PrometheusSpec
 
 MODEL = "quickstart"

@@ -3,8 +3,9 @@ version failed to load.
 
 Each alert is a *signal* (an expression that has a value on every healthy, loaded server) compared with a
 threshold; the end-to-end test evaluates the signals through a real Prometheus, promtool unit tests drive the
-whole alerts. :func:`alert_rule_groups` is the public entry point: the k8s target puts the same groups in its
-PrometheusRule object.
+whole alerts. :func:`alert_rule_groups` is the public entry point: the monitoring generator writes them as a
+rule file, the k8s target puts the same groups in its PrometheusRule object (``cfg`` is the
+``monitoring.prometheus`` section).
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlready.generators.monitoring import queries as q
-from mlready.generators.monitoring.spec import PrometheusSpec
+from mlready.generators._shared import promql as q
 from mlready.runtime import metrics as m
 
 
@@ -32,7 +32,7 @@ class Alert:
         return f"{self.signal} {self.condition}"
 
 
-def alerts(model: str, cfg: PrometheusSpec) -> list[Alert]:
+def alerts(model: str, cfg: Any) -> list[Alert]:
     slo = cfg.slo
     w = slo.window
     model_sel = {m.LABEL_MODEL: model}
@@ -72,7 +72,7 @@ def alerts(model: str, cfg: PrometheusSpec) -> list[Alert]:
     ]
 
 
-def _rule(a: Alert, model: str, cfg: PrometheusSpec) -> dict[str, Any]:
+def _rule(a: Alert, model: str, cfg: Any) -> dict[str, Any]:
     rule: dict[str, Any] = {"alert": a.name, "expr": a.expr}
     if a.duration not in ("0m", "0s"):
         rule["for"] = a.duration
@@ -86,7 +86,7 @@ def _rule(a: Alert, model: str, cfg: PrometheusSpec) -> dict[str, Any]:
 
 def alert_rule_groups(spec) -> list[dict[str, Any]]:
     """The rule groups for this spec's model (the ``groups`` of a Prometheus rule file / PrometheusRule)."""
-    cfg: PrometheusSpec = spec.section("monitoring.prometheus")
+    cfg = spec.section("monitoring.prometheus")
     model = spec.model_name
     return [{
         "name": f"mlready-{spec.project.name}",
