@@ -87,3 +87,21 @@ def test_sigterm_does_not_wait_for_a_body_that_never_comes(launch, model_repo):
         t0 = time.monotonic()
         assert server.stop(timeout=15) == 0
         assert time.monotonic() - t0 < 5, "the drain waited for a body that never came"
+
+
+def test_sigterm_does_not_wait_for_a_client_that_never_reads(launch, model_repo, breast_cancer_X):
+    """A client that never reads its (large) answer must not hold the shutdown."""
+    import socket
+
+    import numpy as np
+    import orjson
+
+    server = launch(model_repo, drain_seconds=20)
+    body = orjson.dumps({"instances": np.repeat(breast_cancer_X[:1], 20000, axis=0).tolist()})
+    with Raw(server.http_port) as c:
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.send(request("/v1/models/quickstart:predict", "POST", body=body))
+        time.sleep(2)  # answered, and stuck in the socket buffers
+        t0 = time.monotonic()
+        assert server.stop(timeout=15) == 0
+        assert time.monotonic() - t0 < 5, "the drain waited for a client that never reads"
