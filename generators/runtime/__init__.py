@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
 from mlready.generators.model.ids import INGEST_STEP, SIGNATURE
@@ -59,8 +59,12 @@ class CloudSpec(Section):
 
 
 #: the transports' limits against slow and hostile clients: fields, defaults and bounds are the runtime's
-GrpcLimitsSpec = runtime_section(GrpcLimitsConfig, "GrpcLimitsSpec")
-HttpLimitsSpec = runtime_section(HttpLimitsConfig, "HttpLimitsSpec")
+if TYPE_CHECKING:  # built at import time: a type checker sees them as sections
+    GrpcLimitsSpec = Section
+    HttpLimitsSpec = Section
+else:
+    GrpcLimitsSpec = runtime_section(GrpcLimitsConfig, "GrpcLimitsSpec")
+    HttpLimitsSpec = runtime_section(HttpLimitsConfig, "HttpLimitsSpec")
 
 
 class ServingSpec(Section):
@@ -83,8 +87,8 @@ class ServingSpec(Section):
     access_log: bool = False
     host: str = Field(RuntimeConfig.host, description="address the server binds (all interfaces in a container)")
     warmup: bool = Field(ModelConfig.warmup, description="run the model once before reporting ready")
-    grpc_limits: GrpcLimitsSpec = Field(default_factory=GrpcLimitsSpec)  # type: ignore[valid-type]
-    http_limits: HttpLimitsSpec = Field(default_factory=HttpLimitsSpec)  # type: ignore[valid-type]
+    grpc_limits: GrpcLimitsSpec = Field(default_factory=GrpcLimitsSpec)
+    http_limits: HttpLimitsSpec = Field(default_factory=HttpLimitsSpec)
     model_repository: str = Field(IMAGE_MODEL_REPOSITORY, description="model repository path inside the image: "
                                   "the image copies the models there and the runtime config (and the k8s "
                                   "ConfigMap replacing it) points there")
