@@ -22,35 +22,9 @@ from mlready.generators._shared.facts import (
     source_reads,
     trainer_inputs,
 )
-from mlready.generators.model.formats import TRAINER, detect, ingest_tools, known_suffixes
+from mlready.generators._shared.source import TRAINER, detect, resolve_source
+from mlready.generators.model.formats import ingest_tools, known_suffixes
 from mlready.generators.model.ids import INGEST_STEP
-
-
-def resolve_source(spec) -> Path | None:
-    """The local model file (None for a trainer). Registry URIs are resolved through MLflow."""
-    source = spec.model.source
-    if source.startswith(REGISTRY_SCHEMES):
-        from mlready.engine.lifecycle.registry import resolve_model_uri
-
-        return Path(resolve_model_uri(source, spec))
-    if detect(spec.model.format, source, spec.model.trainer) == TRAINER:
-        return None
-    return spec.resolve(source)
-
-
-def load_source(spec, sample=None):
-    """Load and convert the source model (returns a :class:`~mlready.generators.model.source.SourceModel`)."""
-    from mlready.generators.model.formats import loader
-
-    path = resolve_source(spec)
-    fmt = detect(spec.model.format, spec.model.source, spec.model.trainer)
-    if fmt is None and path is not None:  # a registry URI: tell the format from the downloaded file
-        fmt = detect("auto", path.name, None)
-    if fmt is None:
-        from mlready.generators.model.source import ModelSourceError
-
-        raise ModelSourceError(f"{spec.model.source}: cannot tell the model format from {path}; set model.format")
-    return loader(fmt)(spec, path, sample)
 
 
 class ModelGenerator(Generator[ModelSpec]):

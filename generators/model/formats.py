@@ -7,27 +7,12 @@ one line in the ``mlready.formats`` entry-point group; nothing here names a form
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from mlready.engine import formats
+from mlready.generators._shared.source import TRAINER, detect
 
-TRAINER = "trainer"
-
-
-def detect(fmt: str, source: str, trainer: str | None) -> str | None:
-    """The format to use, or None when it cannot be told from the file name."""
-    if fmt != formats.AUTO:
-        return fmt
-    if trainer:
-        return TRAINER
-    found = formats.by_suffix(Path(source).suffix)
-    return found.name if found else None
-
-
-def loader(fmt: str) -> Callable[..., Any]:
-    return formats.get(fmt).loader()
+__all__ = ["TRAINER", "detect", "ingest_tools", "known_suffixes"]  # detect lives in the shared layer
 
 
 def known_suffixes() -> str:

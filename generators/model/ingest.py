@@ -14,31 +14,6 @@ from mlready.generators.model.ids import (
 )
 from mlready.generators.model.source import ModelSourceError, signature
 
-SAMPLE_ROWS = 8
-
-
-def sample_data(ctx: StepContext) -> tuple[np.ndarray, str, list[str]] | None:
-    """The first rows of the evaluation data's feature columns (float32) with the file's name and the column
-    names, or None when the spec names no evaluation data.
-
-    The whole file is checked (the readiness step's loader: errors name the file, column and row)."""
-    from mlready.generators._shared.data import choose_features, numeric_matrix, read_table
-
-    spec = ctx.spec
-    if not spec.data.eval:
-        return None
-    name = spec.data.eval
-    frame = read_table(ctx.resolve(name), name)
-    features = choose_features(frame, name, spec.data.target, spec.data.features, None)
-    X = numeric_matrix(frame, features, name, allow_nan=True)
-    return X[:SAMPLE_ROWS].astype(np.float32), name, features
-
-
-def sample_rows(ctx: StepContext) -> np.ndarray | None:
-    """Just the sample rows (what format loaders take)."""
-    data = sample_data(ctx)
-    return None if data is None else data[0]
-
 
 def _check_runs(onnx_bytes: bytes, sample, origin: str) -> None:
     import onnxruntime as ort
@@ -70,7 +45,7 @@ def _check_runs(onnx_bytes: bytes, sample, origin: str) -> None:
 
 def ingest(ctx: StepContext) -> list[Artifact]:
     from mlready.generators._shared.facts import optimization_active
-    from mlready.generators.model import load_source
+    from mlready.generators._shared.source import load_source, sample_data
 
     spec = ctx.spec
     ctx.progress("loading the model")

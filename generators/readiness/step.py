@@ -35,8 +35,7 @@ def rounded(obj: Any, digits: int = 6) -> Any:
 def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str, list[str]]:
     """(source predictor, refit function, refit takes a DataFrame, kind, notes) for parity and CV."""
     from mlready.engine import formats
-    from mlready.generators.model import load_source
-    from mlready.generators.model.ingest import sample_rows
+    from mlready.generators._shared.source import load_source, sample_rows
 
     decl = formats.get(fmt)
     if not decl.source_model:
@@ -54,7 +53,7 @@ def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str, list[str]]
 
 
 def run(ctx: StepContext) -> list[Artifact]:
-    from mlready.generators.model.formats import detect
+    from mlready.generators._shared.source import detect
 
     spec, cfg = ctx.spec, ctx.spec.section("readiness")
     # the served model (its step is this step's dependency) and the signature model.ingest wrote

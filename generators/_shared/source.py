@@ -1,0 +1,73 @@
+"""The spec's source model: which registered format it is in (``mlready.engine.formats``), where its file is,
+loading it, and the sample rows format loaders check it on. ``model.ingest`` converts it; the readiness step
+loads it again to compare with the ONNX export and refit it for cross-validation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlready.engine import formats
+from mlready.engine.errors import StepError
+from mlready.generators._shared.facts import REGISTRY_SCHEMES
+
+TRAINER = "trainer"  # the format model.trainer chooses
+SAMPLE_ROWS = 8
+
+
+def detect(fmt: str, source: str, trainer: str | None) -> str | None:
+    """The format to use, or None when it cannot be told from the file name."""
+    if fmt != formats.AUTO:
+        return fmt
+    if trainer:
+        return TRAINER
+    found = formats.by_suffix(Path(source).suffix)
+    return found.name if found else None
+
+
+def resolve_source(spec: Any) -> Path | None:
+    """The local model file (None for a trainer). Registry URIs are resolved through MLflow."""
+    source = spec.model.source
+    if source.startswith(REGISTRY_SCHEMES):
+        from mlready.engine.lifecycle.registry import resolve_model_uri
+
+        return Path(resolve_model_uri(source, spec))
+    if detect(spec.model.format, source, spec.model.trainer) == TRAINER:
+        return None
+    return spec.resolve(source)  # type: ignore[no-any-return]
+
+
+def load_source(spec: Any, sample: Any = None) -> Any:
+    """Load and convert the source model with its format's loader (returns the format's ``SourceModel``)."""
+    path = resolve_source(spec)
+    fmt = detect(spec.model.format, spec.model.source, spec.model.trainer)
+    if fmt is None and path is not None:  # a registry URI: tell the format from the downloaded file
+        fmt = detect(formats.AUTO, path.name, None)
+    if fmt is None:
+        raise StepError(f"{spec.model.source}: cannot tell the model format from {path}; set model.format")
+    return formats.get(fmt).loader()(spec, path, sample)
+
+
+def sample_data(ctx: Any) -> tuple[Any, str, list[str]] | None:
+    """The first rows of the evaluation data's feature columns (float32) with the file's name and the column
+    names, or None when the spec names no evaluation data.
+
+    The whole file is checked (errors name the file, column and row)."""
+    import numpy as np
+    from mlready.generators._shared.data import choose_features, numeric_matrix, read_table
+
+    spec = ctx.spec
+    if not spec.data.eval:
+        return None
+    name = spec.data.eval
+    frame = read_table(ctx.resolve(name), name)
+    features = choose_features(frame, name, spec.data.target, spec.data.features, None)
+    X = numeric_matrix(frame, features, name, allow_nan=True)
+    return X[:SAMPLE_ROWS].astype(np.float32), name, features
+
+
+def sample_rows(ctx: Any) -> Any:
+    """Just the sample rows (what format loaders take), or None."""
+    data = sample_data(ctx)
+    return None if data is None else data[0]
