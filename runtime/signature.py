@@ -190,46 +190,39 @@ def to_array(spec: TensorSpec, data: Any, shape: list[int] | tuple[int, ...] | N
     return arr
 
 
+#: the JSON (Python) types each numeric kind takes: a float never becomes an integer, a boolean never a number
+_LEAF_TYPES = {"f": frozenset((float, int)), "i": frozenset((int,)), "u": frozenset((int,)), "b": frozenset((bool,))}
+
+
 def _numeric(spec: TensorSpec, data: Any) -> np.ndarray:
+    """The fast path costs a type scan of the leaf lists (in C, ~1 µs per 30 values) and, for floats, one dot
+    product (finite iff every value is) on top of the conversion; anything suspicious takes the slow path,
+    which names the first bad value."""
     dtype = spec.dtype
     try:
-        raw = np.asarray(data)  # numpy discovers the kind: bool, int, float, str or object (None, ragged, mixed)
-    except CONVERSION_ERRORS:
-        raw = None
-    if raw is None or raw.ndim > MAX_DIMS or raw.dtype.kind not in "biuf":
-        raise _invalid(spec, data, raw)
-    if not raw.size:
-        return raw.astype(dtype)
-    if dtype.kind == "b":
-        if raw.dtype.kind != "b":
-            raise _invalid(spec, data, raw)
-        return raw
-    if raw.dtype.kind == "b" or _has_bool(data, raw.ndim):  # numpy turns [1.5, true] into [1.5, 1.0]
-        raise _invalid(spec, data, raw)
-    if dtype.kind == "f":
-        arr = raw.astype(dtype, copy=False)
-        if not np.isfinite(arr).all():
-            bad = np.argwhere(~np.isfinite(arr))[0].tolist()
-            raise BadRequest(f"{_prefix(spec)}: value at {_at(bad)} is out of range")
-        return arr
-    if raw.dtype.kind == "f":
-        bad = np.argwhere(raw != np.round(raw))
-        where = _at(bad[0].tolist()) if len(bad) else _at([0] * raw.ndim)
-        raise BadRequest(f"{_prefix(spec)}: value at {where} is not an integer")
-    arr = raw.astype(dtype, copy=False)
-    if arr is not raw and not np.array_equal(arr, raw):
-        bad = np.argwhere(arr != raw)[0].tolist()
-        raise BadRequest(f"{_prefix(spec)}: value at {_at(bad)} is out of range")
+        arr = np.asarray(data, dtype=dtype)  # refuses ragged lists, objects, and integers out of range
+    except (*CONVERSION_ERRORS, Warning):
+        raise _invalid(spec, data) from None
+    if arr.size and not _leaves_are(data, arr.ndim, _LEAF_TYPES[dtype.kind]):  # no None, bool, str slipped in
+        raise _invalid(spec, data)
+    if dtype.kind == "f" and arr.size:
+        flat = arr.reshape(-1)
+        try:
+            finite = math.isfinite(flat.dot(flat))  # the squares may overflow where the values do not: then
+        except Warning:  # (warnings as errors)                               the exact check decides
+            finite = False
+        if not finite and not np.isfinite(flat).all():  # a value overflowed to infinity
+            raise _invalid(spec, data)
     return arr
 
 
-def _has_bool(data: Any, ndim: int) -> bool:
-    """A boolean among the leaves of a regular nested list of depth ``ndim`` (a scan of types, in C)."""
+def _leaves_are(data: Any, ndim: int, types: frozenset) -> bool:
+    """Every leaf of a regular nested list of depth ``ndim`` has one of ``types`` (exactly: bool is no int)."""
     if ndim == 0:
-        return type(data) is bool
+        return type(data) in types
     if ndim == 1:
-        return bool in set(map(type, data))
-    return any(_has_bool(row, ndim - 1) for row in data)
+        return types.issuperset(map(type, data))
+    return all(_leaves_are(row, ndim - 1, types) for row in data)
 
 
 def _prefix(spec: TensorSpec) -> str:
@@ -240,22 +233,27 @@ def _at(index: list[int]) -> str:
     return f"index {index[0]}" if len(index) == 1 else f"{index}"
 
 
-def _invalid(spec: TensorSpec, data: Any, raw: np.ndarray | None) -> BadRequest:
-    """The error for data that is not a tensor of the input's kind, naming the first bad element (slow path)."""
-    want = "booleans" if spec.dtype.kind == "b" else "numbers"
+def _invalid(spec: TensorSpec, data: Any) -> BadRequest:
+    """The error for data that is not a tensor of the input's datatype, naming the first bad value (slow path)."""
+    kind = spec.dtype.kind
+    want = "boolean" if kind == "b" else "integer" if kind in "iu" else "number"
     prefix = _prefix(spec)
-    if raw is None or raw.ndim > MAX_DIMS:
-        return BadRequest(f"{prefix} (nested lists of {want} of one shape, at most {MAX_DIMS} levels)")
     try:
         items = np.asarray(data, dtype=object)
     except CONVERSION_ERRORS:
-        return BadRequest(f"{prefix} (nested lists of {want} of one shape)")
-    ok = (bool,) if spec.dtype.kind == "b" else _NUMBERS
+        items = None
+    if items is None or items.ndim > MAX_DIMS:
+        return BadRequest(f"{prefix} (nested lists of {want}s of one shape, at most {MAX_DIMS} levels)")
+    types = _LEAF_TYPES[kind]
+    info = np.iinfo(spec.dtype) if kind in "iu" else np.finfo(spec.dtype) if kind == "f" else None
     for index in np.ndindex(items.shape):
         item = items[index]
-        if not isinstance(item, ok) or (spec.dtype.kind != "b" and isinstance(item, bool)):
-            return BadRequest(f"{prefix}: value at {_at(list(index))} is {_kind(item)}, expected {want[:-1]}")
-    return BadRequest(f"{prefix} (nested lists of {want} of one shape, within {spec.datatype}'s range)")
+        if type(item) not in types:
+            return BadRequest(f"{prefix}: value at {_at(list(index))} is {_kind(item)}, expected {want}")
+        if info is not None and not (info.min <= item <= info.max if kind in "iu"
+                                     else -float(info.max) <= item <= float(info.max)):
+            return BadRequest(f"{prefix}: value at {_at(list(index))} is out of range")
+    return BadRequest(f"{prefix} (nested lists of {want}s of one shape)")
 
 
 def _kind(item: Any) -> str:

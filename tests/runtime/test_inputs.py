@@ -29,18 +29,23 @@ def identity_model(models: Any, datatype: str):
     return models._model(graph)
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, mk):
+def inputs_server(tmp_path_factory: Any, models: Any, identity: dict[str, str]) -> Any:
+    """A server on the quickstart, multi and ``identity`` (model name -> datatype) models; cloud routes serve
+    the quickstart."""
     from tests.runtime.conftest import start_server
 
     repo = tmp_path_factory.mktemp("inputs-repo")
-    onx, signature, _ = mk.breast_cancer_logreg()
-    mk.write_version(repo, "quickstart", 1, onx, signature)
-    mk.write_version(repo, "multi", 1, mk.multi_input_model())
-    for name, datatype in IDENTITY.items():
-        mk.write_version(repo, name, 1, identity_model(mk, datatype))
-    server = start_server(tmp_path_factory.mktemp("inputs-srv"), repo, cloud={"default_model": "quickstart"},
-                          drain_seconds=20.0)
+    onx, signature, _ = models.breast_cancer_logreg()
+    models.write_version(repo, "quickstart", 1, onx, signature)
+    models.write_version(repo, "multi", 1, models.multi_input_model())
+    for name, datatype in identity.items():
+        models.write_version(repo, name, 1, identity_model(models, datatype))
+    return start_server(tmp_path_factory.mktemp("inputs-srv"), repo, cloud={"default_model": "quickstart"})
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory, mk):
+    server = inputs_server(tmp_path_factory, mk, IDENTITY)
     yield server
     server.stop()
 

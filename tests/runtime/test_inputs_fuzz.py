@@ -28,21 +28,10 @@ SETTINGS = settings(max_examples=600, deadline=None, derandomize=True, database=
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory, mk):
-    from onnx import TensorProto, helper
+    from tests.runtime.test_inputs import inputs_server
 
-    from tests.runtime.conftest import start_server
-
-    repo = tmp_path_factory.mktemp("fuzz-repo")
-    onx, signature, _ = mk.breast_cancer_logreg()
-    mk.write_version(repo, "quickstart", 1, onx, signature)
-    mk.write_version(repo, "multi", 1, mk.multi_input_model())
-    for name, elem in (("id_int8", TensorProto.INT8), ("id_uint16", TensorProto.UINT16),
-                       ("id_fp16", TensorProto.FLOAT16), ("id_bool", TensorProto.BOOL)):
-        graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], name,
-                                  [helper.make_tensor_value_info("x", elem, ["batch", 2])],
-                                  [helper.make_tensor_value_info("y", elem, ["batch", 2])])
-        mk.write_version(repo, name, 1, mk._model(graph))
-    server = start_server(tmp_path_factory.mktemp("fuzz-srv"), repo, cloud={"default_model": "quickstart"})
+    server = inputs_server(tmp_path_factory, mk, {"id_int8": "INT8", "id_uint16": "UINT16", "id_fp16": "FP16",
+                                                  "id_bool": "BOOL"})
     yield server
     server.stop()
 
