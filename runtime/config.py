@@ -246,7 +246,8 @@ class HttpLimitsConfig:
     #                                 connection may sit idle waiting for its next request
     body_timeout_s: float = 60.0  # a request's body must arrive within (from the end of its headers)
     decode_budget_bytes: int = 64 * 1024 * 1024  # request bodies being received and decoded at once; beyond: 503
-    offload_bytes: int = 256 * 1024  # bodies at least this large are decoded on the inference thread pool
+    offload_bytes: int = 256 * 1024  # bodies at least this large are decoded off the event loop
+    decode_workers: int = 1  # processes decoding large bodies (off the server's GIL); 0: on the inference threads
 
     def _check(self, path: str, max_body_bytes: int) -> None:
         if not 1 <= self.max_connections <= 1_000_000:
@@ -264,6 +265,8 @@ class HttpLimitsConfig:
                               f"got {self.decode_budget_bytes}")
         if self.offload_bytes < 0:
             raise ConfigError(f"{path}.offload_bytes: expected an integer >= 0, got {self.offload_bytes}")
+        if not 0 <= self.decode_workers <= 64:
+            raise ConfigError(f"{path}.decode_workers: expected 0..64, got {self.decode_workers}")
 
 
 @dataclass(frozen=True)

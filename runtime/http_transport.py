@@ -12,8 +12,9 @@ buffer, one request at a time per connection so pipelining cannot queue work, a 
 - **header count** below hyper's own 100 (``max_headers``, 431);
 - **body size** from Content-Length before anything is read, and while streaming a chunked body (413);
 - **decode budget**: bytes of request bodies being received and decoded at once across connections (large
-  bodies are charged as they arrive); a body that does not fit answers 503 (``Retry-After: 1``). Bodies of ``offload_bytes`` or more are decoded
-  on the inference thread pool, not on the event loop;
+  bodies are charged as they arrive); a body that does not fit answers 503 (``Retry-After: 1``). Bodies of
+  ``offload_bytes`` or more are decoded in the decode process pool (:mod:`~mlready.runtime.decode_pool`), off
+  this process's GIL;
 - **drain**: in-flight requests are counted, so SIGTERM can wait for them (:meth:`HttpFrontEnd.stop`).
 """
 

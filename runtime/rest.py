@@ -16,9 +16,10 @@ import uuid
 from typing import Any
 
 import orjson
-from mlready.runtime import codec_tfserving, codec_v2
+from mlready.runtime import codec_tfserving, codec_v2, request_decode
 from mlready.runtime.config import normalize_route
 from mlready.runtime.datatypes import V2_TO_TF
+from mlready.runtime.decode_pool import Decode
 from mlready.runtime.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -36,7 +37,6 @@ JSON = b"application/json"
 _DUMP = orjson.OPT_SERIALIZE_NUMPY
 
 
-_UNREAD = object()  # _tf_predict: the request body is still to be read
 
 
 class ClientGone(Exception):
@@ -74,13 +74,7 @@ class Request:
         return len(self.body) >= self._offload_at
 
     def json(self) -> Any:
-        if not self.body:
-            raise BadRequest("the request body is empty (expected JSON)")
-        # Any content type: TF Serving's documented `curl -d` examples send form-urlencoded.
-        try:
-            return orjson.loads(self.body)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest(f"malformed JSON: {exc}") from None
+        return request_decode.json_body(self.body)
 
 
 class Response:
@@ -239,24 +233,7 @@ class App:
 
     async def _v2_infer(self, req: Request, name: str, version: str | None) -> Response:
         body = await req.read(self.limit)
-        hlen = req.headers.get(codec_v2.HEADER_LENGTH)
-
-        def decode(mv: ModelVersion) -> tuple:
-            if hlen is not None:
-                try:
-                    n = int(hlen)
-                except ValueError:
-                    raise BadRequest("invalid Inference-Header-Content-Length") from None
-                if not 0 < n <= len(body):
-                    raise BadRequest("Inference-Header-Content-Length is larger than the body")
-                try:
-                    header = orjson.loads(body[:n])
-                except orjson.JSONDecodeError as exc:
-                    raise BadRequest(f"malformed JSON header: {exc}") from None
-                parsed = codec_v2.decode(header, body[n:], mv.signature)
-            else:
-                parsed = codec_v2.decode(req.json(), b"", mv.signature)
-            return parsed.arrays, parsed.outputs, parsed
+        decode = Decode(request_decode.v2, body, req.headers.get(codec_v2.HEADER_LENGTH))
 
         def encode(mv: ModelVersion, result: dict, parsed: codec_v2.V2Request) -> Response:
             header, chunks = codec_v2.encode(mv.name, mv.version, parsed, result)
@@ -298,6 +275,7 @@ class App:
             self._method(req, "POST")
             if verb != "predict":
                 raise BadRequest(f":{verb} is only available for TensorFlow models; use :predict")
+            await req.read(self.limit)
             return await self._tf_predict(req, "tfserving", name, version, label)
         self._method(req, "GET")
         if meta:
@@ -339,16 +317,15 @@ class App:
         }
 
     async def _tf_predict(self, req: Request, protocol: str, name: str, version: str | None,
-                          label: str | None, body: Any = _UNREAD) -> Response:
-        """``body``: the JSON a cloud route already read and reshaped (``null`` is a body too, answered 400);
-        by default the request's own body."""
-        if body is _UNREAD:
-            await req.read(self.limit)
-
-        def decode(mv: ModelVersion) -> tuple:
-            data = req.json() if body is _UNREAD else body
-            arrays, fmt = codec_tfserving.decode(data, mv.signature)
-            return arrays, None, fmt
+                          label: str | None, route: str = "tfserving", rows: Any = None) -> Response:
+        """The request's JSON body (read by the caller) in ``route``'s form (request_decode.RESHAPE), decoded
+        as one call, off the event loop when large; or ``rows``: data the route parsed (SageMaker's CSV)."""
+        body = rows
+        if body is None:
+            decode: Any = Decode(request_decode.tfserving_body, req.body, route)
+        else:
+            def decode(mv: ModelVersion) -> tuple:
+                return request_decode.tfserving(mv.signature, body)
 
         def encode(mv: ModelVersion, result: dict, fmt: str) -> Response:
             return Response(codec_tfserving.encode(result, fmt))
@@ -362,37 +339,23 @@ class App:
         self._method(req, "POST")
         await req.read(self.limit)
         ctype = req.headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        body = _csv_rows(req.body) if ctype == b"text/csv" else None
-        if body is None:
-            data = req.json()
-            body = data if isinstance(data, dict) else {"instances": data}
+        rows = _csv_rows(req.body) if ctype == b"text/csv" else None
         name = self.service.default_model()
-        return await self._tf_predict(req, "sagemaker", name, None, None, body)
+        return await self._tf_predict(req, "sagemaker", name, None, None, "sagemaker", rows)
 
     async def vertex(self, req: Request) -> Response:
         """Vertex AI: ``{"instances": [...], "parameters": {...}}`` -> ``{"predictions": [...]}``."""
         self._method(req, "POST")
         await req.read(self.limit)
-        data = req.json()
-        if not isinstance(data, dict) or "instances" not in data:
-            raise BadRequest("Vertex AI requests must be a JSON object with 'instances'")
         name = self.service.default_model()
-        return await self._tf_predict(req, "vertex", name, None, None, {"instances": data["instances"]})
+        return await self._tf_predict(req, "vertex", name, None, None, "vertex")
 
     async def azure(self, req: Request) -> Response:
         """Azure ML scoring: ``{"data": rows}``, ``{"input_data": {"data": rows}}``, or TF Serving JSON."""
         self._method(req, "POST")
         await req.read(self.limit)
-        data = req.json()
-        if isinstance(data, dict) and "input_data" in data:
-            inner = data["input_data"]
-            data = {"data": inner.get("data") if isinstance(inner, dict) else inner}
-        if isinstance(data, dict) and "data" in data:
-            data = {"instances": data["data"]}
-        elif isinstance(data, list):
-            data = {"instances": data}
         name = self.service.default_model()
-        return await self._tf_predict(req, "azure", name, None, None, data)
+        return await self._tf_predict(req, "azure", name, None, None, "azure")
 
 
 def _csv_rows(body: bytes) -> dict[str, Any]:

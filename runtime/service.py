@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlready.runtime.config import RuntimeConfig
+from mlready.runtime.decode_pool import Decode, DecodePool
 from mlready.runtime.errors import NotFound, ServingError, Unauthorized
 from mlready.runtime.metrics import PROTOCOLS, Metrics, create_metrics
 from mlready.runtime.model import ModelVersion
@@ -89,6 +90,7 @@ class Service:
         workers = config.threads.executor or max(2, min(8, os.cpu_count() or 2))
         self.executor = ThreadPoolExecutor(workers, thread_name_prefix="mlready-infer")
         self.manager = ModelManager(config, self.metrics, self.executor)
+        self.decoder = DecodePool(config.http_limits.decode_workers)  # large bodies; started on first use
         self.auth = Auth(config)
         self.shutting_down = False
         self._tasks: list[asyncio.Task] = []
@@ -133,6 +135,7 @@ class Service:
         self._tasks.clear()
         await self.manager.close(self.config.drain_seconds if timeout is None else timeout)
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.decoder.close()
 
     def ready(self) -> bool:
         return not self.shutting_down and self.manager.ready()
@@ -155,8 +158,9 @@ class Service:
     async def infer(self, protocol: str, name: str, version: Any, label: str | None,
                     decode: Callable[[ModelVersion], tuple[Any, list[str] | None, Any]],
                     encode: Callable[[ModelVersion, dict, Any], Any], offload: bool = False) -> Any:
-        """``offload``: decode and encode on the inference thread pool (a large body: a long decode on the
-        event loop would stall every other connection)."""
+        """``offload``: a large body, whose decode on the event loop would stall every other connection. A
+        :class:`Decode` is then run in the decode process pool (off this process's GIL), any other decode on
+        the inference thread pool; the encode runs on the thread pool."""
         m = self.metrics
         t0 = time.perf_counter()
         gauge = self._inflight[protocol]
@@ -167,7 +171,9 @@ class Service:
             mv = self.manager.resolve(name, version, label)
             vlabel = str(mv.version)
             loop = asyncio.get_running_loop() if offload else None
-            if loop is not None:
+            if loop is not None and isinstance(decode, Decode) and self.decoder.workers:
+                arrays, outputs, ctx = await self.decoder.run(decode, mv.signature)
+            elif loop is not None:
                 arrays, outputs, ctx = await loop.run_in_executor(self.executor, decode, mv)
             else:
                 arrays, outputs, ctx = decode(mv)

@@ -14,6 +14,8 @@ from mlready.runtime.config import ConfigError, RuntimeConfig
     ({"body_timeout_s": 0}, "http_limits.body_timeout_s: expected 0.1..3600 seconds, got 0.0"),
     ({"decode_budget_bytes": 1024}, "http_limits.decode_budget_bytes: must be at least max_body_bytes (16777216)"),
     ({"offload_bytes": -1}, "http_limits.offload_bytes: expected an integer >= 0, got -1"),
+    ({"decode_workers": -1}, "http_limits.decode_workers: expected 0..64, got -1"),
+    ({"decode_workers": 65}, "http_limits.decode_workers: expected 0..64, got 65"),
     ({"max_pipelined": 4}, "http_limits.max_pipelined: unknown field"),
 ])
 def test_http_limits_bounds(limits, message):

@@ -1,0 +1,88 @@
+"""Request bodies to model inputs, as plain functions of ``(signature, body, ...)``: the REST routes call them on
+the event loop for small bodies, and the decode pool (:mod:`~mlready.runtime.decode_pool`) runs them in a
+separate process for large ones. So this module imports only the codecs (numpy, orjson) - never the models,
+onnxruntime or the server - and every argument and result pickles (bytes, a Signature, numpy arrays)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from mlready.runtime import codec_tfserving, codec_v2
+from mlready.runtime.errors import BadRequest
+from mlready.runtime.signature import Signature
+
+Decoded = tuple[dict[str, Any], list[str] | None, Any]  # (input arrays, requested outputs, encode context)
+
+
+def json_body(body: bytes) -> Any:
+    if not body:
+        raise BadRequest("the request body is empty (expected JSON)")
+    # Any content type: TF Serving's documented `curl -d` examples send form-urlencoded.
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"malformed JSON: {exc}") from None
+
+
+def v2(signature: Signature, body: bytes, header_length: bytes | None) -> Decoded:
+    """A v2 inference request: JSON, or a JSON header of ``header_length`` bytes followed by binary tensors."""
+    if header_length is not None:
+        try:
+            n = int(header_length)
+        except ValueError:
+            raise BadRequest("invalid Inference-Header-Content-Length") from None
+        if not 0 < n <= len(body):
+            raise BadRequest("Inference-Header-Content-Length is larger than the body")
+        try:
+            header = orjson.loads(body[:n])
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"malformed JSON header: {exc}") from None
+        parsed = codec_v2.decode(header, body[n:], signature)
+    else:
+        parsed = codec_v2.decode(json_body(body), b"", signature)
+    return parsed.arrays, parsed.outputs, parsed
+
+
+def tfserving(signature: Signature, data: Any) -> Decoded:
+    """TF Serving ``:predict`` JSON, already parsed (the cloud routes reshape theirs into it)."""
+    arrays, fmt = codec_tfserving.decode(data, signature)
+    return arrays, None, fmt
+
+
+def vertex_json(data: Any) -> Any:
+    """Vertex AI: ``{"instances": [...], "parameters": {...}}``."""
+    if not isinstance(data, dict) or "instances" not in data:
+        raise BadRequest("Vertex AI requests must be a JSON object with 'instances'")
+    return {"instances": data["instances"]}
+
+
+def azure_json(data: Any) -> Any:
+    """Azure ML scoring: ``{"data": rows}``, ``{"input_data": {"data": rows}}``, or TF Serving JSON."""
+    if isinstance(data, dict) and "input_data" in data:
+        inner = data["input_data"]
+        data = {"data": inner.get("data") if isinstance(inner, dict) else inner}
+    if isinstance(data, dict) and "data" in data:
+        data = {"instances": data["data"]}
+    elif isinstance(data, list):
+        data = {"instances": data}
+    return data
+
+
+def sagemaker_json(data: Any) -> Any:
+    """SageMaker JSON: TF Serving's object, or a bare list of instances."""
+    return data if isinstance(data, dict) else {"instances": data}
+
+
+RESHAPE = {"tfserving": None, "vertex": vertex_json, "azure": azure_json, "sagemaker": sagemaker_json}
+
+
+def tfserving_body(signature: Signature, body: bytes, route: str) -> Decoded:
+    """A TF Serving-style JSON body of ``route`` (tfserving, sagemaker, vertex, azure): parse, reshape, decode."""
+    data = json_body(body)
+    reshape = RESHAPE[route]
+    return tfserving(signature, data if reshape is None else reshape(data))
+
+
+__all__ = ["Decoded", "azure_json", "json_body", "sagemaker_json", "tfserving", "tfserving_body", "v2",
+           "vertex_json"]
