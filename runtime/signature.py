@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -220,9 +221,9 @@ def _leaves_are(data: Any, ndim: int, types: frozenset) -> bool:
     """Every leaf of a regular nested list of depth ``ndim`` has one of ``types`` (exactly: bool is no int)."""
     if ndim == 0:
         return type(data) in types
-    if ndim == 1:
-        return types.issuperset(map(type, data))
-    return all(_leaves_are(row, ndim - 1, types) for row in data)
+    for _ in range(ndim - 1):
+        data = chain.from_iterable(data)  # the leaves, flattened lazily: the whole scan runs in C
+    return types.issuperset(map(type, data))
 
 
 def _prefix(spec: TensorSpec) -> str:
