@@ -67,18 +67,30 @@ class DecodePool:
     async def run(self, decode: Decode, signature: Any) -> Decoded:
         if self.closed:
             raise Overloaded("the server is shutting down")
-        pool = self._executor()
-        try:
-            # submitted from a thread: the first submit starts the forkserver and the worker and waits for them
-            # (imports: ~0.3 s), which must not stall the event loop
-            future = await asyncio.to_thread(pool.submit, decode.fn, signature, *decode.args)
-            return await asyncio.wrap_future(future)
-        except BrokenProcessPool:
-            if self._pool is pool:  # the first request to see it replaces the pool; the next gets a fresh worker
-                self._pool = None
-                log.error("a decode worker died; starting a new one with the next large request")
-                _stop(pool)
-            raise Overloaded("the decode worker stopped while decoding this request; retry") from None
+        for attempt in (1, 2):
+            pool = self._executor()
+            try:
+                # submitted from a thread: the first submit starts the forkserver and the worker and waits for
+                # them (imports: ~0.3 s), which must not stall the event loop
+                future = await asyncio.to_thread(pool.submit, decode.fn, signature, *decode.args)
+            except BrokenProcessPool:  # a worker died while idle: this request never reached it, so retry once
+                self._replace(pool)
+                if attempt == 2:
+                    raise Overloaded("the decode worker could not be started; retry") from None
+                continue
+            try:
+                return await asyncio.wrap_future(future)
+            except BrokenProcessPool:
+                self._replace(pool)
+                raise Overloaded("the decode worker stopped while decoding this request; retry") from None
+        raise AssertionError("unreachable")
+
+    def _replace(self, pool: ProcessPoolExecutor) -> None:
+        """The first request to see a broken pool drops it; the next large body starts a fresh one."""
+        if self._pool is pool:
+            self._pool = None
+            log.error("a decode worker died; a new one starts with the next large request")
+            _stop(pool)
 
     def close(self) -> None:
         self.closed = True

@@ -152,7 +152,8 @@ def test_large_bytes_elements_do_not_stall_health(target, honest):
 
 
 def test_killed_decode_worker_answers_503_and_is_replaced(launch, model_repo, breast_cancer_X):
-    """A decode worker killed mid-decode: that request gets 503 at once (no hang), the next gets a fresh one."""
+    """A decode worker killed mid-decode: that request gets 503 at once (no hang), the next gets a fresh one;
+    killed while idle: the next request is served."""
     server = launch(model_repo)
     payload = _large_json(breast_cancer_X)
     with Raw(server.http_port, timeout=30) as c:  # starts the pool
@@ -163,9 +164,7 @@ def test_killed_decode_worker_answers_503_and_is_replaced(launch, model_repo, br
     with Raw(server.http_port, timeout=30) as c:
         c.send(payload)
         time.sleep(0.15)  # in the worker by now (it takes ~0.2 s or more to decode)
-        for pid in _descendants(server.proc.pid):
-            if Path(f"/proc/{pid}/task/{pid}/children").read_text().strip() == "":  # a worker, not the forkserver
-                os.kill(pid, signal.SIGKILL)
+        _kill_workers(server.proc.pid)
         started = time.monotonic()
         status, body = c.response()
     assert status == 503 and b"decode worker" in body, (status, body)
@@ -175,6 +174,18 @@ def test_killed_decode_worker_answers_503_and_is_replaced(launch, model_repo, br
         status, body = c.response()
     assert status == 200, body[:200]
     assert set(_descendants(server.proc.pid)) - before, "no fresh worker"
+    _kill_workers(server.proc.pid)  # killed while idle: the next request never reached it and is served
+    time.sleep(0.3)
+    with Raw(server.http_port, timeout=30) as c:
+        c.send(payload)
+        status, body = c.response()
+    assert status == 200, body[:200]
+
+
+def _kill_workers(pid: int) -> None:
+    for child in _descendants(pid):
+        if Path(f"/proc/{child}/task/{child}/children").read_text().strip() == "":  # a worker, not the forkserver
+            os.kill(child, signal.SIGKILL)
 
 
 def test_sigterm_stops_the_decode_pool(launch, model_repo, breast_cancer_X):
