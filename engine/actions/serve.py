@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,7 @@ def serve(project: str | Path = ".", out: str | Path | None = None, model_reposi
         data.setdefault("host", "127.0.0.1")
         try:
             config = RuntimeConfig.from_dict(data)
+            config.vertex_routes(os.environ)  # AIP_* routes collide with no other route (as the server checks)
         except ConfigError as exc:
             raise UsageError(f"runtime config: {exc}") from exc
         path = workdir / "runtime.json"
