@@ -49,20 +49,17 @@ def eval_data(ctx: StepContext, signature: dict) -> tuple[np.ndarray, np.ndarray
     return frame[features].to_numpy(dtype=np.float32), frame[spec.data.target].to_numpy()
 
 
-def quantize(model_bytes: bytes, calib: np.ndarray, task: str, ctx: StepContext) -> bytes:
-    """onnxruntime int8 dynamic quantization, through the optimize generator's pass (same settings)."""
+def quantize(model_bytes: bytes, calib: np.ndarray, ctx: StepContext) -> bytes:
+    """onnxruntime int8 dynamic quantization: the optimizer's ``int8_dynamic`` pass with its default settings."""
     import onnx
-    from mlready.generators.optimize.config import OptimizeSpec
-    from mlready.generators.optimize.passes.base import PassContext
-    from mlready.generators.optimize.passes.quantize_dynamic import apply
+    from mlready.generators._shared.quantize import dynamic_int8
 
     model = onnx.load_model_from_string(model_bytes)
-    pctx = PassContext(cfg=OptimizeSpec(), baseline=model, calib=calib, task=task, scratch=ctx.scratch / "int8")
-    return apply(model, pctx).SerializeToString(deterministic=True)
+    return dynamic_int8(model, calib, ctx.scratch / "int8").SerializeToString(deterministic=True)
 
 
 def build_bundle(ctx: StepContext) -> list[Artifact]:
-    from mlready.generators.optimize.passes.base import PassSkipped
+    from mlready.generators._shared.onnx_model import PassSkipped
 
     cfg = ctx.spec.section("target.edge")
     fp32 = ctx.artifact(ONNX_MODEL).read_bytes()  # the served model: its step is this step's dependency
@@ -82,7 +79,7 @@ def build_bundle(ctx: StepContext) -> list[Artifact]:
     elif cfg.int8 == "auto" and data is not None:
         ctx.progress("int8 dynamic quantization")
         try:
-            variants["int8"] = quantize(fp32, data[0][:64], task, ctx)
+            variants["int8"] = quantize(fp32, data[0][:64], ctx)
         except PassSkipped as exc:
             int8_note = f"int8 not applicable: {exc}"
         else:

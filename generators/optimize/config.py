@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from mlready.engine.plugin import Section
+from mlready.generators._shared.quantize import Int8DynamicSpec
 from mlready.generators.optimize.providers import ProvidersSpec
 from pydantic import Field, field_validator
 
@@ -34,12 +35,6 @@ class GraphSpec(Section):
         "basic", description="onnxruntime offline graph optimization level; 'basic' stays portable across "
         "execution providers, 'extended'/'all' may add CPU-only fused operators"
     )
-
-
-class Int8DynamicSpec(Section):
-    weight_type: Literal["qint8", "quint8"] = "qint8"
-    per_channel: bool = False
-    reduce_range: bool = Field(False, description="7-bit weights, for older CPUs without VNNI")
 
 
 class Int8StaticSpec(Section):

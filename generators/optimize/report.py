@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from mlready.generators._shared.onnx_model import ModelFacts
 from mlready.generators.optimize.config import OptimizeSpec
 from mlready.generators.optimize.data import OptimizeData
-from mlready.generators.optimize.inspect_model import ModelFacts
 from mlready.generators.optimize.measure import as_dict
 from mlready.generators.optimize.select import Candidate
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import onnx
 from mlready.engine.plugin import Artifact, StepContext
+from mlready.generators._shared.onnx_model import annotate_types, facts
 from mlready.generators.model.ids import MODEL_PATH, ONNX_BASELINE, ONNX_MODEL, SIGNATURE
 from mlready.generators.optimize import data as opt_data
 from mlready.generators.optimize import measure
 from mlready.generators.optimize.html import render_html
 from mlready.generators.optimize.ids import PROVIDERS_KIND, PROVIDERS_PATH, REPORT_KIND
-from mlready.generators.optimize.inspect_model import annotate_types, facts
 from mlready.generators.optimize.passes import PassContext, PassSkipped, run_chain
 from mlready.generators.optimize.providers import runtime_config
 from mlready.generators.optimize.report import report_dict

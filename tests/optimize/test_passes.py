@@ -6,7 +6,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from mlready.generators.optimize.inspect_model import dense_weight, facts, initializers
+from mlready.generators._shared.onnx_model import dense_weight, facts, initializers
 from mlready.generators.optimize.passes import PASSES, PassSkipped, UnsupportedOperator, run_chain
 from mlready.generators.optimize.passes.structured import find_links
 from onnx import helper, numpy_helper

@@ -8,13 +8,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
+from mlready.generators._shared.onnx_model import PassSkipped
 
 if TYPE_CHECKING:
     from mlready.generators.optimize.config import OptimizeSpec
-
-
-class PassSkipped(Exception):  # noqa: N818 - a decision, not a failure
-    """The pass does not apply to this model; the message is the reason shown in the report."""
 
 
 class UnsupportedOperator(PassSkipped):  # noqa: N818

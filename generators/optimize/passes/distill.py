@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import onnx
 import onnxruntime as ort
-from mlready.generators.optimize.inspect_model import facts
+from mlready.generators._shared.onnx_model import facts
 from mlready.generators.optimize.passes.base import PassContext, PassSkipped
 from onnx import helper
 from sklearn.exceptions import ConvergenceWarning

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 import onnx
-from mlready.generators.optimize.inspect_model import annotate_types, require_dense
+from mlready.generators._shared.onnx_model import annotate_types, require_dense
 from mlready.generators.optimize.passes.base import PassContext
 from onnxconverter_common import float16
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from mlready.generators.optimize.inspect_model import dense_weight, initializers, require_dense
+from mlready.generators._shared.onnx_model import dense_weight, initializers, require_dense
 from mlready.generators.optimize.passes.base import PassContext
 from onnx import numpy_helper
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from mlready.generators.optimize.inspect_model import require_dense
+from mlready.generators._shared.onnx_model import require_dense
+from mlready.generators._shared.quantize import check_quantized, preprocess, quant_type
 from mlready.generators.optimize.passes.base import PassContext, load
-from mlready.generators.optimize.passes.quantize_dynamic import QUANT_TYPES, check_quantized, preprocess
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, quantize_static
 
 METHODS = {
@@ -40,14 +40,14 @@ def apply(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
     rows = ctx.calib[: cfg.calibration_rows]
     out = ctx.path(f"int8_static.{cfg.method}.onnx")
     quantize_static(
-        preprocess(model, ctx, "int8_static"),
+        preprocess(model, ctx.calib[:1], ctx.scratch, "int8_static"),
         str(out),
         RowsReader(model.graph.input[0].name, rows),
         quant_format=QuantFormat.QDQ,
         per_channel=cfg.per_channel,
         reduce_range=cfg.reduce_range,
-        activation_type=QUANT_TYPES[cfg.activation_type],
-        weight_type=QUANT_TYPES[cfg.weight_type],
+        activation_type=quant_type(cfg.activation_type),
+        weight_type=quant_type(cfg.weight_type),
         calibrate_method=METHODS[cfg.method],
         op_types_to_quantize=["MatMul", "Gemm"],
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnx
 import onnxruntime as ort
-from mlready.generators.optimize.inspect_model import DENSE_OPS, initializers, require_dense
+from mlready.generators._shared.onnx_model import DENSE_OPS, initializers, require_dense
 from mlready.generators.optimize.passes.base import PassContext, PassSkipped, UnsupportedOperator
 from onnx import helper, numpy_helper
 

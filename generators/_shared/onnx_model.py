@@ -1,4 +1,5 @@
-"""Read-only facts about an ONNX model that decide which passes apply."""
+"""Read-only facts about an ONNX model that decide which transformations apply (the optimizer's passes, the
+edge bundle's int8 variant), and :class:`PassSkipped`, the way a transformation declines a model."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from onnx import numpy_helper
 
 TREE_OPS = {"TreeEnsembleClassifier", "TreeEnsembleRegressor", "TreeEnsemble"}
 DENSE_OPS = {"MatMul", "Gemm"}
+
+
+class PassSkipped(Exception):  # noqa: N818 - a decision, not a failure
+    """The transformation does not apply to this model; the message is the reason shown in the report."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,6 @@ def facts(model: onnx.ModelProto) -> ModelFacts:
 
 
 def require_dense(model: onnx.ModelProto, pass_name: str, minimum: int = 1) -> ModelFacts:
-    from mlready.generators.optimize.passes.base import PassSkipped
-
     f = facts(model)
     if f.dense_layers < minimum:
         what = "a tree ensemble" if f.tree_ensemble else "a model"
