@@ -49,7 +49,7 @@ def test_a_generator_importing_another_breaks_the_contract(tmp_path):
     """The contract is live: a new module in docker that imports the k8s generator is reported."""
     shadow = shadow_tree(tmp_path, copy=("generators",))
     (shadow / "mlready" / "generators" / "docker" / "uses_k8s.py").write_text(
-        "from mlready.generators.k8s.context import image_digest\n", encoding="utf-8")
+        "from mlready.generators.k8s.kustomize import canary_split\n", encoding="utf-8")
     proc = lint(shadow)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "mlready.generators.docker.uses_k8s -> mlready.generators.k8s.context" in proc.stdout, proc.stdout
+    assert "mlready.generators.docker.uses_k8s -> mlready.generators.k8s.kustomize" in proc.stdout, proc.stdout

@@ -10,8 +10,8 @@ import re
 from typing import Any
 
 from mlready.engine.errors import SpecProblem
-from mlready.generators.k8s.quantity import parse_quantity
-from mlready.generators.k8s.spec import ENVIRONMENTS, K8sSpec
+from mlready.generators._shared.k8s_spec import ENVIRONMENTS, K8sSpec
+from mlready.generators._shared.quantity import parse_quantity
 
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")

@@ -1,4 +1,5 @@
-"""What every manifest builder needs, computed once from the spec: names, labels, image, ports.
+"""What every manifest builder needs, computed once from the spec: names, labels, image, ports (the k8s
+bundle and the KServe InferenceService build from the same view).
 
 The serving facts (ports, drain time, replicas) are owned by the runtime generator's ``serving`` section;
 the image repository, tag and UID/GID by the Docker target (``target.docker``). Both are read here and nowhere else, so the
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlready.generators._shared.facts import Ports, image_ref, monitoring, ports
-from mlready.generators.k8s.spec import K8sSpec
+from mlready.generators._shared.k8s_spec import K8sSpec
 
 TRACK_LABEL = "mlready.io/track"  # "stable" | "canary": matches the runtime's version labels
 ENV_LABEL = "mlready.io/environment"
@@ -124,3 +125,9 @@ def bundle_context(spec: Any, cfg: K8sSpec, digest: str | None = None) -> Bundle
         monitoring=monitoring_on(spec, cfg),
         labels=labels,
     )
+
+
+def env_namespace(ctx: BundleContext, env: str, current_env: str, current_ns: str | None) -> str:
+    if env == current_env and current_ns:
+        return current_ns
+    return ctx.cfg.environments.get(env).namespace or f"{ctx.name}-{env}"

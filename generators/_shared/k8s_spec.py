@@ -1,9 +1,10 @@
-"""The ``target.k8s`` section: what the Kubernetes bundle is built from.
+"""The ``target.k8s`` section: what the Kubernetes bundle is built from, and the pod (resources, probes,
+rollout, names) the KServe InferenceService runs too.
 
 Defaults are the production-ready choice; every per-environment knob (replicas, resources, autoscaling,
 namespace) lives under ``environments.{dev,staging,prod}`` because all three overlays are always written.
 Single-field rules (quantities, DNS-1123 names, ranges) are checked here so the error names the key;
-cross-field rules (HPA min <= max, requests <= limits) live in :mod:`mlready.generators.k8s.checks`.
+cross-field rules (HPA min <= max, requests <= limits) live in :mod:`mlready.generators._shared.k8s_checks`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def check_quantity(value: str | None) -> str | None:
     """A Kubernetes resource quantity ('500m', '2', '1Gi', '1.5'); ``2 cores`` and '1 GB' are errors."""
     if value is None:
         return None
-    from mlready.generators.k8s.quantity import parse_quantity
+    from mlready.generators._shared.quantity import parse_quantity
 
     text = str(value)
     try:

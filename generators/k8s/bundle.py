@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from mlready.generators._shared.k8s_context import BundleContext, Image, env_namespace
+from mlready.generators._shared.k8s_spec import ENVIRONMENTS
 from mlready.generators.k8s import kustomize, objects, workload
-from mlready.generators.k8s.context import BundleContext, Image
 from mlready.generators.k8s.folded import Folded
 from mlready.generators.k8s.monitoring import prometheus_rule, service_monitor
-from mlready.generators.k8s.spec import ENVIRONMENTS
 
 MANIFEST = "k8s-manifest"
 KUSTOMIZATION = "kustomization"
@@ -52,7 +52,7 @@ def bundle_files(
     out = [(f"k8s/base/{name}", MANIFEST, doc) for name, doc in base.items()]
     out.append(("k8s/base/kustomization.yaml", KUSTOMIZATION, kustomize.base_kustomization(list(base))))
     for env in ENVIRONMENTS:
-        ns = kustomize.env_namespace(ctx, env, current_env, current_ns)
+        ns = env_namespace(ctx, env, current_env, current_ns)
         for name, doc in kustomize.overlay(ctx, env, ns).items():
             kind = KUSTOMIZATION if name == "kustomization.yaml" else MANIFEST
             out.append((f"k8s/overlays/{env}/{name}", kind, doc))

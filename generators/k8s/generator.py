@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import textwrap
-
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.engine.spec import Spec
+from mlready.generators._shared.headers import wrap_header
+from mlready.generators._shared.k8s_checks import check
+from mlready.generators._shared.k8s_context import IMAGE_STATE, bundle_context, image_digest
+from mlready.generators._shared.k8s_spec import K8sSpec
 from mlready.generators.k8s.bundle import bundle_files
-from mlready.generators.k8s.checks import check
-from mlready.generators.k8s.context import IMAGE_STATE, bundle_context, image_digest
-from mlready.generators.k8s.spec import K8sSpec
 from mlready.generators.runtime.ids import CONFIG_KIND as RUNTIME_KIND
 from mlready.generators.runtime.ids import STEP_ID as RUNTIME_STEP
 
@@ -30,17 +29,6 @@ def build_bundle(ctx: StepContext) -> list[Artifact]:
         Artifact.yaml(path, kind, doc, header=header + LONG_LINES if path.endswith(PROMQL_FILE) else header)
         for path, kind, doc in bundle_files(bc, runtime_config, spec.env.name, spec.env.namespace, groups)
     ]
-
-
-def wrap_header(text: str, width: int = 80) -> str:
-    """Comment lines re-wrapped to ``width`` columns (yamllint's default line-length)."""
-    lines: list[str] = []
-    for line in text.splitlines():
-        if len(line) <= width or not line.startswith("# "):
-            lines.append(line)
-            continue
-        lines += ["# " + part for part in textwrap.wrap(line[2:], width - 2, break_on_hyphens=False)]
-    return "\n".join(lines) + "\n"
 
 
 def _rule_groups(spec: Spec) -> list[dict]:

@@ -11,23 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from mlready.engine.serialize import dump_yaml
-from mlready.generators.k8s.context import ENV_LABEL, BundleContext
+from mlready.generators._shared.k8s_context import ENV_LABEL, BundleContext
+from mlready.generators._shared.k8s_spec import EnvironmentSpec
+from mlready.generators._shared.pod import CONTAINER, resources
 from mlready.generators.k8s.folded import Folded
 from mlready.generators.k8s.objects import hpa
-from mlready.generators.k8s.spec import EnvironmentSpec
-from mlready.generators.k8s.workload import CONTAINER, cpu_limit_skip, resources
+from mlready.generators.k8s.workload import cpu_limit_skip
 
 API = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
 
 
 def base_kustomization(files: list[str]) -> dict[str, Any]:
     return {**API, "resources": list(files)}
-
-
-def env_namespace(ctx: BundleContext, env: str, current_env: str, current_ns: str | None) -> str:
-    if env == current_env and current_ns:
-        return current_ns
-    return ctx.cfg.environments.get(env).namespace or f"{ctx.name}-{env}"
 
 
 def canary_split(total: int, weight: int) -> tuple[int, int]:

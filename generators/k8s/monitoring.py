@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlready.generators.k8s.context import BundleContext
+from mlready.generators._shared.k8s_context import BundleContext
 
 
 def service_monitor(ctx: BundleContext) -> dict[str, Any]:

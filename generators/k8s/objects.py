@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlready.generators.k8s.context import CONFIG_FILE, BundleContext
-from mlready.generators.k8s.spec import AutoscalingSpec
+from mlready.generators._shared.k8s_context import CONFIG_FILE, BundleContext
+from mlready.generators._shared.k8s_spec import AutoscalingSpec
 
 
 def service_account(ctx: BundleContext) -> dict[str, Any]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from mlready.engine.errors import SpecProblem, StepError
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.engine.spec import Spec
-from mlready.generators.k8s.checks import check
-from mlready.generators.k8s.context import IMAGE_STATE, bundle_context, image_digest
-from mlready.generators.k8s.generator import wrap_header
-from mlready.generators.k8s.kustomize import env_namespace
+from mlready.generators._shared.headers import wrap_header
+from mlready.generators._shared.k8s_checks import check
+from mlready.generators._shared.k8s_context import IMAGE_STATE, bundle_context, env_namespace, image_digest
 from mlready.generators.kserve import schema
 from mlready.generators.kserve.inferenceservice import inference_service
 from mlready.generators.kserve.spec import KServeSpec

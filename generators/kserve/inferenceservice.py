@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlready.generators.k8s.context import BundleContext
-from mlready.generators.k8s.spec import ResourcesSpec
-from mlready.generators.k8s.workload import container, pod_security_context, tmp_volume
+from mlready.generators._shared.k8s_context import BundleContext
+from mlready.generators._shared.k8s_spec import ResourcesSpec
+from mlready.generators._shared.pod import container, pod_security_context, tmp_volume
 from mlready.generators.kserve.spec import KServeSpec
 
 CONTAINER = "kserve-container"  # the name KServe expects for a custom predictor container

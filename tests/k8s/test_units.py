@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from mlready.generators._shared.k8s_spec import check_quantity
 from mlready.generators.k8s.generator import wrap_header
 from mlready.generators.k8s.kustomize import canary_split
-from mlready.generators.k8s.spec import check_quantity
 from mlready.generators.kserve.spec import KServeSpec
 
 

@@ -1,0 +1,100 @@
+"""The model server's pod, as both the k8s Deployment and the KServe InferenceService run it.
+
+- probes on named ports: startup (model load + warm-up budget) -> readiness (``/v2/health/ready``, takes the
+  pod out of the Service while it cannot serve) and liveness (``/v2/health/live``, restarts a wedged process;
+  deliberately not the readiness route, so a busy or loading model is never killed);
+- a preStop pause so kube-proxy/ingress drop the endpoint before SIGTERM;
+- non-root UID/GID >= 10000, read-only root filesystem, no capabilities, seccomp RuntimeDefault; ``/tmp`` is
+  the only writable path (an emptyDir with a size limit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlready.generators._shared.k8s_context import CONFIG_DIR, BundleContext
+from mlready.generators._shared.k8s_spec import ResourcesSpec
+
+CONTAINER = "server"
+LIVE_PATH = "/v2/health/live"
+READY_PATH = "/v2/health/ready"
+
+
+def resources(r: ResourcesSpec) -> dict[str, Any]:
+    limits: dict[str, str] = {"memory": r.memory_limit, "ephemeral-storage": r.ephemeral_storage_limit}
+    if r.cpu_limit is not None:
+        limits = {"cpu": r.cpu_limit, **limits}
+    return {
+        "requests": {"cpu": r.cpu, "memory": r.memory, "ephemeral-storage": r.ephemeral_storage},
+        "limits": limits,
+    }
+
+
+def _probes(ctx: BundleContext) -> dict[str, Any]:
+    p = ctx.cfg.probes
+    startup_period = 5
+    return {
+        "startupProbe": {
+            "httpGet": {"path": READY_PATH, "port": "http"},
+            "periodSeconds": startup_period,
+            "timeoutSeconds": p.timeout_seconds,
+            "failureThreshold": max(1, -(-p.startup_seconds // startup_period)),
+        },
+        "readinessProbe": {
+            "httpGet": {"path": READY_PATH, "port": "http"},
+            "periodSeconds": 5,
+            "timeoutSeconds": p.timeout_seconds,
+            "successThreshold": 1,
+            "failureThreshold": p.readiness_failures,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": LIVE_PATH, "port": "http"},
+            "periodSeconds": p.period_seconds,
+            "timeoutSeconds": p.timeout_seconds,
+            "failureThreshold": p.liveness_failures,
+        },
+    }
+
+
+def container(ctx: BundleContext, image: str, r: ResourcesSpec) -> dict[str, Any]:
+    c: dict[str, Any] = {
+        "name": CONTAINER,
+        "image": image,
+        "imagePullPolicy": ctx.cfg.image_pull_policy,
+        "ports": [{"name": n, "containerPort": port, "protocol": "TCP"} for n, port in ctx.ports.named()],
+        "resources": resources(r),
+        **_probes(ctx),
+        "lifecycle": {"preStop": {"exec": {"command": ["sleep", str(ctx.cfg.pre_stop_seconds)]}}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": ctx.uid,
+            "runAsGroup": ctx.gid,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+        ],
+    }
+    if ctx.cfg.pre_stop_seconds == 0:
+        del c["lifecycle"]
+    return c
+
+
+def pod_security_context(ctx: BundleContext) -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": ctx.uid,
+        "runAsGroup": ctx.gid,
+        "fsGroup": ctx.gid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def tmp_volume(ctx: BundleContext) -> dict[str, Any]:
+    """The only writable path: the root filesystem is read-only."""
+    return {"name": "tmp", "emptyDir": {"sizeLimit": ctx.cfg.tmp_size}}
