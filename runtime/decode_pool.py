@@ -78,6 +78,12 @@ class DecodePool:
                 if attempt == 2:
                     raise Overloaded("the decode worker could not be started; retry") from None
                 continue
+            except OSError:  # no process can start here (no writable temp dir, process limit): decode on a thread
+                log.exception("cannot start a decode worker; decoding this body on a thread")
+                if self._pool is pool:
+                    self._pool = None
+                    _stop(pool)
+                return await asyncio.to_thread(decode.fn, signature, *decode.args)
             try:
                 return await asyncio.wrap_future(future)
             except BrokenProcessPool:
