@@ -12,13 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import onnx
 from mlready.engine.plugin import Section
-from mlready.generators._shared.onnx_model import PassSkipped, annotate_types, require_dense
 from pydantic import Field
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy, onnx and onnxruntime are imported when quantizing: the optimize section reads
+    import numpy as np  # Int8DynamicSpec at planning time, which must stay cheap
+    import onnx
     from onnxruntime.quantization import QuantType
 
 QUANT_OPS = {"MatMulInteger", "DynamicQuantizeLinear", "QLinearMatMul", "QuantizeLinear", "DequantizeLinear",
@@ -52,6 +51,8 @@ def preprocess(model: onnx.ModelProto, row: np.ndarray, scratch: Path, tag: str)
     annotated with its type and shape beforehand anyway); when it fails on another graph, the pre-processing
     runs again without it.
     """
+    import onnx
+    from mlready.generators._shared.onnx_model import annotate_types
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     src, dst = _path(scratch, f"{tag}.in.onnx"), _path(scratch, f"{tag}.pre.onnx")
@@ -66,6 +67,8 @@ def preprocess(model: onnx.ModelProto, row: np.ndarray, scratch: Path, tag: str)
 
 
 def check_quantized(model: onnx.ModelProto, pass_name: str) -> onnx.ModelProto:
+    from mlready.generators._shared.onnx_model import PassSkipped
+
     if not QUANT_OPS & {n.op_type for n in model.graph.node}:
         raise PassSkipped(f"{pass_name}: no operator was quantized (no MatMul/Gemm with constant weights)")
     return model
@@ -75,6 +78,8 @@ def dynamic_int8(model: onnx.ModelProto, calib: np.ndarray, scratch: Path,
                  cfg: Int8DynamicSpec | None = None) -> onnx.ModelProto:
     """int8 dynamic quantization: weights stored as int8, activations quantized on the fly per batch.
     Raises :class:`PassSkipped` for a model without dense layers or when nothing was quantized."""
+    import onnx
+    from mlready.generators._shared.onnx_model import require_dense
     from onnxruntime.quantization import quantize_dynamic
 
     cfg = cfg or Int8DynamicSpec()

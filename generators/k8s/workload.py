@@ -1,12 +1,7 @@
-"""The Deployment: the pod that runs the model server, hardened and with probes that mean something.
-
-- probes on named ports: startup (model load + warm-up budget) -> readiness (``/v2/health/ready``, takes the
-  pod out of the Service while it cannot serve) and liveness (``/v2/health/live``, restarts a wedged process;
-  deliberately not the readiness route, so a busy or loading model is never killed);
-- a preStop pause so kube-proxy/ingress drop the endpoint before SIGTERM; the grace period covers that
-  pause plus the server's own drain;
-- non-root UID/GID >= 10000, read-only root filesystem, no capabilities, seccomp RuntimeDefault, no
-  service-account token; ``/tmp`` is the only writable path (an emptyDir with a size limit).
+"""The Deployment: the model server's pod (``mlready.generators._shared.pod``: probes, preStop pause,
+hardening, ``/tmp`` volume — the KServe InferenceService runs the same pod) wrapped with what only a k8s
+Deployment has: the ConfigMap volume, no service-account token, a grace period covering the preStop pause plus
+the server's own drain, zone/host spreading, the rolling-update strategy and checkov's skip reasons.
 """
 
 from __future__ import annotations
