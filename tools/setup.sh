@@ -35,8 +35,6 @@ if [[ ! -x .venv/bin/python ]]; then "$PY" -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade "pip>=24" "setuptools>=77" wheel
 # torch only as the local CPU build (any other spec pulls GBs of CUDA wheels)
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
-# the test plugin package (a third-party target and config group: tests/engine/test_plugins.py)
-.venv/bin/python -m pip install -q --no-deps --no-build-isolation -e tests/plugins/mlready-hello
 if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   .venv/bin/python -m pip install -q "torch==2.13.0" || echo "warning: torch==2.13.0 not installable here; PyTorch inputs untested" >&2
 fi
