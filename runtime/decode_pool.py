@@ -44,6 +44,10 @@ class Decode:
     def __call__(self, mv: Any) -> Decoded:
         return self.fn(mv.signature, *self.args)
 
+    def in_process(self) -> Callable[[Any], Decoded]:
+        """This decode as a plain callable: never sent to the pool (on the inference threads when large)."""
+        return self.__call__
+
 
 def _worker_init() -> None:
     # The server owns shutdown: a Ctrl-C or SIGTERM sent to the process group must not kill a decode midway.

@@ -233,7 +233,12 @@ class App:
 
     async def _v2_infer(self, req: Request, name: str, version: str | None) -> Response:
         body = await req.read(self.limit)
-        decode = Decode(request_decode.v2, body, req.headers.get(codec_v2.HEADER_LENGTH))
+        hlen = req.headers.get(codec_v2.HEADER_LENGTH)
+        decode: Any = Decode(request_decode.v2, body, hlen)
+        if hlen is not None and hlen.isdigit() and int(hlen) < self.config.http_limits.offload_bytes:
+            # binary tensors behind a small JSON header: no long GIL-held parse (np.frombuffer), so the body is
+            # not copied to a decode process and back
+            decode = decode.in_process()
 
         def encode(mv: ModelVersion, result: dict, parsed: codec_v2.V2Request) -> Response:
             header, chunks = codec_v2.encode(mv.name, mv.version, parsed, result)

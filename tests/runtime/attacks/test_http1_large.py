@@ -252,3 +252,20 @@ def test_every_json_route_decodes_large_bodies_in_the_pool(launch, model_repo, b
     assert pool
     for pid in pool:  # the decode processes import the codecs only
         assert "onnxruntime" not in Path(f"/proc/{pid}/maps").read_text(), pid
+
+
+def test_large_binary_tensors_stay_in_process(launch, model_repo, breast_cancer_X):
+    """A large v2 body whose tensors are binary (a small JSON header) is decoded in the server (np.frombuffer):
+    no decode process is started for it."""
+    server = launch(model_repo)
+    x = np.ascontiguousarray(np.repeat(breast_cancer_X[:1], 3000, axis=0), dtype=np.float32)
+    header = orjson.dumps({"inputs": [{"name": "X", "datatype": "FP32", "shape": list(x.shape),
+                                       "parameters": {"binary_data_size": x.nbytes}}]})
+    body = header + x.tobytes()
+    assert len(body) > 256 * 1024
+    with Raw(server.http_port, timeout=30) as c:
+        c.send(request("/v2/models/quickstart/infer", "POST", body=body,
+                       headers=b"Inference-Header-Content-Length: %d\r\n" % len(header)))
+        status, answer = c.response()
+    assert status == 200, answer[:300]
+    assert _descendants(server.proc.pid) == []
