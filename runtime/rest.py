@@ -37,8 +37,6 @@ JSON = b"application/json"
 _DUMP = orjson.OPT_SERIALIZE_NUMPY
 
 
-
-
 class ClientGone(Exception):
     pass
 
@@ -119,8 +117,9 @@ class App:
         # Checked at startup (and at build time): no configured route takes over another or an open one.
         hroute, proute = self.config.vertex_routes(os.environ)
         if hroute:
-            self.exact[normalize_route(hroute)] = self.ready
-            health.add(normalize_route(hroute))
+            hroute = normalize_route(hroute)
+            self.exact[hroute] = self.ready
+            health.add(hroute)
         if proute:
             self.exact[normalize_route(proute)] = self.vertex
         if cloud.azure_route:
