@@ -34,7 +34,8 @@ log "Python environment (.venv, $("$PY" --version))"
 if [[ ! -x .venv/bin/python ]]; then "$PY" -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade "pip>=24" "setuptools>=77" wheel
 # torch only as the local CPU build (any other spec pulls GBs of CUDA wheels)
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
+# the optional model formats, batch engine and docs extras are installed too: the tests cover all of them
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[dev,xgboost,lightgbm,catboost,tensorflow,spark,docs]"
 if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   .venv/bin/python -m pip install -q "torch==2.13.0" || echo "warning: torch==2.13.0 not installable here; PyTorch inputs untested" >&2
 fi
