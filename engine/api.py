@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlready.engine import registry
-from mlready.engine.errors import BuildFailed
+from mlready.engine.errors import BuildFailed, UsageError
 from mlready.engine.execute import NullReporter, Reporter, StepRecord, execute
 from mlready.engine.graph import Plan, plan
 from mlready.engine.load import load_spec
@@ -99,10 +100,13 @@ def _load_and_plan(project: Path, overrides: list[str] | None, generators: list[
 
 def build(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None,
           reporter: Reporter | None = None, jobs: int | None = None, use_cache: bool = True,
-          generators: list[Generator[Any]] | None = None, run_hooks: bool = True) -> BuildResult:
+          generators: list[Generator[Any]] | None = None, run_hooks: bool = True,
+          keep: Collection[str] = ()) -> BuildResult:
     """Build and write ``out`` (default ``<project>/build``). Raises :class:`BuildFailed` when a step fails;
     the previous output is then left untouched and what the build produced is kept in
-    ``<project>/.mlready/failed-build`` for inspection."""
+    ``<project>/.mlready/failed-build`` for inspection. ``keep``: artifact paths the new build must still
+    produce (a :class:`UsageError` before anything is written otherwise: ``mlready image`` builds on the
+    previous build and must not drop what the user built)."""
     project = Path(project_dir).resolve()
     out_dir = _resolve_out(project, out)
     check_out_dir(out_dir, project)
@@ -115,6 +119,11 @@ def build(project_dir: str | Path, overrides: list[str] | None = None, out: str 
         write_tree(failed_dir, artifacts, manifest)
         failed = [r.id for r in result.failed]
         raise BuildFailed(_failure_text(records, failed_dir), failed)
+    if dropped := sorted(set(keep) - {a.path for a in artifacts}):
+        shown = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
+        raise UsageError(f"this build would drop {len(dropped)} file(s) of the previous build in {out_dir} "
+                         f"({shown}); nothing was written: rebuild with `mlready build` and the overrides "
+                         "that make them, or remove them on purpose first")
     write_tree(out_dir, artifacts, manifest)
     for hook in registry.hooks() if run_hooks else ():
         hook.after_build(spec, result)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mlready.engine.actions import docker_engine as img
+from mlready.engine.actions.rebuild import group_names, merge_overrides, previous_build
 from mlready.engine.actions.smoke import SmokeResult, smoke_test
 from mlready.engine.errors import UsageError
 from mlready.engine.manifest import Manifest
@@ -25,6 +26,7 @@ class ImageReport:
     build_seconds: float
     size: img.ImageSize
     smoke: SmokeResult | None
+    overrides: list[str]  # what the build ran with: the previous build's choices plus the command's
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,16 +46,21 @@ def build_and_check(project_dir: str | Path, overrides: list[str] | None = None,
     from mlready.generators.docker.context import OUT, image_base
 
     project = Path(project_dir).resolve()
-    result = api.build(project, overrides or [], out=out, reporter=reporter)
-    spec = result.spec
-    cfg = spec.section("target.docker")
-    context_dir = result.out_dir / OUT
-    if not cfg.enabled or not (context_dir / "Dockerfile").is_file():
-        raise UsageError("the docker target is not enabled: run `mlready image +target=docker ...` or add "
-                         "`target: docker` to the defaults in deploy.yaml")
-    repo, tag = image_ref(spec)
-    client = img.connect()
+    previous = previous_build(Path(out).resolve() if out else api.default_out(project))
+    merged = list(overrides or [])
+    if previous is not None:  # build on what the user built: never drop its artifacts
+        merged = merge_overrides(previous.overrides, merged, group_names(project))
+    client = img.connect()  # no engine: fail before the build dir is touched
     try:
+        result = api.build(project, merged, out=out, reporter=reporter,
+                           keep=previous.paths if previous is not None else ())
+        spec = result.spec
+        cfg = spec.section("target.docker")
+        context_dir = result.out_dir / OUT
+        if not cfg.enabled or not (context_dir / "Dockerfile").is_file():
+            raise UsageError("the docker target is not enabled: run `mlready image +target=docker ...` or add "
+                             "`target: docker` to the defaults in deploy.yaml")
+        repo, tag = image_ref(spec)
         build_args = {}
         if os.environ.get("SOURCE_DATE_EPOCH"):  # reproducible timestamps where the builder honours it
             build_args["SOURCE_DATE_EPOCH"] = os.environ["SOURCE_DATE_EPOCH"]
@@ -67,7 +74,7 @@ def build_and_check(project_dir: str | Path, overrides: list[str] | None = None,
         client.close()
     record = img.ImageRecord(name=repo, tag=tag, id=built.id, digest=digest)
     report = ImageReport(f"{repo}:{tag}", built.id, digest, push, built.steps, built.cached, built.seconds,
-                         sizes, checked)
+                         sizes, checked, merged)
     update_manifest(result.out_dir, {"image": {**asdict(record), "pushed": push, "size": sizes.total}})
     record.write(project)
     _tag_registered_model(spec, result.manifest, f"{repo}:{tag}", digest)

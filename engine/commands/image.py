@@ -20,6 +20,9 @@ def command(project: str, overrides: tuple[str, ...], out: str | None, push: boo
             no_cache: bool, quiet: bool, as_json: bool) -> None:
     """Build the project, then its image through the Docker Engine API (DOCKER_HOST; Podman's API works).
 
+    An existing build is built on, not replaced: its overrides (optimize=auto, +target=k8s, ...) are kept and
+    OVERRIDES added, so no artifact the user built is dropped; a container engine is checked for first.
+
     \b
     The image is tagged name:version, recorded in build/manifest.json ("image") and .mlready/image.json,
     then run non-root with a read-only root filesystem for one prediction checked against onnxruntime.
@@ -40,6 +43,7 @@ def command(project: str, overrides: tuple[str, ...], out: str | None, push: boo
     mb = 1e6
     size = report.size
     click.echo(f"image {report.ref}  id {report.id[:19]}  digest {report.digest or '-'}")
+    click.echo(f"  from the build with {' '.join(report.overrides) or 'no overrides'}")
     click.echo(f"  build {report.build_seconds:.1f}s, {report.cached_steps}/{report.steps} steps from cache")
     added = (f", {size.added / mb:.1f} MB added to the base (largest layer {(size.largest_added_layer or 0) / mb:.1f} MB)"
              if size.added is not None else "")
