@@ -37,7 +37,8 @@ class ModelFormat:
     """What one model format declares. ``load`` and ``refit`` are ``"module:function"`` references."""
 
     name: str
-    #: ``(spec, path: Path | None, sample: ndarray | None) -> SourceModel``: load the model, convert it to ONNX
+    #: ``(spec, path: Path | None, sample: pandas.DataFrame | None) -> SourceModel``: load the model, convert it
+    #: to ONNX (``sample``: evaluation rows, feature columns in data order with their original dtypes)
     load: str
     #: a short human name used in reports ("ONNX", "scikit-learn")
     title: str = ""

@@ -64,8 +64,29 @@ class ModelSpec(Section):
     input_name: str = "input"
     opset: int = Field(17, ge=9, le=21)
     inputs: list[TensorSpec] | None = Field(None, description="explicit input signature (ONNX, PyTorch)")
+    # tabular (issue 15): display names of a classifier's classes, in the order of its fitted classes
+    class_names: list[str] | None = Field(
+        None, description="display names of the classes, one per fitted class in its order (default: the "
+        "classes as strings); checked against the model when it is loaded"
+    )
 
     _format = field_validator("format")(classmethod(lambda cls, v: formats.check_name(v)))
+
+    @field_validator("class_names")
+    @classmethod
+    def _class_names(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("list at least one class name, or leave it out")
+        blank = [i for i, n in enumerate(v) if not n.strip()]
+        if blank:
+            raise ValueError(f"class name {blank[0]} is empty")
+        seen: set[str] = set()
+        dup = next((n for n in v if n in seen or seen.add(n)), None)  # type: ignore[func-returns-value]
+        if dup is not None:
+            raise ValueError(f"class name {dup!r} is listed twice")
+        return v
 
     def served_name(self, project: ProjectSpec) -> str:
         return self.name or project.name

@@ -50,12 +50,9 @@ def load_source(spec: Any, sample: Any = None) -> Any:
 
 
 def sample_data(ctx: Any) -> tuple[Any, str, list[str]] | None:
-    """The first rows of the evaluation data's feature columns (float32) with the file's name and the column
-    names, or None when the spec names no evaluation data.
-
-    The whole file is checked (errors name the file, column and row)."""
-    import numpy as np
-    from mlready.generators._shared.data import choose_features, numeric_matrix, read_table
+    """The first rows of the evaluation data's feature columns as a DataFrame (data order, original dtypes)
+    with the file's name and the column names, or None when the spec names no evaluation data."""
+    from mlready.generators._shared.data import choose_features, read_table
 
     spec = ctx.spec
     if not spec.data.eval:
@@ -63,11 +60,10 @@ def sample_data(ctx: Any) -> tuple[Any, str, list[str]] | None:
     name = spec.data.eval
     frame = read_table(ctx.resolve(name), name)
     features = choose_features(frame, name, spec.data.target, spec.data.features, None)
-    X = numeric_matrix(frame, features, name, allow_nan=True)
-    return X[:SAMPLE_ROWS].astype(np.float32), name, features
+    return frame[features].head(SAMPLE_ROWS).reset_index(drop=True), name, features
 
 
 def sample_rows(ctx: Any) -> Any:
-    """Just the sample rows (what format loaders take), or None."""
+    """Just the sample rows (what format loaders take: a DataFrame), or None."""
     data = sample_data(ctx)
     return None if data is None else data[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from mlready.engine.plugin import Artifact, StepContext
 from mlready.generators.model.ids import (
@@ -15,28 +17,48 @@ from mlready.generators.model.ids import (
 from mlready.generators.model.source import ModelSourceError, signature
 
 
-def _check_runs(onnx_bytes: bytes, sample, origin: str) -> None:
+def _zeros(inputs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """One row of zeros (empty strings) per input, for a model checked without data."""
+    from mlready.generators._shared.feeds import V2_NUMPY
+
+    feeds = {}
+    for inp in inputs:
+        shape = [d if d > 0 else 1 for d in inp["shape"]]
+        dtype = V2_NUMPY.get(inp["datatype"], np.float32)
+        feeds[inp["name"]] = np.full(shape, "", dtype=object) if dtype is np.object_ else np.zeros(shape, dtype)
+    return feeds
+
+
+def _sample_feeds(sig: dict[str, Any], sample: tuple[Any, str, list[str]], origin: str) -> dict[str, np.ndarray]:
+    from mlready.generators._shared.feeds import frame_feeds
+
+    frame, data_name, columns = sample
+    inputs = sig["inputs"]
+    if "features" in sig:
+        return frame_feeds(frame, inputs, sig["features"], data_name)
+    if len(inputs) == 1 and len(inputs[0]["shape"]) == 2 and inputs[0]["shape"][1] not in (-1, len(columns)):
+        width = inputs[0]["shape"][1]
+        shown = ", ".join(columns[:6]) + (f", … ({len(columns)} in all)" if len(columns) > 6 else "")
+        raise ModelSourceError(
+            f"{data_name}: the model {origin} expects {width} input features but the data has "
+            f"{len(columns)} feature columns ({shown}); list the model's columns in data.features"
+        )
+    names = ", ".join(i["name"] for i in inputs)
+    raise ModelSourceError(
+        f"{data_name}: cannot tell which feature columns ({', '.join(columns[:6])}) feed the inputs of the "
+        f"model {origin} ({names}); name the inputs after the columns, or list them in data.features"
+    )
+
+
+def _check_runs(onnx_bytes: bytes, sig: dict[str, Any], sample: tuple[Any, str, list[str]] | None, origin: str) -> None:
+    """Load the model in onnxruntime and run it on the sample rows (every input fed), or on zeros without data."""
     import onnxruntime as ort
 
     try:
         sess = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise ModelSourceError(f"{origin}: onnxruntime cannot load the model: {str(exc).splitlines()[0]}") from None
-    inputs = sess.get_inputs()
-    if len(inputs) != 1:  # multi-input models are checked by the readiness step's evaluation
-        return
-    shape = [d if isinstance(d, int) else 1 for d in inputs[0].shape]
-    if sample is None:
-        sample = np.zeros(shape, dtype=np.float32)
-    else:
-        sample, data_name, features = sample
-        if len(shape) == 2 and sample.shape[1] != shape[1]:
-            shown = ", ".join(features[:6]) + (f", … ({len(features)} in all)" if len(features) > 6 else "")
-            raise ModelSourceError(
-                f"{data_name}: the model {origin} expects {shape[1]} input features but the data has "
-                f"{sample.shape[1]} feature columns ({shown}); list the model's columns in data.features"
-            )
-    feeds = {inputs[0].name: sample}
+    feeds = _zeros(sig["inputs"]) if sample is None else _sample_feeds(sig, sample, origin)
     try:
         sess.run(None, feeds)
     except Exception as exc:
@@ -51,10 +73,17 @@ def ingest(ctx: StepContext) -> list[Artifact]:
     ctx.progress("loading the model")
     sample = sample_data(ctx)
     src = load_source(spec, sample[0] if sample is not None else None)
+    sig = signature(
+        spec.model_name,
+        spec.model.version,
+        src,
+        columns=sample[2] if sample is not None else None,
+        class_names=spec.model.class_names,
+        origin=spec.model.source,
+    )
     ctx.progress("checking it runs in onnxruntime")
     data = src.onnx_model.SerializeToString(deterministic=True)
-    _check_runs(data, sample, spec.model.source)
-    sig = signature(spec.model_name, spec.model.version, src)
+    _check_runs(data, sig, sample, spec.model.source)
     if optimization_active(spec):
         model_art = Artifact.from_bytes(BASELINE_PATH, ONNX_BASELINE, data)
     else:

@@ -9,7 +9,7 @@ from mlready.engine.formats import ModelFormat
 from mlready.generators.model.source import ModelSourceError, SourceModel
 
 if TYPE_CHECKING:
-    import numpy as np
+    import pandas as pd
 
 FORMAT = ModelFormat(
     name="onnx",
@@ -21,7 +21,7 @@ FORMAT = ModelFormat(
 )
 
 
-def load(spec, path: Path | None, sample: np.ndarray | None) -> SourceModel:
+def load(spec, path: Path | None, sample: pd.DataFrame | None) -> SourceModel:
     import onnx
 
     assert path is not None

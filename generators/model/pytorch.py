@@ -31,6 +31,7 @@ from mlready.generators.model.source import ModelSourceError, SourceModel
 
 if TYPE_CHECKING:  # numpy is imported where used: the format registry loads this module when planning
     import numpy as np
+    import pandas as pd
 
 FORMAT = ModelFormat(
     name="pytorch",
@@ -81,9 +82,23 @@ def _read(path: Path, spec: Any) -> Any:
     return obj
 
 
-def load(spec: Any, path: Path | None, sample: np.ndarray | None) -> SourceModel:
+def load(spec: Any, path: Path | None, sample: pd.DataFrame | None) -> SourceModel:
     assert path is not None
     return convert_module(spec, _read(path, spec), sample, origin=str(path))
+
+
+def _matrix(sample: Any, origin: str) -> np.ndarray | None:
+    """The sample rows (a DataFrame of feature columns, or an array) as the float32 matrix a module takes."""
+    import numpy as np
+
+    if sample is None:
+        return None
+    if hasattr(sample, "columns"):
+        from mlready.generators._shared.feeds import column_values
+
+        cols = [column_values(sample[c], "FP32", f"{origin}: sample column {c!r}", "input") for c in sample.columns]
+        return np.stack(cols, axis=1) if cols else np.zeros((len(sample), 0), dtype=np.float32)
+    return np.asarray(sample, dtype=np.float32)
 
 
 def _n_features(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> int:
@@ -210,12 +225,13 @@ class _Shape:
     notes: list[str]
 
 
-def _inspect(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> _Shape:
+def _inspect(spec: Any, module: Any, sample: Any, origin: str) -> _Shape:
     """Input width, task, classes and whether to add a softmax, from the spec and a probe run."""
     import numpy as np
 
     torch = import_torch()
     module = module.eval()
+    sample = _matrix(sample, origin)
     n_features = _n_features(spec, module, sample, origin)
     input_name = spec.model.inputs[0].name if spec.model.inputs else spec.model.input_name
     if spec.model.inputs and len(spec.model.inputs) != 1:
@@ -265,13 +281,13 @@ def _inspect(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> 
     return _Shape(n_features, input_name, width, task, classes, softmax, notes)
 
 
-def predictor(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> TorchPredictor:
+def predictor(spec: Any, module: Any, sample: Any, origin: str) -> TorchPredictor:
     """The module as a scikit-learn-like predictor, without exporting it (cross-validation folds)."""
     shape = _inspect(spec, module, sample, origin)
     return TorchPredictor(module, shape.task, shape.classes, shape.softmax)
 
 
-def convert_module(spec: Any, module: Any, sample: np.ndarray | None, origin: str) -> SourceModel:
+def convert_module(spec: Any, module: Any, sample: Any, origin: str) -> SourceModel:
     """Export a torch module (shared with the trainer loader)."""
     torch = import_torch()
     shape = _inspect(spec, module, sample, origin)  # puts the module in eval mode

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlready.engine.formats import ModelFormat
+from mlready.generators.model.boosters import TOOLS as BOOSTER_TOOLS
 from mlready.generators.model.source import ModelSourceError, SourceModel
 
 if TYPE_CHECKING:
-    import numpy as np
+    import pandas as pd
 
 FORMAT = ModelFormat(
     name="sklearn",
@@ -23,7 +24,7 @@ FORMAT = ModelFormat(
     load="mlready.generators.model.sklearn:load",
     suffixes=(".joblib", ".skops", ".pkl", ".pickle"),
     mlflow_flavor=("sklearn", "pickled_model"),
-    tools=("skl2onnx", "scikit-learn"),
+    tools=("skl2onnx", "scikit-learn", *BOOSTER_TOOLS),  # a pickle may hold a booster (boosters.py)
     refit="mlready.generators.model.sklearn:refit",
 )
 
@@ -43,7 +44,7 @@ def _read(path: Path) -> Any:
         raise ModelSourceError(f"{path}: cannot load the scikit-learn model: {type(exc).__name__}: {exc}") from None
 
 
-def load(spec, path: Path | None, sample: np.ndarray | None) -> SourceModel:
+def load(spec, path: Path | None, sample: pd.DataFrame | None) -> SourceModel:
     assert path is not None
     est = _read(path)
     if not hasattr(est, "predict"):
@@ -92,6 +93,9 @@ def to_onnx(est: Any, n_features: int, input_name: str, opset: int, classifier: 
     from skl2onnx.common.exceptions import MissingShapeCalculator
 
     options = {"zipmap": False} if classifier else None
+    from mlready.generators.model.boosters import prepare
+
+    prepare(est, origin)  # XGBoost/LightGBM/CatBoost estimators (alone or in a Pipeline): their converters
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -23,6 +23,7 @@ from mlready.generators.model.source import ModelSourceError, SourceModel
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
 FORMAT = ModelFormat(
     name="trainer",
@@ -99,7 +100,7 @@ def takes_data(func: Callable[..., Any]) -> bool:
 
 def training_data(spec: Any) -> tuple[Any, np.ndarray]:
     """``data.train`` as (DataFrame of the feature columns, target array), with errors naming file/column."""
-    from mlready.generators._shared.data import choose_features, numeric_matrix, read_table, target_vector
+    from mlready.generators._shared.data import choose_features, read_table, target_vector
 
     if not spec.data.train:
         raise ModelSourceError("model.trainer takes (X, y), so the spec needs data.train (CSV or Parquet)")
@@ -110,7 +111,6 @@ def training_data(spec: Any) -> tuple[Any, np.ndarray]:
             f"{name}: target column {spec.data.target!r} not found (columns: {', '.join(frame.columns)})"
         )
     features = choose_features(frame, name, spec.data.target, spec.data.features, None)
-    numeric_matrix(frame, features, name, allow_nan=False)  # names the first bad column, if any
     task = "regression" if spec.model.task == "regression" else "classification"
     return frame[features].reset_index(drop=True), target_vector(frame, name, spec.data.target, task)
 
@@ -158,7 +158,7 @@ def refit(spec: Any, src: SourceModel) -> tuple[Any, bool] | None:
     return estimator_refit(spec, src)
 
 
-def load(spec: Any, path: Path | None, sample: np.ndarray | None) -> SourceModel:
+def load(spec: Any, path: Path | None, sample: pd.DataFrame | None) -> SourceModel:
     func = resolve(spec)
     model = call(spec, func, *training_data(spec)) if takes_data(func) else call(spec, func)
     origin = f"model.trainer {spec.model.trainer!r}"
