@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlready.engine.formats import ModelFormat
-from mlready.generators.model.boosters import TOOLS as BOOSTER_TOOLS
 from mlready.generators.model.source import ModelSourceError, SourceModel
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ FORMAT = ModelFormat(
     load="mlready.generators.model.sklearn:load",
     suffixes=(".joblib", ".skops", ".pkl", ".pickle"),
     mlflow_flavor=("sklearn", "pickled_model"),
-    tools=("skl2onnx", "scikit-learn", *BOOSTER_TOOLS),  # a pickle may hold a booster (boosters.py)
+    tools=("skl2onnx", "scikit-learn"),
     refit="mlready.generators.model.sklearn:refit",
 )
 
