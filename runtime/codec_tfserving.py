@@ -3,6 +3,10 @@
 See https://www.tensorflow.org/tfx/serving/api_rest. A single-input model takes bare values; a multi-input
 model takes objects keyed by input name. A single-output model answers bare values; several outputs answer
 objects keyed by output name. Binary strings travel as ``{"b64": "..."}``.
+
+A model whose signature names its features (:mod:`~mlready.runtime.features`) also takes ``instances`` as
+objects keyed by feature name, ``inputs`` as a map of feature columns, and (with several inputs) rows as lists
+in feature order. Class probabilities are answered keyed by class name (:mod:`~mlready.runtime.answers`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import binascii
 from typing import Any
 
 import numpy as np
+from mlready.runtime.answers import Answers
 from mlready.runtime.errors import BadRequest
 from mlready.runtime.signature import CONVERSION_ERRORS, Signature, TensorSpec, to_array
 
@@ -61,6 +66,8 @@ def decode(body: Any, signature: Signature) -> tuple[Arrays, str]:
         if isinstance(instances[0], dict) and not (len(specs) == 1 and specs[0].dtype.kind == "O"
                                                    and set(instances[0]) == {"b64"}):
             names = set(instances[0])
+            if _named(names, signature):
+                return signature.feature_map.from_records(instances, "instances"), "row"
             for i, inst in enumerate(instances):
                 if not isinstance(inst, dict) or set(inst) != names:
                     raise BadRequest(f"instances[{i}]: every instance must be an object with the same keys "
@@ -68,17 +75,30 @@ def decode(body: Any, signature: Signature) -> tuple[Arrays, str]:
             _check_names(names, signature)
             return {s.name: _array(s, [inst[s.name] for inst in instances]) for s in specs}, "row"
         if len(specs) != 1:
+            if signature.feature_map is not None:  # rows of values in feature order
+                return signature.feature_map.from_lists(instances, "instances"), "row"
             raise BadRequest(f"model '{signature.name}' has {len(specs)} inputs: each instance must be an object "
                              f"keyed by input name ({', '.join(signature.input_names)})")
         return {specs[0].name: _array(specs[0], instances)}, "row"
     inputs = body["inputs"]
     if isinstance(inputs, dict) and not (len(specs) == 1 and set(inputs) == {"b64"}):
+        if _named(set(inputs), signature):
+            return signature.feature_map.from_columns(inputs, "inputs"), "columnar"
         _check_names(set(inputs), signature)
         return {s.name: _array(s, inputs[s.name]) for s in specs}, "columnar"
     if len(specs) != 1:
         raise BadRequest(f"model '{signature.name}' has {len(specs)} inputs: 'inputs' must be an object keyed by "
                          f"input name ({', '.join(signature.input_names)})")
     return {specs[0].name: _array(specs[0], inputs)}, "columnar"
+
+
+def _named(names: set[str], signature: Signature) -> bool:
+    """Keys of an instance (or of ``inputs``) are feature names, not input names: the named branch. Input names
+    that are not feature names keep the positional meaning (an object per input)."""
+    fmap = signature.feature_map
+    if fmap is None:
+        return False
+    return not (names.issubset(signature.input_names) and names.isdisjoint(fmap.by_name))
 
 
 def _check_names(names: set[str], signature: Signature) -> None:
@@ -106,16 +126,31 @@ def _plain_item(x: Any) -> Any:
     return x
 
 
-def encode(outputs: Arrays, fmt: str) -> dict[str, Any]:
+def encode(outputs: Arrays, fmt: str, answers: Answers | None = None) -> dict[str, Any]:
+    """``answers``: the model's output shaping; its probabilities output is keyed by class name."""
+    keyed = answers.proba if answers is not None and answers.proba in outputs else None
     if fmt == "columnar":
-        if len(outputs) == 1:
+        if len(outputs) == 1 and keyed is None:
             return {"outputs": _fast(next(iter(outputs.values())))}
-        return {"outputs": {k: _fast(v) for k, v in outputs.items()}}
-    if len(outputs) == 1:
+        return {"outputs": {k: _by_class(v, answers, True) if k == keyed else _fast(v) for k, v in outputs.items()}}
+    if len(outputs) == 1 and keyed is None:
         return {"predictions": _fast(next(iter(outputs.values())))}
-    cols = {k: _plain(v) for k, v in outputs.items()}
+    cols = {k: _by_class(v, answers, False) if k == keyed else _plain(v) for k, v in outputs.items()}
+    if len(cols) == 1:
+        return {"predictions": next(iter(cols.values()))}
     n = min(len(c) if isinstance(c, list) else 1 for c in cols.values())
     return {"predictions": [{k: c[i] for k, c in cols.items()} for i in range(n)]}
+
+
+def _by_class(proba: np.ndarray, answers: Any, columnar: bool) -> Any:
+    """Probabilities ``[rows, classes]`` keyed by class name: an object per row, or one list per class."""
+    names = answers.class_names
+    if proba.ndim != 2 or proba.shape[1] != len(names):
+        return _fast(proba)
+    values = proba.astype(np.float64).tolist() if proba.dtype == np.float16 else proba.tolist()
+    if columnar:
+        return dict(zip(names, map(list, zip(*values, strict=True)), strict=True))
+    return [dict(zip(names, row, strict=True)) for row in values]
 
 
 def _fast(arr: np.ndarray) -> Any:

@@ -3,6 +3,11 @@
 With the extension the body is a JSON header of ``Inference-Header-Content-Length`` bytes followed by the raw
 tensors, in input order, of every input whose ``parameters.binary_data_size`` is set; outputs asked for with
 ``parameters.binary_data`` (or request-level ``binary_data_output``) are answered the same way.
+
+A model whose signature names its features also takes one tensor per feature (named after it, its datatype,
+shape ``[rows]`` or ``[rows, 1]``), assembled into the inputs by :mod:`~mlready.runtime.features`; a request
+sends either the model's inputs or its features, not a mix. A classifier's probabilities output carries the class
+order as its ``class_names`` parameter (:mod:`~mlready.runtime.answers`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import math
 from typing import Any
 
 import numpy as np
+from mlready.runtime.answers import Answers
 from mlready.runtime.datatypes import (
     V2_TO_NUMPY,
     deserialize_bytes_tensor,
@@ -72,8 +78,10 @@ def decode(body: Any, binary: bytes, signature: Signature) -> V2Request:
         name = tensor["name"]
         if name in arrays:
             raise BadRequest(f"input '{name}' given twice")
-        spec = input_spec(signature, name, tensor.get("datatype"))
+        spec, feature = tensor_spec(signature, name, tensor.get("datatype"))
         shape = check_shape(tensor.get("shape"), name)
+        if feature:
+            feature_shape(name, shape)
         tparams = _params(tensor.get("parameters"), f"input '{name}'")
         size = tparams.get("binary_data_size")
         if size is not None:
@@ -88,6 +96,7 @@ def decode(body: Any, binary: bytes, signature: Signature) -> V2Request:
             arrays[name] = to_array(spec, tensor["data"], shape)
     if offset != len(binary):
         raise BadRequest(f"{len(binary) - offset} bytes of binary data are not claimed by any input")
+    arrays = model_inputs(signature, arrays)
     outputs = None
     binary_outputs: dict[str, bool] = {}
     if "outputs" in body:
@@ -110,16 +119,63 @@ def decode(body: Any, binary: bytes, signature: Signature) -> V2Request:
     return V2Request(id_, arrays, outputs, binary_outputs, params.get("binary_data_output") is True)
 
 
+def tensor_spec(signature: Signature, name: str, datatype: Any) -> tuple[TensorSpec, bool]:
+    """The spec a request tensor named ``name`` is read with, and whether it is a feature column (a feature
+    that is not an input, or one that is its input alone): then it is one value per row, of the feature's type."""
+    fmap = signature.feature_map
+    feature = fmap.by_name.get(name) if fmap is not None else None
+    if feature is None or (feature.index is not None and signature.input(name) is not None):
+        if fmap is not None and signature.input(name) is None:
+            raise fmap.unknown(name, None, signature.input_names)
+        return input_spec(signature, name, datatype), False
+    spec = TensorSpec(name, feature.datatype, (-1,))
+    _datatype(spec, datatype)
+    return spec, True
+
+
+def feature_shape(name: str, shape: list[int]) -> None:
+    if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
+        raise BadRequest(f"input '{name}': a feature takes one value per row (shape [rows] or [rows, 1]), "
+                         f"got shape {shape}")
+
+
+def model_inputs(signature: Signature, arrays: Arrays) -> Arrays:
+    """Tensors as sent -> the model's inputs: feature columns are assembled; the model's own inputs pass."""
+    fmap = signature.feature_map
+    if fmap is None:
+        return arrays
+    features = [n for n in arrays if n in fmap.by_name and (fmap.by_name[n].index is None
+                                                              or signature.input(n) is None)]
+    if not features:
+        return arrays
+    if len(features) != len(arrays):
+        others = sorted(set(arrays) - set(features))
+        raise BadRequest(f"send either one tensor per feature ({', '.join(fmap.names)}) or the model's inputs "
+                         f"({', '.join(signature.input_names)}), not both (got feature(s) and "
+                         f"{', '.join(repr(n) for n in others)})")
+    fmap.check_names(arrays, "inputs")
+    columns = {n: a.reshape(-1) for n, a in arrays.items()}
+    rows = len(columns[fmap.names[0]])
+    for n, col in columns.items():
+        if len(col) != rows:
+            raise BadRequest(f"input '{n}': {len(col)} rows, but '{fmap.names[0]}' has {rows}")
+    return fmap.assemble(columns, rows)
+
+
 def input_spec(signature: Signature, name: str, datatype: Any) -> TensorSpec:
     """The signature's input ``name``, which the request declares as ``datatype``; 400 if unknown or another type."""
     spec = signature.input(name)
     if spec is None:
         raise BadRequest(f"unknown input '{name}' (model '{signature.name}' takes: "
                          f"{', '.join(signature.input_names)})")
+    return _datatype(spec, datatype)
+
+
+def _datatype(spec: TensorSpec, datatype: Any) -> TensorSpec:
     if not isinstance(datatype, str) or datatype not in V2_TO_NUMPY:
-        raise BadRequest(f"input '{name}': unknown datatype {datatype!r} (one of {', '.join(V2_TO_NUMPY)})")
+        raise BadRequest(f"input '{spec.name}': unknown datatype {datatype!r} (one of {', '.join(V2_TO_NUMPY)})")
     if datatype != spec.datatype:
-        raise BadRequest(f"input '{name}': expected datatype {spec.datatype}, got {datatype}")
+        raise BadRequest(f"input '{spec.name}': expected datatype {spec.datatype}, got {datatype}")
     return spec
 
 
@@ -150,15 +206,19 @@ def to_binary(arr: np.ndarray, datatype: str) -> bytes:
     return np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
 
 
-def encode(model: str, version: int, req: V2Request, outputs: Arrays) -> tuple[dict[str, Any], list[bytes]]:
+def encode(model: str, version: int, req: V2Request, outputs: Arrays,
+           answers: Answers | None = None) -> tuple[dict[str, Any], list[bytes]]:
     """-> (JSON header, binary chunks). No chunks means a plain JSON response."""
     tensors, chunks = [], []
+    proba = answers.proba if answers is not None else None
     for name, arr in outputs.items():
         datatype = numpy_to_v2(arr.dtype)
         t: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(arr.shape)}
+        if name == proba:
+            t["parameters"] = {"class_names": answers.parameter}
         if req.binary_outputs.get(name, req.binary_default):
             raw = to_binary(arr, datatype)
-            t["parameters"] = {"binary_data_size": len(raw)}
+            t.setdefault("parameters", {})["binary_data_size"] = len(raw)
             chunks.append(raw)
         elif datatype == "BYTES":
             t["data"] = [x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x) for x in arr.reshape(-1)]

@@ -7,7 +7,14 @@ import math
 from typing import Any
 
 import numpy as np
-from mlready.runtime.codec_v2 import check_shape, from_binary, input_spec, to_binary
+from mlready.runtime.codec_v2 import (
+    check_shape,
+    feature_shape,
+    from_binary,
+    model_inputs,
+    tensor_spec,
+    to_binary,
+)
 from mlready.runtime.datatypes import V2_TO_CONTENTS, numpy_to_v2
 from mlready.runtime.errors import BadRequest, NotFound, ServingError, Unavailable
 from mlready.runtime.grpc_transport import Call, GrpcError, GrpcServer, Routes, Status
@@ -26,8 +33,12 @@ def _decode(req: Any, mv: ModelVersion) -> tuple[dict[str, np.ndarray], list[str
         raise BadRequest(f"raw_input_contents has {len(raw)} entries for {len(req.inputs)} inputs")
     arrays: dict[str, np.ndarray] = {}
     for i, t in enumerate(req.inputs):
-        spec = input_spec(sig, t.name, t.datatype)
+        if t.name in arrays:
+            raise BadRequest(f"input '{t.name}' given twice")
+        spec, feature = tensor_spec(sig, t.name, t.datatype)
         shape = check_shape(list(t.shape), t.name)
+        if feature:
+            feature_shape(t.name, shape)
         if raw:
             arr = from_binary(spec, shape, raw[i])
         else:
@@ -46,7 +57,7 @@ def _decode(req: Any, mv: ModelVersion) -> tuple[dict[str, np.ndarray], list[str
             else:
                 arr = _typed(spec, values).reshape(shape)
         arrays[t.name] = arr
-    return arrays, check_outputs(sig, [o.name for o in req.outputs] or None), None
+    return model_inputs(sig, arrays), check_outputs(sig, [o.name for o in req.outputs] or None), None
 
 
 def _typed(spec: TensorSpec, values: Any) -> np.ndarray:
@@ -71,9 +82,12 @@ _CONTENTS_DTYPE = {"INT8": np.dtype(np.int32), "INT16": np.dtype(np.int32),
 def _encode(mv: ModelVersion, result: dict[str, np.ndarray], req_id: str) -> Any:
     resp = pb.ModelInferResponse(model_name=mv.name, model_version=str(mv.version), id=req_id)
     raws = []
+    proba = mv.answers.proba if mv.answers is not None else None
     for name, arr in result.items():
         datatype = numpy_to_v2(arr.dtype)
-        resp.outputs.add(name=name, datatype=datatype, shape=list(arr.shape))
+        out = resp.outputs.add(name=name, datatype=datatype, shape=list(arr.shape))
+        if name == proba:  # the class order, as in v2 REST (see runtime/answers.py)
+            out.parameters["class_names"].string_param = mv.answers.parameter
         raws.append(to_binary(arr, datatype))
     resp.raw_output_contents.extend(raws)
     return resp

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from mlready.runtime.answers import answers_for
 from mlready.runtime.batching import Arrays, Batcher
 from mlready.runtime.config import ModelConfig, ProviderConfig, ThreadConfig
 from mlready.runtime.errors import BadRequest, Overloaded
@@ -42,6 +43,7 @@ class ModelVersion:
         self.inflight = 0
         self._idle: asyncio.Event | None = None
         self._output_names = signature.output_names
+        self.answers = answers_for(signature)  # class names, one number per regression row (None: as the model says)
         v = str(version)
         self._m_infer = metrics.child(metrics.inference_duration, name, v)
         self._m_batch = metrics.child(metrics.batch_size, name, v)
@@ -100,7 +102,9 @@ class ModelVersion:
             if self.inflight == 0 and self._idle is not None:
                 self._idle.set()
         if outputs is not None:
-            return {n: result[n] for n in outputs}
+            result = {n: result[n] for n in outputs}
+        if self.answers is not None:
+            return self.answers.apply(result)  # a fresh dict per request (batcher split, zip, filter)
         return result
 
     async def wait_idle(self, timeout: float) -> bool:
@@ -118,14 +122,33 @@ class ModelVersion:
             await self.batcher.close()
         self.session = None
 
+    @property
+    def served_outputs(self) -> tuple:
+        """The output tensors as answered (class names are BYTES, regression outputs one number per row)."""
+        outputs = self.signature.outputs
+        return self.answers.served(outputs) if self.answers is not None else outputs
+
     def metadata(self) -> dict[str, Any]:
-        return {
+        """v2 model metadata; ``parameters`` says how to call the model by name (``features``: name, datatype,
+        the input and index it feeds) and what the answers call the classes (``class_names``, ``task``)."""
+        meta: dict[str, Any] = {
             "name": self.name,
             "versions": [str(self.version)],
             "platform": PLATFORM,
             "inputs": [t.to_dict() for t in self.signature.inputs],
-            "outputs": [t.to_dict() for t in self.signature.outputs],
+            "outputs": [t.to_dict() for t in self.served_outputs],
         }
+        sig = self.signature
+        params: dict[str, Any] = {}
+        if sig.task is not None:
+            params["task"] = sig.task
+        if sig.features is not None:
+            params["features"] = [f.to_dict() for f in sig.features]
+        if sig.class_names is not None:
+            params["class_names"] = list(sig.class_names)
+        if params:
+            meta["parameters"] = params
+        return meta
 
 
 def session_options(threads: ThreadConfig) -> Any:
@@ -189,7 +212,13 @@ def load_version(name: str, version: int, path: Path, config: ModelConfig, threa
         except (OSError, ValueError) as exc:
             raise LoadError(f"{meta_file}: {exc}") from exc
         signature = Signature(name=name, version=version, inputs=meta.inputs, outputs=meta.outputs,
-                              task=meta.task, classes=meta.classes, feature_names=meta.feature_names)
+                              task=meta.task, classes=meta.classes, feature_names=meta.feature_names,
+                              features=meta.features, class_names=meta.class_names, example=meta.example)
+    if signature.example is not None and signature.feature_map is not None:
+        try:
+            signature.feature_map.from_records([signature.example], "example")
+        except BadRequest as exc:
+            raise LoadError(f"{meta_file}: {exc.message}") from None
     mv = ModelVersion(name, version, path, session, signature, config, executor, metrics)
     if config.warmup:
         warmup(mv, threads.inline_below_ms / 1000.0)

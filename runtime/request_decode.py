@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from mlready.runtime import codec_tfserving, codec_v2
 from mlready.runtime.errors import BadRequest
+from mlready.runtime.invocations import mlflow_json, split_records
 from mlready.runtime.signature import Signature
 
 Decoded = tuple[dict[str, Any], list[str] | None, Any]  # (input arrays, requested outputs, encode context)
@@ -58,9 +59,12 @@ def vertex_json(data: Any) -> Any:
 
 
 def azure_json(data: Any) -> Any:
-    """Azure ML scoring: ``{"data": rows}``, ``{"input_data": {"data": rows}}``, or TF Serving JSON."""
+    """Azure ML scoring: ``{"data": rows}``, ``{"input_data": {"data": rows}}`` (with ``columns``: the pandas split
+    form Azure's MLflow deployments send), or TF Serving JSON."""
     if isinstance(data, dict) and "input_data" in data:
         inner = data["input_data"]
+        if isinstance(inner, dict) and "columns" in inner:
+            return {"instances": split_records(inner, "input_data")}
         data = {"data": inner.get("data") if isinstance(inner, dict) else inner}
     if isinstance(data, dict) and "data" in data:
         data = {"instances": data["data"]}
@@ -70,8 +74,13 @@ def azure_json(data: Any) -> Any:
 
 
 def sagemaker_json(data: Any) -> Any:
-    """SageMaker JSON: TF Serving's object, or a bare list of instances."""
-    return data if isinstance(data, dict) else {"instances": data}
+    """SageMaker JSON: TF Serving's object, MLflow's scoring payloads (``dataframe_split``, ``dataframe_records``,
+    ``instances``, ``inputs``, see :mod:`~mlready.runtime.invocations`), or a bare list of instances."""
+    if not isinstance(data, dict):
+        return {"instances": data}
+    if "dataframe_split" in data or "dataframe_records" in data or "params" in data:
+        return mlflow_json(data)
+    return data
 
 
 RESHAPE = {"tfserving": None, "vertex": vertex_json, "azure": azure_json, "sagemaker": sagemaker_json}

@@ -9,7 +9,6 @@ limits) and the adapter that builds a :class:`Request` are in ``http_transport``
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 import uuid
@@ -26,9 +25,11 @@ from mlready.runtime.errors import (
     NotFound,
     ServingError,
 )
+from mlready.runtime.invocations import csv_body
 from mlready.runtime.model import ModelVersion
 from mlready.runtime.repository import parse_version
 from mlready.runtime.service import Service
+from mlready.runtime.signature import TensorSpec
 
 log = logging.getLogger("mlready.runtime.http")
 access_log = logging.getLogger("mlready.runtime.access")
@@ -128,7 +129,7 @@ class App:
             self.open_paths |= health
         if self.config.auth.open_metrics:
             self.open_paths.add("/metrics")
-        self._openapi: bytes | None = None
+        self._openapi: tuple[tuple, bytes] | None = None  # (serving versions, document)
 
     # -- the one entry point of every transport ----------------------------------------------------------
 
@@ -199,11 +200,15 @@ class App:
 
     async def openapi(self, req: Request) -> Response:
         self._method(req, "GET")
-        if self._openapi is None:
+        manager = self.service.manager
+        loaded = {n: mv for n in manager.models() if (mv := manager.latest.get(n)) is not None}
+        key = tuple((n, mv.version) for n, mv in sorted(loaded.items()))
+        if self._openapi is None or self._openapi[0] != key:  # the examples follow the serving versions
             from mlready.runtime.openapi import openapi_document
 
-            self._openapi = orjson.dumps(openapi_document(self.config, self.service.manager.models()))
-        return Response(raw=self._openapi)
+            doc = openapi_document(self.config, manager.models(), {n: mv.signature for n, mv in loaded.items()})
+            self._openapi = (key, orjson.dumps(doc))
+        return Response(raw=self._openapi[1])
 
     # -- Open Inference Protocol v2 -----------------------------------------------------------------------
 
@@ -240,7 +245,7 @@ class App:
             decode = decode.in_process()
 
         def encode(mv: ModelVersion, result: dict, parsed: codec_v2.V2Request) -> Response:
-            header, chunks = codec_v2.encode(mv.name, mv.version, parsed, result)
+            header, chunks = codec_v2.encode(mv.name, mv.version, parsed, result, mv.answers)
             data = orjson.dumps(header, option=_DUMP)
             if not chunks:
                 return Response(raw=data)
@@ -311,41 +316,53 @@ class App:
                              "tensor_shape": {"dim": [{"size": str(d), "name": ""} for d in t.shape],
                                               "unknown_rank": False}} for t in specs}
 
-        return {
-            "model_spec": {"name": name, "signature_name": "", "version": str(mv.version)},
-            "metadata": {"signature_def": {"signature_def": {"serving_default": {
-                "inputs": tensors(mv.signature.inputs),
-                "outputs": tensors(mv.signature.outputs),
-                "method_name": "tensorflow/serving/predict",
-            }}}},
-        }
+        sig = mv.signature
+        # serving_default's inputs are what an instance is keyed by: the features when the model names them
+        # (positional instances still work); "mlready" says the rest (the model's own inputs, classes, task)
+        inputs = [TensorSpec(f.name, f.datatype, (-1,)) for f in sig.features] if sig.features else sig.inputs
+        meta: dict[str, Any] = {"signature_def": {"signature_def": {"serving_default": {
+            "inputs": tensors(inputs),
+            "outputs": tensors(mv.served_outputs),
+            "method_name": "tensorflow/serving/predict",
+        }}}}
+        params = mv.metadata().get("parameters")
+        if params:
+            meta["mlready"] = {**params, "inputs": [t.to_dict() for t in sig.inputs]}
+        return {"model_spec": {"name": name, "signature_name": "", "version": str(mv.version)}, "metadata": meta}
 
     async def _tf_predict(self, req: Request, protocol: str, name: str, version: str | None,
-                          label: str | None, route: str = "tfserving", rows: Any = None) -> Response:
+                          label: str | None, route: str = "tfserving", parse: Any = None) -> Response:
         """The request's JSON body (read by the caller) in ``route``'s form (request_decode.RESHAPE), decoded
-        as one call, off the event loop when large; or ``rows``: data the route parsed (SageMaker's CSV)."""
-        body = rows
-        if body is None:
+        as one call, off the event loop when large; or ``parse``: the route's own parse of the body into TF
+        Serving's form, given the signature (SageMaker's CSV)."""
+        if parse is None:
             decode: Any = Decode(request_decode.tfserving_body, req.body, route)
         else:
             def decode(mv: ModelVersion) -> tuple:
-                return request_decode.tfserving(mv.signature, body)
+                return request_decode.tfserving(mv.signature, parse(mv.signature))
 
         def encode(mv: ModelVersion, result: dict, fmt: str) -> Response:
-            return Response(codec_tfserving.encode(result, fmt))
+            return Response(codec_tfserving.encode(result, fmt, mv.answers))
 
         return await self.service.infer(protocol, name, version, label, decode, encode, offload=req.large)
 
     # -- cloud container contracts ------------------------------------------------------------------------
 
     async def sagemaker(self, req: Request) -> Response:
-        """SageMaker ``POST /invocations``: TF Serving JSON, or CSV rows for a single-input model."""
+        """SageMaker ``POST /invocations``: TF Serving JSON, MLflow's scoring payloads, or CSV (with a header line:
+        rows keyed by feature name; see runtime/invocations.py)."""
         self._method(req, "POST")
         await req.read(self.limit)
-        ctype = req.headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        rows = _csv_rows(req.body) if ctype == b"text/csv" else None
+        ctype, *params = req.headers.get(b"content-type", b"").split(b";")
+        parse = None
+        if ctype.strip().lower() == b"text/csv":
+            header = _csv_header(params)
+            body = req.body
+
+            def parse(signature: Any) -> Any:
+                return csv_body(body, signature, header)
         name = self.service.default_model()
-        return await self._tf_predict(req, "sagemaker", name, None, None, "sagemaker", rows)
+        return await self._tf_predict(req, "sagemaker", name, None, None, "sagemaker", parse)
 
     async def vertex(self, req: Request) -> Response:
         """Vertex AI: ``{"instances": [...], "parameters": {...}}`` -> ``{"predictions": [...]}``."""
@@ -362,25 +379,16 @@ class App:
         return await self._tf_predict(req, "azure", name, None, None, "azure")
 
 
-def _csv_rows(body: bytes) -> dict[str, Any]:
-    rows = []
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("CSV body is not UTF-8") from None
-    for i, line in enumerate(text.splitlines()):
-        if not line.strip():
-            continue
-        try:
-            row = [float(x) for x in line.split(",")]
-        except ValueError:
-            raise BadRequest(f"CSV line {i + 1}: expected numbers separated by commas") from None
-        if not all(map(math.isfinite, row)):  # float() reads "nan", "inf" and "1e999"; JSON cannot say them
-            raise BadRequest(f"CSV line {i + 1}: values must be finite numbers (no nan, inf, or overflow)")
-        rows.append(row)
-    if not rows:
-        raise BadRequest("the CSV body has no rows")
-    return {"instances": rows}
+def _csv_header(params: list[bytes]) -> bool | None:
+    """The ``header`` parameter of a ``text/csv`` content type (RFC 4180): present, absent, or not said."""
+    for p in params:
+        key, _, value = p.strip().partition(b"=")
+        if key.strip().lower() == b"header":
+            value = value.strip().strip(b'"').lower()
+            if value not in (b"present", b"absent"):
+                raise BadRequest("Content-Type text/csv: header must be 'present' or 'absent'")
+            return value == b"present"
+    return None
 
 
 def create_app(service: Service) -> App:

@@ -5,7 +5,11 @@ The document is the build's contract::
     {"name": "quickstart", "version": 1, "task": "classification",
      "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, 30]}],
      "outputs": [{"name": "label", "datatype": "INT64", "shape": [-1]}, ...],
-     "classes": [0, 1], "feature_names": ["mean radius", ...]}
+     "classes": [0, 1], "class_names": ["malignant", "benign"], "feature_names": ["mean radius", ...],
+     "features": [{"name": "mean radius", "datatype": "FP32", "input": "input", "index": 0}, ...]}
+
+``features`` (see :mod:`~mlready.runtime.features`) says how named request data maps to the inputs;
+``class_names``, parallel to ``classes``, is what answers call the classes.
 
 Without one, the signature is derived from the ONNX graph (symbolic or unknown dimensions become -1).
 """
@@ -14,12 +18,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain
 from typing import Any
 
 import numpy as np
 from mlready.runtime.datatypes import ONNX_TO_V2, V2_TO_NUMPY
 from mlready.runtime.errors import BadRequest
+from mlready.runtime.features import Feature, FeatureMap, parse_features
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,15 @@ class Signature:
     task: str | None = None
     classes: tuple[Any, ...] | None = None
     feature_names: tuple[str, ...] | None = None
+    features: tuple[Feature, ...] | None = None
+    class_names: tuple[str, ...] | None = None
+    example: dict[str, Any] | None = None  # one row keyed by feature name (OpenAPI examples), if the build wrote it
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def feature_map(self) -> FeatureMap | None:
+        """Named request data -> inputs; None when the signature names no features (positional only)."""
+        return FeatureMap(self.features, self.inputs, self.name) if self.features else None
 
     @property
     def input_names(self) -> list[str]:
@@ -94,6 +108,12 @@ class Signature:
             out["classes"] = list(self.classes)
         if self.feature_names is not None:
             out["feature_names"] = list(self.feature_names)
+        if self.features is not None:
+            out["features"] = [f.to_dict() for f in self.features]
+        if self.class_names is not None:
+            out["class_names"] = list(self.class_names)
+        if self.example is not None:
+            out["example"] = dict(self.example)
         return out
 
     @classmethod
@@ -103,14 +123,20 @@ class Signature:
         for key in ("inputs", "outputs"):
             if not isinstance(data.get(key), list) or not data[key]:
                 raise ValueError(f"{where}: '{key}' must be a non-empty list")
+        inputs = tuple(_tensor(t, f"{where}.inputs[{i}]") for i, t in enumerate(data["inputs"]))
+        classes = tuple(data["classes"]) if isinstance(data.get("classes"), list) else None
+        features = parse_features(data.get("features"), data.get("feature_names"), inputs, where)
         return cls(
             name=str(data.get("name", "")),
             version=data.get("version"),
             task=data.get("task"),
-            inputs=tuple(_tensor(t, f"{where}.inputs[{i}]") for i, t in enumerate(data["inputs"])),
+            inputs=inputs,
             outputs=tuple(_tensor(t, f"{where}.outputs[{i}]") for i, t in enumerate(data["outputs"])),
-            classes=tuple(data["classes"]) if isinstance(data.get("classes"), list) else None,
+            classes=classes,
             feature_names=tuple(data["feature_names"]) if isinstance(data.get("feature_names"), list) else None,
+            features=features,
+            class_names=_class_names(data.get("class_names"), classes, where),
+            example=_example(data.get("example"), features, where),
         )
 
     @classmethod
@@ -137,6 +163,27 @@ class Signature:
         if missing:
             raise ValueError(f"metadata lacks model.onnx input(s): {', '.join(sorted(missing))}")
         return self
+
+
+def _example(data: Any, features: tuple[Feature, ...] | None, where: str) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    names = [f.name for f in features or ()]
+    if not isinstance(data, dict) or sorted(data) != sorted(names):
+        raise ValueError(f"{where}.example: expected one row, an object keyed by the feature names "
+                         f"({', '.join(names) or 'the signature names no features'})")
+    return data
+
+
+def _class_names(data: Any, classes: tuple | None, where: str) -> tuple[str, ...] | None:
+    if data is None:
+        return None
+    if not isinstance(data, list) or not all(isinstance(n, str) for n in data):
+        raise ValueError(f"{where}.class_names: expected a list of strings")
+    if classes is None or len(data) != len(classes):
+        raise ValueError(f"{where}.class_names: expected one name per entry of 'classes' "
+                         f"({0 if classes is None else len(classes)}), got {len(data)}")
+    return tuple(data)
 
 
 def _tensor(data: Any, where: str) -> TensorSpec:
@@ -168,7 +215,8 @@ _NUMBERS = (int, float)
 CONVERSION_ERRORS = (ValueError, TypeError, OverflowError, RecursionError, RuntimeError)
 
 
-def to_array(spec: TensorSpec, data: Any, shape: list[int] | tuple[int, ...] | None = None) -> np.ndarray:
+def to_array(spec: TensorSpec, data: Any, shape: list[int] | tuple[int, ...] | None = None,
+             label: str | None = None) -> np.ndarray:
     """JSON data (nested or flat) for one input -> an array of the input's dtype; 400 naming the input.
 
     No value is ever changed on the way except by float rounding: numbers only (no null, booleans or numeric
@@ -180,10 +228,10 @@ def to_array(spec: TensorSpec, data: Any, shape: list[int] | tuple[int, ...] | N
         try:
             arr = strings(np.asarray(data, dtype=object))
         except CONVERSION_ERRORS:
-            raise BadRequest(f"input '{spec.name}': data is not a valid BYTES tensor (nested lists of strings "
-                             f"of one shape)") from None
+            raise BadRequest(f"{label or f'input {spec.name!r}'}: data is not a valid BYTES tensor (nested "
+                             f"lists of strings of one shape)") from None
     else:
-        arr = _numeric(spec, data)
+        arr = _numeric(spec, data, label)
     if shape is not None:
         if arr.size != math.prod(shape):
             raise BadRequest(f"input '{spec.name}': {arr.size} values do not fill shape {list(shape)}")
@@ -195,7 +243,7 @@ def to_array(spec: TensorSpec, data: Any, shape: list[int] | tuple[int, ...] | N
 _LEAF_TYPES = {"f": frozenset((float, int)), "i": frozenset((int,)), "u": frozenset((int,)), "b": frozenset((bool,))}
 
 
-def _numeric(spec: TensorSpec, data: Any) -> np.ndarray:
+def _numeric(spec: TensorSpec, data: Any, label: str | None = None) -> np.ndarray:
     """The fast path costs a type scan of the leaf lists (in C, ~1 µs per 30 values) and, for floats, one dot
     product (finite iff every value is) on top of the conversion; anything suspicious takes the slow path,
     which names the first bad value."""
@@ -203,9 +251,9 @@ def _numeric(spec: TensorSpec, data: Any) -> np.ndarray:
     try:
         arr = np.asarray(data, dtype=dtype)  # refuses ragged lists, objects, and integers out of range
     except (*CONVERSION_ERRORS, Warning):
-        raise _invalid(spec, data) from None
+        raise _invalid(spec, data, label) from None
     if arr.size and not _leaves_are(data, arr.ndim, _LEAF_TYPES[dtype.kind]):  # no None, bool, str slipped in
-        raise _invalid(spec, data)
+        raise _invalid(spec, data, label)
     if dtype.kind == "f" and arr.size:
         flat = arr.reshape(-1)
         try:
@@ -213,7 +261,7 @@ def _numeric(spec: TensorSpec, data: Any) -> np.ndarray:
         except Warning:  # (warnings as errors)                               the exact check decides
             finite = False
         if not finite and not np.isfinite(flat).all():  # a value overflowed to infinity
-            raise _invalid(spec, data)
+            raise _invalid(spec, data, label)
     return arr
 
 
@@ -226,19 +274,19 @@ def _leaves_are(data: Any, ndim: int, types: frozenset) -> bool:
     return types.issuperset(map(type, data))
 
 
-def _prefix(spec: TensorSpec) -> str:
-    return f"input '{spec.name}': data is not a valid {spec.datatype} tensor"
+def _prefix(spec: TensorSpec, label: str | None = None) -> str:
+    return f"{label or f'input {spec.name!r}'}: data is not a valid {spec.datatype} tensor"
 
 
 def _at(index: list[int]) -> str:
     return f"index {index[0]}" if len(index) == 1 else f"{index}"
 
 
-def _invalid(spec: TensorSpec, data: Any) -> BadRequest:
+def _invalid(spec: TensorSpec, data: Any, label: str | None = None) -> BadRequest:
     """The error for data that is not a tensor of the input's datatype, naming the first bad value (slow path)."""
     kind = spec.dtype.kind
     want = "boolean" if kind == "b" else "integer" if kind in "iu" else "number"
-    prefix = _prefix(spec)
+    prefix = _prefix(spec, label)
     try:
         items = np.asarray(data, dtype=object)
     except CONVERSION_ERRORS:

@@ -144,3 +144,80 @@ def write_version(repo: Path, name: str, version: int, model, metadata: dict | N
         (tmp / "metadata.json").write_text(json.dumps(metadata))
     tmp.rename(final)
     return final
+
+
+def churn_table(n: int = 400, seed: int = 0):
+    """A small mixed-type table (pandas): int, float with missing values, string and bool columns; target."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    states = np.array(["CA", "NY", "TX", "WA"])
+    df = pd.DataFrame({
+        "age": rng.integers(18, 80, n).astype(np.int64),
+        "income": np.where(rng.random(n) < 0.1, np.nan, rng.normal(50.0, 15.0, n)),
+        "state": states[rng.integers(0, 4, n)],
+        "member": rng.random(n) < 0.5,
+    })
+    score = (df["age"] - 45) / 20 + (df["state"] == "NY") * 1.5 - df["member"] * 1.0
+    target = np.where(score + rng.normal(0, 0.5, n) > 0, "yes", "no")
+    return df, target
+
+
+def mixed_pipeline():
+    """A scikit-learn pipeline on a mixed table (ColumnTransformer: imputer + scaler on numbers, one-hot on the
+    string and bool columns), converted by skl2onnx with one typed input per column, string classes
+    -> (onnx model, signature dict with features and class_names, DataFrame of rows, fitted pipeline)."""
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import BooleanTensorType, FloatTensorType, Int64TensorType, StringTensorType
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    df, y = churn_table()
+    pre = ColumnTransformer([
+        ("age", StandardScaler(), ["age"]),
+        ("income", make_pipeline(SimpleImputer(), StandardScaler()), ["income"]),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), ["state"]),
+        ("flag", "passthrough", ["member"]),
+    ])
+    pipe = Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=500))]).fit(df, y)
+    types = [("age", Int64TensorType([None, 1])), ("income", FloatTensorType([None, 1])),
+             ("state", StringTensorType([None, 1])), ("member", BooleanTensorType([None, 1]))]
+    onx = to_onnx(pipe, initial_types=types, options={"zipmap": False}, target_opset=17)
+    outs = [o.name for o in onx.graph.output]
+    signature = {
+        "name": "churn", "version": 1, "task": "classification",
+        "inputs": [{"name": "age", "datatype": "INT64", "shape": [-1, 1]},
+                   {"name": "income", "datatype": "FP32", "shape": [-1, 1]},
+                   {"name": "state", "datatype": "BYTES", "shape": [-1, 1]},
+                   {"name": "member", "datatype": "BOOL", "shape": [-1, 1]}],
+        "outputs": [{"name": outs[0], "datatype": "BYTES", "shape": [-1]},
+                    {"name": outs[1], "datatype": "FP32", "shape": [-1, 2]}],
+        "classes": ["no", "yes"], "class_names": ["stays", "churns"],
+        "feature_names": ["age", "income", "state", "member"],
+        "features": [{"name": "age", "datatype": "INT64", "input": "age", "index": None},
+                     {"name": "income", "datatype": "FP32", "input": "income", "index": None},
+                     {"name": "state", "datatype": "BYTES", "input": "state", "index": None},
+                     {"name": "member", "datatype": "BOOL", "input": "member", "index": None}],
+    }
+    return onx, signature, df, pipe
+
+
+def linear_regression():
+    """A linear regression on two named features of one matrix input -> (onnx model, signature dict, X)."""
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 2)).astype(np.float32)
+    reg = LinearRegression().fit(X, X @ np.array([2.0, -1.0]) + 3.0)
+    onx = to_onnx(reg, X[:1], target_opset=17)
+    signature = {
+        "name": "price", "version": 1, "task": "regression",
+        "inputs": [{"name": onx.graph.input[0].name, "datatype": "FP32", "shape": [-1, 2]}],
+        "outputs": [{"name": onx.graph.output[0].name, "datatype": "FP32", "shape": [-1, 1]}],
+        "feature_names": ["rooms", "distance"],
+    }
+    return onx, signature, X

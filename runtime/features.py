@@ -1,0 +1,247 @@
+"""Named features: the signature's ``features`` contract, and request data keyed by feature name -> model inputs.
+
+The build writes one entry per column the caller sends, in the data's column order::
+
+    "features": [{"name": "age", "datatype": "INT64", "input": "age", "index": null},
+                 {"name": "mean radius", "datatype": "FP32", "input": "input", "index": 0}, ...]
+
+``index`` is the column's position in its input's last dimension, or null when the input is that column alone
+(shape ``[-1, 1]`` or ``[-1]``). Signatures built before the contract have only ``feature_names`` and one
+numeric matrix input: :func:`parse_features` derives the same entries from them.
+
+:class:`FeatureMap` turns named data into the model's inputs: rows as objects (TF Serving ``instances``, MLflow
+``dataframe_records``), rows as lists in feature order (CSV, ``dataframe_split`` without columns) and columns
+(TF Serving ``inputs`` as a map, v2 tensors named after features). Each value is checked against its feature's
+datatype and errors name the request field. This is a separate branch: positional tensors never come here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+from mlready.runtime.datatypes import V2_TO_NUMPY
+from mlready.runtime.errors import BadRequest
+
+_KEYS = {"name", "datatype", "input", "index"}
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    datatype: str  # the v2 datatype the caller's value must fit
+    input: str  # the ONNX input it feeds
+    index: int | None  # position in that input's last dimension; None: the input is this column alone
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "datatype": self.datatype, "input": self.input, "index": self.index}
+
+
+def parse_features(data: Any, feature_names: Any, inputs: tuple, where: str) -> tuple[Feature, ...] | None:
+    """The signature's ``features`` (strict: every input covered, no gaps or overlaps), or entries derived from
+    ``feature_names`` for one numeric matrix input, or None (positional tensors only). ValueError otherwise."""
+    if data is None:
+        return _from_names(feature_names, inputs)
+    if not isinstance(data, list) or not data:
+        raise ValueError(f"{where}.features: expected a non-empty list")
+    by_input = {t.name: t for t in inputs}
+    features: list[Feature] = []
+    seen: set[str] = set()
+    for i, item in enumerate(data):
+        at = f"{where}.features[{i}]"
+        if not isinstance(item, dict) or set(item) != _KEYS:
+            raise ValueError(f"{at}: expected an object with exactly the keys {', '.join(sorted(_KEYS))}")
+        name, datatype, input_name, index = item["name"], item["datatype"], item["input"], item["index"]
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{at}.name: expected a non-empty string")
+        if name in seen:
+            raise ValueError(f"{at}.name: feature '{name}' is listed twice")
+        seen.add(name)
+        if datatype not in V2_TO_NUMPY:
+            raise ValueError(f"{at}.datatype: unknown datatype {datatype!r}")
+        spec = by_input.get(input_name) if isinstance(input_name, str) else None
+        if spec is None:
+            raise ValueError(f"{at}.input: {input_name!r} is not an input of the model "
+                             f"(it has: {', '.join(by_input)})")
+        if index is not None and (not isinstance(index, int) or isinstance(index, bool) or index < 0):
+            raise ValueError(f"{at}.index: expected null or an integer >= 0")
+        if (datatype == "BYTES") != (spec.datatype == "BYTES"):
+            raise ValueError(f"{at}.datatype: a {datatype} feature cannot feed the {spec.datatype} input "
+                             f"'{spec.name}'")
+        features.append(Feature(name, datatype, input_name, index))
+    for spec in inputs:
+        mine = [f for f in features if f.input == spec.name]
+        if not mine:
+            raise ValueError(f"{where}.features: no feature feeds input '{spec.name}'")
+        if any(f.index is None for f in mine):
+            if len(mine) != 1 or len(spec.shape) not in (1, 2) or (len(spec.shape) == 2 and spec.shape[1] != 1):
+                raise ValueError(f"{where}.features: input '{spec.name}' (shape {list(spec.shape)}) must be one "
+                                 f"column ([-1] or [-1, 1]) alone to take feature '{mine[0].name}' with index null")
+            continue
+        width = spec.shape[-1] if len(spec.shape) == 2 else None
+        if len(spec.shape) != 2 or sorted(f.index for f in mine) != list(range(len(mine))) or \
+                width not in (-1, len(mine)):
+            raise ValueError(f"{where}.features: the indexes of input '{spec.name}' (shape {list(spec.shape)}) "
+                             f"must be 0..{len(mine) - 1} once each, filling its last dimension")
+    return tuple(features)
+
+
+def _from_names(names: Any, inputs: tuple) -> tuple[Feature, ...] | None:
+    if not isinstance(names, list) or len(inputs) != 1:
+        return None
+    spec = inputs[0]
+    if spec.datatype == "BYTES" or len(spec.shape) != 2 or spec.shape[1] not in (-1, len(names)):
+        return None
+    if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+        return None
+    return tuple(Feature(n, spec.datatype, spec.name, i) for i, n in enumerate(names))
+
+
+# -- named request data -> model inputs ----------------------------------------------------------------------
+
+
+def _values(feature: Feature, values: Any, where: str) -> np.ndarray:
+    """One column's values (a list of scalars, one per row) -> a 1-D array of the feature's dtype. JSON null is a
+    missing value (NaN) for FP16/FP32/FP64 features, as in pandas; everything else is checked as in
+    :func:`~mlready.runtime.signature.to_array`."""
+    from mlready.runtime.signature import TensorSpec, to_array
+
+    spec = TensorSpec(feature.name, feature.datatype, (-1,))
+    label = f"{where}, feature '{feature.name}'"
+    try:
+        arr = to_array(spec, values, label=label)
+    except BadRequest:
+        if spec.dtype.kind != "f" or not isinstance(values, list) or None not in values:
+            raise
+        missing = [v is None for v in values]
+        arr = to_array(spec, [0.0 if m else v for m, v in zip(missing, values, strict=True)], label=label)
+        arr[np.asarray(missing)] = math.nan
+    if arr.ndim != 1:
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            return arr.reshape(-1)
+        raise BadRequest(f"{label}: expected one value per row, got shape {list(arr.shape)}")
+    return arr
+
+
+class FeatureMap:
+    """A signature's features, ready to turn named data into its inputs (built once per model version)."""
+
+    def __init__(self, features: tuple[Feature, ...], inputs: tuple, model: str):
+        self.features = features
+        self.model = model
+        self.names = [f.name for f in features]
+        self.by_name = {f.name: f for f in features}
+        self._name_set = frozenset(self.names)
+        self._inputs = inputs
+        self._get = itemgetter(*self.names)
+        # one matrix input fed by every feature with the same datatype: rows convert in one C call
+        one = inputs[0] if len(inputs) == 1 else None
+        self.matrix = one if one is not None and all(f.index is not None and f.datatype == one.datatype
+                                                     for f in features) else None
+
+    # -- errors ----------------------------------------------------------------------------------------------
+
+    def unknown(self, name: str, where: str | None, inputs: list[str] | None = None) -> BadRequest:
+        """Unknown feature ``name`` in request field ``where``, with a did-you-mean and the list; ``inputs``: the
+        request could also have sent the model's inputs (v2), so they are named too."""
+        close = difflib.get_close_matches(name, self.names + (inputs or []), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        what = "input" if inputs else "feature"
+        takes = f"the features: {', '.join(self.names)}"
+        if inputs:
+            takes += f"; or its inputs: {', '.join(inputs)}"
+        return BadRequest(f"{where + ': ' if where else ''}unknown {what} '{name[:100]}'{hint}; model "
+                          f"'{self.model}' takes {takes}")
+
+    def check_names(self, names: Any, where: str) -> None:
+        """``names`` (keys of a row or of a column map) must be exactly the features: unknown, then missing."""
+        for name in names:
+            if name not in self._name_set:
+                raise self.unknown(str(name), where)
+        missing = [n for n in self.names if n not in names]
+        if missing:
+            raise BadRequest(f"{where}: missing feature{'s' if len(missing) > 1 else ''} "
+                             f"{', '.join(repr(n) for n in missing)} (model '{self.model}' takes: "
+                             f"{', '.join(self.names)})")
+
+    # -- the request forms -----------------------------------------------------------------------------------
+
+    def from_records(self, rows: list, where: str) -> dict[str, np.ndarray]:
+        """Rows as objects keyed by feature name (every row the same keys)."""
+        names = self._name_set
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise BadRequest(f"{where}[{i}]: expected an object keyed by feature name")
+            if row.keys() != names:
+                self.check_names(row, f"{where}[{i}]")
+        if self.matrix is not None:
+            return self._matrix(list(map(self._get, rows)) if len(self.names) > 1
+                                else [(r[self.names[0]],) for r in rows], where)
+        return self.from_columns({n: [r[n] for r in rows] for n in self.names}, where)
+
+    def from_lists(self, rows: list, where: str) -> dict[str, np.ndarray]:
+        """Rows as lists of values in feature order (CSV rows, ``dataframe_split`` data)."""
+        width = len(self.names)
+        for i, row in enumerate(rows):
+            if not isinstance(row, list | tuple) or len(row) != width:
+                raise BadRequest(f"{where}[{i}]: expected a list of {width} values in feature order "
+                                 f"({', '.join(self.names)})")
+        if self.matrix is not None:
+            return self._matrix(rows, where)
+        columns = list(zip(*rows, strict=True))
+        return self.from_columns({n: list(c) for n, c in zip(self.names, columns, strict=True)}, where)
+
+    def from_columns(self, columns: dict[str, Any], where: str) -> dict[str, np.ndarray]:
+        """Columns keyed by feature name: lists of values, or arrays already of the feature's dtype."""
+        if columns.keys() != self._name_set:
+            self.check_names(columns, where)
+        arrays = {}
+        rows = None
+        for f in self.features:
+            col = columns[f.name]
+            arr = col if isinstance(col, np.ndarray) else _values(f, col, where)
+            if rows is None:
+                rows = len(arr)
+            elif len(arr) != rows:
+                raise BadRequest(f"{where}, feature '{f.name}': {len(arr)} values, but "
+                                 f"'{self.features[0].name}' has {rows}")
+            arrays[f.name] = arr
+        return self.assemble(arrays, rows or 0)
+
+    def assemble(self, columns: dict[str, np.ndarray], rows: int) -> dict[str, np.ndarray]:
+        """1-D arrays per feature -> the model's inputs (matrix columns, or one column per input)."""
+        out: dict[str, np.ndarray] = {}
+        for spec in self._inputs:
+            mine = [f for f in self.features if f.input == spec.name]
+            if mine[0].index is None:
+                col = columns[mine[0].name].astype(spec.dtype, copy=False)
+                out[spec.name] = col.reshape(-1, 1) if len(spec.shape) == 2 else col
+                continue
+            arr = np.empty((rows, len(mine)), dtype=spec.dtype)
+            for f in mine:
+                arr[:, f.index] = columns[f.name]
+            out[spec.name] = arr
+        return out
+
+    def _matrix(self, rows: list, where: str) -> dict[str, np.ndarray]:
+        """Rows of values in feature order for one matrix input: checked like a positional tensor, except that
+        null is a missing value (NaN) in a float matrix."""
+        from mlready.runtime.signature import TensorSpec, to_array
+
+        spec = self.matrix
+        assert spec is not None
+        order = [f.index for f in self.features]
+        try:
+            arr = to_array(TensorSpec(spec.name, spec.datatype, (-1, len(order))), rows, label=where)
+        except BadRequest:
+            columns = list(zip(*rows, strict=True))  # slow path: per feature, naming the bad one
+            return self.from_columns({n: list(c) for n, c in zip(self.names, columns, strict=True)}, where)
+        if arr.ndim != 2:
+            raise BadRequest(f"{where}: expected one value per feature in each row")
+        if order != list(range(len(order))):
+            arr = arr[:, np.argsort(order)]
+        return {spec.name: arr}
