@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -53,12 +54,31 @@ class ModelFormat:
     refit: str | None = None
     #: whether the loader returns a source model to compare with its ONNX export (readiness parity)
     source_model: bool = True
+    #: suffixes other files share (``.json``, ``.txt``): ``auto`` tells the format from them for
+    #: ``model.source``, but a downloaded model artifact is not searched for them (MLflow writes
+    #: requirements.txt and example JSON beside the model)
+    shared_suffixes: tuple[str, ...] = ()
+    #: modules the loader imports; when one is missing, choosing the format is a spec error showing ``install``
+    requires: tuple[str, ...] = ()
+    #: how to install what ``requires`` names (``pip install 'mlready[xgboost]'``)
+    install: str = ""
 
     def loader(self) -> Callable[..., Any]:
         return load_callable(self.load)
 
     def refitter(self) -> Callable[..., Any] | None:
         return load_callable(self.refit) if self.refit else None
+
+    def missing(self) -> list[str]:
+        """The modules of ``requires`` that are not installed (found without importing them)."""
+        return [m for m in self.requires if not _importable(m)]
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or sys.modules[module] is None
+        return False
 
 
 def load_callable(ref: str) -> Callable[..., Any]:
@@ -81,7 +101,7 @@ def formats() -> dict[str, ModelFormat]:
         if fmt.name != ep.name or fmt.name == AUTO:
             raise FormatPluginError(f"model format plugin {ep.name!r} declares name {fmt.name!r}; they must match "
                                     f"(and '{AUTO}' is reserved)")
-        for suffix in fmt.suffixes:
+        for suffix in (*fmt.suffixes, *fmt.shared_suffixes):
             if suffix != suffix.lower() or not suffix.startswith("."):
                 raise FormatPluginError(f"model format {fmt.name!r}: suffix {suffix!r} must be lowercase and "
                                         "start with '.'")
@@ -113,7 +133,7 @@ def check_name(value: str) -> str:
 
 def by_suffix(suffix: str) -> ModelFormat | None:
     suffix = suffix.lower()
-    return next((f for f in formats().values() if suffix in f.suffixes), None)
+    return next((f for f in formats().values() if suffix in (*f.suffixes, *f.shared_suffixes)), None)
 
 
 def _preferred() -> list[ModelFormat]:
@@ -125,6 +145,11 @@ def _preferred() -> list[ModelFormat]:
 def model_suffixes() -> tuple[str, ...]:
     """Every model file suffix, in order of preference."""
     return tuple(s for f in _preferred() for s in f.suffixes)
+
+
+def source_suffixes() -> tuple[str, ...]:
+    """Every suffix ``auto`` recognises in ``model.source``: the model suffixes and the shared ones."""
+    return (*model_suffixes(), *(s for f in _preferred() for s in f.shared_suffixes))
 
 
 def mlflow_flavors() -> tuple[tuple[str, str], ...]:

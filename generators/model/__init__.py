@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mlready.engine import formats as format_registry  # "formats" is bound by the submodule formats.py
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Generator, Step
 from mlready.engine.spec import ModelSpec
@@ -44,6 +45,11 @@ class ModelGenerator(Generator[ModelSpec]):
         elif fmt is not None and fmt != TRAINER and not source.startswith(REGISTRY_SCHEMES):
             if not spec.resolve(source).is_file():
                 problems.append(SpecProblem("", "model.source", f"model file not found: {spec.resolve(source)}"))
+        decl = format_registry.formats().get(fmt) if fmt is not None else None
+        if decl is not None and decl.missing():
+            key = "model.format" if m.format != format_registry.AUTO else "model.source"
+            problems.append(SpecProblem("", key, f"the {decl.title or fmt} format needs "
+                                        f"{', '.join(decl.missing())}, which is not installed: {decl.install}"))
         if fmt == TRAINER and not m.trainer:
             problems.append(SpecProblem("", "model.trainer", "format 'trainer' needs model.trainer: 'module:function'"))
         if m.trainer and ":" not in m.trainer:

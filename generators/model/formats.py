@@ -16,7 +16,7 @@ __all__ = ["TRAINER", "detect", "ingest_tools", "known_suffixes"]  # detect live
 
 
 def known_suffixes() -> str:
-    return ", ".join(sorted(formats.model_suffixes()))
+    return ", ".join(sorted(formats.source_suffixes()))
 
 
 def ingest_tools(model: Any) -> dict[str, str]:

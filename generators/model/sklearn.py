@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlready.engine.formats import ModelFormat
+from mlready.generators.model.boosters import TOOLS as BOOSTER_TOOLS
 from mlready.generators.model.source import ModelSourceError, SourceModel
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ FORMAT = ModelFormat(
     load="mlready.generators.model.sklearn:load",
     suffixes=(".joblib", ".skops", ".pkl", ".pickle"),
     mlflow_flavor=("sklearn", "pickled_model"),
-    tools=("skl2onnx", "scikit-learn"),
+    tools=("skl2onnx", "scikit-learn", *BOOSTER_TOOLS),  # a pickle may hold a booster (boosters.py)
     refit="mlready.generators.model.sklearn:refit",
 )
 

@@ -63,7 +63,7 @@ def test_unknown_suffix_lists_every_registered_suffix(project, quickstart_files)
     files = {**quickstart_files, "deploy.yaml": "project:\n  name: demo\nmodel:\n  source: model.bin\n"}
     assert spec_problems(project, files) == [
         f"deploy.yaml:4 model.source: cannot tell the format of 'model.bin' (known suffixes: "
-        f"{', '.join(sorted(formats.model_suffixes()))}); set model.format"
+        f"{', '.join(sorted(formats.source_suffixes()))}); set model.format"
     ]
 
 

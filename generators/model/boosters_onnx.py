@@ -1,0 +1,273 @@
+"""The skl2onnx converters for XGBoost, LightGBM and CatBoost estimators, and what they cannot convert.
+
+Registered with ``skl2onnx.update_registered_converter`` (once per library), so ``convert_sklearn`` converts a
+booster alone or as the last step of a Pipeline, with the same options as any scikit-learn classifier (ZipMap
+off: ``label`` + ``probabilities``):
+
+- XGBoost and LightGBM: onnxmltools' tree converters. XGBoost's converter reads the tree dump, which must
+  use ``f0, f1, …`` feature names: the booster's own names are set aside while it converts.
+- CatBoost: CatBoost's own ONNX export (the better-kept path) of the trees, embedded as the pipeline's
+  TreeEnsemble operator with the estimator's classes.
+- a native LightGBM ``Booster`` (a ``.txt`` model file) is wrapped in :class:`LightGBMBoosterClassifier` /
+  :class:`LightGBMBoosterRegressor`, scikit-learn-API views that predict with the booster and refit as a
+  ``LGBMClassifier`` / ``LGBMRegressor`` with the file's hyper-parameters.
+
+Categorical features: LightGBM splits on integer-coded categories convert (the caller sends the codes); a
+pandas ``category`` column (LightGBM, XGBoost) or a CatBoost categorical/text/embedding feature does not, and
+is refused with the feature's name.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+from mlready.generators.model.source import ModelSourceError
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+#: what each library's conversion uses (the report's notes)
+CONVERTERS = {
+    "xgboost": "onnxmltools' XGBoost converter",
+    "lightgbm": "onnxmltools' LightGBM converter",
+    "catboost": "CatBoost's own ONNX export",
+}
+CLASSIFIER_OPTIONS = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
+PIPELINE_HINT = "encode it in a scikit-learn Pipeline before the booster (OneHotEncoder or OrdinalEncoder)"
+
+
+def converter_note(module: str) -> str:
+    return f"converted with {CONVERTERS[module]}"
+
+
+def _feature_name(names: Any, index: int) -> str:
+    names = list(names) if names is not None else []
+    return f"'{names[index]}'" if index < len(names) else f"#{index}"
+
+
+def _refuse(origin: str, what: str, names: list[str], why: str) -> None:
+    shown = ", ".join(names)
+    noun = "feature" if len(names) == 1 else "features"
+    raise ModelSourceError(f"{origin}: {what} {noun} {shown}: {why}; {PIPELINE_HINT}")
+
+
+def check_supported(est: Any, origin: str) -> None:
+    """Refuse the categorical setups the converters cannot express, naming the features."""
+    from mlready.generators.model.boosters import library_of
+
+    lib = library_of(est)
+    module = lib.module if lib else ""
+    if module == "xgboost":
+        booster = est.get_booster()
+        types = booster.feature_types or []
+        cats = [_feature_name(booster.feature_names, i) for i, t in enumerate(types) if t == "c"]
+        if cats:
+            _refuse(origin, "XGBoost categorical", cats, "the ONNX model would need the category codes, not the "
+                    "values callers send (enable_categorical is not supported)")
+    elif module == "lightgbm":
+        booster = est.booster_
+        pandas_cats = getattr(booster, "pandas_categorical", None) or []
+        if pandas_cats:
+            names = booster.feature_name()
+            cat_idx = _pandas_category_columns(booster, len(pandas_cats))
+            shown = [_feature_name(names, i) for i in cat_idx] or [f"{len(pandas_cats)} pandas category column(s)"]
+            _refuse(origin, "LightGBM pandas 'category'", shown, "the ONNX model takes numbers and the category "
+                    "codes are pandas' (LightGBM categorical_feature on integer codes is supported)")
+    elif module == "catboost":
+        names = est.feature_names_ or []
+        for kind, getter in (("categorical", "get_cat_feature_indices"), ("text", "get_text_feature_indices"),
+                             ("embedding", "get_embedding_feature_indices")):
+            indices = getattr(est, getter, lambda: [])()
+            if len(indices):
+                _refuse(origin, f"CatBoost {kind}", [_feature_name(names, int(i)) for i in indices],
+                        "CatBoost's ONNX export does not support them")
+
+
+def _pandas_category_columns(booster: Any, count: int) -> list[int]:
+    """Indices of the features LightGBM treats as categorical (from the model's parameters)."""
+    spec = str(booster.params.get("categorical_feature", "") or "")
+    indices = [int(v) for v in spec.replace(" ", "").split(",") if v.isdigit()]
+    if indices:
+        return indices
+    dump = booster.dump_model(num_iteration=1)
+    infos = dump.get("feature_infos", {})
+    names = dump.get("feature_names", [])
+    return [i for i, n in enumerate(names) if isinstance(infos.get(n), dict) and "min_value" not in infos[n]][:count]
+
+
+@cache
+def register(module: str) -> None:
+    """Register the skl2onnx converters of one library (once per process)."""
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes as classifier_shapes,
+    )
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_regressor_output_shapes as regressor_shapes,
+    )
+
+    if module == "xgboost":
+        import xgboost as xgb
+
+        for cls in (xgb.XGBClassifier, xgb.XGBRFClassifier):
+            update_registered_converter(cls, f"Mlready{cls.__name__}", classifier_shapes, _convert_xgboost,
+                                        options=CLASSIFIER_OPTIONS)
+        for cls in (xgb.XGBRegressor, xgb.XGBRFRegressor):
+            update_registered_converter(cls, f"Mlready{cls.__name__}", regressor_shapes, _convert_xgboost)
+    elif module == "lightgbm":
+        import lightgbm as lgb
+        from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+
+        for cls in (lgb.LGBMClassifier, LightGBMBoosterClassifier):
+            update_registered_converter(cls, f"Mlready{cls.__name__}", classifier_shapes, convert_lightgbm,
+                                        options=CLASSIFIER_OPTIONS)
+        for cls in (lgb.LGBMRegressor, LightGBMBoosterRegressor):
+            update_registered_converter(cls, f"Mlready{cls.__name__}", regressor_shapes, convert_lightgbm)
+    elif module == "catboost":
+        import catboost
+
+        update_registered_converter(catboost.CatBoostClassifier, "MlreadyCatBoostClassifier", classifier_shapes,
+                                    _convert_catboost, options=CLASSIFIER_OPTIONS, parser=_parse_catboost_classifier)
+        update_registered_converter(catboost.CatBoostRegressor, "MlreadyCatBoostRegressor", regressor_shapes,
+                                    _convert_catboost)
+    else:  # pragma: no cover - boosters.LIBRARIES names the three
+        raise ValueError(module)
+
+
+def _convert_xgboost(scope: Any, operator: Any, container: Any) -> None:
+    """onnxmltools' converter, with the booster's feature names set aside (its dump parser wants f0, f1, …)."""
+    from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
+
+    booster = operator.raw_operator.get_booster()
+    names, types = booster.feature_names, booster.feature_types
+    booster.feature_names = None
+    try:
+        convert_xgboost(scope, operator, container)
+    finally:
+        booster.feature_names = names
+        booster.feature_types = types
+
+
+def _parse_catboost_classifier(scope: Any, model: Any, inputs: Any, custom_parsers: Any = None) -> Any:
+    """skl2onnx's classifier parser needs a ClassifierMixin, which CatBoostClassifier is not: the same
+    outputs (label, probabilities, then ZipMap unless it is off), declared here."""
+    from skl2onnx._parse import _apply_zipmap, _get_sklearn_operator_name
+    from skl2onnx.common.data_types import Int64TensorType, StringTensorType, guess_tensor_type
+
+    options = scope.get_options(model, dict(zipmap=True))
+    operator = scope.declare_local_operator(_get_sklearn_operator_name(type(model)), model)
+    operator.inputs = inputs
+    ints = all(isinstance(c, (int, np.integer)) for c in model.classes_)
+    operator.outputs.append(scope.declare_local_variable("label", Int64TensorType() if ints else StringTensorType()))
+    operator.outputs.append(scope.declare_local_variable("probabilities", guess_tensor_type(inputs[0].type)))
+    if options["zipmap"] is False:
+        return operator.outputs
+    return _apply_zipmap(options["zipmap"], scope, model, inputs[0].type, operator.outputs)
+
+
+def _convert_catboost(scope: Any, operator: Any, container: Any) -> None:
+    """CatBoost's own export of the trees: one TreeEnsemble node, its inputs and outputs the operator's."""
+    from catboost.utils import convert_to_onnx_object
+    from onnx.helper import get_attribute_value
+
+    est = operator.raw_operator
+    onx = convert_to_onnx_object(est)
+    trees = [n for n in onx.graph.node if n.op_type.startswith("TreeEnsemble")]
+    others = [n.op_type for n in onx.graph.node if n not in trees and n.op_type != "ZipMap"]
+    if len(trees) != 1 or others or len(onx.graph.initializer):
+        raise RuntimeError(f"CatBoost's ONNX export has an unexpected graph ({[n.op_type for n in onx.graph.node]})")
+    node = trees[0]
+    attrs = {a.name: get_attribute_value(a) for a in node.attribute}
+    if node.op_type == "TreeEnsembleClassifier":
+        attrs.pop("classlabels_strings", None)
+        attrs.pop("classlabels_int64s", None)
+        classes = list(est.classes_)
+        if all(isinstance(c, (int, np.integer)) for c in classes):
+            attrs["classlabels_int64s"] = [int(c) for c in classes]
+        else:
+            attrs["classlabels_strings"] = [str(c).encode() for c in classes]
+    container.add_node(
+        node.op_type,
+        [operator.inputs[0].full_name],
+        [o.full_name for o in operator.outputs],
+        op_domain="ai.onnx.ml",
+        op_version=1,
+        name=scope.get_unique_operator_name(f"CatBoost{node.op_type}"),
+        **attrs,
+    )
+
+
+class _LightGBMBooster(BaseEstimator):
+    """A fitted ``lightgbm.Booster`` behind scikit-learn's API: what onnxmltools' converter reads
+    (``booster_``, ``boosting_type``, ``classes_``), predictions, and a refit template."""
+
+    mlready_library = "lightgbm"  # boosters.library_of: converted with the LightGBM converter
+
+    def __init__(self, booster: Any = None):
+        self.booster = booster
+
+    @property
+    def booster_(self) -> Any:
+        return self.booster
+
+    @property
+    def boosting_type(self) -> str:
+        return "rf" if self.booster.params.get("boosting", "") == "rf" else "gbdt"
+
+    @property
+    def n_features_in_(self) -> int:
+        return int(self.booster.num_feature())
+
+    @property
+    def feature_names_in_(self) -> np.ndarray | None:
+        names = self.booster.feature_name()
+        if all(n == f"Column_{i}" for i, n in enumerate(names)):  # LightGBM's names for unnamed columns
+            return None
+        return np.asarray(names, dtype=object)
+
+    def _raw(self, X: Any) -> np.ndarray:
+        return np.asarray(self.booster.predict(X))
+
+    def refit_params(self) -> dict[str, Any]:
+        p = self.booster.params
+        params = {"objective": p.get("objective"), "n_estimators": int(self.booster.current_iteration()),
+                  "verbose": -1}
+        for ours, theirs in (("learning_rate", "learning_rate"), ("num_leaves", "num_leaves"),
+                             ("max_depth", "max_depth"), ("min_child_samples", "min_data_in_leaf"),
+                             ("subsample", "bagging_fraction"), ("subsample_freq", "bagging_freq"),
+                             ("colsample_bytree", "feature_fraction"), ("reg_alpha", "lambda_l1"),
+                             ("reg_lambda", "lambda_l2")):
+            if theirs in p:
+                params[ours] = p[theirs]
+        return params
+
+
+class LightGBMBoosterClassifier(ClassifierMixin, _LightGBMBooster):
+    @property
+    def classes_(self) -> np.ndarray:
+        n = int(self.booster.params.get("num_class", 1) or 1)
+        return np.arange(2 if n == 1 else n)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        raw = self._raw(X)
+        return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def refit_template(self) -> Any:
+        import lightgbm as lgb
+
+        params = self.refit_params()
+        params.pop("objective", None)  # LGBMClassifier picks binary/multiclass from the labels
+        return lgb.LGBMClassifier(**params)
+
+
+class LightGBMBoosterRegressor(RegressorMixin, _LightGBMBooster):
+    def predict(self, X: Any) -> np.ndarray:
+        return self._raw(X)
+
+    def refit_template(self) -> Any:
+        import lightgbm as lgb
+
+        return lgb.LGBMRegressor(**self.refit_params())
