@@ -76,6 +76,24 @@ def image_reference(spec: Any, override: str | None = None) -> str:
     return f"{repo}:{tag}"
 
 
+#: execution providers that need the GPU variant of the image (onnxruntime-gpu, NVIDIA's CUDA/cuDNN wheels)
+GPU_PROVIDERS = ("cuda", "tensorrt")
+
+
+def docker_variant(spec: Any) -> str:
+    """``cpu`` or ``gpu``: ``target.docker.variant`` when explicit, else (``auto``) gpu when the optimize section
+    asks for CUDA or TensorRT. The image (docker), the pod's GPU limits (k8s, kserve) and the cloud instance
+    types all follow it."""
+    cfg = spec.optional_section("target.docker")
+    chosen = getattr(cfg, "variant", "auto")
+    if chosen != "auto":
+        return chosen
+    optimize = spec.optional_section("optimize")
+    if optimize is None:  # no optimize generator installed
+        return "cpu"
+    return "gpu" if any(p in GPU_PROVIDERS for p in optimize.providers.order) else "cpu"
+
+
 class Monitoring(NamedTuple):
     """Which monitoring generators are on (False when they are not installed)."""
 

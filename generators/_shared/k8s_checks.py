@@ -41,8 +41,55 @@ def _limits(cfg: K8sSpec, prefix: str) -> list[SpecProblem]:
     return out
 
 
+def _autoscaling(spec: Any, cfg: K8sSpec, prefix: str) -> list[SpecProblem]:
+    """``serving.autoscaling`` against what the bundle can build from it."""
+    a = spec.section("serving").autoscaling
+    out = []
+    for env in ENVIRONMENTS:
+        e = cfg.environments.get(env).autoscaling
+        if e.enabled and e.min_replicas == 0 and a.via != "keda-http":
+            out.append(SpecProblem("", f"{prefix}.environments.{env}.autoscaling.min_replicas",
+                                   "0 (scale to zero) needs serving.autoscaling.via: keda-http, whose interceptor "
+                                   "holds requests while a pod starts"))
+    if a.via == "keda-http":
+        if a.metric not in ("inflight", "rps"):
+            out.append(SpecProblem("", "serving.autoscaling.metric", f"{a.metric!r} is not a KEDA HTTP add-on "
+                                   "signal; keda-http scales on inflight (concurrency) or rps (request rate)"))
+        if cfg.exposure.kind != "gateway":
+            out.append(SpecProblem("", f"{prefix}.exposure.kind", "serving.autoscaling.via keda-http needs "
+                                   "'gateway': requests must pass KEDA's interceptor in its namespace, which an "
+                                   "HTTPRoute can reach and an Ingress cannot"))
+        if not cfg.exposure.host:
+            out.append(SpecProblem("", f"{prefix}.exposure.host", "serving.autoscaling.via keda-http routes "
+                                   "by host: give the DNS name clients use"))
+    if a.metric != "cpu" and cfg.service_monitor == "off":
+        out.append(SpecProblem("", f"{prefix}.service_monitor", f"serving.autoscaling.metric {a.metric!r} "
+                               "queries the server's metrics by the labels the ServiceMonitor gives them; "
+                               "use 'auto' or 'on'"))
+    return out
+
+
+def _exposure(cfg: K8sSpec, prefix: str) -> list[SpecProblem]:
+    e = cfg.exposure
+    if e.kind == "gateway" and e.tls_secret and not e.gateway.class_name:
+        return [SpecProblem("", f"{prefix}.exposure.tls_secret", "TLS is terminated by a Gateway listener: set "
+                            f"{prefix}.exposure.gateway.class_name to have mlready write the Gateway, or put the "
+                            "certificate on the shared Gateway's listener and drop tls_secret")]
+    return []
+
+
 def check(spec: Any, cfg: K8sSpec, prefix: str = "target.k8s", needs_stable: bool = True) -> list[SpecProblem]:
-    problems = _limits(cfg, prefix)
+    problems = _limits(cfg, prefix) + _exposure(cfg, prefix)
+    if needs_stable:
+        problems += _autoscaling(spec, cfg, prefix)
+    if needs_stable and cfg.rollout.strategy == "shadow" and not cfg.rollout.shadow.stable_version:
+        problems.append(
+            SpecProblem(
+                "", f"{prefix}.rollout.strategy",
+                f"'shadow' needs {prefix}.rollout.shadow.stable_version: the image tag of the version that keeps "
+                "answering the clients while the new one receives mirrored requests",
+            )
+        )
     if needs_stable and cfg.rollout.strategy == "canary" and not cfg.rollout.canary.stable_version:
         problems.append(
             SpecProblem(

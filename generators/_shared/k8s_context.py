@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlready.generators._shared.facts import Ports, image_ref, monitoring, ports
+from mlready.generators._shared.k8s_options import GpuSpec, ServingAutoscalingSpec
 from mlready.generators._shared.k8s_spec import K8sSpec
 
 TRACK_LABEL = "mlready.io/track"  # "stable" | "canary": matches the runtime's version labels
@@ -55,6 +56,8 @@ class BundleContext:
     gid: int
     monitoring: bool
     labels: dict[str, str] = field(default_factory=dict)
+    gpu: GpuSpec | None = None  # target.k8s.gpu when the image is the GPU variant, else None
+    autoscaling: ServingAutoscalingSpec = field(default_factory=ServingAutoscalingSpec)  # serving.autoscaling
 
     def selector(self, track: str = "stable") -> dict[str, str]:
         """Deployment selector: stable labels only (never the version, which changes every release)."""
@@ -91,12 +94,15 @@ def image_digest(project_dir: Path) -> str | None:
 
 
 def monitoring_on(spec: Any, cfg: K8sSpec) -> bool:
+    """The ServiceMonitor is written when monitoring is on, and for autoscaling on the server's own metrics
+    (their queries select by the ``namespace``/``service``/``pod`` labels it gives the series)."""
     if cfg.service_monitor != "auto":
         return cfg.service_monitor == "on"
-    return monitoring(spec).on
+    return monitoring(spec).on or spec.section("serving").autoscaling.metric != "cpu"
 
 
-def bundle_context(spec: Any, cfg: K8sSpec, digest: str | None = None) -> BundleContext:
+def bundle_context(spec: Any, cfg: K8sSpec, digest: str | None = None, gpu: bool = False) -> BundleContext:
+    """``gpu``: the image is the GPU variant (``facts.docker_variant``, computed at plan time by the caller)."""
     name = cfg.name or spec.project.name
     ports, drain, replicas = _serving(spec)
     docker = spec.section("target.docker")
@@ -124,6 +130,8 @@ def bundle_context(spec: Any, cfg: K8sSpec, digest: str | None = None) -> Bundle
         gid=cfg.run_as_group or docker.gid,
         monitoring=monitoring_on(spec, cfg),
         labels=labels,
+        gpu=cfg.gpu if gpu else None,
+        autoscaling=spec.section("serving").autoscaling,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 from mlready.engine.plugin import Section
 from mlready.engine.spec import check_dns1123
+from mlready.generators._shared.k8s_options import ExposureSpec, GpuSpec, ShadowSpec
 from pydantic import Field, field_validator
 
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -57,10 +58,11 @@ class ResourcesSpec(Section):
 
 
 class AutoscalingSpec(Section):
-    """A HorizontalPodAutoscaler (autoscaling/v2) on CPU utilisation; when enabled it owns the replica count."""
+    """Autoscaling of this environment (the signal: ``serving.autoscaling``); when enabled it owns the replica
+    count. ``min_replicas: 0`` (scale to zero) needs ``serving.autoscaling.via: keda-http``."""
 
     enabled: bool = False
-    min_replicas: int = Field(2, ge=1)
+    min_replicas: int = Field(2, ge=0)
     max_replicas: int = Field(5, ge=1)
     cpu_utilization: int = Field(70, ge=1, le=100, description="target average CPU utilisation, percent")
     scale_down_window_seconds: int = Field(300, ge=0, le=3600)
@@ -107,10 +109,11 @@ class CanarySpec(Section):
 
 
 class RolloutSpec(Section):
-    """How a new version replaces the old one: ``rolling`` (default) or ``canary`` (see README)."""
+    """How a new version replaces the old one: ``rolling`` (default), ``canary`` or ``shadow`` (see README)."""
 
-    strategy: Literal["rolling", "canary"] = "rolling"
+    strategy: Literal["rolling", "canary", "shadow"] = "rolling"
     canary: CanarySpec = Field(default_factory=CanarySpec)
+    shadow: ShadowSpec = Field(default_factory=ShadowSpec)
     max_surge: str = Field("25%", description="RollingUpdate maxSurge (maxUnavailable is always 0)")
     revision_history: int = Field(10, ge=1, le=100, description="ReplicaSets kept for `mlready rollback`")
     progress_deadline_seconds: int = Field(600, ge=30)
@@ -162,6 +165,8 @@ class K8sSpec(Section):
         "auto", description="ServiceMonitor + PrometheusRule; auto: when monitoring is enabled"
     )
     extra_labels: dict[str, str] = Field(default_factory=dict, description="added to every object's labels")
+    exposure: ExposureSpec = Field(default_factory=ExposureSpec)
+    gpu: GpuSpec = Field(default_factory=GpuSpec)
 
     _name = field_validator("name")(classmethod(lambda cls, v: v if v is None else check_dns1123(v)))
     _tmp = field_validator("tmp_size")(classmethod(lambda cls, v: check_quantity(v)))

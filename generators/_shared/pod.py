@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlready.generators._shared.k8s_context import CONFIG_DIR, BundleContext
+from mlready.generators._shared.k8s_options import GpuSpec
 from mlready.generators._shared.k8s_spec import ResourcesSpec
 
 CONTAINER = "server"
@@ -20,10 +21,14 @@ LIVE_PATH = "/v2/health/live"
 READY_PATH = "/v2/health/ready"
 
 
-def resources(r: ResourcesSpec) -> dict[str, Any]:
+def resources(r: ResourcesSpec, gpu: GpuSpec | None = None) -> dict[str, Any]:
+    """Requests and limits; with ``gpu`` (the GPU image) the device limit too (extended resources are
+    never overcommitted: the request defaults to the limit, so only the limit is written)."""
     limits: dict[str, str] = {"memory": r.memory_limit, "ephemeral-storage": r.ephemeral_storage_limit}
     if r.cpu_limit is not None:
         limits = {"cpu": r.cpu_limit, **limits}
+    if gpu is not None:
+        limits[gpu.resource] = str(gpu.count)
     return {
         "requests": {"cpu": r.cpu, "memory": r.memory, "ephemeral-storage": r.ephemeral_storage},
         "limits": limits,
@@ -62,7 +67,7 @@ def container(ctx: BundleContext, image: str, r: ResourcesSpec) -> dict[str, Any
         "image": image,
         "imagePullPolicy": ctx.cfg.image_pull_policy,
         "ports": [{"name": n, "containerPort": port, "protocol": "TCP"} for n, port in ctx.ports.named()],
-        "resources": resources(r),
+        "resources": resources(r, ctx.gpu),
         **_probes(ctx),
         "lifecycle": {"preStop": {"exec": {"command": ["sleep", str(ctx.cfg.pre_stop_seconds)]}}},
         "securityContext": {
@@ -98,3 +103,19 @@ def pod_security_context(ctx: BundleContext) -> dict[str, Any]:
 def tmp_volume(ctx: BundleContext) -> dict[str, Any]:
     """The only writable path: the root filesystem is read-only."""
     return {"name": "tmp", "emptyDir": {"sizeLimit": ctx.cfg.tmp_size}}
+
+
+def gpu_scheduling(ctx: BundleContext) -> dict[str, Any]:
+    """Pod-spec fields that put a GPU pod on a GPU node: node selector, tolerations of the GPU taint and the
+    NVIDIA runtime class, as ``target.k8s.gpu`` names them (nothing for the CPU image)."""
+    gpu = ctx.gpu
+    if gpu is None:
+        return {}
+    out: dict[str, Any] = {}
+    if gpu.node_selector:
+        out["nodeSelector"] = dict(sorted(gpu.node_selector.items()))
+    if gpu.tolerations:
+        out["tolerations"] = [t.model_dump(exclude_none=True) for t in gpu.tolerations]
+    if gpu.runtime_class_name:
+        out["runtimeClassName"] = gpu.runtime_class_name
+    return out

@@ -10,24 +10,13 @@ import sys
 
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Generator, Step
+from mlready.generators._shared.facts import docker_variant as variant  # re-exported: engine/actions/image.py
 from mlready.generators.docker.spec import DockerSpec
 from mlready.generators.runtime.ids import STEP_ID as RUNTIME_STEP
 
 SECTION = "target.docker"
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-GPU_PROVIDERS = ("cuda", "tensorrt")
-
-
-def variant(spec) -> str:
-    """``cpu`` or ``gpu``: explicit, or (``auto``) gpu when the optimize section asks for CUDA or TensorRT."""
-    cfg = spec.section(SECTION)
-    if cfg.variant != "auto":
-        return cfg.variant
-    optimize = spec.optional_section("optimize")
-    if optimize is None:  # no optimize generator installed
-        return "cpu"
-    return "gpu" if any(p in GPU_PROVIDERS for p in optimize.providers.order) else "cpu"
 
 
 def revision(spec) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.engine.spec import Spec
+from mlready.generators._shared.facts import docker_variant
 from mlready.generators._shared.headers import wrap_header
 from mlready.generators._shared.k8s_checks import check
 from mlready.generators._shared.k8s_context import IMAGE_STATE, bundle_context, image_digest
@@ -13,20 +16,22 @@ from mlready.generators.k8s.bundle import bundle_files
 from mlready.generators.runtime.ids import CONFIG_KIND as RUNTIME_KIND
 from mlready.generators.runtime.ids import STEP_ID as RUNTIME_STEP
 
-PROMQL_FILE = "/prometheusrule.yaml"
-# PromQL expressions are single tokens longer than 80 columns: the one file where yamllint's length rule is off
+#: files holding PromQL (alert rules, KEDA triggers, prometheus-adapter rules): expressions are single tokens
+#: longer than 80 columns, so these are the files where yamllint's length rule is off
+PROMQL_FILES = ("/prometheusrule.yaml", "/scaledobject.yaml", "/prometheus-adapter/values.yaml")
 LONG_LINES = "# yamllint disable rule:line-length\n"
 
 
-def build_bundle(ctx: StepContext) -> list[Artifact]:
+def build_bundle(ctx: StepContext, gpu: bool = False) -> list[Artifact]:
+    """``gpu``: the image is the GPU variant (decided at plan time from target.docker and optimize)."""
     spec = ctx.spec
     cfg: K8sSpec = spec.section(K8sGenerator.section)
-    bc = bundle_context(spec, cfg, image_digest(ctx.project_dir))
+    bc = bundle_context(spec, cfg, image_digest(ctx.project_dir), gpu=gpu)
     runtime_config = ctx.artifact(RUNTIME_KIND).read_text()
     header = wrap_header(ctx.header("#"))
     groups = _rule_groups(spec) if bc.monitoring else []
     return [
-        Artifact.yaml(path, kind, doc, header=header + LONG_LINES if path.endswith(PROMQL_FILE) else header)
+        Artifact.yaml(path, kind, doc, header=header + LONG_LINES if path.endswith(PROMQL_FILES) else header)
         for path, kind, doc in bundle_files(bc, runtime_config, spec.env.name, spec.env.namespace, groups)
     ]
 
@@ -52,10 +57,11 @@ class K8sGenerator(Generator[K8sSpec]):
 
     def steps(self, spec: Spec) -> list[Step]:
         cfg = self.config(spec)
+        gpu = docker_variant(spec) == "gpu"
         return [
             Step(
                 id="k8s.bundle",
-                run=build_bundle,
+                run=partial(build_bundle, gpu=gpu),
                 deps=(RUNTIME_STEP,),
                 config={
                     "k8s": cfg,
@@ -66,6 +72,7 @@ class K8sGenerator(Generator[K8sSpec]):
                     "docker": spec.section("target.docker"),
                     "prometheus": spec.optional_section("monitoring.prometheus"),
                     "grafana": spec.optional_section("monitoring.grafana"),
+                    "gpu": gpu,
                 },
                 reads=("env", "project", "model.name", "serving", "target.docker", "monitoring.prometheus",
                        "monitoring.grafana"),

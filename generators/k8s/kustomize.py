@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from mlready.engine.serialize import dump_yaml
+from mlready.generators._shared.k8s_autoscaling import autoscaler
 from mlready.generators._shared.k8s_context import ENV_LABEL, BundleContext
 from mlready.generators._shared.k8s_spec import EnvironmentSpec
 from mlready.generators._shared.pod import CONTAINER, resources
 from mlready.generators.k8s.folded import Folded
-from mlready.generators.k8s.objects import hpa
 from mlready.generators.k8s.workload import cpu_limit_skip
 
 API = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
@@ -42,7 +42,7 @@ def _resources_patch(ctx: BundleContext, e: EnvironmentSpec) -> dict[str, Any]:
     reason for no CPU limit is removed by a JSON patch instead: kustomize keeps a null annotation as "null".)
     """
     base = ctx.cfg.environments.dev.resources
-    res = resources(e.resources)
+    res = resources(e.resources, ctx.gpu)
     annotations: dict[str, str | None] = dict(cpu_limit_skip(e.resources))
     if e.resources.cpu_limit is None and base.cpu_limit is not None:
         res["limits"] = {"cpu": None, **res["limits"]}
@@ -60,14 +60,15 @@ def _resources_patch(ctx: BundleContext, e: EnvironmentSpec) -> dict[str, Any]:
 def overlay(ctx: BundleContext, env: str, namespace: str) -> dict[str, str | dict[str, Any]]:
     """Files of ``overlays/<env>/``: name -> document."""
     e = ctx.cfg.environments.get(env)
-    canary = ctx.cfg.rollout.strategy == "canary"
+    strategy = ctx.cfg.rollout.strategy
     files: dict[str, Any] = {}
     k: dict[str, Any] = {**API, "namespace": namespace, "resources": ["../../base"]}
     if e.autoscaling.enabled:
-        files["hpa.yaml"] = hpa(ctx, e.autoscaling, namespace)
-        k["resources"].append("hpa.yaml")
+        name, doc = autoscaler(ctx, e.autoscaling, namespace)
+        files[name] = doc
+        k["resources"].append(name)
     k["labels"] = [{"pairs": {ENV_LABEL: env}, "includeSelectors": False, "includeTemplates": True}]
-    if not canary:
+    if strategy == "rolling":  # canary/shadow: two images of one repository, each written in its Deployment
         image: dict[str, Any] = {"name": ctx.image.repository, "newTag": ctx.image.tag}
         if ctx.image.digest:
             image["digest"] = Folded(ctx.image.digest)
@@ -75,11 +76,15 @@ def overlay(ctx: BundleContext, env: str, namespace: str) -> dict[str, str | dic
     replicas = []
     fixed = e.replicas or ctx.default_replicas
     total = e.autoscaling.min_replicas if e.autoscaling.enabled else fixed
-    if canary:
+    if strategy == "canary":
         stable, canary_n = canary_split(total, ctx.cfg.rollout.canary.weight)
         if not e.autoscaling.enabled:
             replicas.append({"name": ctx.name, "count": stable})
         replicas.append({"name": f"{ctx.name}-canary", "count": canary_n})
+    elif strategy == "shadow":  # the shadow's own count: it takes a share of the stable pods' traffic, mirrored
+        if not e.autoscaling.enabled:
+            replicas.append({"name": ctx.name, "count": fixed})
+        replicas.append({"name": f"{ctx.name}-shadow", "count": ctx.cfg.rollout.shadow.replicas})
     elif not e.autoscaling.enabled:
         replicas.append({"name": ctx.name, "count": fixed})
     if replicas:

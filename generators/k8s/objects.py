@@ -1,11 +1,12 @@
-"""The small objects around the Deployment: ServiceAccount, ConfigMap, Service, HPA, PDB, NetworkPolicy."""
+"""The small objects around the Deployment: ServiceAccount, ConfigMap, Service, PDB, NetworkPolicy (the
+autoscalers are in ``_shared/k8s_autoscaling.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from mlready.generators._shared.k8s_autoscaling import hpa  # noqa: F401  (re-exported: generators/k8s/seam.py)
 from mlready.generators._shared.k8s_context import CONFIG_FILE, BundleContext
-from mlready.generators._shared.k8s_spec import AutoscalingSpec
 
 
 def service_account(ctx: BundleContext) -> dict[str, Any]:
@@ -27,50 +28,22 @@ def config_map(ctx: BundleContext, runtime_config: str) -> dict[str, Any]:
 
 
 def service(ctx: BundleContext) -> dict[str, Any]:
-    """ClusterIP over every track (stable and canary pods share the Service: replica-weighted canary)."""
+    """ClusterIP over every track (stable and canary pods share the Service: replica-weighted canary); a
+    shadow rollout's pods are not in it (they only see the mirrored requests, through their own Service)."""
+    selector = ctx.service_selector()
+    if ctx.cfg.rollout.strategy == "shadow":
+        selector = ctx.selector("stable")
     return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": ctx.meta(),
         "spec": {
             "type": "ClusterIP",
-            "selector": ctx.service_selector(),
+            "selector": selector,
             "ports": [
                 {"name": n, "port": port, "targetPort": n, "protocol": "TCP", **({"appProtocol": "grpc"} if n == "grpc" else {})}
                 for n, port in ctx.ports.named()
             ],
-        },
-    }
-
-
-def hpa(ctx: BundleContext, a: AutoscalingSpec, namespace: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": ctx.meta(namespace=namespace),
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": ctx.name},
-            "minReplicas": a.min_replicas,
-            "maxReplicas": a.max_replicas,
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": "cpu",
-                        "target": {"type": "Utilization", "averageUtilization": a.cpu_utilization},
-                    },
-                }
-            ],
-            "behavior": {
-                "scaleDown": {
-                    "stabilizationWindowSeconds": a.scale_down_window_seconds,
-                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
-                },
-                "scaleUp": {
-                    "stabilizationWindowSeconds": 0,
-                    "policies": [{"type": "Percent", "value": 100, "periodSeconds": 30}],
-                },
-            },
         },
     }
 
@@ -94,7 +67,8 @@ def network_policy(ctx: BundleContext) -> dict[str, Any]:
     serving_ports = [{"protocol": "TCP", "port": n} for n, _ in ctx.ports.named() if n != "metrics"]
     peers: list[dict[str, Any]] = [{"podSelector": {}}]
     peers += [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}} for ns in np.allow_from_namespaces
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
+        for ns in [*np.allow_from_namespaces, *filter(None, [ctx.cfg.exposure.controller_namespace])]
     ]
     ingress: list[dict[str, Any]] = [{"from": peers, "ports": serving_ports}]
     ingress.append(

@@ -10,7 +10,7 @@ from typing import Any
 
 from mlready.generators._shared.k8s_context import TRACK_LABEL, BundleContext
 from mlready.generators._shared.k8s_spec import ResourcesSpec
-from mlready.generators._shared.pod import container, pod_security_context, tmp_volume
+from mlready.generators._shared.pod import container, gpu_scheduling, pod_security_context, tmp_volume
 
 
 def _scheduling(ctx: BundleContext, track: str) -> dict[str, Any]:
@@ -91,6 +91,7 @@ def deployment(
                         {"name": "config", "configMap": {"name": f"{ctx.name}-config"}},
                     ],
                     **_scheduling(ctx, track),
+                    **gpu_scheduling(ctx),
                 },
             },
         }

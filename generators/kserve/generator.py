@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from mlready.engine.errors import SpecProblem, StepError
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.engine.spec import Spec
+from mlready.generators._shared.facts import docker_variant
 from mlready.generators._shared.headers import wrap_header
 from mlready.generators._shared.k8s_checks import check
 from mlready.generators._shared.k8s_context import IMAGE_STATE, bundle_context, env_namespace, image_digest
@@ -16,11 +19,12 @@ PATH = "kserve/inferenceservice.yaml"
 KIND = "kserve-inferenceservice"
 
 
-def build_isvc(ctx: StepContext) -> list[Artifact]:
+def build_isvc(ctx: StepContext, gpu: bool = False) -> list[Artifact]:
+    """``gpu``: the image is the GPU variant (decided at plan time from target.docker and optimize)."""
     spec = ctx.spec
     cfg: KServeSpec = spec.section(KServeGenerator.section)
     k8s = spec.section("target.k8s")
-    bc = bundle_context(spec, k8s, image_digest(ctx.project_dir))
+    bc = bundle_context(spec, k8s, image_digest(ctx.project_dir), gpu=gpu)
     env = spec.env.name
     namespace = env_namespace(bc, env, env, spec.env.namespace)
     doc = inference_service(bc, cfg, namespace, k8s.environments.get(env).resources)
@@ -61,11 +65,13 @@ class KServeGenerator(Generator[KServeSpec]):
         return out
 
     def steps(self, spec: Spec) -> list[Step]:
+        gpu = docker_variant(spec) == "gpu"
         return [
             Step(
                 id="kserve.inferenceservice",
-                run=build_isvc,
+                run=partial(build_isvc, gpu=gpu),
                 config={
+                    "gpu": gpu,
                     "kserve": self.config(spec),
                     "k8s": spec.section("target.k8s"),
                     "env": spec.env,

@@ -11,7 +11,7 @@ from typing import Any
 
 from mlready.generators._shared.k8s_context import BundleContext
 from mlready.generators._shared.k8s_spec import ResourcesSpec
-from mlready.generators._shared.pod import container, pod_security_context, tmp_volume
+from mlready.generators._shared.pod import container, gpu_scheduling, pod_security_context, tmp_volume
 from mlready.generators.kserve.spec import KServeSpec
 
 CONTAINER = "kserve-container"  # the name KServe expects for a custom predictor container
@@ -42,6 +42,7 @@ def inference_service(ctx: BundleContext, cfg: KServeSpec, namespace: str, r: Re
             "securityContext": pod_security_context(ctx),
             "containers": [c],
             "volumes": [tmp_volume(ctx)],
+            **gpu_scheduling(ctx),  # the GPU image: node selector, tolerations, runtime class
         }
     )
     annotations = {

@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
+from mlready.generators._shared.k8s_options import ServingAutoscalingSpec
 from mlready.generators.model.ids import INGEST_STEP, SIGNATURE
 from mlready.generators.optimize.ids import OPTIMIZE_STEP, PROVIDERS_KIND
 from mlready.generators.runtime.derive import runtime_section
@@ -83,6 +84,8 @@ class ServingSpec(Section):
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1)
     auth: AuthSpec = Field(default_factory=AuthSpec)
     cloud: CloudSpec = Field(default_factory=CloudSpec)
+    autoscaling: ServingAutoscalingSpec = Field(default_factory=ServingAutoscalingSpec,
+                                                description="the signal the k8s bundle scales on (not a runtime setting)")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
     host: str = Field(RuntimeConfig.host, description="address the server binds (all interfaces in a container)")

@@ -56,8 +56,32 @@ def load(path: Path) -> dict:
 
 
 def manifests(out: Path) -> list[Path]:
-    """Every complete Kubernetes object file of the bundle (kustomization files excluded)."""
-    return sorted(p for p in (out / "k8s").rglob("*.yaml") if p.name != "kustomization.yaml")
+    """Every complete Kubernetes object file of the bundle (kustomization files and the prometheus-adapter
+    chart values excluded)."""
+    return sorted(p for p in (out / "k8s").rglob("*.yaml")
+                  if p.name != "kustomization.yaml" and p.parent.name != "prometheus-adapter")
+
+
+#: issue-18 variants of the quickstart bundle, shared by the feature tests and the checkers (test_tools)
+GATEWAY = ("target.k8s.exposure.kind=gateway", "target.k8s.exposure.host=churn.example.com",
+           "target.k8s.exposure.path=/churn", "target.k8s.exposure.tls_secret=churn-tls",
+           "target.k8s.exposure.gateway.class_name=istio", "target.k8s.exposure.controller_namespace=istio-system")
+SHADOW = ("target.k8s.rollout.strategy=shadow", "target.k8s.rollout.shadow.stable_version=0.9.0",
+          "target.k8s.rollout.shadow.percent=20")
+GPU = ("target.docker.variant=gpu", "target.k8s.gpu.runtime_class_name=nvidia",
+       "target.k8s.gpu.node_selector={nvidia.com/gpu.present: 'true'}")
+#: exposure through a Gateway, a shadow mirrored by it, KEDA on in-flight requests, the GPU image
+VARIANT_GATEWAY = (*GATEWAY, *SHADOW, "serving.autoscaling.via=keda", "serving.autoscaling.metric=inflight", *GPU)
+#: an Ingress, a shadow mirrored by Istio, an HPA on the mean queue time (prometheus-adapter)
+VARIANT_INGRESS = ("target.k8s.exposure.kind=ingress", "target.k8s.exposure.host=churn.example.com",
+                   "target.k8s.exposure.tls_secret=churn-tls", "target.k8s.exposure.ingress_class=nginx",
+                   *SHADOW, "target.k8s.rollout.shadow.via=istio", "serving.autoscaling.metric=queue_time")
+#: scale to zero with KEDA's HTTP add-on (the dev overlay from 0 pods), a shadow on a mesh HTTPRoute
+VARIANT_KEDA_HTTP = ("target.k8s.exposure.kind=gateway", "target.k8s.exposure.host=churn.example.com",
+                     "serving.autoscaling.via=keda-http", "serving.autoscaling.metric=rps",
+                     "target.k8s.environments.dev.autoscaling.enabled=true",
+                     "target.k8s.environments.dev.autoscaling.min_replicas=0")
+VARIANT_MESH_SHADOW = (*SHADOW, "serving.autoscaling.via=keda", "serving.autoscaling.metric=rps")
 
 
 def kubectl() -> str:
@@ -77,3 +101,21 @@ def by_kind(docs: list[dict], kind: str, name: str | None = None) -> dict:
     found = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
     assert len(found) == 1, f"{kind} {name}: {len(found)} found"
     return found[0]
+
+
+SCHEMAS = Path(__file__).parent / "schemas"
+#: custom resources the bundle may write -> their schema kept as data in tests/k8s/schemas (source in $comment)
+CRD_SCHEMAS = {
+    "ServiceMonitor": "servicemonitor-v1", "PrometheusRule": "prometheusrule-v1",
+    "HTTPRoute": "httproute-v1", "GRPCRoute": "grpcroute-v1", "Gateway": "gateway-v1",
+    "ScaledObject": "scaledobject-v1alpha1", "HTTPScaledObject": "httpscaledobject-v1alpha1",
+    "VirtualService": "virtualservice-v1",
+}
+
+
+def crd_problems(doc: dict) -> list[str]:
+    """Every violation of the custom resource's schema, as 'path: message' (empty when valid)."""
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((SCHEMAS / f"{CRD_SCHEMAS[doc['kind']]}.schema.json").read_text())
+    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in Draft202012Validator(schema).iter_errors(doc)]

@@ -42,7 +42,7 @@ DERIVED = {"models": "one entry, the served model (serving's per-model knobs fil
            "default_model": "a build serves one model: no default for others",
            "providers": "from the optimize step's model/providers.json"}
 #: the serving section's build-only knobs (the runtime never sees them)
-BUILD_ONLY = {"replicas"}
+BUILD_ONLY = {"replicas", "autoscaling"}  # autoscaling: the signal the k8s bundle scales on
 #: where the build deliberately differs from the runtime's defaults, and why
 BUILD_DEFAULTS = {("serving", "metrics_port"): "an image publishes metrics on their own port (runtime: on http)"}
 #: serving-level fields that fill ``models.<name>``
