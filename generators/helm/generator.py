@@ -1,0 +1,97 @@
+"""``+target=helm``: a Helm chart of the Kubernetes bundle (``build/helm/<chart>/``, kind ``helm-chart``)."""
+
+from __future__ import annotations
+
+import json
+
+from mlready.engine.errors import SpecProblem
+from mlready.engine.plugin import Artifact, Generator, Step, StepContext
+from mlready.engine.spec import Spec
+from mlready.generators._shared.headers import wrap_header
+from mlready.generators._shared.k8s_checks import check
+from mlready.generators._shared.k8s_context import IMAGE_STATE, bundle_context, image_digest
+from mlready.generators.helm.chart import ChartMeta, chart_files
+from mlready.generators.helm.spec import SEMVER, HelmSpec
+from mlready.generators.model.ids import SIGNATURE
+from mlready.generators.runtime.ids import CONFIG_KIND as RUNTIME_KIND
+from mlready.generators.runtime.ids import STEP_ID as RUNTIME_STEP
+
+KIND = "helm-chart"
+SECTION = "target.helm"
+
+
+def chart_meta(spec: Spec, cfg: HelmSpec) -> ChartMeta:
+    k8s = spec.section("target.k8s")
+    project = spec.project
+    return ChartMeta(
+        name=cfg.chart_name or k8s.name or project.name,
+        version=cfg.chart_version or project.version,
+        app_version=project.version,
+        description=cfg.description or project.description or f"{project.name} model server (mlready)",
+        source_url=project.source_url,
+    )
+
+
+def build_chart(ctx: StepContext) -> list[Artifact]:
+    spec = ctx.spec
+    cfg: HelmSpec = spec.section(SECTION)
+    k8s = spec.section("target.k8s")
+    bc = bundle_context(spec, k8s, image_digest(ctx.project_dir))
+    groups = _rule_groups(spec) if bc.monitoring else []
+    signature = json.loads(ctx.artifact(SIGNATURE).read_text())
+    files = chart_files(bc, chart_meta(spec, cfg), ctx.artifact(RUNTIME_KIND).read_text(), groups, signature,
+                        wrap_header(ctx.header("#")), spec.env.name, spec.env.namespace)
+    return [Artifact.text(path, KIND, text) for path, text in files.items()]
+
+
+def _rule_groups(spec: Spec) -> list[dict]:
+    """The PrometheusRule's groups, as the k8s bundle has them (from the monitoring generator's rules)."""
+    from mlready.generators._shared.alerts import alert_rule_groups
+
+    return alert_rule_groups(spec)
+
+
+class HelmGenerator(Generator[HelmSpec]):
+    name = "helm"
+    group = "target"
+    section = SECTION
+    config_model = HelmSpec
+    description = "Helm chart of the Kubernetes bundle: values per environment, values schema, NOTES"
+
+    def validate(self, spec: Spec) -> list[SpecProblem]:
+        cfg = self.config(spec)
+        out: list[SpecProblem] = []
+        if cfg.chart_version is None and not SEMVER.match(spec.project.version):
+            out.append(SpecProblem(
+                "", "project.version",
+                f"{spec.project.version!r} is not a SemVer 2 version, which the Helm chart takes as its version: "
+                f"set {self.section}.chart_version (e.g. '1.0.0')",
+            ))
+        k8s = spec.section("target.k8s")
+        if not k8s.enabled:  # the chart installs the bundle's objects: the same checks as +target=k8s
+            out.extend(check(spec, k8s, "target.k8s", needs_stable=True))
+        return out
+
+    def steps(self, spec: Spec) -> list[Step]:
+        return [
+            Step(
+                id="helm.chart",
+                run=build_chart,
+                deps=(RUNTIME_STEP,),
+                config={
+                    "helm": self.config(spec),
+                    "k8s": spec.section("target.k8s"),
+                    "env": spec.env,
+                    "project": spec.project,
+                    "model": spec.model_name,
+                    "serving": spec.section("serving"),
+                    "docker": spec.section("target.docker"),
+                    "prometheus": spec.optional_section("monitoring.prometheus"),
+                    "grafana": spec.optional_section("monitoring.grafana"),
+                },
+                reads=("target.k8s", "env", "project", "model.name", "serving", "target.docker",
+                       "monitoring.prometheus", "monitoring.grafana"),
+                inputs=(IMAGE_STATE,),
+                description="Helm chart of the Kubernetes bundle",
+            )
+        ]

@@ -1,0 +1,140 @@
+"""The chart's templates: the kustomize base's objects (from the k8s generator's builders, through its seam),
+with a :class:`~mlready.generators.helm.holes.Hole` wherever an overlay changes them, so ``-f values-<env>.yaml``
+renders what ``kubectl kustomize overlays/<env>`` renders:
+
+- every object: the release namespace (overlay ``namespace:``), the environment label (overlay ``labels:``,
+  also on pod templates, never on selectors) and Helm's ``helm.sh/chart`` label;
+- every Deployment: the server container's resources and the no-CPU-limit checkov reason (the overlay's
+  resources patch), its replicas (overlay ``replicas:``), the image where the overlays set ``images:``;
+- the HPA, from the k8s builder with values for its inputs; any other object an overlay adds is rendered
+  as built for that environment only.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+from mlready.generators._shared.k8s_context import ENV_LABEL, TRACK_LABEL, BundleContext
+from mlready.generators._shared.k8s_spec import ENVIRONMENTS, AutoscalingSpec, ResourcesSpec
+from mlready.generators._shared.pod import CONTAINER, resources
+from mlready.generators.helm.holes import Hole
+from mlready.generators.k8s import seam
+
+NAMESPACE = Hole(".Release.Namespace")
+ENVIRONMENT = Hole(".Values.environment", when=".Values.environment")
+UNSET = 'kindIs "invalid" {}'  # a value that is null or absent (Helm drops null keys when merging values)
+IMAGE = "include \"mlready.image\" ."
+HELPERS = """{{/* the image of the version being built, as kustomize's images: writes it */}}
+{{- define "mlready.image" -}}
+{{- printf "%s:%s" .Values.image.repository .Values.image.tag -}}
+{{- with .Values.image.digest }}@{{ . }}{{ end -}}
+{{- end -}}
+"""
+
+
+class Values:
+    """Spec sections whose fields hold sentinels, for the k8s builders to build from; :meth:`fill` then puts
+    the chart value of the same name wherever a sentinel landed. A sentinel passes the builders' own
+    conversions (``int(float(x))``, ``str(x)``); one that a builder computes with would show as a number
+    or string that matches nothing, and :meth:`fill` refuses it."""
+
+    INT = 970_000_000
+
+    def __init__(self) -> None:
+        self.holes: dict[Any, Hole] = {}
+
+    def section(self, model: Any, prefix: str, **when: str) -> Any:
+        fields = {}
+        for name, info in model.model_fields.items():
+            if info.annotation is bool:
+                continue
+            n = len(self.holes)
+            value: Any = self.INT + n if info.annotation is int else f"mlready-value-{n:04d}"
+            self.holes[value] = Hole(f"{prefix}.{name}", when=when.get(name))
+            fields[name] = value
+        return model.model_construct(**fields)
+
+    def fill(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: self.fill(v) for k, v in data.items()}
+        if isinstance(data, list):
+            return [self.fill(v) for v in data]
+        if isinstance(data, bool) or not isinstance(data, int | float | str):
+            return data
+        hole = self.holes.get(data) or (self.holes.get(int(data)) if isinstance(data, str) and data.isdigit() else None)
+        if hole is not None:
+            return hole
+        if re.search(r"97\d{7}|mlready-value-", str(data)):
+            raise ValueError(f"a chart value was computed with by a k8s builder: {data!r}")
+        return data
+
+
+def _common(doc: dict[str, Any], chart_label: str) -> dict[str, Any]:
+    doc = copy.deepcopy(doc)
+    meta = doc["metadata"]
+    if "namespace" in meta:
+        meta["namespace"] = NAMESPACE
+    meta["labels"] = {**meta.get("labels", {}), ENV_LABEL: ENVIRONMENT, "helm.sh/chart": chart_label}
+    return doc
+
+
+def _deployment(doc: dict[str, Any], ctx: BundleContext, image: bool, track: str | None) -> None:
+    values = Values()
+    r: ResourcesSpec = values.section(ResourcesSpec, ".Values.resources", cpu_limit=".Values.resources.cpu_limit")
+    ((skip_key, skip_prefix),) = seam.cpu_limit_skip(ResourcesSpec(cpu_limit=None, cpu_limit_off_reason="")).items()
+    annotations = doc["metadata"].setdefault("annotations", {})
+    annotations[skip_key] = Hole(f"printf \"%s%s\" {json.dumps(skip_prefix)} .Values.resources.cpu_limit_off_reason",
+                                 when="not .Values.resources.cpu_limit")
+    spec = doc["spec"]
+    if track is None:
+        spec["replicas"] = Hole(".Values.replicas",
+                                when=f"and (not .Values.autoscaling.enabled) (not ({UNSET.format('.Values.replicas')}))")
+    else:
+        count = f'(index .Values.track_replicas "{track}")'
+        spec["replicas"] = Hole(count, when=f"not ({UNSET.format(count)})")
+    pod = spec["template"]
+    pod["metadata"]["labels"][ENV_LABEL] = ENVIRONMENT
+    for c in pod["spec"]["containers"]:
+        if c["name"] == CONTAINER:
+            # a strategic merge, as the overlay's patch: what the patch does not set (a GPU limit) stays
+            c["resources"] = {part: {**c["resources"].get(part, {}), **patch}
+                              for part, patch in values.fill(resources(r)).items()}
+            if image:
+                c["image"] = Hole(IMAGE)
+
+
+def _hpa(ctx: BundleContext) -> dict[str, Any]:
+    values = Values()
+    a: AutoscalingSpec = values.section(AutoscalingSpec, ".Values.autoscaling")
+    doc: dict[str, Any] = values.fill(seam.hpa(ctx, a, "mlready-namespace"))
+    doc["metadata"]["namespace"] = NAMESPACE
+    return doc
+
+
+HPA_CHECK = ('{{- if gt (int .Values.autoscaling.min_replicas) (int .Values.autoscaling.max_replicas) }}\n'
+             '{{- fail (printf "autoscaling.min_replicas (%v) is above autoscaling.max_replicas (%v)" '
+             '.Values.autoscaling.min_replicas .Values.autoscaling.max_replicas) }}\n{{- end }}\n')
+
+
+def chart_templates(
+    ctx: BundleContext, base: dict[str, dict[str, Any]], env_objects: dict[str, dict[str, dict[str, Any]]],
+    chart_label: str, image: bool,
+) -> list[tuple[str, dict[str, Any], str | None]]:
+    """(template file name, object with holes, condition for the whole object or None)."""
+    out: list[tuple[str, dict[str, Any], str | None]] = []
+    for name, doc in base.items():
+        t = _common(doc, chart_label)
+        if t["kind"] == "Deployment":
+            stable = t["metadata"]["name"] == ctx.name
+            track = None if stable else t["metadata"]["labels"][TRACK_LABEL]
+            _deployment(t, ctx, image, track)
+        out.append((name, t, None))
+    out.append(("hpa.yaml", _common(_hpa(ctx), chart_label), ".Values.autoscaling.enabled"))
+    for env in ENVIRONMENTS:
+        for name, doc in env_objects[env].items():
+            if doc["kind"] != "HorizontalPodAutoscaler":
+                out.append((f"{env}-{name}", _common(doc, chart_label), f'eq .Values.environment "{env}"'))
+    return out
