@@ -49,7 +49,7 @@ def _upstream(pipeline: Pipeline, job: Job) -> list[Job]:
 
 def _job(pipeline: Pipeline, job: Job) -> dict[str, Any]:
     steps: list[Any] = ["checkout"]
-    if any(up.artifacts for up in _upstream(pipeline, job)):
+    if any(up.artifacts or up.files for up in _upstream(pipeline, job)):
         steps.append({"attach_workspace": {"at": "."}})
     if job.cache is not None:
         steps.append({"restore_cache": {"keys": [cache_key(job)]}})
@@ -62,10 +62,10 @@ def _job(pipeline: Pipeline, job: Job) -> dict[str, Any]:
         steps.append({"save_cache": {"key": cache_key(job), "paths": list(job.cache.paths)}})
     for path in job.junit:
         steps.append({"store_test_results": {"path": path}})
-    for path in job.artifacts:
+    for path in (*job.artifacts, *job.files):
         steps.append({"store_artifacts": {"path": path}})
-    if job.artifacts:
-        steps.append({"persist_to_workspace": {"root": ".", "paths": list(job.artifacts)}})
+    if job.artifacts or job.files:
+        steps.append({"persist_to_workspace": {"root": ".", "paths": [*job.artifacts, *job.files]}})
     executor = "python" if job.python else "base"
     return {"executor": executor, "steps": steps}
 

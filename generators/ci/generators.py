@@ -8,12 +8,14 @@ at the repository root (``ci/.gitlab-ci.yml``, ``ci/.circleci/config.yml``, ...)
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, ClassVar
 
 from mlready.engine.errors import SpecProblem, StepError
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.generators.ci import checks, circleci, github, gitlab, jenkins
 from mlready.generators.ci.pipeline import build_pipeline, image_name, target_problems
+from mlready.generators.ci.project import ProjectPlan, plan_project
 from mlready.generators.ci.spec import STAGES, CircleciSpec, GithubSpec, GitlabSpec, JenkinsSpec, PipelineSpec
 
 
@@ -40,20 +42,22 @@ class _CiGenerator(Generator[PipelineSpec]):
                 problems.append(SpecProblem("deploy.yaml", key, f"{name!r} also names stage {seen[name]!r}"))
             seen.setdefault(name, stage)
         problems += [SpecProblem("deploy.yaml", key, msg) for key, msg in target_problems(spec, self.section)]
+        problems += [SpecProblem("", key, msg) for key, msg in plan_project(spec, cfg, self.section).problems]
         return problems
 
-    def render(self, ctx: StepContext, cfg: Any) -> Artifact:
+    def render(self, ctx: StepContext, cfg: Any, project: ProjectPlan) -> Artifact:
         raise NotImplementedError
 
     def steps(self, spec) -> list[Step]:
         cfg = self.config(spec)
+        project = plan_project(spec, cfg, self.section)  # what the project has: decided here, in the key
         return [
             Step(
                 id=f"ci.{self.name}",
-                run=lambda ctx: [self.render(ctx, cfg)],
+                run=lambda ctx: [self.render(ctx, cfg, project)],
                 # everything the run reads from the spec: the image comes from target.docker.registry
                 config={"section": cfg, "overrides": list(spec.overrides), "project": spec.project,
-                        "model": spec.model_name, "image": image_name(spec)},
+                        "model": spec.model_name, "image": image_name(spec), "detected": asdict(project)},
                 reads=("overrides", "project", "model.name", "target.docker"),
                 templates=self.templates,
                 description=f"{self.name} pipeline ({self.path})",
@@ -65,8 +69,13 @@ class _CiGenerator(Generator[PipelineSpec]):
             raise StepError(f"the generated {self.path} fails mlready's checks", details="\n".join(problems))
         return art
 
-    def _yaml(self, ctx: StepContext, doc: dict[str, Any], problems: list[str]) -> Artifact:
-        art = Artifact.yaml(self.path, self.kind, doc, header=ctx.header("#"))
+    @staticmethod
+    def _header(ctx: StepContext, comment: str, project: ProjectPlan) -> str:
+        """The do-not-edit header, then what the build detected in the project and decided."""
+        return ctx.header(comment) + "".join(f"{comment} {note}\n" for note in project.notes)
+
+    def _yaml(self, ctx: StepContext, doc: dict[str, Any], problems: list[str], project: ProjectPlan) -> Artifact:
+        art = Artifact.yaml(self.path, self.kind, doc, header=self._header(ctx, "#", project))
         return self._checked(art, problems + checks.secret_problems(doc, art.read_text()))
 
 
@@ -79,9 +88,9 @@ class GitlabGenerator(_CiGenerator):
     path = "ci/.gitlab-ci.yml"
     name_problems = staticmethod(gitlab.name_problems)
 
-    def render(self, ctx: StepContext, cfg: GitlabSpec) -> Artifact:
-        doc = gitlab.render_gitlab(build_pipeline(ctx.spec, cfg), cfg)
-        return self._yaml(ctx, doc, checks.gitlab_problems(doc))
+    def render(self, ctx: StepContext, cfg: GitlabSpec, project: ProjectPlan) -> Artifact:
+        doc = gitlab.render_gitlab(build_pipeline(ctx.spec, cfg, project), cfg)
+        return self._yaml(ctx, doc, checks.gitlab_problems(doc), project)
 
 
 class CircleciGenerator(_CiGenerator):
@@ -93,9 +102,9 @@ class CircleciGenerator(_CiGenerator):
     path = "ci/.circleci/config.yml"
     name_problems = staticmethod(circleci.name_problems)
 
-    def render(self, ctx: StepContext, cfg: CircleciSpec) -> Artifact:
-        doc = circleci.render_circleci(build_pipeline(ctx.spec, cfg), cfg)
-        return self._yaml(ctx, doc, checks.circleci_problems(doc))
+    def render(self, ctx: StepContext, cfg: CircleciSpec, project: ProjectPlan) -> Artifact:
+        doc = circleci.render_circleci(build_pipeline(ctx.spec, cfg, project), cfg)
+        return self._yaml(ctx, doc, checks.circleci_problems(doc), project)
 
 
 class GithubGenerator(_CiGenerator):
@@ -107,9 +116,9 @@ class GithubGenerator(_CiGenerator):
     path = "ci/.github/workflows/mlready.yml"
     name_problems = staticmethod(github.name_problems)
 
-    def render(self, ctx: StepContext, cfg: GithubSpec) -> Artifact:
-        doc = github.render_github(build_pipeline(ctx.spec, cfg), cfg)
-        return self._yaml(ctx, doc, checks.github_problems(doc))
+    def render(self, ctx: StepContext, cfg: GithubSpec, project: ProjectPlan) -> Artifact:
+        doc = github.render_github(build_pipeline(ctx.spec, cfg, project), cfg)
+        return self._yaml(ctx, doc, checks.github_problems(doc), project)
 
 
 class JenkinsGenerator(_CiGenerator):
@@ -122,9 +131,9 @@ class JenkinsGenerator(_CiGenerator):
     templates = (jenkins.TEMPLATE,)
     name_problems = staticmethod(jenkins.name_problems)
 
-    def render(self, ctx: StepContext, cfg: JenkinsSpec) -> Artifact:
-        pipeline = build_pipeline(ctx.spec, cfg)
-        text = ctx.render(jenkins.TEMPLATE, **jenkins.jenkins_context(pipeline, cfg, ctx.header("//")))
+    def render(self, ctx: StepContext, cfg: JenkinsSpec, project: ProjectPlan) -> Artifact:
+        pipeline = build_pipeline(ctx.spec, cfg, project)
+        text = ctx.render(jenkins.TEMPLATE, **jenkins.jenkins_context(pipeline, cfg, self._header(ctx, "//", project)))
         problems = checks.jenkins_problems([(j.name, "input" if j.manual else "\n".join(j.script))
                                             for j in pipeline.jobs], text)
         return self._checked(Artifact.text(self.path, self.kind, text), problems)

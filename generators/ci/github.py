@@ -8,6 +8,7 @@ there); ``if:`` on the branch; secrets as ``${{ secrets.NAME }}`` and plain sett
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Any
 
@@ -63,6 +64,9 @@ def _job(pipeline: Pipeline, job: Job, cfg: GithubSpec) -> dict[str, Any]:
         for path in up.artifacts:
             steps.append({"uses": "actions/download-artifact@v4",
                           "with": {"name": _artifact_name(up, path), "path": path}})
+        for path in up.files:  # an artifact of one file keeps only its name: download it into its folder
+            steps.append({"uses": "actions/download-artifact@v4",
+                          "with": {"name": _artifact_name(up, path), "path": posixpath.dirname(path) or "."}})
     script = [c for s in job.secrets if s.kind == "file" for c in file_secret_prelude(s, "$RUNNER_TEMP")]
     steps.append({"name": job.name, "shell": "bash", "run": "\n".join([*script, *job.script])})
     for path in job.artifacts:
@@ -70,6 +74,11 @@ def _job(pipeline: Pipeline, job: Job, cfg: GithubSpec) -> dict[str, Any]:
             "uses": "actions/upload-artifact@v4",
             "if": "always()" if job.junit else "success()",
             "with": {"name": _artifact_name(job, path), "path": f"{path}/", "if-no-files-found": "error"},
+        })
+    for path in job.files:
+        steps.append({
+            "uses": "actions/upload-artifact@v4",
+            "with": {"name": _artifact_name(job, path), "path": path, "if-no-files-found": "error"},
         })
     out["steps"] = steps
     return out

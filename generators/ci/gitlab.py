@@ -60,8 +60,8 @@ def _job(pipeline: Pipeline, job: Job, cfg: GitlabSpec) -> dict[str, Any]:
     out["script"] = steps
     if job.cache is not None:
         out["cache"] = _cache(job)
-    if job.artifacts or job.junit:
-        art: dict[str, Any] = {"paths": [f"{p}/" for p in job.artifacts], "expire_in": "1 week"}
+    if job.artifacts or job.files or job.junit:
+        art: dict[str, Any] = {"paths": [*(f"{p}/" for p in job.artifacts), *job.files], "expire_in": "1 week"}
         if job.junit:
             art["when"] = "always"
             art["reports"] = {"junit": list(job.junit)}

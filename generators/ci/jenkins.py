@@ -52,7 +52,8 @@ def _stage(pipeline: Pipeline, job: Job, first_python: bool) -> dict[str, Any]:
         "credentials": [credential(s) for s in job.secrets],
         "script": groovy_script(job.script if first_python or not job.python else (*pipeline.activate, *job.steps)),
         "junit": groovy_str(", ".join(job.junit)) if job.junit else "",
-        "artifacts": groovy_str(", ".join(f"{p}/**" for p in job.artifacts)) if job.artifacts else "",
+        "artifacts": groovy_str(", ".join([*(f"{p}/**" for p in job.artifacts), *job.files]))
+        if job.artifacts or job.files else "",
     }
 
 

@@ -53,7 +53,8 @@ class Job:
     python: bool = True  # runs in the Python image with the dependency cache restored
     docker: bool = False  # needs a docker daemon (service / remote docker)
     cache: Cache | None = None
-    artifacts: tuple[str, ...] = ()  # paths kept after the job and handed to later jobs
+    artifacts: tuple[str, ...] = ()  # folders kept after the job and handed to later jobs
+    files: tuple[str, ...] = ()  # single files kept and handed on (the train job's model and data)
     junit: tuple[str, ...] = ()  # JUnit XML reports
     secrets: tuple[Secret, ...] = ()
     environment: Environment | None = None
@@ -74,6 +75,7 @@ class Pipeline:
     variables: tuple[tuple[str, str], ...] = ()  # pipeline-wide plain variables
     branch: str = "main"
     activate: tuple[str, ...] = ()  # enters the environment a job's setup made, on a machine that kept it
+    notes: tuple[str, ...] = ()  # what the build detected and decided (printed, and comments in the file)
 
     def job(self, job_id: str) -> Job:
         for j in self.jobs:

@@ -1,5 +1,8 @@
-"""Build the one pipeline model from the spec: install → unit tests → validate → build → image (build + scan)
-→ push → deploy to staging → smoke test → manual approval → deploy to production.
+"""Build the one pipeline model from the spec: install → train → unit tests → validate → build → image (build +
+scan) → push → deploy to staging → smoke test → manual approval → deploy to production.
+
+What to install, whether there is a train job (the model and data a fresh clone lacks) and a unit-test job come
+from what the project really has (:mod:`.project`).
 
 The ``mlready`` command lines use the build's own overrides (``spec.overrides``) minus those that make no sense
 in CI: the ``ci`` group itself (the pipeline does not regenerate its own definition) and ``env`` (the bundle
@@ -9,10 +12,12 @@ job's build dir). The image is pushed exactly as scanned, under the name the Kub
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 
 from mlready.generators._shared.facts import image_ref
 from mlready.generators.ci.model import Cache, Environment, Job, Pipeline, Secret
+from mlready.generators.ci.project import ProjectPlan
 from mlready.generators.ci.spec import PipelineSpec
 
 #: where jobs keep what later jobs and people need
@@ -81,7 +86,7 @@ def target_problems(spec, section: str) -> list[tuple[str, str]]:
     return out
 
 
-def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
+def build_pipeline(spec, cfg: PipelineSpec, project: ProjectPlan) -> Pipeline:
     ov = ci_overrides(list(spec.overrides))
     image = image_name(spec)
     tar = f"{DIST_DIR}/image.tar"
@@ -90,9 +95,11 @@ def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
         f"docker run --rm -v /var/run/docker.sock:/var/run/docker.sock {TRIVY_IMAGE} image --no-progress "
         f"--exit-code 1 --severity {cfg.scan_severity} {image}"
     )
-    cache = Cache(key_files=tuple(cfg.lock_files), paths=(VENV,), prefix=f"venv-py{cfg.python}")
+    # the install commands are part of the cache key: installing mlready from elsewhere is a new environment
+    installs = hashlib.sha256("\n".join(project.install).encode()).hexdigest()[:8]
+    cache = Cache(key_files=project.lock_files, paths=(VENV,), prefix=f"venv-py{cfg.python}-{installs}")
     activate = (f". {VENV}/bin/activate",)
-    setup = (f"python3 -m venv {VENV}", *activate, *cfg.install)
+    setup = (f"python3 -m venv {VENV}", *activate, *project.install)
 
     def job(stage: str, steps: tuple[str, ...], **kw) -> Job:
         if kw.get("python", True):
@@ -120,22 +127,25 @@ def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
             needs=needs, cache=cache, secrets=(kube[name],), environment=env(name), branch_only=True,
         )
 
+    train = ("train",) if project.produce else ()
+    tests = ("unit-tests",) if project.tests else ()
     jobs = (
         job("install", ("python -m pip check",), cache=cache),
-        job(
+        *((job("train", project.produce, needs=("install",), cache=cache, files=project.produced),) if train else ()),
+        *((job(
             "unit-tests",
-            (f"python -m pytest --junitxml={REPORTS_DIR}/junit.xml {shlex.quote(cfg.tests)}",),
+            (f"python -m pytest --junitxml={REPORTS_DIR}/junit.xml {shlex.quote(project.tests)}",),
             needs=("install",), cache=cache, artifacts=(REPORTS_DIR,), junit=(f"{REPORTS_DIR}/junit.xml",),
-        ),
-        job("validate", (mlready("validate", ov),), needs=("install",), cache=cache),
+        ),) if tests else ()),
+        job("validate", (mlready("validate", ov),), needs=("install", *train), cache=cache),
         job(
             "build", (mlready("build", ov),),
-            needs=("unit-tests", "validate"), cache=cache, artifacts=(BUILD_DIR,),
+            needs=(*tests, "validate", *train), cache=cache, artifacts=(BUILD_DIR,),
         ),
         job(
             "image-build",
             (mlready("image", ov), *(scan,) * cfg.scan, f"mkdir -p {DIST_DIR}", f"docker save {image} -o {tar}"),
-            needs=("build",), cache=cache, docker=True, artifacts=(DIST_DIR,),
+            needs=("build", *train), cache=cache, docker=True, artifacts=(DIST_DIR,),
         ),
         job(
             "push",
@@ -164,4 +174,4 @@ def build_pipeline(spec, cfg: PipelineSpec) -> Pipeline:
         deploy("production", ("approve-production", "build")),
     )
     return Pipeline(name=spec.project.name, python=cfg.python, jobs=jobs, variables=VARIABLES, branch=cfg.branch,
-                    activate=activate)
+                    activate=activate, notes=project.notes)

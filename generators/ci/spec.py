@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 #: the logical stages of the pipeline, in order (see pipeline.py)
 STAGES = (
     "install",
+    "train",
     "unit-tests",
     "validate",
     "build",
@@ -76,15 +77,30 @@ class PipelineSpec(Section):
     enabled: bool = False
     python: str = Field("3.11", pattern=r"^3\.\d+$", description="Python version of the job images")
     branch: str = Field("main", pattern=r"^[A-Za-z0-9._/-]+$", description="deploys run only on this branch")
-    lock_files: list[str] = Field(
-        default_factory=lambda: ["requirements.txt"], min_length=1, max_length=2,
-        description="files whose content keys the dependency cache (at most 2: GitLab's limit)",
+    install: list[str] | None = Field(
+        None, min_length=1,
+        description="commands that install the project's dependencies, mlready included; unset: detected "
+        "(requirements.txt, else pyproject.toml, plus mlready and pytest when they do not list them)",
     )
-    install: list[str] = Field(
-        default_factory=lambda: ["python -m pip install -r requirements.txt"], min_length=1,
-        description="commands that install the project's dependencies (mlready included)",
+    mlready: str | None = Field(
+        None, min_length=1,
+        description="pip requirement that installs mlready when the project's requirements do not list it; "
+        "unset: $MLREADY_SPEC, else where the building mlready was installed from",
     )
-    tests: str = Field("tests", description="the unit-test folder (pytest)")
+    lock_files: list[str] | None = Field(
+        None, min_length=1, max_length=2,
+        description="files whose content keys the dependency cache (at most 2: GitLab's limit); unset: the "
+        "detected requirement files (deploy.yaml when there are none)",
+    )
+    tests: str | None = Field(
+        None, description="the unit-test folder or file (pytest); unset: tests/ when it exists, else no "
+        "unit-test job; '' for none",
+    )
+    produce: list[str] | None = Field(
+        None,
+        description="commands that produce the model and data files git does not have (a fresh clone lacks "
+        "them); unset: detected (the DVC pipeline's train stage, else train.py); [] for none",
+    )
     scan: bool = Field(True, description="scan the image with trivy before pushing")
     scan_severity: str = Field("HIGH,CRITICAL", pattern=r"^(UNKNOWN|LOW|MEDIUM|HIGH|CRITICAL)(,(UNKNOWN|LOW|MEDIUM|HIGH|CRITICAL))*$")
     stages: dict[str, str] = Field(
@@ -99,10 +115,17 @@ class PipelineSpec(Section):
 
     @field_validator("lock_files")
     @classmethod
-    def _files(cls, v: list[str]) -> list[str]:
-        for f in v:
+    def _files(cls, v: list[str] | None) -> list[str] | None:
+        for f in v or ():
             if not re.match(r"^[A-Za-z0-9_./-]+$", f) or f.startswith("/") or ".." in f.split("/"):
                 raise ValueError(f"{f!r} is not a relative file path")
+        return v
+
+    @field_validator("tests")
+    @classmethod
+    def _tests(cls, v: str | None) -> str | None:
+        if v and (not re.match(r"^[A-Za-z0-9_./-]+$", v) or v.startswith("/") or ".." in v.split("/")):
+            raise ValueError(f"{v!r} is not a relative path")
         return v
 
     @field_validator("stages")

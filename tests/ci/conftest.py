@@ -15,12 +15,18 @@ OVERRIDES = [ALL_CI, *TARGETS, "+monitoring=grafana", "env=prod", "model.opset=1
 
 
 def copy_project(dest: Path) -> Path:
-    """The quickstart without its ``data`` section: the pipelines do not depend on the readiness gates, which
-    take most of a cold build."""
+    """The quickstart without its ``data`` section (the pipelines do not depend on the readiness gates, which
+    take most of a cold build), with requirements, tests and a git-ignored model."""
     shutil.copytree(QUICKSTART, dest, ignore=shutil.ignore_patterns("build", ".mlready"))
     spec = (dest / "deploy.yaml").read_text()
     assert "\ndata:\n" in spec
     (dest / "deploy.yaml").write_text(spec.split("\ndata:\n")[0] + "\n")
+    # what a real project has: requirements (mlready included), tests, and a model git does not keep (a train
+    # job makes it: train.py)
+    (dest / "requirements.txt").write_text("mlready\npytest>=8\n")
+    (dest / "tests").mkdir()
+    (dest / "tests" / "test_model.py").write_text("def test_model():\n    assert True\n")
+    (dest / ".gitignore").write_text("/model.joblib\n")
     return dest
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import subprocess
@@ -100,7 +101,7 @@ def test_jenkinsfile_has_the_declarative_structure(jenkins_trees: dict[str, list
 def test_jenkinsfile_quotes_names_and_settings_for_groovy(jenkins_trees: dict[str, list]) -> None:
     tree = jenkins_trees["variant"]
     names = [n[1][0] for n in find(tree, "stage")]
-    assert names[3] == "Build 'n' package" and names[-1] == "Deploy \\\\ production"
+    assert names[4] == "Build 'n' package" and names[-1] == "Deploy \\\\ production"
     assert find(tree, "agent")[0][2] == [["label", ["linux && docker"], []]]
     env = [[n[1][0] for n in block[2]] for block in find(tree, "environment")]
     assert env == [["PIP_DISABLE_PIP_VERSION_CHECK"], ["MLREADY_PRODUCTION_URL"]]
@@ -180,8 +181,14 @@ def test_stages_run_in_the_issue_order(built: Path, jenkins_tree: list) -> None:
 
 def test_native_forms_of_caches_artifacts_gates_and_environments(built: Path, jenkins_tree: list) -> None:
     gl = load(built, "gitlab")
-    assert gl["install"]["cache"] == {"key": {"files": ["requirements.txt"], "prefix": "venv-py3.11"},
+    # the cache is keyed on the requirements and, through its prefix, on the install commands themselves
+    installs = hashlib.sha256(b"python -m pip install -r requirements.txt").hexdigest()[:8]
+    assert gl["install"]["cache"] == {"key": {"files": ["requirements.txt"], "prefix": f"venv-py3.11-{installs}"},
                                       "paths": [".venv/"], "policy": "pull-push"}
+    # the git-ignored model is made by the train job and handed on as a file to the jobs that read it
+    assert gl["train"]["script"][-1] == "python train.py" and gl["train"]["artifacts"]["paths"] == ["model.joblib"]
+    assert gl["validate"]["needs"] == ["install", "train"] and gl["build"]["needs"] == ["unit-tests", "validate",
+                                                                                       "train"]
     assert gl["unit-tests"]["artifacts"]["reports"] == {"junit": ["reports/junit.xml"]}
     assert gl["build"]["artifacts"]["paths"] == ["build/"]
     assert gl["image-build"]["services"] == ["docker:27-dind"] and "image" not in gl["image-build"]
@@ -203,13 +210,19 @@ def test_native_forms_of_caches_artifacts_gates_and_environments(built: Path, je
     assert approval[0]["approve-production"]["type"] == "approval"
     steps = cc["jobs"]["unit-tests"]["steps"]
     assert {"store_test_results": {"path": "reports/junit.xml"}} in steps
-    assert {"restore_cache": {"keys": ['venv-py3.11-{{ arch }}-{{ checksum "requirements.txt" }}']}} in steps
+    assert {"restore_cache": {"keys": [f'venv-py3.11-{installs}-{{{{ arch }}}}-{{{{ checksum "requirements.txt" }}}}']}} in steps
+    assert {"persist_to_workspace": {"root": ".", "paths": ["model.joblib"]}} in cc["jobs"]["train"]["steps"]
+    gh = load(built, "github")["jobs"]
+    assert {"uses": "actions/upload-artifact@v4", "with": {"name": "train-model.joblib", "path": "model.joblib",
+                                                           "if-no-files-found": "error"}} in gh["train"]["steps"]
+    assert {"uses": "actions/download-artifact@v4",
+            "with": {"name": "train-model.joblib", "path": "."}} in gh["build"]["steps"]
     assert [n[1] for n in find(jenkins_tree, "input")] == [["message", "ok"]]
     assert [n[1] for n in find(jenkins_tree, "junit")] == [["reports/junit.xml"]]
     # one Jenkins workspace: the install stage makes the venv, later stages only enter it
     scripts = [n[1][0].strip().splitlines() for n in find(jenkins_tree, "sh")]
     assert "python -m pip install -r requirements.txt" in scripts[0]
-    assert all(s[0] == ". .venv/bin/activate" and "pip install" not in "".join(s) for s in scripts[1:4])
+    assert all(s[0] == ". .venv/bin/activate" and "pip install" not in "".join(s) for s in scripts[1:5])
     # every other system starts each Python job on a fresh machine: set up, then run
     assert gl["validate"]["script"][:3] == ["python3 -m venv .venv", ". .venv/bin/activate",
                                             "python -m pip install -r requirements.txt"]

@@ -54,7 +54,7 @@ def test_a_name_valid_elsewhere_is_checked_for_each_system(project: Path) -> Non
 def test_an_unknown_stage_and_a_duplicate_name(project: Path) -> None:
     unknown = problems(project, ["+ci=gitlab", *TARGETS, "+ci.gitlab.stages.lint=lint"])
     assert len(unknown) == 1 and unknown[0].endswith(
-        "ci.gitlab.stages: unknown stage(s) ['lint']; the stages are: install, unit-tests, validate, build, "
+        "ci.gitlab.stages: unknown stage(s) ['lint']; the stages are: install, train, unit-tests, validate, build, "
         "image-build, push, deploy-staging, smoke-test, approve-production, deploy-production")
     assert problems(project, ["+ci=gitlab", *TARGETS, "+ci.gitlab.stages.push=build"]) == [
         "deploy.yaml ci.gitlab.stages.push: 'build' also names stage 'build'"]
