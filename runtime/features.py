@@ -189,7 +189,7 @@ class FeatureMap:
         for i, row in enumerate(rows):
             if not isinstance(row, list | tuple) or len(row) != width:
                 raise BadRequest(f"{where}[{i}]: expected a list of {width} values in feature order "
-                                 f"({', '.join(self.names)})")
+                                 f"({', '.join(self.names)}) or an object keyed by feature name")
         if self.matrix is not None:
             return self._matrix(rows, where)
         columns = list(zip(*rows, strict=True))

@@ -5,6 +5,7 @@ onnxruntime or the server - and every argument and result pickles (bytes, a Sign
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -16,14 +17,30 @@ from mlready.runtime.signature import Signature
 Decoded = tuple[dict[str, Any], list[str] | None, Any]  # (input arrays, requested outputs, encode context)
 
 
-def json_body(body: bytes) -> Any:
+def json_body(body: bytes, nan: bool = False) -> Any:
+    """``nan``: accept the ``NaN`` token Python's json module (so MLflow's ``dump_input_data``) writes for a
+    missing value, read as null (a missing value for float features); never Infinity."""
     if not body:
         raise BadRequest("the request body is empty (expected JSON)")
     # Any content type: TF Serving's documented `curl -d` examples send form-urlencoded.
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if nan and b"NaN" in body:
+            return _json_with_nan(body)
         raise BadRequest(f"malformed JSON: {exc}") from None
+
+
+def _nan_only(token: str) -> None:
+    if token != "NaN":
+        raise BadRequest(f"malformed JSON: {token} is not a JSON value (values must be finite numbers)")
+
+
+def _json_with_nan(body: bytes) -> Any:
+    try:
+        return json.loads(body, parse_constant=_nan_only)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise BadRequest(f"malformed JSON: {str(exc)[:200]}") from None
 
 
 def v2(signature: Signature, body: bytes, header_length: bytes | None) -> Decoded:
@@ -88,7 +105,7 @@ RESHAPE = {"tfserving": None, "vertex": vertex_json, "azure": azure_json, "sagem
 
 def tfserving_body(signature: Signature, body: bytes, route: str) -> Decoded:
     """A TF Serving-style JSON body of ``route`` (tfserving, sagemaker, vertex, azure): parse, reshape, decode."""
-    data = json_body(body)
+    data = json_body(body, nan=route in ("sagemaker", "azure"))  # MLflow's payloads (there) may say NaN
     reshape = RESHAPE[route]
     return tfserving(signature, data if reshape is None else reshape(data))
 

@@ -168,7 +168,12 @@ def mixed_pipeline():
     string and bool columns), converted by skl2onnx with one typed input per column, string classes
     -> (onnx model, signature dict with features and class_names, DataFrame of rows, fitted pipeline)."""
     from skl2onnx import to_onnx
-    from skl2onnx.common.data_types import BooleanTensorType, FloatTensorType, Int64TensorType, StringTensorType
+    from skl2onnx.common.data_types import (
+        BooleanTensorType,
+        FloatTensorType,
+        Int64TensorType,
+        StringTensorType,
+    )
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
