@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from mlready.engine.errors import MlreadyError
@@ -54,6 +55,9 @@ class ModelFormat:
     refit: str | None = None
     #: whether the loader returns a source model to compare with its ONNX export (readiness parity)
     source_model: bool = True
+    #: file names that mark a model directory of this format (a SavedModel's ``saved_model.pb``): ``auto``
+    #: tells the format of a directory ``model.source`` from them, and the source may be that directory
+    markers: tuple[str, ...] = ()
     #: suffixes other files share (``.json``, ``.txt``): ``auto`` tells the format from them for
     #: ``model.source``, but a downloaded model artifact is not searched for them (MLflow writes
     #: requirements.txt and example JSON beside the model)
@@ -134,6 +138,11 @@ def check_name(value: str) -> str:
 def by_suffix(suffix: str) -> ModelFormat | None:
     suffix = suffix.lower()
     return next((f for f in formats().values() if suffix in (*f.suffixes, *f.shared_suffixes)), None)
+
+
+def by_directory(path: Path) -> ModelFormat | None:
+    """The format whose marker file the directory holds, if any."""
+    return next((f for f in formats().values() if any((path / m).is_file() for m in f.markers)), None)
 
 
 def _preferred() -> list[ModelFormat]:

@@ -16,14 +16,29 @@ TRAINER = "trainer"  # the format model.trainer chooses
 SAMPLE_ROWS = 8
 
 
-def detect(fmt: str, source: str, trainer: str | None) -> str | None:
-    """The format to use, or None when it cannot be told from the file name."""
+def detect(fmt: str, source: str, trainer: str | None, where: Path | None = None) -> str | None:
+    """The format to use, or None when it cannot be told from the file name (or, ``where`` being the
+    resolved source, from the marker file of a model directory: a SavedModel's ``saved_model.pb``)."""
     if fmt != formats.AUTO:
         return fmt
     if trainer:
         return TRAINER
     found = formats.by_suffix(Path(source).suffix)
+    if found is None and where is not None and where.is_dir():
+        found = formats.by_directory(where)
     return found.name if found else None
+
+
+def source_exists(fmt: str, path: Path) -> bool:
+    """A model file, or a model directory of a format that marks its directories (a SavedModel)."""
+    decl = formats.formats().get(fmt)
+    return path.is_file() or path.is_dir() and decl is not None and bool(decl.markers)
+
+
+def local_source(spec: Any) -> Path | None:
+    """The source as a local path, for telling a model directory's format (None for a registry URI)."""
+    source = spec.model.source
+    return None if source.startswith(REGISTRY_SCHEMES) else spec.resolve(source)  # type: ignore[no-any-return]
 
 
 def resolve_source(spec: Any) -> Path | None:
@@ -41,9 +56,9 @@ def resolve_source(spec: Any) -> Path | None:
 def load_source(spec: Any, sample: Any = None) -> Any:
     """Load and convert the source model with its format's loader (returns the format's ``SourceModel``)."""
     path = resolve_source(spec)
-    fmt = detect(spec.model.format, spec.model.source, spec.model.trainer)
+    fmt = detect(spec.model.format, spec.model.source, spec.model.trainer, path)
     if fmt is None and path is not None:  # a registry URI: tell the format from the downloaded file
-        fmt = detect(formats.AUTO, path.name, None)
+        fmt = detect(formats.AUTO, path.name, None, path)
     if fmt is None:
         raise StepError(f"{spec.model.source}: cannot tell the model format from {path}; set model.format")
     return formats.get(fmt).loader()(spec, path, sample)

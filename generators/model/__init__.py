@@ -23,7 +23,7 @@ from mlready.generators._shared.facts import (
     source_reads,
     trainer_inputs,
 )
-from mlready.generators._shared.source import TRAINER, detect, resolve_source
+from mlready.generators._shared.source import TRAINER, detect, local_source, resolve_source, source_exists
 from mlready.generators.model.formats import ingest_tools, known_suffixes
 from mlready.generators.model.ids import INGEST_STEP
 
@@ -38,12 +38,12 @@ class ModelGenerator(Generator[ModelSpec]):
         problems = []
         m = spec.model
         source = m.source
-        fmt = detect(m.format, source, m.trainer)
+        fmt = detect(m.format, source, m.trainer, local_source(spec))
         if fmt is None and not source.startswith(REGISTRY_SCHEMES):
             problems.append(SpecProblem("", "model.source", f"cannot tell the format of {source!r} "
                                         f"(known suffixes: {known_suffixes()}); set model.format"))
         elif fmt is not None and fmt != TRAINER and not source.startswith(REGISTRY_SCHEMES):
-            if not spec.resolve(source).is_file():
+            if not source_exists(fmt, spec.resolve(source)):
                 problems.append(SpecProblem("", "model.source", f"model file not found: {spec.resolve(source)}"))
         decl = format_registry.formats().get(fmt) if fmt is not None else None
         if decl is not None and decl.missing():
@@ -77,7 +77,7 @@ class ModelGenerator(Generator[ModelSpec]):
             "data": {"eval": spec.data.eval, "target": spec.data.target, "features": spec.data.features},
             "optimized": optimization_active(spec),
         }
-        tools = ingest_tools(spec.model)
+        tools = ingest_tools(spec.model, path)
         return [
             Step(
                 id=INGEST_STEP,

@@ -7,6 +7,7 @@ one line in the ``mlready.formats`` entry-point group; nothing here names a form
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from mlready.engine import formats
@@ -19,7 +20,7 @@ def known_suffixes() -> str:
     return ", ".join(sorted(formats.source_suffixes()))
 
 
-def ingest_tools(model: Any) -> dict[str, str]:
+def ingest_tools(model: Any, where: Path | None = None) -> dict[str, str]:
     """Versions of the tools that shape ``model.ingest``'s ONNX model: onnx, onnxruntime and the format's own
     (every format's when the format is only known after a registry download). A format from another package
     adds the digest of its code: the model generator's own code digest cannot see it (it is found through an
@@ -27,7 +28,7 @@ def ingest_tools(model: Any) -> dict[str, str]:
     from mlready.engine.codehash import code_digest
     from mlready.engine.tools import versions
 
-    fmt = detect(model.format, model.source, model.trainer)
+    fmt = detect(model.format, model.source, model.trainer, where)
     chosen = [formats.get(fmt)] if fmt in formats.formats() else list(formats.formats().values())
     tools = versions("onnx", "onnxruntime", *sorted({t for f in chosen for t in f.tools}))
     for f in chosen:

@@ -53,7 +53,7 @@ def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str, list[str]]
 
 
 def run(ctx: StepContext) -> list[Artifact]:
-    from mlready.generators._shared.source import detect
+    from mlready.generators._shared.source import detect, local_source
 
     spec, cfg = ctx.spec, ctx.spec.section("readiness")
     # the served model (its step is this step's dependency) and the signature model.ingest wrote
@@ -66,7 +66,7 @@ def run(ctx: StepContext) -> list[Artifact]:
             "model.readiness: the served model's inputs differ from model.inputs",
             details="\n".join(mismatch),
         )
-    fmt = detect(spec.model.format, spec.model.source, spec.model.trainer) or "sklearn"
+    fmt = detect(spec.model.format, spec.model.source, spec.model.trainer, local_source(spec)) or "sklearn"
     needs_source = bool(spec.data.eval) and cfg.parity or cfg.cv.folds > 0
     source, fit, wants_frame, kind, notes = (
         _source(ctx, fmt) if needs_source else (None, None, False, fmt, [])

@@ -1,0 +1,213 @@
+"""Keras and TensorFlow models: a `.keras` Sequential classifier, a SavedModel directory and a functional model
+with two named inputs are each converted with tf2onnx, evaluated as served (readiness gates on the ONNX
+model), compared with the source model (parity) and keep their input names; files that are not models of
+their format, and ops tf2onnx cannot convert, are located errors that write nothing."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import onnxruntime as ort
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+pytest.importorskip("tf2onnx")
+
+GATES = '["accuracy >= 0.85", "parity.agreement >= 0.999", "parity.max_abs_diff <= 1e-5"]'
+
+
+def deploy(source: str, gates: str = GATES, extra_model: str = "") -> str:
+    return (
+        f"project: {{name: kerasy}}\nmodel:\n  source: {source}\n{extra_model}"
+        "data: {train: data/train.csv, eval: data/eval.csv}\n"
+        f"readiness:\n  gates: {gates}\n"
+    )
+
+
+def _two_inputs_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(0)
+    n = 400
+    age = rng.uniform(18, 80, n).round(1)
+    income = rng.normal(50, 15, n).round(2)
+    target = ((age - 45) / 15 + (income - 50) / 10 + rng.normal(0, 0.3, n) > 0).astype(int)
+    frame = pd.DataFrame({"age": age, "income": income, "target": target})
+    return frame.iloc[:300].reset_index(drop=True), frame.iloc[300:].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, iris_frames):
+    """Trained once: an iris Sequential classifier (.keras, legacy .h5 and a SavedModel export) and a
+    two-input functional binary classifier (.keras)."""
+    root = tmp_path_factory.mktemp("keras_models")
+    keras.utils.set_random_seed(0)
+    train, _ = iris_frames
+    X = train.drop(columns="target").to_numpy(np.float32)
+    norm = keras.layers.Normalization(name="scale")
+    norm.adapt(X)
+    seq = keras.Sequential([
+        keras.Input((4,), name="features"),
+        norm,
+        keras.layers.Dense(16, activation="relu", name="hidden"),
+        keras.layers.Dense(3, activation="softmax", name="classes"),
+    ])
+    seq.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    seq.fit(X, train["target"].to_numpy(), epochs=60, batch_size=32, verbose=0)
+    seq.save(root / "iris.keras")
+    seq.save(root / "iris.h5")
+    seq.export(root / "iris_saved", verbose=False)
+
+    two_train, _ = _two_inputs_frames()
+    age = keras.Input((1,), name="age")
+    income = keras.Input((1,), name="income")
+    x = keras.layers.Concatenate()([
+        keras.layers.Rescaling(1 / 15, offset=-3, name="age_scale")(age),
+        keras.layers.Rescaling(1 / 10, offset=-5, name="income_scale")(income),
+    ])
+    x = keras.layers.Dense(8, activation="relu")(x)
+    out = keras.layers.Dense(1, activation="sigmoid", name="p")(x)
+    two = keras.Model({"age": age, "income": income}, out)
+    two.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy")
+    feeds = {c: two_train[[c]].to_numpy(np.float32) for c in ("age", "income")}
+    two.fit(feeds, two_train["target"].to_numpy(np.float32), epochs=40, batch_size=32, verbose=0)
+    two.save(root / "two.keras")
+    return {"root": root, "seq": seq, "two": two}
+
+
+def _place(proj, models, name: str) -> str:
+    src = models["root"] / name
+    if src.is_dir():
+        shutil.copytree(src, proj.root / name)
+    else:
+        shutil.copy(src, proj.root / name)
+    return name
+
+
+def _onnx(proj) -> ort.InferenceSession:
+    return ort.InferenceSession(str(proj.root / "build" / "model" / "model.onnx"), providers=["CPUExecutionProvider"])
+
+
+def _gates(report: dict) -> dict[str, bool]:
+    return {g["gate"]: g["passed"] for g in report["gates"]}
+
+
+def test_sequential_keras_classifier_builds_passes_gates_and_matches_keras(proj, models, iris_frames):
+    train, test = iris_frames
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy(_place(proj, models, "iris.keras")))
+    rc, err = proj.run()
+    assert rc == 0, err
+    report = proj.report()
+    assert all(_gates(report).values()), report["gates"]
+    sig = proj.signature()
+    assert sig["task"] == "classification" and sig["classes"] == [0, 1, 2]
+    assert sig["inputs"] == [{"name": "features", "datatype": "FP32", "shape": [-1, 4]}]
+    assert [o["name"] for o in sig["outputs"]] == ["label", "probabilities"]
+    assert sig["features"] == [
+        {"name": c, "datatype": "FP32", "input": "features", "index": i} for i, c in enumerate(["sl", "sw", "pl", "pw"])
+    ]
+    X = test.drop(columns="target").to_numpy(np.float32)
+    label, proba = _onnx(proj).run(None, {"features": X})
+    expected = models["seq"].predict(X, verbose=0)
+    np.testing.assert_allclose(proba, expected, atol=1e-5)
+    assert (label == expected.argmax(axis=1)).all()
+
+
+def test_legacy_h5_builds_without_a_format(proj, models, iris_frames):
+    train, test = iris_frames
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy(_place(proj, models, "iris.h5")))
+    rc, err = proj.run()
+    assert rc == 0, err
+    assert all(_gates(proj.report()).values())
+
+
+def test_saved_model_directory_is_told_by_its_marker_and_keeps_its_input_names(proj, models, iris_frames):
+    train, test = iris_frames
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy(_place(proj, models, "iris_saved")))
+    rc, err = proj.run()
+    assert rc == 0, err
+    assert all(_gates(proj.report()).values()), proj.report()["gates"]
+    sig = proj.signature()
+    assert [i["name"] for i in sig["inputs"]] == ["features"]
+    X = test.drop(columns="target").to_numpy(np.float32)
+    np.testing.assert_allclose(_onnx(proj).run(["probabilities"], {"features": X})[0],
+                               models["seq"].predict(X, verbose=0), atol=1e-5)
+
+
+def test_two_named_inputs_stay_named_and_each_column_feeds_its_input(proj, models):
+    train, test = _two_inputs_frames()
+    proj.write("data/train.csv", train[["income", "age", "target"]])  # column order differs from the inputs'
+    proj.write("data/eval.csv", test[["income", "age", "target"]])
+    proj.write("deploy.yaml", deploy(_place(proj, models, "two.keras")))
+    rc, err = proj.run()
+    assert rc == 0, err
+    assert all(_gates(proj.report()).values()), proj.report()["gates"]
+    sig = proj.signature()
+    assert sig["task"] == "classification" and sig["classes"] == [0, 1]
+    assert sorted(i["name"] for i in sig["inputs"]) == ["age", "income"]
+    assert sig["features"] == [
+        {"name": "income", "datatype": "FP32", "input": "income", "index": None},
+        {"name": "age", "datatype": "FP32", "input": "age", "index": None},
+    ]
+    feeds = {c: test[[c]].to_numpy(np.float32) for c in ("age", "income")}
+    label, proba = _onnx(proj).run(None, feeds)
+    p = models["two"].predict(feeds, verbose=0).reshape(-1)
+    np.testing.assert_allclose(proba[:, 1], p, atol=1e-5)
+    assert (label == (p > 0.5)).all()
+
+
+def _fails_and_writes_nothing(proj, needle: str) -> str:
+    rc, err = proj.run()
+    assert rc != 0 and needle in err, err
+    assert not (proj.root / "build").exists()
+    return err
+
+
+@pytest.mark.parametrize("name", ["model.keras", "model.h5"])
+def test_a_file_that_is_not_a_keras_model_says_so(proj, iris_frames, name):
+    proj.write("data/train.csv", iris_frames[0])
+    proj.write("data/eval.csv", iris_frames[1])
+    proj.write(name, b"not a model at all")
+    proj.write("deploy.yaml", deploy(name))
+    err = _fails_and_writes_nothing(proj, f"{proj.root / name}: is not a")
+    assert ("Keras model file" if name.endswith(".keras") else "HDF5 file") in err
+
+
+def test_a_directory_that_is_not_a_saved_model_says_so(proj, iris_frames):
+    proj.write("data/train.csv", iris_frames[0])
+    proj.write("data/eval.csv", iris_frames[1])
+    proj.write("exported/variables/variables.index", b"")
+    proj.write("deploy.yaml", deploy("exported", extra_model="  format: tensorflow\n"))
+    _fails_and_writes_nothing(proj, f"{proj.root / 'exported'}: is not a TensorFlow SavedModel (no saved_model.pb")
+
+
+@keras.saving.register_keras_serializable(package="mlready_tests")
+class LogGamma(keras.layers.Layer):
+    def call(self, x):
+        return tf.math.lgamma(tf.abs(x) + 1.0)
+
+
+def test_an_op_tf2onnx_cannot_convert_names_itself_and_its_layer(proj, iris_frames):
+    inp = keras.Input((4,), name="features")
+    model = keras.Model(inp, keras.layers.Dense(3, activation="softmax")(LogGamma(name="log_gamma")(inp)))
+    model.save(proj.root / "odd.keras")
+    proj.write("data/train.csv", iris_frames[0])
+    proj.write("data/eval.csv", iris_frames[1])
+    proj.write("deploy.yaml", deploy("odd.keras"))
+    _fails_and_writes_nothing(proj, "tf2onnx cannot convert the TensorFlow op(s) Lgamma (layer 'log_gamma')")
+
+
+def test_multi_input_model_whose_inputs_name_no_data_column_is_a_located_error(proj, models, iris_frames):
+    proj.write("data/train.csv", iris_frames[0])
+    proj.write("data/eval.csv", iris_frames[1])
+    proj.write("deploy.yaml", deploy(_place(proj, models, "two.keras")))
+    _fails_and_writes_nothing(proj, "the input(s) 'age', 'income' name no data column")
