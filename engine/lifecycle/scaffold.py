@@ -68,8 +68,11 @@ def collect_answers(extra: dict[str, str], no_input: bool) -> dict[str, Any]:
 def new_project(output_dir: Path, assignments: list[str] | tuple[str, ...] = (), no_input: bool = False) -> Path:
     """Create the project under ``output_dir``; return its path."""
     from cookiecutter.main import cookiecutter
+    from mlready.engine.distribution import mlready_requirement
 
-    answers = collect_answers(parse_assignments(assignments), no_input)
+    # the generated requirements.txt installs mlready from where it really resolves (it is not on PyPI)
+    extra = {"mlready_requirement": mlready_requirement(), **parse_assignments(assignments)}
+    answers = collect_answers(extra, no_input)
     check_answers(answers)
     dest = Path(output_dir) / answers["project_slug"]
     if dest.exists():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -45,6 +46,33 @@ def test_scaffold_has_the_project_files_dotfiles_included(scaffolded):
     assert "{{" not in "".join((scaffolded / f).read_text() for f in files)
 
 
+def test_requirements_install_mlready_from_where_it_resolves(tmp_path, monkeypatch):
+    from mlready.engine.distribution import mlready_requirement
+
+    def requirement_line(*args: str) -> str:
+        out = tmp_path / str(len(list(tmp_path.iterdir())))
+        assert main(["new", "--no-input", "-o", str(out), *args]) == 0
+        lines = (out / "iris-classifier" / "requirements.txt").read_text().splitlines()
+        return next(line for line in lines if "mlready" in line and not line.startswith("#"))
+
+    monkeypatch.delenv("MLREADY_SPEC", raising=False)
+    here = mlready_requirement()
+    assert here.startswith("mlready @ file://")  # this checkout, installed editable by tools/setup.sh
+    assert requirement_line() == here
+    monkeypatch.setenv("MLREADY_SPEC", "mlready @ git+https://git.example.com/ml/mlready@v0.1.0")
+    assert requirement_line() == "mlready @ git+https://git.example.com/ml/mlready@v0.1.0"
+    assert requirement_line("mlready_requirement=mlready==0.1.0") == "mlready==0.1.0"
+
+
+def test_the_shipped_gates_can_fail(scaffolded):
+    gates = yaml.safe_load((scaffolded / "deploy.yaml").read_text())["readiness"]["gates"]
+    assert len(gates) == 4
+    for gate in gates:
+        metric, op, threshold = gate.split()
+        # a floor well above chance, a ceiling on CV spread: a bad model or an unstable one fails the build
+        assert (op == ">=" and float(threshold) >= 0.85) or (op == "<=" and float(threshold) <= 0.1), gate
+
+
 @pytest.mark.slow
 def test_train_build_k8s_and_the_projects_own_tests(scaffolded):
     train = subprocess.run([sys.executable, "train.py"], cwd=scaffolded, env=_env(), capture_output=True,
@@ -55,6 +83,8 @@ def test_train_build_k8s_and_the_projects_own_tests(scaffolded):
     result = api.build(scaffolded, ["+target=k8s"], use_cache=False)
     kinds = {a.kind for a in result.manifest.artifacts}
     assert "onnx-model" in kinds and "readiness-report" in kinds
+    report = json.loads((scaffolded / "build" / "reports" / "readiness.json").read_text())
+    assert report["summary"] == {"gates": 4, "passed": 4, "failed": 0}  # the shipped gates are checked
     assert (scaffolded / "build" / "k8s" / "base" / "deployment.yaml").is_file()
 
     tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=scaffolded,
@@ -74,7 +104,7 @@ def test_train_build_k8s_and_the_projects_own_tests(scaffolded):
         ([f"project_slug={'a' * 64}"], "is not a DNS-1123 label"),
         (["ci=travis"], "error: ci='travis' is not one of: github, gitlab, circleci, jenkins, none\n"),
         (["colour=red"], "error: unknown template variable 'colour'; known: project_name, project_slug, "
-                         "description, dataset, ci, image_registry\n"),
+                         "description, dataset, ci, image_registry, mlready_requirement\n"),
         (["project_name"], "error: expected key=value, got 'project_name'"),
     ],
 )
@@ -87,13 +117,13 @@ def test_bad_input_exits_2_with_the_rule_and_writes_nothing(tmp_path, capsys, ar
 
 def test_interactive_prompts_then_checks_the_slug(tmp_path):
     mlready = [str(BIN / "mlready"), "new", "-o", str(tmp_path)]
-    answers = "Churn Model\nchurn_model\n\n\n\n\n"
+    answers = "Churn Model\nchurn_model\n\n\n\n\n\n"
     bad = subprocess.run(mlready, input=answers, env=_env(), capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert "error: invalid project_slug: 'churn_model' is not a DNS-1123 label" in bad.stderr
     assert list(tmp_path.iterdir()) == []
 
-    answers = "Churn Model\n\n\n2\n2\n\n"  # default slug, dataset 2 (wine), ci 2 (gitlab)
+    answers = "Churn Model\n\n\n2\n2\n\n\n"  # default slug, dataset 2 (wine), ci 2 (gitlab), default mlready
     ok = subprocess.run(mlready, input=answers, env=_env(), capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
     project = tmp_path / "churn-model"
