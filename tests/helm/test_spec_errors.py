@@ -1,0 +1,53 @@
+"""The chart's own keys (and the target.k8s checks the chart relies on) are spec errors naming the key,
+raised before anything is written."""
+
+from __future__ import annotations
+
+import pytest
+from mlready.engine import api
+from mlready.engine.errors import SpecError
+
+from tests.k8s.helpers import copy_quickstart
+
+HELM = ["tracking.enabled=false", "+target=helm"]
+
+
+@pytest.fixture
+def qs(tmp_path):
+    return copy_quickstart(tmp_path / "qs")
+
+
+def problems(project, *overrides: str) -> list[str]:
+    with pytest.raises(SpecError) as info:
+        api.build(project, [*HELM, *overrides], run_hooks=False)
+    assert not (project / "build").exists()
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("target.helm.chart_version='1.0'", "target.helm.chart_version: '1.0' is not a SemVer 2 version"),
+        ("target.helm.chart_version=v1.2.3", "target.helm.chart_version: 'v1.2.3' is not a SemVer 2 version"),
+        ("project.version='1.0'", "project.version: '1.0' is not a SemVer 2 version, which the Helm chart takes as "
+                                "its version: set target.helm.chart_version"),
+        ("target.helm.chart_name=Churn_Model", "target.helm.chart_name: 'Churn_Model' is not a chart name"),
+        ("target.helm.chart_name=" + "a" * 54, "target.helm.chart_name: "),
+        ("target.helm.chart_nme=x", "target.helm.chart_nme: unknown key (did you mean 'target.helm.chart_name'?)"),
+        # without +target=k8s the chart still runs the bundle's checks
+        ("target.k8s.environments.prod.autoscaling.min_replicas=12",
+         "target.k8s.environments.prod.autoscaling.min_replicas: the HPA minimum (12) is above its maximum (10)"),
+        ("target.k8s.rollout.strategy=canary",
+         "target.k8s.rollout.strategy: 'canary' needs target.k8s.rollout.canary.stable_version"),
+    ],
+)
+def test_spec_errors_name_the_key(qs, override, expected):
+    found = problems(qs, override)
+    assert any(expected in p for p in found), found
+
+
+def test_a_non_semver_project_version_builds_with_an_explicit_chart_version(qs):
+    result = api.build(qs, [*HELM, "project.version='1.0'", "target.helm.chart_version=1.0.0"], run_hooks=False)
+    chart = (result.out_dir / "helm/quickstart/Chart.yaml").read_text()
+    assert "\nversion: 1.0.0\n" in chart and "\nappVersion: '1.0'\n" in chart
+    assert not (result.out_dir / "k8s").exists()  # +target=helm alone: the chart, not the bundle
