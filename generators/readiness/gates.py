@@ -13,6 +13,7 @@ undefined or was not measured fails, and says why: a gate never passes on a numb
 
 from __future__ import annotations
 
+import difflib
 import math
 import operator
 import re
@@ -109,10 +110,82 @@ def parse_gate(text: str, catalogue: tuple[str, ...]) -> Gate:
     if not math.isfinite(threshold):
         raise ValueError(f"{text!r}: threshold must be a finite number")
     if metric not in catalogue:
-        raise ValueError(
-            f"{text!r}: unknown metric {metric!r}; valid metrics: {describe_catalogue(catalogue)}"
-        )
+        raise ValueError(f"{text!r}: {metric_problem(metric, catalogue)}")
     return Gate(text=text.strip(), metric=metric, op=op, threshold=threshold)
+
+
+#: names people write for a metric the catalogue spells otherwise (lowercased)
+ALIASES = {
+    "fscore": "f1", "f_score": "f1", "f1score": "f1", "f1_score": "f1", "fmeasure": "f1", "f_measure": "f1",
+    "acc": "accuracy", "roc_auc": "auc", "auroc": "auc", "roc": "auc", "prec": "precision", "rec": "recall",
+    "r_squared": "r2", "rsquared": "r2", "r2_score": "r2", "mean_absolute_error": "mae",
+    "root_mean_squared_error": "rmse",
+}
+SAMPLE_ONLY = "measured on the real-world sample (data.sample) only: move this gate to readiness.sample.gates"
+EVAL_ONLY = "measured on the evaluation data only: move this gate to readiness.gates"
+
+
+def suggestion(metric: str, catalogue: tuple[str, ...]) -> str | None:
+    """The catalogue's name for what ``metric`` most likely meant (case, aliases, a missing ``.mean``, typos)."""
+    low = metric.lower()
+    parts = low.split(".")
+    if parts[0] == "cv" and len(parts) in (2, 3):  # cv.f1 -> cv.f1.mean, cv.fscore.std -> cv.f1.std
+        base = ALIASES.get(parts[1], parts[1])
+        candidate = f"cv.{base}.{parts[2] if len(parts) == 3 else 'mean'}"
+        if candidate in catalogue:
+            return candidate
+    for candidate in (low, ALIASES.get(low, "")):
+        if candidate in catalogue:
+            return candidate
+    close = difflib.get_close_matches(low, catalogue, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def metric_problem(metric: str, catalogue: tuple[str, ...]) -> str:
+    """Why ``metric`` is not in ``catalogue``: the wrong gate list, the other task, or unknown with a hint."""
+    listed = set(catalogue)
+    if metric in DATA_METRICS and not listed & set(DATA_METRICS):
+        return f"{metric} is {SAMPLE_ONLY}"
+    if (metric in PARITY_METRICS or metric in eval_catalogue() and metric.startswith("cv.")) \
+            and not listed & set(PARITY_METRICS):
+        return f"{metric} is {EVAL_ONLY}"
+    task = metric_task(metric)
+    tasks = {metric_task(m) for m in catalogue} - {None}
+    if task and task not in tasks and len(tasks) == 1:
+        (this,) = tasks
+        return (f"{_base(metric)} is a {task} metric, but this is a {this} model; valid metrics for {this}: "
+                f"{describe_catalogue(catalogue)}")
+    hint = suggestion(metric, catalogue)
+    return f"unknown metric {metric!r}" + (f" (did you mean {hint!r}?)" if hint else "") + \
+        f"; valid metrics: {describe_catalogue(catalogue)}"
+
+
+def _base(metric: str) -> str:
+    return metric.split(".")[1] if metric.startswith("cv.") and metric.count(".") == 2 else metric
+
+
+def metric_task(metric: str) -> str | None:
+    """``classification`` / ``regression`` for a model metric (plain or ``cv.<metric>.<stat>``), else None."""
+    base = _base(metric)
+    if base in CLASSIFICATION_METRICS:
+        return "classification"
+    if base in REGRESSION_METRICS:
+        return "regression"
+    return None
+
+
+def task_problems(gates: list[str], sample_gates: list[str], task: str) -> list[str]:
+    """``readiness.gates.N 'text': ...`` for each gate whose metric the model's task does not produce; for the
+    moment the task becomes known (``model.task: auto`` is decided when the model is loaded)."""
+    out = []
+    for key, texts, catalogue in (("readiness.gates", gates, eval_catalogue(task)),
+                                  ("readiness.sample.gates", sample_gates, sample_catalogue(task))):
+        for i, text in enumerate(texts):
+            metric = _GATE.match(text)
+            name = metric.group("metric") if metric else ""
+            if name and name not in catalogue:
+                out.append(f"{key}.{i}: {text.strip()!r}: {metric_problem(name, catalogue)}")
+    return out
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from mlready.engine.errors import StepError
 from mlready.engine.plugin import Artifact, StepContext
 from mlready.generators.model.ids import ONNX_MODEL, SIGNATURE
 from mlready.generators.readiness.assess import DataPaths, ModelUnderTest, assess
-from mlready.generators.readiness.gates import Gate, GateResult, gate_table
+from mlready.generators.readiness.gates import Gate, GateResult, gate_table, task_problems
 from mlready.generators.readiness.html import render_html
 from mlready.generators.readiness.signature_check import fixed_batch_notes, signature_problems
 
@@ -59,6 +59,15 @@ def run(ctx: StepContext) -> list[Artifact]:
     # the served model (its step is this step's dependency) and the signature model.ingest wrote
     onnx_bytes = ctx.artifact(ONNX_MODEL).read_bytes()
     sig = json.loads(ctx.artifact(SIGNATURE).read_text())
+    task = sig.get("task", spec.model.task)
+    wrong = task_problems(list(cfg.gates), list(cfg.sample.gates), task)
+    if wrong:  # model.task: auto is decided when the model is loaded: the spec's gates are checked against it now
+        raise StepError(
+            f"readiness: {len(wrong)} gate{'s' if len(wrong) > 1 else ''} in the spec name{'' if len(wrong) > 1 else 's'}"
+            f" a metric this {task} model does not produce (set model.task: {task} to have `mlready validate` "
+            "catch this)",
+            details="\n".join(wrong),
+        )
     declared = [t.model_dump() for t in spec.model.inputs] if spec.model.inputs else None
     mismatch = signature_problems(declared, sig.get("inputs", []))
     if mismatch:
