@@ -67,3 +67,47 @@ def test_errors_in_deploy_yaml_are_all_reported_with_their_keys(qs):
     assert any(p.endswith("target.k8s.environments.prod.replicas: must be >= 1, got 0") for p in found), found
     assert any("target.k8s.environments.prod.resources.cpu: '2 cores' is not a Kubernetes quantity" in p
                for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["target.k8s.exposure.kind=gateway", "target.k8s.exposure.host=https://churn.example.com"],
+         "target.k8s.exposure.host: 'https://churn.example.com' is not a DNS name"),
+        (["target.k8s.exposure.host=churn_model.example.com"],
+         "target.k8s.exposure.host: 'churn_model.example.com' is not a DNS name"),
+        (["target.k8s.exposure.tls_secret=Churn_TLS"],
+         "target.k8s.exposure.tls_secret: 'Churn_TLS' is not a DNS-1123 subdomain"),
+        (["target.k8s.exposure.path=churn"], "target.k8s.exposure.path: 'churn' is not a URL path"),
+        (["target.k8s.gpu.count=0"], "target.k8s.gpu.count: must be >= 1, got 0"),
+        (["serving.autoscaling.target=0"], "serving.autoscaling.target: must be > 0.0, got 0"),
+        (["serving.autoscaling.via=keda", "serving.autoscaling.target=-2"],
+         "serving.autoscaling.target: must be > 0.0, got -2"),
+        (["target.k8s.rollout.shadow.percent=101"], "target.k8s.rollout.shadow.percent: must be <= 100, got 101"),
+        (["target.k8s.rollout.shadow.percent=-5"], "target.k8s.rollout.shadow.percent: must be >= 0, got -5"),
+        (["target.k8s.rollout.strategy=shadow"],
+         "target.k8s.rollout.strategy: 'shadow' needs target.k8s.rollout.shadow.stable_version"),
+        (["target.k8s.exposure.kind=gateway", "target.k8s.exposure.tls_secret=churn-tls"],
+         "target.k8s.exposure.tls_secret: TLS is terminated by a Gateway listener"),
+        (["target.k8s.environments.prod.autoscaling.min_replicas=0"],
+         "target.k8s.environments.prod.autoscaling.min_replicas: 0 (scale to zero) needs serving.autoscaling.via: "
+         "keda-http"),
+        (["serving.autoscaling.via=keda-http", "serving.autoscaling.metric=rps", "target.k8s.exposure.kind=gateway"],
+         "target.k8s.exposure.host: serving.autoscaling.via keda-http routes by host"),
+        (["serving.autoscaling.metric=inflight", "target.k8s.service_monitor=off"],
+         "target.k8s.service_monitor: serving.autoscaling.metric 'inflight' queries the server's metrics"),
+    ],
+)
+def test_issue18_errors_name_the_key(qs, overrides, expected):
+    found = problems(qs, *overrides)
+    assert len(found) == 1, found
+    assert expected in found[0], found[0]
+
+
+def test_keda_http_needs_a_gateway_host_and_an_http_signal(qs):
+    found = problems(qs, "serving.autoscaling.via=keda-http", "serving.autoscaling.metric=queue_time")
+    assert len(found) == 3, found
+    for key in ("serving.autoscaling.metric: 'queue_time' is not a KEDA HTTP add-on signal",
+                "target.k8s.exposure.host: serving.autoscaling.via keda-http routes by host",
+                "target.k8s.exposure.kind: serving.autoscaling.via keda-http needs 'gateway'"):
+        assert sum(key in p for p in found) == 1, (key, found)

@@ -1,7 +1,9 @@
 """The bundle checked by the tools its users run: kubernetes-validate, kubectl kustomize, checkov, yamllint.
 
-Several variants (default, canary, monitoring on, digest known, no CPU limit) are checked together, one
-tool invocation per check, to keep the run short.
+Several variants (default, canary, monitoring on, digest known, no CPU limit, and the issue-18 ones: exposure
+through a Gateway or an Ingress, GPU, shadow rollouts, KEDA and custom-metric autoscaling) are checked
+together, one tool invocation per check, to keep the run short. Custom resources are checked against their CRD
+schemas instead of kubernetes-validate (which knows only the core kinds).
 """
 
 from __future__ import annotations
@@ -15,7 +17,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.k8s.helpers import CRD_SCHEMAS, DIGEST, crd_problems, kubectl, manifests
+from tests.k8s.helpers import (
+    CRD_SCHEMAS,
+    DIGEST,
+    VARIANT_GATEWAY,
+    VARIANT_INGRESS,
+    VARIANT_KEDA_HTTP,
+    VARIANT_MESH_SHADOW,
+    crd_problems,
+    kubectl,
+    manifests,
+)
 
 pytestmark = [pytest.mark.tools, pytest.mark.slow]
 
@@ -33,14 +45,17 @@ def variants(bundles) -> list[Path]:
         bundles.build("target.k8s.rollout.strategy=canary", "target.k8s.rollout.canary.stable_version=0.9.0",
                       digest=DIGEST),
         bundles.build("target.k8s.environments.dev.resources.cpu_limit=null"),
+        bundles.build(*VARIANT_GATEWAY),
+        bundles.build(*VARIANT_INGRESS),
+        bundles.build(*VARIANT_KEDA_HTTP),
+        bundles.build(*VARIANT_MESH_SHADOW),
     ]
 
 
 @pytest.fixture(scope="module")
-def rendered(variants, tmp_path_factory) -> list[Path]:
+def rendered_docs(variants) -> dict[str, list[dict]]:
     """Every overlay of every variant rendered by `kubectl kustomize` (which fails on a broken overlay)."""
-    out = tmp_path_factory.mktemp("rendered")
-    files = []
+    out = {}
     for i, variant in enumerate(variants):
         for env in ("dev", "staging", "prod"):
             proc = subprocess.run([kubectl(), "kustomize", str(variant / "k8s/overlays" / env)],
@@ -48,11 +63,27 @@ def rendered(variants, tmp_path_factory) -> list[Path]:
             assert proc.returncode == 0, f"{variant} {env}: {proc.stderr}"
             docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
             assert {d["kind"] for d in docs} >= {"Deployment", "Service", "ConfigMap", "ServiceAccount"}
-            core = [d for d in docs if d["kind"] not in CRD_KINDS]
-            path = out / f"v{i}-{env}.yaml"
-            path.write_text(yaml.safe_dump_all(core))
-            files.append(path)
+            out[f"v{i}-{env}"] = docs
+    return out
+
+
+@pytest.fixture(scope="module")
+def rendered(rendered_docs, tmp_path_factory) -> list[Path]:
+    """The core-kind objects of every rendered overlay, one file per overlay."""
+    out = tmp_path_factory.mktemp("rendered")
+    files = []
+    for name, docs in rendered_docs.items():
+        path = out / f"{name}.yaml"
+        path.write_text(yaml.safe_dump_all([d for d in docs if d["kind"] not in CRD_KINDS]))
+        files.append(path)
     return files
+
+
+def test_every_rendered_custom_resource_matches_its_crd_schema(rendered_docs):
+    custom = [(name, d) for name, docs in rendered_docs.items() for d in docs if d["kind"] in CRD_KINDS]
+    assert {d["kind"] for _, d in custom} == CRD_KINDS  # every kind the bundle can write is exercised here
+    bad = {f"{name} {d['kind']}/{d['metadata']['name']}": crd_problems(d) for name, d in custom if crd_problems(d)}
+    assert bad == {}
 
 
 def _core_files(variants: list[Path]) -> list[Path]:

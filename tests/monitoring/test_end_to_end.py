@@ -27,6 +27,8 @@ MODEL = "quickstart"
 LOAD_SECONDS = 12
 SCRAPE = "1s"
 RATE_INTERVAL = "30s"  # what Grafana's $__rate_interval becomes for a 1s scrape interval on a short range
+#: the target labels a ServiceMonitor's scrape gives a pod's series in Kubernetes (the autoscaling queries use them)
+TARGET_LABELS = {"namespace": "quickstart-prod", "service": "quickstart", "pod": "quickstart-7d4b9c-x2k8q"}
 pytestmark = [pytest.mark.server, pytest.mark.tools, pytest.mark.slow]
 
 
@@ -87,7 +89,7 @@ def server(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 def prometheus(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("prometheus")
     config = {"global": {"scrape_interval": SCRAPE, "evaluation_interval": SCRAPE},
-              "scrape_configs": [{"job_name": "mlready", "static_configs": [{"targets": [server]}]}]}
+              "scrape_configs": [{"job_name": "mlready", "static_configs": [{"targets": [server], "labels": TARGET_LABELS}]}]}
     (work / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
     argv = ["prometheus", f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'data'}",
@@ -172,3 +174,27 @@ def test_every_alert_signal_returns_data_and_a_healthy_server_fires_nothing(buil
         assert query(loaded, a.signal), f"{a.name}: its signal has no data: {a.signal}"
         if a.name != "MlreadyLatencyP99AboveSLO":  # latency depends on the shared machine's load
             assert query(loaded, a.expr) == [], f"{a.name} fires on a healthy server"
+
+
+@pytest.mark.parametrize("metric", ["inflight", "queue_time", "rps"])
+def test_every_autoscaling_query_returns_data(loaded: str, metric: str) -> None:
+    """The PromQL of the KEDA prometheus trigger and of the prometheus-adapter rule (its template filled the
+    way the adapter fills it for one pod) return a finite number on the loaded server."""
+    from mlready.generators._shared.k8s_autoscaling import adapter_rule
+    from mlready.generators._shared.k8s_autoscaling import query as trigger_query
+
+    keda = trigger_query(metric, TARGET_LABELS["namespace"], TARGET_LABELS["service"])
+    rule = adapter_rule(metric)
+    adapter = (rule["metricsQuery"]
+               .replace("<<.LabelMatchers>>", f'namespace="{TARGET_LABELS["namespace"]}",pod=~"{TARGET_LABELS["pod"]}"')
+               .replace("<<.GroupBy>>", "pod"))
+    series = rule["seriesQuery"]
+    assert query(loaded, series), f"the adapter discovers no series: {series}"
+    for expr in (keda, adapter):
+        result = query(loaded, expr)
+        assert len(result) == 1, f"{metric}: {expr} -> {result}"
+        value = float(result[0]["value"][1])
+        assert value == value and value >= 0, f"{metric}: {expr} = {value}"  # finite, not NaN
+        if metric == "rps":
+            assert value > 0, f"no request rate after the load: {expr}"
+    assert query(loaded, adapter)[0]["metric"] == {"pod": TARGET_LABELS["pod"]}  # per pod, as the HPA reads it
