@@ -45,8 +45,12 @@ TF_TO_V2 = {
 
 
 def import_tf() -> Any:
-    """tensorflow, quiet (no C++ info logs), or a located error saying how to install it."""
+    """tensorflow, or a located error saying how to install it. Unless the environment says otherwise, its
+    C++ info logs are off and so are oneDNN's custom ops (whose results may differ from run to run by
+    round-off: the source model is the reference the ONNX model is compared with; off, TensorFlow also
+    prints nothing when it is imported)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     try:
         import tensorflow as tf
         import tf2onnx  # noqa: F401  (checked here: the conversion needs it)
