@@ -1,0 +1,83 @@
+"""Smoke run of the chart: rendered by Helm with the prod values and played by `podman kube play` on the
+quickstart's real image (built by `mlready image`'s own workflow): the pod gets ready and answers a
+prediction equal to onnxruntime's, from the digest-pinned image, with the prod resources."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+from pathlib import Path
+
+import pytest
+import yaml
+from mlready.engine import api
+from mlready.engine.actions.image import build_and_check
+from mlready.engine.actions.smoke import compare, eval_rows, expected
+
+from tests.helm.helpers import chart_dir, objects, render, values_file
+from tests.k8s.helpers import copy_quickstart
+from tests.k8s.test_podman import _free_ports, _get
+from tests.support.containers import DEFAULT_BASE_IMAGE, podman
+
+pytestmark = [pytest.mark.container, pytest.mark.tools, pytest.mark.slow]
+NAME = "helm-smoke"
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory, docker_client, base_image):
+    project = copy_quickstart(tmp_path_factory.mktemp("podman") / NAME)
+    common = ["tracking.enabled=false", f"project.name={NAME}", f"target.docker.base_image={base_image or DEFAULT_BASE_IMAGE}"]
+    report = build_and_check(project, [*common, "+target=docker"])
+    assert report.digest
+    http, grpc, metrics = _free_ports(3)
+    result = api.build(project, [*common, "+target=[docker,helm]", "target.k8s.image_pull_policy=IfNotPresent",
+                                 f"serving.http_port={http}", f"serving.grpc_port={grpc}",
+                                 f"serving.metrics_port={metrics}"], run_hooks=False)
+    chart = chart_dir(result.out_dir)
+    prod = values_file(chart, "prod")
+    docs = objects(render(chart, prod, f"{NAME}-prod", release=NAME))
+    path = Path(tmp_path_factory.mktemp("play")) / "prod.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    podman("kube", "down", str(path), check=False)
+    podman("kube", "play", str(path), timeout=300)
+    try:
+        yield {"spec": result.spec, "http": http, "digest": report.digest, "docs": docs, "out": result.out_dir,
+               "values": prod}
+    finally:
+        podman("kube", "down", str(path), check=False)
+
+
+def _container() -> dict:
+    ids = podman("ps", "-q", "--filter", f"label=app.kubernetes.io/name={NAME}").stdout.split()
+    assert len(ids) == 1, ids
+    return json.loads(podman("inspect", ids[0]).stdout)[0]
+
+
+def test_prod_values_pod_gets_ready_and_answers_a_prediction(played):
+    assert played["values"]["environment"] == "prod" and played["values"]["image"]["digest"] == played["digest"]
+    assert {d["kind"] for d in played["docs"]} >= {"Deployment", "ConfigMap", "HorizontalPodAutoscaler"}
+    base = f"http://127.0.0.1:{played['http']}"
+    deadline = time.monotonic() + 120
+    status = 0
+    while time.monotonic() < deadline:
+        try:
+            status, _ = _get(f"{base}/v2/health/ready")
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            status = 0
+        if status == 200:
+            break
+        time.sleep(0.5)
+    c = _container()
+    assert status == 200, podman("logs", c["Id"], check=False).stdout[-3000:]
+    spec = played["spec"]
+    repo = played["out"] / "docker" / "model-repository" / spec.model_name / str(spec.model.version)
+    signature = json.loads((repo / "metadata.json").read_text())
+    body, want = expected(repo / "model.onnx", signature, eval_rows(spec, signature, 8))
+    code, raw = _get(f"{base}/v2/models/{spec.model_name}/infer", body)
+    assert code == 200, raw[:500]
+    names, worst = compare(json.loads(raw), want)
+    assert set(names) == {"label", "probabilities"} and worst < 1e-4
+    assert played["digest"] in c["ImageName"]  # values-prod.yaml pins the image by digest
+    assert c["HostConfig"]["ReadonlyRootfs"] is True and c["Config"]["User"] == "10001:10001"
+    assert c["HostConfig"]["Memory"] == 2 * 1024**3  # the prod memory limit (dev's is 1Gi)
