@@ -24,6 +24,8 @@ apt_install podman-compose
 
 # --- ci + monitoring (groovy parses Jenkinsfiles, shellcheck the job scripts; promtool + a real Prometheus) ---
 apt_install groovy default-jre-headless prometheus shellcheck
+# gitlab-ci-local copies the checkout into each shell-isolated job with rsync (tests/ci/test_first_push.py)
+apt_install rsync
 
 # --- k8s target: kubectl with its built-in kustomize (`kubectl kustomize` in tests, `mlready deploy`) ---------
 # Debian's kubernetes-client is 1.20 (kustomize too old for `labels:`). The npm package below carries the
