@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
-from mlready.generators._shared.facts import check_image, image_reference
+from mlready.generators._shared.facts import check_image, docker_variant, image_reference
 from mlready.generators.cloud import catalog
 from mlready.generators.cloud.common import q, require_cloud_contract, shell_script
 from pydantic import Field, field_validator
@@ -133,6 +133,9 @@ class AzureMLGenerator(Generator[AzureMLSpec]):
     def validate(self, spec: Any) -> list[SpecProblem]:
         cfg = self.config(spec)
         problems = require_cloud_contract(spec, "azureml", "azure_route")
+        if docker_variant(spec) == "gpu" and (
+                why := catalog.gpu_instance_problem(cfg.instance_type, catalog.AZUREML_GPU_INSTANCE_TYPES)):
+            problems.append(SpecProblem("", f"{self.section}.instance_type", why))
         for dep in cfg.traffic:
             if not re.fullmatch(NAME, dep):
                 problems.append(SpecProblem("", f"{self.section}.traffic.{dep}", "a deployment name has 3..32 "

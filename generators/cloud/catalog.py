@@ -51,6 +51,23 @@ VERTEX_MACHINE_TYPES = (
 )
 
 
+#: the GPU types of the lists above: the GPU image (``target.docker.variant``) needs one of them
+SAGEMAKER_GPU_INSTANCE_TYPES = tuple(t for t in SAGEMAKER_INSTANCE_TYPES if t.startswith(("ml.g4dn.", "ml.g5.")))
+AZUREML_GPU_INSTANCE_TYPES = tuple(t for t in AZUREML_INSTANCE_TYPES if t.startswith("Standard_NC"))
+#: Vertex AI: a2/g2 machines come with their GPU; n1 machines take one of these accelerators
+#: (https://cloud.google.com/vertex-ai/docs/predictions/configure-compute#gpus)
+VERTEX_ACCELERATORS = ("NVIDIA_TESLA_T4", "NVIDIA_TESLA_P4", "NVIDIA_TESLA_P100", "NVIDIA_TESLA_V100", "NVIDIA_L4")
+VERTEX_BUILT_IN_GPU = {"g2-": "NVIDIA_L4"}
+
+
+def gpu_instance_problem(value: str, gpu_types: tuple[str, ...]) -> str | None:
+    """Why ``value`` cannot run the GPU image, or None when it has a GPU."""
+    if value in gpu_types:
+        return None
+    return (f"{value!r} has no GPU, and target.docker builds the GPU image (onnxruntime-gpu for the CUDA/TensorRT "
+            f"providers); use one of {', '.join(gpu_types)}, or target.docker.variant=cpu")
+
+
 def check_choice(value: str, allowed: tuple[str, ...], what: str, source: str) -> str:
     """``value`` if it is in ``allowed``, else a ValueError naming the nearest choices and where the list is from."""
     if value in allowed:

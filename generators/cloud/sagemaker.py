@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
-from mlready.generators._shared.facts import check_image, image_reference
+from mlready.generators._shared.facts import check_image, docker_variant, image_reference
 from mlready.generators.cloud import catalog
 from mlready.generators.cloud.common import require_cloud_contract
 from pydantic import Field, field_validator
@@ -158,6 +158,13 @@ class SageMakerGenerator(Generator[SageMakerSpec]):
     def validate(self, spec: Any) -> list[SpecProblem]:
         cfg = self.config(spec)
         problems = require_cloud_contract(spec, "sagemaker", "sagemaker", port=8080)
+        if docker_variant(spec) == "gpu":  # the GPU image needs a GPU instance (serverless has none)
+            if cfg.mode == "serverless":
+                problems.append(SpecProblem("", f"{self.section}.mode", "serverless endpoints have no GPU, and "
+                                            "target.docker builds the GPU image; use mode 'instance' with a GPU "
+                                            "instance type, or target.docker.variant=cpu"))
+            elif why := catalog.gpu_instance_problem(cfg.instance_type, catalog.SAGEMAKER_GPU_INSTANCE_TYPES):
+                problems.append(SpecProblem("", f"{self.section}.instance_type", why))
         auto = cfg.autoscaling
         if cfg.mode == "instance" and auto.enabled:
             count = cfg.instance_count or spec.section("serving").replicas

@@ -18,7 +18,7 @@ from typing import Any
 
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
-from mlready.generators._shared.facts import check_image, image_reference
+from mlready.generators._shared.facts import check_image, docker_variant, image_reference
 from mlready.generators.cloud import catalog
 from mlready.generators.cloud.common import q, require_cloud_contract, shell_script
 from pydantic import Field, field_validator
@@ -43,9 +43,17 @@ class VertexSpec(Section):
     health_route: str = Field("/v2/health/ready", pattern=r"^/[\w./-]*$")
     predict_route: str = Field("/predict", pattern=r"^/[\w./:-]*$")
     image: str | None = Field(None, description="default <target.docker.registry>/<project>:<version>")
+    accelerator_type: str | None = Field(None, description="GPU of an n1 machine for the GPU image (NVIDIA_TESLA_T4, "
+                                         "...); g2 machines come with NVIDIA_L4")
+    accelerator_count: int = Field(1, ge=1, le=8, description="GPUs per replica")
 
     _image = field_validator("image")(classmethod(lambda cls, v: check_image(v)))
     _traffic = field_validator("traffic")(classmethod(lambda cls, v: catalog.check_traffic(v)))
+
+    @field_validator("accelerator_type")
+    @classmethod
+    def _accelerator(cls, v: str | None) -> str | None:
+        return v if v is None else catalog.check_choice(v, catalog.VERTEX_ACCELERATORS, "Vertex AI accelerator", COMPUTE)
 
     @field_validator("traffic", mode="before")
     @classmethod
@@ -56,6 +64,15 @@ class VertexSpec(Section):
     @classmethod
     def _machine(cls, v: str) -> str:
         return catalog.check_choice(v, catalog.VERTEX_MACHINE_TYPES, "Vertex AI prediction machine type", COMPUTE)
+
+
+def accelerator(cfg: VertexSpec, gpu: bool) -> dict[str, Any]:
+    """The machine spec's GPU fields for the GPU image (empty for the CPU image)."""
+    if not gpu:
+        return {}
+    kind = cfg.accelerator_type or next(
+        (acc for prefix, acc in catalog.VERTEX_BUILT_IN_GPU.items() if cfg.machine_type.startswith(prefix)), None)
+    return {"acceleratorType": kind, "acceleratorCount": cfg.accelerator_count} if kind else {}
 
 
 def replicas(spec: Any, cfg: VertexSpec) -> tuple[int, int]:
@@ -84,14 +101,14 @@ def endpoint_body(spec: Any, cfg: VertexSpec) -> dict[str, Any]:
             "labels": {"mlready-project": spec.project.name}}
 
 
-def deploy_body(spec: Any, cfg: VertexSpec) -> dict[str, Any]:
+def deploy_body(spec: Any, cfg: VertexSpec, gpu: bool = False) -> dict[str, Any]:
     low, high = replicas(spec, cfg)
     return {
         "deployedModel": {
             "model": MODEL_NAME_TEMPLATE,
             "displayName": f"{cfg.display_name or spec.project.name}-v{spec.model.version}",
             "dedicatedResources": {
-                "machineSpec": {"machineType": cfg.machine_type},
+                "machineSpec": {"machineType": cfg.machine_type, **accelerator(cfg, gpu)},
                 "minReplicaCount": low,
                 "maxReplicaCount": high,
                 "autoscalingMetricSpecs": [{"metricName": CPU_METRIC, "target": cfg.cpu_target_percent}],
@@ -101,11 +118,14 @@ def deploy_body(spec: Any, cfg: VertexSpec) -> dict[str, Any]:
     }
 
 
-def deploy_script(header: str, spec: Any, cfg: VertexSpec) -> str:
+def deploy_script(header: str, spec: Any, cfg: VertexSpec, gpu: bool = False) -> str:
     name = cfg.display_name or spec.project.name
     low, high = replicas(spec, cfg)
     split = ",".join(f"{k}={v}" for k, v in cfg.traffic.items())
     where = '--project="$PROJECT" --region="$REGION"'
+    acc = accelerator(cfg, gpu)
+    gpus = f" --accelerator=type={acc['acceleratorType'].lower().replace('_', '-')},count={acc['acceleratorCount']}" \
+        if acc else ""
     return shell_script(header, [
         "# Parameters: PROJECT and REGION (required), IMAGE_URI (default below). Credentials: `gcloud auth login`.",
         ': "${PROJECT:?set PROJECT}" "${REGION:?set REGION}"',
@@ -124,7 +144,7 @@ def deploy_script(header: str, spec: Any, cfg: VertexSpec) -> str:
         "fi",
         f"gcloud ai endpoints deploy-model \"$ENDPOINT_ID\" {where} --model=\"$MODEL_ID\" "
         f"--display-name={q(f'{name}-v{spec.model.version}')} --machine-type={q(cfg.machine_type)} "
-        f"--min-replica-count={low} --max-replica-count={high} "
+        f"--min-replica-count={low} --max-replica-count={high}{gpus} "
         f"--autoscaling-metric-specs=cpu-usage={cfg.cpu_target_percent} --traffic-split={q(split)}",
     ])
 
@@ -143,6 +163,15 @@ class VertexGenerator(Generator[VertexSpec]):
             if not key.isdigit():
                 problems.append(SpecProblem("", f"{self.section}.traffic.{key}", "keys are '0' (this deployment) "
                                             "or the numeric id of a model deployed on the endpoint"))
+        if docker_variant(spec) == "gpu" and not accelerator(cfg, True):
+            problems.append(SpecProblem("", f"{self.section}.machine_type", f"{cfg.machine_type!r} has no GPU, and "
+                                        "target.docker builds the GPU image; use a g2 machine type, or set "
+                                        f"{self.section}.accelerator_type on an n1 one (one of "
+                                        f"{', '.join(catalog.VERTEX_ACCELERATORS)}), or target.docker.variant=cpu"))
+        elif cfg.accelerator_type and not cfg.machine_type.startswith("n1-") and cfg.accelerator_type not in [
+                acc for prefix, acc in catalog.VERTEX_BUILT_IN_GPU.items() if cfg.machine_type.startswith(prefix)]:
+            problems.append(SpecProblem("", f"{self.section}.accelerator_type", "only n1 machine types take an "
+                                        f"attached accelerator; {cfg.machine_type!r} comes with its own or none"))
         low, high = replicas(spec, cfg)
         if high < low:
             problems.append(SpecProblem("", f"{self.section}.max_replicas", f"{high} is below min_replicas {low}"))
@@ -150,20 +179,21 @@ class VertexGenerator(Generator[VertexSpec]):
 
     def steps(self, spec: Any) -> list[Step]:
         cfg = self.config(spec)
+        gpu = docker_variant(spec) == "gpu"
 
         def run(ctx: StepContext) -> list[Artifact]:
             s = ctx.spec
             return [
                 Artifact.json(f"{OUT}/model.json", "vertex-model", model_body(s, cfg)),
                 Artifact.json(f"{OUT}/endpoint.json", "vertex-endpoint", endpoint_body(s, cfg)),
-                Artifact.json(f"{OUT}/deploy-model.json", "vertex-deployment", deploy_body(s, cfg)),
+                Artifact.json(f"{OUT}/deploy-model.json", "vertex-deployment", deploy_body(s, cfg, gpu)),
                 Artifact.text(f"{OUT}/deploy.sh", "vertex-script", deploy_script("#!/bin/sh\n" + ctx.header("#"),
-                              s, cfg), mode=0o755),
+                              s, cfg, gpu), mode=0o755),
             ]
 
         return [Step(id="vertex.deployment", run=run,
                      reads=("project", "model.name", "model.version", "serving", "target.docker"),
                      config={"cfg": cfg, "project": spec.project, "model": spec.model_name,
                              "version": spec.model.version, "image": image_reference(spec, cfg.image),
-                             "serving": spec.section("serving")},
+                             "serving": spec.section("serving"), "gpu": gpu},
                      description="Vertex AI model upload and endpoint deployment")]

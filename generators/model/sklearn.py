@@ -67,8 +67,10 @@ def refit(spec: Any, src: SourceModel) -> tuple[Any, bool] | None:
 
 def convert(spec, est: Any, origin: str) -> SourceModel:
     """Convert a fitted estimator; shared by the trainer loader."""
+    from mlready.generators.model.boosters import prepare
     from sklearn.base import is_classifier
 
+    booster_notes = prepare(est, origin)  # XGBoost/LightGBM/CatBoost inside: checks, converters (boosters.py)
     n_features = getattr(est, "n_features_in_", None)
     if n_features is None:
         raise ModelSourceError(f"{origin}: the estimator is not fitted (no n_features_in_)")
@@ -83,7 +85,7 @@ def convert(spec, est: Any, origin: str) -> SourceModel:
         task=task,
         classes=classes,
         feature_names=[str(n) for n in names] if names is not None else None,
-        notes=[f"converted {type(est).__name__} with skl2onnx (opset {spec.model.opset}, zipmap off)"],
+        notes=[f"converted {type(est).__name__} with skl2onnx (opset {spec.model.opset}, zipmap off)", *booster_notes],
     )
 
 
@@ -93,9 +95,6 @@ def to_onnx(est: Any, n_features: int, input_name: str, opset: int, classifier: 
     from skl2onnx.common.exceptions import MissingShapeCalculator
 
     options = {"zipmap": False} if classifier else None
-    from mlready.generators.model.boosters import prepare
-
-    prepare(est, origin)  # XGBoost/LightGBM/CatBoost estimators (alone or in a Pipeline): their converters
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
