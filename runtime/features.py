@@ -103,11 +103,15 @@ def _from_names(names: Any, inputs: tuple) -> tuple[Feature, ...] | None:
 
 # -- named request data -> model inputs ----------------------------------------------------------------------
 
+#: the JSON (Python) types a feature's values may have on the fast path (exactly: a bool is no int)
+_FAST_TYPES = {"f": frozenset((float, int)), "i": frozenset((int,)), "u": frozenset((int,)),
+               "b": frozenset((bool,)), "O": frozenset((str,))}
+
 
 def _values(feature: Feature, values: Any, where: str) -> np.ndarray:
     """One column's values (a list of scalars, one per row) -> a 1-D array of the feature's dtype. JSON null is a
     missing value (NaN) for FP16/FP32/FP64 features, as in pandas; everything else is checked as in
-    :func:`~mlready.runtime.signature.to_array`."""
+    :func:`~mlready.runtime.signature.to_array`, naming the feature and the request field."""
     from mlready.runtime.signature import TensorSpec, to_array
 
     spec = TensorSpec(feature.name, feature.datatype, (-1,))
@@ -127,6 +131,34 @@ def _values(feature: Feature, values: Any, where: str) -> np.ndarray:
     return arr
 
 
+class _Column:
+    """One feature, ready to convert: its dtype, the value types of the fast path, where it goes."""
+
+    __slots__ = ("feature", "name", "dtype", "types", "float", "input", "index", "cast", "column_shape")
+
+    def __init__(self, feature: Feature, spec: Any):
+        self.feature = feature
+        self.name = feature.name
+        self.dtype = V2_TO_NUMPY[feature.datatype]
+        self.types = _FAST_TYPES[self.dtype.kind]
+        self.float = self.dtype.kind == "f"
+        self.input = spec.name
+        self.index = feature.index
+        self.cast = spec.dtype if spec.dtype != self.dtype else None  # e.g. an INT64 feature of an FP32 input
+        self.column_shape = (-1, 1) if len(spec.shape) == 2 else (-1,)  # an input that is this column alone
+
+    def convert(self, values: list, where: str) -> np.ndarray:
+        """The fast path (exact value types, one C conversion, one finiteness check), else :func:`_values`."""
+        if type(values) is list and values and self.types.issuperset(map(type, values)):
+            try:
+                arr = np.array(values, dtype=self.dtype)
+                if not self.float or math.isfinite(arr.dot(arr)) or np.isfinite(arr).all():
+                    return arr
+            except (OverflowError, ValueError, Warning):  # out of range (warnings may be errors): the slow path
+                pass
+        return _values(self.feature, values, where)
+
+
 class FeatureMap:
     """A signature's features, ready to turn named data into its inputs (built once per model version)."""
 
@@ -138,6 +170,10 @@ class FeatureMap:
         self._name_set = frozenset(self.names)
         self._inputs = inputs
         self._get = itemgetter(*self.names)
+        by_input = {t.name: t for t in inputs}
+        self._columns = [_Column(f, by_input[f.input]) for f in features]
+        # per input: its spec and the columns that fill it (index None: the input is that column alone)
+        self._plan = [(spec, [c for c in self._columns if c.input == spec.name]) for spec in inputs]
         # one matrix input fed by every feature with the same datatype: rows convert in one C call
         one = inputs[0] if len(inputs) == 1 else None
         self.matrix = one if one is not None and all(f.index is not None and f.datatype == one.datatype
@@ -174,14 +210,14 @@ class FeatureMap:
         """Rows as objects keyed by feature name (every row the same keys)."""
         names = self._name_set
         for i, row in enumerate(rows):
-            if not isinstance(row, dict):
+            if type(row) is not dict:
                 raise BadRequest(f"{where}[{i}]: expected an object keyed by feature name")
             if row.keys() != names:
                 self.check_names(row, f"{where}[{i}]")
         if self.matrix is not None:
             return self._matrix(list(map(self._get, rows)) if len(self.names) > 1
                                 else [(r[self.names[0]],) for r in rows], where)
-        return self.from_columns({n: [r[n] for r in rows] for n in self.names}, where)
+        return self._convert({c.name: [r[c.name] for r in rows] for c in self._columns}, where)
 
     def from_lists(self, rows: list, where: str) -> dict[str, np.ndarray]:
         """Rows as lists of values in feature order (CSV rows, ``dataframe_split`` data)."""
@@ -192,38 +228,42 @@ class FeatureMap:
                                  f"({', '.join(self.names)}) or an object keyed by feature name")
         if self.matrix is not None:
             return self._matrix(rows, where)
-        columns = list(zip(*rows, strict=True))
-        return self.from_columns({n: list(c) for n, c in zip(self.names, columns, strict=True)}, where)
+        return self._convert(dict(zip(self.names, map(list, zip(*rows, strict=True)), strict=True)), where)
 
     def from_columns(self, columns: dict[str, Any], where: str) -> dict[str, np.ndarray]:
         """Columns keyed by feature name: lists of values, or arrays already of the feature's dtype."""
         if columns.keys() != self._name_set:
             self.check_names(columns, where)
+        return self._convert(columns, where)
+
+    def _convert(self, columns: dict[str, Any], where: str) -> dict[str, np.ndarray]:
         arrays = {}
-        rows = None
-        for f in self.features:
-            col = columns[f.name]
-            arr = col if isinstance(col, np.ndarray) else _values(f, col, where)
-            if rows is None:
+        rows = -1
+        for c in self._columns:
+            col = columns[c.name]
+            arr = col if isinstance(col, np.ndarray) else c.convert(col, where)
+            if rows < 0:
                 rows = len(arr)
             elif len(arr) != rows:
-                raise BadRequest(f"{where}, feature '{f.name}': {len(arr)} values, but "
-                                 f"'{self.features[0].name}' has {rows}")
-            arrays[f.name] = arr
-        return self.assemble(arrays, rows or 0)
+                raise BadRequest(f"{where}, feature '{c.name}': {len(arr)} values, but "
+                                 f"'{self.names[0]}' has {rows}")
+            arrays[c.name] = arr
+        return self.assemble(arrays, max(rows, 0))
 
     def assemble(self, columns: dict[str, np.ndarray], rows: int) -> dict[str, np.ndarray]:
         """1-D arrays per feature -> the model's inputs (matrix columns, or one column per input)."""
         out: dict[str, np.ndarray] = {}
-        for spec in self._inputs:
-            mine = [f for f in self.features if f.input == spec.name]
-            if mine[0].index is None:
-                col = columns[mine[0].name].astype(spec.dtype, copy=False)
-                out[spec.name] = col.reshape(-1, 1) if len(spec.shape) == 2 else col
+        for spec, mine in self._plan:
+            first = mine[0]
+            if first.index is None:
+                col = columns[first.name]
+                if first.cast is not None:
+                    col = col.astype(first.cast)
+                out[spec.name] = col.reshape(first.column_shape)
                 continue
             arr = np.empty((rows, len(mine)), dtype=spec.dtype)
-            for f in mine:
-                arr[:, f.index] = columns[f.name]
+            for c in mine:
+                arr[:, c.index] = columns[c.name]
             out[spec.name] = arr
         return out
 

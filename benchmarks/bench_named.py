@@ -1,0 +1,143 @@
+"""Named-feature serving benchmark (issue 15): a mixed-type scikit-learn pipeline, mlready vs MLflow.
+
+    .venv/bin/python benchmarks/bench_named.py [--duration 8] [--rounds 3] [--skip-mlflow]
+
+The model is a ``Pipeline(ColumnTransformer(scaler, imputer + scaler, one-hot), LogisticRegression)`` on a
+mixed table (int, float with missing values, string, bool columns; benchmarks/serving/models.py
+``mixed_pipeline``), converted by skl2onnx with one typed input per column for mlready, and saved with
+``mlflow.sklearn`` for ``mlflow models serve`` (pyfunc, ``--env-manager local``). Side by side in one run, in
+alternating rounds, ``wrk`` with 32 connections and batch-1 JSON:
+
+- ``mlflow models serve``, ``POST /invocations`` with ``{"dataframe_records": [row]}``;
+- mlready, the same body on its ``/invocations`` (MLflow's payload, unchanged);
+- mlready, TF Serving ``:predict`` with ``{"instances": [row]}``, the row keyed by feature name;
+- mlready, TF Serving ``:predict`` with the positional form on the same model (``[[40, 52.5, "NY", false]]``,
+  values in feature order).
+
+Goals: mlready (named records) >= 10x MLflow's req/s and p99 <= 10 ms at 32 connections; named rows >= 80% of
+the positional form's req/s. Servers use the same settings as bench_serving.py (auth on, batching on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bench_serving as bs  # noqa: E402  (the process, wrk and table helpers)
+from bench_serving import models  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=float, default=8.0, help="seconds per wrk run")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--skip-mlflow", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir")
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk missing: run tools/install-system-deps.sh", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="mlready-bench-named-"))
+    servers: list[bs.Server] = []
+    try:
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; work dir {work}")
+        onx, signature, df, pipe = models.mixed_pipeline()
+        repo = work / "repo"
+        models.write_version(repo, "churn", 1, onx, signature)
+        row = {"age": 40, "income": 52.5, "state": "NY", "member": False}
+        bodies = {
+            "records": {"dataframe_records": [row]},
+            "named": {"instances": [row]},
+            "positional": {"instances": [[row[f["name"]] for f in signature["features"]]]},
+        }
+        paths = {}
+        for name, body in bodies.items():
+            paths[name] = work / f"{name}.json"
+            paths[name].write_text(json.dumps(body))
+        lua = work / "post.lua"
+        lua.write_text(bs.LUA)
+
+        runs: list[tuple[bs.Server, Path]] = []
+        if not args.skip_mlflow:
+            import warnings
+
+            import mlflow.sklearn
+
+            warnings.filterwarnings("ignore", module="mlflow")  # schema hints and the pickle caution
+            from mlflow.models import infer_signature
+
+            mlflow.sklearn.save_model(pipe, str(work / "mlflow_model"),
+                                      signature=infer_signature(df, pipe.predict(df)),
+                                      serialization_format="cloudpickle")
+            port = bs.free_port()
+            env = {"PATH": f"{Path(bs.PY).parent}:{os.environ.get('PATH', '')}",
+                   "MLFLOW_TRACKING_URI": (work / "mlruns").as_uri()}
+            mlflow_server = bs.start("mlflow models serve", [
+                str(Path(bs.PY).parent / "mlflow"), "models", "serve", "-m", str(work / "mlflow_model"), "-p", str(port),
+                "-h", "127.0.0.1", "--env-manager", "local"], f"http://127.0.0.1:{port}", "/ping", "/invocations",
+                work / "mlflow.log", env=env)
+            servers.append(mlflow_server)
+            runs.append((mlflow_server, paths["records"]))
+        mlr = bs.mlready_server(work, "mlready", repo, True, bs.free_port(), bs.free_port())
+        servers.append(mlr)
+        # views of the one mlready process, one per request form (the CPU accounting is per run)
+        views = {
+            "mlready /invocations records": (dataclasses.replace(mlr, predict="/invocations", results=[]), "records"),
+            "mlready :predict named": (dataclasses.replace(mlr, results=[]), "named"),
+            "mlready :predict positional": (dataclasses.replace(mlr, results=[]), "positional"),
+        }
+        for label, (view, form) in views.items():
+            view.name = label
+            runs.append((view, paths[form]))
+        for server, body in runs:  # every form answers 200 with the same label before it is measured
+            check(server, body)
+        print(f"\nmixed-type pipeline (int, float with NaN, string, bool columns), wrk {args.connections} "
+              f"connections, batch-1 JSON, {args.rounds} x {args.duration:.0f}s alternating")
+        for _ in range(args.rounds):
+            for server, body in runs:
+                bs.wrk(server, body, lua, args.connections, args.duration)
+        rows = [(s.name, bs.summary(s)) for s, _ in runs]
+        bs.table(rows)
+        by = dict(rows)
+        named = by["mlready :predict named"]
+        records = by["mlready /invocations records"]
+        if "mlflow models serve" in by:
+            base = by["mlflow models serve"]
+            for label, m in (("named records on /invocations", records), ("named rows on :predict", named)):
+                ratio = m["rps"] / base["rps"]
+                bs.goal(f">= 10x MLflow req/s, {label}", ratio >= 10, f"{ratio:.1f}x")
+            print(f"  (server CPU per request: MLflow needs {base['cpu_us'] / records['cpu_us']:.1f}x mlready's)")
+        for label, m in (("named records on /invocations", records), ("named rows on :predict", named)):
+            bs.goal(f"p99 <= 10 ms, {label}", m["p99"] <= 10, f"{m['p99']:.2f} ms")
+        ratio = named["rps"] / by["mlready :predict positional"]["rps"]
+        bs.goal("named rows >= 80% of the positional form's req/s", ratio >= 0.8, f"{ratio * 100:.0f}%")
+        return 0
+    finally:
+        for s in servers:
+            s.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def check(server: bs.Server, body: Path) -> None:
+    import urllib.request
+
+    req = urllib.request.Request(server.url + server.predict, data=body.read_bytes(), method="POST",
+                                 headers={**bs.AUTH, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        answer = json.loads(r.read())
+    print(f"  {server.name}: {json.dumps(answer)[:160]}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
