@@ -97,15 +97,18 @@ def prepare(est: Any, origin: str) -> list[str]:
         assert lib is not None
         import_library(lib)
         boosters_onnx.check_supported(booster, origin)
+        boosters_onnx.complete(booster)
         boosters_onnx.register(lib.module)
         notes.append(f"{type(booster).__name__}: {boosters_onnx.converter_note(lib.module)}")
     return notes
 
 
-def load_estimator(spec: Any, path: Path, lib: Library, read_native: Callable[[Path], Any]) -> SourceModel:
+def load_estimator(
+    spec: Any, path: Path, sample: Any, lib: Library, read_native: Callable[[Path], Any]
+) -> SourceModel:
     """Load a model file of the ``lib`` format and convert it: a joblib/pickle file through the sklearn
     format's reader (it must hold one of ``lib``'s estimators, or a Pipeline ending in one), any other file
-    with ``read_native`` (-> a scikit-learn-API estimator)."""
+    with ``read_native`` (-> a scikit-learn-API estimator). ``sample``: the evaluation rows (a DataFrame) or None."""
     from mlready.generators.model import sklearn
 
     import_library(lib)
@@ -118,7 +121,7 @@ def load_estimator(spec: Any, path: Path, lib: Library, read_native: Callable[[P
             )
     else:
         est = read_native(path)
-    return sklearn.convert(spec, est, origin=str(path))
+    return sklearn.convert(spec, est, origin=str(path), sample=sample)
 
 
 def ends_in(est: Any, lib: Library) -> bool:

@@ -83,6 +83,20 @@ def check_supported(est: Any, origin: str) -> None:
                         "CatBoost's ONNX export does not support them")
 
 
+def complete(est: Any) -> None:
+    """What a CatBoost model does not say the scikit-learn way: its width (catboost 1.2 leaves
+    ``n_features_in_`` 0 after load_model or unpickling) and, when fitted on named columns, their names
+    (``feature_names_in_``, so the signature binds the caller's column names in the model's order)."""
+    names = getattr(est, "feature_names_", None)
+    if not type(est).__module__.startswith("catboost") or not names:
+        return
+    if not est.n_features_in_:
+        est._n_features_in = len(names)
+    if getattr(est, "feature_names_in_", None) is None:
+        if [str(n) for n in names] != [str(i) for i in range(len(names))]:  # CatBoost's names for unnamed columns
+            est.feature_names_in_ = np.asarray(names, dtype=object)
+
+
 def _pandas_category_columns(booster: Any, count: int) -> list[int]:
     """Indices of the features LightGBM treats as categorical (from the model's parameters)."""
     spec = str(booster.params.get("categorical_feature", "") or "")

@@ -37,7 +37,7 @@ REGRESSOR_LOSSES = ("RMSE", "MAE", "Quantile", "Expectile", "LogLinQuantile", "P
 
 def load(spec: Any, path: Path | None, sample: Any) -> SourceModel:
     assert path is not None
-    return load_estimator(spec, path, LIB, read_native)
+    return load_estimator(spec, path, sample, LIB, read_native)
 
 
 def read_native(path: Path) -> Any:
@@ -66,7 +66,4 @@ def read_native(path: Path) -> Any:
     for key in ("learning_rate", "depth", "l2_leaf_reg"):
         if key in params:
             refit[key] = params[key]
-    est = cls(**refit).load_model(str(path))
-    if not est.n_features_in_:  # catboost 1.2 leaves it 0 after load_model; skl2onnx sizes the input by it
-        est._n_features_in = len(est.feature_names_)
-    return est
+    return cls(**refit).load_model(str(path))  # its width and feature names: boosters_onnx.complete

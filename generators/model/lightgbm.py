@@ -40,7 +40,7 @@ MAGIC = b"tree\n"  # the first line of a LightGBM text model
 
 def load(spec: Any, path: Path | None, sample: Any) -> SourceModel:
     assert path is not None
-    return load_estimator(spec, path, LIB, read_native)
+    return load_estimator(spec, path, sample, LIB, read_native)
 
 
 def read_native(path: Path) -> Any:

@@ -41,7 +41,7 @@ TRAIN_PARAMS = {"eta": "learning_rate", "max_depth": "max_depth", "min_child_wei
 
 def load(spec: Any, path: Path | None, sample: Any) -> SourceModel:
     assert path is not None
-    return load_estimator(spec, path, LIB, read_native)
+    return load_estimator(spec, path, sample, LIB, read_native)
 
 
 def _first_line(exc: Exception) -> str:

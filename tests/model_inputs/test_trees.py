@@ -1,0 +1,213 @@
+"""XGBoost, LightGBM and CatBoost models: their scikit-learn API saved with joblib and their native model files
+build, the readiness gates evaluate the served ONNX model, parity holds and cross-validation refits a clone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import joblib
+import numpy as np
+import onnxruntime as ort
+import pandas as pd
+import pytest
+
+xgb = pytest.importorskip("xgboost")
+lgb = pytest.importorskip("lightgbm")
+cb = pytest.importorskip("catboost")
+pytest.importorskip("onnxmltools")
+
+pytestmark = pytest.mark.slow
+
+PARITY = ["parity.agreement >= 0.999", "parity.max_abs_diff <= 1e-4"]
+
+
+def deploy(source: str, gates: list[str], extra_model: str = "") -> str:
+    return (
+        f"project: {{name: trees}}\nmodel:\n  source: {source}\n{extra_model}"
+        "data: {train: data/train.csv, eval: data/eval.csv}\n"
+        f"readiness:\n  gates: {gates}\n"
+    )
+
+
+def _xgb_native(est, path: Path) -> None:
+    est.save_model(path)
+
+
+def _lgb_native(est, path: Path) -> None:
+    est.booster_.save_model(path)
+
+
+def _cb_native(est, path: Path) -> None:
+    est.save_model(str(path))
+
+
+#: library -> (classifier, regressor, native suffix, how to save natively)
+LIBS: dict[str, tuple[Callable, Callable, str, Callable]] = {
+    "xgboost": (lambda: xgb.XGBClassifier(n_estimators=25, max_depth=3, n_jobs=1),
+                lambda: xgb.XGBRegressor(n_estimators=25, max_depth=3, n_jobs=1), ".json", _xgb_native),
+    "lightgbm": (lambda: lgb.LGBMClassifier(n_estimators=25, verbose=-1, n_jobs=1),
+                 lambda: lgb.LGBMRegressor(n_estimators=25, verbose=-1, n_jobs=1), ".txt", _lgb_native),
+    "catboost": (lambda: cb.CatBoostClassifier(iterations=25, verbose=0, thread_count=1, allow_writing_files=False),
+                 lambda: cb.CatBoostRegressor(iterations=25, verbose=0, thread_count=1, allow_writing_files=False),
+                 ".cbm", _cb_native),
+}
+
+
+def save(proj, est, lib: str, how: str, stem: str = "model") -> str:
+    if how == "joblib":
+        joblib.dump(est, proj.root / f"{stem}.joblib")
+        return f"{stem}.joblib"
+    _, _, suffix, native = LIBS[lib]
+    native(est, proj.root / f"{stem}{suffix}")
+    return f"{stem}{suffix}"
+
+
+def served(proj) -> ort.InferenceSession:
+    return ort.InferenceSession(str(proj.root / "build" / "model" / "model.onnx"), providers=["CPUExecutionProvider"])
+
+
+@pytest.mark.parametrize("how", ["joblib", "native"])
+@pytest.mark.parametrize("lib", sorted(LIBS))
+def test_classifier_builds_passes_gates_and_matches(proj, cancer_frames, lib, how):
+    train, test = cancer_frames
+    X, y = train.drop(columns="target"), train["target"]
+    est = LIBS[lib][0]().fit(X, y)
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy(save(proj, est, lib, how), ["f1 >= 0.9", "auc >= 0.95", *PARITY]))
+    rc, err = proj.run()
+    assert rc == 0, err
+    report = proj.report()
+    assert report["status"] == "passed"
+    assert report["parity"]["metrics"]["parity.agreement"] == 1.0
+    assert report["cv"]["skipped"] is None and report["cv"]["folds"] == 5  # refits a clone per fold
+    sig = proj.signature()
+    assert [o["name"] for o in sig["outputs"]] == ["label", "probabilities"]
+    assert sig["classes"] == [0, 1]
+    assert [f["name"] for f in sig["features"]] == list(X.columns)
+    # the served ONNX model (float32 input) answers like the library on the evaluation rows
+    rows = pd.read_csv(proj.root / "data" / "eval.csv").drop(columns="target")
+    label, proba = served(proj).run(None, {"input": rows.to_numpy(np.float32)})
+    assert np.abs(proba - est.predict_proba(rows)).max() < 1e-4
+    assert (label == est.predict(rows).reshape(-1)).mean() >= 0.999
+
+
+@pytest.mark.parametrize("how", ["joblib", "native"])
+@pytest.mark.parametrize("lib", sorted(LIBS))
+def test_regressor_builds_and_matches(proj, cancer_frames, lib, how):
+    train, test = cancer_frames
+    target = "mean_area"  # a continuous column as the target
+    train = train.drop(columns="target").rename(columns={target: "target"})
+    test = test.drop(columns="target").rename(columns={target: "target"})
+    est = LIBS[lib][1]().fit(train.drop(columns="target"), train["target"])
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy(save(proj, est, lib, how), ["r2 >= 0.8", "parity.max_abs_diff <= 0.1"]))
+    rc, err = proj.run()
+    assert rc == 0, err
+    report = proj.report()
+    assert report["model"]["task"] == "regression" and report["status"] == "passed"
+    assert report["cv"]["skipped"] is None
+    assert proj.signature()["outputs"] == [{"name": "prediction", "datatype": "FP32", "shape": [-1, 1]}]
+
+
+@pytest.mark.parametrize("lib", sorted(LIBS))
+def test_multiclass_native_file(proj, iris_frames, lib):
+    train, test = iris_frames
+    est = LIBS[lib][0]().fit(train.drop(columns="target"), train["target"])
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy(save(proj, est, lib, "native"), ["accuracy >= 0.85", *PARITY]))
+    rc, err = proj.run()
+    assert rc == 0, err
+    sig = proj.signature()
+    assert sig["classes"] == [0, 1, 2]
+    assert sig["outputs"][1] == {"name": "probabilities", "datatype": "FP32", "shape": [-1, 3]}
+
+
+def test_lightgbm_native_booster_from_train_api(proj, cancer_frames):
+    """A Booster from lightgbm.train (no scikit-learn wrapper ever existed) refits as an LGBMClassifier."""
+    train, test = cancer_frames
+    ds = lgb.Dataset(train.drop(columns="target"), train["target"])
+    booster = lgb.train({"objective": "binary", "num_leaves": 7, "verbose": -1, "num_threads": 1}, ds, 30)
+    booster.save_model(proj.root / "model.txt")
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy("model.txt", ["f1 >= 0.9", *PARITY]))
+    rc, err = proj.run()
+    assert rc == 0, err
+    report = proj.report()
+    assert report["status"] == "passed" and report["cv"]["skipped"] is None
+
+
+@pytest.mark.parametrize("lib", ["xgboost", "lightgbm", "catboost"])
+def test_pipeline_ending_in_a_booster(proj, cancer_frames, lib):
+    """skl2onnx converts the whole Pipeline with the booster's converter registered."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    train, test = cancer_frames
+    pipe = make_pipeline(SimpleImputer(), LIBS[lib][0]()).fit(train.drop(columns="target"), train["target"])
+    joblib.dump(pipe, proj.root / "model.joblib")
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy("model.joblib", ["f1 >= 0.9", *PARITY]))
+    rc, err = proj.run()
+    assert rc == 0, err
+    assert proj.report()["status"] == "passed"
+
+
+def test_mixed_table_pipeline_ending_in_lightgbm(proj):
+    """String categories one-hot encoded in a ColumnTransformer, then LightGBM: one typed input per column."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    n = 500
+    frame = pd.DataFrame({"plan": rng.choice(["basic", "plus", "pro"], n), "usage": rng.normal(10, 3, n),
+                          "months": rng.integers(1, 60, n)})
+    frame["target"] = ((frame["plan"] == "basic") & (frame["usage"] > 9) | (frame["months"] < 6)).astype(int)
+    train, test = frame.iloc[:400], frame.iloc[400:]
+    pipe = Pipeline([
+        ("cols", ColumnTransformer([("plan", OneHotEncoder(handle_unknown="ignore"), ["plan"])],
+                                   remainder="passthrough")),
+        ("gbm", lgb.LGBMClassifier(n_estimators=30, verbose=-1, n_jobs=1)),
+    ]).fit(train.drop(columns="target"), train["target"])
+    joblib.dump(pipe, proj.root / "model.joblib")
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy("model.joblib", ["accuracy >= 0.9", *PARITY]))
+    rc, err = proj.run()
+    assert rc == 0, err
+    features = {f["name"]: f["datatype"] for f in proj.signature()["features"]}
+    assert features == {"plan": "BYTES", "usage": "FP32", "months": "INT64"}
+
+
+def test_lightgbm_integer_coded_categorical_feature_converts(proj):
+    """LightGBM's categorical splits on integer codes convert (the caller sends the codes)."""
+    rng = np.random.default_rng(1)
+    n = 600
+    frame = pd.DataFrame({"a": rng.normal(size=n), "code": rng.integers(0, 6, n), "b": rng.normal(size=n)})
+    frame["target"] = ((frame["a"] + frame["code"].isin([1, 3, 4]) * 1.5) > 0.8).astype(int)
+    train, test = frame.iloc[:450], frame.iloc[450:]
+    est = lgb.LGBMClassifier(n_estimators=30, min_child_samples=5, verbose=-1, n_jobs=1)
+    est.fit(train.drop(columns="target"), train["target"], categorical_feature=["code"])
+    est.booster_.save_model(proj.root / "model.txt")
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy("model.txt", ["accuracy >= 0.85", *PARITY]))
+    rc, err = proj.run()
+    assert rc == 0, err
+
+
+def test_explicit_format_reads_the_librarys_estimator_from_joblib(proj, cancer_frames):
+    train, test = cancer_frames
+    est = LIBS["xgboost"][0]().fit(train.drop(columns="target"), train["target"])
+    joblib.dump(est, proj.root / "model.joblib")
+    proj.write("data/eval.csv", test)
+    proj.write("data/train.csv", train)
+    proj.write("deploy.yaml", deploy("model.joblib", PARITY, "  format: xgboost\n"))
+    rc, err = proj.run()
+    assert rc == 0, err
