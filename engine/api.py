@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from mlready.engine.plugin import Generator, file_digest
 from mlready.engine.serialize import canonical_json
 from mlready.engine.spec import Spec
 from mlready.engine.version import mlready_version
-from mlready.engine.writer import MANIFEST, check_out_dir, write_tree
+from mlready.engine.writer import MANIFEST, Kept, check_out_dir, keep_dir, user_changes, write_tree
 
 if TYPE_CHECKING:
     from mlready.engine.actions.deploy import DeployResult, RolloutStatus
@@ -48,6 +49,8 @@ class BuildResult:
     records: list[StepRecord]
     manifest: Manifest
     out_dir: Path
+    kept: Kept = field(default_factory=Kept)  # files the user changed in the old build dir, moved aside
+    notes: list[str] = field(default_factory=list)  # what the post-build hooks report (MLflow run, ...)
 
     @property
     def ok(self) -> bool:
@@ -101,12 +104,13 @@ def _load_and_plan(project: Path, overrides: list[str] | None, generators: list[
 def build(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None,
           reporter: Reporter | None = None, jobs: int | None = None, use_cache: bool = True,
           generators: list[Generator[Any]] | None = None, run_hooks: bool = True,
-          keep: Collection[str] = ()) -> BuildResult:
+          keep: Collection[str] = (), detach_hooks: bool = False) -> BuildResult:
     """Build and write ``out`` (default ``<project>/build``). Raises :class:`BuildFailed` when a step fails;
     the previous output is then left untouched and what the build produced is kept in
     ``<project>/.mlready/failed-build`` for inspection. ``keep``: artifact paths the new build must still
     produce (a :class:`UsageError` before anything is written otherwise: ``mlready image`` builds on the
-    previous build and must not drop what the user built)."""
+    previous build and must not drop what the user built). ``detach_hooks``: a hook that can finish its work
+    in the background (``after_build_detached``: MLflow tracking) does so; the command line asks for it."""
     project = Path(project_dir).resolve()
     out_dir = _resolve_out(project, out)
     check_out_dir(out_dir, project)
@@ -124,9 +128,14 @@ def build(project_dir: str | Path, overrides: list[str] | None = None, out: str 
         raise UsageError(f"this build would drop {len(dropped)} file(s) of the previous build in {out_dir} "
                          f"({shown}); nothing was written: rebuild with `mlready build` and the overrides "
                          "that make them, or remove them on purpose first")
-    write_tree(out_dir, artifacts, manifest)
+    result.kept = user_changes(out_dir)
+    if result.kept:
+        result.kept.dir = keep_dir(project)
+    write_tree(out_dir, artifacts, manifest, result.kept)
     for hook in registry.hooks() if run_hooks else ():
-        hook.after_build(spec, result)
+        run_hook = getattr(hook, "after_build_detached", None) if detach_hooks else None
+        outcome = (run_hook or hook.after_build)(spec, result)
+        result.notes.extend(outcome.lines() if hasattr(outcome, "lines") else [])
     return result
 
 
@@ -134,13 +143,23 @@ def _failure_text(records: list[StepRecord], failed_dir: Path) -> str:
     lines = ["the build failed; the previous output was left untouched"]
     for r in records:
         if r.cache == CacheState.FAILED:
-            lines.append(f"  step {r.id} failed: {r.error}")
+            lines.append(f"  step {r.id} failed: {_in_failed_dir(r, failed_dir)}")
             if r.details:
                 lines.extend("    " + d for d in r.details.rstrip().splitlines())
         elif r.cache == CacheState.SKIPPED:
             lines.append(f"  step {r.id} {r.error}")
     lines.append(f"  what the build produced is in {failed_dir}")
     return "\n".join(lines)
+
+
+def _in_failed_dir(record: StepRecord, failed_dir: Path) -> str:
+    """The step's error with "see <path>" of what it produced (a failed gate's report) pointing into the failed
+    build, not at the build dir, which still holds the previous, passing build."""
+    paths = sorted({a.path for a in record.artifacts}, key=len, reverse=True)
+    if not paths or not record.error:
+        return record.error or ""
+    pattern = re.compile(r"\bsee (" + "|".join(re.escape(p) for p in paths) + r")(?![\w/])")
+    return pattern.sub(lambda m: f"see {failed_dir / m.group(1)}", record.error)
 
 
 def plan_build(project_dir: str | Path, overrides: list[str] | None = None,

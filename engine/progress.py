@@ -1,9 +1,15 @@
-"""Build progress on the terminal (rich), only when stderr is a terminal and the user did not ask for quiet."""
+"""Build progress on the terminal (rich), only when stderr is a terminal and the user did not ask for quiet;
+library warnings recorded during a build and summarized once."""
 
 from __future__ import annotations
 
 import sys
 import threading
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from mlready.engine.execute import NullReporter, StepRecord
@@ -71,3 +77,37 @@ class PlainReporter(NullReporter):
         if not self.silent:
             note = f" ({record.error})" if record.error else ""
             print(f"  {record.cache:<8} {record.id} {record.seconds:.2f}s{note}", file=sys.stderr, flush=True)
+
+
+#: categories Python's default filters hide from users: recorded, not shown
+QUIET_BY_DEFAULT = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
+@contextmanager
+def library_warnings() -> Iterator[list[warnings.WarningMessage]]:
+    """Record the warnings libraries raise during a build (from every step thread) instead of letting each
+    one print with its file path; :func:`warning_summary` says each kind once, with a count."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+
+
+def _origin(filename: str) -> str:
+    """The library a warning came from (``sklearn``), else the file's name."""
+    parts = Path(filename).parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts and parts.index(marker) + 1 < len(parts):
+            return parts[parts.index(marker) + 1].removesuffix(".py")
+    return Path(filename).name
+
+
+def warning_summary(caught: list[warnings.WarningMessage]) -> list[str]:
+    """One line per distinct warning: ``warning: sklearn ConvergenceWarning (5 times): lbfgs failed ...``."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for w in caught:
+        if issubclass(w.category, QUIET_BY_DEFAULT):
+            continue
+        first = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
+        counts[(_origin(w.filename), w.category.__name__, first[:200])] += 1
+    return [f"warning: {origin} {category}{f' ({n} times)' if n > 1 else ''}: {message}"
+            for (origin, category, message), n in counts.items()]

@@ -205,3 +205,28 @@ def ensure_experiment(client: Any, store: Store, name: str) -> str:
         return str(exp.experiment_id)
     location = f"{store.artifact_root}/{urllib.parse.quote(name, safe='')}" if store.artifact_root else None
     return str(client.create_experiment(name, artifact_location=location))
+
+
+@contextmanager
+def project_lock(state_dir: Path, timeout: float = 300.0) -> Iterator[None]:
+    """One MLflow writer per project at a time (``<project>/.mlready/tracking.lock``): a background worker
+    and ``mlready image`` tagging the registered version never race to register the same model twice."""
+    import fcntl
+    import time
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / "tracking.lock", "a+b") as fh:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise MlreadyError(f"{state_dir / 'tracking.lock'} is held by another mlready process "
+                                       f"for more than {timeout:g}s (a hung tracking worker?)") from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
