@@ -104,9 +104,9 @@ def _pandas_category_columns(booster: Any, count: int) -> list[int]:
     if indices:
         return indices
     dump = booster.dump_model(num_iteration=1)
-    infos = dump.get("feature_infos", {})
+    infos = dump.get("feature_infos", {})  # a categorical feature lists its category codes under "values"
     names = dump.get("feature_names", [])
-    return [i for i, n in enumerate(names) if isinstance(infos.get(n), dict) and "min_value" not in infos[n]][:count]
+    return [i for i, n in enumerate(names) if isinstance(infos.get(n), dict) and infos[n].get("values")][:count]
 
 
 @cache

@@ -1,0 +1,130 @@
+"""Tree-model files that are not what they claim, setups the converters cannot express, a missing library:
+each a located message, and nothing written."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from mlready.engine import formats
+
+xgb = pytest.importorskip("xgboost")
+lgb = pytest.importorskip("lightgbm")
+cb = pytest.importorskip("catboost")
+pytest.importorskip("onnxmltools")
+
+
+def deploy(source: str, extra_model: str = "") -> str:
+    return (
+        f"project: {{name: trees}}\nmodel:\n  source: {source}\n{extra_model}"
+        "data: {eval: data/eval.csv}\n"
+    )
+
+
+@pytest.fixture
+def table() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 200
+    frame = pd.DataFrame({"usage": rng.normal(10, 3, n), "plan": rng.choice(["basic", "plus", "pro"], n),
+                          "months": rng.normal(30, 10, n)})
+    frame["target"] = ((frame["plan"] == "basic") | (frame["usage"] > 12)).astype(int)
+    return frame
+
+
+def failed(proj, *overrides: str) -> str:
+    rc, err = proj.run(*overrides)
+    assert rc == 1, err
+    assert not (proj.root / "build").exists()  # nothing written
+    return err
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("model.txt", "hello, not a model\n",
+     "model.txt: not a LightGBM model: a LightGBM text model starts with a 'tree' line"),
+    ("model.txt", "tree\nversion=v4\nnum_class=1\nmax_feature_idx=x\n",
+     "model.txt: not a readable LightGBM model: "),
+    ("model.json", '{"weights": [1, 2]}',
+     "model.json: not an XGBoost model: an XGBoost JSON model has a 'learner' object"),
+    ("model.json", '{"learner": ',
+     "model.json: not an XGBoost model: not valid JSON"),
+    ("model.ubj", "\x00\x01 not ubjson",
+     "model.ubj: not an XGBoost model: "),
+    ("model.cbm", "CBM0 something else",
+     "model.cbm: not a CatBoost model: a CatBoost model file (save_model, format 'cbm') starts with 'CBM1'"),
+])
+def test_a_file_that_is_not_a_model_of_its_format(proj, table, name, content, message):
+    proj.write(name, content)
+    proj.write("data/eval.csv", table[["usage", "months", "target"]])
+    proj.write("deploy.yaml", deploy(name))
+    err = failed(proj)
+    assert f"step model.ingest failed: {proj.root / name}" in err
+    assert message in err
+
+
+def test_a_joblib_file_of_another_library_for_an_explicit_format(proj, table):
+    numeric = table[["usage", "months", "target"]]
+    est = lgb.LGBMClassifier(n_estimators=5, verbose=-1).fit(numeric[["usage", "months"]], numeric["target"])
+    joblib.dump(est, proj.root / "model.joblib")
+    proj.write("data/eval.csv", numeric)
+    proj.write("deploy.yaml", deploy("model.joblib", "  format: xgboost\n"))
+    err = failed(proj)
+    assert "model.joblib: holds a LGBMClassifier, not a XGBoost estimator (or a Pipeline ending in one)" in err
+
+
+def test_an_unsupported_objective_is_named(proj, table):
+    numeric = table[["usage", "months", "target"]]
+    booster = xgb.train({"objective": "rank:pairwise"},
+                        xgb.DMatrix(numeric[["usage", "months"]], numeric["target"], group=[100, 100]), 3)
+    booster.save_model(proj.root / "model.json")
+    proj.write("data/eval.csv", numeric)
+    proj.write("deploy.yaml", deploy("model.json"))
+    err = failed(proj)
+    assert "model.json: XGBoost objective 'rank:pairwise' is not supported (classification: binary:*" in err
+
+
+def _catboost(frame):
+    return cb.CatBoostClassifier(iterations=5, verbose=0, cat_features=["plan"], allow_writing_files=False)
+
+
+def _lightgbm(frame):
+    return lgb.LGBMClassifier(n_estimators=5, verbose=-1)
+
+
+def _xgboost(frame):
+    return xgb.XGBClassifier(n_estimators=5, enable_categorical=True, tree_method="hist")
+
+
+@pytest.mark.parametrize(("make", "category", "message"), [
+    (_catboost, False, "CatBoost categorical feature 'plan': CatBoost's ONNX export does not support them"),
+    (_lightgbm, True, "LightGBM pandas 'category' feature 'plan': the ONNX model takes numbers"),
+    (_xgboost, True, "XGBoost categorical feature 'plan': the ONNX model would need the category codes"),
+])
+def test_categorical_setups_the_converters_cannot_express_name_the_feature(proj, table, make, category, message):
+    X = table.drop(columns="target")
+    if category:
+        X = X.assign(plan=X["plan"].astype("category"))
+    est = make(X).fit(X, table["target"])
+    joblib.dump(est, proj.root / "model.joblib")
+    proj.write("data/eval.csv", table)
+    proj.write("deploy.yaml", deploy("model.joblib"))
+    err = failed(proj)
+    assert f"{proj.root / 'model.joblib'}: {message}" in err
+    assert "encode it in a scikit-learn Pipeline before the booster (OneHotEncoder or OrdinalEncoder)" in err
+
+
+def test_a_missing_library_is_a_spec_error_naming_the_extra(proj, table, monkeypatch):
+    """The format is registered without its library: choosing it names the extra (checked at spec read)."""
+    registry = dict(formats.formats())
+    registry["lightgbm"] = dataclasses.replace(registry["lightgbm"], requires=("lightgbm_not_installed_here",))
+    monkeypatch.setattr(formats, "formats", lambda: registry)
+    proj.write("model.txt", "tree\n")
+    proj.write("data/eval.csv", table[["usage", "months", "target"]])
+    proj.write("deploy.yaml", deploy("model.txt"))
+    rc, err = proj.run()
+    assert rc == 2, err
+    assert ("deploy.yaml:3 model.source: the LightGBM format needs lightgbm_not_installed_here, which is not "
+            "installed: pip install 'mlready[lightgbm]'") in err
+    assert not (proj.root / "build").exists()
