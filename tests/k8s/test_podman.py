@@ -121,7 +121,8 @@ def test_pod_gets_ready_and_answers_a_prediction(played):
     result = client.infer(spec.model_name, inputs)
     rest = {o["name"]: np.asarray(o["data"]).reshape(o["shape"]) for o in json.loads(raw)["outputs"]}
     assert np.allclose(result.as_numpy("probabilities"), rest["probabilities"], atol=1e-6)
-    assert result.as_numpy("label").tolist() == rest["label"].tolist()
+    # the label is the class name: BYTES, which tritonclient gives as bytes and JSON as text
+    assert [x.decode() for x in result.as_numpy("label").tolist()] == rest["label"].tolist()
 
 
 def test_pod_serves_from_the_one_model_repository_path(played):
