@@ -78,6 +78,11 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
+def target_ref(ctx: BundleContext) -> dict[str, str]:
+    """The stable Deployment: what every autoscaler scales (a canary or shadow keeps its own count)."""
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": ctx.name}
+
+
 def behavior(a: AutoscalingSpec) -> dict[str, Any]:
     """Scale up fast (double every 30 s), down one pod a minute after the stabilisation window."""
     return {
@@ -101,7 +106,7 @@ def hpa(ctx: BundleContext, a: AutoscalingSpec, namespace: str) -> dict[str, Any
         "kind": "HorizontalPodAutoscaler",
         "metadata": ctx.meta(namespace=namespace),
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": ctx.name},
+            "scaleTargetRef": target_ref(ctx),
             "minReplicas": a.min_replicas,
             "maxReplicas": a.max_replicas,
             "metrics": [metric],
@@ -128,7 +133,7 @@ def scaled_object(ctx: BundleContext, a: AutoscalingSpec, namespace: str) -> dic
         "kind": "ScaledObject",
         "metadata": ctx.meta(namespace=namespace),
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": ctx.name},
+            "scaleTargetRef": target_ref(ctx),
             "minReplicaCount": a.min_replicas,
             "maxReplicaCount": a.max_replicas,
             "pollingInterval": 15,
@@ -148,8 +153,7 @@ def http_scaled_object(ctx: BundleContext, a: AutoscalingSpec, namespace: str) -
     e = ctx.cfg.exposure
     spec: dict[str, Any] = {
         "hosts": [e.host] if e.host else [],
-        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": ctx.name,
-                           "service": ctx.name, "port": ctx.ports.http},
+        "scaleTargetRef": {**target_ref(ctx), "service": ctx.name, "port": ctx.ports.http},
         "replicas": {"min": a.min_replicas, "max": a.max_replicas},
         "scaledownPeriod": a.scale_down_window_seconds,
         "scalingMetric": scaling,

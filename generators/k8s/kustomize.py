@@ -57,7 +57,7 @@ def _resources_patch(ctx: BundleContext, e: EnvironmentSpec) -> dict[str, Any]:
     }
 
 
-def overlay(ctx: BundleContext, env: str, namespace: str) -> dict[str, str | dict[str, Any]]:
+def overlay(ctx: BundleContext, env: str, namespace: str) -> dict[str, Any]:
     """Files of ``overlays/<env>/``: name -> document."""
     e = ctx.cfg.environments.get(env)
     strategy = ctx.cfg.rollout.strategy
