@@ -184,7 +184,8 @@ class FeatureMap:
     def unknown(self, name: str, where: str | None, inputs: list[str] | None = None) -> BadRequest:
         """Unknown feature ``name`` in request field ``where``, with a did-you-mean and the list; ``inputs``: the
         request could also have sent the model's inputs (v2), so they are named too."""
-        close = difflib.get_close_matches(name, self.names + (inputs or []), n=1)
+        # difflib indexes the query's characters: a long one is cut first (a 16 MB key would cost seconds)
+        close = difflib.get_close_matches(name[:200], self.names + (inputs or []), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         what = "input" if inputs else "feature"
         takes = f"the features: {', '.join(self.names)}"

@@ -168,3 +168,14 @@ def test_mlflow_payloads_and_csv_reshape():
         invocations.csv_body(b"age,state,w,v\nx,NY,1,2\n", sig, None)
     with pytest.raises(BadRequest, match="CSV header line: unknown feature 'stat' \\(did you mean 'state'\\?\\)"):
         invocations.csv_body(b"age,stat,w,v\n1,NY,1,2\n", sig, True)
+
+
+def test_a_huge_unknown_feature_name_is_refused_at_once():
+    """difflib's did-you-mean indexes the query: a 16 MB key cost ~4.6 s of GIL-held CPU before it was cut."""
+    import time
+
+    sig = Signature.from_dict(COLUMNS)
+    t0 = time.perf_counter()
+    with pytest.raises(BadRequest, match=r"unknown feature 'x{100}'; model 't' takes"):
+        sig.feature_map.from_records([{"x" * 16_000_000: 1}], "instances")
+    assert time.perf_counter() - t0 < 1.0
