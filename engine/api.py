@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlready.engine import registry
+from mlready.engine.drift import Drift, input_digests
 from mlready.engine.errors import BuildFailed, UsageError
 from mlready.engine.execute import NullReporter, Reporter, StepRecord, execute
 from mlready.engine.graph import Plan, plan
 from mlready.engine.load import load_spec
 from mlready.engine.manifest import SCHEMA_VERSION, ArtifactEntry, CacheState, GitRecord, Manifest, SpecRecord
-from mlready.engine.plugin import Generator, file_digest
+from mlready.engine.plugin import Generator
 from mlready.engine.serialize import canonical_json
 from mlready.engine.spec import Spec
 from mlready.engine.version import mlready_version
@@ -65,7 +66,7 @@ def _resolve_out(project_dir: Path, out: str | Path | None) -> Path:
     return Path(out).resolve() if out else default_out(project_dir)
 
 
-def build_manifest(spec: Spec, records: list[StepRecord]) -> Manifest:
+def build_manifest(spec: Spec, records: list[StepRecord], inputs: dict[str, str] | None = None) -> Manifest:
     from mlready.engine.provenance import git_info
 
     artifacts = [ArtifactEntry(path=art.path, kind=art.kind, sha256=art.sha256(), step=rec.id)
@@ -81,6 +82,7 @@ def build_manifest(spec: Spec, records: list[StepRecord]) -> Manifest:
         git=GitRecord(**git_info(spec.project_dir)),
         steps=[r.manifest_entry() for r in records],
         artifacts=artifacts,
+        inputs=inputs,
     )
 
 
@@ -115,7 +117,7 @@ def build(project_dir: str | Path, overrides: list[str] | None = None, out: str 
     out_dir = _resolve_out(project, out)
     check_out_dir(out_dir, project)
     spec, the_plan, records = run(project, overrides, reporter, jobs, use_cache, generators)
-    manifest = build_manifest(spec, records)
+    manifest = build_manifest(spec, records, input_digests(spec, the_plan))
     artifacts = [a for r in records for a in r.artifacts]
     result = BuildResult(spec, the_plan, records, manifest, out_dir)
     if not result.ok:
@@ -186,44 +188,26 @@ def compose_config(project_dir: str | Path, overrides: list[str] | None = None) 
     return spec, {group: comp.choice_origin.get(group, "default") for group in comp.choices}
 
 
-@dataclass
-class Drift:
-    path: str
-    problem: str  # "differs", "edited by hand", "missing", "unexpected file"
-
-
 def check(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None,
           generators: list[Generator[Any]] | None = None) -> tuple[list[Drift], Path]:
-    """Regenerate in memory, without the step cache, and compare with the build dir. Overrides default to the
-    ones of the last build. The cache is bypassed so that an entry made by other code (an older mlready, a
-    hand-edited generator) cannot make stale output look up to date."""
+    """Regenerate in memory, without the step cache, and compare with the build dir (:mod:`mlready.engine.drift`:
+    each drifted file with its unified diff and, for stale output, why: the spec, the model or data files, or
+    mlready's code). Overrides default to the ones of the last build. The cache is bypassed so that an entry made
+    by other code (an older mlready, a hand-edited generator) cannot make stale output look up to date."""
+    from mlready.engine.drift import causes, compare
+
     project = Path(project_dir).resolve()
     out_dir = _resolve_out(project, out)
     recorded = Manifest.load(out_dir / MANIFEST)
     if overrides is None:
         overrides = list(recorded.spec.overrides)
-    spec, _, records = run(project, overrides, generators=generators, use_cache=False)
+    spec, the_plan, records = run(project, overrides, generators=generators, use_cache=False)
     bad = [r for r in records if not r.cache.ok]
     if bad:
         raise BuildFailed(_failure_text(records, project / ".mlready" / "failed-build"), [r.id for r in bad])
-    expected = {a.path: a.sha256() for r in records for a in r.artifacts}
-    recorded_sha = recorded.digests()
-    drift: list[Drift] = []
-    for path, sha in sorted(expected.items()):
-        f = out_dir / path
-        if not f.is_file():
-            drift.append(Drift(path, "missing"))
-            continue
-        actual = file_digest(f)
-        if actual != sha:
-            if recorded_sha.get(path) and recorded_sha[path] != actual:
-                drift.append(Drift(path, "edited by hand"))
-            else:
-                drift.append(Drift(path, "differs from what the spec generates now"))
-    on_disk = {p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()}
-    for path in sorted(on_disk - set(expected) - {MANIFEST}):
-        drift.append(Drift(path, "unexpected file"))
-    return drift, out_dir
+    now = build_manifest(spec, records)
+    why = causes(spec, recorded, now.spec.digest, input_digests(spec, the_plan))
+    return compare(out_dir, recorded, [a for r in records for a in r.artifacts], why), out_dir
 
 
 # Operations with side effects (an image, a cluster, a server, the Model Registry): one module per action in

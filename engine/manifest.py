@@ -87,6 +87,9 @@ class Manifest(_Record):
     steps: list[StepEntry]
     artifacts: list[ArtifactEntry]
     image: ImageEntry | None = None
+    #: project-relative path -> digest of every input file the steps declared (model, data): lets
+    #: ``mlready check`` tell a changed model from a changed spec
+    inputs: dict[str, str] | None = None
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
