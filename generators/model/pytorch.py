@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlready.engine.formats import ModelFormat
+from mlready.generators.model.head import append_head, postprocess
 from mlready.generators.model.source import ModelSourceError, SourceModel
 
 if TYPE_CHECKING:  # numpy is imported where used: the format registry loads this module when planning
@@ -123,27 +124,10 @@ def _n_features(spec: Any, module: Any, sample: np.ndarray | None, origin: str) 
     )
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    import numpy as np
-
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _postprocess(
-    scores: np.ndarray, task: str, classes: list[int], softmax: bool
-) -> tuple[np.ndarray, np.ndarray | None]:
-    import numpy as np
-
-    """What the appended ONNX nodes compute, in numpy: (labels, probabilities) or (predictions, None)."""
-    if task != "classification":
-        return scores.reshape(-1), None
-    if scores.ndim == 1 or scores.shape[1] == 1:
-        p1 = 1.0 / (1.0 + np.exp(-scores.reshape(-1, 1)))
-        proba = np.concatenate([1 - p1, p1], axis=1)
-    else:
-        proba = _softmax(scores) if softmax else scores
-    return np.asarray(classes)[np.argmax(proba, axis=1)], proba
+def _activation(scores_width: int, softmax: bool) -> str | None:
+    """How the module's scores become probabilities (see head.py): one column is a logit, wider ones logits
+    (softmax) or already probabilities."""
+    return "sigmoid" if scores_width == 1 else "softmax" if softmax else None
 
 
 class TorchPredictor:
@@ -163,7 +147,8 @@ class TorchPredictor:
         torch = import_torch()
         with torch.no_grad():
             scores = self.module(torch.tensor(np.asarray(X, dtype=np.float32))).numpy().astype(np.float64)
-        return _postprocess(scores, self.task, self.classes, self.softmax)
+        width = 1 if scores.ndim == 1 else scores.shape[1]
+        return postprocess(scores, self.task, self.classes, _activation(width, self.softmax))
 
     def predict(self, X: Any) -> np.ndarray:
         return self._run(X)[0]
@@ -172,46 +157,9 @@ class TorchPredictor:
         if self.task != "classification":
             raise AttributeError("predict_proba is for classifiers")
         proba = self._run(X)[1]
-        if proba is None:  # a classifier always has them (see _postprocess)
+        if proba is None:  # a classifier always has them (see head.postprocess)
             raise AttributeError("no class probabilities")
         return proba
-
-
-def _append_outputs(onx: Any, scores: str, task: str, classes: list[int], softmax: bool, width: int) -> None:
-    """Replace the graph's ``scores`` output with ``label`` + ``probabilities`` (or ``prediction``)."""
-    import numpy as np
-    from onnx import TensorProto, helper, numpy_helper
-
-    graph = onx.graph
-    del graph.output[:]
-    nodes = []
-    if task != "classification":
-        graph.initializer.append(numpy_helper.from_array(np.array([-1, 1], dtype=np.int64), "mlready_shape"))
-        nodes.append(helper.make_node("Reshape", [scores, "mlready_shape"], ["prediction"]))
-        graph.output.append(helper.make_tensor_value_info("prediction", TensorProto.FLOAT, ["batch", 1]))
-    else:
-        if width == 1:
-            graph.initializer.append(numpy_helper.from_array(np.array(1.0, dtype=np.float32), "mlready_one"))
-            nodes += [
-                helper.make_node("Sigmoid", [scores], ["mlready_p1"]),
-                helper.make_node("Sub", ["mlready_one", "mlready_p1"], ["mlready_p0"]),
-                helper.make_node("Concat", ["mlready_p0", "mlready_p1"], ["probabilities"], axis=1),
-            ]
-        elif softmax:
-            nodes.append(helper.make_node("Softmax", [scores], ["probabilities"], axis=1))
-        else:
-            nodes.append(helper.make_node("Identity", [scores], ["probabilities"]))
-        graph.initializer.append(
-            numpy_helper.from_array(np.asarray(classes, dtype=np.int64), "mlready_classes")
-        )
-        nodes += [
-            helper.make_node("ArgMax", ["probabilities"], ["mlready_argmax"], axis=1, keepdims=0),
-            helper.make_node("Gather", ["mlready_classes", "mlready_argmax"], ["label"], axis=0),
-        ]
-        k = 2 if width == 1 else width
-        graph.output.append(helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"]))
-        graph.output.append(helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", k]))
-    graph.node.extend(nodes)
 
 
 @dataclass
@@ -316,7 +264,7 @@ def convert_module(spec: Any, module: Any, sample: Any, origin: str) -> SourceMo
     import onnx
 
     onx = onnx.load_model_from_string(buf.getvalue())
-    _append_outputs(onx, "mlready_scores", task, classes or [], softmax, width)
+    append_head(onx, "mlready_scores", task, classes or [], _activation(width, softmax), width)
     onx.producer_name, onx.producer_version, onx.doc_string = "mlready", "", ""
     try:
         onnx.checker.check_model(onx, full_check=True)

@@ -59,7 +59,18 @@ def models(tmp_path_factory, iris_frames):
     seq.fit(X, train["target"].to_numpy(), epochs=60, batch_size=32, verbose=0)
     seq.save(root / "iris.keras")
     seq.save(root / "iris.h5")
-    seq.export(root / "iris_saved", verbose=False)
+    logits = keras.Sequential([keras.Input((4,), name="features"), keras.layers.Normalization(mean=X.mean(0),
+                               variance=X.var(0)), keras.layers.Dense(16, activation="relu"),
+                               keras.layers.Dense(3, name="logits")])
+    logits.compile(optimizer=keras.optimizers.Adam(0.05),
+                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    logits.fit(X, train["target"].to_numpy(), epochs=30, batch_size=32, verbose=0)
+    logits.export(root / "iris_saved", verbose=False)  # a SavedModel answering logits: the ONNX adds a softmax
+
+    reg = keras.Sequential([keras.Input((3,), name="features"), keras.layers.Dense(1, name="petal_width")])
+    reg.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+    reg.fit(X[:, :3], train["pw"].to_numpy(np.float32), epochs=80, batch_size=32, verbose=0)
+    reg.save(root / "petal.keras")
 
     two_train, _ = _two_inputs_frames()
     age = keras.Input((1,), name="age")
@@ -75,7 +86,7 @@ def models(tmp_path_factory, iris_frames):
     feeds = {c: two_train[[c]].to_numpy(np.float32) for c in ("age", "income")}
     two.fit(feeds, two_train["target"].to_numpy(np.float32), epochs=40, batch_size=32, verbose=0)
     two.save(root / "two.keras")
-    return {"root": root, "seq": seq, "two": two}
+    return {"root": root, "seq": seq, "logits": logits, "reg": reg, "two": two}
 
 
 def _place(proj, models, name: str) -> str:
@@ -87,6 +98,12 @@ def _place(proj, models, name: str) -> str:
     return name
 
 
+def _project(proj, frames, source: str, extra_model: str = "") -> None:
+    proj.write("data/train.csv", frames[0])
+    proj.write("data/eval.csv", frames[1])
+    proj.write("deploy.yaml", deploy(source, extra_model=extra_model))
+
+
 def _onnx(proj) -> ort.InferenceSession:
     return ort.InferenceSession(str(proj.root / "build" / "model" / "model.onnx"), providers=["CPUExecutionProvider"])
 
@@ -96,10 +113,8 @@ def _gates(report: dict) -> dict[str, bool]:
 
 
 def test_sequential_keras_classifier_builds_passes_gates_and_matches_keras(proj, models, iris_frames):
-    train, test = iris_frames
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy(_place(proj, models, "iris.keras")))
+    test = iris_frames[1]
+    _project(proj, iris_frames, _place(proj, models, "iris.keras"))
     rc, err = proj.run()
     assert rc == 0, err
     report = proj.report()
@@ -119,35 +134,46 @@ def test_sequential_keras_classifier_builds_passes_gates_and_matches_keras(proj,
 
 
 def test_legacy_h5_builds_without_a_format(proj, models, iris_frames):
-    train, test = iris_frames
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy(_place(proj, models, "iris.h5")))
+    _project(proj, iris_frames, _place(proj, models, "iris.h5"))
     rc, err = proj.run()
     assert rc == 0, err
     assert all(_gates(proj.report()).values())
 
 
 def test_saved_model_directory_is_told_by_its_marker_and_keeps_its_input_names(proj, models, iris_frames):
-    train, test = iris_frames
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy(_place(proj, models, "iris_saved")))
+    test = iris_frames[1]
+    _project(proj, iris_frames, _place(proj, models, "iris_saved"))
     rc, err = proj.run()
     assert rc == 0, err
     assert all(_gates(proj.report()).values()), proj.report()["gates"]
     sig = proj.signature()
     assert [i["name"] for i in sig["inputs"]] == ["features"]
+    assert [o["name"] for o in sig["outputs"]] == ["label", "probabilities"]
     X = test.drop(columns="target").to_numpy(np.float32)
     np.testing.assert_allclose(_onnx(proj).run(["probabilities"], {"features": X})[0],
-                               models["seq"].predict(X, verbose=0), atol=1e-5)
+                               tf.nn.softmax(models["logits"].predict(X, verbose=0)).numpy(), atol=1e-5)
+
+
+def test_one_output_column_without_a_sigmoid_is_a_regression_answering_one_number_per_row(proj, models, iris_frames):
+    frames = [f[["sl", "sw", "pl", "pw"]].rename(columns={"pw": "target"}) for f in iris_frames]
+    proj.write("data/train.csv", frames[0])
+    proj.write("data/eval.csv", frames[1])
+    proj.write("deploy.yaml", deploy(_place(proj, models, "petal.keras"),
+                                     gates='["r2 >= 0.7", "parity.max_abs_diff <= 1e-4"]'))
+    rc, err = proj.run()
+    assert rc == 0, err
+    assert all(_gates(proj.report()).values()), proj.report()["gates"]
+    sig = proj.signature()
+    assert sig["task"] == "regression" and "classes" not in sig
+    assert sig["outputs"] == [{"name": "prediction", "datatype": "FP32", "shape": [-1, 1]}]
+    X = frames[1].drop(columns="target").to_numpy(np.float32)
+    np.testing.assert_allclose(_onnx(proj).run(None, {"features": X})[0], models["reg"].predict(X, verbose=0),
+                               atol=1e-5)
 
 
 def test_two_named_inputs_stay_named_and_each_column_feeds_its_input(proj, models):
-    train, test = _two_inputs_frames()
-    proj.write("data/train.csv", train[["income", "age", "target"]])  # column order differs from the inputs'
-    proj.write("data/eval.csv", test[["income", "age", "target"]])
-    proj.write("deploy.yaml", deploy(_place(proj, models, "two.keras")))
+    train, test = (f[["income", "age", "target"]] for f in _two_inputs_frames())  # not the inputs' order
+    _project(proj, (train, test), _place(proj, models, "two.keras"))
     rc, err = proj.run()
     assert rc == 0, err
     assert all(_gates(proj.report()).values()), proj.report()["gates"]
@@ -174,19 +200,15 @@ def _fails_and_writes_nothing(proj, needle: str) -> str:
 
 @pytest.mark.parametrize("name", ["model.keras", "model.h5"])
 def test_a_file_that_is_not_a_keras_model_says_so(proj, iris_frames, name):
-    proj.write("data/train.csv", iris_frames[0])
-    proj.write("data/eval.csv", iris_frames[1])
     proj.write(name, b"not a model at all")
-    proj.write("deploy.yaml", deploy(name))
+    _project(proj, iris_frames, name)
     err = _fails_and_writes_nothing(proj, f"{proj.root / name}: is not a")
     assert ("Keras model file" if name.endswith(".keras") else "HDF5 file") in err
 
 
 def test_a_directory_that_is_not_a_saved_model_says_so(proj, iris_frames):
-    proj.write("data/train.csv", iris_frames[0])
-    proj.write("data/eval.csv", iris_frames[1])
     proj.write("exported/variables/variables.index", b"")
-    proj.write("deploy.yaml", deploy("exported", extra_model="  format: tensorflow\n"))
+    _project(proj, iris_frames, "exported", extra_model="  format: tensorflow\n")
     _fails_and_writes_nothing(proj, f"{proj.root / 'exported'}: is not a TensorFlow SavedModel (no saved_model.pb")
 
 
@@ -200,14 +222,10 @@ def test_an_op_tf2onnx_cannot_convert_names_itself_and_its_layer(proj, iris_fram
     inp = keras.Input((4,), name="features")
     model = keras.Model(inp, keras.layers.Dense(3, activation="softmax")(LogGamma(name="log_gamma")(inp)))
     model.save(proj.root / "odd.keras")
-    proj.write("data/train.csv", iris_frames[0])
-    proj.write("data/eval.csv", iris_frames[1])
-    proj.write("deploy.yaml", deploy("odd.keras"))
+    _project(proj, iris_frames, "odd.keras")
     _fails_and_writes_nothing(proj, "tf2onnx cannot convert the TensorFlow op(s) Lgamma (layer 'log_gamma')")
 
 
 def test_multi_input_model_whose_inputs_name_no_data_column_is_a_located_error(proj, models, iris_frames):
-    proj.write("data/train.csv", iris_frames[0])
-    proj.write("data/eval.csv", iris_frames[1])
-    proj.write("deploy.yaml", deploy(_place(proj, models, "two.keras")))
+    _project(proj, iris_frames, _place(proj, models, "two.keras"))
     _fails_and_writes_nothing(proj, "the input(s) 'age', 'income' name no data column")
