@@ -78,8 +78,29 @@ def _exposure(cfg: K8sSpec, prefix: str) -> list[SpecProblem]:
     return []
 
 
+def _labels(labels: dict[str, str], key: str) -> list[SpecProblem]:
+    out = []
+    for k, v in labels.items():
+        if not LABEL_KEY.match(k):
+            out.append(SpecProblem("", key, f"{k!r} is not a valid label key"))
+        if not LABEL_VALUE.match(v) or len(v) > 63:
+            out.append(SpecProblem("", f"{key}.{k}", f"{v!r} is not a valid label value"))
+    return out
+
+
+def _gpu(cfg: K8sSpec, prefix: str) -> list[SpecProblem]:
+    out = _labels(cfg.gpu.node_selector, f"{prefix}.gpu.node_selector")
+    for i, tol in enumerate(cfg.gpu.tolerations):
+        if not LABEL_KEY.match(tol.key):
+            out.append(SpecProblem("", f"{prefix}.gpu.tolerations.{i}.key", f"{tol.key!r} is not a valid taint key"))
+        if tol.operator == "Exists" and tol.value:
+            out.append(SpecProblem("", f"{prefix}.gpu.tolerations.{i}.value",
+                                   "operator 'Exists' matches any value: drop the value, or use operator 'Equal'"))
+    return out
+
+
 def check(spec: Any, cfg: K8sSpec, prefix: str = "target.k8s", needs_stable: bool = True) -> list[SpecProblem]:
-    problems = _limits(cfg, prefix) + _exposure(cfg, prefix)
+    problems = _limits(cfg, prefix) + _exposure(cfg, prefix) + _gpu(cfg, prefix)
     if needs_stable:
         problems += _autoscaling(spec, cfg, prefix)
     if needs_stable and cfg.rollout.strategy == "shadow" and not cfg.rollout.shadow.stable_version:
@@ -103,11 +124,7 @@ def check(spec: Any, cfg: K8sSpec, prefix: str = "target.k8s", needs_stable: boo
         problems.append(
             SpecProblem("", "project.version", f"{version!r} cannot be a Kubernetes label value or image tag")
         )
-    for key, value in cfg.extra_labels.items():
-        if not LABEL_KEY.match(key):
-            problems.append(SpecProblem("", f"{prefix}.extra_labels", f"{key!r} is not a valid label key"))
-        if not LABEL_VALUE.match(value) or len(value) > 63:
-            problems.append(SpecProblem("", f"{prefix}.extra_labels.{key}", f"{value!r} is not a valid label value"))
+    problems += _labels(cfg.extra_labels, f"{prefix}.extra_labels")
     name = cfg.name or spec.project.name
     if len(name) > 50:  # "-canary" and "-config" suffixes must still fit in 63 characters
         problems.append(SpecProblem("", f"{prefix}.name", f"{name!r} is too long: at most 50 characters"))

@@ -12,6 +12,7 @@ Shadow traffic (:mod:`mlready.generators._shared.k8s_shadow`) adds its mirror fi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mlready.generators._shared.k8s_context import BundleContext
@@ -94,7 +95,7 @@ def ingress(ctx: BundleContext) -> dict[str, Any]:
     if e.path != "/":  # the server answers on its own routes: strip the prefix (ingress-nginx's regex rewrite)
         annotations["nginx.ingress.kubernetes.io/use-regex"] = "true"
         annotations["nginx.ingress.kubernetes.io/rewrite-target"] = "/$2"
-        path, path_type = f"{e.path.rstrip('/')}(/|$)(.*)", "ImplementationSpecific"
+        path, path_type = f"{re.escape(e.path.rstrip('/'))}(/|$)(.*)", "ImplementationSpecific"
     http = {"paths": [{"path": path, "pathType": path_type,
                        "backend": {"service": {"name": ctx.name, "port": {"name": "http"}}}}]}
     rule: dict[str, Any] = {"host": e.host, "http": http} if e.host else {"http": http}

@@ -19,7 +19,8 @@ from pydantic import Field, field_validator
 SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 #: a DNS name as Gateway API and Ingress take it: lowercase labels, optionally behind one leading "*."
 HOST = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
-PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@/%-]*$")
+#: a path prefix of plain segments (it also becomes an ingress-nginx regex, escaped)
+PATH = re.compile(r"^/([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?/?$")
 #: an extended resource name such as nvidia.com/gpu or amd.com/gpu
 RESOURCE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
 
@@ -76,9 +77,9 @@ class ExposureSpec(Section):
     @field_validator("path")
     @classmethod
     def _path(cls, v: str) -> str:
-        if not PATH.match(v) or "//" in v or "/../" in v + "/" or "/./" in v + "/":
-            raise ValueError(f"{v!r} is not a URL path like '/' or '/churn' (starts with '/', no spaces, no "
-                             "'//', '.' or '..' segments)")
+        if not PATH.match(v) or "/../" in v + "/" or "/./" in v + "/":
+            raise ValueError(f"{v!r} is not a URL path like '/' or '/churn' (starts with '/'; segments of letters, "
+                             "digits, '.', '_', '~' and '-'; no '.' or '..' segments)")
         return v
 
 
@@ -93,7 +94,7 @@ class GpuSpec(Section):
     """Written when the image is the GPU variant (``target.docker.variant``: gpu, or auto with CUDA/TensorRT
     providers): the GPU limit, and where such pods may run."""
 
-    count: int = Field(1, ge=1, description="GPUs per pod (a limit: Kubernetes does not overcommit them)")
+    count: int = Field(1, ge=1, le=64, description="GPUs per pod (a limit: Kubernetes does not overcommit them)")
     resource: str = Field("nvidia.com/gpu", description="extended resource name of the device plugin")
     node_selector: dict[str, str] = Field(default_factory=dict, description="e.g. {nvidia.com/gpu.present: 'true'}")
     tolerations: list[TolerationSpec] = Field(default_factory=lambda: [TolerationSpec()],

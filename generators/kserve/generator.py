@@ -58,6 +58,10 @@ class KServeGenerator(Generator[KServeSpec]):
         k8s = spec.section("target.k8s")
         if not k8s.enabled:  # the pod (resources, labels, names) comes from target.k8s: check it here too
             out.extend(check(spec, k8s, "target.k8s", needs_stable=False))
+        if k8s.rollout.strategy == "shadow":
+            out.append(SpecProblem("", "target.k8s.rollout.strategy", "'shadow' is written by the k8s bundle "
+                                   "(+target=k8s) only: the InferenceService would send every client to the new "
+                                   "version; build KServe with 'rolling' or 'canary'"))
         if k8s.rollout.strategy == "canary" and cfg.mode == "standard":
             out.append(SpecProblem("", f"{self.section}.mode",
                                    "canaryTrafficPercent needs mode 'knative' (revision-based traffic split); "

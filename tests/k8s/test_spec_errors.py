@@ -111,3 +111,30 @@ def test_keda_http_needs_a_gateway_host_and_an_http_signal(qs):
                 "target.k8s.exposure.host: serving.autoscaling.via keda-http routes by host",
                 "target.k8s.exposure.kind: serving.autoscaling.via keda-http needs 'gateway'"):
         assert sum(key in p for p in found) == 1, (key, found)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["target.k8s.gpu.node_selector={gpu: 'yes please'}"],
+         "target.k8s.gpu.node_selector.gpu: 'yes please' is not a valid label value"),
+        (["target.k8s.gpu.tolerations=[{key: nvidia.com/gpu, operator: Exists, value: present}]"],
+         "target.k8s.gpu.tolerations.0.value: operator 'Exists' matches any value"),
+        (["target.k8s.exposure.path='/churn/(.*)'"], "target.k8s.exposure.path: '/churn/(.*)' is not a URL path"),
+        (["target.k8s.exposure.path=/a/../b"], "target.k8s.exposure.path: '/a/../b' is not a URL path"),
+    ],
+)
+def test_gpu_and_path_errors(qs, overrides, expected):
+    found = problems(qs, *overrides)
+    assert len(found) == 1, found
+    assert expected in found[0], found[0]
+
+
+def test_shadow_is_refused_for_kserve(qs):
+    """The InferenceService has no shadow: it would send every client to the new version."""
+    with pytest.raises(SpecError) as info:
+        api.build(qs, ["tracking.enabled=false", "+target=[k8s,kserve]", "target.k8s.rollout.strategy=shadow",
+                       "target.k8s.rollout.shadow.stable_version=0.9.0"], run_hooks=False)
+    found = [str(p) for p in info.value.problems]
+    assert len(found) == 1 and "target.k8s.rollout.strategy: 'shadow' is written by the k8s bundle" in found[0], found
+    assert not (qs / "build").exists()
