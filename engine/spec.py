@@ -48,7 +48,8 @@ class ModelSpec(Section):
     """The model to deploy and how to turn it into ONNX."""
 
     source: str = Field(
-        description="path to the model (relative to the project): .onnx, .joblib/.pkl (scikit-learn), .pt; "
+        description="path to the model (relative to the project): .onnx, .joblib/.pkl (scikit-learn), .pt, "
+        ".keras/.h5 (Keras), a TensorFlow SavedModel directory; "
         "or models:/<name>/<version>, models:/<name>@<alias>, runs:/<id>/<path>"
     )
     format: str = Field(
