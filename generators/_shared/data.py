@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ class Dataset:
     name: str  # the spec path, e.g. "data/eval.csv"
     frame: pd.DataFrame  # the whole table as read
     features: list[str]
-    X: np.ndarray  # float64 [n, n_features]
+    X: Any  # float64 ndarray [n, n_features]; for a per-column model, the DataFrame of the feature columns
     y: np.ndarray | None  # None when the table has no target column and none was required
 
     @property
@@ -182,3 +183,26 @@ def load_dataset(
         check_integral(X, features, name, input_name, input_datatype)
     y = target_vector(frame, name, target, task) if has_target else None
     return Dataset(name=name, frame=frame, features=features, X=X, y=y)
+
+
+def load_table(
+    path: Path, name: str, *, target: str, task: str, features: Sequence[str], require_target: bool = True
+) -> Dataset:
+    """A table for a model with one input per column: the feature columns as they are (strings, booleans,
+    integers, missing values), checked against the model by ``_shared/feeds.py`` when fed."""
+    frame = read_table(path, name)
+    has_target = target in frame.columns
+    if require_target and not has_target:
+        raise StepError(
+            f"{name}: target column {target!r} not found (columns: {_columns_list(frame.columns)}); "
+            "set data.target"
+        )
+    missing = [c for c in features if c not in frame.columns]
+    if missing:
+        raise StepError(
+            f"{name}: the model takes column {_columns_list(missing)}, which the file lacks "
+            f"(columns: {_columns_list(frame.columns)})"
+        )
+    X = frame[list(features)].reset_index(drop=True)
+    y = target_vector(frame, name, target, task) if has_target else None
+    return Dataset(name=name, frame=frame, features=list(features), X=X, y=y)

@@ -71,6 +71,23 @@ def bind_features(inputs: list[dict[str, Any]], names: Sequence[str] | None) -> 
     return None
 
 
+def per_column(features: list[dict[str, Any]] | None) -> bool:
+    """True when the binding feeds more than one input or a column alone: the data goes in as a table
+    (strings, booleans, integers kept), not as one float matrix."""
+    if not features:
+        return False
+    return len({f["input"] for f in features}) > 1 or any(f["index"] is None for f in features)
+
+
+def feedable_rows(frame: pd.DataFrame, features: list[dict[str, Any]]) -> np.ndarray:
+    """Rows whose values can all be fed: a missing value is allowed in float columns only (it becomes NaN)."""
+    ok = np.ones(len(frame), dtype=bool)
+    for f in features:
+        if not str(f["datatype"]).startswith("FP") and f["name"] in frame.columns:
+            ok &= frame[f["name"]].notna().to_numpy()
+    return ok
+
+
 def session_inputs(sess: Any) -> list[dict[str, Any]]:
     """v2 descriptions (name, datatype, shape with -1 for dynamic dims) of an onnxruntime session's inputs."""
     return [

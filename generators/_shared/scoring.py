@@ -81,29 +81,39 @@ def session(model: bytes | str | Path | Any):
     return ort.InferenceSession(source, sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def _feed(sess, X: Any) -> dict[str, np.ndarray]:
+def _feed(sess, X: Any, features: list[dict[str, Any]] | None, data_name: str) -> dict[str, np.ndarray]:
+    from mlready.generators._shared.feeds import bind_features, frame_feeds, session_inputs
+
     inputs = sess.get_inputs()
+    if hasattr(X, "columns"):  # a table: through the feature binding (the signature's, else by column name)
+        described = session_inputs(sess)
+        features = features or bind_features(described, [str(c) for c in X.columns])
+        if features is not None:
+            return frame_feeds(X, described, features, data_name)
     if len(inputs) == 1:
         dtype = ONNX_DTYPES.get(inputs[0].type, np.float32)
         return {inputs[0].name: np.ascontiguousarray(np.asarray(X), dtype=dtype)}
-    # one input per column (e.g. skl2onnx with per-feature inputs): feed the DataFrame's columns by name
-    feed = {}
-    for inp in inputs:
-        col = np.asarray(X[inp.name]).reshape(-1, 1)
-        feed[inp.name] = col.astype(ONNX_DTYPES.get(inp.type, np.float32))
-    return feed
+    raise ValueError(f"{data_name}: the model has {len(inputs)} inputs; feed it a table of named columns")
 
 
-def predict_onnx(model: Any, X: Any, task: str, classes: Sequence[Any] | None = None) -> Prediction:
+def predict_onnx(
+    model: Any,
+    X: Any,
+    task: str,
+    classes: Sequence[Any] | None = None,
+    features: list[dict[str, Any]] | None = None,
+    data_name: str = "the data",
+) -> Prediction:
     """Run the model (bytes, path, ModelProto or an existing session) on X and read its outputs.
 
-    Classifiers: an integer/string ``label`` output and a float ``probabilities`` [n, k] output are used
-    when present; a model with only a float [n, k] output is read as scores, labels by argmax over
-    ``classes``. Regressors: the first output, flattened.
+    ``X`` is a matrix for a one-input model, or a DataFrame fed through ``features`` (the signature's feature
+    binding; by column name when None). Classifiers: an integer/string ``label`` output and a float
+    ``probabilities`` [n, k] output are used when present; a model with only a float [n, k] output is read as
+    scores, labels by argmax over ``classes``. Regressors: the first output, flattened.
     """
     sess = model if hasattr(model, "get_inputs") else session(model)
     outs = sess.get_outputs()
-    results = sess.run(None, _feed(sess, X))
+    results = sess.run(None, _feed(sess, X, features, data_name))
     by_name = dict(zip([o.name for o in outs], results, strict=True))
     if task == "regression":
         return Prediction(values=np.asarray(results[0], dtype=np.float64).reshape(-1))
@@ -293,17 +303,20 @@ def score(task: str, y_true: Any, pred: Prediction, classes: Sequence[Any] | np.
 
 
 def evaluate_onnx_scores(
-    model: Any, X: Any, y: Any, task: str, classes: Sequence[Any] | None = None
+    model: Any, X: Any, y: Any, task: str, classes: Sequence[Any] | None = None,
+    features: list[dict[str, Any]] | None = None,
 ) -> Scores:
     """Run the served model on X and score it against y: metrics, undefined reasons, confusion, ROC."""
-    return score(task, y, predict_onnx(model, X, task, classes), classes)
+    return score(task, y, predict_onnx(model, X, task, classes, features), classes)
 
 
 def evaluate_onnx(
-    model: bytes | str | Path | Any, X: Any, y: Any, task: str, classes: Sequence[Any] | None = None
+    model: bytes | str | Path | Any, X: Any, y: Any, task: str, classes: Sequence[Any] | None = None,
+    features: list[dict[str, Any]] | None = None,
 ) -> dict[str, float | None]:
     """Metric name -> value for an ONNX model (bytes, path, ModelProto or session) on (X, y).
 
-    ``task`` is ``classification`` or ``regression``; undefined metrics are ``None``.
+    ``task`` is ``classification`` or ``regression``; undefined metrics are ``None``. ``X`` is a matrix, or a
+    DataFrame fed through ``features`` (see :func:`predict_onnx`).
     """
-    return evaluate_onnx_scores(model, X, y, task, classes).metrics
+    return evaluate_onnx_scores(model, X, y, task, classes, features).metrics

@@ -1,12 +1,17 @@
 """scikit-learn estimators and pipelines saved with joblib (or skops), converted with skl2onnx.
 
 Classifiers are converted with ZipMap off, so probabilities are a plain float tensor: outputs ``label``
-(INT64 [-1]) and ``probabilities`` (FP32 [-1, n_classes]). The input is one float tensor ``input`` of shape
-[-1, n_features]. Loading a pickle runs code from the file: only build models you trust.
+(INT64 [-1]) and ``probabilities`` (FP32 [-1, n_classes]). A model on numbers takes one float tensor ``input``
+of shape [-1, n_features]. A model fitted on a table with string, boolean or integer columns, or one that
+selects its columns by name (a ``ColumnTransformer``), takes **one typed input per column**, named after the
+column, [-1, 1] each: BYTES for string/category columns, INT64 for integers, BOOL for booleans, FP32 for
+floats (NaN passes through to imputers). Column types come from the evaluation data. Loading a pickle runs
+code from the file: only build models you trust.
 """
 
 from __future__ import annotations
 
+import pickle
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +45,16 @@ def _read(path: Path) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sklearn version warnings: conversion + parity checks decide
             return joblib.load(path)
+    except ModuleNotFoundError as exc:
+        raise ModelSourceError(
+            f"{path}: the model needs the Python module {exc.name!r}, which is not installed"
+        ) from None
+    except (pickle.UnpicklingError, EOFError, KeyError, IndexError, ValueError, OverflowError, MemoryError):
+        # what pickle raises on bytes that are not a pickle (a damaged file's first byte 'n' is KeyError: 110)
+        raise ModelSourceError(
+            f"{path}: not a scikit-learn model file: joblib cannot read it (damaged, truncated, or another "
+            "format); save the fitted estimator with joblib.dump(model, path)"
+        ) from None
     except Exception as exc:
         raise ModelSourceError(f"{path}: cannot load the scikit-learn model: {type(exc).__name__}: {exc}") from None
 
@@ -49,7 +64,7 @@ def load(spec, path: Path | None, sample: pd.DataFrame | None) -> SourceModel:
     est = _read(path)
     if not hasattr(est, "predict"):
         raise ModelSourceError(f"{path}: holds a {type(est).__name__}, not a fitted estimator with predict()")
-    return convert(spec, est, origin=str(path))
+    return convert(spec, est, origin=str(path), sample=sample)
 
 
 def refit(spec: Any, src: SourceModel) -> tuple[Any, bool] | None:
@@ -65,9 +80,10 @@ def refit(spec: Any, src: SourceModel) -> tuple[Any, bool] | None:
     return fit, getattr(est, "feature_names_in_", None) is not None
 
 
-def convert(spec, est: Any, origin: str) -> SourceModel:
+def convert(spec, est: Any, origin: str, sample: pd.DataFrame | None = None) -> SourceModel:
     """Convert a fitted estimator; shared by the trainer loader."""
     from mlready.generators.model.boosters import prepare
+    from mlready.generators.model.sklearn_columns import column_types
     from sklearn.base import is_classifier
 
     booster_notes = prepare(est, origin)  # XGBoost/LightGBM/CatBoost inside: checks, converters (boosters.py)
@@ -76,7 +92,8 @@ def convert(spec, est: Any, origin: str) -> SourceModel:
         raise ModelSourceError(f"{origin}: the estimator is not fitted (no n_features_in_)")
     classifier = is_classifier(est)
     task = spec.model.task if spec.model.task != "auto" else ("classification" if classifier else "regression")
-    onx = to_onnx(est, int(n_features), spec.model.input_name, spec.model.opset, classifier, origin)
+    columns = column_types(est, sample, origin)
+    onx = to_onnx(est, int(n_features), spec.model.input_name, spec.model.opset, classifier, origin, columns)
     names = getattr(est, "feature_names_in_", None)
     classes = list(est.classes_) if classifier and hasattr(est, "classes_") else None
     return SourceModel(
@@ -85,11 +102,16 @@ def convert(spec, est: Any, origin: str) -> SourceModel:
         task=task,
         classes=classes,
         feature_names=[str(n) for n in names] if names is not None else None,
-        notes=[f"converted {type(est).__name__} with skl2onnx (opset {spec.model.opset}, zipmap off)", *booster_notes],
+        notes=[f"converted {type(est).__name__} with skl2onnx (opset {spec.model.opset}, zipmap off"
+               + (", one typed input per column)" if columns else ")"), *booster_notes],
     )
 
 
-def to_onnx(est: Any, n_features: int, input_name: str, opset: int, classifier: bool, origin: str) -> Any:
+def to_onnx(
+    est: Any, n_features: int, input_name: str, opset: int, classifier: bool, origin: str,
+    columns: list[tuple[str, Any]] | None = None,
+) -> Any:
+    """Convert with skl2onnx: one float matrix input, or the typed per-column inputs ``columns``."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType
     from skl2onnx.common.exceptions import MissingShapeCalculator
@@ -101,16 +123,16 @@ def to_onnx(est: Any, n_features: int, input_name: str, opset: int, classifier: 
             onx = convert_sklearn(
                 est,
                 name=type(est).__name__,
-                initial_types=[(input_name, FloatTensorType([None, n_features]))],
+                initial_types=columns or [(input_name, FloatTensorType([None, n_features]))],
                 target_opset={"": opset, "ai.onnx.ml": 3},
                 options={id(est): options} if options else None,
                 final_types=None,
             )
-    except MissingShapeCalculator as exc:
-        raise ModelSourceError(f"{origin}: skl2onnx cannot convert this model: {str(exc).splitlines()[0]}") from None
-    except RuntimeError as exc:
+    except (MissingShapeCalculator, RuntimeError, NameError, TypeError, ValueError) as exc:
+        from mlready.generators.model.sklearn_columns import unsupported
+
         first = str(exc).strip().split("\n")[0]
-        raise ModelSourceError(f"{origin}: skl2onnx cannot convert this model: {first}") from None
+        raise ModelSourceError(f"{origin}: skl2onnx cannot convert this model: {unsupported(est) or first}") from None
     # Stable, readable output names for classifiers: label + probabilities.
     if classifier:
         rename = {}

@@ -165,7 +165,7 @@ def load(spec: Any, path: Path | None, sample: pd.DataFrame | None) -> SourceMod
     if hasattr(model, "predict") and hasattr(model, "fit"):
         from mlready.generators.model.sklearn import convert
 
-        src = convert(spec, model, origin=origin)
+        src = convert(spec, model, origin=origin, sample=sample)
     elif type(model).__module__.startswith("torch") or any(
         c.__module__.startswith("torch.nn") for c in type(model).__mro__
     ):

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 from mlready.engine.errors import StepError
-from mlready.generators._shared.data import Dataset, load_dataset, read_table
+from mlready.generators._shared.data import Dataset, load_dataset, load_table, read_table
+from mlready.generators._shared.feeds import feedable_rows, per_column
 from mlready.generators._shared.scoring import predict_onnx, score, session
 from mlready.generators.readiness import crossval, drift
 from mlready.generators.readiness.config import ReadinessSpec
@@ -49,6 +50,12 @@ class ModelUnderTest:
     fit_wants_frame: bool = False  # fit/source take a DataFrame of the feature columns, not an array
     kind: str = ""  # e.g. "sklearn Pipeline", "pytorch Net", "onnx"
     notes: list[str] = field(default_factory=list)  # what loading the source did (conversion, softmax added)
+    features: list[dict[str, Any]] | None = None  # the signature's feature binding (None: positional)
+
+    @property
+    def tabular(self) -> bool:
+        """One input per column (strings, booleans, ints kept): data is read as a table, not a float matrix."""
+        return per_column(self.features)
 
 
 @dataclass
@@ -64,6 +71,11 @@ class DataPaths:
 
 def _load(model: ModelUnderTest, data: DataPaths, which: str, **kw: Any) -> Dataset:
     name, path = getattr(data, which)
+    if model.tabular and model.features is not None:
+        return load_table(
+            path, name, target=data.target, task=model.task, features=[f["name"] for f in model.features],
+            require_target=kw.get("require_target", True),
+        )
     return load_dataset(
         path,
         name,
@@ -94,8 +106,12 @@ def _scores_json(scores: Any) -> dict[str, Any]:
     }
 
 
+def _predict(model: ModelUnderTest, sess: Any, X: Any, name: str) -> Any:
+    return predict_onnx(sess, X, model.task, model.classes, model.features if model.tabular else None, name)
+
+
 def _evaluate(model: ModelUnderTest, sess: Any, ds: Dataset) -> tuple[dict[str, Any], Any]:
-    pred = predict_onnx(sess, ds.X, model.task, model.classes)
+    pred = _predict(model, sess, ds.X, ds.name)
     scores = score(model.task, ds.y, pred, model.classes)
     return {"data": ds.name, **_scores_json(scores)}, pred
 
@@ -158,14 +174,18 @@ def _sample(model: ModelUnderTest, cfg: ReadinessSpec, data: DataPaths, sess: An
         out["skipped"] = str(exc)
         reasons.update(dict.fromkeys(model_metrics(model.task), str(exc)))
         return {**out, "values": values, "reasons": reasons}
-    complete = np.isfinite(ds.X).all(axis=1)
+    if model.tabular and model.features is not None:  # NaN is a value for a float column (imputers fill it)
+        complete = feedable_rows(ds.X, model.features)
+    else:
+        complete = np.isfinite(ds.X).all(axis=1)
     if ds.y is None:
         out["skipped"] = f"the sample has no target column {data.target!r}: model metrics not computed"
         reasons.update(dict.fromkeys(model_metrics(model.task), out["skipped"]))
     else:
         if not complete.all():
             out["left_out"] = f"{int((~complete).sum())} row(s) with missing values left out of the metrics"
-        pred = predict_onnx(sess, ds.X[complete], model.task, model.classes)
+        rows = ds.X[complete].reset_index(drop=True) if model.tabular else ds.X[complete]
+        pred = _predict(model, sess, rows, ds.name)
         scores = score(model.task, ds.y[complete], pred, model.classes)
         out.update(_scores_json(scores))
         values.update(scores.metrics)

@@ -1,9 +1,13 @@
 """Data checks of a sample against the training reference: columns, dtypes, missing values, ranges, PSI.
 
-PSI (population stability index) per feature: the reference is cut into ``bins`` quantile bins (or one bin per
-value when it has few distinct values), and ``PSI = Σ (s - r) · ln(s / r)`` over the bins' shares ``r`` in the
-reference and ``s`` in the sample (empty bins count as ``EPS``). Usual reading: below 0.1 stable, 0.1–0.25
-moderate shift, above 0.25 significant shift.
+PSI (population stability index) per feature is ``PSI = Σ (s - r) · ln(s / r)`` over bins' shares ``r`` in the
+reference and ``s`` in the sample (empty bins count as ``EPS``). Numeric columns (measure ``quantile_psi``):
+the reference is cut into ``bins`` quantile bins, or one bin per value when it has few distinct values.
+Categorical columns (strings, categories; measure ``category_psi``): one bin per category of the reference,
+and one more, ``__other__``, for every sample value the reference never had; their ``out_of_range`` is that
+unseen share, and ``categories`` lists the largest shares side by side. Missing values are left out of PSI
+(``missing_rate`` counts them). Usual reading: below 0.1 stable, 0.1–0.25 moderate shift, above 0.25
+significant shift.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import pandas as pd
 
 EPS = 1e-4
 MODERATE, SIGNIFICANT = 0.1, 0.25
+OTHER = "__other__"  # the bin of sample categories the reference never had
+LISTED_CATEGORIES = 20
 
 
 def psi_level(psi: float) -> str:
@@ -46,9 +52,35 @@ def psi(reference: np.ndarray, sample: np.ndarray, bins: int = 10) -> float:
     else:
         r = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1).astype(float)
         s = np.bincount(np.searchsorted(edges, smp, side="right"), minlength=len(edges) + 1).astype(float)
+    return _shares_psi(r, s)
+
+
+def _shares_psi(r: np.ndarray, s: np.ndarray) -> float:
     r = np.maximum(r / r.sum(), EPS)
     s = np.maximum(s / s.sum(), EPS)
     return float(np.sum((s - r) * np.log(s / r)))
+
+
+def category_psi(reference: pd.Series, sample: pd.Series) -> tuple[float, float, list[dict[str, Any]]]:
+    """(PSI over category shares, share of sample values unseen in the reference, the largest shares)."""
+    ref = reference.dropna().astype(str)
+    smp = sample.dropna().astype(str)
+    if len(ref) == 0 or len(smp) == 0:
+        raise ValueError("no values to compare")
+    ref_counts = ref.value_counts()
+    cats = sorted(ref_counts.index)
+    seen = smp.isin(cats)
+    smp_counts = smp[seen].value_counts()
+    r = np.array([ref_counts.get(c, 0) for c in cats] + [0], dtype=float)
+    s = np.array([smp_counts.get(c, 0) for c in cats] + [int((~seen).sum())], dtype=float)
+    rs, ss = r / r.sum(), s / s.sum()
+    order = sorted(range(len(cats) + 1), key=lambda i: (-max(rs[i], ss[i]), i))
+    listed = [
+        {"category": (cats + [OTHER])[i], "reference": _r(rs[i]), "sample": _r(ss[i])}
+        for i in order[:LISTED_CATEGORIES]
+        if rs[i] > 0 or ss[i] > 0
+    ]
+    return _shares_psi(r, s), float(1 - seen.mean()), listed
 
 
 def _kind(series: pd.Series) -> str:
@@ -97,8 +129,16 @@ def data_checks(
             "psi": None,
             "psi_level": None,
             "reason": None,
+            "measure": "category_psi" if ref_kind == "non-numeric" else "quantile_psi",
         }
-        if not dtype_ok:
+        if dtype_ok and ref_kind == "non-numeric":
+            try:
+                value, unseen, listed = category_psi(ref_s, smp_s)
+            except ValueError as exc:
+                row["reason"] = str(exc)
+            else:
+                row.update(out_of_range=_r(unseen), psi=_r(value), psi_level=psi_level(value), categories=listed)
+        elif not dtype_ok:
             row["reason"] = f"dtype {smp_kind} in the sample, {ref_kind} in the reference"
         elif not np.isfinite(smp).any() or not np.isfinite(ref).any():
             row["reason"] = "no values to compare"

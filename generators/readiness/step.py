@@ -82,6 +82,8 @@ def run(ctx: StepContext) -> list[Artifact]:
     )
     first: dict[str, Any] = sig["inputs"][0] if sig.get("inputs") else {"name": spec.model.input_name, "shape": []}
     width = first["shape"][1] if len(first["shape"]) == 2 and first["shape"][1] > 0 else None
+    if len(sig.get("inputs", [])) > 1:  # one input per column: the data is checked column by column
+        width = None
     model = ModelUnderTest(
         onnx=onnx_bytes,
         task=sig.get("task", spec.model.task),
@@ -97,6 +99,7 @@ def run(ctx: StepContext) -> list[Artifact]:
         fit_wants_frame=wants_frame,
         kind=kind,
         notes=notes + fixed_batch_notes(sig.get("inputs", [])),
+        features=sig.get("features"),
     )
 
     def path(key: str) -> tuple[str, Any] | None:
