@@ -140,8 +140,9 @@ def refit(spec: Any, src: SourceModel) -> tuple[Callable[[Any, Any], Any], bool]
     from sklearn.base import clone
 
     template = est.refit_template() if hasattr(est, "refit_template") else est
+    fit_params = est.refit_fit_params() if hasattr(est, "refit_fit_params") else {}
 
     def fit(X: Any, y: Any) -> Any:
-        return clone(template).fit(X, y)
+        return clone(template).fit(X, y, **fit_params)
 
     return fit, getattr(est, "feature_names_in_", None) is not None

@@ -99,10 +99,6 @@ def complete(est: Any) -> None:
 
 def _pandas_category_columns(booster: Any, count: int) -> list[int]:
     """Indices of the features LightGBM treats as categorical (from the model's parameters)."""
-    spec = str(booster.params.get("categorical_feature", "") or "")
-    indices = [int(v) for v in spec.replace(" ", "").split(",") if v.isdigit()]
-    if indices:
-        return indices
     dump = booster.dump_model(num_iteration=1)
     infos = dump.get("feature_infos", {})  # a categorical feature lists its category codes under "values"
     names = dump.get("feature_names", [])
@@ -254,6 +250,14 @@ class _LightGBMBooster(BaseEstimator):
             if theirs in p:
                 params[ours] = p[theirs]
         return params
+
+
+    def refit_fit_params(self) -> dict[str, Any]:
+        """The categorical features (by position) the booster was trained with: a fit argument in LightGBM."""
+        spec = self.booster.params.get("categorical_feature")
+        values = spec if isinstance(spec, list) else str(spec or "").replace(" ", "").split(",")
+        cats = [int(v) for v in values if str(v).isdigit()]
+        return {"categorical_feature": cats} if cats else {}
 
 
 class LightGBMBoosterClassifier(ClassifierMixin, _LightGBMBooster):
