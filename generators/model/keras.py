@@ -64,6 +64,11 @@ def _read(path: Path) -> Any:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:
         first = (str(exc).strip().split("\n") or [""])[0] or type(exc).__name__
+        if "safe_mode" in first:  # Keras' own hint (pass safe_mode=False) is not ours to follow
+            raise ModelSourceError(
+                f"{path}: holds Python code (a Lambda layer's function), which mlready does not run when it loads "
+                "a model (Keras safe mode); build that step from Keras layers"
+            ) from None
         raise ModelSourceError(f"{path}: cannot load the Keras model: {type(exc).__name__}: {first}") from None
 
 

@@ -212,6 +212,21 @@ def test_a_directory_that_is_not_a_saved_model_says_so(proj, iris_frames):
     _fails_and_writes_nothing(proj, f"{proj.root / 'exported'}: is not a TensorFlow SavedModel (no saved_model.pb")
 
 
+@pytest.mark.parametrize("name", ["lambda.keras", "lambda.h5"])
+def test_a_lambda_layer_is_refused_not_run(proj, iris_frames, name):
+    marker = proj.root / "ran"
+    inp = keras.Input((4,), name="features")
+    # a function that leaves a file behind when it runs (its code is pickled into the model file)
+    fn = eval(f"lambda x: x * 2 + 0 * len(str(__import__('pathlib').Path({str(marker)!r}).touch()))")  # noqa: S307
+    doubled = keras.layers.Lambda(fn, name="doubler")(inp)
+    marker.unlink()  # ran while the model was built
+    keras.Model(inp, keras.layers.Dense(3, activation="softmax")(doubled)).save(proj.root / name)
+    _project(proj, iris_frames, name)
+    _fails_and_writes_nothing(proj, f"{proj.root / name}: holds Python code (a Lambda layer's function), which "
+                                    "mlready does not run")
+    assert not marker.exists()
+
+
 @keras.saving.register_keras_serializable(package="mlready_tests")
 class LogGamma(keras.layers.Layer):
     def call(self, x):
