@@ -46,8 +46,8 @@ def test_unknown_format_is_a_located_error_with_did_you_mean_and_the_list(projec
 
 def test_unknown_format_from_an_override_names_the_override(project, quickstart_files):
     files = {**quickstart_files, "deploy.yaml": "project:\n  name: demo\nmodel:\n  source: model.joblib\n"}
-    assert spec_problems(project, files, ["model.format=xgboost"]) == [
-        f"override 'model.format=xgboost' model.format: unknown model format 'xgboost'; available: {available()}"
+    assert spec_problems(project, files, ["model.format=h2o"]) == [
+        f"override 'model.format=h2o' model.format: unknown model format 'h2o'; available: {available()}"
     ]
 
 
@@ -78,13 +78,15 @@ def test_registry_artifacts_are_read_by_the_formats_suffixes(tmp_path):
 def test_ingest_key_covers_only_the_formats_tools():
     from types import SimpleNamespace
 
+    from mlready.generators.model.boosters import TOOLS as BOOSTER_TOOLS
     from mlready.generators.model.formats import ingest_tools
 
     onnx_tools = ingest_tools(SimpleNamespace(format="auto", source="m.onnx", trainer=None))
     sk_tools = ingest_tools(SimpleNamespace(format="auto", source="m.joblib", trainer=None))
     uri_tools = ingest_tools(SimpleNamespace(format="auto", source="models:/m/1", trainer=None))
     assert set(onnx_tools) == {"onnx", "onnxruntime"}
-    assert set(sk_tools) == {"onnx", "onnxruntime", "skl2onnx", "scikit-learn"}
+    # a pickle may hold an XGBoost/LightGBM/CatBoost estimator: their converters shape the sklearn format's output
+    assert set(sk_tools) == {"onnx", "onnxruntime", "skl2onnx", "scikit-learn", *BOOSTER_TOOLS}
     assert set(uri_tools) >= {"skl2onnx", "scikit-learn", "torch"}  # the format is known after the download
 
 
