@@ -50,6 +50,28 @@ def query(metric: str, namespace: str, service: str, window: str = "1m") -> str:
     return _series(metric, sel(namespace=namespace, service=service), window)
 
 
+def predictor_query(metric: str, namespace: str, isvc: str, window: str = "1m") -> str:
+    """The same over a KServe InferenceService's predictor pods (``<isvc>-predictor-...``), by pod name: KServe's
+    Prometheus scraping annotations give the series ``namespace`` and ``pod``, not a Service."""
+    return _series(metric, sel(namespace=namespace, pod=f"~{isvc}-predictor-.*"), window)
+
+
+def kserve_autoscaling(ctx: BundleContext, cpu_utilization: int, namespace: str) -> dict[str, Any]:
+    """The predictor's ``autoScaling`` for KServe's KEDA route (``serving.kserve.io/autoscalerClass: keda``)."""
+    s = ctx.autoscaling
+    threshold = s.threshold(cpu_utilization)
+    if s.metric == "cpu":
+        metric: dict[str, Any] = {"type": "Resource", "resource": {"name": "cpu", "target": {
+            "type": "Utilization", "averageUtilization": int(threshold)}}}
+    else:
+        kind = "Value" if s.metric == "queue_time" else "AverageValue"
+        metric = {"type": "External", "external": {
+            "metric": {"backend": "prometheus", "serverAddress": s.prometheus_url,
+                       "query": predictor_query(s.metric, namespace, ctx.name, s.window)},
+            "target": {"type": kind, "value" if kind == "Value" else "averageValue": quantity(threshold)}}}
+    return {"metrics": [metric]}
+
+
 def adapter_rule(metric: str, window: str = "1m") -> dict[str, Any]:
     """A prometheus-adapter rule publishing ``metric`` per pod as ``ADAPTER_NAMES[metric]``."""
     source = {"inflight": m.INFLIGHT_REQUESTS, "rps": m.REQUESTS_TOTAL,

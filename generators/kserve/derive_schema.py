@@ -33,6 +33,44 @@ INT = {"type": "integer"}
 STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 OBJECT = {"type": "object"}
 
+QUANTITY = {"anyOf": [INT, {"type": "string"}],
+            "pattern": r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?"
+                       r"(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"}
+
+
+def _strict(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": properties}
+    if required:
+        out["required"] = required
+    return out
+
+
+# AutoScalingSpec (KServe v0.16 pkg/apis/serving/v1beta1/component.go; the CRD's predictor.autoScaling): the
+# metrics of KServe's KEDA route (serving.kserve.io/autoscalerClass: keda)
+METRIC_TARGET = _strict({"type": {"type": "string", "enum": ["Utilization", "Value", "AverageValue"]},
+                         "value": QUANTITY, "averageValue": QUANTITY, "averageUtilization": INT})
+AUTOSCALING = _strict({
+    "behavior": {"$ref": "#/$defs/io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerBehavior"},
+    "metrics": {"type": "array", "items": _strict({
+        "type": {"type": "string", "enum": ["Resource", "External", "PodMetric"]},
+        "resource": _strict({"name": {"type": "string", "enum": ["cpu", "memory"]}, "target": METRIC_TARGET},
+                            ["name", "target"]),
+        "external": _strict({
+            "metric": _strict({"backend": {"type": "string", "enum": ["prometheus", "graphite"]},
+                               "serverAddress": {"type": "string"}, "query": {"type": "string"},
+                               "namespace": {"type": "string"}}),
+            "authenticationRef": _strict({"authModes": {"type": "string"}, "authenticationRef": _strict(
+                {"name": {"type": "string"}}, ["name"])}, ["authenticationRef"]),
+            "target": METRIC_TARGET}, ["metric", "target"]),
+        "podmetric": _strict({
+            "metric": _strict({"backend": {"type": "string", "enum": ["opentelemetry"]},
+                               "metricNames": {"type": "array", "items": {"type": "string"}},
+                               "operationOverTime": {"type": "string"}, "query": {"type": "string"},
+                               "serverAddress": {"type": "string"}}),
+            "target": METRIC_TARGET}, ["metric", "target"]),
+    }, ["type"])},
+})
+
 # ComponentExtensionSpec (KServe v0.16), the fields every component (predictor, transformer, explainer) has
 COMPONENT_EXTENSION: dict[str, Any] = {
     "minReplicas": INT,
@@ -40,7 +78,7 @@ COMPONENT_EXTENSION: dict[str, Any] = {
     "scaleTarget": INT,
     "scaleMetric": {"type": "string", "enum": ["cpu", "memory", "concurrency", "rps"]},
     "scaleMetricType": {"type": "string", "enum": ["Utilization", "AverageValue", "Value"]},
-    "autoScaling": OBJECT,
+    "autoScaling": AUTOSCALING,
     "containerConcurrency": INT,
     "timeout": INT,
     "canaryTrafficPercent": INT,
@@ -84,7 +122,8 @@ def derive() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": dict(sorted(predictor_props.items())),
     }
-    k8s_defs = _closure(defs, [K8S + "PodSpec", META, "io.k8s.api.apps.v1.DeploymentStrategy"])
+    k8s_defs = _closure(defs, [K8S + "PodSpec", META, "io.k8s.api.apps.v1.DeploymentStrategy",
+                               "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerBehavior"])
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$comment": (

@@ -27,7 +27,8 @@ def build_isvc(ctx: StepContext, gpu: bool = False) -> list[Artifact]:
     bc = bundle_context(spec, k8s, image_digest(ctx.project_dir), gpu=gpu)
     env = spec.env.name
     namespace = env_namespace(bc, env, env, spec.env.namespace)
-    doc = inference_service(bc, cfg, namespace, k8s.environments.get(env).resources)
+    e = k8s.environments.get(env)
+    doc = inference_service(bc, cfg, namespace, e.resources, e.autoscaling.cpu_utilization)
     errors = schema.problems(doc)
     if errors:  # a bug in this generator, never the user's input: stop before writing a broken object
         raise StepError("the InferenceService does not match the KServe CRD schema", details="\n".join(errors))
@@ -58,6 +59,9 @@ class KServeGenerator(Generator[KServeSpec]):
         k8s = spec.section("target.k8s")
         if not k8s.enabled:  # the pod (resources, labels, names) comes from target.k8s: check it here too
             out.extend(check(spec, k8s, "target.k8s", needs_stable=False))
+        if spec.section("serving").autoscaling.via == "keda" and cfg.mode != "standard":
+            out.append(SpecProblem("", f"{self.section}.mode", "serving.autoscaling.via keda is KServe's KEDA "
+                                   "route, which only the standard mode (raw Deployments) has"))
         if k8s.rollout.strategy == "shadow":
             out.append(SpecProblem("", "target.k8s.rollout.strategy", "'shadow' is written by the k8s bundle "
                                    "(+target=k8s) only: the InferenceService would send every client to the new "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlready.generators._shared.k8s_autoscaling import kserve_autoscaling
 from mlready.generators._shared.k8s_context import BundleContext
 from mlready.generators._shared.k8s_spec import ResourcesSpec
 from mlready.generators._shared.pod import container, gpu_scheduling, pod_security_context, tmp_volume
@@ -17,7 +18,10 @@ from mlready.generators.kserve.spec import KServeSpec
 CONTAINER = "kserve-container"  # the name KServe expects for a custom predictor container
 
 
-def inference_service(ctx: BundleContext, cfg: KServeSpec, namespace: str, r: ResourcesSpec) -> dict[str, Any]:
+def inference_service(ctx: BundleContext, cfg: KServeSpec, namespace: str, r: ResourcesSpec,
+                      cpu_utilization: int = 70) -> dict[str, Any]:
+    """``cpu_utilization``: the environment's target, for ``serving.autoscaling`` on cpu through KEDA."""
+    keda = ctx.autoscaling.via == "keda"
     c = container(ctx, ctx.image.pinned, r)
     c["name"] = CONTAINER
     # KServe routes to a single container port: the HTTP one (v2 REST). Probes use it by number.
@@ -25,13 +29,12 @@ def inference_service(ctx: BundleContext, cfg: KServeSpec, namespace: str, r: Re
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         c[probe]["httpGet"]["port"] = ctx.ports.http
     c["volumeMounts"] = [m for m in c["volumeMounts"] if m["name"] == "tmp"]  # config is baked in the image
-    predictor: dict[str, Any] = {
-        "minReplicas": cfg.min_replicas,
-        "maxReplicas": cfg.max_replicas,
-        "scaleMetric": cfg.scale_metric,
-        "scaleTarget": cfg.scale_target,
-        "timeout": cfg.timeout_seconds,
-    }
+    predictor: dict[str, Any] = {"minReplicas": cfg.min_replicas, "maxReplicas": cfg.max_replicas}
+    if keda:  # KServe's KEDA route: a ScaledObject on serving.autoscaling's signal, made by KServe
+        predictor["autoScaling"] = kserve_autoscaling(ctx, cpu_utilization, namespace)
+    else:
+        predictor.update({"scaleMetric": cfg.scale_metric, "scaleTarget": cfg.scale_target})
+    predictor["timeout"] = cfg.timeout_seconds
     rollout = ctx.cfg.rollout
     if rollout.strategy == "canary":
         predictor["canaryTrafficPercent"] = rollout.canary.weight
@@ -52,7 +55,7 @@ def inference_service(ctx: BundleContext, cfg: KServeSpec, namespace: str, r: Re
         "prometheus.io/path": "/metrics",
     }
     if cfg.mode == "standard":
-        annotations["serving.kserve.io/autoscalerClass"] = "hpa"
+        annotations["serving.kserve.io/autoscalerClass"] = "keda" if keda else "hpa"
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",

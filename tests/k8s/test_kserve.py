@@ -101,6 +101,8 @@ def test_yamllint_default_config(bundles):
         (["target.kserve.version=0.15"], "target.kserve.version: write the version as a string"),
         (["target.kserve.min_replicas=0"], "target.kserve.min_replicas: scale-to-zero (0) needs mode 'knative'"),
         (["target.kserve.scale_metric=rps"], "target.kserve.scale_metric: 'rps' is a Knative metric"),
+        (["target.kserve.mode=knative", "serving.autoscaling.via=keda"],
+         "target.kserve.mode: serving.autoscaling.via keda is KServe's KEDA route, which only the standard mode"),
     ],
 )
 def test_spec_errors(tmp_path, overrides, expected):
@@ -109,3 +111,23 @@ def test_spec_errors(tmp_path, overrides, expected):
         api.build(qs, ["tracking.enabled=false", "+target=kserve", *overrides], run_hooks=False)
     found = [str(p) for p in info.value.problems]
     assert len(found) == 1 and expected in found[0], found
+
+
+def test_keda_route_scales_the_predictor_on_the_servers_signal(bundles):
+    """serving.autoscaling.via keda: autoscalerClass keda and predictor.autoScaling (KServe makes the
+    ScaledObject); the strict autoScaling schema (from KServe v0.16's AutoScalingSpec) accepts it."""
+    doc = isvc(bundles.build("serving.autoscaling.via=keda", "serving.autoscaling.metric=inflight", targets=BOTH))
+    assert doc["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "keda"
+    predictor = doc["spec"]["predictor"]
+    assert "scaleMetric" not in predictor and "scaleTarget" not in predictor
+    assert predictor["autoScaling"] == {"metrics": [{"type": "External", "external": {
+        "metric": {"backend": "prometheus", "serverAddress": "http://prometheus-operated.monitoring.svc:9090",
+                   "query": 'sum (mlready_inflight_requests{namespace="quickstart-dev", pod=~"quickstart-predictor-.*"})'},
+        "target": {"type": "AverageValue", "averageValue": "4"}}}]}
+    assert schema.problems(doc) == []
+    bad = json.loads(json.dumps(doc))
+    bad["spec"]["predictor"]["autoScaling"]["metrics"][0]["external"]["metric"]["backend"] = "prom"
+    assert any("prom" in p for p in schema.problems(bad))
+    cpu = isvc(bundles.build("serving.autoscaling.via=keda", targets=BOTH))["spec"]["predictor"]["autoScaling"]
+    assert cpu == {"metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "Utilization", "averageUtilization": 70}}}]}

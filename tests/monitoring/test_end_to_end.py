@@ -27,8 +27,9 @@ MODEL = "quickstart"
 LOAD_SECONDS = 12
 SCRAPE = "1s"
 RATE_INTERVAL = "30s"  # what Grafana's $__rate_interval becomes for a 1s scrape interval on a short range
-#: the target labels a ServiceMonitor's scrape gives a pod's series in Kubernetes (the autoscaling queries use them)
-TARGET_LABELS = {"namespace": "quickstart-prod", "service": "quickstart", "pod": "quickstart-7d4b9c-x2k8q"}
+#: the target labels a Kubernetes scrape gives a pod's series (the autoscaling queries select by them); the pod
+#: is named like a KServe predictor pod, whose KEDA query selects by pod name
+TARGET_LABELS = {"namespace": "quickstart-prod", "service": "quickstart", "pod": "quickstart-predictor-7d4b9c-x2k8q"}
 pytestmark = [pytest.mark.server, pytest.mark.tools, pytest.mark.slow]
 
 
@@ -178,19 +179,21 @@ def test_every_alert_signal_returns_data_and_a_healthy_server_fires_nothing(buil
 
 @pytest.mark.parametrize("metric", ["inflight", "queue_time", "rps"])
 def test_every_autoscaling_query_returns_data(loaded: str, metric: str) -> None:
-    """The PromQL of the KEDA prometheus trigger and of the prometheus-adapter rule (its template filled the
-    way the adapter fills it for one pod) return a finite number on the loaded server."""
-    from mlready.generators._shared.k8s_autoscaling import adapter_rule
+    """The PromQL of the KEDA prometheus trigger (k8s bundle and KServe's KEDA route) and of the
+    prometheus-adapter rule (its template filled the way the adapter fills it for one pod) return a finite
+    number on the loaded server."""
+    from mlready.generators._shared.k8s_autoscaling import adapter_rule, predictor_query
     from mlready.generators._shared.k8s_autoscaling import query as trigger_query
 
     keda = trigger_query(metric, TARGET_LABELS["namespace"], TARGET_LABELS["service"])
+    kserve = predictor_query(metric, TARGET_LABELS["namespace"], MODEL)  # KServe's KEDA route, by pod name
     rule = adapter_rule(metric)
     adapter = (rule["metricsQuery"]
                .replace("<<.LabelMatchers>>", f'namespace="{TARGET_LABELS["namespace"]}",pod=~"{TARGET_LABELS["pod"]}"')
                .replace("<<.GroupBy>>", "pod"))
     series = rule["seriesQuery"]
     assert query(loaded, series), f"the adapter discovers no series: {series}"
-    for expr in (keda, adapter):
+    for expr in (keda, kserve, adapter):
         result = query(loaded, expr)
         assert len(result) == 1, f"{metric}: {expr} -> {result}"
         value = float(result[0]["value"][1])
