@@ -77,7 +77,7 @@ def check_supported(est: Any, origin: str) -> None:
         names = est.feature_names_ or []
         for kind, getter in (("categorical", "get_cat_feature_indices"), ("text", "get_text_feature_indices"),
                              ("embedding", "get_embedding_feature_indices")):
-            indices = getattr(est, getter, lambda: [])()
+            indices: list[int] = list(getattr(est, getter, list)())
             if len(indices):
                 _refuse(origin, f"CatBoost {kind}", [_feature_name(names, int(i)) for i in indices],
                         "CatBoost's ONNX export does not support them")
