@@ -116,6 +116,10 @@ def _values(feature: Feature, values: Any, where: str) -> np.ndarray:
 
     spec = TensorSpec(feature.name, feature.datatype, (-1,))
     label = f"{where}, feature '{feature.name}'"
+    if feature.datatype == "BYTES" and isinstance(values, list) and any(type(v) is dict for v in values):
+        from mlready.runtime.codec_tfserving import _unb64  # TF Serving's {"b64": ...} binary strings
+
+        values = [_unb64(v) if type(v) is dict else v for v in values]
     try:
         arr = to_array(spec, values, label=label)
     except BadRequest:

@@ -56,6 +56,8 @@ def test_mixed_features_assemble_per_input_and_by_index():
     assert lists["nums"].tolist() == [[7.0, 2.5]]
     columns = sig.feature_map.from_columns({"age": [40], "state": ["NY"], "w": [2.5], "v": [7]}, "inputs")
     assert columns["state"].tolist() == [["NY"]]
+    b64 = sig.feature_map.from_records([{"age": 1, "state": {"b64": "Tlk="}, "w": 1.0, "v": 1}], "instances")
+    assert b64["state"].tolist() == [["NY"]]  # TF Serving's binary form, UTF-8 text for the string input
 
 
 @pytest.mark.parametrize(("rows", "message"), [
