@@ -42,47 +42,56 @@ def _request(url: str, body: dict[str, Any] | None = None, timeout: float = 10) 
         return exc.code, exc.read()
 
 
-def eval_rows(spec: Any, signature: dict[str, Any], n: int) -> np.ndarray:
-    """The first ``n`` rows of the evaluation data, feature columns in the model's order."""
+def eval_frame(spec: Any, signature: dict[str, Any], n: int) -> Any:
+    """Up to ``n`` rows of the evaluation data's feature columns, as read (strings, booleans, ints kept).
+
+    The columns are the signature's ``features`` (the binding the server maps names with), else the build's
+    feature selection. Rows with a missing value are passed over while complete rows remain: JSON has no NaN.
+    """
     from mlready.generators._shared.data import choose_features, read_table
 
     if not spec.data.eval:
         raise ImageError("the smoke test needs data.eval (rows to send); set it or use --no-smoke")
     name = spec.data.eval
     frame = read_table(spec.resolve(name), name)  # CSV or Parquet by suffix, as the build reads it
-    features = choose_features(frame, name, spec.data.target, spec.data.features, signature.get("feature_names"))
-    return np.asarray(frame[list(features)].head(n).to_numpy())
+    bound = [f["name"] for f in signature.get("features") or []]
+    features = choose_features(frame, name, spec.data.target, bound or spec.data.features,
+                               signature.get("feature_names"))
+    rows = frame[list(features)]
+    complete = rows[rows.notna().all(axis=1)]
+    return (complete if len(complete) else rows).head(n).reset_index(drop=True)
 
 
-def expected(model_path: Path, signature: dict[str, Any], rows: np.ndarray) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(v2 request body, onnxruntime outputs by name) for the rows."""
+def eval_rows(spec: Any, signature: dict[str, Any], n: int) -> np.ndarray:
+    """The first ``n`` rows of the evaluation data, feature columns in the model's order."""
+    return np.asarray(eval_frame(spec, signature, n).to_numpy())
+
+
+def expected(model_path: Path, signature: dict[str, Any], rows: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(v2 request body, onnxruntime outputs by name) for the rows (a table, or a matrix in input order)."""
     import onnxruntime as ort
 
     inputs = signature["inputs"]
     feeds: dict[str, np.ndarray] = {}
-    if len(inputs) == 1:
-        spec_in = inputs[0]
-        feeds[spec_in["name"]] = rows.astype(V2_TO_NUMPY[spec_in["datatype"]])
-    else:  # one input per feature column
-        for i, spec_in in enumerate(inputs):
-            feeds[spec_in["name"]] = rows[:, i : i + 1].astype(V2_TO_NUMPY[spec_in["datatype"]])
-    body = {"inputs": [{"name": name, "datatype": s["datatype"], "shape": list(arr.shape),
-                        "data": arr.ravel().tolist()} for (name, arr), s in zip(feeds.items(), inputs, strict=True)]}
+    if hasattr(rows, "columns") and signature.get("features"):  # through the binding the server uses
+        from mlready.generators._shared.feeds import frame_feeds
+
+        feeds = frame_feeds(rows, inputs, signature["features"], "data.eval")
+    else:
+        rows = np.asarray(rows.to_numpy() if hasattr(rows, "columns") else rows)
+        if len(inputs) == 1:
+            spec_in = inputs[0]
+            feeds[spec_in["name"]] = rows.astype(V2_TO_NUMPY[spec_in["datatype"]])
+        else:  # one input per feature column
+            for i, spec_in in enumerate(inputs):
+                feeds[spec_in["name"]] = rows[:, i : i + 1].astype(V2_TO_NUMPY[spec_in["datatype"]])
+    by_name = {s["name"]: s for s in inputs}
+    body = {"inputs": [{"name": name, "datatype": by_name[name]["datatype"], "shape": list(arr.shape),
+                        "data": arr.ravel().tolist()} for name, arr in feeds.items()]}
     session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     results = session.run(names, feeds)
-    want = {n: np.asarray(r) for n, r in zip(names, results, strict=True) if isinstance(r, np.ndarray)}
-    return body, served(signature, want)
-
-
-def served(signature: dict[str, Any], outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """onnxruntime's outputs as the server answers them: the label as the class name, regression outputs one
-    number per row (the runtime's own shaping, mlready.runtime.answers)."""
-    from mlready.runtime.answers import answers_for
-    from mlready.runtime.signature import Signature
-
-    answers = answers_for(Signature.from_dict(signature, where="metadata.json"))
-    return answers.apply(dict(outputs)) if answers is not None else outputs
+    return body, {n: np.asarray(r) for n, r in zip(names, results, strict=True) if isinstance(r, np.ndarray)}
 
 
 def compare(reply: dict[str, Any], want: dict[str, np.ndarray]) -> tuple[tuple[str, ...], float]:
@@ -110,7 +119,7 @@ def smoke_test(client: Any, image: str, *, spec: Any, context_dir: Path, user: s
     port = int(runtime.get("http_port", 8080))
     repo = context_dir / "model-repository" / spec.model_name / str(spec.model.version)
     signature = json.loads((repo / "metadata.json").read_text())
-    body, want = expected(repo / "model.onnx", signature, eval_rows(spec, signature, rows))
+    body, want = expected(repo / "model.onnx", signature, eval_frame(spec, signature, rows))
 
     t0 = time.perf_counter()
     container = client.containers.run(

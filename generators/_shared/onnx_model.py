@@ -74,7 +74,7 @@ def require_dense(model: onnx.ModelProto, pass_name: str, minimum: int = 1) -> M
     return f
 
 
-def annotate_types(model: onnx.ModelProto, row: np.ndarray) -> onnx.ModelProto:
+def annotate_types(model: onnx.ModelProto, row: np.ndarray | dict[str, np.ndarray]) -> onnx.ModelProto:
     """Add value_info for every tensor whose type shape inference left unknown, read off a real run.
 
     onnx/onnxruntime shape inference cannot see through ``ai.onnx.ml`` operators (skl2onnx's Scaler, ...);
@@ -101,11 +101,12 @@ def annotate_types(model: onnx.ModelProto, row: np.ndarray) -> onnx.ModelProto:
     so = ort.SessionOptions()
     so.log_severity_level = 3
     sess = ort.InferenceSession(probe.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    feed = model.graph.input[0].name
+    # one row: a float matrix for the first input, or feeds by input name (one input per column)
+    feeds = row if isinstance(row, dict) else {model.graph.input[0].name: row}
     # two batch sizes: a dimension that follows the batch is dynamic, wherever it sits (ArrayFeatureExtractor
     # returns [1, N]); the others are fixed
-    two = sess.run(missing, {feed: np.repeat(row[:1], 2, axis=0)})
-    three = sess.run(missing, {feed: np.repeat(row[:1], 3, axis=0)})
+    two = sess.run(missing, {k: np.repeat(v[:1], 2, axis=0) for k, v in feeds.items()})
+    three = sess.run(missing, {k: np.repeat(v[:1], 3, axis=0) for k, v in feeds.items()})
     for name, a, b in zip(missing, two, three, strict=True):
         elem = helper.np_dtype_to_tensor_dtype(np.asarray(a).dtype)
         shape = [d2 if d2 == d3 else "N" for d2, d3 in zip(np.shape(a), np.shape(b), strict=True)]

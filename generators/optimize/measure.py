@@ -59,13 +59,14 @@ def _float_output(outs: list[np.ndarray], task: str) -> np.ndarray:
     return np.asarray(floats[0], dtype=np.float64) if floats else np.zeros((len(outs[0]), 0))
 
 
-def quality(sess, x: np.ndarray, y: np.ndarray, task: str, reference: list[np.ndarray] | None) -> tuple[Quality, list]:
-    """Primary metric through the readiness evaluation (the same numbers the readiness report shows)."""
+def quality(sess, d: Any, task: str, reference: list[np.ndarray] | None) -> tuple[Quality, list]:
+    """Primary metric through the readiness evaluation (the same numbers the readiness report shows), on the
+    evaluation rows of ``d`` (an ``OptimizeData``: a float matrix, or a table fed through its binding)."""
     from mlready.generators._shared.scoring import evaluate_onnx
 
-    metrics = evaluate_onnx(sess, x, y, task)
+    metrics = evaluate_onnx(sess, d.x_eval, d.y_eval, task, features=d.binding)
     name = "accuracy" if task == "classification" else "r2"
-    outs = sess.run(None, {sess.get_inputs()[0].name: x})
+    outs = sess.run(None, d.eval_feeds)
     agreement = diff = None
     if reference is not None:
         if task == "classification":
@@ -88,15 +89,16 @@ def _time_calls(sess, feeds: list[dict[str, np.ndarray]]) -> np.ndarray:
 BLOCK = 10  # batch-1 calls per candidate before the next candidate's turn
 
 
-def timings(sessions: dict[str, Any], x: np.ndarray, cfg: MeasureSpec, progress=None) -> dict[str, Timing]:
+def timings(sessions: dict[str, Any], feeds: dict[str, np.ndarray], cfg: MeasureSpec, progress=None) -> dict[str, Timing]:
+    """Batch-1 latency and batched throughput; ``feeds`` are the evaluation rows by input name."""
     names = list(sessions)
-    name_in = {n: s.get_inputs()[0].name for n, s in sessions.items()}
-    rows = [x[i % len(x)][None, :] for i in range(cfg.latency_runs)]
-    big = np.ascontiguousarray(np.resize(x, (cfg.throughput_batch, x.shape[1])), dtype=np.float32)
+    n = len(next(iter(feeds.values())))
+    rows = [{k: v[i % n : i % n + 1] for k, v in feeds.items()} for i in range(cfg.latency_runs)]
+    big = {k: np.resize(v, (cfg.throughput_batch, *v.shape[1:])) for k, v in feeds.items()}
     lat: dict[str, list[np.ndarray]] = {n: [] for n in names}
     thr: dict[str, list[float]] = {n: [] for n in names}
-    for n in names:  # warm-up
-        _time_calls(sessions[n], [{name_in[n]: r} for r in rows[:10]] + [{name_in[n]: big}] * 2)
+    for name in names:  # warm-up
+        _time_calls(sessions[name], rows[:10] + [big] * 2)
     for r in range(cfg.rounds):
         if progress:
             progress(f"timing round {r + 1}/{cfg.rounds}", r / cfg.rounds)
@@ -106,11 +108,11 @@ def timings(sessions: dict[str, Any], x: np.ndarray, cfg: MeasureSpec, progress=
         calls: dict[str, list[np.ndarray]] = {n: [] for n in names}
         for b in range(0, len(rows), BLOCK):
             for n in order:
-                calls[n].append(_time_calls(sessions[n], [{name_in[n]: row} for row in rows[b:b + BLOCK]]))
+                calls[n].append(_time_calls(sessions[n], rows[b:b + BLOCK]))
         batched: dict[str, list[np.ndarray]] = {n: [] for n in names}
         for _ in range(cfg.throughput_runs):
             for n in order:
-                batched[n].append(_time_calls(sessions[n], [{name_in[n]: big}]))
+                batched[n].append(_time_calls(sessions[n], [big]))
         for n in names:
             lat[n].append(np.concatenate(calls[n]))
             thr[n].append(cfg.throughput_batch / (float(np.median(np.concatenate(batched[n]))) / 1e3))
@@ -131,20 +133,26 @@ def timings(sessions: dict[str, Any], x: np.ndarray, cfg: MeasureSpec, progress=
 
 _CHILD = """
 import sys, numpy as np
-path, batch, width = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, batch = sys.argv[1], int(sys.argv[2])
 import onnxruntime as ort
 if path != "-":
     so = ort.SessionOptions(); so.intra_op_num_threads = 1; so.log_severity_level = 3
     s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    s.run(None, {s.get_inputs()[0].name: np.ones((batch, width), dtype=np.float32)})
+    feeds = {}
+    for i in s.get_inputs():  # one batch of ones (empty strings for string inputs), every input fed
+        shape = [batch] + [d if isinstance(d, int) and d > 0 else 1 for d in i.shape[1:]]
+        feeds[i.name] = (np.full(shape, "", dtype=object) if i.type == "tensor(string)"
+                         else np.ones(shape, dtype=bool if i.type == "tensor(bool)" else
+                                      np.int64 if i.type == "tensor(int64)" else np.float32))
+    s.run(None, feeds)
 # VmHWM is this process's own peak (ru_maxrss can carry the parent's peak across fork+exec)
 print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
 """
 
 
-def peak_rss_mb(path: Path | None, batch: int, width: int) -> float:
+def peak_rss_mb(path: Path | None, batch: int) -> float:
     """Peak RSS (MB) of a fresh process that loads ``path`` and runs one batch; ``None`` path = imports only."""
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(path) if path else "-", str(batch), str(width)],
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(path) if path else "-", str(batch)],
                          capture_output=True, text=True, check=True, timeout=300)
     return int(out.stdout.strip().splitlines()[-1]) / 1024.0
 

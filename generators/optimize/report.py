@@ -50,8 +50,8 @@ def report_dict(cfg: OptimizeSpec, cands: list[Candidate], winner: Candidate, he
         "objective": cfg.objective,
         "budget": cfg.budget.model_dump(mode="json"),
         "model": {"family": facts.family, "dense_layers": facts.dense_layers, "operators": facts.op_counts},
-        "data": {"evaluation_rows": int(len(data.x_eval)), "calibration": data.calib_source,
-                 "calibration_rows": int(len(data.calib)),
+        "data": {"evaluation_rows": int(data.rows), "calibration": data.calib_source,
+                 "calibration_rows": int(data.calib_rows),
                  "note": "calibrated on the evaluation rows: the budget check is optimistic"
                  if data.calib_source == "data.eval" else ""},
         "measurement": {

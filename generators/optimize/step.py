@@ -64,11 +64,38 @@ def finalize(model: onnx.ModelProto, name: str, row) -> bytes:
     return out.SerializeToString(deterministic=True)
 
 
-def build_candidates(baseline: onnx.ModelProto, pctx: PassContext, names: list[str], progress) -> list[Candidate]:
-    row = pctx.calib[:1]
+MATRIX_FREE = {"graph"}  # passes that need no float matrix input (no calibration rows, no quantized weights)
+
+
+def matrix_only(candidate: str, d: opt_data.OptimizeData, baseline: onnx.ModelProto) -> str | None:
+    """Why a candidate cannot apply to a model with one input per column, or None when it can."""
+    if d.binding is None:
+        return None
+    needs = [p for p in candidate.split("+") if p not in MATRIX_FREE]
+    if not needs:
+        return None
+    shown = ", ".join(
+        f"{i.name} {onnx.TensorProto.DataType.Name(i.type.tensor_type.elem_type).lower()}"
+        for i in baseline.graph.input[:6]
+    )
+    more = f", … ({len(baseline.graph.input)} in all)" if len(baseline.graph.input) > 6 else ""
+    return (
+        f"{needs[0]} does not apply: the model takes one input per column ({shown}{more}); it works on one "
+        "float matrix input (calibration rows, quantized or pruned MatMul/Gemm weights)"
+    )
+
+
+def build_candidates(
+    baseline: onnx.ModelProto, pctx: PassContext, names: list[str], progress, d: opt_data.OptimizeData
+) -> list[Candidate]:
+    row = {k: v[:1] for k, v in d.calib_feeds.items()}
     cands = [Candidate("baseline", model=finalize(baseline, "baseline", row), reason="the fp32 model as ingested")]
     for i, name in enumerate(names):
         progress(f"building candidate {name}", i / max(1, len(names)))
+        why = matrix_only(name, d, baseline)
+        if why:  # listed in the report with the reason, never dropped
+            cands.append(Candidate(name, status="skipped", reason=why))
+            continue
         try:
             model = run_chain(name, baseline, pctx)
             check_io(model, baseline)
@@ -88,7 +115,7 @@ def measure_candidates(cands: list[Candidate], d: opt_data.OptimizeData, task: s
             continue
         try:
             sess = measure.session(c.built_model())
-            c.quality, outs = measure.quality(sess, d.x_eval, d.y_eval, task, reference)
+            c.quality, outs = measure.quality(sess, d, task, reference)
         except Exception as exc:
             if c.name == "baseline":
                 raise
@@ -97,17 +124,16 @@ def measure_candidates(cands: list[Candidate], d: opt_data.OptimizeData, task: s
         if c.name == "baseline":
             reference = outs
         sessions[c.name] = sess
-    for name, t in measure.timings(sessions, d.x_eval, cfg.measure, ctx.progress).items():
+    for name, t in measure.timings(sessions, d.eval_feeds, cfg.measure, ctx.progress).items():
         next(c for c in cands if c.name == name).timing = t
     if not cfg.measure.memory:
         return None
-    width = d.x_eval.shape[1]
     for c in cands:
         if c.status == "built":
             path = ctx.scratch / f"measure-{c.name}.onnx"
             path.write_bytes(c.model)
-            c.peak_rss_mb = measure.peak_rss_mb(path, cfg.measure.throughput_batch, width)
-    return measure.peak_rss_mb(None, cfg.measure.throughput_batch, width)
+            c.peak_rss_mb = measure.peak_rss_mb(path, cfg.measure.throughput_batch)
+    return measure.peak_rss_mb(None, cfg.measure.throughput_batch)
 
 
 def optimize(ctx: StepContext) -> list[Artifact]:
@@ -118,7 +144,7 @@ def optimize(ctx: StepContext) -> list[Artifact]:
     task = sig.get("task", "classification")
     d = opt_data.load(spec, sig)
     pctx = PassContext(cfg, baseline, d.calib, task, ctx.scratch / "passes", d.calib_source)
-    cands = build_candidates(baseline, pctx, cfg.planned(), ctx.progress)
+    cands = build_candidates(baseline, pctx, cfg.planned(), ctx.progress, d)
     ctx.progress("measuring candidates", None)
     memory_ref = measure_candidates(cands, d, task, cfg, ctx)
     winner, headline = select(cands, cfg)
