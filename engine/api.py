@@ -244,11 +244,14 @@ def rollback(name: str, namespace: str, *, context: str | None = None, wait: boo
 
 def serve(project_dir: str | Path = ".", out: str | Path | None = None, model_repository: str | Path | None = None,
           config_file: str | Path | None = None, host: str | None = None, http_port: int | None = None,
-          grpc_port: int | None = None, metrics_port: int | None = None) -> int:
-    """Serve a project's built model (or a model repository) until interrupted; the server's exit code."""
+          grpc_port: int | None = None, metrics_port: int | None = None, *, grpc_off: bool = False,
+          watch: bool = False) -> int:
+    """Serve a project's built model (or a model repository) until interrupted; the server's exit code.
+    ``grpc_off``: REST only. ``watch``: pick up every rebuild (else the build is served as a snapshot)."""
     from mlready.engine.actions.serve import serve as run_server
 
-    return run_server(project_dir, out, model_repository, config_file, host, http_port, grpc_port, metrics_port)
+    return run_server(project_dir, out, model_repository, config_file, host, http_port, grpc_port, metrics_port,
+                      grpc_off=grpc_off, watch=watch)
 
 
 def promote(project_dir: str | Path, name: str, version: int, alias: str = "champion",

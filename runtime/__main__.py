@@ -7,6 +7,15 @@ import os
 import sys
 
 
+def _port_or_off(text: str) -> int | str:
+    if text.strip().lower() == "off":
+        return "off"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number or off, got {text!r}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     from mlready.runtime.config import ConfigError, RuntimeConfig
 
@@ -16,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="runtime config JSON (kind: runtime-config)")
     parser.add_argument("--model-repository", help="serve this repository (overrides the config's)")
     parser.add_argument("--http-port", type=int)
-    parser.add_argument("--grpc-port", type=int)
+    parser.add_argument("--grpc-port", type=_port_or_off, help="a port, or off: REST only")
     parser.add_argument("--metrics-port", type=int)
     parser.add_argument("--host")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
@@ -33,9 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.error("give --config FILE or --model-repository DIR")
         overrides = {"model_repository": args.model_repository, "http_port": args.http_port,
-                     "grpc_port": args.grpc_port, "metrics_port": args.metrics_port, "host": args.host,
+                     "grpc_port": None if args.grpc_port == "off" else args.grpc_port, "metrics_port": args.metrics_port, "host": args.host,
                      "log_level": args.log_level}
         data.update({k: v for k, v in overrides.items() if v is not None})
+        if args.grpc_port == "off":
+            data["grpc_port"] = None
         config = RuntimeConfig.from_dict(data)
         config.vertex_routes(os.environ)  # routes from the environment collide with no other route
     except ConfigError as exc:

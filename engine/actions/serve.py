@@ -50,51 +50,142 @@ def prepare_project(project: str | Path, out: str | Path | None, workdir: Path) 
     return workdir / "models", config
 
 
+def _digest(path: Path) -> str | None:
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _until_changed(manifest: Path, seen: str | None, interval: float = 0.5) -> Any:
+    """A coroutine factory: finishes when the build's manifest.json has other content than ``seen`` (a
+    build replaces the build dir in one swap, so a new manifest means a complete new build)."""
+
+    async def changed() -> None:
+        import asyncio
+
+        while True:
+            await asyncio.sleep(interval)
+            now = _digest(manifest)
+            if now is not None and now != seen:
+                return
+
+    return changed
+
+
+def _wait_for_change(manifest: Path, seen: str | None, interval: float = 0.5) -> str | None:
+    import time
+
+    while (now := _digest(manifest)) in (seen, None):
+        time.sleep(interval)
+    return now
+
+
 def serve(project: str | Path = ".", out: str | Path | None = None, model_repository: str | Path | None = None,
           config_file: str | Path | None = None, host: str | None = None, http_port: int | None = None,
-          grpc_port: int | None = None, metrics_port: int | None = None) -> int:
-    """Serve until interrupted; returns the server's exit code."""
-    import json
+          grpc_port: int | None = None, metrics_port: int | None = None, *, grpc_off: bool = False,
+          watch: bool = False) -> int:
+    """Serve until interrupted; returns the server's exit code. A project's build is served as a snapshot
+    (copied into a temporary model repository) unless ``watch``: then every new build is picked up (the
+    server restarts on the same ports once the new build dir is in place)."""
+    import itertools
     import tempfile
+
+    from mlready.engine.errors import UsageError
+    from mlready.engine.manifest import FILENAME
+    from mlready.runtime import logs
+    from mlready.runtime.server import RESTART, run
+
+    if watch and model_repository is not None:
+        raise UsageError("--watch follows a project's build; a --model-repository is polled for new versions "
+                         "by the server itself")
+    build_dir = Path(out) if out else Path(project) / "build"
+    manifest = build_dir / FILENAME
+    with tempfile.TemporaryDirectory(prefix="mlready-serve-") as tmp:
+        for attempt in itertools.count():
+            seen = _digest(manifest)
+            workdir = Path(tmp) / str(attempt)
+            workdir.mkdir()
+            try:
+                config, path = _configure(project, out, model_repository, config_file, workdir, host, http_port,
+                                          grpc_port, metrics_port, grpc_off)
+            except UsageError as exc:
+                if not (watch and attempt):
+                    raise
+                print(f"warning: the new build cannot be served ({exc}); waiting for the next one",
+                      file=sys.stderr, flush=True)
+                _wait_for_change(manifest, seen)
+                continue
+            logs.configure(config.log_level, human=None)
+            banner = _banner(config, build_dir if model_repository is None else None, watch)
+            if config.workers > 1:  # the worker processes bind; the supervisor does not know the ports
+                banner(config.http_port, config.grpc_port)
+            code = run(config, str(path), on_bound=banner,
+                       restart=_until_changed(manifest, seen) if watch else None)
+            if code != RESTART:
+                return code
+            print(f"{build_dir} changed: serving the new build", file=sys.stderr, flush=True)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _configure(project: str | Path, out: str | Path | None, model_repository: str | Path | None,
+               config_file: str | Path | None, workdir: Path, host: str | None, http_port: int | None,
+               grpc_port: int | None, metrics_port: int | None, grpc_off: bool) -> tuple[Any, Path]:
+    import json
 
     from mlready.engine.errors import UsageError
     from mlready.runtime.config import ConfigError, RuntimeConfig
 
-    with tempfile.TemporaryDirectory(prefix="mlready-serve-") as tmp:
-        workdir = Path(tmp)
-        data: dict[str, Any] = {}
-        if config_file is not None:
-            try:
-                data = RuntimeConfig.load(config_file).to_dict()
-            except ConfigError as exc:
-                raise UsageError(str(exc)) from exc
-        if model_repository is not None:
-            repo = Path(model_repository)
-            if not repo.is_dir():
-                raise UsageError(f"--model-repository {repo}: not a directory")
-        else:
-            repo, built = prepare_project(project, out, workdir)
-            data = data or built
-            data["host"] = host or "127.0.0.1"  # a local server: loopback unless asked
-            data.setdefault("metrics_port", None)
-            if metrics_port is None and data.get("metrics_port"):
-                data["metrics_port"] = None  # locally, /metrics on the HTTP port is enough
-        data["model_repository"] = str(repo.resolve())
-        overrides = {"host": host, "http_port": http_port, "grpc_port": grpc_port, "metrics_port": metrics_port}
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        data.setdefault("host", "127.0.0.1")
+    data: dict[str, Any] = {}
+    if config_file is not None:
         try:
-            config = RuntimeConfig.from_dict(data)
-            config.vertex_routes(os.environ)  # AIP_* routes collide with no other route (as the server checks)
+            data = RuntimeConfig.load(config_file).to_dict()
         except ConfigError as exc:
-            raise UsageError(f"runtime config: {exc}") from exc
-        path = workdir / "runtime.json"
-        path.write_text(json.dumps(config.to_dict(), indent=2), encoding="utf-8")
-        print(f"serving {config.model_repository} on http://{config.host}:{config.http_port}"
-              + (f" and grpc {config.host}:{config.grpc_port}" if config.grpc_port else "")
-              + " (Ctrl-C to stop)", file=sys.stderr)
-        from mlready.runtime import logs
-        from mlready.runtime.server import run
+            raise UsageError(str(exc)) from exc
+    if model_repository is not None:
+        repo = Path(model_repository)
+        if not repo.is_dir():
+            raise UsageError(f"--model-repository {repo}: not a directory")
+    else:
+        repo, built = prepare_project(project, out, workdir)
+        data = data or built
+        data["host"] = host or "127.0.0.1"  # a local server: loopback unless asked
+        data.setdefault("metrics_port", None)
+        if metrics_port is None and data.get("metrics_port"):
+            data["metrics_port"] = None  # locally, /metrics on the HTTP port is enough
+    data["model_repository"] = str(repo.resolve())
+    overrides = {"host": host, "http_port": http_port, "grpc_port": grpc_port, "metrics_port": metrics_port}
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    if grpc_off:
+        data["grpc_port"] = None
+    data.setdefault("host", "127.0.0.1")
+    try:
+        config = RuntimeConfig.from_dict(data)
+        config.vertex_routes(os.environ)  # AIP_* routes collide with no other route (as the server checks)
+    except ConfigError as exc:
+        raise UsageError(f"runtime config: {exc}") from exc
+    path = workdir / "runtime.json"
+    path.write_text(json.dumps(config.to_dict(), indent=2), encoding="utf-8")
+    return config, path
 
-        logs.configure(config.log_level)
-        return run(config, str(path))
+
+def _banner(config: Any, build_dir: Path | None, watch: bool) -> Any:
+    """What ``mlready serve`` prints once its ports are bound (the ports actually bound)."""
+
+    def show(http_port: int, grpc_port: int | None) -> None:
+        host = f"[{config.host}]" if ":" in config.host else config.host
+        where = f"http://{host}:{http_port}" + (f" and grpc {host}:{grpc_port}" if grpc_port else " (gRPC off)")
+        if build_dir is None:
+            what = (f"the model repository {config.model_repository} (new versions picked up every "
+                    f"{config.poll_interval_s:g}s)" if config.poll_interval_s else
+                    f"the model repository {config.model_repository}")
+            note = ""
+        else:
+            what = f"the build in {build_dir}"
+            note = ("\n  watching it: a rebuild is served as soon as it is written" if watch else
+                    "\n  a snapshot of this build: a rebuild is not picked up until you restart (or use --watch)")
+        print(f"serving {what} on {where} (Ctrl-C to stop){note}", file=sys.stderr, flush=True)
+
+    return show
