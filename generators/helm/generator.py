@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.engine.spec import Spec
+from mlready.generators._shared.facts import docker_variant
 from mlready.generators._shared.headers import wrap_header
 from mlready.generators._shared.k8s_checks import check
 from mlready.generators._shared.k8s_context import IMAGE_STATE, bundle_context, image_digest
@@ -32,11 +34,12 @@ def chart_meta(spec: Spec, cfg: HelmSpec) -> ChartMeta:
     )
 
 
-def build_chart(ctx: StepContext) -> list[Artifact]:
+def build_chart(ctx: StepContext, gpu: bool = False) -> list[Artifact]:
+    """``gpu``: the image is the GPU variant (decided at plan time, as for the k8s bundle)."""
     spec = ctx.spec
     cfg: HelmSpec = spec.section(SECTION)
     k8s = spec.section("target.k8s")
-    bc = bundle_context(spec, k8s, image_digest(ctx.project_dir))
+    bc = bundle_context(spec, k8s, image_digest(ctx.project_dir), gpu=gpu)
     groups = _rule_groups(spec) if bc.monitoring else []
     signature = json.loads(ctx.artifact(SIGNATURE).read_text())
     files = chart_files(bc, chart_meta(spec, cfg), ctx.artifact(RUNTIME_KIND).read_text(), groups, signature,
@@ -73,10 +76,11 @@ class HelmGenerator(Generator[HelmSpec]):
         return out
 
     def steps(self, spec: Spec) -> list[Step]:
+        gpu = docker_variant(spec) == "gpu"
         return [
             Step(
                 id="helm.chart",
-                run=build_chart,
+                run=partial(build_chart, gpu=gpu),
                 deps=(RUNTIME_STEP,),
                 config={
                     "helm": self.config(spec),
@@ -88,6 +92,7 @@ class HelmGenerator(Generator[HelmSpec]):
                     "docker": spec.section("target.docker"),
                     "prometheus": spec.optional_section("monitoring.prometheus"),
                     "grafana": spec.optional_section("monitoring.grafana"),
+                    "gpu": gpu,
                 },
                 reads=("target.k8s", "env", "project", "model.name", "serving", "target.docker",
                        "monitoring.prometheus", "monitoring.grafana"),

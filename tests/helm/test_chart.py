@@ -21,7 +21,14 @@ from tests.helm.helpers import (
     values_file,
     without_helm_labels,
 )
-from tests.k8s.helpers import BASE, DIGEST
+from tests.k8s.helpers import (
+    BASE,
+    DIGEST,
+    VARIANT_GATEWAY,
+    VARIANT_INGRESS,
+    VARIANT_KEDA_HTTP,
+    VARIANT_MESH_SHADOW,
+)
 
 pytestmark = [pytest.mark.tools, pytest.mark.slow]
 TARGETS = "[k8s,helm]"
@@ -34,6 +41,11 @@ VARIANTS = {
     "no-cpu-limit": (("target.k8s.environments.dev.resources.cpu_limit=null",
                       "target.k8s.environments.prod.autoscaling.enabled=false",
                       "target.k8s.environments.prod.replicas=4"), None),
+    # issue 18 (the k8s bundle's variants): exposure, GPU, shadow, KEDA / custom-metric / HTTP autoscaling
+    "gateway-shadow-keda-gpu": (VARIANT_GATEWAY, DIGEST),
+    "ingress-istio-adapter": (VARIANT_INGRESS, None),
+    "keda-http-scale-to-zero": (VARIANT_KEDA_HTTP, None),
+    "mesh-shadow": (VARIANT_MESH_SHADOW, None),
 }
 
 
