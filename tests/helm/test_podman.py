@@ -5,20 +5,18 @@ prediction equal to onnxruntime's, from the digest-pinned image, with the prod r
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
 from pathlib import Path
 
 import pytest
 import yaml
 from mlready.engine import api
 from mlready.engine.actions.image import build_and_check
-from mlready.engine.actions.smoke import compare, eval_rows, expected
 
 from tests.helm.helpers import chart_dir, objects, render, values_file
 from tests.k8s.helpers import copy_quickstart
-from tests.k8s.test_podman import _free_ports, _get
+from tests.k8s.test_podman import _free_ports
 from tests.support.containers import DEFAULT_BASE_IMAGE, podman
+from tests.support.k8s_checks import predicts_like_onnxruntime, wait_ready
 
 pytestmark = [pytest.mark.container, pytest.mark.tools, pytest.mark.slow]
 NAME = "helm-smoke"
@@ -58,26 +56,10 @@ def test_prod_values_pod_gets_ready_and_answers_a_prediction(played):
     assert played["values"]["environment"] == "prod" and played["values"]["image"]["digest"] == played["digest"]
     assert {d["kind"] for d in played["docs"]} >= {"Deployment", "ConfigMap", "HorizontalPodAutoscaler"}
     base = f"http://127.0.0.1:{played['http']}"
-    deadline = time.monotonic() + 120
-    status = 0
-    while time.monotonic() < deadline:
-        try:
-            status, _ = _get(f"{base}/v2/health/ready")
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            status = 0
-        if status == 200:
-            break
-        time.sleep(0.5)
+    status = wait_ready(base)
     c = _container()
     assert status == 200, podman("logs", c["Id"], check=False).stdout[-3000:]
-    spec = played["spec"]
-    repo = played["out"] / "docker" / "model-repository" / spec.model_name / str(spec.model.version)
-    signature = json.loads((repo / "metadata.json").read_text())
-    body, want = expected(repo / "model.onnx", signature, eval_rows(spec, signature, 8))
-    code, raw = _get(f"{base}/v2/models/{spec.model_name}/infer", body)
-    assert code == 200, raw[:500]
-    names, worst = compare(json.loads(raw), want)
-    assert set(names) == {"label", "probabilities"} and worst < 1e-4
+    predicts_like_onnxruntime(base, played["spec"], played["out"])
     assert played["digest"] in c["ImageName"]  # values-prod.yaml pins the image by digest
     assert c["HostConfig"]["ReadonlyRootfs"] is True and c["Config"]["User"] == "10001:10001"
     assert c["HostConfig"]["Memory"] == 2 * 1024**3  # the prod memory limit (dev's is 1Gi)

@@ -14,19 +14,16 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 from mlready.engine import api
 from mlready.engine.actions.image import build_and_check
-from mlready.engine.actions.smoke import compare, eval_rows, expected
 
 from tests.k8s.helpers import copy_quickstart, kubectl
 from tests.support.containers import DEFAULT_BASE_IMAGE, podman
+from tests.support.k8s_checks import get, predicts_like_onnxruntime, wait_ready
 
 pytestmark = [pytest.mark.container, pytest.mark.tools, pytest.mark.slow]
 NAME = "k8s-smoke"
@@ -42,16 +39,6 @@ def _free_ports(n: int) -> list[int]:
     finally:
         for s in socks:
             s.close()
-
-
-def _get(url: str, body: dict | None = None) -> tuple[int, bytes]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
 
 
 @pytest.fixture(scope="module")
@@ -86,26 +73,11 @@ def _container() -> dict:
 
 def test_pod_gets_ready_and_answers_a_prediction(played):
     base = f"http://127.0.0.1:{played['http']}"
-    deadline = time.monotonic() + 120
-    status = 0
-    while time.monotonic() < deadline:
-        try:
-            status, _ = _get(f"{base}/v2/health/ready")
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            status = 0
-        if status == 200:
-            break
-        time.sleep(0.5)
+    status = wait_ready(base)
     logs = podman("logs", _container()["Id"], check=False).stdout[-3000:]
     assert status == 200, logs
     spec = played["spec"]
-    repo = played["out"] / "docker" / "model-repository" / spec.model_name / str(spec.model.version)
-    signature = json.loads((repo / "metadata.json").read_text())
-    body, want = expected(repo / "model.onnx", signature, eval_rows(spec, signature, 8))
-    code, raw = _get(f"{base}/v2/models/{spec.model_name}/infer", body)
-    assert code == 200, raw[:500]
-    names, worst = compare(json.loads(raw), want)
-    assert set(names) == {"label", "probabilities"} and worst < 1e-4
+    body, raw = predicts_like_onnxruntime(base, spec, played["out"])
     # the same rows over gRPC, with tritonclient's gRPC client, give the same answer as REST
     import numpy as np
     import tritonclient.grpc as tg
@@ -134,7 +106,7 @@ def test_pod_serves_from_the_one_model_repository_path(played):
     assert json.loads(configmap["data"]["runtime.json"])["model_repository"] == REPOSITORY
     dockerfile = (played["out"] / "docker" / "Dockerfile").read_text()
     assert f"COPY model-repository/ {REPOSITORY}/" in dockerfile
-    code, raw = _get(f"http://127.0.0.1:{played['http']}/v2")
+    code, raw = get(f"http://127.0.0.1:{played['http']}/v2")
     assert code == 200 and json.loads(raw)["version"] == mlready_version()
 
 

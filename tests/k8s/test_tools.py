@@ -28,12 +28,12 @@ from tests.k8s.helpers import (
     kubectl,
     manifests,
 )
+from tests.support.k8s_checks import checkov, kubernetes_validate_failures
 
 pytestmark = [pytest.mark.tools, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_KINDS = set(CRD_SCHEMAS)  # not core Kubernetes kinds: checked against their CRD schemas instead
-K8S_VERSIONS = ["1.29.0", "1.30.0", "1.31.0", "1.32.0", "1.33.0"]
 
 
 @pytest.fixture(scope="module")
@@ -102,36 +102,15 @@ def test_kubernetes_validate_strict_on_every_supported_version(variants, rendere
     """kubernetes-validate --strict for 1.29 to 1.33 (one process per version, run side by side)."""
     files = _core_files(variants) + rendered
     assert len(files) > 25
-    exe = Path(sys.executable).with_name("kubernetes-validate")
-    procs = {v: subprocess.Popen([str(exe), "--strict", "--quiet", "-k", v, *map(str, files)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for v in K8S_VERSIONS}
-    failures = {}
-    for version, proc in procs.items():
-        out, _ = proc.communicate(timeout=600)
-        if proc.returncode != 0:
-            failures[version] = out[-3000:]
-    assert failures == {}
+    assert kubernetes_validate_failures(files) == {}
 
 
 def test_checkov_has_no_failed_checks(variants, tmp_path):
-    checkov = ROOT / ".tools/checkov/bin/checkov"
-    if not checkov.exists():
-        pytest.fail("checkov is not installed: run tools/install-python-tools.sh")
     for i, v in enumerate(variants):  # one tree, one checkov run
         shutil.copytree(v / "k8s", tmp_path / f"v{i}")
-    proc = subprocess.run(
-        [str(checkov), "-d", str(tmp_path), "--framework", "kubernetes", "--output", "json", "--quiet",
-         "--skip-download", "--compact"],
-        capture_output=True, text=True, timeout=600,
-    )
-    report = json.loads(proc.stdout)
-    failed = [(c["check_id"], c["file_path"], c["resource"]) for c in report["results"].get("failed_checks", [])]
-    assert failed == []
-    assert report["summary"]["parsing_errors"] == 0
+    report = checkov(tmp_path)
     assert report["summary"]["resource_count"] >= 8 * len(variants)
     assert report["summary"]["passed"] > 80 * len(variants)
-    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def test_yamllint_default_config(variants):
