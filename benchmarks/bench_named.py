@@ -2,17 +2,20 @@
 
     .venv/bin/python benchmarks/bench_named.py [--duration 8] [--rounds 3] [--skip-mlflow]
 
-The model is a ``Pipeline(ColumnTransformer(scaler, imputer + scaler, one-hot), LogisticRegression)`` on a
-mixed table (int, float with missing values, string, bool columns; benchmarks/serving/models.py
-``mixed_pipeline``), converted by skl2onnx with one typed input per column for mlready, and saved with
-``mlflow.sklearn`` for ``mlflow models serve`` (pyfunc, ``--env-manager local``). Side by side in one run, in
-alternating rounds, ``wrk`` with 32 connections and batch-1 JSON:
+The model is examples/tabular (``--project``, the default when it exists): its scikit-learn pipeline on a mixed
+table (string categories, missing values, integers, a boolean), built by ``mlready build`` (skl2onnx, one typed
+input per column) and served from the build's model and signature by mlready, and saved from its
+``model.joblib`` with ``mlflow.sklearn`` for ``mlflow models serve`` (pyfunc, ``--env-manager local``); the
+request row is the first row of its evaluation data. ``--project none`` uses benchmarks/serving/models.py's
+``mixed_pipeline`` (ColumnTransformer of scaler, imputer + scaler, one-hot and a passthrough bool, then a
+logistic regression). Side by side in one run, in alternating rounds, ``wrk`` with 32 connections and batch-1
+JSON:
 
 - ``mlflow models serve``, ``POST /invocations`` with ``{"dataframe_records": [row]}``;
 - mlready, the same body on its ``/invocations`` (MLflow's payload, unchanged);
 - mlready, TF Serving ``:predict`` with ``{"instances": [row]}``, the row keyed by feature name;
-- mlready, TF Serving ``:predict`` with the positional form on the same model (``[[40, 52.5, "NY", false]]``,
-  values in feature order).
+- mlready, TF Serving ``:predict`` with the positional form on the same model (the row's values in feature
+  order, ``[[40, 52.5, "NY", false]]``).
 
 Goals: mlready (named records) >= 10x MLflow's req/s and p99 <= 10 ms at 32 connections; named rows >= 80% of
 the positional form's req/s. Servers use the same settings as bench_serving.py (auth on, batching on).
@@ -23,11 +26,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -43,6 +49,9 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--skip-mlflow", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
+    default = HERE.parent / "examples" / "tabular"
+    ap.add_argument("--project", default=str(default) if default.is_dir() else "none",
+                    help="an mlready project with a scikit-learn pipeline (model.joblib), or 'none'")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         print("wrk missing: run tools/install-system-deps.sh", file=sys.stderr)
@@ -51,10 +60,14 @@ def main() -> int:
     servers: list[bs.Server] = []
     try:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; work dir {work}")
-        onx, signature, df, pipe = models.mixed_pipeline()
         repo = work / "repo"
-        models.write_version(repo, "churn", 1, onx, signature)
-        row = {"age": 40, "income": 52.5, "state": "NY", "member": False}
+        if args.project != "none":
+            signature, df, pipe, row = from_project(Path(args.project), work, repo)
+        else:
+            onx, signature, df, pipe = models.mixed_pipeline()
+            models.write_version(repo, "churn", 1, onx, signature)
+            row = {"age": 40, "income": 52.5, "state": "NY", "member": False}
+        print(f"model: {signature['name']}, features {[(f['name'], f['datatype']) for f in signature['features']]}")
         bodies = {
             "records": {"dataframe_records": [row]},
             "named": {"instances": [row]},
@@ -101,8 +114,8 @@ def main() -> int:
             runs.append((view, paths[form]))
         for server, body in runs:  # every form answers 200 with the same label before it is measured
             check(server, body)
-        print(f"\nmixed-type pipeline (int, float with NaN, string, bool columns), wrk {args.connections} "
-              f"connections, batch-1 JSON, {args.rounds} x {args.duration:.0f}s alternating")
+        print(f"\nmixed-type pipeline '{signature['name']}', wrk {args.connections} connections, batch-1 JSON, "
+              f"{args.rounds} x {args.duration:.0f}s alternating")
         for _ in range(args.rounds):
             for server, body in runs:
                 bs.wrk(server, body, lua, args.connections, args.duration)
@@ -127,6 +140,28 @@ def main() -> int:
             s.stop()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def from_project(project: Path, work: Path, repo: Path) -> tuple[dict, Any, Any, dict]:
+    """Build ``project``; its model and signature into ``repo``; (signature, eval features, pipeline, first row)."""
+    import joblib
+    import pandas as pd
+    import yaml
+
+    out = work / "build"
+    subprocess.run([str(Path(bs.PY).parent / "mlready"), "build", "-C", str(project), "--out", str(out), "-q",
+                    "tracking.enabled=false"], check=True)
+    signature = json.loads((out / "model" / "signature.json").read_text())
+    version = repo / signature["name"] / "1"
+    version.mkdir(parents=True)
+    shutil.copy(out / "model" / "model.onnx", version / "model.onnx")
+    (version / "metadata.json").write_text(json.dumps(signature))
+    spec = yaml.safe_load((project / "deploy.yaml").read_text())
+    frame = pd.read_csv(project / spec["data"]["eval"])
+    df = frame[[f["name"] for f in signature["features"]]]
+    first = json.loads(df.head(1).to_json(orient="records"))[0]  # JSON types; NaN -> null
+    row = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in first.items()}
+    return signature, df, joblib.load(project / spec["model"]["source"]), row
 
 
 def check(server: bs.Server, body: Path) -> None:
