@@ -156,3 +156,17 @@ def test_unsupported_step_is_named_with_alternatives(mixed):
     assert "model.joblib: skl2onnx cannot convert this model: " in err
     assert "Doubler (the step 'double' of the Pipeline) has no ONNX converter; supported: " in err
     assert "OneHotEncoder" in err  # the alternatives are listed
+
+
+def test_optimizer_lists_matrix_passes_as_skipped_with_the_reason(mixed):
+    rc, err = mixed.run("optimize=int8", "optimize.measure.rounds=3", "optimize.measure.latency_runs=20",
+                        "optimize.measure.throughput_runs=1")
+    assert rc == 0, err
+    report = json.loads((mixed.root / "build" / "reports" / "optimization.json").read_text())
+    int8 = next(c for c in report["candidates"] if c["name"] == "int8_dynamic")
+    assert int8["status"] == "skipped"
+    assert int8["why"].startswith("int8_dynamic does not apply: the model takes one input per column (state string,")
+    assert report["chosen"] == "baseline"
+    base = next(c for c in report["candidates"] if c["name"] == "baseline")
+    assert base["status"] == "built"  # measured on the table's feeds: every input fed
+    assert base["peak_rss_mb"] > 0  # the memory child feeds every input too
