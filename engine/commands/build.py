@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from mlready.engine.commands.common import common, emit_json, json_option, out_option, quiet_option
 
@@ -32,7 +34,7 @@ def command(project: str, overrides: tuple[str, ...], out: str | None, no_cache:
     from mlready.engine.errors import BuildFailed
     from mlready.engine.progress import library_warnings, reporter_for, warning_summary
 
-    caught: list = []
+    caught: list[Any] = []
     try:
         with library_warnings() as caught:
             result = api.build(project, list(overrides), out=out, reporter=reporter_for(quiet, as_json),

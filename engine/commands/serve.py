@@ -8,7 +8,7 @@ import click
 from mlready.engine.commands.common import out_option, project_option
 
 
-class PortOrOff(click.ParamType):
+class PortOrOff(click.ParamType[int | str, Any]):
     """A port number 0-65535 (0: any free port, reported once bound) or ``off``."""
 
     name = "PORT|off"

@@ -77,7 +77,7 @@ def start(job: TrackingJob) -> list[str]:
 
 def reported_failures(project_dir: Path) -> list[str]:
     """Warnings for background recordings that failed since the last build (each said once)."""
-    lines = []
+    lines: list[str] = []
     root = jobs_dir(project_dir)
     if not root.is_dir():
         return lines
