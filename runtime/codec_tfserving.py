@@ -147,10 +147,10 @@ def _by_class(proba: np.ndarray, answers: Any, columnar: bool) -> Any:
     names = answers.class_names
     if proba.ndim != 2 or proba.shape[1] != len(names):
         return _fast(proba)
-    values = proba.astype(np.float64).tolist() if proba.dtype == np.float16 else proba.tolist()
+    values = (proba.astype(np.float64) if proba.itemsize == 2 else proba).tolist()  # FP16: no JSON float16
     if columnar:
-        return dict(zip(names, map(list, zip(*values, strict=True)), strict=True))
-    return [dict(zip(names, row, strict=True)) for row in values]
+        return dict(zip(names, map(list, zip(*values))))  # noqa: B905 - one list per class, same lengths
+    return [dict(zip(names, row)) for row in values]  # noqa: B905 - rows have one value per class (checked)
 
 
 def _fast(arr: np.ndarray) -> Any:
