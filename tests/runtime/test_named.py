@@ -318,3 +318,36 @@ def test_string_multi_input_requests_are_batched_together(srv, built):
     count1, rows1 = _batches(srv.url, "churn")
     assert rows1 - rows0 == sum(b - a for a, b in chunks)
     assert count1 - count0 < len(chunks)  # fewer onnxruntime calls than requests: some were merged
+
+
+def test_grpc_typed_contents_per_feature(srv, built):
+    """Feature tensors in typed ``contents`` (not raw bytes): each field per the feature's datatype."""
+    import grpc
+    from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
+    from mlready.runtime.proto import grpc_predict_v2_pb2_grpc as pb_grpc
+
+    df = built["df"].head(3)
+    req = pb.ModelInferRequest(model_name="churn")
+    req.inputs.add(name="age", datatype="INT64", shape=[3]).contents.int64_contents.extend(df["age"].tolist())
+    req.inputs.add(name="income", datatype="FP32", shape=[3, 1]).contents.fp32_contents.extend(
+        df["income"].tolist())
+    req.inputs.add(name="state", datatype="BYTES", shape=[3]).contents.bytes_contents.extend(
+        s.encode() for s in df["state"])
+    req.inputs.add(name="member", datatype="BOOL", shape=[3]).contents.bool_contents.extend(
+        bool(b) for b in df["member"])
+    with grpc.insecure_channel(srv.grpc) as channel:
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+        resp = stub.ModelInfer(req, timeout=10)
+        labels = [x.decode() for x in _bytes_elements(resp.raw_output_contents[0])]
+        assert labels == _expected(built, df)
+        del req.inputs[3]
+        with pytest.raises(grpc.RpcError) as err:
+            stub.ModelInfer(req, timeout=10)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "missing feature 'member'" in err.value.details()
+
+
+def _bytes_elements(raw: bytes) -> list[bytes]:
+    from mlready.runtime.datatypes import deserialize_bytes_tensor
+
+    return deserialize_bytes_tensor(raw)
