@@ -201,7 +201,9 @@ class App:
     async def openapi(self, req: Request) -> Response:
         self._method(req, "GET")
         manager = self.service.manager
-        loaded = {n: mv for n in manager.models() if (mv := manager.latest.get(n)) is not None}
+        # the document is open (no token): with auth on it carries no model data beyond names, so no examples
+        loaded = {} if self.service.auth.enabled else {
+            n: mv for n in manager.models() if (mv := manager.latest.get(n)) is not None}
         key = tuple((n, mv.version) for n, mv in sorted(loaded.items()))
         if self._openapi is None or self._openapi[0] != key:  # the examples follow the serving versions
             from mlready.runtime.openapi import openapi_document

@@ -351,3 +351,12 @@ def _bytes_elements(raw: bytes) -> list[bytes]:
     from mlready.runtime.datatypes import deserialize_bytes_tensor
 
     return deserialize_bytes_tensor(raw)
+
+
+def test_openapi_with_auth_on_carries_no_model_data(launch, built):
+    """/openapi.json needs no token: with auth on it names the models but carries no example rows."""
+    server = launch(built["repo"], auth={"token_env": "NAMED_TOKEN"}, env={"NAMED_TOKEN": "s3cret"})
+    doc = httpx.get(f"{server.url}/openapi.json").json()
+    body = doc["paths"]["/v1/models/{model}:predict"]["post"]["requestBody"]["content"]["application/json"]
+    assert "examples" not in body and "mean radius" not in json.dumps(doc)
+    assert httpx.get(f"{server.url}/v2/models/quickstart").status_code == 401
