@@ -27,6 +27,7 @@ class ImageReport:
     size: img.ImageSize
     smoke: SmokeResult | None
     overrides: list[str]  # what the build ran with: the previous build's choices plus the command's
+    notes: list[str]  # what the build's hooks said (the MLflow run)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,8 +53,11 @@ def build_and_check(project_dir: str | Path, overrides: list[str] | None = None,
         merged = merge_overrides(previous.overrides, merged, group_names(project))
     client = img.connect()  # no engine: fail before the build dir is touched
     try:
+        # the MLflow run is recorded in the background while the image builds (tagged once it is, below)
         result = api.build(project, merged, out=out, reporter=reporter,
-                           keep=previous.paths if previous is not None else ())
+                           keep=previous.paths if previous is not None else (), detach_hooks=True)
+        for line in result.kept.lines(result.out_dir):  # the user's changes moved aside: said at once
+            print(line, file=sys.stderr, flush=True)
         spec = result.spec
         cfg = spec.section("target.docker")
         context_dir = result.out_dir / OUT
@@ -74,7 +78,7 @@ def build_and_check(project_dir: str | Path, overrides: list[str] | None = None,
         client.close()
     record = img.ImageRecord(name=repo, tag=tag, id=built.id, digest=digest)
     report = ImageReport(f"{repo}:{tag}", built.id, digest, push, built.steps, built.cached, built.seconds,
-                         sizes, checked, merged)
+                         sizes, checked, merged, result.notes)
     update_manifest(result.out_dir, {"image": {**asdict(record), "pushed": push, "size": sizes.total}})
     record.write(project)
     _tag_registered_model(spec, result.manifest, f"{repo}:{tag}", digest)
@@ -84,9 +88,11 @@ def build_and_check(project_dir: str | Path, overrides: list[str] | None = None,
 def _tag_registered_model(spec: Any, manifest: Manifest, ref: str, digest: str | None) -> None:
     """Tag the Model Registry version of this build's model with its image (the build's hook ran before the
     image existed). Tracking switched off, or no registered version: nothing to do."""
+    from mlready.engine.lifecycle.background import wait
     from mlready.engine.lifecycle.tracking import record_image, tracking_enabled
 
     if tracking_enabled(spec):
+        wait(Path(spec.project_dir))  # the build's run, recorded in the background, registers the model
         version = record_image(spec, manifest, ref, digest)
         if version:
             print(f"mlflow: tagged model version {version} with image {ref}", file=sys.stderr)

@@ -54,3 +54,5 @@ def command(project: str, overrides: tuple[str, ...], out: str | None, push: boo
                    f"onnxruntime on {', '.join(s.outputs)} (max |diff| {s.max_abs_diff:.2g})")
     if report.pushed:
         click.echo(f"  pushed {report.ref}@{report.digest}")
+    for line in report.notes:
+        click.echo(line)

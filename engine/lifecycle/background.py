@@ -12,6 +12,7 @@ the job, and the next build reports it once (:func:`reported_failures`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -66,6 +67,7 @@ def start(job: TrackingJob) -> list[str]:
         )
     _WORKERS[:] = [w for w in _WORKERS if w.poll() is None]  # reap the finished ones; none is waited for
     _WORKERS.append(worker)
+    (job_dir / "pid").write_text(str(worker.pid), encoding="utf-8")
     lines = [f"mlflow: recording this build in the background (pid {worker.pid}, {job.store.display}); "
              "a failure is reported by the next build"]
     if job.register and job.model_sha:
@@ -75,9 +77,46 @@ def start(job: TrackingJob) -> list[str]:
     return lines
 
 
+def _alive(pid_file: Path) -> bool:
+    try:
+        pid = int(pid_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True  # being started: the pid file comes right after the process
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # our own child that exited and was not reaped yet is a zombie: not alive
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _pending(project_dir: Path) -> list[Path]:
+    """Jobs still being recorded. A job whose worker is gone without a word (killed) becomes a failure."""
+    root = jobs_dir(project_dir)
+    if not root.is_dir():
+        return []
+    pending = []
+    for job_dir in sorted(root.iterdir()):
+        if any((job_dir / n).exists() for n in ("error.txt", "error.reported.txt")) or not job_dir.is_dir():
+            continue
+        if _alive(job_dir / "pid"):
+            pending.append(job_dir)
+        else:  # (a worker that succeeded removed its job dir before it exited)
+            with contextlib.suppress(OSError):
+                (job_dir / "error.txt").write_text("the worker stopped before recording the run (killed?); see "
+                                                   "worker.log\n", encoding="utf-8")
+    return pending
+
+
 def reported_failures(project_dir: Path) -> list[str]:
     """Warnings for background recordings that failed since the last build (each said once)."""
     lines: list[str] = []
+    _pending(project_dir)  # dead workers' jobs become failures
     root = jobs_dir(project_dir)
     if not root.is_dir():
         return lines
@@ -94,13 +133,9 @@ def reported_failures(project_dir: Path) -> list[str]:
 
 def wait(project_dir: Path, timeout: float = 300.0) -> bool:
     """Wait until no background job of the project is left running; False on timeout."""
-    root = jobs_dir(project_dir)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        running = [d for d in root.iterdir() if not any((d / n).exists() for n in ("error.txt",
-                                                                                  "error.reported.txt"))] \
-            if root.is_dir() else []
-        if not running:
-            return True
+    while _pending(project_dir):
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.05)
-    return False
+    return True

@@ -71,3 +71,16 @@ def test_wait_tracking_says_which_version_is_which(project, capsys):
     out = capsys.readouterr().out
     assert ("registered as registry version 1 of bg (MLflow numbers each registration; the server serves it as "
             "model.version 3)") in out
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_reported_not_waited_for(project, capsys):
+    import os
+    import signal
+
+    assert main(["build", "-q", "-C", str(project)]) == 0
+    (job,) = jobs_dir(project).iterdir()
+    os.kill(int((job / "pid").read_text()), signal.SIGKILL)  # long before MLflow is even imported
+    assert wait(project, timeout=30)
+    assert main(["build", "-q", "-C", str(project), "tracking.enabled=false"]) == 0
+    assert "the worker stopped before recording the run (killed?)" in capsys.readouterr().err
