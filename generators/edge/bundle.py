@@ -1,7 +1,7 @@
 """Step ``edge.bundle``: the ORT model (int8 when within budget), operator config, runner, size report.
 
     edge/bundle/model.ort           kind edge-model          the model the runner loads
-    edge/bundle/model.json          kind edge-model-meta     input name, feature columns, outputs, variant
+    edge/bundle/model.json          kind edge-model-meta     inputs, the feature binding (CSV column -> input), outputs, variant
     edge/bundle/runner.py           kind edge-runner         the minimal runner (mlready.generators.edge.runner)
     edge/bundle/requirements.txt    kind edge-requirements   onnxruntime (the converting version) and numpy
     edge/required_operators.config  kind edge-operators      for a reduced-size onnxruntime build
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from importlib.resources import files
+from typing import Any
 
 import numpy as np
 from mlready.engine.errors import StepError
@@ -37,13 +38,31 @@ def requirements(header: str) -> str:
             f"numpy>={numpy.__version__.split('.')[0]}.0\n")
 
 
-def eval_data(ctx: StepContext, signature: dict) -> tuple[np.ndarray, np.ndarray] | None:
+def binding(signature: dict) -> list[dict]:
+    """The feature binding the runner reads CSV columns with: the signature's, else positional names."""
+    from mlready.generators._shared.feeds import bind_features
+
+    inputs = signature["inputs"]
+    names = signature.get("feature_names") or [f"f{i}" for i in range(max(inputs[0]["shape"][-1], 0))]
+    found = signature.get("features") or bind_features(inputs, names)
+    if found is None:
+        raise StepError("edge.bundle: cannot tell which CSV columns feed the inputs "
+                        + ", ".join(f"{i['name']} ({i['datatype']})" for i in inputs))
+    return found
+
+
+def eval_data(ctx: StepContext, signature: dict) -> tuple[Any, np.ndarray] | None:
+    """(rows, target) of data.eval: a float32 matrix, or the feature table of a per-column model."""
     from mlready.generators._shared.data import choose_features, read_table
+    from mlready.generators._shared.feeds import per_column
 
     spec = ctx.spec
     if not spec.data.eval:
         return None
     frame = read_table(ctx.resolve(spec.data.eval), "data.eval")
+    if per_column(signature.get("features")):
+        names = [f["name"] for f in signature["features"]]
+        return frame[choose_features(frame, "data.eval", spec.data.target, names, None)], frame[spec.data.target].to_numpy()
     features = choose_features(frame, "data.eval", spec.data.target, spec.data.features,
                                signature.get("feature_names"))
     return frame[features].to_numpy(dtype=np.float32), frame[spec.data.target].to_numpy()
@@ -65,16 +84,18 @@ def build_bundle(ctx: StepContext) -> list[Artifact]:
     fp32 = ctx.artifact(ONNX_MODEL).read_bytes()  # the served model: its step is this step's dependency
     signature = json.loads(ctx.artifact(SIGNATURE).read_text())
     inputs = signature["inputs"]
-    if len(inputs) != 1 or inputs[0]["datatype"] != "FP32":
-        raise StepError("edge.bundle: the edge runner takes one FP32 input tensor; this model has "
-                        + ", ".join(f"{i['name']} ({i['datatype']})" for i in inputs))
+    bound = binding(signature)
     task = signature.get("task", "classification")
     data = eval_data(ctx, signature)
+    matrix = len(inputs) == 1 and inputs[0]["datatype"] == "FP32" and all(f["index"] is not None for f in bound)
 
     variants = {"fp32": fp32}
     verdict = None
     int8_note = "int8: off (target.edge.int8)"
-    if cfg.int8 == "auto" and data is None:
+    if cfg.int8 == "auto" and not matrix:
+        int8_note = ("int8 not applicable: the model takes " + ", ".join(f"{i['name']} ({i['datatype']})" for i in inputs)
+                     + "; int8 dynamic quantization works on one FP32 matrix input")
+    elif cfg.int8 == "auto" and data is None:
         int8_note = "int8 not tried: no data.eval to check the accuracy budget on"
     elif cfg.int8 == "auto" and data is not None:
         ctx.progress("int8 dynamic quantization")
@@ -92,8 +113,8 @@ def build_bundle(ctx: StepContext) -> list[Artifact]:
             for v, b in variants.items()}
     head = ctx.header("#")
     meta = {"model": "model.ort", "name": signature.get("name"), "version": signature.get("version"),
-            "variant": chosen, "input": inputs[0]["name"], "features": signature.get("feature_names")
-            or [f"f{i}" for i in range(inputs[0]["shape"][-1])],
+            "variant": chosen, "input": inputs[0]["name"], "features": [f["name"] for f in bound],
+            "inputs": inputs, "binding": bound,
             "outputs": [o["name"] for o in signature.get("outputs", [])], "classes": signature.get("classes")}
     runner = head + runner_source()
     arts = [

@@ -31,10 +31,33 @@ def peak_rss_mb():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def read_rows(path, features):
+def _float(v):
+    return float(v) if v.strip() != "" else float("nan")  # an empty cell is missing: NaN for the imputers
+
+
+CONVERT = {  # a CSV cell -> the value of the datatype its input takes
+    "FP32": (_float, np.float32), "FP64": (_float, np.float64), "INT64": (int, np.int64), "INT32": (int, np.int32),
+    "BOOL": (lambda v: v.strip().lower() in ("true", "1"), np.bool_), "BYTES": (str, object),
+}
+
+
+def read_rows(path, meta):
+    """The CSV rows as feeds, one array per model input, through model.json's feature binding."""
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    return np.array([[float(r[f]) for f in features] for r in rows], dtype=np.float32).reshape(-1, len(features))
+    feeds = {}
+    for inp in meta["inputs"]:
+        bound = [b for b in meta["binding"] if b["input"] == inp["name"]]
+        conv, dtype = CONVERT[inp["datatype"]]
+        if len(bound) == 1 and bound[0]["index"] is None:
+            col = np.array([conv(r[bound[0]["name"]]) for r in rows], dtype=dtype)
+            feeds[inp["name"]] = col.reshape(-1, 1) if len(inp["shape"]) == 2 else col
+            continue
+        arr = np.empty((len(rows), max(b["index"] for b in bound) + 1), dtype=dtype)
+        for b in bound:
+            arr[:, b["index"]] = [conv(r[b["name"]]) for r in rows]
+        feeds[inp["name"]] = arr
+    return feeds
 
 
 def main(argv=None):
@@ -46,13 +69,14 @@ def main(argv=None):
     t0 = time.perf_counter()
     session = load(meta)
     load_ms = (time.perf_counter() - t0) * 1000
-    x = read_rows(args.csv, meta["features"])
+    feeds = read_rows(args.csv, meta)
+    n = len(next(iter(feeds.values())))
     if args.benchmark:
         times = []
         for i in range(args.benchmark):
-            row = x[i % len(x)][None, :]
+            row = {k: v[i % n : i % n + 1] for k, v in feeds.items()}
             t = time.perf_counter()
-            session.run(None, {meta["input"]: row})
+            session.run(None, row)
             times.append((time.perf_counter() - t) * 1000)
         p50, p99 = np.percentile(times, [50, 99])
         peak = peak_rss_mb()
@@ -60,7 +84,7 @@ def main(argv=None):
                           "p99_ms": round(float(p99), 4), "calls": args.benchmark, "peak_rss_mb": round(peak, 1)}))
         return 0
     names = [o.name for o in session.get_outputs()]
-    results = session.run(names, {meta["input"]: x})
+    results = session.run(names, feeds)
     json.dump({"outputs": {n: r.tolist() for n, r in zip(names, results, strict=True)}}, sys.stdout)
     print()
     return 0
