@@ -7,7 +7,7 @@ off: ``label`` + ``probabilities``):
 - XGBoost and LightGBM: onnxmltools' tree converters. XGBoost's converter reads the tree dump, which must
   use ``f0, f1, …`` feature names: the booster's own names are set aside while it converts.
 - CatBoost: CatBoost's own ONNX export (the better-kept path) of the trees, embedded as the pipeline's
-  TreeEnsemble operator with the estimator's classes.
+  TreeEnsemble operator.
 - a native LightGBM ``Booster`` (a ``.txt`` model file) is wrapped in :class:`LightGBMBoosterClassifier` /
   :class:`LightGBMBoosterRegressor`, scikit-learn-API views that predict with the booster and refit as a
   ``LGBMClassifier`` / ``LGBMRegressor`` with the file's hyper-parameters.
@@ -176,26 +176,23 @@ def _parse_catboost_classifier(scope: Any, model: Any, inputs: Any, custom_parse
 
 
 def _convert_catboost(scope: Any, operator: Any, container: Any) -> None:
-    """CatBoost's own export of the trees: one TreeEnsemble node, its inputs and outputs the operator's."""
+    """CatBoost's own export of the trees: one TreeEnsemble node (its class labels are the model's classes, ints
+    or strings), its inputs and outputs the operator's."""
+    import catboost
     from catboost.utils import convert_to_onnx_object
     from onnx.helper import get_attribute_value
 
-    est = operator.raw_operator
-    onx = convert_to_onnx_object(est)
+    try:
+        onx = convert_to_onnx_object(operator.raw_operator)
+    except catboost.CatBoostError as exc:  # e.g. float class labels: reported as a conversion failure
+        message = str(exc).strip().splitlines()[0].split(": ", 1)[-1]  # without "catboost/libs/....cpp:137: "
+        raise RuntimeError(f"CatBoost's ONNX export: {message}") from None
     trees = [n for n in onx.graph.node if n.op_type.startswith("TreeEnsemble")]
     others = [n.op_type for n in onx.graph.node if n not in trees and n.op_type != "ZipMap"]
     if len(trees) != 1 or others or len(onx.graph.initializer):
         raise RuntimeError(f"CatBoost's ONNX export has an unexpected graph ({[n.op_type for n in onx.graph.node]})")
     node = trees[0]
-    attrs = {a.name: get_attribute_value(a) for a in node.attribute}
-    if node.op_type == "TreeEnsembleClassifier":
-        attrs.pop("classlabels_strings", None)
-        attrs.pop("classlabels_int64s", None)
-        classes = list(est.classes_)
-        if all(isinstance(c, (int, np.integer)) for c in classes):
-            attrs["classlabels_int64s"] = [int(c) for c in classes]
-        else:
-            attrs["classlabels_strings"] = [str(c).encode() for c in classes]
+    attrs = {a.name: get_attribute_value(a) for a in node.attribute}  # class labels: the model's own classes
     container.add_node(
         node.op_type,
         [operator.inputs[0].full_name],

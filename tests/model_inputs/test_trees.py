@@ -118,7 +118,11 @@ def test_multiclass_native_file(proj, iris_frames, lib):
     est = LIBS[lib][0]().fit(train.drop(columns="target"), train["target"])
     proj.write("data/train.csv", train)
     proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy(save(proj, est, lib, "native"), ["accuracy >= 0.85", *PARITY]))
+    source = save(proj, est, lib, "native")
+    if lib == "xgboost":  # XGBoost's binary JSON (UBJSON) this time
+        est.save_model(proj.root / "model.ubj")
+        source = "model.ubj"
+    proj.write("deploy.yaml", deploy(source, ["accuracy >= 0.85", *PARITY]))
     rc, err = proj.run()
     assert rc == 0, err
     sig = proj.signature()
@@ -211,3 +215,21 @@ def test_explicit_format_reads_the_librarys_estimator_from_joblib(proj, cancer_f
     proj.write("deploy.yaml", deploy("model.joblib", PARITY, "  format: xgboost\n"))
     rc, err = proj.run()
     assert rc == 0, err
+
+
+@pytest.mark.parametrize(("lib", "how"), [("catboost", "native"), ("catboost", "joblib"), ("lightgbm", "joblib")])
+def test_string_classes_are_the_served_labels(proj, iris_frames, lib, how):
+    """Classes fitted as strings stay strings: the label output is BYTES, the ONNX labels are the names."""
+    names = {0: "setosa", 1: "versicolor", 2: "virginica"}
+    train, test = (f.assign(target=f["target"].map(names)) for f in iris_frames)
+    est = LIBS[lib][0]().fit(train.drop(columns="target"), train["target"])
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy(save(proj, est, lib, how), ["accuracy >= 0.85", *PARITY]))
+    rc, err = proj.run()
+    assert rc == 0, err
+    sig = proj.signature()
+    assert sig["classes"] == ["setosa", "versicolor", "virginica"]
+    assert sig["outputs"][0] == {"name": "label", "datatype": "BYTES", "shape": [-1]}
+    label, _ = served(proj).run(None, {"input": test.drop(columns="target").to_numpy(np.float32)})
+    assert set(label.tolist()) <= set(names.values())

@@ -128,3 +128,16 @@ def test_a_missing_library_is_a_spec_error_naming_the_extra(proj, table, monkeyp
     assert ("deploy.yaml:3 model.source: the LightGBM format needs lightgbm_not_installed_here, which is not "
             "installed: pip install 'mlready[lightgbm]'") in err
     assert not (proj.root / "build").exists()
+
+
+def test_catboost_float_class_labels_are_a_conversion_error(proj, table):
+    """CatBoost's ONNX export refuses floating-point class labels: a located conversion error, not a crash."""
+    numeric = table[["usage", "months", "target"]].assign(target=lambda f: f["target"].astype(float))
+    est = cb.CatBoostClassifier(iterations=5, verbose=0, allow_writing_files=False)
+    est.fit(numeric[["usage", "months"]], numeric["target"])
+    est.save_model(str(proj.root / "model.cbm"))
+    proj.write("data/eval.csv", numeric)
+    proj.write("deploy.yaml", deploy("model.cbm"))
+    err = failed(proj)
+    assert (f"{proj.root / 'model.cbm'}: skl2onnx cannot convert this model: CatBoost's ONNX export: ONNX format "
+            "does not support floating-point labels") in err
