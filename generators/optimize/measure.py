@@ -92,8 +92,8 @@ BLOCK = 10  # batch-1 calls per candidate before the next candidate's turn
 def timings(sessions: dict[str, Any], feeds: dict[str, np.ndarray], cfg: MeasureSpec, progress=None) -> dict[str, Timing]:
     """Batch-1 latency and batched throughput; ``feeds`` are the evaluation rows by input name."""
     names = list(sessions)
-    n = len(next(iter(feeds.values())))
-    rows = [{k: v[i % n : i % n + 1] for k, v in feeds.items()} for i in range(cfg.latency_runs)]
+    count = len(next(iter(feeds.values())))
+    rows = [{k: v[i % count : i % count + 1] for k, v in feeds.items()} for i in range(cfg.latency_runs)]
     big = {k: np.resize(v, (cfg.throughput_batch, *v.shape[1:])) for k, v in feeds.items()}
     lat: dict[str, list[np.ndarray]] = {n: [] for n in names}
     thr: dict[str, list[float]] = {n: [] for n in names}
