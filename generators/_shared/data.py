@@ -150,6 +150,15 @@ def target_vector(frame: pd.DataFrame, name: str, target: str, task: str) -> np.
     return series.to_numpy()
 
 
+def _has_target(frame: pd.DataFrame, name: str, target: str, required: bool) -> bool:
+    if required and target not in frame.columns:
+        raise StepError(
+            f"{name}: target column {target!r} not found (columns: {_columns_list(frame.columns)}); "
+            "set data.target"
+        )
+    return target in frame.columns
+
+
 def load_dataset(
     path: Path,
     name: str,
@@ -166,12 +175,7 @@ def load_dataset(
 ) -> Dataset:
     """Read a table and split it into model inputs and the target, checking it fits the model."""
     frame = read_table(path, name)
-    has_target = target in frame.columns
-    if require_target and not has_target:
-        raise StepError(
-            f"{name}: target column {target!r} not found (columns: {_columns_list(frame.columns)}); "
-            "set data.target"
-        )
+    has_target = _has_target(frame, name, target, require_target)
     features = choose_features(frame, name, target, spec_features, model_features)
     if n_features is not None and len(features) != n_features:
         raise StepError(
@@ -191,12 +195,7 @@ def load_table(
     """A table for a model with one input per column: the feature columns as they are (strings, booleans,
     integers, missing values), checked against the model by ``_shared/feeds.py`` when fed."""
     frame = read_table(path, name)
-    has_target = target in frame.columns
-    if require_target and not has_target:
-        raise StepError(
-            f"{name}: target column {target!r} not found (columns: {_columns_list(frame.columns)}); "
-            "set data.target"
-        )
+    has_target = _has_target(frame, name, target, require_target)
     missing = [c for c in features if c not in frame.columns]
     if missing:
         raise StepError(
