@@ -10,7 +10,7 @@ from mlready.generators._shared.k8s_context import BundleContext, env_namespace
 from mlready.generators._shared.k8s_spec import ENVIRONMENTS
 from mlready.generators.helm.holes import template
 from mlready.generators.helm.notes import notes
-from mlready.generators.helm.templates import HELPERS, HPA_CHECK, chart_templates
+from mlready.generators.helm.templates import HELPERS, chart_templates
 from mlready.generators.helm.values import ChartValues, schema_text
 from mlready.generators.k8s import seam
 
@@ -57,9 +57,9 @@ def chart_files(
 ) -> dict[str, str]:
     base = seam.base_files(ctx, runtime_config, rule_groups)
     namespaces = {env: env_namespace(ctx, env, current_env, current_ns) for env in ENVIRONMENTS}
-    overlays = {env: (seam.overlay_settings(ctx, env, ns), seam.environment_objects(ctx, env, ns))
-                for env, ns in namespaces.items()}
-    values = ChartValues(ctx, base, overlays)
+    settings = {env: seam.overlay_settings(ctx, env, ns) for env, ns in namespaces.items()}
+    env_objects = {env: seam.environment_objects(ctx, env, ns) for env, ns in namespaces.items()}
+    values = ChartValues(ctx, base, settings)
     label = f"{meta.name}-{meta.version}".replace("+", "_")
     files = {
         "Chart.yaml": dump_yaml(_chart_yaml(meta), header=header),
@@ -70,9 +70,7 @@ def chart_files(
         files[f"values-{env}.yaml"] = dump_yaml(
             values.files[env], header=header + _install_hint(meta, env, namespaces[env]))
     files["templates/_helpers.tpl"] = HELPERS
-    for name, doc, when in chart_templates(ctx, base, {e: o for e, (_, o) in overlays.items()}, label,
-                                           values.image):
-        checks = HPA_CHECK if name == "hpa.yaml" else ""
+    for name, doc, when, checks in chart_templates(ctx, base, env_objects, namespaces, label, values.image):
         files[f"templates/{name}"] = template(doc, header, when, checks)
     files["templates/NOTES.txt"] = notes(ctx, signature, header)
     return {f"helm/{meta.name}/{path}": text for path, text in files.items()}

@@ -17,12 +17,14 @@ import json
 import re
 from typing import Any
 
+from mlready.generators._shared.k8s_autoscaling import autoscaler, hpa
 from mlready.generators._shared.k8s_context import ENV_LABEL, TRACK_LABEL, BundleContext
 from mlready.generators._shared.k8s_spec import ENVIRONMENTS, AutoscalingSpec, ResourcesSpec
 from mlready.generators._shared.pod import CONTAINER, resources
 from mlready.generators.helm.holes import Hole
 from mlready.generators.k8s import seam
 
+HPA = "hpa.yaml"
 NAMESPACE = Hole(".Release.Namespace")
 ENVIRONMENT = Hole(".Values.environment", when=".Values.environment")
 UNSET = 'kindIs "invalid" {}'  # a value that is null or absent (Helm drops null keys when merging values)
@@ -109,7 +111,7 @@ def _deployment(doc: dict[str, Any], ctx: BundleContext, image: bool, track: str
 def _hpa(ctx: BundleContext) -> dict[str, Any]:
     values = Values()
     a: AutoscalingSpec = values.section(AutoscalingSpec, ".Values.autoscaling")
-    doc: dict[str, Any] = values.fill(seam.hpa(ctx, a, "mlready-namespace"))
+    doc: dict[str, Any] = values.fill(hpa(ctx, a, "mlready-namespace"))
     doc["metadata"]["namespace"] = NAMESPACE
     return doc
 
@@ -121,20 +123,40 @@ HPA_CHECK = ('{{- if gt (int .Values.autoscaling.min_replicas) (int .Values.auto
 
 def chart_templates(
     ctx: BundleContext, base: dict[str, dict[str, Any]], env_objects: dict[str, dict[str, dict[str, Any]]],
-    chart_label: str, image: bool,
-) -> list[tuple[str, dict[str, Any], str | None]]:
-    """(template file name, object with holes, condition for the whole object or None)."""
-    out: list[tuple[str, dict[str, Any], str | None]] = []
+    namespaces: dict[str, str], chart_label: str, image: bool,
+) -> list[tuple[str, dict[str, Any], str | None, str]]:
+    """(template file name, object with holes, condition for the whole object or None, checks run where it
+    is rendered)."""
+    out: list[tuple[str, dict[str, Any], str | None, str]] = []
     for name, doc in base.items():
         t = _common(doc, chart_label)
         if t["kind"] == "Deployment":
             stable = t["metadata"]["name"] == ctx.name
             track = None if stable else t["metadata"]["labels"][TRACK_LABEL]
             _deployment(t, ctx, image, track)
-        out.append((name, t, None))
-    out.append(("hpa.yaml", _common(_hpa(ctx), chart_label), ".Values.autoscaling.enabled"))
+        out.append((name, t, None, ""))
+    scaler, _ = autoscaler(ctx, AutoscalingSpec(), "x")  # the file of the overlays' autoscaler
+    if scaler == HPA:  # from values; KEDA's objects (which own their HPA) are rendered as built, below
+        out.append((HPA, _common(_hpa(ctx), chart_label), ".Values.autoscaling.enabled", HPA_CHECK))
     for env in ENVIRONMENTS:
         for name, doc in env_objects[env].items():
-            if doc["kind"] != "HorizontalPodAutoscaler":
-                out.append((f"{env}-{name}", _common(doc, chart_label), f'eq .Values.environment "{env}"'))
+            if name == HPA:
+                continue
+            when = f'eq .Values.environment "{env}"'
+            if name == scaler:
+                when = f"and ({when}) .Values.autoscaling.enabled"
+            checks = namespace_check(doc, namespaces[env])
+            out.append((f"{env}-{name}", _common(doc, chart_label), when, checks))
     return out
+
+
+def namespace_check(doc: dict[str, Any], namespace: str) -> str:
+    """For an object built for one environment that names its namespace beyond its metadata (a KEDA
+    trigger's query selects ``namespace="<ns>"``): fail the render in any other namespace, instead of
+    installing an autoscaler that watches nothing."""
+    rest = {k: v for k, v in doc.items() if k != "metadata"}
+    if namespace not in json.dumps(rest):
+        return ""
+    return (f'{{{{- if ne .Release.Namespace {json.dumps(namespace)} }}}}\n'
+            f'{{{{- fail (printf "this object was built for namespace {namespace}, not %s: install there, or '
+            f'rebuild with target.k8s.environments.<env>.namespace" .Release.Namespace) }}}}\n{{{{- end }}}}\n')

@@ -3,8 +3,8 @@
 ``helm install`` checks a value with the rules ``deploy.yaml`` is checked with.
 
 Values use the spec's vocabulary (``resources.cpu_limit``, ``autoscaling.min_replicas``), not the
-Kubernetes object's, and are derived from the overlay's own settings (images, replica counts, whether it
-adds an HPA), so they say what the overlay says.
+Kubernetes object's, and are derived from the overlay's own settings (images, replica counts) and the
+environment's section, so they say what the overlay says.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ def _values_model(ctx: BundleContext, image: bool, tracks: tuple[str, ...]) -> t
         "replicas": (int | None, Field(None, ge=0, description=(
             f"replicas of Deployment {ctx.name}; ignored when autoscaling.enabled (the HPA owns the count)"))),
         "resources": (ResourcesSpec, Field(description="the server container's resources, as in target.k8s")),
-        "autoscaling": (AutoscalingSpec, Field(description="a CPU HorizontalPodAutoscaler, as in target.k8s")),
+        "autoscaling": (AutoscalingSpec, Field(description=(
+            "as in target.k8s: enabled writes the autoscaler (an HPA from these values; a KEDA object as built "
+            "for the environment) and drops replicas"))),
     }
     if tracks:
         track_literal = Literal[tracks]  # type: ignore[valid-type]
@@ -58,19 +60,17 @@ def _values_model(ctx: BundleContext, image: bool, tracks: tuple[str, ...]) -> t
 class ChartValues:
     """The values model of one chart and every values file's content."""
 
-    def __init__(self, ctx: BundleContext, base: dict[str, dict[str, Any]],
-                 overlays: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]]):
-        """``base``: file -> object of the kustomize base; ``overlays``: env -> (its kustomization,
-        its own objects)."""
+    def __init__(self, ctx: BundleContext, base: dict[str, dict[str, Any]], overlays: dict[str, dict[str, Any]]):
+        """``base``: file -> object of the kustomize base; ``overlays``: env -> its kustomization."""
         self.ctx = ctx
         deployments = [d for d in base.values() if d["kind"] == "Deployment"]
         self.tracks: dict[str, str] = {d["metadata"]["name"]: d["metadata"]["labels"].get(TRACK_LABEL, "stable")
                                        for d in deployments if d["metadata"]["name"] != ctx.name}
-        self.image = any("images" in k for k, _ in overlays.values())
+        self.image = any("images" in k for k in overlays.values())
         self.model = _values_model(ctx, self.image, tuple(sorted(set(self.tracks.values()))))
         self.files: dict[str | None, dict[str, Any]] = {None: self._base()}
         for env in ENVIRONMENTS:
-            self.files[env] = self._overlay(env, *overlays[env])
+            self.files[env] = self._overlay(env, overlays[env])
 
     def _base(self) -> dict[str, Any]:
         dev = self.ctx.cfg.environments.dev
@@ -86,15 +86,14 @@ class ChartValues:
             values["track_replicas"] = {}
         return self._dump(values)
 
-    def _overlay(self, env: str, k: dict[str, Any], objects: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def _overlay(self, env: str, k: dict[str, Any]) -> dict[str, Any]:
         e = self.ctx.cfg.environments.get(env)
         counts = {r["name"]: r["count"] for r in k.get("replicas", [])}
-        hpa = any(d["kind"] == "HorizontalPodAutoscaler" for d in objects.values())
         values: dict[str, Any] = {
             "environment": env,
             "replicas": counts.get(self.ctx.name),
             "resources": e.resources,
-            "autoscaling": e.autoscaling.model_copy(update={"enabled": hpa}),
+            "autoscaling": e.autoscaling,
         }
         if self.image:
             (image,) = k["images"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlready.generators._shared.k8s_autoscaling import hpa  # noqa: F401  (re-exported: generators/k8s/seam.py)
 from mlready.generators._shared.k8s_context import CONFIG_FILE, BundleContext
 
 

@@ -1,7 +1,8 @@
 """What other renderings of the bundle build from (the Helm chart, ``generators/helm``): the base objects, the
-objects an environment's overlay adds, the overlay's own settings, and the builders whose inputs a chart turns
-into values. The one module of this package another generator may import (see the import contract in
-pyproject.toml): keep these names and signatures stable, or adapt ``generators/helm`` in the same commit.
+objects an environment's overlay adds, the overlay's own settings, and the CPU-limit annotation the overlay
+patches (the autoscalers are in ``_shared/k8s_autoscaling.py``). The one module of this package another
+generator may import (see the import contract in pyproject.toml): keep these names and signatures stable, or
+adapt ``generators/helm`` in the same commit.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from typing import Any
 from mlready.generators._shared.k8s_context import BundleContext
 from mlready.generators.k8s.bundle import base_files
 from mlready.generators.k8s.kustomize import overlay
-from mlready.generators.k8s.objects import hpa
 from mlready.generators.k8s.workload import cpu_limit_skip
 
-__all__ = ["base_files", "cpu_limit_skip", "environment_objects", "hpa", "overlay_settings"]
+__all__ = ["base_files", "cpu_limit_skip", "environment_objects", "overlay_settings"]
 
 
 def overlay_settings(ctx: BundleContext, env: str, namespace: str) -> dict[str, Any]:
