@@ -63,13 +63,13 @@ def chart_files(
     label = f"{meta.name}-{meta.version}".replace("+", "_")
     files = {
         "Chart.yaml": dump_yaml(_chart_yaml(meta), header=header),
-        "values.schema.json": schema_text(values),
+        "values.schema.json": schema_text(values, header),
         "values.yaml": dump_yaml(values.files[None], header=header + _install_hint(meta, None, ctx.namespace)),
     }
     for env in ENVIRONMENTS:
         files[f"values-{env}.yaml"] = dump_yaml(
             values.files[env], header=header + _install_hint(meta, env, namespaces[env]))
-    files["templates/_helpers.tpl"] = HELPERS
+    files["templates/_helpers.tpl"] = "{{/*\n" + header.replace("*/", "* /") + "*/}}\n" + HELPERS
     for name, doc, when, checks in chart_templates(ctx, base, env_objects, namespaces, label, values.image):
         files[f"templates/{name}"] = template(doc, header, when, checks)
     files["templates/NOTES.txt"] = notes(ctx, signature, header)

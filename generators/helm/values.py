@@ -120,5 +120,7 @@ class ChartValues:
         return schema
 
 
-def schema_text(values: ChartValues) -> str:
-    return json.dumps(values.schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def schema_text(values: ChartValues, header: str) -> str:
+    """The schema as JSON, the build header as its ``$comment`` (JSON has no comments)."""
+    comment = " ".join(line.removeprefix("#").strip() for line in header.strip().splitlines())
+    return json.dumps({"$comment": comment, **values.schema()}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
