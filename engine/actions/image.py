@@ -81,11 +81,11 @@ def build_and_check(project_dir: str | Path, overrides: list[str] | None = None,
                          sizes, checked, merged, result.notes)
     update_manifest(result.out_dir, {"image": {**asdict(record), "pushed": push, "size": sizes.total}})
     record.write(project)
-    _tag_registered_model(spec, result.manifest, f"{repo}:{tag}", digest)
+    report.notes.extend(_tag_registered_model(spec, result.manifest, f"{repo}:{tag}", digest))
     return report
 
 
-def _tag_registered_model(spec: Any, manifest: Manifest, ref: str, digest: str | None) -> None:
+def _tag_registered_model(spec: Any, manifest: Manifest, ref: str, digest: str | None) -> list[str]:
     """Tag the Model Registry version of this build's model with its image (the build's hook ran before the
     image existed). Tracking switched off, or no registered version: nothing to do."""
     from mlready.engine.lifecycle.background import wait
@@ -95,4 +95,5 @@ def _tag_registered_model(spec: Any, manifest: Manifest, ref: str, digest: str |
         wait(Path(spec.project_dir))  # the build's run, recorded in the background, registers the model
         version = record_image(spec, manifest, ref, digest)
         if version:
-            print(f"mlflow: tagged model version {version} with image {ref}", file=sys.stderr)
+            return [f"mlflow: tagged registry version {version} of the model with image {ref}"]
+    return []

@@ -31,10 +31,14 @@ def command(project: str, overrides: tuple[str, ...], out: str | None, push: boo
       mlready image -C examples/quickstart +target=docker env=prod --push
     """
     from mlready.engine import api
-    from mlready.engine.progress import reporter_for
+    from mlready.engine.progress import library_warnings, reporter_for, warning_summary
 
-    report = api.image(project, list(overrides), push=push, smoke=not no_smoke, no_cache=no_cache, out=out,
-                       reporter=reporter_for(quiet, as_json))
+    with library_warnings() as caught:
+        report = api.image(project, list(overrides), push=push, smoke=not no_smoke, no_cache=no_cache, out=out,
+                           reporter=reporter_for(quiet, as_json))
+    if not (quiet or as_json):
+        for line in warning_summary(caught):
+            click.echo(line, err=True)
     if as_json:
         emit_json({"ok": True, **report.to_dict()})
         return
