@@ -113,6 +113,19 @@ def _pending(project_dir: Path) -> list[Path]:
     return pending
 
 
+def pending_fingerprint(project_dir: Path, fingerprint: str) -> bool:
+    """Whether a job still being recorded is this same build (a no-op rebuild right after a build)."""
+    import json
+
+    for job_dir in _pending(project_dir):
+        try:
+            if json.loads((job_dir / "job.json").read_text(encoding="utf-8")).get("fingerprint") == fingerprint:
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 def reported_failures(project_dir: Path) -> list[str]:
     """Warnings for background recordings that failed since the last build (each said once)."""
     lines: list[str] = []

@@ -315,6 +315,9 @@ class MlflowHook:
             notes.append(f"mlflow: unchanged build, already recorded as run {previous.get('run_id')} "
                          f"({store.display})")
             return None, notes
+        if fingerprint and background.pending_fingerprint(Path(spec.project_dir), fingerprint):
+            notes.append(f"mlflow: unchanged build, being recorded in the background ({store.display})")
+            return None, notes
         return job_for(spec, result.manifest, Path(result.out_dir), store, fingerprint), notes
 
     def after_build(self, spec: Any, result: Any) -> Note | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mlready.engine.cli import main
 from mlready.engine.lifecycle.background import jobs_dir, wait
-from mlready.engine.lifecycle.store import open_client, store_for
+from mlready.engine.lifecycle.store import open_client, project_lock, store_for
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 SPEC = """project: {name: bg}
@@ -84,3 +84,26 @@ def test_a_killed_worker_is_reported_not_waited_for(project, capsys):
     assert wait(project, timeout=30)
     assert main(["build", "-q", "-C", str(project), "tracking.enabled=false"]) == 0
     assert "the worker stopped before recording the run (killed?)" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_noop_rebuild_while_the_run_is_recorded_is_not_recorded_twice(project, capsys):
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
+                        *args], cwd=project, check=True, capture_output=True)
+
+    (project / ".gitignore").write_text("build/\n.mlready/\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "init")  # a clean tree: an unchanged rebuild is the same run
+    with project_lock(project / ".mlready"):  # the worker waits for it: still recording at the rebuild
+        assert main(["build", "-C", str(project)]) == 0
+        assert main(["build", "-C", str(project)]) == 0
+        assert "mlflow: unchanged build, being recorded in the background" in capsys.readouterr().out
+    assert wait(project, timeout=120)
+    assert main(["build", "-C", str(project)]) == 0
+    assert "mlflow: unchanged build, already recorded as run " in capsys.readouterr().out
+    client = open_client(store_for(project))
+    assert len(client.search_runs([client.get_experiment_by_name("bg").experiment_id])) == 1
