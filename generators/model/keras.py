@@ -110,7 +110,8 @@ def graph(model: Any, origin: str) -> TfGraph:
         return out
 
     layers = [layer.name for layer in getattr(model, "layers", [])]
-    return TfGraph(inputs=inputs, call=call, title=f"Keras {type(model).__name__} model", layers=layers)
+    return TfGraph(inputs=inputs, call=call, title=f"Keras {type(model).__name__} model", layers=layers,
+                   trackable=model)
 
 
 def load(spec: Any, path: Path | None, sample: Any) -> SourceModel:

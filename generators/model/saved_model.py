@@ -71,7 +71,7 @@ def graph(loaded: Any, origin: str) -> TfGraph:
         _ = loaded  # the signature's variables live as long as the loaded object
         return fn(**dict(zip(names, tensors, strict=True)))[output]
 
-    return TfGraph(inputs=inputs, call=call, title=f"SavedModel signature {name!r}")
+    return TfGraph(inputs=inputs, call=call, title=f"SavedModel signature {name!r}", trackable=loaded)
 
 
 def load(spec: Any, path: Path | None, sample: Any) -> SourceModel:

@@ -18,9 +18,11 @@ each named after its column. TensorFlow is an optional extra, imported here only
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +87,7 @@ class TfGraph:
     call: Callable[..., Any]  # (*tensors, one per input, in order) -> the output tensor
     title: str  # "Keras Sequential", "SavedModel signature 'serving_default'"
     layers: Sequence[str] = field(default_factory=tuple)  # Keras layer names (to place an unsupported op)
+    trackable: Any = None  # the Keras model or loaded SavedModel: tf2onnx reads its lookup tables' contents
 
 
 def _one_column(inp: TfInput) -> bool:
@@ -192,7 +195,7 @@ class TfPredictor:
         return proba
 
 
-def _traced(tf: Any, graph: TfGraph, origin: str) -> tuple[Any, list[Any]]:
+def _traced(tf: Any, graph: TfGraph) -> tuple[Any, list[Any]]:
     signature = [tf.TensorSpec(i.shape, tf.as_dtype(i.dtype), name=i.name) for i in graph.inputs]
 
     def serve(*tensors: Any) -> dict[str, Any]:
@@ -250,6 +253,31 @@ def _unsupported(onx: Any, graph: TfGraph, origin: str) -> None:
         )
 
 
+#: the lookup ops tf2onnx makes of TensorFlow hash tables: (op, key attribute, value attribute) pairs
+_TABLES = {"CategoryMapper": (("cats_strings", "cats_int64s"),),
+           "LabelEncoder": tuple((f"keys_{k}", f"values_{v}") for k in ("strings", "int64s", "floats")
+                                 for v in ("strings", "int64s", "floats"))}
+
+
+def _canonical_tables(onx: Any) -> None:
+    """Lookup tables in key order: TensorFlow exports a hash table's entries in its hash order, which changes
+    from process to process (the same model would convert to different bytes)."""
+    from onnx import helper
+
+    for node in onx.graph.node:
+        for key_name, value_name in _TABLES.get(node.op_type, ()):
+            attrs = {a.name: a for a in node.attribute}
+            if key_name not in attrs or value_name not in attrs:
+                continue
+            keys = list(helper.get_attribute_value(attrs[key_name]))
+            values = list(helper.get_attribute_value(attrs[value_name]))
+            if len(keys) != len(values):
+                continue
+            pairs = sorted(zip(keys, values, strict=True), key=lambda kv: kv[0])
+            for name, items in ((key_name, [k for k, _ in pairs]), (value_name, [v for _, v in pairs])):
+                attrs[name].CopyFrom(helper.make_attribute(name, items))
+
+
 def _final_op(onx: Any, output: str) -> str:
     """The op producing ``output``, looking through Identity nodes."""
     producers = {o: n for n in onx.graph.node for o in n.output}
@@ -285,13 +313,30 @@ def _head(spec: Any, onx: Any, out: np.ndarray, origin: str) -> tuple[str, int, 
     return task, width, classes, activation, note
 
 
-def _from_function(tf: Any, fn: Any, signature: list[Any], opset: int) -> Any:
-    """``tf2onnx.convert.from_function`` with the graph inputs limited to the function's arguments.
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """tf2onnx's and TensorFlow's Python loggers below errors while converting (their warnings and info are
+    about the graph rewriting, not the user's model), then as they were."""
+    loggers = [logging.getLogger("tf2onnx"), logging.getLogger("tensorflow")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
-    tf2onnx 1.17 lists every non-resource input of the concrete function as a graph input, including the
-    eager tensors the function captures (a Keras ``Normalization`` layer's mean and variance, in a Keras model
-    or a SavedModel alike): the ONNX model would ask callers for them. Freezing turns those captures into
-    constants, so only the arguments are inputs here; the rest is what ``from_function`` does."""
+
+def _from_function(tf: Any, fn: Any, signature: list[Any], opset: int, trackable: Any) -> Any:
+    """``tf2onnx.convert.from_function`` with the graph inputs limited to the function's arguments, frozen
+    the way ``from_keras`` freezes a model (with the contents of its lookup tables).
+
+    tf2onnx 1.17's ``from_function`` lists every non-resource input of the concrete function as a graph input,
+    including the eager tensors the function captures (a Keras ``Normalization`` layer's mean and variance, in
+    a Keras model or a SavedModel alike): the ONNX model would ask callers for them. Freezing turns those
+    captures into constants, so only the arguments are inputs here. ``from_keras`` itself fails on Keras 3
+    models (it looks up the outputs by Keras 2 tensor names), hence this."""
     from tf2onnx import tf_loader
     from tf2onnx.convert import _convert_common, tensor_names_from_structed
 
@@ -300,26 +345,29 @@ def _from_function(tf: Any, fn: Any, signature: list[Any], opset: int) -> Any:
     output_names = [t.name for t in concrete.outputs if t.dtype != tf.dtypes.resource]
     renames = tensor_names_from_structed(concrete, input_names, output_names)
     with tf.device("/cpu:0"):
-        frozen = tf_loader.from_function(concrete, input_names, output_names)
+        if trackable is not None:
+            frozen, tables = tf_loader.from_trackable(trackable, concrete, input_names, output_names, False)
+        else:
+            frozen, tables = tf_loader.from_function(concrete, input_names, output_names), None
         onx, _ = _convert_common(frozen, name="mlready", continue_on_error=True, opset=opset,
-                                 input_names=input_names, output_names=output_names, tensors_to_rename=renames)
+                                 input_names=input_names, output_names=output_names, tensors_to_rename=renames,
+                                 initialized_tables=tables)
     return onx
 
 
 def convert(spec: Any, graph: TfGraph, sample: Any, origin: str) -> SourceModel:
     """Trace, convert, check and add the served outputs."""
-    import logging
-
     import onnx
 
     tf = import_tf()
     columns = [str(c) for c in sample.columns] if sample is not None and hasattr(sample, "columns") else None
     feature_names = check_inputs(graph, columns, origin)
-    fn, signature = _traced(tf, graph, origin)
+    fn, signature = _traced(tf, graph)
     out = _probe(tf, fn, graph, sample, origin)
-    logging.getLogger("tf2onnx").setLevel(logging.CRITICAL)  # unsupported ops are reported below, by name
     try:
-        onx = _from_function(tf, fn, signature, spec.model.opset)
+        with _quiet():  # a build says what it decided (the notes); unsupported ops are reported below, by name
+            # a function of its own: freezing rewires the captures of the concrete function it converts
+            onx = _from_function(tf, _traced(tf, graph)[0], signature, spec.model.opset, graph.trackable)
     except Exception as exc:
         first = (str(exc).strip().split("\n") or [""])[0] or type(exc).__name__
         raise ModelSourceError(f"{origin}: tf2onnx cannot convert the model: {type(exc).__name__}: {first}") from None
@@ -329,6 +377,7 @@ def convert(spec: Any, graph: TfGraph, sample: Any, origin: str) -> SourceModel:
                                f"expected one ({SCORES})")
     task, width, classes, activation, note = _head(spec, onx, out, origin)
     append_head(onx, SCORES, task, classes or [], activation, width)
+    _canonical_tables(onx)
     onx.producer_name, onx.producer_version, onx.doc_string = "mlready", "", ""
     onx.graph.name = "mlready"  # tf2onnx names it after the traced function (a per-process counter)
     for node in onx.graph.node:

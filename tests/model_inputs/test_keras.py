@@ -5,7 +5,10 @@ their format, and ops tf2onnx cannot convert, are located errors that write noth
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import onnxruntime as ort
@@ -18,6 +21,7 @@ keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 pytest.importorskip("tf2onnx")
 
+STATES = ["NY", "CA", "TX", "WA", "FL", "IL", "OH", "GA"]
 GATES = '["accuracy >= 0.85", "parity.agreement >= 0.999", "parity.max_abs_diff <= 1e-5"]'
 
 
@@ -36,6 +40,16 @@ def _two_inputs_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     income = rng.normal(50, 15, n).round(2)
     target = ((age - 45) / 15 + (income - 50) / 10 + rng.normal(0, 0.3, n) > 0).astype(int)
     frame = pd.DataFrame({"age": age, "income": income, "target": target})
+    return frame.iloc[:300].reset_index(drop=True), frame.iloc[300:].reset_index(drop=True)
+
+
+def _mixed_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(1)
+    n = 400
+    state = rng.choice(STATES, n)
+    age = rng.uniform(18, 80, n).round(1)
+    score = np.select([state == "NY", state == "CA"], [1.5, -1.5], 0.0) + (age - 50) / 10 + rng.normal(0, 0.3, n)
+    frame = pd.DataFrame({"state": state, "age": age, "target": (score > 0).astype(int)})
     return frame.iloc[:300].reset_index(drop=True), frame.iloc[300:].reset_index(drop=True)
 
 
@@ -86,7 +100,21 @@ def models(tmp_path_factory, iris_frames):
     feeds = {c: two_train[[c]].to_numpy(np.float32) for c in ("age", "income")}
     two.fit(feeds, two_train["target"].to_numpy(np.float32), epochs=40, batch_size=32, verbose=0)
     two.save(root / "two.keras")
-    return {"root": root, "seq": seq, "logits": logits, "reg": reg, "two": two}
+
+    mixed_train, _ = _mixed_frames()
+    state = keras.Input((1,), name="state", dtype="string")
+    age = keras.Input((1,), name="age")
+    x = keras.layers.Concatenate()([
+        keras.layers.StringLookup(vocabulary=STATES, output_mode="one_hot", name="state_lookup")(state),
+        keras.layers.Rescaling(1 / 10, offset=-5, name="age_scale")(age),
+    ])
+    mixed = keras.Model({"state": state, "age": age}, keras.layers.Dense(1, activation="sigmoid")(x))
+    mixed.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy")
+    mixed.fit({"state": tf.constant(mixed_train[["state"]].to_numpy(str)),
+               "age": tf.constant(mixed_train[["age"]].to_numpy(np.float32))},
+              tf.constant(mixed_train["target"].to_numpy(np.float32)), epochs=40, batch_size=32, verbose=0)
+    mixed.save(root / "mixed.keras")
+    return {"root": root, "seq": seq, "logits": logits, "reg": reg, "two": two, "mixed": mixed}
 
 
 def _place(proj, models, name: str) -> str:
@@ -189,6 +217,36 @@ def test_two_named_inputs_stay_named_and_each_column_feeds_its_input(proj, model
     p = models["two"].predict(feeds, verbose=0).reshape(-1)
     np.testing.assert_allclose(proba[:, 1], p, atol=1e-5)
     assert (label == (p > 0.5)).all()
+
+
+def test_a_string_column_feeds_a_string_lookup_input(proj, models):
+    frames = _mixed_frames()
+    _project(proj, frames, _place(proj, models, "mixed.keras"))
+    rc, err = proj.run()
+    assert rc == 0, err
+    assert all(_gates(proj.report()).values()), proj.report()["gates"]
+    sig = proj.signature()
+    assert sig["features"] == [
+        {"name": "state", "datatype": "BYTES", "input": "state", "index": None},
+        {"name": "age", "datatype": "FP32", "input": "age", "index": None},
+    ]
+    test = pd.concat([frames[1].head(3), pd.DataFrame({"state": ["ZZ"], "age": [40.0], "target": [0]})])
+    feeds = {"state": test[["state"]].to_numpy(object), "age": test[["age"]].to_numpy(np.float32)}
+    proba = _onnx(proj).run(["probabilities"], feeds)[0]  # an unknown state is Keras' out-of-vocabulary bucket
+    keras_p = models["mixed"]({n: tf.constant(v.astype(str) if n == "state" else v) for n, v in feeds.items()},
+                              training=False).numpy().reshape(-1)
+    np.testing.assert_allclose(proba[:, 1], keras_p, atol=1e-5)
+
+
+def test_a_lookup_table_converts_to_the_same_bytes_in_every_process(proj, models, tmp_path):
+    _project(proj, _mixed_frames(), _place(proj, models, "mixed.keras"))
+    digests = set()
+    for run in range(2):  # TensorFlow exports a hash table in a per-process order
+        out = tmp_path / f"out{run}"
+        subprocess.run([sys.executable, "-m", "mlready.engine.cli", "build", "-C", str(proj.root), "--no-cache",
+                        "--out", str(out), "tracking.enabled=false"], check=True, capture_output=True, timeout=300)
+        digests.add(hashlib.sha256((out / "model" / "model.onnx").read_bytes()).hexdigest())
+    assert len(digests) == 1
 
 
 def _fails_and_writes_nothing(proj, needle: str) -> str:
