@@ -14,7 +14,7 @@ from typing import Any
 
 from mlready.engine.manifest import Manifest
 
-READINESS, OPTIMIZATION = "readiness-report", "optimization-report"
+READINESS, OPTIMIZATION, CI = "readiness-report", "optimization-report", "ci-decisions"
 
 
 def _json_report(out_dir: Path, manifest: Manifest, kind: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -53,4 +53,22 @@ def verdict_lines(out_dir: Path, manifest: Manifest) -> list[str]:
         chosen, reason = optimization.get("chosen"), optimization.get("reason")
         lines.append(f"  optimization: serving {chosen}" + (f" — {reason}" if reason else "")
                      + f" -> {_shown(out_dir / page)}")
-    return lines
+    return lines + ci_lines(out_dir, manifest)
+
+
+def ci_lines(out_dir: Path, manifest: Manifest) -> list[str]:
+    """What the CI generators detected in the project and decided (install, tests, train job), once for all
+    the systems that share it (``ci.gitlab.tests`` and ``ci.github.tests`` are one ``ci.<system>.tests``)."""
+    files, notes = [], []
+    for rel in manifest.paths(CI):
+        try:
+            report = json.loads((out_dir / rel).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        system = str(report.get("system", ""))
+        files.append(_shown(out_dir / str(report.get("file", ""))))
+        for note in report.get("notes", []):
+            note = str(note).replace(f"ci.{system}.", "ci.<system>.")
+            if note not in notes:
+                notes.append(note)
+    return [f"  ci: {', '.join(files)}", *(f"    {n}" for n in notes)] if files else []

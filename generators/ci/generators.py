@@ -18,6 +18,9 @@ from mlready.generators.ci.pipeline import build_pipeline, image_name, target_pr
 from mlready.generators.ci.project import ProjectPlan, plan_project
 from mlready.generators.ci.spec import STAGES, CircleciSpec, GithubSpec, GitlabSpec, JenkinsSpec, PipelineSpec
 
+#: the kind of ``reports/ci-<system>.json`` (read by the build's summary, mlready.engine.verdicts)
+DECISIONS_KIND = "ci-decisions"
+
 
 class _CiGenerator(Generator[PipelineSpec]):
     group = "ci"
@@ -54,7 +57,7 @@ class _CiGenerator(Generator[PipelineSpec]):
         return [
             Step(
                 id=f"ci.{self.name}",
-                run=lambda ctx: [self.render(ctx, cfg, project)],
+                run=lambda ctx: [self.render(ctx, cfg, project), self._decisions(project)],
                 # everything the run reads from the spec: the image comes from target.docker.registry
                 config={"section": cfg, "overrides": list(spec.overrides), "project": spec.project,
                         "model": spec.model_name, "image": image_name(spec), "detected": asdict(project)},
@@ -68,6 +71,11 @@ class _CiGenerator(Generator[PipelineSpec]):
         if problems:
             raise StepError(f"the generated {self.path} fails mlready's checks", details="\n".join(problems))
         return art
+
+    def _decisions(self, project: ProjectPlan) -> Artifact:
+        """``reports/ci-<system>.json``: what the build detected and decided, for the build's summary."""
+        return Artifact.json(f"reports/ci-{self.name}.json", DECISIONS_KIND,
+                             {"system": self.name, "file": self.path, "notes": list(project.notes)})
 
     @staticmethod
     def _header(ctx: StepContext, comment: str, project: ProjectPlan) -> str:

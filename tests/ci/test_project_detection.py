@@ -170,10 +170,20 @@ def test_with_the_dvc_pipeline_on_its_train_stage_produces_them(tmp_path: Path) 
     assert f"{PIP} dvc" in doc["install"]["script"]
 
 
-def test_the_build_writes_what_it_decided_into_the_pipeline(tmp_path: Path) -> None:
-    project = quickstart(tmp_path / "qs")
-    api.build(project, ["+ci=gitlab", *TARGETS, "tracking.enabled=false", "readiness.enabled=false"],
-              run_hooks=False)
-    text = (project / "build" / "ci" / ".gitlab-ci.yml").read_text()
+def test_the_build_says_what_it_decided_and_the_pipeline_lists_it(tmp_path: Path, capsys) -> None:
+    from mlready.engine.cli import main
+
+    project = git_repo(quickstart(tmp_path / "qs"), ignore="model.joblib\n")
+    assert main(["build", "-C", str(project), "+ci=[gitlab,jenkins]", *TARGETS, "tracking.enabled=false",
+                 "readiness.enabled=false"]) == 0
+    out = capsys.readouterr().out
+    build = project / "build"
+    assert (f"  ci: {build / 'ci' / '.gitlab-ci.yml'}, {build / 'ci' / 'Jenkinsfile'}\n"
+            "    no unit-test job: no tests/ folder with test files (set ci.<system>.tests to add one)\n"
+            "    install: mlready only (no requirements.txt or pyproject.toml in the project)\n"
+            "    train job: train.py makes model.joblib (not tracked by git here)\n") in out
+    text = (build / "ci" / ".gitlab-ci.yml").read_text()
     assert "# install: mlready only (no requirements.txt or pyproject.toml in the project)\n" in text
+    assert "# train job: train.py makes model.joblib (not tracked by git here)\n" in text
     assert yaml.safe_load(text)["install"]["script"][2] == f"{PIP} '{MLREADY}'"
+    assert "// install: mlready only" in (build / "ci" / "Jenkinsfile").read_text()
