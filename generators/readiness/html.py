@@ -126,19 +126,22 @@ def _checks(checks: dict[str, Any]) -> str:
     for f in checks["features"]:
         rng = lambda r: "–" if r is None else f"{r[0]:.4g} … {r[1]:.4g}"  # noqa: E731
         dtype = f"{f['dtype_sample']}" + ("" if f["dtype_ok"] else f" (reference {f['dtype_reference']})")
+        cats = f.get("categories")  # category_psi: the largest shares, reference -> sample
+        shares = ", ".join(f"{c['category']} {c['reference']:.0%}→{c['sample']:.0%}" for c in cats[:4]) if cats else ""
         rows.append(
             [
                 escape(f["feature"]),
                 escape(dtype),
                 _num(f["missing_rate"]),
-                rng(f["reference_range"]),
-                rng(f["sample_range"]),
+                escape(shares) if cats else rng(f["reference_range"]),
+                "–" if cats else rng(f["sample_range"]),
                 _num(f["out_of_range"]),
                 _num(f["psi"]),
                 escape(f["psi_level"] or f["reason"] or ""),
             ]
         )
-    head = ["feature", "dtype", "missing", "reference range", "sample range", "out of range", "PSI", "drift"]
+    head = ["feature", "dtype", "missing", "reference range (category shares)", "sample range",
+            "out of range (unseen)", "PSI", "drift"]
     html += _table(head, rows, {2, 5, 6})
     if any(f["psi"] is not None for f in checks["features"]):
         html += "<h3>Drift per feature (PSI)</h3>" + charts.drift_chart(checks["features"])
