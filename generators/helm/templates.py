@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from typing import Any
 
 from mlready.generators._shared.k8s_autoscaling import autoscaler, hpa
@@ -22,6 +21,7 @@ from mlready.generators._shared.k8s_context import ENV_LABEL, TRACK_LABEL, Bundl
 from mlready.generators._shared.k8s_spec import ENVIRONMENTS, AutoscalingSpec, ResourcesSpec
 from mlready.generators._shared.pod import CONTAINER, resources
 from mlready.generators.helm.holes import Hole
+from mlready.generators.helm.sentinels import templated
 from mlready.generators.k8s import seam
 
 HPA = "hpa.yaml"
@@ -37,43 +37,6 @@ HELPERS = """{{/* the image of the version being built, as kustomize's images: w
 """
 
 
-class Values:
-    """Spec sections whose fields hold sentinels, for the k8s builders to build from; :meth:`fill` then puts
-    the chart value of the same name wherever a sentinel landed. A sentinel passes the builders' own
-    conversions (``int(float(x))``, ``str(x)``); one that a builder computes with would show as a number
-    or string that matches nothing, and :meth:`fill` refuses it."""
-
-    INT = 970_000_000
-
-    def __init__(self) -> None:
-        self.holes: dict[Any, Hole] = {}
-
-    def section(self, model: Any, prefix: str, **when: str) -> Any:
-        fields = {}
-        for name, info in model.model_fields.items():
-            if info.annotation is bool:
-                continue
-            n = len(self.holes)
-            value: Any = self.INT + n if info.annotation is int else f"mlready-value-{n:04d}"
-            self.holes[value] = Hole(f"{prefix}.{name}", when=when.get(name))
-            fields[name] = value
-        return model.model_construct(**fields)
-
-    def fill(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: self.fill(v) for k, v in data.items()}
-        if isinstance(data, list):
-            return [self.fill(v) for v in data]
-        if isinstance(data, bool) or not isinstance(data, int | float | str):
-            return data
-        hole = self.holes.get(data) or (self.holes.get(int(data)) if isinstance(data, str) and data.isdigit() else None)
-        if hole is not None:
-            return hole
-        if re.search(r"97\d{7}|mlready-value-", str(data)):
-            raise ValueError(f"a chart value was computed with by a k8s builder: {data!r}")
-        return data
-
-
 def _common(doc: dict[str, Any], chart_label: str) -> dict[str, Any]:
     doc = copy.deepcopy(doc)
     meta = doc["metadata"]
@@ -84,8 +47,8 @@ def _common(doc: dict[str, Any], chart_label: str) -> dict[str, Any]:
 
 
 def _deployment(doc: dict[str, Any], ctx: BundleContext, image: bool, track: str | None) -> None:
-    values = Values()
-    r: ResourcesSpec = values.section(ResourcesSpec, ".Values.resources", cpu_limit=".Values.resources.cpu_limit")
+    patch = templated(lambda v: resources(
+        v.section(ResourcesSpec, ".Values.resources", cpu_limit=".Values.resources.cpu_limit")))
     ((skip_key, skip_prefix),) = seam.cpu_limit_skip(ResourcesSpec(cpu_limit=None, cpu_limit_off_reason="")).items()
     annotations = doc["metadata"].setdefault("annotations", {})
     annotations[skip_key] = Hole(f"printf \"%s%s\" {json.dumps(skip_prefix)} .Values.resources.cpu_limit_off_reason",
@@ -102,16 +65,14 @@ def _deployment(doc: dict[str, Any], ctx: BundleContext, image: bool, track: str
     for c in pod["spec"]["containers"]:
         if c["name"] == CONTAINER:
             # a strategic merge, as the overlay's patch: what the patch does not set (a GPU limit) stays
-            c["resources"] = {part: {**c["resources"].get(part, {}), **patch}
-                              for part, patch in values.fill(resources(r)).items()}
+            c["resources"] = {part: {**c["resources"].get(part, {}), **values}
+                              for part, values in patch.items()}
             if image:
                 c["image"] = Hole(IMAGE)
 
 
 def _hpa(ctx: BundleContext) -> dict[str, Any]:
-    values = Values()
-    a: AutoscalingSpec = values.section(AutoscalingSpec, ".Values.autoscaling")
-    doc: dict[str, Any] = values.fill(hpa(ctx, a, "mlready-namespace"))
+    doc: dict[str, Any] = templated(lambda v: hpa(ctx, v.section(AutoscalingSpec, ".Values.autoscaling"), "x"))
     doc["metadata"]["namespace"] = NAMESPACE
     return doc
 

@@ -50,9 +50,10 @@ def _values_model(ctx: BundleContext, image: bool, tracks: tuple[str, ...]) -> t
             "for the environment) and drops replicas"))),
     }
     if tracks:
-        track_literal = Literal[tracks]  # type: ignore[valid-type]
-        fields["track_replicas"] = (dict[track_literal, int], Field(  # type: ignore[valid-type]
-            default_factory=dict, description=f"replicas of the other tracks' Deployments ({ctx.name}-<track>)"))
+        per_track: dict[str, Any] = {t: (int | None, Field(None, ge=0, description=f"replicas of {ctx.name}-{t}"))
+                                     for t in tracks}
+        track_model = create_model("TrackReplicas", __base__=Section, **per_track)
+        fields["track_replicas"] = (track_model, Field(description="replicas of the other tracks' Deployments"))
     model: type[Section] = create_model("ChartValues", __base__=Section, **fields)
     return model
 
@@ -83,7 +84,7 @@ class ChartValues:
         if self.image:
             values["image"] = ImageValues(repository=self.ctx.image.repository, tag=self.ctx.image.tag)
         if self.tracks:
-            values["track_replicas"] = {}
+            values["track_replicas"] = {t: None for t in sorted(set(self.tracks.values()))}
         return self._dump(values)
 
     def _overlay(self, env: str, k: dict[str, Any]) -> dict[str, Any]:

@@ -85,3 +85,35 @@ def test_literal_braces_stay_text_and_values_cannot_inject_yaml(tmp_path):
         assert cm["data"]["note"] == evil
         assert ("maybe" in cm["data"]) is on
     assert yaml.safe_load(template({"a": 1}, "")) == {"a": 1}
+
+
+def test_a_builder_computing_with_a_chart_value_is_refused():
+    """The k8s builders may convert a value (int(float(x)), str(x)) but not compute with it: the result
+    would otherwise reach the chart as a meaningless constant."""
+    from mlready.generators._shared.k8s_spec import AutoscalingSpec
+    from mlready.generators.helm.sentinels import templated
+
+    def section(v):
+        return v.section(AutoscalingSpec, ".Values.autoscaling")
+
+    filled = templated(lambda v: {"min": int(float(section(v).min_replicas)), "max": str(section(v).max_replicas),
+                                  "on": section(v).enabled, "fixed": 60})
+    assert filled == {"min": Hole(".Values.autoscaling.min_replicas"),
+                      "max": Hole(".Values.autoscaling.max_replicas"), "on": False, "fixed": 60}
+    with pytest.raises(ValueError, match="twice: a k8s builder computed"):
+        templated(lambda v: {"twice": section(v).max_replicas * 2})
+    with pytest.raises(ValueError, match="text: a k8s builder computed"):
+        templated(lambda v: {"text": f"up to {section(v).max_replicas} pods"})
+    with pytest.raises(ValueError, match="cannot open a list item"):
+        template({"items": [{"a": Hole(".Values.a", when=".Values.on")}]}, "")
+
+
+def test_canary_track_replicas_accept_only_the_charts_tracks(charts):
+    chart = chart_dir(charts.build("target.k8s.rollout.strategy=canary", "target.k8s.rollout.canary.stable_version=0.9.0",
+                                   targets="[k8s,helm]"))
+    with pytest.raises(helm.HelmValuesError) as info:
+        render(chart, {"track_replicas": {"blue": 1}}, "ns")
+    assert "at '/track_replicas': additional properties 'blue' not allowed" in str(info.value)
+    with pytest.raises(helm.HelmValuesError) as info:
+        render(chart, {"track_replicas": {"canary": -1}}, "ns")
+    assert "/track_replicas/canary" in str(info.value)
