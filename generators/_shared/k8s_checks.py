@@ -71,6 +71,9 @@ def _autoscaling(spec: Any, cfg: K8sSpec, prefix: str) -> list[SpecProblem]:
 
 def _exposure(cfg: K8sSpec, prefix: str) -> list[SpecProblem]:
     e = cfg.exposure
+    if e.kind == "gateway" and not e.gateway.name and not e.gateway.class_name:
+        return [SpecProblem("", f"{prefix}.exposure.gateway.name", "name the shared Gateway the routes attach to, "
+                            f"or set {prefix}.exposure.gateway.class_name to have mlready write one")]
     if e.kind == "gateway" and e.tls_secret and not e.gateway.class_name:
         return [SpecProblem("", f"{prefix}.exposure.tls_secret", "TLS is terminated by a Gateway listener: set "
                             f"{prefix}.exposure.gateway.class_name to have mlready write the Gateway, or put the "

@@ -20,9 +20,14 @@ from mlready.generators._shared.k8s_context import BundleContext
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 
 
+def gateway_name(ctx: BundleContext) -> str:
+    """The Gateway the routes attach to: ``gateway.name``, or the app's own (``class_name`` set)."""
+    return ctx.cfg.exposure.gateway.name or ctx.name
+
+
 def parent_refs(ctx: BundleContext) -> list[dict[str, Any]]:
     g = ctx.cfg.exposure.gateway
-    ref: dict[str, Any] = {"name": g.name}
+    ref: dict[str, Any] = {"name": gateway_name(ctx)}
     if g.namespace and not g.class_name:  # mlready's own Gateway sits beside the routes
         ref["namespace"] = g.namespace
     if g.section_name:
@@ -82,7 +87,7 @@ def gateway(ctx: BundleContext) -> dict[str, Any]:
     if e.tls_secret:
         listener["tls"] = {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": e.tls_secret}]}
     listener["allowedRoutes"] = {"namespaces": {"from": "Same"}}
-    return {"apiVersion": GATEWAY_API, "kind": "Gateway", "metadata": ctx.meta(e.gateway.name),
+    return {"apiVersion": GATEWAY_API, "kind": "Gateway", "metadata": ctx.meta(gateway_name(ctx)),
             "spec": {"gatewayClassName": e.gateway.class_name, "listeners": [listener]}}
 
 

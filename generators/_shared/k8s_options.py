@@ -45,7 +45,7 @@ class GatewayRefSpec(Section):
     terminates TLS there with ``exposure.tls_secret``); without, the routes attach to a shared Gateway the
     platform team runs, whose listeners hold the certificates."""
 
-    name: str = Field("mlready", description="Gateway name (parentRefs)")
+    name: str | None = Field(None, description="Gateway name (parentRefs); default with class_name: the app's name")
     namespace: str | None = Field(None, description="Gateway namespace; default: the app's namespace")
     section_name: str | None = Field(None, description="listener of the Gateway to attach to")
     class_name: str | None = Field(None, description="GatewayClass: mlready writes its own Gateway of that class")

@@ -76,11 +76,13 @@ VARIANT_GATEWAY = (*GATEWAY, *SHADOW, "serving.autoscaling.via=keda", "serving.a
 VARIANT_INGRESS = ("target.k8s.exposure.kind=ingress", "target.k8s.exposure.host=churn.example.com",
                    "target.k8s.exposure.tls_secret=churn-tls", "target.k8s.exposure.ingress_class=nginx",
                    *SHADOW, "target.k8s.rollout.shadow.via=istio", "serving.autoscaling.metric=queue_time")
-#: scale to zero with KEDA's HTTP add-on (the dev overlay from 0 pods), a shadow on a mesh HTTPRoute
+#: scale to zero with KEDA's HTTP add-on (the dev overlay from 0 pods), routes on a shared Gateway
 VARIANT_KEDA_HTTP = ("target.k8s.exposure.kind=gateway", "target.k8s.exposure.host=churn.example.com",
+                     "target.k8s.exposure.gateway.name=shared", "target.k8s.exposure.gateway.namespace=infra",
                      "serving.autoscaling.via=keda-http", "serving.autoscaling.metric=rps",
                      "target.k8s.environments.dev.autoscaling.enabled=true",
                      "target.k8s.environments.dev.autoscaling.min_replicas=0")
+#: a shadow mirrored by a mesh (GAMMA) HTTPRoute, KEDA on the request rate
 VARIANT_MESH_SHADOW = (*SHADOW, "serving.autoscaling.via=keda", "serving.autoscaling.metric=rps")
 
 

@@ -8,7 +8,15 @@ import json
 
 import pytest
 
-from tests.k8s.helpers import VARIANT_GATEWAY, VARIANT_INGRESS, by_kind, crd_problems, load, render
+from tests.k8s.helpers import (
+    VARIANT_GATEWAY,
+    VARIANT_INGRESS,
+    VARIANT_KEDA_HTTP,
+    by_kind,
+    crd_problems,
+    load,
+    render,
+)
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +27,7 @@ def gateway_out(bundles):
 def test_http_and_grpc_routes_reach_the_service_ports(gateway_out):
     route = load(gateway_out / "k8s/base/httproute.yaml")
     assert route["spec"]["hostnames"] == ["churn.example.com"]
-    assert route["spec"]["parentRefs"] == [{"name": "mlready"}]  # mlready's own Gateway, same namespace
+    assert route["spec"]["parentRefs"] == [{"name": "quickstart"}]  # mlready's own Gateway, same namespace
     rule = route["spec"]["rules"][0]
     assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/churn"}}]
     assert rule["filters"][0] == {"type": "URLRewrite", "urlRewrite": {
@@ -34,6 +42,7 @@ def test_http_and_grpc_routes_reach_the_service_ports(gateway_out):
 
 def test_own_gateway_terminates_tls_with_the_secret(gateway_out):
     gw = load(gateway_out / "k8s/base/gateway.yaml")
+    assert gw["metadata"]["name"] == "quickstart"
     assert gw["spec"]["gatewayClassName"] == "istio"
     assert gw["spec"]["listeners"] == [{
         "name": "https", "protocol": "HTTPS", "port": 443, "hostname": "churn.example.com",
@@ -73,3 +82,9 @@ def test_ingress_with_tls_class_and_timeout(bundles):
 def test_no_exposure_by_default(default_out):
     names = {p.name for p in (default_out / "k8s/base").iterdir()}
     assert not names & {"httproute.yaml", "grpcroute.yaml", "gateway.yaml", "ingress.yaml"}
+
+
+def test_routes_attach_to_a_shared_gateway_in_its_namespace(bundles):
+    route = by_kind(render(bundles.build(*VARIANT_KEDA_HTTP) / "k8s/overlays/prod"), "HTTPRoute")
+    assert route["spec"]["parentRefs"] == [{"name": "shared", "namespace": "infra"}]
+    assert not (bundles.build(*VARIANT_KEDA_HTTP) / "k8s/base/gateway.yaml").exists()
