@@ -91,7 +91,18 @@ def expected(model_path: Path, signature: dict[str, Any], rows: Any) -> tuple[di
     session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     results = session.run(names, feeds)
-    return body, {n: np.asarray(r) for n, r in zip(names, results, strict=True) if isinstance(r, np.ndarray)}
+    want = {n: np.asarray(r) for n, r in zip(names, results, strict=True) if isinstance(r, np.ndarray)}
+    return body, served(signature, want)
+
+
+def served(signature: dict[str, Any], outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """onnxruntime's outputs as the server answers them: the label as the class name, regression outputs one
+    number per row (the runtime's own shaping, mlready.runtime.answers)."""
+    from mlready.runtime.answers import answers_for
+    from mlready.runtime.signature import Signature
+
+    answers = answers_for(Signature.from_dict(signature, where="metadata.json"))
+    return answers.apply(dict(outputs)) if answers is not None else outputs
 
 
 def compare(reply: dict[str, Any], want: dict[str, np.ndarray]) -> tuple[tuple[str, ...], float]:
