@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlready.generators._shared.k8s_autoscaling import INTERCEPTOR, hpa  # noqa: F401  (hpa re-exported: k8s/seam.py)
 from mlready.generators._shared.k8s_context import CONFIG_FILE, BundleContext
 
 
@@ -64,10 +65,12 @@ def pdb(ctx: BundleContext) -> dict[str, Any]:
 def network_policy(ctx: BundleContext) -> dict[str, Any]:
     np = ctx.cfg.network_policy
     serving_ports = [{"protocol": "TCP", "port": n} for n, _ in ctx.ports.named() if n != "metrics"]
+    # keda-http: the requests come from KEDA's interceptor, in its own namespace
+    interceptor = INTERCEPTOR["namespace"] if ctx.autoscaling.via == "keda-http" else None
     peers: list[dict[str, Any]] = [{"podSelector": {}}]
     peers += [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
-        for ns in [*np.allow_from_namespaces, *filter(None, [ctx.cfg.exposure.controller_namespace])]
+        for ns in [*np.allow_from_namespaces, *filter(None, [ctx.cfg.exposure.controller_namespace, interceptor])]
     ]
     ingress: list[dict[str, Any]] = [{"from": peers, "ports": serving_ports}]
     ingress.append(

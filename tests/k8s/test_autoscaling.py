@@ -81,3 +81,5 @@ def test_keda_http_scales_to_zero_behind_the_interceptor(bundles):
     assert not [d for d in docs if d["kind"] == "GRPCRoute"]
     dep = by_kind(docs, "Deployment")
     assert "replicas" not in dep["spec"]
+    peers = by_kind(docs, "NetworkPolicy")["spec"]["ingress"][0]["from"]  # the interceptor may reach the pods
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}}} in peers
