@@ -83,15 +83,28 @@ def boosters_in(est: Any) -> Iterator[Any]:
                     yield from boosters_in(inner)
 
 
-def prepare(est: Any, origin: str) -> list[str]:
-    """Make skl2onnx able to convert the boosters inside ``est``; returns notes for the report (empty when
-    there is none). Unsupported setups raise a ModelSourceError naming the feature."""
+def prepare(est: Any, origin: str) -> tuple[Any, list[str]]:
+    """Make skl2onnx able to convert the boosters inside ``est``: returns the estimator to convert (``est``, or
+    a LightGBM model fitted on pandas category columns behind its value -> code step, booster_categories.py)
+    and notes for the report (none when there is no booster). Unsupported setups raise a ModelSourceError
+    naming the feature."""
     found = list(boosters_in(est))
     if not found:
-        return []
+        return est, []
     from mlready.generators.model import boosters_onnx
 
     notes = []
+    if library_of(est) is LIBRARIES["lightgbm"]:
+        from mlready.generators.model import booster_categories
+
+        import_library(LIBRARIES["lightgbm"])
+        wrapped = booster_categories.wrap(est, origin)
+        if wrapped is not est:
+            booster_categories.register()
+            notes.append(f"category columns {', '.join(wrapped.categories)}: their values are mapped to LightGBM's "
+                         "category codes in the ONNX model (one input per column)")
+            found, est = [], wrapped
+            boosters_onnx.register("lightgbm")
     for booster in found:
         lib = library_of(booster)
         assert lib is not None
@@ -100,7 +113,7 @@ def prepare(est: Any, origin: str) -> list[str]:
         boosters_onnx.complete(booster)
         boosters_onnx.register(lib.module)
         notes.append(f"{type(booster).__name__}: {boosters_onnx.converter_note(lib.module)}")
-    return notes
+    return est, notes
 
 
 def load_estimator(

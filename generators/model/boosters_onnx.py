@@ -12,9 +12,10 @@ off: ``label`` + ``probabilities``):
   :class:`LightGBMBoosterRegressor`, scikit-learn-API views that predict with the booster and refit as a
   ``LGBMClassifier`` / ``LGBMRegressor`` with the file's hyper-parameters.
 
-Categorical features: LightGBM splits on integer-coded categories convert (the caller sends the codes); a
-pandas ``category`` column (LightGBM, XGBoost) or a CatBoost categorical/text/embedding feature does not, and
-is refused with the feature's name.
+Categorical features: LightGBM splits on integer-coded categories convert (the caller sends the codes), and
+so does a LightGBM model fitted on pandas ``category`` columns (booster_categories.py maps the values to
+codes); pandas categories reaching a booster inside a Pipeline, XGBoost categorical features and CatBoost
+categorical/text/embedding features are refused with the feature's name.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ def check_supported(est: Any, origin: str) -> None:
             names = booster.feature_name()
             cat_idx = _pandas_category_columns(booster, len(pandas_cats))
             shown = [_feature_name(names, i) for i in cat_idx] or [f"{len(pandas_cats)} pandas category column(s)"]
-            _refuse(origin, "LightGBM pandas 'category'", shown, "the ONNX model takes numbers and the category "
-                    "codes are pandas' (LightGBM categorical_feature on integer codes is supported)")
+            _refuse(origin, "LightGBM pandas 'category'", shown, "inside a Pipeline the booster's input is the "
+                    "step before it, whose category codes the ONNX model cannot tell (a LightGBM model fitted on "
+                    "the table directly converts, and so do integer codes given to categorical_feature)")
     elif module == "catboost":
         names = est.feature_names_ or []
         for kind, getter in (("categorical", "get_cat_feature_indices"), ("text", "get_text_feature_indices"),

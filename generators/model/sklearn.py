@@ -86,7 +86,7 @@ def convert(spec, est: Any, origin: str, sample: pd.DataFrame | None = None) -> 
     from mlready.generators.model.sklearn_columns import column_types
     from sklearn.base import is_classifier
 
-    booster_notes = prepare(est, origin)  # XGBoost/LightGBM/CatBoost inside: checks, converters (boosters.py)
+    est, booster_notes = prepare(est, origin)  # XGBoost/LightGBM/CatBoost inside: checks, converters (boosters.py)
     n_features = getattr(est, "n_features_in_", None)
     if n_features is None:
         raise ModelSourceError(f"{origin}: the estimator is not fitted (no n_features_in_)")

@@ -233,3 +233,38 @@ def test_string_classes_are_the_served_labels(proj, iris_frames, lib, how):
     assert sig["outputs"][0] == {"name": "label", "datatype": "BYTES", "shape": [-1]}
     label, _ = served(proj).run(None, {"input": test.drop(columns="target").to_numpy(np.float32)})
     assert set(label.tolist()) <= set(names.values())
+
+
+def churn_table(n: int = 700) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"usage": rng.normal(10, 3, n), "plan": rng.choice(["basic", "plus", "pro", "team"], n),
+                          "months": rng.integers(1, 60, n)})
+    frame["target"] = ((frame["plan"].isin(["basic", "team"]) & (frame["usage"] > 9)) | (frame["months"] < 6))
+    return frame.assign(target=frame["target"].astype(int))
+
+
+@pytest.mark.parametrize("how", ["joblib", "native"])
+def test_lightgbm_on_pandas_category_columns_takes_the_values(proj, how):
+    """A LightGBM model fitted on a pandas 'category' column: the served model takes the category values (one
+    input per column), maps them to LightGBM's codes, and an unseen value is a missing one, as in LightGBM."""
+    frame = churn_table()
+    train, test = frame.iloc[:500], frame.iloc[500:].reset_index(drop=True)
+    test.loc[::9, "plan"] = "enterprise"  # never seen in training
+    X = train.drop(columns="target").assign(plan=lambda f: f["plan"].astype("category"))
+    est = LIBS["lightgbm"][0]().fit(X, train["target"])
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy(save(proj, est, "lightgbm", how), ["accuracy >= 0.9", *PARITY]))
+    rc, err = proj.run()
+    assert rc == 0, err
+    report = proj.report()
+    assert report["status"] == "passed" and report["cv"]["skipped"] is None
+    assert {f["name"]: f["datatype"] for f in proj.signature()["features"]} == {
+        "usage": "FP32", "plan": "BYTES", "months": "INT64"}
+    rows = test.drop(columns="target")
+    _, proba = served(proj).run(None, {
+        "usage": rows[["usage"]].to_numpy(np.float32), "plan": rows[["plan"]].to_numpy(object),
+        "months": rows[["months"]].to_numpy(np.int64)})
+    cats = est.booster_.pandas_categorical[0]
+    known = rows.assign(plan=pd.Categorical(rows["plan"].where(rows["plan"].isin(cats)), categories=cats))
+    np.testing.assert_allclose(proba, est.predict_proba(known), atol=1e-5)

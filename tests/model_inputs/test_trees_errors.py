@@ -89,8 +89,12 @@ def _catboost(frame):
     return cb.CatBoostClassifier(iterations=5, verbose=0, cat_features=["plan"], allow_writing_files=False)
 
 
-def _lightgbm(frame):
-    return lgb.LGBMClassifier(n_estimators=5, verbose=-1)
+def _lightgbm_in_a_pipeline(frame):
+    """The category column reaches the booster through a Pipeline step: no value -> code step is added there."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    return make_pipeline(FunctionTransformer(), lgb.LGBMClassifier(n_estimators=5, verbose=-1))
 
 
 def _xgboost(frame):
@@ -99,7 +103,8 @@ def _xgboost(frame):
 
 @pytest.mark.parametrize(("make", "category", "message"), [
     (_catboost, False, "CatBoost categorical feature 'plan': CatBoost's ONNX export does not support them"),
-    (_lightgbm, True, "LightGBM pandas 'category' feature 'plan': the ONNX model takes numbers"),
+    (_lightgbm_in_a_pipeline, True, "LightGBM pandas 'category' feature 'plan': inside a Pipeline the booster's "
+                                    "input is the step before it"),
     (_xgboost, True, "XGBoost categorical feature 'plan': the ONNX model would need the category codes"),
 ])
 def test_categorical_setups_the_converters_cannot_express_name_the_feature(proj, table, make, category, message):
