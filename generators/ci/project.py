@@ -179,6 +179,11 @@ def plan_project(spec, cfg: PipelineSpec, section: str) -> ProjectPlan:
         install = list(found_install)
         notes.append(f"install: {found}" if found else
                      "install: mlready only (no requirements.txt or pyproject.toml in the project)")
+        local = [line.strip() for line in text.splitlines()
+                 if _listed(line, "mlready") and is_local(line.split("@", 1)[-1].strip())]
+        if local:
+            notes.append(f"warning: {found} installs mlready from a path on this machine ({local[0]}): point it at "
+                         "where the CI runner installs mlready from (a git URL, your index, a wheel URL)")
         if not _listed(text, "mlready"):
             requirement = cfg.mlready or mlready_requirement()
             install.append(f"{PIP} {shlex.quote(requirement)}")

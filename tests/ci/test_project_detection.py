@@ -90,6 +90,15 @@ def test_a_project_listing_mlready_and_pytest_installs_its_requirements_only(tmp
     assert doc["install"]["script"][2:] == [f"{PIP} -r requirements.txt", "python -m pip check"]
 
 
+def test_a_requirement_on_a_local_path_is_flagged(tmp_path: Path) -> None:
+    project = quickstart(tmp_path / "qs")
+    (project / "requirements.txt").write_text("mlready @ file:///home/me/mlready\n")
+    _, notes = gitlab_doc(project)
+    assert ("warning: requirements.txt installs mlready from a path on this machine (mlready @ "
+            "file:///home/me/mlready): point it at where the CI runner installs mlready from (a git URL, your "
+            "index, a wheel URL)") in notes
+
+
 def test_a_pyproject_is_installed_and_its_lock_file_keys_the_cache(tmp_path: Path) -> None:
     project = quickstart(tmp_path / "qs")
     (project / "pyproject.toml").write_text('[project]\nname = "qs"\nversion = "1"\ndependencies = ["mlready"]\n')
