@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlready.generators._shared.facts import Ports, image_ref, monitoring, ports
+from mlready.generators._shared.facts import Ports, docker_variant, image_ref, monitoring, ports
 from mlready.generators._shared.k8s_options import GpuSpec, ServingAutoscalingSpec
 from mlready.generators._shared.k8s_spec import K8sSpec
 
@@ -139,3 +139,24 @@ def env_namespace(ctx: BundleContext, env: str, current_env: str, current_ns: st
     if env == current_env and current_ns:
         return current_ns
     return ctx.cfg.environments.get(env).namespace or f"{ctx.name}-{env}"
+
+
+#: what a step rendering the bundle's objects (the k8s bundle, the Helm chart) reads besides its own section
+BUNDLE_READS = ("target.k8s", "env", "project", "model.name", "serving", "target.docker", "monitoring.prometheus",
+                "monitoring.grafana")
+
+
+def bundle_step_config(spec: Any) -> dict[str, Any]:
+    """The composed values such a step builds from (its cache key); ``gpu``: the image is the GPU variant,
+    decided at plan time from target.docker and optimize."""
+    return {
+        "k8s": spec.section("target.k8s"),
+        "env": spec.env,
+        "project": spec.project,
+        "model": spec.model_name,
+        "serving": spec.section("serving"),
+        "docker": spec.section("target.docker"),
+        "prometheus": spec.optional_section("monitoring.prometheus"),
+        "grafana": spec.optional_section("monitoring.grafana"),
+        "gpu": docker_variant(spec) == "gpu",
+    }

@@ -8,10 +8,15 @@ from functools import partial
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.engine.spec import Spec
-from mlready.generators._shared.facts import docker_variant
 from mlready.generators._shared.headers import wrap_header
 from mlready.generators._shared.k8s_checks import check
-from mlready.generators._shared.k8s_context import IMAGE_STATE, bundle_context, image_digest
+from mlready.generators._shared.k8s_context import (
+    BUNDLE_READS,
+    IMAGE_STATE,
+    bundle_context,
+    bundle_step_config,
+    image_digest,
+)
 from mlready.generators.helm.chart import ChartMeta, chart_files
 from mlready.generators.helm.spec import SEMVER, HelmSpec
 from mlready.generators.model.ids import SIGNATURE
@@ -76,26 +81,14 @@ class HelmGenerator(Generator[HelmSpec]):
         return out
 
     def steps(self, spec: Spec) -> list[Step]:
-        gpu = docker_variant(spec) == "gpu"
+        config = {"helm": self.config(spec), **bundle_step_config(spec)}
         return [
             Step(
                 id="helm.chart",
-                run=partial(build_chart, gpu=gpu),
+                run=partial(build_chart, gpu=config["gpu"]),
                 deps=(RUNTIME_STEP,),
-                config={
-                    "helm": self.config(spec),
-                    "k8s": spec.section("target.k8s"),
-                    "env": spec.env,
-                    "project": spec.project,
-                    "model": spec.model_name,
-                    "serving": spec.section("serving"),
-                    "docker": spec.section("target.docker"),
-                    "prometheus": spec.optional_section("monitoring.prometheus"),
-                    "grafana": spec.optional_section("monitoring.grafana"),
-                    "gpu": gpu,
-                },
-                reads=("target.k8s", "env", "project", "model.name", "serving", "target.docker",
-                       "monitoring.prometheus", "monitoring.grafana"),
+                config=config,
+                reads=BUNDLE_READS,
                 inputs=(IMAGE_STATE,),
                 description="Helm chart of the Kubernetes bundle",
             )

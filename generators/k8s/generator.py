@@ -7,10 +7,15 @@ from functools import partial
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.engine.spec import Spec
-from mlready.generators._shared.facts import docker_variant
 from mlready.generators._shared.headers import wrap_header
 from mlready.generators._shared.k8s_checks import check
-from mlready.generators._shared.k8s_context import IMAGE_STATE, bundle_context, image_digest
+from mlready.generators._shared.k8s_context import (
+    BUNDLE_READS,
+    IMAGE_STATE,
+    bundle_context,
+    bundle_step_config,
+    image_digest,
+)
 from mlready.generators._shared.k8s_spec import K8sSpec
 from mlready.generators.k8s.bundle import bundle_files
 from mlready.generators.runtime.ids import CONFIG_KIND as RUNTIME_KIND
@@ -56,26 +61,14 @@ class K8sGenerator(Generator[K8sSpec]):
         return check(spec, self.config(spec), self.section, needs_stable=True)
 
     def steps(self, spec: Spec) -> list[Step]:
-        cfg = self.config(spec)
-        gpu = docker_variant(spec) == "gpu"
+        config = bundle_step_config(spec)
         return [
             Step(
                 id="k8s.bundle",
-                run=partial(build_bundle, gpu=gpu),
+                run=partial(build_bundle, gpu=config["gpu"]),
                 deps=(RUNTIME_STEP,),
-                config={
-                    "k8s": cfg,
-                    "env": spec.env,
-                    "project": spec.project,
-                    "model": spec.model_name,
-                    "serving": spec.section("serving"),
-                    "docker": spec.section("target.docker"),
-                    "prometheus": spec.optional_section("monitoring.prometheus"),
-                    "grafana": spec.optional_section("monitoring.grafana"),
-                    "gpu": gpu,
-                },
-                reads=("env", "project", "model.name", "serving", "target.docker", "monitoring.prometheus",
-                       "monitoring.grafana"),
+                config=config,
+                reads=BUNDLE_READS,
                 inputs=(IMAGE_STATE,),
                 description="Kubernetes manifests and kustomize overlays",
             )
