@@ -302,3 +302,29 @@ def test_an_op_tf2onnx_cannot_convert_names_itself_and_its_layer(proj, iris_fram
 def test_multi_input_model_whose_inputs_name_no_data_column_is_a_located_error(proj, models, iris_frames):
     _project(proj, iris_frames, _place(proj, models, "two.keras"))
     _fails_and_writes_nothing(proj, "the input(s) 'age', 'income' name no data column")
+
+
+def test_models_mlready_cannot_serve_are_refused_by_name(tmp_path):
+    from mlready.generators.model import keras as keras_format
+    from mlready.generators.model import saved_model
+    from mlready.generators.model.source import ModelSourceError
+    from mlready.generators.model.tf_convert import check_inputs
+
+    inp = keras.Input((4,), name="features")
+    two_outputs = keras.Model(inp, [keras.layers.Dense(1)(inp), keras.layers.Dense(2)(inp)])
+    with pytest.raises(ModelSourceError, match="m.keras: the Keras model has 2 outputs; mlready serves models with one"):
+        keras_format.graph(two_outputs, "m.keras")
+
+    image = keras.Input((8, 8, 1), name="pixels")
+    graph = keras_format.graph(keras.Model(image, keras.layers.Dense(2)(keras.layers.Flatten()(image))), "img.keras")
+    assert check_inputs(graph, None, "img.keras") is None  # no data: served positionally
+    with pytest.raises(ModelSourceError, match=r"img.keras: the input 'pixels' \[-1, 8, 8, 1\] FP32 is not a table row"):
+        check_inputs(graph, ["a", "b"], "img.keras")
+
+    module = tf.Module()
+    module.w = tf.Variable(2.0)
+    module.predict = tf.function(lambda x: {"y": x * module.w}, input_signature=[tf.TensorSpec([None, 1], tf.float32)])
+    module.score = tf.function(lambda x: {"y": x + module.w}, input_signature=[tf.TensorSpec([None, 1], tf.float32)])
+    tf.saved_model.save(module, str(tmp_path / "sm"), signatures={"predict": module.predict, "score": module.score})
+    with pytest.raises(ModelSourceError, match="no 'serving_default' signature to serve \\(signatures: predict, score\\)"):
+        saved_model.graph(tf.saved_model.load(str(tmp_path / "sm")), "sm")
