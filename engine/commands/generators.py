@@ -22,4 +22,5 @@ def command() -> None:
         click.echo(f"{gen.name:<12} {how:<22} section {gen.section:<18} {gen.description}")
     click.echo("\nconfig groups: " + "; ".join(f"{g}: {', '.join(o)}" for g, o in groups.items()))
     click.echo("model formats: " + ", ".join(
-        f"{f.name} ({' '.join(f.suffixes) or 'no file'})" for f in formats.formats().values()))
+        f"{f.name} ({' '.join(f.suffixes) or (f'a directory with {f.markers[0]}' if f.markers else 'no file')})"
+        for f in formats.formats().values()))
