@@ -14,7 +14,8 @@ checks out), each decision with a note the build prints and the pipeline file ca
 - **produce**: the model and data files the build reads that a fresh clone lacks (not tracked by git when the
   project is a repository; else ignored by its ``.gitignore`` or absent) are made by a ``train`` job:
   ``ci.<system>.produce`` when set, else the DVC pipeline's train stage when ``+pipeline=dvc`` is on
-  (``dvc repro train`` with a committed ``dvc.yaml``, else the stage's command), else ``python train.py``;
+  (``dvc pull train`` with a committed ``dvc.yaml`` and a DVC remote, ``dvc repro train`` without one, else
+  the stage's command), else ``python train.py``;
   with nothing to produce them, a spec error.
 """
 
@@ -75,7 +76,7 @@ def _needed_files(spec) -> list[tuple[str, str]]:
     """(spec key, relative path) of every model and data file the build reads from the project."""
     out = []
     model = spec.model
-    if model.source and model.format != "trainer" and not URI.match(str(model.source)):
+    if model.source and model.format != "trainer" and not model.trainer and not URI.match(str(model.source)):
         out.append(("model.source", str(model.source)))
     for key in ("train", "eval", "sample"):
         value = getattr(spec.data, key)
@@ -124,12 +125,16 @@ def _produce(spec, cfg: PipelineSpec, section: str, project: Path, text: str
     dvc = spec.optional_section("pipeline.dvc")
     extra: list[str] = []
     if dvc is not None and dvc.enabled and (dvc.train.cmd or (project / "dvc.yaml").is_file()):
-        if (project / "dvc.yaml").is_file():
+        config = project / ".dvc" / "config"
+        remote = config.is_file() and re.search(r"(?m)^\s*remote\s*=", config.read_text("utf-8", "replace"))
+        if (project / "dvc.yaml").is_file() and remote:
+            commands, how = ["dvc pull train"], "dvc pull train (the DVC remote keeps the train stage's outputs)"
+        elif (project / "dvc.yaml").is_file():
             commands, how = ["dvc repro train"], "the committed dvc.yaml's train stage (dvc repro train)"
-            if not _listed(text, "dvc"):
-                extra.append(f"{PIP} dvc")
         else:
             commands, how = [dvc.train.cmd], f"the DVC train stage's command ({dvc.train.cmd})"
+        if commands[0].startswith("dvc ") and not _listed(text, "dvc"):
+            extra.append(f"{PIP} dvc")
     elif (project / "train.py").is_file():
         commands, how = ["python train.py"], "train.py"
     else:

@@ -177,6 +177,11 @@ def test_with_the_dvc_pipeline_on_its_train_stage_produces_them(tmp_path: Path) 
     doc, notes = gitlab_doc(project, "+pipeline=dvc")
     assert doc["train"]["script"][-1] == "dvc repro train"
     assert f"{PIP} dvc" in doc["install"]["script"]
+    (project / ".dvc").mkdir()
+    (project / ".dvc" / "config").write_text("[core]\n    remote = storage\n['remote \"storage\"']\n    url = /tmp/x\n")
+    doc, _ = gitlab_doc(project, "+pipeline=dvc")
+    assert doc["train"]["script"][-1] == "dvc pull train"
+    assert f"{PIP} dvc" in doc["install"]["script"]
 
 
 def test_the_build_says_what_it_decided_and_the_pipeline_lists_it(tmp_path: Path, capsys) -> None:
