@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlready.engine.formats import ModelFormat
 from mlready.generators.model.boosters import TOOLS as BOOSTER_TOOLS
-from mlready.generators.model.source import ModelSourceError, SourceModel
+from mlready.generators.model.source import ModelSourceError, SourceModel, graph_inputs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,12 +96,18 @@ def convert(spec, est: Any, origin: str, sample: pd.DataFrame | None = None) -> 
     onx = to_onnx(est, int(n_features), spec.model.input_name, spec.model.opset, classifier, origin, columns)
     names = getattr(est, "feature_names_in_", None)
     classes = list(est.classes_) if classifier and hasattr(est, "classes_") else None
+    features = None
+    if columns:  # skl2onnx keeps the inputs in order but renames them ('home state' -> 'home_state')
+        inputs = graph_inputs(onx)
+        features = [{"name": col, "datatype": inp["datatype"], "input": inp["name"], "index": None}
+                    for (col, _), inp in zip(columns, inputs, strict=True)]
     return SourceModel(
         onnx_model=onx,
         estimator=est,
         task=task,
         classes=classes,
         feature_names=[str(n) for n in names] if names is not None else None,
+        features=features,
         notes=[f"converted {type(est).__name__} with skl2onnx (opset {spec.model.opset}, zipmap off"
                + (", one typed input per column)" if columns else ")"), *booster_notes],
     )

@@ -170,3 +170,23 @@ def test_optimizer_lists_matrix_passes_as_skipped_with_the_reason(mixed):
     base = next(c for c in report["candidates"] if c["name"] == "baseline")
     assert base["status"] == "built"  # measured on the table's feeds: every input fed
     assert base["peak_rss_mb"] > 0  # the memory child feeds every input too
+
+
+def test_column_names_onnx_renames_keep_their_names_in_features(proj):
+    frame = table(300, 6).rename(columns={"state": "home state", "income": "income.usd"})
+    proj.write("data/eval.csv", frame)
+    frame = pd.read_csv(proj.root / "data" / "eval.csv")
+    columns = ColumnTransformer([
+        ("s", OneHotEncoder(handle_unknown="ignore"), ["home state"]),
+        ("n", SimpleImputer(), ["income.usd", "age"]),
+    ])
+    model = Pipeline([("c", columns), ("m", LogisticRegression(max_iter=500))])
+    proj.write("model.joblib", dumped(model.fit(frame[["home state", "income.usd", "age"]], frame["target"])))
+    proj.write("deploy.yaml", "project: {name: renamed}\nmodel: {source: model.joblib}\n"
+                              "data: {eval: data/eval.csv}\nreadiness: {gates: ['parity.agreement >= 1']}\n")
+    rc, err = proj.run()
+    assert rc == 0, err
+    sig = json.loads((proj.root / "build" / "model" / "signature.json").read_text())
+    assert [(f["name"], f["input"]) for f in sig["features"]] == [
+        ("home state", "home_state"), ("income.usd", "income_usd"), ("age", "age")
+    ]
