@@ -56,8 +56,8 @@ def _check_file(path: Path) -> None:
 
 
 def _read(path: Path) -> Any:
+    import_tf()  # first: a missing extra is named before h5py (a TensorFlow dependency) is needed
     _check_file(path)
-    import_tf()
     import keras
 
     try:
