@@ -4,7 +4,6 @@ prediction equal to onnxruntime's, from the digest-pinned image, with the prod r
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from tests.helm.helpers import chart_dir, objects, render, values_file
 from tests.k8s.helpers import copy_quickstart
 from tests.k8s.test_podman import _free_ports
 from tests.support.containers import DEFAULT_BASE_IMAGE, podman
-from tests.support.k8s_checks import predicts_like_onnxruntime, wait_ready
+from tests.support.k8s_checks import played_container, predicts_like_onnxruntime, wait_ready
 
 pytestmark = [pytest.mark.container, pytest.mark.tools, pytest.mark.slow]
 NAME = "helm-smoke"
@@ -47,9 +46,7 @@ def played(tmp_path_factory, docker_client, base_image):
 
 
 def _container() -> dict:
-    ids = podman("ps", "-q", "--filter", f"label=app.kubernetes.io/name={NAME}").stdout.split()
-    assert len(ids) == 1, ids
-    return json.loads(podman("inspect", ids[0]).stdout)[0]
+    return played_container(NAME)
 
 
 def test_prod_values_pod_gets_ready_and_answers_a_prediction(played):

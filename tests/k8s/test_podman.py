@@ -23,7 +23,7 @@ from mlready.engine.actions.image import build_and_check
 
 from tests.k8s.helpers import copy_quickstart, kubectl
 from tests.support.containers import DEFAULT_BASE_IMAGE, podman
-from tests.support.k8s_checks import get, predicts_like_onnxruntime, wait_ready
+from tests.support.k8s_checks import get, played_container, predicts_like_onnxruntime, wait_ready
 
 pytestmark = [pytest.mark.container, pytest.mark.tools, pytest.mark.slow]
 NAME = "k8s-smoke"
@@ -66,9 +66,7 @@ def played(tmp_path_factory, docker_client, base_image):
 
 
 def _container() -> dict:
-    ids = podman("ps", "-q", "--filter", f"label=app.kubernetes.io/name={NAME}").stdout.split()
-    assert len(ids) == 1, ids
-    return json.loads(podman("inspect", ids[0]).stdout)[0]
+    return played_container(NAME)
 
 
 def test_pod_gets_ready_and_answers_a_prediction(played):

@@ -52,6 +52,16 @@ def checkov(directory: Path) -> dict[str, Any]:
     return report
 
 
+def played_container(name: str) -> dict[str, Any]:
+    """`podman inspect` of the one container `podman kube play` started for app ``name``."""
+    from tests.support.containers import podman
+
+    ids = podman("ps", "-q", "--filter", f"label=app.kubernetes.io/name={name}").stdout.split()
+    assert len(ids) == 1, ids
+    inspected: dict[str, Any] = json.loads(podman("inspect", ids[0]).stdout)[0]
+    return inspected
+
+
 def get(url: str, body: dict | None = None) -> tuple[int, bytes]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
