@@ -101,6 +101,14 @@ def monitoring_on(spec: Any, cfg: K8sSpec) -> bool:
     return monitoring(spec).on or spec.section("serving").autoscaling.metric != "cpu"
 
 
+def alert_rules_on(spec: Any, cfg: K8sSpec) -> bool:
+    """The PrometheusRule: with monitoring on (or ``service_monitor: on``), not for a ServiceMonitor written
+    only because autoscaling queries the server's metrics."""
+    if cfg.service_monitor != "auto":
+        return cfg.service_monitor == "on"
+    return monitoring(spec).on
+
+
 def bundle_context(spec: Any, cfg: K8sSpec, digest: str | None = None, gpu: bool = False) -> BundleContext:
     """``gpu``: the image is the GPU variant (``facts.docker_variant``, computed at plan time by the caller)."""
     name = cfg.name or spec.project.name

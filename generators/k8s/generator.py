@@ -12,6 +12,7 @@ from mlready.generators._shared.k8s_checks import check
 from mlready.generators._shared.k8s_context import (
     BUNDLE_READS,
     IMAGE_STATE,
+    alert_rules_on,
     bundle_context,
     bundle_step_config,
     image_digest,
@@ -34,7 +35,7 @@ def build_bundle(ctx: StepContext, gpu: bool = False) -> list[Artifact]:
     bc = bundle_context(spec, cfg, image_digest(ctx.project_dir), gpu=gpu)
     runtime_config = ctx.artifact(RUNTIME_KIND).read_text()
     header = wrap_header(ctx.header("#"))
-    groups = _rule_groups(spec) if bc.monitoring else []
+    groups = _rule_groups(spec) if alert_rules_on(spec, cfg) else []
     return [
         Artifact.yaml(path, kind, doc, header=header + LONG_LINES if path.endswith(PROMQL_FILES) else header)
         for path, kind, doc in bundle_files(bc, runtime_config, spec.env.name, spec.env.namespace, groups)

@@ -36,6 +36,7 @@ def test_keda_scaled_object_on_inflight_requests(bundles):
             "threshold": "4"}}]
     assert "scaledobject.yaml" not in {p.name for p in (out / "k8s/overlays/dev").iterdir()}  # dev: fixed count
     assert (out / "k8s/base/servicemonitor.yaml").exists()  # the query's labels come from it
+    assert not (out / "k8s/base/prometheusrule.yaml").exists()  # but monitoring (the alerts) stays off
     bad = json.loads(json.dumps(so))
     bad["spec"]["triggers"][0]["metadata"]["threshold"] = 4  # KEDA's metadata values are strings
     assert crd_problems(bad)
