@@ -214,7 +214,11 @@ def assess(
             "task": model.task,
             "kind": model.kind,
             "classes": [c.item() if isinstance(c, np.generic) else c for c in model.classes or []] or None,
-            "input": {"name": model.input_name, "features": model.n_features},
+            "input": (
+                {"name": model.input_name, "features": model.n_features}
+                if not model.tabular or model.features is None
+                else {"name": None, "features": len(model.features), "per_column": True}
+            ),
         },
         "notes": list(model.notes),
     }
