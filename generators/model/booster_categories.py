@@ -1,7 +1,9 @@
-"""A LightGBM model fitted on pandas ``category`` columns, served with the category *values* callers send.
+"""A LightGBM or XGBoost model fitted on pandas ``category`` columns, served with the category *values* callers
+send.
 
-LightGBM splits on the codes of a pandas category column (its position in the categories the model stores,
-``pandas_categorical``), and onnxmltools converts those splits (BRANCH_EQ chains). The code is pandas'
+LightGBM and XGBoost split on the codes of a pandas category column (its position in the categories the model
+stores: LightGBM's ``pandas_categorical``, XGBoost's ``get_categories()``), and onnxmltools converts those
+splits (BRANCH_EQ chains). The code is pandas'
 business, not the caller's: :class:`CategoricalBoosterClassifier` / :class:`CategoricalBoosterRegressor` put
 the value -> code step in front of the booster, in scikit-learn (predictions and refits on the table as it is
 read) and in ONNX (one typed input per column: an ``ai.onnx.ml`` LabelEncoder per category column, numbers
@@ -25,27 +27,47 @@ CODES_ALIAS = "MlreadyCategoryCodes"
 
 
 def wrap(est: Any, origin: str) -> Any:
-    """``est`` (a fitted LightGBM scikit-learn estimator or native-booster view) behind the value -> code step
-    when it was fitted on pandas category columns; else ``est`` itself."""
+    """``est`` (a fitted LightGBM or XGBoost scikit-learn estimator, or a native LightGBM booster's view) behind
+    the value -> code step when it was fitted on pandas category columns; else ``est`` itself."""
+    found = _xgboost_categories(est) if hasattr(est, "get_booster") else _lightgbm_categories(est, origin)
+    if found is None:
+        return est
+    names, categories, library = found
+    for column, values in categories.items():
+        if not (all(isinstance(v, str) for v in values) or all(isinstance(v, (int, np.integer)) for v in values)):
+            raise ModelSourceError(f"{origin}: {library} category feature '{column}' has categories that are "
+                                   "neither all strings nor all integers; the ONNX model cannot take them")
+    cls = CategoricalBoosterClassifier if hasattr(est, "classes_") else CategoricalBoosterRegressor
+    return cls(booster=est, categories=categories, feature_names=names)
+
+
+def _lightgbm_categories(est: Any, origin: str) -> tuple[list[str], dict[str, list[Any]], str] | None:
+    """LightGBM keeps a pandas category column's categories in the model (``pandas_categorical``, in column
+    order); its categorical features list their codes in ``feature_infos``."""
     booster = est.booster_
     cats = getattr(booster, "pandas_categorical", None) or []
     if not cats:
-        return est
+        return None
     names = list(booster.feature_name())
-    dump = booster.dump_model(num_iteration=1)
-    infos = dump.get("feature_infos", {})
+    infos = booster.dump_model(num_iteration=1).get("feature_infos", {})
     columns = [n for n in names if isinstance(infos.get(n), dict) and infos[n].get("values")]
     if len(columns) != len(cats):
         raise ModelSourceError(f"{origin}: cannot tell which of the LightGBM model's {len(names)} features are its "
                                f"{len(cats)} pandas category columns")
-    categories = {}
-    for column, values in zip(columns, cats, strict=True):
-        if not (all(isinstance(v, str) for v in values) or all(isinstance(v, (int, np.integer)) for v in values)):
-            raise ModelSourceError(f"{origin}: LightGBM category feature '{column}' has categories that are "
-                                   "neither all strings nor all integers; the ONNX model cannot take them")
-        categories[column] = list(values)
-    cls = CategoricalBoosterClassifier if hasattr(est, "classes_") else CategoricalBoosterRegressor
-    return cls(booster=est, categories=categories, feature_names=names)
+    return names, {c: list(v) for c, v in zip(columns, cats, strict=True)}, "LightGBM"
+
+
+def _xgboost_categories(est: Any) -> tuple[list[str], dict[str, list[Any]], str] | None:
+    """XGBoost (3.1+) keeps the categories of each pandas category column in the model; a categorical feature
+    without them was fitted on codes, which the caller then sends as numbers."""
+    booster = est.get_booster()
+    if "c" not in (booster.feature_types or []) or not hasattr(booster, "get_categories"):
+        return None
+    stored = booster.get_categories(export_to_arrow=True).to_arrow() or []
+    categories = {str(name): list(values.to_pylist()) for name, values in stored if values is not None}
+    if not categories:
+        return None
+    return list(booster.feature_names or []), categories, "XGBoost"
 
 
 class _CategoricalBooster(BaseEstimator):

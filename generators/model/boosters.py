@@ -94,17 +94,18 @@ def prepare(est: Any, origin: str) -> tuple[Any, list[str]]:
     from mlready.generators.model import boosters_onnx
 
     notes = []
-    if library_of(est) is LIBRARIES["lightgbm"]:
+    lib = library_of(est)
+    if lib in (LIBRARIES["lightgbm"], LIBRARIES["xgboost"]):
         from mlready.generators.model import booster_categories
 
-        import_library(LIBRARIES["lightgbm"])
+        import_library(lib)
         wrapped = booster_categories.wrap(est, origin)
         if wrapped is not est:
             booster_categories.register()
-            notes.append(f"category columns {', '.join(wrapped.categories)}: their values are mapped to LightGBM's "
-                         "category codes in the ONNX model (one input per column)")
+            boosters_onnx.register(lib.module)
+            notes.append(f"category columns {', '.join(wrapped.categories)}: their values are mapped to "
+                         f"{lib.title}'s category codes in the ONNX model (one input per column)")
             found, est = [], wrapped
-            boosters_onnx.register("lightgbm")
     for booster in found:
         lib = library_of(booster)
         assert lib is not None

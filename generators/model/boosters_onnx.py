@@ -12,9 +12,9 @@ off: ``label`` + ``probabilities``):
   :class:`LightGBMBoosterRegressor`, scikit-learn-API views that predict with the booster and refit as a
   ``LGBMClassifier`` / ``LGBMRegressor`` with the file's hyper-parameters.
 
-Categorical features: LightGBM splits on integer-coded categories convert (the caller sends the codes), and
-so does a LightGBM model fitted on pandas ``category`` columns (booster_categories.py maps the values to
-codes); pandas categories reaching a booster inside a Pipeline, XGBoost categorical features and CatBoost
+Categorical features: LightGBM and XGBoost splits on integer-coded categories convert (the caller sends the
+codes), and so does a LightGBM or XGBoost model fitted on pandas ``category`` columns (booster_categories.py
+maps the values to codes); pandas categories reaching a booster inside a Pipeline and CatBoost
 categorical/text/embedding features are refused with the feature's name.
 """
 
@@ -60,11 +60,12 @@ def check_supported(est: Any, origin: str) -> None:
     module = lib.module if lib else ""
     if module == "xgboost":
         booster = est.get_booster()
-        types = booster.feature_types or []
-        cats = [_feature_name(booster.feature_names, i) for i, t in enumerate(types) if t == "c"]
+        stored = booster.get_categories(export_to_arrow=True).to_arrow() or []
+        cats = [f"'{name}'" for name, values in stored if values is not None]  # pandas category columns
         if cats:
-            _refuse(origin, "XGBoost categorical", cats, "the ONNX model would need the category codes, not the "
-                    "values callers send (enable_categorical is not supported)")
+            _refuse(origin, "XGBoost pandas 'category'", cats, "inside a Pipeline the booster's input is the step "
+                    "before it, whose category codes the ONNX model cannot tell (an XGBoost model fitted on the "
+                    "table directly converts, and so do categorical features fitted on integer codes)")
     elif module == "lightgbm":
         booster = est.booster_
         pandas_cats = getattr(booster, "pandas_categorical", None) or []

@@ -244,17 +244,19 @@ def churn_table(n: int = 700) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("how", ["joblib", "native"])
-def test_lightgbm_on_pandas_category_columns_takes_the_values(proj, how):
-    """A LightGBM model fitted on a pandas 'category' column: the served model takes the category values (one
-    input per column), maps them to LightGBM's codes, and an unseen value is a missing one, as in LightGBM."""
+@pytest.mark.parametrize("lib", ["lightgbm", "xgboost"])
+def test_pandas_category_columns_take_the_values(proj, lib, how):
+    """A model fitted on a pandas 'category' column: the served model takes the category values (one input per
+    column), maps them to the library's codes, and an unseen value is a missing one, as in the library."""
     frame = churn_table()
     train, test = frame.iloc[:500], frame.iloc[500:].reset_index(drop=True)
     test.loc[::9, "plan"] = "enterprise"  # never seen in training
     X = train.drop(columns="target").assign(plan=lambda f: f["plan"].astype("category"))
-    est = LIBS["lightgbm"][0]().fit(X, train["target"])
+    est = (LIBS[lib][0]() if lib == "lightgbm" else xgb.XGBClassifier(
+        n_estimators=25, max_depth=4, enable_categorical=True, n_jobs=1)).fit(X, train["target"])
     proj.write("data/train.csv", train)
     proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy(save(proj, est, "lightgbm", how), ["accuracy >= 0.9", *PARITY]))
+    proj.write("deploy.yaml", deploy(save(proj, est, lib, how), ["accuracy >= 0.9", *PARITY]))
     rc, err = proj.run()
     assert rc == 0, err
     report = proj.report()
@@ -265,6 +267,25 @@ def test_lightgbm_on_pandas_category_columns_takes_the_values(proj, how):
     _, proba = served(proj).run(None, {
         "usage": rows[["usage"]].to_numpy(np.float32), "plan": rows[["plan"]].to_numpy(object),
         "months": rows[["months"]].to_numpy(np.int64)})
-    cats = est.booster_.pandas_categorical[0]
+    cats = sorted(train["plan"].unique())  # pandas' categories: sorted values
     known = rows.assign(plan=pd.Categorical(rows["plan"].where(rows["plan"].isin(cats)), categories=cats))
     np.testing.assert_allclose(proba, est.predict_proba(known), atol=1e-5)
+
+
+def test_xgboost_categorical_feature_fitted_on_codes(proj):
+    """A native booster trained on integer codes marked categorical (feature_types 'c'): the caller sends the
+    codes, onnxmltools converts the category splits."""
+    codes = {"basic": 0, "plus": 1, "pro": 2, "team": 3}
+    frame = churn_table().assign(plan=lambda f: f["plan"].map(codes))
+    train, test = frame.iloc[:500], frame.iloc[500:]
+    dtrain = xgb.DMatrix(train.drop(columns="target"), train["target"], feature_types=["q", "c", "int"],
+                         enable_categorical=True)
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 4, "nthread": 1}, dtrain, 25)
+    assert "c" in booster.feature_types
+    booster.save_model(proj.root / "model.json")
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy("model.json", ["accuracy >= 0.9", *PARITY]))
+    rc, err = proj.run()
+    assert rc == 0, err
+    assert proj.report()["parity"]["metrics"]["parity.agreement"] == 1.0

@@ -97,15 +97,19 @@ def _lightgbm_in_a_pipeline(frame):
     return make_pipeline(FunctionTransformer(), lgb.LGBMClassifier(n_estimators=5, verbose=-1))
 
 
-def _xgboost(frame):
-    return xgb.XGBClassifier(n_estimators=5, enable_categorical=True, tree_method="hist")
+def _xgboost_in_a_pipeline(frame):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    return make_pipeline(FunctionTransformer(), xgb.XGBClassifier(n_estimators=5, enable_categorical=True))
 
 
 @pytest.mark.parametrize(("make", "category", "message"), [
     (_catboost, False, "CatBoost categorical feature 'plan': CatBoost's ONNX export does not support them"),
     (_lightgbm_in_a_pipeline, True, "LightGBM pandas 'category' feature 'plan': inside a Pipeline the booster's "
                                     "input is the step before it"),
-    (_xgboost, True, "XGBoost categorical feature 'plan': the ONNX model would need the category codes"),
+    (_xgboost_in_a_pipeline, True, "XGBoost pandas 'category' feature 'plan': inside a Pipeline the booster's "
+                                   "input is the step before it"),
 ])
 def test_categorical_setups_the_converters_cannot_express_name_the_feature(proj, table, make, category, message):
     X = table.drop(columns="target")
