@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlready.generators._shared.k8s_autoscaling import INTERCEPTOR, hpa  # noqa: F401  (hpa re-exported: k8s/seam.py)
+from mlready.generators._shared.k8s_autoscaling import INTERCEPTOR
 from mlready.generators._shared.k8s_context import CONFIG_FILE, BundleContext
 
 
