@@ -190,3 +190,21 @@ def test_column_names_onnx_renames_keep_their_names_in_features(proj):
     assert [(f["name"], f["input"]) for f in sig["features"]] == [
         ("home state", "home_state"), ("income.usd", "income_usd"), ("age", "age")
     ]
+
+
+def test_string_class_labels(proj):
+    train, ev = table(400, 7), table(150, 8)
+    for frame in (train, ev):
+        frame["target"] = np.where(frame["target"] == 1, "leaves", "stays")
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", ev)
+    train = pd.read_csv(proj.root / "data" / "train.csv")
+    proj.write("model.joblib", dumped(pipeline().fit(train.drop(columns="target"), train["target"])))
+    proj.write("deploy.yaml", "project: {name: labels}\nmodel: {source: model.joblib}\n"
+                              "data: {train: data/train.csv, eval: data/eval.csv}\n"
+                              "readiness: {gates: ['parity.agreement >= 1', 'accuracy >= 0.6'], cv: {folds: 3}}\n")
+    rc, err = proj.run()
+    assert rc == 0, err
+    sig = json.loads((proj.root / "build" / "model" / "signature.json").read_text())
+    assert sig["classes"] == ["leaves", "stays"] and sig["class_names"] == ["leaves", "stays"]
+    assert next(o for o in sig["outputs"] if o["name"] == "label")["datatype"] == "BYTES"
