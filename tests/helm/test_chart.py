@@ -95,7 +95,11 @@ def test_chart_metadata_and_notes(charts, tmp_path):
     meta = yaml.safe_load((chart / "Chart.yaml").read_text().split("\n---\n", 1)[1])
     assert (meta["apiVersion"], meta["name"], meta["version"], meta["appVersion"]) == (
         "v2", "quickstart", "2.1.0-rc.1", "2.1.0-rc.1")
-    assert (chart / "values.schema.json").read_text().startswith("{")
+    archive = helm.package(chart, destination=tmp_path)  # `helm package`: what a chart repository serves
+    assert archive.endswith("quickstart-2.1.0-rc.1.tgz")
+    with helm.Chart.load(archive) as packaged:
+        assert packaged.metadata["appVersion"] == "2.1.0-rc.1"
+        assert packaged.schema is not None and packaged.schema["additionalProperties"] is False
     notes = render(chart, values_file(chart, "prod"), "ml-prod")[f"{chart.name}/templates/NOTES.txt"]
     assert "installed in namespace ml-prod (environment prod)" in notes
     assert "kubectl -n ml-prod port-forward service/quickstart 8080:8080 8081:8081" in notes
