@@ -208,3 +208,32 @@ def test_string_class_labels(proj):
     sig = json.loads((proj.root / "build" / "model" / "signature.json").read_text())
     assert sig["classes"] == ["leaves", "stays"] and sig["class_names"] == ["leaves", "stays"]
     assert next(o for o in sig["outputs"] if o["name"] == "label")["datatype"] == "BYTES"
+
+
+TRAINER = """
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+
+def fit(X, y):
+    columns = ColumnTransformer([("s", OneHotEncoder(handle_unknown="ignore"), ["state", "plan"]),
+                                 ("n", SimpleImputer(), ["age", "income"])])
+    return Pipeline([("c", columns), ("m", LogisticRegression(max_iter=500))]).fit(X, y)
+"""
+
+
+def test_trainer_on_a_mixed_table(proj):
+    proj.write("data/train.csv", table(400, 9).drop(columns="member"))
+    proj.write("data/eval.csv", table(150, 10).drop(columns="member"))
+    proj.write("train.py", TRAINER)
+    proj.write("deploy.yaml", 'project: {name: trained}\nmodel: {source: train.py, trainer: "train:fit"}\n'
+                              "data: {train: data/train.csv, eval: data/eval.csv}\n"
+                              "readiness: {gates: ['parity.agreement >= 1', 'cv.accuracy.mean >= 0.6'], "
+                              "cv: {folds: 3}}\n")
+    rc, err = proj.run()
+    assert rc == 0, err  # the trainer gets the table as read (strings kept) and is called again per fold
+    sig = json.loads((proj.root / "build" / "model" / "signature.json").read_text())
+    assert [i["datatype"] for i in sig["inputs"]] == ["BYTES", "BYTES", "FP32", "FP32"]  # ints into an imputer: FP32
