@@ -114,6 +114,17 @@ def graph(model: Any, origin: str) -> TfGraph:
                    trackable=model)
 
 
+def is_keras_model(obj: Any) -> bool:
+    """A Keras model (what a trainer may return), told without importing Keras."""
+    return any(c.__module__.startswith("keras") and c.__name__ in ("Model", "Sequential", "Functional")
+               for c in type(obj).__mro__)
+
+
+def convert_model(spec: Any, model: Any, sample: Any, origin: str) -> SourceModel:
+    """Convert a Keras model object (shared with the trainer format, whose retrained models answer alike)."""
+    return convert(spec, graph(model, origin), sample, origin=origin, rebuild=lambda m: graph(m, origin))
+
+
 def load(spec: Any, path: Path | None, sample: Any) -> SourceModel:
     assert path is not None
     model = _read(path)

@@ -161,10 +161,12 @@ class TfPredictor:
     """The TensorFlow model with scikit-learn's predict/predict_proba (parity with its ONNX export)."""
 
     def __init__(self, fn: Any, inputs: Sequence[TfInput], task: str, classes: list[int] | None,
-                 activation: str | None, feature_names: list[str] | None):
+                 activation: str | None, feature_names: list[str] | None,
+                 rebuild: Callable[[Any], TfGraph] | None = None):
         import numpy as np
 
         self.fn, self.inputs, self.task, self.activation = fn, list(inputs), task, activation
+        self.feature_names, self.rebuild = feature_names, rebuild
         self.classes = classes or []
         if classes is not None:
             self.classes_ = np.asarray(classes)
@@ -182,6 +184,16 @@ class TfPredictor:
             chunk = [tf.constant(a[start:start + ROWS_PER_CALL]) for a in arrays]
             parts.append(np.asarray(self.fn(*chunk)[SCORES]))
         return np.concatenate(parts) if parts else np.zeros((0, 1))
+
+    def refitted(self, model: Any) -> TfPredictor:
+        """The same network retrained (a trainer's model on a cross-validation fold), answering like this one:
+        same inputs, task, classes and reading of its outputs."""
+        if self.rebuild is None:
+            raise ModelSourceError("this TensorFlow model cannot be retrained")
+        graph = self.rebuild(model)
+        fn, _ = _traced(import_tf(), graph)
+        return TfPredictor(fn, graph.inputs, self.task, self.classes or None, self.activation, self.feature_names,
+                           self.rebuild)
 
     def predict(self, X: Any) -> np.ndarray:
         return postprocess(self.scores(X), self.task, self.classes, self.activation)[0]
@@ -355,8 +367,10 @@ def _from_function(tf: Any, fn: Any, signature: list[Any], opset: int, trackable
     return onx
 
 
-def convert(spec: Any, graph: TfGraph, sample: Any, origin: str) -> SourceModel:
-    """Trace, convert, check and add the served outputs."""
+def convert(spec: Any, graph: TfGraph, sample: Any, origin: str,
+            rebuild: Callable[[Any], TfGraph] | None = None) -> SourceModel:
+    """Trace, convert, check and add the served outputs. ``rebuild`` makes the graph of a retrained model of
+    the same kind (a trainer's Keras model: cross-validation)."""
     import onnx
 
     tf = import_tf()
@@ -390,7 +404,7 @@ def convert(spec: Any, graph: TfGraph, sample: Any, origin: str) -> SourceModel:
              f"{', '.join(i.shown() for i in graph.inputs)})", note]
     return SourceModel(
         onnx_model=onx,
-        estimator=TfPredictor(fn, graph.inputs, task, classes, activation, feature_names),
+        estimator=TfPredictor(fn, graph.inputs, task, classes, activation, feature_names, rebuild),
         task=task,
         classes=classes,
         feature_names=feature_names,

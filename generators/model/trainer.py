@@ -4,8 +4,10 @@ The module is imported with the project directory first on ``sys.path`` (``train
 ``train:fit``). The function takes either no argument, and returns a fitted model it trained on data of its
 own choosing, or two, ``(X, y)``: then mlready passes ``data.train`` (a DataFrame of the feature columns and
 the target as an array) and can also call it again on each cross-validation fold. It returns a fitted
-scikit-learn estimator or pipeline (converted with skl2onnx) or a ``torch.nn.Module`` (exported like a
-PyTorch model file). Errors inside the trainer are reported with its name, not as a traceback.
+scikit-learn estimator or pipeline (converted with skl2onnx), a ``torch.nn.Module`` (exported like a
+PyTorch model file) or a Keras model (converted like a ``.keras`` file; on each cross-validation fold the
+retrained network is read the way the served one is). Errors inside the trainer are reported with its name,
+not as a traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlready.engine.formats import ModelFormat
 from mlready.generators.model.source import ModelSourceError, SourceModel
+from mlready.generators.model.tf_convert import TOOLS as TF_TOOLS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,7 +32,7 @@ FORMAT = ModelFormat(
     name="trainer",
     title="trainer",
     load="mlready.generators.model.trainer:load",
-    tools=("skl2onnx", "scikit-learn", "torch"),  # it returns an estimator or a torch module
+    tools=("skl2onnx", "scikit-learn", "torch", *TF_TOOLS),  # it returns an estimator, a torch module or Keras
     refit="mlready.generators.model.trainer:refit",
 )
 
@@ -152,7 +155,8 @@ def refit(spec: Any, src: SourceModel) -> tuple[Any, bool] | None:
     returned is refit like a scikit-learn model."""
     fit = refit_function(spec)
     if fit is not None:
-        return fit, True
+        like = getattr(src.estimator, "refitted", None)  # a network: each fold's model answers like the served one
+        return ((lambda X, y: like(fit(X, y))) if like is not None else fit), True
     from mlready.generators.model.sklearn import refit as estimator_refit
 
     return estimator_refit(spec, src)
@@ -162,7 +166,11 @@ def load(spec: Any, path: Path | None, sample: pd.DataFrame | None) -> SourceMod
     func = resolve(spec)
     model = call(spec, func, *training_data(spec)) if takes_data(func) else call(spec, func)
     origin = f"model.trainer {spec.model.trainer!r}"
-    if hasattr(model, "predict") and hasattr(model, "fit"):
+    from mlready.generators.model.keras import convert_model, is_keras_model
+
+    if is_keras_model(model):  # before estimators: a Keras model has fit and predict too
+        src = convert_model(spec, model, sample, origin=origin)
+    elif hasattr(model, "predict") and hasattr(model, "fit"):
         from mlready.generators.model.sklearn import convert
 
         src = convert(spec, model, origin=origin, sample=sample)

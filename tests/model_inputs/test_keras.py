@@ -328,3 +328,36 @@ def test_models_mlready_cannot_serve_are_refused_by_name(tmp_path):
     tf.saved_model.save(module, str(tmp_path / "sm"), signatures={"predict": module.predict, "score": module.score})
     with pytest.raises(ModelSourceError, match="no 'serving_default' signature to serve \\(signatures: predict, score\\)"):
         saved_model.graph(tf.saved_model.load(str(tmp_path / "sm")), "sm")
+
+
+KERAS_TRAINER = '''
+import keras
+import numpy as np
+
+
+def fit(X, y):
+    keras.utils.set_random_seed(0)
+    x = X.to_numpy(np.float32)
+    scale = keras.layers.Normalization(name="scale")
+    scale.adapt(x)
+    model = keras.Sequential([keras.Input((x.shape[1],), name="features"), scale,
+                              keras.layers.Dense(16, activation="relu"), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    model.fit(x, np.asarray(y), epochs=40, batch_size=32, verbose=0)
+    return model
+'''
+
+
+def test_a_trainer_returning_a_keras_model_is_served_and_cross_validated(proj, iris_frames):
+    proj.write("train.py", KERAS_TRAINER)
+    proj.write("data/train.csv", iris_frames[0])
+    proj.write("data/eval.csv", iris_frames[1])
+    proj.write("deploy.yaml", 'project: {name: trained}\nmodel: {source: train.py, trainer: "train:fit"}\n'
+               "data: {train: data/train.csv, eval: data/eval.csv}\n"
+               'readiness:\n  cv: {folds: 3, seed: 0}\n  gates: ["cv.accuracy.mean >= 0.85", "accuracy >= 0.85", '
+               '"parity.max_abs_diff <= 1e-5"]\n')
+    rc, err = proj.run()
+    assert rc == 0, err
+    report = proj.report()
+    assert all(_gates(report).values()), report["gates"]
+    assert proj.signature()["inputs"] == [{"name": "features", "datatype": "FP32", "shape": [-1, 4]}]
