@@ -33,6 +33,9 @@ def test_lightgbm_example_image_answers_named_features_with_class_names(example,
     readiness = json.loads((project / "build" / "reports" / "readiness.json").read_text())
     assert readiness["status"] == "passed"  # accuracy, AUC, CV spread and parity gates
     rows = pd.read_csv(project / "data" / "eval.csv").drop(columns="target").head(6)
-    churn = lgb.Booster(model_file=str(project / "model.txt")).predict(rows)  # P(churns)
+    assert set(rows["contract"]) <= {"month-to-month", "one-year", "two-year"}  # sent as text
+    table = rows.assign(contract=pd.Categorical(rows["contract"], categories=["month-to-month", "one-year",
+                                                                              "two-year"]))
+    churn = lgb.Booster(model_file=str(project / "model.txt")).predict(table)  # P(churns)
     check_named_answers(docker_client, report.id, "churn-lightgbm", rows, np.column_stack([1 - churn, churn]),
                         ["stays", "churns"])

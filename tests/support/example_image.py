@@ -28,11 +28,12 @@ def build_example_image(tmp_path_factory: Any, example: Path, base: str) -> tupl
 
 def check_named_answers(client: Any, image: str, model: str, rows: pd.DataFrame, expected: np.ndarray,
                         class_names: list[str]) -> None:
-    """Run ``image`` and ask it about ``rows`` by feature name: the labels are the class names of
+    """Run ``image`` and ask it about ``rows`` by feature name (values as the data holds them: numbers, text):
+    the labels are the class names of
     ``expected``'s argmax, the probabilities (keyed by class name) match ``expected``, and the v2 metadata
     publishes the class names and the features in the rows' column order."""
     want = [class_names[i] for i in expected.argmax(axis=1)]
-    records = [{k: float(v) for k, v in r.items()} for r in rows.to_dict("records")]
+    records = [{k: v.item() if hasattr(v, "item") else v for k, v in r.items()} for r in rows.to_dict("records")]
     with run_container(client, image, read_only=True, tmpfs={"/tmp": ""},
                        ports={"8080/tcp": ("127.0.0.1", None)}) as c:
         url = f"http://127.0.0.1:{host_port(c, '8080/tcp')}"
@@ -41,7 +42,7 @@ def check_named_answers(client: Any, image: str, model: str, rows: pd.DataFrame,
         assert [p["label"] for p in got["predictions"]] == want, got
         proba = [[p["probabilities"][n] for n in class_names] for p in got["predictions"]]
         np.testing.assert_allclose(proba, expected, atol=1e-5)
-        v2 = {"inputs": [{"name": n, "datatype": "FP32", "shape": [len(rows)], "data": rows[n].tolist()}
+        v2 = {"inputs": [{"name": n, "datatype": _datatype(rows[n]), "shape": [len(rows)], "data": rows[n].tolist()}
                          for n in rows.columns]}
         answer = httpx.post(f"{url}/v2/models/{model}/infer", json=v2, timeout=30).json()
         label = next(o for o in answer["outputs"] if o["name"] == "label")
@@ -49,3 +50,10 @@ def check_named_answers(client: Any, image: str, model: str, rows: pd.DataFrame,
         meta = httpx.get(f"{url}/v2/models/{model}", timeout=30).json()
         assert meta["parameters"]["class_names"] == class_names
         assert [f["name"] for f in meta["parameters"]["features"]] == list(rows.columns)
+
+
+def _datatype(column: pd.Series) -> str:
+    """The v2 datatype a caller would send a column as: text BYTES, integers INT64, numbers FP32."""
+    if pd.api.types.is_integer_dtype(column):
+        return "INT64"
+    return "FP32" if pd.api.types.is_numeric_dtype(column) else "BYTES"
