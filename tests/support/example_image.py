@@ -29,9 +29,8 @@ def build_example_image(tmp_path_factory: Any, example: Path, base: str) -> tupl
 def check_named_answers(client: Any, image: str, model: str, rows: pd.DataFrame, expected: np.ndarray,
                         class_names: list[str]) -> None:
     """Run ``image`` and ask it about ``rows`` by feature name (values as the data holds them: numbers, text):
-    the labels are the class names of
-    ``expected``'s argmax, the probabilities (keyed by class name) match ``expected``, and the v2 metadata
-    publishes the class names and the features in the rows' column order."""
+    the labels are the class names of ``expected``'s argmax, the probabilities (keyed by class name) match
+    ``expected``, and the v2 metadata publishes the class names and the features in the rows' column order."""
     want = [class_names[i] for i in expected.argmax(axis=1)]
     records = [{k: v.item() if hasattr(v, "item") else v for k, v in r.items()} for r in rows.to_dict("records")]
     with run_container(client, image, read_only=True, tmpfs={"/tmp": ""},
