@@ -161,6 +161,11 @@ def source_suffixes() -> tuple[str, ...]:
     return (*model_suffixes(), *(s for f in _preferred() for s in f.shared_suffixes))
 
 
+def model_markers() -> tuple[str, ...]:
+    """Every file name that marks a model directory, in order of preference."""
+    return tuple(m for f in _preferred() for m in f.markers)
+
+
 def mlflow_flavors() -> tuple[tuple[str, str], ...]:
     """``(flavor, MLmodel key of the model file)`` of the formats MLflow can store, in order of preference."""
     return tuple(f.mlflow_flavor for f in _preferred() if f.mlflow_flavor)

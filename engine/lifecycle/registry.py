@@ -144,6 +144,13 @@ def find_model_file(root: Path) -> Path:
         if len(found) > 1:
             names = ", ".join(p.relative_to(root).as_posix() for p in found)
             raise RegistryLookupError(f"several {suffix} files in the model artifact ({names}): point at one")
+    for marker in formats.model_markers():  # a model directory (MLflow's tensorflow flavor: tf2model/)
+        found = sorted(p.parent for p in root.rglob(marker) if p.is_file())
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            names = ", ".join(p.relative_to(root).as_posix() or "." for p in found)
+            raise RegistryLookupError(f"several model directories in the artifact ({names}): point at one")
     present = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     raise RegistryLookupError(
         f"no model file ({', '.join(suffixes)}) in the artifact; it holds: {_listing(present, '(nothing)')}"

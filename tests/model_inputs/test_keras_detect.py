@@ -46,3 +46,18 @@ def test_a_saved_model_directory_validates(tmp_path):
     (tmp_path / "export" / "saved_model.pb").write_bytes(b"")
     (tmp_path / "deploy.yaml").write_text("project: {name: demo}\nmodel:\n  source: export\n")
     api.validate(tmp_path, [], generators=[ModelGenerator()])
+
+
+def test_a_registry_artifact_holding_a_saved_model_resolves_to_its_directory(tmp_path):
+    from mlready.engine.lifecycle.registry import RegistryLookupError, find_model_file
+
+    (tmp_path / "MLmodel").write_text("flavors:\n  tensorflow: {saved_model_dir: tf2model}\n")
+    (tmp_path / "requirements.txt").write_text("tensorflow\n")
+    (tmp_path / "tf2model" / "variables").mkdir(parents=True)
+    (tmp_path / "tf2model" / "saved_model.pb").write_bytes(b"")
+    assert find_model_file(tmp_path) == tmp_path / "tf2model"
+    assert detect("auto", "tf2model", None, find_model_file(tmp_path)) == "tensorflow"
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "saved_model.pb").write_bytes(b"")
+    with pytest.raises(RegistryLookupError, match=r"several model directories in the artifact \(other, tf2model\)"):
+        find_model_file(tmp_path)
