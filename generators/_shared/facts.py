@@ -67,6 +67,18 @@ def check_image(value: str | None) -> str | None:
     return value
 
 
+#: an image repository, without tag or digest: [registry[:port]/]path with lowercase path components
+REPOSITORY = re.compile(r"^([A-Za-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$")
+
+
+def check_repository(value: str | None) -> str | None:
+    """Field validator for an image repository override (``target.k8s.image``)."""
+    if value is not None and (len(value) > 255 or not REPOSITORY.match(value)):
+        raise ValueError(f"{value!r} is not an image repository like 'ghcr.io/acme/churn' (no tag, digest or "
+                         "scheme: the tag is project.version)")
+    return value
+
+
 def image_reference(spec: Any, override: str | None = None) -> str:
     """``override`` when a section names its own image, else ``repository:tag`` of :func:`image_ref`
     (without a registry prefix when target.docker.registry is unset: a parameter to fill at deploy time)."""

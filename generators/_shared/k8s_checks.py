@@ -123,7 +123,7 @@ def check(spec: Any, cfg: K8sSpec, prefix: str = "target.k8s", needs_stable: boo
             )
         )
     version = spec.project.version
-    if not LABEL_VALUE.match(version) or len(version) > 63:
+    if not version or not LABEL_VALUE.match(version) or len(version) > 63:  # the image tag: never empty
         problems.append(
             SpecProblem("", "project.version", f"{version!r} cannot be a Kubernetes label value or image tag")
         )

@@ -13,6 +13,7 @@ from typing import Literal
 
 from mlready.engine.plugin import Section
 from mlready.engine.spec import check_dns1123
+from mlready.generators._shared.facts import check_repository
 from mlready.generators._shared.k8s_options import ExposureSpec, GpuSpec, ShadowSpec
 from pydantic import Field, field_validator
 
@@ -169,4 +170,5 @@ class K8sSpec(Section):
     gpu: GpuSpec = Field(default_factory=GpuSpec)
 
     _name = field_validator("name")(classmethod(lambda cls, v: v if v is None else check_dns1123(v)))
+    _image = field_validator("image")(classmethod(lambda cls, v: check_repository(v)))
     _tmp = field_validator("tmp_size")(classmethod(lambda cls, v: check_quantity(v)))

@@ -13,6 +13,7 @@ import json
 from typing import Any, Literal
 
 from mlready.engine.plugin import Section
+from mlready.generators._shared.facts import REPOSITORY
 from mlready.generators._shared.k8s_context import TRACK_LABEL, BundleContext
 from mlready.generators._shared.k8s_spec import ENVIRONMENTS, AutoscalingSpec, ResourcesSpec
 from pydantic import Field, create_model
@@ -29,7 +30,7 @@ DIGEST = r"^sha256:[0-9a-f]{64}$"
 class ImageValues(Section):
     """The image of the version being built (the overlays' ``images:``): ``repository:tag[@digest]``."""
 
-    repository: str = Field(min_length=1, max_length=255)
+    repository: str = Field(max_length=255, pattern=REPOSITORY.pattern)
     tag: str = Field(pattern=TAG)
     digest: str | None = Field(None, pattern=DIGEST, description="pins the image when known (mlready image)")
 

@@ -33,6 +33,10 @@ def problems(project, *overrides: str) -> list[str]:
                                 "its version: set target.helm.chart_version"),
         ("target.helm.chart_name=Churn_Model", "target.helm.chart_name: 'Churn_Model' is not a chart name"),
         ("target.helm.chart_name=" + "a" * 54, "target.helm.chart_name: "),
+        # what the chart's image values are made of (the bundle writes the same image)
+        ("project.version=''", "project.version: '' cannot be a Kubernetes label value or image tag"),
+        ("target.k8s.image='Bad Repo'", "target.k8s.image: 'Bad Repo' is not an image repository"),
+        ("target.k8s.image=ghcr.io/acme/churn:1.0", "target.k8s.image: 'ghcr.io/acme/churn:1.0' is not an image"),
         ("target.helm.chart_nme=x", "target.helm.chart_nme: unknown key (did you mean 'target.helm.chart_name'?)"),
         # without +target=k8s the chart still runs the bundle's checks
         ("target.k8s.environments.prod.autoscaling.min_replicas=12",

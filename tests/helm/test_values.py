@@ -33,6 +33,7 @@ def chart(charts):
         ({"environment": "qa"}, "at '/environment'"),
         ({"image": {"digest": "sha256:xyz"}}, "at '/image/digest': 'sha256:xyz' does not match pattern"),
         ({"image": {"tag": "a b"}}, "at '/image/tag': 'a b' does not match pattern"),
+        ({"image": {"repository": "Bad Repo"}}, "at '/image/repository': 'Bad Repo' does not match pattern"),
         ({"resources": {"cpu_limit_off_reason": "x" * 41}}, "at '/resources/cpu_limit_off_reason'"),
     ],
 )
