@@ -63,6 +63,8 @@ def bind_features(inputs: list[dict[str, Any]], names: Sequence[str] | None) -> 
             {"name": str(n), "datatype": inp["datatype"], "input": inp["name"], "index": i}
             for i, n in enumerate(names)
         ]
+    if len(inputs) == 1 and len(inputs[0]["shape"]) == 1 and names and len(names) == 1:  # one column, [-1]
+        return [{"name": str(names[0]), "datatype": inputs[0]["datatype"], "input": inputs[0]["name"], "index": None}]
     if len(inputs) > 1 and all(_one_column(i["shape"]) for i in inputs):
         by_name = {i["name"]: i for i in inputs}
         given = [str(n) for n in names] if names else []

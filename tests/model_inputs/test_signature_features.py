@@ -112,3 +112,12 @@ def test_build_writes_features_and_class_names(proj, iris_frames):
                               "data: {eval: data/eval.csv}\n")
     rc, err = proj.run()
     assert rc == 1 and "model.class_names: 2 name(s) for the 3 classes of m.joblib (0, 1, 2)" in err
+
+
+def test_one_dimensional_single_input_is_the_column_alone():
+    inputs = [{"name": "x", "datatype": "FP32", "shape": [-1]}]
+    assert bind_features(inputs, ["mean radius"]) == [
+        {"name": "mean radius", "datatype": "FP32", "input": "x", "index": None}
+    ]
+    feeds = frame_feeds(pd.DataFrame({"mean radius": [1.0, 2.0]}), inputs, bind_features(inputs, ["mean radius"]), "d")
+    assert feeds["x"].shape == (2,)
