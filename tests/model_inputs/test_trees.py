@@ -63,6 +63,15 @@ def save(proj, est, lib: str, how: str, stem: str = "model") -> str:
     return f"{stem}{suffix}"
 
 
+def build(proj, train: pd.DataFrame, test: pd.DataFrame, source: str, gates: list[str]) -> None:
+    """Write the data and the spec and build: the build must succeed (its gates included)."""
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", test)
+    proj.write("deploy.yaml", deploy(source, gates))
+    rc, err = proj.run()
+    assert rc == 0, err
+
+
 def served(proj) -> ort.InferenceSession:
     return ort.InferenceSession(str(proj.root / "build" / "model" / "model.onnx"), providers=["CPUExecutionProvider"])
 
@@ -73,11 +82,7 @@ def test_classifier_builds_passes_gates_and_matches(proj, cancer_frames, lib, ho
     train, test = cancer_frames
     X, y = train.drop(columns="target"), train["target"]
     est = LIBS[lib][0]().fit(X, y)
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy(save(proj, est, lib, how), ["f1 >= 0.9", "auc >= 0.95", *PARITY]))
-    rc, err = proj.run()
-    assert rc == 0, err
+    build(proj, train, test, save(proj, est, lib, how), ["f1 >= 0.9", "auc >= 0.95", *PARITY])
     report = proj.report()
     assert report["status"] == "passed"
     assert report["parity"]["metrics"]["parity.agreement"] == 1.0
@@ -101,11 +106,7 @@ def test_regressor_builds_and_matches(proj, cancer_frames, lib, how):
     train = train.drop(columns="target").rename(columns={target: "target"})
     test = test.drop(columns="target").rename(columns={target: "target"})
     est = LIBS[lib][1]().fit(train.drop(columns="target"), train["target"])
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy(save(proj, est, lib, how), ["r2 >= 0.8", "parity.max_abs_diff <= 0.1"]))
-    rc, err = proj.run()
-    assert rc == 0, err
+    build(proj, train, test, save(proj, est, lib, how), ["r2 >= 0.8", "parity.max_abs_diff <= 0.1"])
     report = proj.report()
     assert report["model"]["task"] == "regression" and report["status"] == "passed"
     assert report["cv"]["skipped"] is None
@@ -116,15 +117,11 @@ def test_regressor_builds_and_matches(proj, cancer_frames, lib, how):
 def test_multiclass_native_file(proj, iris_frames, lib):
     train, test = iris_frames
     est = LIBS[lib][0]().fit(train.drop(columns="target"), train["target"])
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", test)
     source = save(proj, est, lib, "native")
     if lib == "xgboost":  # XGBoost's binary JSON (UBJSON) this time
         est.save_model(proj.root / "model.ubj")
         source = "model.ubj"
-    proj.write("deploy.yaml", deploy(source, ["accuracy >= 0.85", *PARITY]))
-    rc, err = proj.run()
-    assert rc == 0, err
+    build(proj, train, test, source, ["accuracy >= 0.85", *PARITY])
     sig = proj.signature()
     assert sig["classes"] == [0, 1, 2]
     assert sig["outputs"][1] == {"name": "probabilities", "datatype": "FP32", "shape": [-1, 3]}
@@ -136,11 +133,7 @@ def test_lightgbm_native_booster_from_train_api(proj, cancer_frames):
     ds = lgb.Dataset(train.drop(columns="target"), train["target"])
     booster = lgb.train({"objective": "binary", "num_leaves": 7, "verbose": -1, "num_threads": 1}, ds, 30)
     booster.save_model(proj.root / "model.txt")
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy("model.txt", ["f1 >= 0.9", *PARITY]))
-    rc, err = proj.run()
-    assert rc == 0, err
+    build(proj, train, test, "model.txt", ["f1 >= 0.9", *PARITY])
     report = proj.report()
     assert report["status"] == "passed" and report["cv"]["skipped"] is None
 
@@ -154,11 +147,7 @@ def test_pipeline_ending_in_a_booster(proj, cancer_frames, lib):
     train, test = cancer_frames
     pipe = make_pipeline(SimpleImputer(), LIBS[lib][0]()).fit(train.drop(columns="target"), train["target"])
     joblib.dump(pipe, proj.root / "model.joblib")
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy("model.joblib", ["f1 >= 0.9", *PARITY]))
-    rc, err = proj.run()
-    assert rc == 0, err
+    build(proj, train, test, "model.joblib", ["f1 >= 0.9", *PARITY])
     assert proj.report()["status"] == "passed"
 
 
@@ -180,11 +169,7 @@ def test_mixed_table_pipeline_ending_in_lightgbm(proj):
         ("gbm", lgb.LGBMClassifier(n_estimators=30, verbose=-1, n_jobs=1)),
     ]).fit(train.drop(columns="target"), train["target"])
     joblib.dump(pipe, proj.root / "model.joblib")
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy("model.joblib", ["accuracy >= 0.9", *PARITY]))
-    rc, err = proj.run()
-    assert rc == 0, err
+    build(proj, train, test, "model.joblib", ["accuracy >= 0.9", *PARITY])
     features = {f["name"]: f["datatype"] for f in proj.signature()["features"]}
     assert features == {"plan": "BYTES", "usage": "FP32", "months": "INT64"}
 
@@ -199,11 +184,7 @@ def test_lightgbm_integer_coded_categorical_feature_converts(proj):
     est = lgb.LGBMClassifier(n_estimators=30, min_child_samples=5, verbose=-1, n_jobs=1)
     est.fit(train.drop(columns="target"), train["target"], categorical_feature=["code"])
     est.booster_.save_model(proj.root / "model.txt")
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy("model.txt", ["accuracy >= 0.85", *PARITY]))
-    rc, err = proj.run()
-    assert rc == 0, err
+    build(proj, train, test, "model.txt", ["accuracy >= 0.85", *PARITY])
 
 
 def test_explicit_format_reads_the_librarys_estimator_from_joblib(proj, cancer_frames):
@@ -215,6 +196,7 @@ def test_explicit_format_reads_the_librarys_estimator_from_joblib(proj, cancer_f
     proj.write("deploy.yaml", deploy("model.joblib", PARITY, "  format: xgboost\n"))
     rc, err = proj.run()
     assert rc == 0, err
+    assert proj.report()["parity"]["metrics"]["parity.agreement"] == 1.0
 
 
 @pytest.mark.parametrize(("lib", "how"), [("catboost", "native"), ("catboost", "joblib"), ("lightgbm", "joblib")])
@@ -223,11 +205,7 @@ def test_string_classes_are_the_served_labels(proj, iris_frames, lib, how):
     names = {0: "setosa", 1: "versicolor", 2: "virginica"}
     train, test = (f.assign(target=f["target"].map(names)) for f in iris_frames)
     est = LIBS[lib][0]().fit(train.drop(columns="target"), train["target"])
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy(save(proj, est, lib, how), ["accuracy >= 0.85", *PARITY]))
-    rc, err = proj.run()
-    assert rc == 0, err
+    build(proj, train, test, save(proj, est, lib, how), ["accuracy >= 0.85", *PARITY])
     sig = proj.signature()
     assert sig["classes"] == ["setosa", "versicolor", "virginica"]
     assert sig["outputs"][0] == {"name": "label", "datatype": "BYTES", "shape": [-1]}
@@ -254,11 +232,7 @@ def test_pandas_category_columns_take_the_values(proj, lib, how):
     X = train.drop(columns="target").assign(plan=lambda f: f["plan"].astype("category"))
     est = (LIBS[lib][0]() if lib == "lightgbm" else xgb.XGBClassifier(
         n_estimators=25, max_depth=4, enable_categorical=True, n_jobs=1)).fit(X, train["target"])
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy(save(proj, est, lib, how), ["accuracy >= 0.9", *PARITY]))
-    rc, err = proj.run()
-    assert rc == 0, err
+    build(proj, train, test, save(proj, est, lib, how), ["accuracy >= 0.9", *PARITY])
     report = proj.report()
     assert report["status"] == "passed" and report["cv"]["skipped"] is None
     assert {f["name"]: f["datatype"] for f in proj.signature()["features"]} == {
@@ -283,9 +257,5 @@ def test_xgboost_categorical_feature_fitted_on_codes(proj):
     booster = xgb.train({"objective": "binary:logistic", "max_depth": 4, "nthread": 1}, dtrain, 25)
     assert "c" in booster.feature_types
     booster.save_model(proj.root / "model.json")
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", test)
-    proj.write("deploy.yaml", deploy("model.json", ["accuracy >= 0.9", *PARITY]))
-    rc, err = proj.run()
-    assert rc == 0, err
+    build(proj, train, test, "model.json", ["accuracy >= 0.9", *PARITY])
     assert proj.report()["parity"]["metrics"]["parity.agreement"] == 1.0
