@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,8 @@ def image_digest(project_dir: Path) -> str | None:
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
     digest = data.get("digest")
-    return digest if isinstance(digest, str) and digest.startswith("sha256:") else None
+    # anything but a full sha256 digest (a hand-edited or truncated state file) is no digest: never written
+    return digest if isinstance(digest, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", digest) else None
 
 
 def monitoring_on(spec: Any, cfg: K8sSpec) -> bool:

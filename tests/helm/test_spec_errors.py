@@ -55,3 +55,13 @@ def test_a_non_semver_project_version_builds_with_an_explicit_chart_version(qs):
     chart = (result.out_dir / "helm/quickstart/Chart.yaml").read_text()
     assert "\nversion: 1.0.0\n" in chart and "\nappVersion: '1.0'\n" in chart
     assert not (result.out_dir / "k8s").exists()  # +target=helm alone: the chart, not the bundle
+
+
+def test_a_corrupt_image_state_digest_is_not_written(qs):
+    """`.mlready/image.json` (written by `mlready image`) with a digest that is not a full sha256 one: the
+    chart and the bundle pin nothing, instead of writing an image reference no registry resolves."""
+    (qs / ".mlready").mkdir(exist_ok=True)
+    (qs / ".mlready/image.json").write_text('{"name": "quickstart", "tag": "1.0.0", "digest": "sha256:zz"}')
+    out = api.build(qs, ["tracking.enabled=false", "+target=[k8s,helm]"], run_hooks=False).out_dir
+    assert "sha256:zz" not in (out / "helm/quickstart/values-prod.yaml").read_text()
+    assert "sha256:zz" not in (out / "k8s/overlays/prod/kustomization.yaml").read_text()
