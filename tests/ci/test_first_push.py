@@ -89,8 +89,10 @@ def wheel_cache() -> Path:
 
 
 def developer(offline: dict[str, str]) -> dict[str, str]:
-    """The developer's shell: this venv's mlready on the PATH."""
-    return {**offline, "PATH": f"{BIN}{os.pathsep}{offline['PATH']}", "PYTHONPATH": ""}
+    """The developer's shell: this venv's mlready on the PATH, pip's index as configured (the image lock of the
+    docker target resolves there when the suite has not warmed its cache yet, as in every docker build test)."""
+    env = {k: v for k, v in offline.items() if k not in ("PIP_NO_INDEX", "PIP_FIND_LINKS")}
+    return {**env, "PATH": f"{BIN}{os.pathsep}{offline['PATH']}", "PYTHONPATH": ""}
 
 
 def publish(project: Path, build: list[str], env: dict[str, str], train: bool) -> Path:
