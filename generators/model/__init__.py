@@ -28,6 +28,15 @@ from mlready.generators.model.formats import ingest_tools, known_suffixes
 from mlready.generators.model.ids import INGEST_STEP
 
 
+def _not_a_model(path: Path, fmt: str) -> str:
+    if not path.is_dir():
+        return f"model file not found: {path}"
+    marked = format_registry.by_directory(path)
+    hint = (f" ({path.name} is a {marked.title or marked.name} directory: model.format {marked.name} or auto)"
+            if marked is not None else "")
+    return f"{path} is a directory; the {fmt} format reads a model file{hint}"
+
+
 class ModelGenerator(Generator[ModelSpec]):
     name = "model"
     section = "model"
@@ -43,8 +52,9 @@ class ModelGenerator(Generator[ModelSpec]):
             problems.append(SpecProblem("", "model.source", f"cannot tell the format of {source!r} "
                                         f"(known suffixes: {known_suffixes()}); set model.format"))
         elif fmt is not None and fmt != TRAINER and not source.startswith(REGISTRY_SCHEMES):
-            if not source_exists(fmt, spec.resolve(source)):
-                problems.append(SpecProblem("", "model.source", f"model file not found: {spec.resolve(source)}"))
+            path = spec.resolve(source)
+            if not source_exists(fmt, path):
+                problems.append(SpecProblem("", "model.source", _not_a_model(path, fmt)))
         decl = format_registry.formats().get(fmt) if fmt is not None else None
         if decl is not None and decl.missing():
             key = "model.format" if m.format != format_registry.AUTO else "model.source"

@@ -37,7 +37,14 @@ def test_a_directory_that_no_format_marks_is_a_located_spec_error(tmp_path):
 def test_a_directory_is_no_keras_file(tmp_path):
     (tmp_path / "model.keras").mkdir()
     assert _problems(tmp_path, "  source: model.keras\n") == [
-        f"{tmp_path / 'deploy.yaml'}:3 model.source: model file not found: {tmp_path / 'model.keras'}"
+        f"{tmp_path / 'deploy.yaml'}:3 model.source: {tmp_path / 'model.keras'} is a directory; the keras format "
+        "reads a model file"
+    ]
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "saved_model.pb").write_bytes(b"")
+    assert _problems(tmp_path, "  source: export\n  format: keras\n") == [
+        f"{tmp_path / 'deploy.yaml'}:3 model.source: {tmp_path / 'export'} is a directory; the keras format reads a "
+        "model file (export is a TensorFlow SavedModel directory: model.format tensorflow or auto)"
     ]
 
 
