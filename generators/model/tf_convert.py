@@ -14,6 +14,11 @@ tf2onnx leaves a TensorFlow op it cannot convert in the graph; such ops are name
 belong to) and the model is refused. Inputs bind to the data's feature columns by the usual rule
 (``_shared/feeds.py``): one matrix input takes every column in order; several inputs take one column each,
 each named after its column. TensorFlow is an optional extra, imported here only when a model is converted.
+
+Limits that remain (tf2onnx 1.17): ops without an ONNX conversion (``Lgamma``, the Bessel functions, ...) are
+refused by name; models with several outputs, or inputs that are not table columns (images, sequences) fed
+from tabular data, are refused; a Keras model's training loop is not in its file, so only a ``model.trainer``
+returning the model is cross-validated.
 """
 
 from __future__ import annotations
@@ -348,7 +353,7 @@ def _from_function(tf: Any, fn: Any, signature: list[Any], opset: int, trackable
     including the eager tensors the function captures (a Keras ``Normalization`` layer's mean and variance, in
     a Keras model or a SavedModel alike): the ONNX model would ask callers for them. Freezing turns those
     captures into constants, so only the arguments are inputs here. ``from_keras`` itself fails on Keras 3
-    models (it looks up the outputs by Keras 2 tensor names), hence this."""
+    models (it looks up the outputs by Keras 2 tensor names: onnx/tensorflow-onnx#2448), hence this."""
     from tf2onnx import tf_loader
     from tf2onnx.convert import _convert_common, tensor_names_from_structed
 
