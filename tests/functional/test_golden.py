@@ -19,6 +19,7 @@ QUICKSTART = HERE.parents[1] / "examples" / "quickstart"
 OVERRIDES = ["+target=[docker,k8s,kserve]", "target.docker.registry=registry.example.com/ml",
              "+ci=[gitlab,jenkins,circleci,github]", "+monitoring=grafana", "env=prod", "tracking.enabled=false"]
 TEXT = (".yaml", ".yml", ".json", "Jenkinsfile")
+MLREADY = "mlready @ git+https://git.example.com/ml/mlready@v0.1.0"
 SKIP = ("manifest.json", "reports/", "docker/wheelhouse/", "docker/mlready/")  # the manifest records timings; reports are checked by their own tests
 
 
@@ -28,6 +29,7 @@ def test_quickstart_outputs_match_golden_files(tmp_path, monkeypatch, request):
     shutil.copytree(QUICKSTART, project, ignore=shutil.ignore_patterns("build", ".mlready", "__pycache__"))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLREADY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MLREADY_SPEC", MLREADY)  # the pipelines install mlready from there (else: this checkout)
     result = api.build(project, OVERRIDES)
     produced = {
         p.relative_to(result.out_dir).as_posix(): p.read_text()
