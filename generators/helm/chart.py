@@ -60,7 +60,8 @@ def chart_files(
     settings = {env: seam.overlay_settings(ctx, env, ns) for env, ns in namespaces.items()}
     env_objects = {env: seam.environment_objects(ctx, env, ns) for env, ns in namespaces.items()}
     values = ChartValues(ctx, base, settings)
-    label = f"{meta.name}-{meta.version}".replace("+", "_")
+    # Helm's convention for helm.sh/chart, kept a valid label value (63 characters, alphanumeric at the end)
+    label = f"{meta.name}-{meta.version}".replace("+", "_")[:63].rstrip("-_.")
     files = {
         "Chart.yaml": dump_yaml(_chart_yaml(meta), header=header),
         "values.schema.json": schema_text(values, header),

@@ -89,6 +89,15 @@ def test_canary_values_carry_both_tracks(charts):
     assert docs["Deployment", "quickstart-canary"]["spec"]["replicas"] == 0  # 0 is a count, not "unset"
 
 
+def test_a_long_chart_version_keeps_the_chart_label_valid(charts):
+    version = "1.0.0-release.candidate.with.a.very.long.name+build.20261206"
+    out = charts.build(f"target.helm.chart_version={version}", targets=TARGETS)
+    docs = objects(render(chart_dir(out), None, "ns"))
+    # cut to 63 characters, then trailing punctuation dropped: a label value ends alphanumeric
+    label = "quickstart-1.0.0-release.candidate.with.a.very.long.name_build"
+    assert {d["metadata"]["labels"][HELM_LABEL] for d in docs} == {label}
+
+
 def test_chart_metadata_and_notes(charts, tmp_path):
     out = charts.build("project.version=2.1.0-rc.1", targets=TARGETS)
     chart = chart_dir(out)
