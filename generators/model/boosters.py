@@ -53,6 +53,12 @@ def library_of(obj: Any) -> Library | None:
     return LIBRARIES.get(getattr(cls, "mlready_library", None) or cls.__module__.partition(".")[0])
 
 
+def install_hint(module: str | None) -> str:
+    """``": pip install 'mlready[xgboost]'"`` when ``module`` (or its package) is a booster library, else ``""``."""
+    lib = LIBRARIES.get((module or "").partition(".")[0])
+    return f": {lib.install}" if lib else ""
+
+
 def import_library(lib: Library) -> Any:
     """The library module, or a ModelSourceError naming the extra to install."""
     try:

@@ -46,8 +46,10 @@ def _read(path: Path) -> Any:
             warnings.simplefilter("ignore")  # sklearn version warnings: conversion + parity checks decide
             return joblib.load(path)
     except ModuleNotFoundError as exc:
+        from mlready.generators.model.boosters import install_hint
+
         raise ModelSourceError(
-            f"{path}: the model needs the Python module {exc.name!r}, which is not installed"
+            f"{path}: the model needs the Python module {exc.name!r}, which is not installed{install_hint(exc.name)}"
         ) from None
     except (pickle.UnpicklingError, EOFError, KeyError, IndexError, ValueError, OverflowError, MemoryError):
         # what pickle raises on bytes that are not a pickle (a damaged file's first byte 'n' is KeyError: 110)

@@ -150,3 +150,19 @@ def test_catboost_float_class_labels_are_a_conversion_error(proj, table):
     err = failed(proj)
     assert (f"{proj.root / 'model.cbm'}: skl2onnx cannot convert this model: CatBoost's ONNX export: ONNX format "
             "does not support floating-point labels") in err
+
+
+def test_a_joblib_booster_without_its_library_names_the_extra(proj, table, monkeypatch):
+    """Unpickling an XGBClassifier where xgboost cannot be imported: the message says what to install."""
+    import sys
+
+    numeric = table[["usage", "months", "target"]]
+    est = xgb.XGBClassifier(n_estimators=3).fit(numeric[["usage", "months"]], numeric["target"])
+    joblib.dump(est, proj.root / "model.joblib")
+    proj.write("data/eval.csv", numeric)
+    proj.write("deploy.yaml", deploy("model.joblib"))
+    for name in [m for m in sys.modules if m == "xgboost" or m.startswith("xgboost.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if xgboost were not installed
+    err = failed(proj)
+    assert "model.joblib: the model needs the Python module 'xgboost.sklearn', which is not installed: " \
+           "pip install 'mlready[xgboost]'" in err
