@@ -12,6 +12,7 @@ the job, and the next build reports it once (:func:`reported_failures`).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -27,6 +28,15 @@ if TYPE_CHECKING:
 JOBS = Path(".mlready") / "tracking" / "jobs"
 SNAPSHOT = ("manifest.json", "reports", "model")
 _WORKERS: list[subprocess.Popen[bytes]] = []
+
+
+@atexit.register
+def _leave_running() -> None:
+    """Workers outlive the command on purpose (they record the run after it exits): not a leaked process,
+    so no "subprocess is still running" ResourceWarning at exit."""
+    for worker in _WORKERS:
+        if worker.poll() is None:
+            worker.returncode = 0
 
 
 def jobs_dir(project_dir: Path) -> Path:
