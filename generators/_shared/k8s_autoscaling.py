@@ -61,8 +61,7 @@ def kserve_autoscaling(ctx: BundleContext, cpu_utilization: int, namespace: str)
     s = ctx.autoscaling
     threshold = s.threshold(cpu_utilization)
     if s.metric == "cpu":
-        metric: dict[str, Any] = {"type": "Resource", "resource": {"name": "cpu", "target": {
-            "type": "Utilization", "averageUtilization": int(threshold)}}}
+        metric = cpu_metric(threshold)
     else:
         kind = "Value" if s.metric == "queue_time" else "AverageValue"
         metric = {"type": "External", "external": {
@@ -100,6 +99,12 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
+def cpu_metric(utilization: float) -> dict[str, Any]:
+    """A CPU-utilisation metric as the HPA (and KServe's autoScaling) writes it."""
+    return {"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "Utilization", "averageUtilization": int(utilization)}}}
+
+
 def target_ref(ctx: BundleContext) -> dict[str, str]:
     """The stable Deployment: what every autoscaler scales (a canary or shadow keeps its own count)."""
     return {"apiVersion": "apps/v1", "kind": "Deployment", "name": ctx.name}
@@ -118,8 +123,7 @@ def behavior(a: AutoscalingSpec) -> dict[str, Any]:
 def hpa(ctx: BundleContext, a: AutoscalingSpec, namespace: str) -> dict[str, Any]:
     s = ctx.autoscaling
     if s.metric == "cpu":
-        metric: dict[str, Any] = {"type": "Resource", "resource": {"name": "cpu", "target": {
-            "type": "Utilization", "averageUtilization": int(s.threshold(a.cpu_utilization))}}}
+        metric = cpu_metric(s.threshold(a.cpu_utilization))
     else:
         metric = {"type": "Pods", "pods": {"metric": {"name": ADAPTER_NAMES[s.metric]}, "target": {
             "type": "AverageValue", "averageValue": quantity(s.threshold(a.cpu_utilization))}}}
