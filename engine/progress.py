@@ -86,7 +86,9 @@ QUIET_BY_DEFAULT = (DeprecationWarning, PendingDeprecationWarning, ImportWarning
 @contextmanager
 def library_warnings() -> Iterator[list[warnings.WarningMessage]]:
     """Record the warnings libraries raise during a build (from every step thread) instead of letting each
-    one print with its file path; :func:`warning_summary` says each kind once, with a count."""
+    one print with its file path; :func:`warning_summary` says each kind once, with a count. (The warnings
+    state is process-global: a step thread's own ``catch_warnings`` nests inside this one; at worst an
+    interleaving prints a warning the usual way instead of recording it.)"""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield caught
