@@ -52,7 +52,9 @@ def test_reports_are_deterministic_and_cached(cancer_project, h, tmp_path):
 def test_impossible_gate_fails_the_build_with_the_gate_table(cancer_project, h):
     root = cancer_project(GATES)
     text = h.build_fails(root, ['readiness.gates=["f1 >= 0.9999", "auc >= 0.5"]'])
-    assert "step model.readiness failed: readiness: 1 of 2 gates failed (see reports/readiness.html)" in text
+    # the report named is the kept one (the build dir is left as it was): .mlready/failed-build/reports/...
+    failed_html = root / ".mlready" / "failed-build" / "reports" / "readiness.html"
+    assert f"step model.readiness failed: readiness: 1 of 2 gates failed (see {failed_html})" in text
     assert "    gates on data/eval.csv:" in text
     assert "    metric  value   threshold  result" in text
     assert "    f1      0.9" in text and ">= 0.9999  FAIL" in text
