@@ -14,6 +14,7 @@ from mlready.engine.manifest import Manifest
 from mlready.engine.plugin import Artifact, file_digest
 
 MAX_DIFF_LINES = 200  # per file; the rest is counted
+MAX_DIFF_BYTES = 1 << 20  # larger files are compared by size only (difflib is quadratic at worst)
 EDITED, STALE, MISSING, EXTRA = ("edited by hand", "differs from what the spec generates now", "missing",
                                  "unexpected file")
 
@@ -51,7 +52,13 @@ def _text(data: bytes) -> list[str] | None:
         return None
 
 
+def _too_large(on_disk: int, now: int) -> str:
+    return f"too large to diff: {on_disk} bytes in the build dir, {now} bytes generated now\n"
+
+
 def unified(path: str, on_disk: bytes, now: bytes) -> str:
+    if max(len(on_disk), len(now)) > MAX_DIFF_BYTES:
+        return _too_large(len(on_disk), len(now))
     old, new = _text(on_disk), _text(now)
     if old is None or new is None:
         return f"binary file: {len(on_disk)} bytes in the build dir, {len(now)} bytes generated now\n"
@@ -99,7 +106,8 @@ def compare(out_dir: Path, recorded: Manifest, artifacts: list[Artifact], why: l
         if actual == art.sha256():
             continue
         now = art.data if art.data is not None else Path(art.source).read_bytes()  # type: ignore[arg-type]
-        diff = unified(path, f.read_bytes(), now)
+        size = f.stat().st_size  # a huge file dropped in place of an artifact is not read
+        diff = unified(path, f.read_bytes(), now) if size <= MAX_DIFF_BYTES else _too_large(size, len(now))
         if recorded_sha.get(path) and recorded_sha[path] != actual:
             drift.append(Drift(path, EDITED, diff))
         else:

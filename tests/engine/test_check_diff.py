@@ -46,3 +46,14 @@ def test_a_changed_model_is_told_from_a_changed_spec(demo, capsys):
     assert "  model/model.onnx: differs from what the spec generates now\n" in err
     assert ("why the generated files differ: the model file model.joblib changed since the build; "
             "the spec did not change\n") in err
+
+
+def test_binary_and_huge_files_are_compared_by_size_not_diffed():
+    from mlready.engine.drift import MAX_DIFF_BYTES, unified
+
+    assert unified("model/model.onnx", b"\x08\x00\x01", b"\x08\x00") == (
+        "binary file: 3 bytes in the build dir, 2 bytes generated now\n")
+    huge = b"a\n" * (MAX_DIFF_BYTES // 2 + 1)
+    assert unified("data.txt", huge, b"a\n") == (
+        f"too large to diff: {len(huge)} bytes in the build dir, 2 bytes generated now\n")
+    assert unified("x.txt", b"a\nb\n", b"a\nc").splitlines()[-2:] == ["+c", "\\ No newline at end of file"]
