@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlready.engine import registry
 from mlready.engine.drift import Drift, input_digests
-from mlready.engine.errors import BuildFailed, UsageError
+from mlready.engine.errors import BuildFailed, MlreadyError, UsageError
 from mlready.engine.execute import NullReporter, Reporter, StepRecord, execute
 from mlready.engine.graph import Plan, plan
 from mlready.engine.load import load_spec
@@ -134,10 +134,15 @@ def build(project_dir: str | Path, overrides: list[str] | None = None, out: str 
     if result.kept:
         result.kept.dir = keep_dir(project)
     write_tree(out_dir, artifacts, manifest, result.kept)
-    for hook in registry.hooks() if run_hooks else ():
-        run_hook = getattr(hook, "after_build_detached", None) if detach_hooks else None
-        outcome = (run_hook or hook.after_build)(spec, result)
-        result.notes.extend(outcome.lines() if hasattr(outcome, "lines") else [])
+    try:
+        for hook in registry.hooks() if run_hooks else ():
+            run_hook = getattr(hook, "after_build_detached", None) if detach_hooks else None
+            outcome = (run_hook or hook.after_build)(spec, result)
+            result.notes.extend(outcome.lines() if hasattr(outcome, "lines") else [])
+    except MlreadyError as exc:  # the build dir is written: a failing hook must not hide what was moved aside
+        if result.kept:
+            exc.args = ("\n".join([str(exc), *result.kept.lines(out_dir)]), *exc.args[1:])
+        raise
     return result
 
 

@@ -99,3 +99,22 @@ def test_library_warnings_are_summarized_once(gated, tmp_path, capsys):
     assert len(lines) == 1, err
     assert re.fullmatch(r"warning: sklearn ConvergenceWarning \(\d+ times\): lbfgs failed to converge.*", lines[0])
     assert "site-packages" not in err and "Increase the number of iterations" not in err
+
+
+def test_a_failing_tracking_server_does_not_hide_the_kept_files(demo, capsys, monkeypatch):
+    import socket
+
+    assert main(["build", "-q", "-C", str(demo)]) == 0
+    (demo / "build" / "mine.txt").write_text("mine")
+    monkeypatch.delenv("MLREADY_TRACKING", raising=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing answers there
+    capsys.readouterr()
+    assert main(["build", "-q", "-C", str(demo), f"tracking.uri=http://127.0.0.1:{port}",
+                 "tracking.timeout_seconds=2"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: the MLflow tracking server at http://127.0.0.1:{port} did not answer")
+    assert "  mine.txt (not written by mlready)" in err
+    (kept,) = (demo / ".mlready" / "kept").iterdir()
+    assert (kept / "mine.txt").read_text() == "mine"
