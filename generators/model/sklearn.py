@@ -85,7 +85,7 @@ def refit(spec: Any, src: SourceModel) -> tuple[Any, bool] | None:
 def convert(spec, est: Any, origin: str, sample: pd.DataFrame | None = None) -> SourceModel:
     """Convert a fitted estimator; shared by the trainer loader."""
     from mlready.generators.model.boosters import prepare
-    from mlready.generators.model.sklearn_columns import column_types
+    from mlready.generators.model.sklearn_columns import column_types, numeric_as_float
     from sklearn.base import is_classifier
 
     est, booster_notes = prepare(est, origin)  # XGBoost/LightGBM/CatBoost inside: checks, converters (boosters.py)
@@ -95,7 +95,18 @@ def convert(spec, est: Any, origin: str, sample: pd.DataFrame | None = None) -> 
     classifier = is_classifier(est)
     task = spec.model.task if spec.model.task != "auto" else ("classification" if classifier else "regression")
     columns = column_types(est, sample, origin)
-    onx = to_onnx(est, int(n_features), spec.model.input_name, spec.model.opset, classifier, origin, columns)
+    convert_args = (est, int(n_features), spec.model.input_name, spec.model.opset, classifier, origin)
+    try:
+        onx = to_onnx(*convert_args, columns)
+    except ModelSourceError:
+        relaxed = numeric_as_float(columns)  # e.g. a boolean into an encoder: skl2onnx takes it as a float
+        if relaxed == columns:
+            raise
+        try:
+            onx = to_onnx(*convert_args, relaxed)
+        except ModelSourceError:
+            onx = to_onnx(*convert_args, columns)  # raises the first error, the one about the real types
+        columns = relaxed
     names = getattr(est, "feature_names_in_", None)
     classes = list(est.classes_) if classifier and hasattr(est, "classes_") else None
     features = None
@@ -136,7 +147,7 @@ def to_onnx(
                 options={id(est): options} if options else None,
                 final_types=None,
             )
-    except (MissingShapeCalculator, RuntimeError, NameError, TypeError, ValueError) as exc:
+    except (MissingShapeCalculator, RuntimeError, NameError, TypeError, ValueError, AssertionError) as exc:
         from mlready.generators.model.sklearn_columns import unsupported
 
         first = str(exc).strip().split("\n")[0]

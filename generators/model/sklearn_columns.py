@@ -10,6 +10,8 @@ input per column, typed from the evaluation data's dtypes and from where the col
 - boolean columns -> ``BooleanTensorType`` (BOOL) when passed through, else ``FloatTensorType``;
 - float columns -> ``FloatTensorType`` (FP32; NaN passes through to imputers).
 
+When skl2onnx refuses these types somewhere in the model (an encoder has no boolean kernel), the conversion is
+tried again with integers and booleans as floats (:func:`numeric_as_float`); the parity gate checks the result.
 :func:`unsupported` names the estimators in a model skl2onnx has no converter for.
 """
 
@@ -143,3 +145,16 @@ def column_types(est: Any, sample: Any, origin: str) -> list[tuple[str, Any]] | 
         return None
     routes = _routes(est)
     return [(n, _tensor_type(sample[n], routes.get(n))) for n in names]
+
+
+def numeric_as_float(columns: list[tuple[str, Any]] | None) -> list[tuple[str, Any]] | None:
+    """The same inputs with integer and boolean columns as floats: what to try when skl2onnx refuses the
+    native types somewhere in the model (an encoder without a boolean kernel, a step taking one numeric type)."""
+    if not columns:
+        return columns
+    from skl2onnx.common.data_types import BooleanTensorType, FloatTensorType, Int64TensorType
+
+    return [
+        (n, FloatTensorType([None, 1]) if isinstance(t, BooleanTensorType | Int64TensorType) else t)
+        for n, t in columns
+    ]

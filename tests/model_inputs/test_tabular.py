@@ -237,3 +237,20 @@ def test_trainer_on_a_mixed_table(proj):
     assert rc == 0, err  # the trainer gets the table as read (strings kept) and is called again per fold
     sig = json.loads((proj.root / "build" / "model" / "signature.json").read_text())
     assert [i["datatype"] for i in sig["inputs"]] == ["BYTES", "BYTES", "FP32", "FP32"]  # ints into an imputer: FP32
+
+
+def test_encoder_over_the_whole_table_takes_booleans_as_floats(proj):
+    frame = table(300, 11)[["state", "age", "member", "target"]]
+    frame["age"] = frame["age"] % 3  # a small integer code
+    proj.write("data/eval.csv", frame)
+    frame = pd.read_csv(proj.root / "data" / "eval.csv")
+    model = Pipeline([("onehot", OneHotEncoder(handle_unknown="ignore")), ("m", LogisticRegression(max_iter=500))])
+    proj.write("model.joblib", dumped(model.fit(frame.drop(columns="target"), frame["target"])))
+    proj.write("deploy.yaml", "project: {name: onehot}\nmodel: {source: model.joblib}\n"
+                              "data: {eval: data/eval.csv}\nreadiness: {gates: ['parity.agreement >= 1']}\n")
+    rc, err = proj.run()
+    assert rc == 0, err  # skl2onnx's OneHotEncoder has no boolean input: retried with the booleans as floats
+    sig = json.loads((proj.root / "build" / "model" / "signature.json").read_text())
+    assert [(f["name"], f["datatype"]) for f in sig["features"]] == [
+        ("state", "BYTES"), ("age", "FP32"), ("member", "FP32")
+    ]
