@@ -119,9 +119,15 @@ def serve(project: str | Path = ".", out: str | Path | None = None, model_reposi
                 _wait_for_change(manifest, seen)
                 continue
             logs.configure(config.log_level, human=None)
-            banner = _banner(config, build_dir if model_repository is None else None, watch)
+            show = _banner(config, build_dir if model_repository is None else None, watch)
+
+            def banner(http: int, grpc: int | None, show: Any = show) -> None:
+                nonlocal http_port, grpc_port
+                http_port, grpc_port = http, grpc if grpc else grpc_port  # a restart keeps the ports bound
+                show(http, grpc)
+
             if config.workers > 1:  # the worker processes bind; the supervisor does not know the ports
-                banner(config.http_port, config.grpc_port)
+                show(config.http_port, config.grpc_port)
             code = run(config, str(path), on_bound=banner,
                        restart=_until_changed(manifest, seen) if watch else None)
             if code != RESTART:

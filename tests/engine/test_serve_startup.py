@@ -157,7 +157,7 @@ def test_watch_serves_a_rebuild(built):
         api.build(built, ["model.version=2"], run_hooks=False)
         after = _lines(proc, proc.stderr.fileno(), BANNER)
         assert any("changed: serving the new build" in line for line in after), after
-        port = int(BANNER.match(after[-1]).group(1))
+        assert int(BANNER.match(after[-1]).group(1)) == port  # --http-port 0: the port bound first is kept
         deadline = time.monotonic() + 60
         while (_get_or_none(port, "/v2/models/demo") or {}).get("versions") != ["2"]:
             assert time.monotonic() < deadline
