@@ -156,6 +156,11 @@ def plan_project(spec, cfg: PipelineSpec, section: str) -> ProjectPlan:
     problems: list[tuple[str, str]] = []
     notes: list[str] = []
     found_install, found_locks, text, found = _requirements(project)
+    top = _git(project, "rev-parse", "--show-toplevel")
+    if top is not None and top.returncode == 0 and Path(top.stdout.strip()).resolve() != project.resolve():
+        notes.append(f"warning: the project is {project.resolve().relative_to(Path(top.stdout.strip()).resolve())}/ "
+                     "in its git repository, but the pipeline runs at the repository root: give the project a "
+                     "repository of its own")
 
     if cfg.tests is None:
         tests_dir = project / "tests"

@@ -160,6 +160,14 @@ def test_nothing_to_produce_an_untracked_model_is_a_spec_error(tmp_path: Path) -
     assert doc["train"]["script"][-1] == "make model" and doc["train"]["artifacts"]["paths"] == ["model.joblib"]
 
 
+def test_a_project_below_the_repository_root_is_flagged(tmp_path: Path) -> None:
+    project = quickstart(tmp_path / "repo" / "models" / "qs")
+    git_repo(tmp_path / "repo")
+    _, notes = gitlab_doc(project)
+    assert notes[0] == ("warning: the project is models/qs/ in its git repository, but the pipeline runs at the "
+                        "repository root: give the project a repository of its own")
+
+
 def test_outside_git_the_gitignore_decides(tmp_path: Path) -> None:
     project = quickstart(tmp_path / "qs")
     (project / ".gitignore").write_text("/data/\n")
