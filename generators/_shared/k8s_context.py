@@ -111,6 +111,19 @@ def alert_rules_on(spec: Any, cfg: K8sSpec) -> bool:
     return monitoring(spec).on
 
 
+def bundle_inputs(spec: Any, project_dir: Path, gpu: bool = False) -> tuple[BundleContext, list[dict[str, Any]]]:
+    """What a step rendering the bundle's objects builds from (the k8s bundle and the Helm chart call this one
+    function): the view of ``target.k8s`` with the recorded image digest, and the PrometheusRule's alert
+    groups (from the monitoring rules; empty when alerts are off)."""
+    cfg = spec.section("target.k8s")
+    ctx = bundle_context(spec, cfg, image_digest(project_dir), gpu=gpu)
+    if not alert_rules_on(spec, cfg):
+        return ctx, []
+    from mlready.generators._shared.alerts import alert_rule_groups
+
+    return ctx, alert_rule_groups(spec)
+
+
 def bundle_context(spec: Any, cfg: K8sSpec, digest: str | None = None, gpu: bool = False) -> BundleContext:
     """``gpu``: the image is the GPU variant (``facts.docker_variant``, computed at plan time by the caller)."""
     name = cfg.name or spec.project.name

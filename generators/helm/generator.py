@@ -13,9 +13,8 @@ from mlready.generators._shared.k8s_checks import check
 from mlready.generators._shared.k8s_context import (
     BUNDLE_READS,
     IMAGE_STATE,
-    bundle_context,
+    bundle_inputs,
     bundle_step_config,
-    image_digest,
 )
 from mlready.generators.helm.chart import ChartMeta, chart_files
 from mlready.generators.helm.spec import SEMVER, HelmSpec
@@ -43,20 +42,11 @@ def build_chart(ctx: StepContext, gpu: bool = False) -> list[Artifact]:
     """``gpu``: the image is the GPU variant (decided at plan time, as for the k8s bundle)."""
     spec = ctx.spec
     cfg: HelmSpec = spec.section(SECTION)
-    k8s = spec.section("target.k8s")
-    bc = bundle_context(spec, k8s, image_digest(ctx.project_dir), gpu=gpu)
-    groups = _rule_groups(spec) if bc.monitoring else []
+    bc, groups = bundle_inputs(spec, ctx.project_dir, gpu)
     signature = json.loads(ctx.artifact(SIGNATURE).read_text())
     files = chart_files(bc, chart_meta(spec, cfg), ctx.artifact(RUNTIME_KIND).read_text(), groups, signature,
                         wrap_header(ctx.header("#")), spec.env.name, spec.env.namespace)
     return [Artifact.text(path, KIND, text) for path, text in files.items()]
-
-
-def _rule_groups(spec: Spec) -> list[dict]:
-    """The PrometheusRule's groups, as the k8s bundle has them (from the monitoring generator's rules)."""
-    from mlready.generators._shared.alerts import alert_rule_groups
-
-    return alert_rule_groups(spec)
 
 
 class HelmGenerator(Generator[HelmSpec]):

@@ -12,10 +12,8 @@ from mlready.generators._shared.k8s_checks import check
 from mlready.generators._shared.k8s_context import (
     BUNDLE_READS,
     IMAGE_STATE,
-    alert_rules_on,
-    bundle_context,
+    bundle_inputs,
     bundle_step_config,
-    image_digest,
 )
 from mlready.generators._shared.k8s_spec import K8sSpec
 from mlready.generators.k8s.bundle import bundle_files
@@ -31,22 +29,13 @@ LONG_LINES = "# yamllint disable rule:line-length\n"
 def build_bundle(ctx: StepContext, gpu: bool = False) -> list[Artifact]:
     """``gpu``: the image is the GPU variant (decided at plan time from target.docker and optimize)."""
     spec = ctx.spec
-    cfg: K8sSpec = spec.section(K8sGenerator.section)
-    bc = bundle_context(spec, cfg, image_digest(ctx.project_dir), gpu=gpu)
+    bc, groups = bundle_inputs(spec, ctx.project_dir, gpu)
     runtime_config = ctx.artifact(RUNTIME_KIND).read_text()
     header = wrap_header(ctx.header("#"))
-    groups = _rule_groups(spec) if alert_rules_on(spec, cfg) else []
     return [
         Artifact.yaml(path, kind, doc, header=header + LONG_LINES if path.endswith(PROMQL_FILES) else header)
         for path, kind, doc in bundle_files(bc, runtime_config, spec.env.name, spec.env.namespace, groups)
     ]
-
-
-def _rule_groups(spec: Spec) -> list[dict]:
-    """The alert rules come from the monitoring generator: one source for the rules file and the CRD."""
-    from mlready.generators._shared.alerts import alert_rule_groups
-
-    return alert_rule_groups(spec)
 
 
 class K8sGenerator(Generator[K8sSpec]):
