@@ -121,21 +121,25 @@ def test_missing_string_in_eval_is_located(mixed):
             "(the model input 'state' is BYTES)") in err
 
 
+def fit_and_build(proj, train: pd.DataFrame, ev: pd.DataFrame, model, gates: str) -> dict:
+    """Fit ``model`` on ``train`` as the build reads it, build with ``gates`` (3-fold CV); the signature."""
+    proj.write("data/train.csv", train)
+    proj.write("data/eval.csv", ev)
+    train = pd.read_csv(proj.root / "data" / "train.csv")
+    proj.write("model.joblib", dumped(model.fit(train.drop(columns="target"), train["target"])))
+    proj.write("deploy.yaml", "project: {name: fitted}\nmodel: {source: model.joblib}\n"
+                              "data: {train: data/train.csv, eval: data/eval.csv}\n"
+                              f"readiness: {{gates: {gates}, cv: {{folds: 3}}}}\n")
+    rc, err = proj.run()
+    assert rc == 0, err
+    return json.loads((proj.root / "build" / "model" / "signature.json").read_text())
+
+
 def test_regression_pipeline_on_mixed_table(proj):
     train, ev = table(300, 4), table(100, 5)
     train["target"] = train["age"] * 0.5 + (train["state"] == "CA") * 10.0
     ev["target"] = ev["age"] * 0.5 + (ev["state"] == "CA") * 10.0
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", ev)
-    train = pd.read_csv(proj.root / "data" / "train.csv")
-    model = pipeline(Ridge())
-    proj.write("model.joblib", dumped(model.fit(train.drop(columns="target"), train["target"])))
-    proj.write("deploy.yaml", "project: {name: reg}\nmodel: {source: model.joblib}\n"
-                              "data: {train: data/train.csv, eval: data/eval.csv}\n"
-                              "readiness: {gates: ['r2 >= 0.8', 'parity.max_abs_diff <= 1e-4'], cv: {folds: 3}}\n")
-    rc, err = proj.run()
-    assert rc == 0, err
-    sig = json.loads((proj.root / "build" / "model" / "signature.json").read_text())
+    sig = fit_and_build(proj, train, ev, pipeline(Ridge()), "['r2 >= 0.8', 'parity.max_abs_diff <= 1e-4']")
     assert sig["task"] == "regression" and "class_names" not in sig and len(sig["inputs"]) == 5
 
 
@@ -196,16 +200,7 @@ def test_string_class_labels(proj):
     train, ev = table(400, 7), table(150, 8)
     for frame in (train, ev):
         frame["target"] = np.where(frame["target"] == 1, "leaves", "stays")
-    proj.write("data/train.csv", train)
-    proj.write("data/eval.csv", ev)
-    train = pd.read_csv(proj.root / "data" / "train.csv")
-    proj.write("model.joblib", dumped(pipeline().fit(train.drop(columns="target"), train["target"])))
-    proj.write("deploy.yaml", "project: {name: labels}\nmodel: {source: model.joblib}\n"
-                              "data: {train: data/train.csv, eval: data/eval.csv}\n"
-                              "readiness: {gates: ['parity.agreement >= 1', 'accuracy >= 0.6'], cv: {folds: 3}}\n")
-    rc, err = proj.run()
-    assert rc == 0, err
-    sig = json.loads((proj.root / "build" / "model" / "signature.json").read_text())
+    sig = fit_and_build(proj, train, ev, pipeline(), "['parity.agreement >= 1', 'accuracy >= 0.6']")
     assert sig["classes"] == ["leaves", "stays"] and sig["class_names"] == ["leaves", "stays"]
     assert next(o for o in sig["outputs"] if o["name"] == "label")["datatype"] == "BYTES"
 
