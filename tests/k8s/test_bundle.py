@@ -7,7 +7,7 @@ import json
 import pytest
 from mlready.engine.manifest import Manifest
 
-from tests.k8s.helpers import DIGEST, by_kind, load, render
+from tests.k8s.helpers import DIGEST, VARIANT_GATEWAY, VARIANT_INGRESS, by_kind, load, render
 
 pytestmark = pytest.mark.slow
 
@@ -173,4 +173,21 @@ def test_output_is_deterministic(bundles, default_out, tmp_path):
               use_cache=False)
     for path in sorted((default_out / "k8s").rglob("*.yaml")):
         rel = path.relative_to(default_out)
+        assert (again / rel).read_bytes() == path.read_bytes(), rel
+
+
+@pytest.mark.parametrize("variant", [VARIANT_GATEWAY, VARIANT_INGRESS], ids=["gateway", "ingress"])
+def test_issue18_objects_are_deterministic(bundles, tmp_path, variant):
+    """Routes, Gateway, Ingress, KEDA objects, adapter rules, shadow objects, GPU fields: same spec, same bytes
+    (rebuilt without the cache)."""
+    from mlready.engine import api
+
+    first = bundles.build(*variant)
+    again = tmp_path / "again"
+    api.build(bundles.project, ["tracking.enabled=false", "+target=k8s", *variant], out=again, run_hooks=False,
+              use_cache=False)
+    files = sorted((first / "k8s").rglob("*.yaml"))
+    assert len(files) > 15
+    for path in files:
+        rel = path.relative_to(first)
         assert (again / rel).read_bytes() == path.read_bytes(), rel
