@@ -25,6 +25,7 @@ def command(project: str, overrides: tuple[str, ...], out: str | None, no_cache:
     \b
     OVERRIDES are Hydra overrides:
       +target=k8s  "+target=[docker,k8s]"  env=prod  optimize=auto  serving.replicas=3
+
     Files in the build dir that were edited by hand or not written by mlready are moved to
     <project>/.mlready/kept/<time>/ and listed (also with --quiet: they are your work). The MLflow run is
     recorded by a background process once the build dir is written (its failure is reported by the next
