@@ -99,6 +99,9 @@ def _gpu(cfg: K8sSpec, prefix: str) -> list[SpecProblem]:
         if tol.operator == "Exists" and tol.value:
             out.append(SpecProblem("", f"{prefix}.gpu.tolerations.{i}.value",
                                    "operator 'Exists' matches any value: drop the value, or use operator 'Equal'"))
+        elif tol.value and (not LABEL_VALUE.match(tol.value) or len(tol.value) > 63):
+            out.append(SpecProblem("", f"{prefix}.gpu.tolerations.{i}.value",
+                                   f"{tol.value!r} is not a valid taint value"))
     return out
 
 

@@ -123,6 +123,8 @@ def test_keda_http_needs_a_gateway_host_and_an_http_signal(qs):
          "target.k8s.gpu.node_selector.gpu: 'yes please' is not a valid label value"),
         (["target.k8s.gpu.tolerations=[{key: nvidia.com/gpu, operator: Exists, value: present}]"],
          "target.k8s.gpu.tolerations.0.value: operator 'Exists' matches any value"),
+        (["target.k8s.gpu.tolerations=[{key: gpu, operator: Equal, value: 'a b'}]"],
+         "target.k8s.gpu.tolerations.0.value: 'a b' is not a valid taint value"),
         (["target.k8s.exposure.path='/churn/(.*)'"], "target.k8s.exposure.path: '/churn/(.*)' is not a URL path"),
         (["target.k8s.exposure.path=/a/../b"], "target.k8s.exposure.path: '/a/../b' is not a URL path"),
     ],
