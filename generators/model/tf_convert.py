@@ -172,11 +172,19 @@ class TfPredictor:
 
         self.fn, self.inputs, self.task, self.activation = fn, list(inputs), task, activation
         self.feature_names, self.rebuild = feature_names, rebuild
+        self.keras_model: Any = None  # the Keras model, when there is one
         self.classes = classes or []
         if classes is not None:
             self.classes_ = np.asarray(classes)
         if feature_names is not None:  # readiness then passes a DataFrame of these columns
             self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+
+    @property
+    def module(self) -> Any:
+        """The Keras model (reports name its class, as for a torch module); none for a SavedModel."""
+        if self.keras_model is None:
+            raise AttributeError("module")
+        return self.keras_model
 
     def scores(self, X: Any) -> np.ndarray:
         import numpy as np
@@ -407,9 +415,12 @@ def convert(spec: Any, graph: TfGraph, sample: Any, origin: str,
         raise ModelSourceError(f"{origin}: the converted ONNX graph is invalid: {str(exc).splitlines()[0]}") from None
     notes = [f"converted the {graph.title} with tf2onnx (opset {spec.model.opset}, dynamic batch; inputs "
              f"{', '.join(i.shown() for i in graph.inputs)})", note]
+    predictor = TfPredictor(fn, graph.inputs, task, classes, activation, feature_names, rebuild)
+    if graph.layers:  # a Keras model (a SavedModel's loaded object has no telling class name)
+        predictor.keras_model = graph.trackable
     return SourceModel(
         onnx_model=onx,
-        estimator=TfPredictor(fn, graph.inputs, task, classes, activation, feature_names, rebuild),
+        estimator=predictor,
         task=task,
         classes=classes,
         feature_names=feature_names,

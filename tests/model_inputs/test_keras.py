@@ -149,6 +149,7 @@ def test_sequential_keras_classifier_builds_passes_gates_and_matches_keras(proj,
     assert rc == 0, err
     report = proj.report()
     assert all(_gates(report).values()), report["gates"]
+    assert report["model"]["kind"] == "keras Sequential"
     sig = proj.signature()
     assert sig["task"] == "classification" and sig["classes"] == [0, 1, 2]
     assert sig["inputs"] == [{"name": "features", "datatype": "FP32", "shape": [-1, 4]}]
