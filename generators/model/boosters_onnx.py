@@ -34,6 +34,20 @@ CONVERTERS = {
     "catboost": "CatBoost's own ONNX export",
 }
 CLASSIFIER_OPTIONS = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
+#: the objectives whose ONNX conversion matches the library (parity checked in the tests), by task; others
+#: are refused by name: onnxmltools has no rule for them (fair, mape, cross_entropy, binary:logitraw) or
+#: converts them wrongly (reg:logistic without its sigmoid, multiclassova as a softmax)
+OBJECTIVES = {
+    "xgboost": {
+        "classification": ("binary:logistic", "binary:hinge", "multi:softprob", "multi:softmax"),
+        "regression": ("reg:squarederror", "reg:squaredlogerror", "reg:absoluteerror", "reg:pseudohubererror",
+                       "reg:quantileerror", "reg:gamma", "reg:tweedie", "count:poisson"),
+    },
+    "lightgbm": {
+        "classification": ("binary", "multiclass"),
+        "regression": ("regression", "regression_l1", "huber", "quantile", "poisson", "gamma", "tweedie"),
+    },
+}
 PIPELINE_HINT = "encode it in a scikit-learn Pipeline before the booster (OneHotEncoder or OrdinalEncoder)"
 
 
@@ -52,14 +66,37 @@ def _refuse(origin: str, what: str, names: list[str], why: str) -> None:
     raise ModelSourceError(f"{origin}: {what} {noun} {shown}: {why}; {PIPELINE_HINT}")
 
 
+def objective_task(module: str, objective: str, origin: str) -> str:
+    """"classification" or "regression" for a supported objective; a ModelSourceError naming it otherwise."""
+    for task, names in OBJECTIVES[module].items():
+        if objective in names:
+            return task
+    title = {"xgboost": "XGBoost", "lightgbm": "LightGBM"}[module]
+    supported = "; ".join(f"{task}: {', '.join(names)}" for task, names in OBJECTIVES[module].items())
+    raise ModelSourceError(f"{origin}: {title} objective {objective or '(none: a custom objective)'!r} is not "
+                           f"supported by the ONNX conversion ({supported})")
+
+
+def xgboost_objective(booster: Any) -> str:
+    import json
+
+    return str(json.loads(booster.save_config())["learner"]["objective"]["name"])
+
+
+def lightgbm_objective(booster: Any) -> str:
+    """The canonical objective name the model file records (``binary sigmoid:1`` -> ``binary``)."""
+    return str(booster.dump_model(num_iteration=1).get("objective") or "").split(" ")[0]
+
+
 def check_supported(est: Any, origin: str) -> None:
-    """Refuse the categorical setups the converters cannot express, naming the features."""
+    """Refuse the objectives and categorical setups the converters cannot express, naming them."""
     from mlready.generators.model.boosters import library_of
 
     lib = library_of(est)
     module = lib.module if lib else ""
     if module == "xgboost":
         booster = est.get_booster()
+        objective_task("xgboost", xgboost_objective(booster), origin)
         stored = booster.get_categories(export_to_arrow=True).to_arrow() or []
         cats = [f"'{name}'" for name, values in stored if values is not None]  # pandas category columns
         if cats:
@@ -68,6 +105,7 @@ def check_supported(est: Any, origin: str) -> None:
                     "table directly converts, and so do categorical features fitted on integer codes)")
     elif module == "lightgbm":
         booster = est.booster_
+        objective_task("lightgbm", lightgbm_objective(booster), origin)
         pandas_cats = getattr(booster, "pandas_categorical", None) or []
         if pandas_cats:
             names = booster.feature_name()

@@ -3,8 +3,8 @@ native text model files (``.txt``, ``Booster.save_model``; ``.lgb``, MLflow's li
 with onnxmltools through skl2onnx (boosters.py, boosters_onnx.py).
 
 A native file is a ``lightgbm.Booster`` behind a scikit-learn-API view (boosters_onnx.py): a classifier for the
-``binary``/``multiclass*`` objectives (classes ``0..num_class-1``), a regressor for the regression ones;
-ranking and custom objectives are refused. Cross-validation refits an ``LGBMClassifier``/``LGBMRegressor`` with
+``binary``/``multiclass`` objectives (classes ``0..num_class-1``), a regressor for the regression ones
+(boosters_onnx.OBJECTIVES); others (ranking, multiclassova, cross_entropy, custom) are refused by name. Cross-validation refits an ``LGBMClassifier``/``LGBMRegressor`` with
 the file's hyper-parameters. Integer-coded categorical features convert; pandas ``category`` columns do not.
 """
 
@@ -32,9 +32,6 @@ FORMAT = ModelFormat(
     requires=("lightgbm", "onnxmltools"),
     install=LIB.install,
 )
-CLASSIFIER_OBJECTIVES = ("binary", "multiclass", "multiclassova", "cross_entropy")
-REGRESSOR_OBJECTIVES = ("regression", "regression_l1", "huber", "fair", "poisson", "quantile", "mape", "gamma",
-                        "tweedie")
 MAGIC = b"tree\n"  # the first line of a LightGBM text model
 
 
@@ -45,7 +42,12 @@ def load(spec: Any, path: Path | None, sample: Any) -> SourceModel:
 
 def read_native(path: Path) -> Any:
     import lightgbm as lgb
-    from mlready.generators.model.boosters_onnx import LightGBMBoosterClassifier, LightGBMBoosterRegressor
+    from mlready.generators.model.boosters_onnx import (
+        LightGBMBoosterClassifier,
+        LightGBMBoosterRegressor,
+        lightgbm_objective,
+        objective_task,
+    )
 
     with path.open("rb") as fh:
         head = fh.read(len(MAGIC)).replace(b"\r\n", b"\n")
@@ -57,12 +59,5 @@ def read_native(path: Path) -> Any:
             booster = lgb.Booster(model_file=str(path))
     except lgb.basic.LightGBMError as exc:
         raise ModelSourceError(f"{path}: not a readable LightGBM model: {str(exc).splitlines()[0]}") from None
-    objective = str(booster.params.get("objective") or booster.dump_model(num_iteration=1).get("objective", ""))
-    name = objective.split()[0] if objective else ""
-    if name in CLASSIFIER_OBJECTIVES:
-        return LightGBMBoosterClassifier(booster)
-    if name in REGRESSOR_OBJECTIVES:
-        return LightGBMBoosterRegressor(booster)
-    raise ModelSourceError(f"{path}: LightGBM objective {objective or '(none: a custom objective)'!r} is not "
-                           f"supported (classification: binary, multiclass; regression: "
-                           f"{', '.join(REGRESSOR_OBJECTIVES)})")
+    task = objective_task("lightgbm", lightgbm_objective(booster), str(path))
+    return LightGBMBoosterClassifier(booster) if task == "classification" else LightGBMBoosterRegressor(booster)

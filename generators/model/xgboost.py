@@ -2,9 +2,9 @@
 native model files (``.json``, ``.ubj``; ``.xgb``, MLflow's xgboost flavor), converted with onnxmltools
 through skl2onnx (boosters.py, boosters_onnx.py).
 
-A native file is loaded into ``XGBClassifier`` or ``XGBRegressor`` as its objective says (``binary:*``,
-``multi:*`` → classifier; ``reg:*`` and the count/survival objectives → regressor; ranking is refused), with
-the file's training hyper-parameters set so cross-validation refits a like model. A joblib file usually
+A native file is loaded into ``XGBClassifier`` or ``XGBRegressor`` as its objective says (the objectives the
+conversion supports: boosters_onnx.OBJECTIVES; others, such as ranking, are refused by name), with the
+file's training hyper-parameters set so cross-validation refits a like model. A joblib file usually
 names the sklearn format (``.joblib`` is its suffix): that format converts boosters through the same hook.
 """
 
@@ -31,8 +31,6 @@ FORMAT = ModelFormat(
     requires=("xgboost", "onnxmltools"),
     install=LIB.install,
 )
-CLASSIFIER_OBJECTIVES = ("binary:", "multi:")
-REGRESSOR_OBJECTIVES = ("reg:", "count:", "survival:")
 #: XGBoost's training parameters (in the saved config) -> the scikit-learn API's names, for refits
 TRAIN_PARAMS = {"eta": "learning_rate", "max_depth": "max_depth", "min_child_weight": "min_child_weight",
                 "subsample": "subsample", "colsample_bytree": "colsample_bytree", "lambda": "reg_lambda",
@@ -51,6 +49,7 @@ def _first_line(exc: Exception) -> str:
 
 def read_native(path: Path) -> Any:
     import xgboost as xgb
+    from mlready.generators.model.boosters_onnx import objective_task
 
     if path.suffix.lower() == ".json":  # any JSON file has this suffix: say what it is when it is no model
         try:
@@ -66,27 +65,31 @@ def read_native(path: Path) -> Any:
     except (xgb.core.XGBoostError, ValueError) as exc:
         raise ModelSourceError(f"{path}: not an XGBoost model: {_first_line(exc)}") from None
     config = json.loads(booster.save_config())
-    objective = config["learner"]["objective"]["name"]
-    if objective.startswith(CLASSIFIER_OBJECTIVES):
-        est = xgb.XGBClassifier()
-    elif objective.startswith(REGRESSOR_OBJECTIVES):
-        est = xgb.XGBRegressor()
-    else:
-        raise ModelSourceError(f"{path}: XGBoost objective {objective!r} is not supported (classification: "
-                               "binary:*, multi:*; regression: reg:*, count:*, survival:*)")
+    task = objective_task("xgboost", config["learner"]["objective"]["name"], str(path))
+    est = xgb.XGBClassifier() if task == "classification" else xgb.XGBRegressor()
     est.load_model(str(path))
-    est.set_params(**_train_params(config, booster))
+    est.set_params(**_train_params(config, booster, task))
     return est
 
 
-def _train_params(config: dict[str, Any], booster: Any) -> dict[str, Any]:
-    """The saved training hyper-parameters, as the scikit-learn API names them (so a clone refits alike)."""
+def _train_params(config: dict[str, Any], booster: Any, task: str) -> dict[str, Any]:
+    """The saved training hyper-parameters, as the scikit-learn API names them (so a clone refits alike): the
+    objective, and a regression objective's parameters (quantile_alpha, tweedie_variance_power, …)."""
     gb = config["learner"]["gradient_booster"]
     tree = gb.get("tree_train_param") or gb.get("gbtree", {}).get("tree_train_param") or {}
-    params: dict[str, Any] = {"n_estimators": int(booster.num_boosted_rounds()),
-                              "objective": config["learner"]["objective"]["name"]}
+    objective = config["learner"]["objective"]
+    params: dict[str, Any] = {"n_estimators": int(booster.num_boosted_rounds()), "objective": objective["name"]}
     for theirs, ours in TRAIN_PARAMS.items():
         if theirs in tree:
             value = float(tree[theirs])
             params[ours] = int(value) if ours in ("max_depth", "max_bin") else value
+    if task == "regression":
+        for section in (v for k, v in objective.items() if k.endswith("_param") and isinstance(v, dict)):
+            params.update({k: _number(v) for k, v in section.items()})
     return params
+
+
+def _number(text: str) -> Any:
+    """XGBoost's saved parameter text as a number: '1.5' -> 1.5, '[5E-1]' -> 0.5, '[1E-1,9E-1]' -> [0.1, 0.9]."""
+    values = [float(v) for v in str(text).strip("[]").split(",") if v.strip()]
+    return values[0] if len(values) == 1 else values

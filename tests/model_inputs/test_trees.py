@@ -259,3 +259,24 @@ def test_xgboost_categorical_feature_fitted_on_codes(proj):
     booster.save_model(proj.root / "model.json")
     build(proj, train, test, "model.json", ["accuracy >= 0.9", *PARITY])
     assert proj.report()["parity"]["metrics"]["parity.agreement"] == 1.0
+
+
+@pytest.mark.parametrize(("lib", "params"), [
+    ("xgboost", {"objective": "reg:quantileerror", "quantile_alpha": 0.5}),
+    ("xgboost", {"objective": "reg:tweedie", "tweedie_variance_power": 1.3}),
+    ("lightgbm", {"objective": "gamma"}),
+])
+def test_regression_objectives_convert_and_refit(proj, cancer_frames, lib, params):
+    """Objectives with their own link or parameters: the served values match the library, and the CV refit of
+    a native file keeps the objective's parameters (XGBoost's quantile needs its quantile_alpha)."""
+    train, test = (f.drop(columns="target").rename(columns={"mean_area": "target"}) for f in cancer_frames)
+    X, y = train.drop(columns="target"), train["target"]
+    if lib == "xgboost":
+        xgb.train({**params, "max_depth": 3, "nthread": 1}, xgb.DMatrix(X, y), 20).save_model(proj.root / "model.json")
+        source = "model.json"
+    else:
+        lgb.train({**params, "verbose": -1, "num_threads": 1}, lgb.Dataset(X, y), 20).save_model(proj.root / "m.txt")
+        source = "m.txt"
+    build(proj, train, test, source, ["parity.max_abs_diff <= 0.01"])
+    report = proj.report()
+    assert report["model"]["task"] == "regression" and report["cv"]["skipped"] is None

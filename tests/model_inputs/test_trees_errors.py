@@ -74,15 +74,39 @@ def test_a_joblib_file_of_another_library_for_an_explicit_format(proj, table):
     assert "model.joblib: holds a LGBMClassifier, not a XGBoost estimator (or a Pipeline ending in one)" in err
 
 
-def test_an_unsupported_objective_is_named(proj, table):
+def _xgb_native(params, X, y, path):
+    xgb.train(params, xgb.DMatrix(X, y, group=[len(y) // 2, len(y) - len(y) // 2]
+                                  if params["objective"].startswith("rank:") else None), 3).save_model(path)
+
+
+def _xgb_joblib(params, X, y, path):
+    joblib.dump(xgb.XGBRegressor(n_estimators=3, **params).fit(X, y), path)
+
+
+def _lgb_native(params, X, y, path):
+    lgb.train({**params, "verbose": -1}, lgb.Dataset(X, y), 3).save_model(path)
+
+
+def _lgb_joblib(params, X, y, path):
+    joblib.dump(lgb.LGBMClassifier(n_estimators=3, verbose=-1, **params).fit(X, y), path)
+
+
+@pytest.mark.parametrize(("save", "params", "name", "message"), [
+    (_xgb_native, {"objective": "rank:pairwise"}, "model.json", "XGBoost objective 'rank:pairwise'"),
+    (_xgb_native, {"objective": "binary:logitraw"}, "model.json", "XGBoost objective 'binary:logitraw'"),
+    # converted without its sigmoid, or as a softmax, these served wrong answers: refused by name instead
+    (_xgb_joblib, {"objective": "reg:logistic"}, "model.joblib", "XGBoost objective 'reg:logistic'"),
+    (_lgb_native, {"objective": "multiclassova", "num_class": 2}, "model.txt", "LightGBM objective 'multiclassova'"),
+    (_lgb_joblib, {"objective": "cross_entropy"}, "model.joblib", "LightGBM objective 'cross_entropy'"),
+    (_lgb_native, {"objective": "fair"}, "model.txt", "LightGBM objective 'fair'"),
+])
+def test_an_objective_the_conversion_does_not_support_is_named(proj, table, save, params, name, message):
     numeric = table[["usage", "months", "target"]]
-    booster = xgb.train({"objective": "rank:pairwise"},
-                        xgb.DMatrix(numeric[["usage", "months"]], numeric["target"], group=[100, 100]), 3)
-    booster.save_model(proj.root / "model.json")
+    save(params, numeric[["usage", "months"]], numeric["target"], proj.root / name)
     proj.write("data/eval.csv", numeric)
-    proj.write("deploy.yaml", deploy("model.json"))
+    proj.write("deploy.yaml", deploy(name))
     err = failed(proj)
-    assert "model.json: XGBoost objective 'rank:pairwise' is not supported (classification: binary:*" in err
+    assert f"{proj.root / name}: {message} is not supported by the ONNX conversion (classification: " in err
 
 
 def _catboost(frame):
