@@ -132,6 +132,9 @@ class _Context(StepContext):
     def resolve(self, path: str | Path) -> Path:
         return self._full_spec.resolve(path)
 
+    def where(self, key: str) -> str:  # a location for a message: not an input, so not in the key
+        return self._full_spec.where(key)
+
 
 def _check_artifacts(step_id: str, arts: list[Artifact], claimed: dict[str, str]) -> None:
     if not isinstance(arts, list) or not all(isinstance(a, Artifact) for a in arts):

@@ -190,6 +190,9 @@ class StepContext:
     def resolve(self, path: str | Path) -> Path:  # a spec path, relative to the project dir
         raise NotImplementedError
 
+    def where(self, key: str) -> str:  # where the spec sets a key ("deploy.yaml:12"), for error messages only
+        return ""
+
 
 SectionT = TypeVar("SectionT", bound=Section)
 

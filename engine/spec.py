@@ -7,6 +7,7 @@ composed config is validated in one pass so that *all* problems are reported tog
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -126,8 +127,10 @@ class Spec:
     data: DataSpec
     env: EnvSpec
 
-    def __init__(self, root: BaseModel, *, project_dir: Path, choices: dict[str, Any], overrides: list[str]):
+    def __init__(self, root: BaseModel, *, project_dir: Path, choices: dict[str, Any], overrides: list[str],
+                 where: Callable[[str], str] | None = None):
         self._root = root
+        self._where = where
         self.project_dir = project_dir
         self.choices = choices
         self.overrides = overrides
@@ -139,6 +142,10 @@ class Spec:
         for part in path.split("."):
             node = getattr(node, part)
         return node
+
+    def where(self, key: str) -> str:
+        """Where the spec sets ``key`` (``deploy.yaml:12``, ``override 'k=v'``), for messages; "" when unknown."""
+        return self._where(key) if self._where is not None else ""
 
     def optional_section(self, path: str) -> Any | None:
         """``section(path)``, or None when no installed generator owns that section."""

@@ -111,7 +111,8 @@ def validate(comp: Composition, generators: list[Generator[Any]], project_dir: P
                 continue
             problems.append(SpecProblem(comp.sources.where(key), key, _message(err, model, loc)))
     if root is not None and not problems:
-        spec = Spec(root, project_dir=project_dir, choices=comp.choices, overrides=comp.overrides)
+        spec = Spec(root, project_dir=project_dir, choices=comp.choices, overrides=comp.overrides,
+                    where=comp.sources.where)
         for gen in generators:
             if not gen.enabled(spec):  # a switched-off target has nothing to say about the spec
                 continue

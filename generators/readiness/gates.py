@@ -174,9 +174,9 @@ def metric_task(metric: str) -> str | None:
     return None
 
 
-def task_problems(gates: list[str], sample_gates: list[str], task: str) -> list[str]:
-    """``readiness.gates.N 'text': ...`` for each gate whose metric the model's task does not produce; for the
-    moment the task becomes known (``model.task: auto`` is decided when the model is loaded)."""
+def task_problems(gates: list[str], sample_gates: list[str], task: str) -> list[tuple[str, str]]:
+    """(key, ``'text': why``) for each gate whose metric the model's task does not produce; for the moment the
+    task becomes known (``model.task: auto`` is decided when the model is loaded)."""
     out = []
     for key, texts, catalogue in (("readiness.gates", gates, eval_catalogue(task)),
                                   ("readiness.sample.gates", sample_gates, sample_catalogue(task))):
@@ -184,7 +184,7 @@ def task_problems(gates: list[str], sample_gates: list[str], task: str) -> list[
             metric = _GATE.match(text)
             name = metric.group("metric") if metric else ""
             if name and name not in catalogue:
-                out.append(f"{key}.{i}: {text.strip()!r}: {metric_problem(name, catalogue)}")
+                out.append((f"{key}.{i}", f"{text.strip()!r}: {metric_problem(name, catalogue)}"))
     return out
 
 

@@ -66,7 +66,7 @@ def run(ctx: StepContext) -> list[Artifact]:
             f"readiness: {len(wrong)} gate{'s' if len(wrong) > 1 else ''} in the spec name{'' if len(wrong) > 1 else 's'}"
             f" a metric this {task} model does not produce (set model.task: {task} to have `mlready validate` "
             "catch this)",
-            details="\n".join(wrong),
+            details="\n".join(f"{ctx.where(key)} {key}: {why}".lstrip() for key, why in wrong),
         )
     declared = [t.model_dump() for t in spec.model.inputs] if spec.model.inputs else None
     mismatch = signature_problems(declared, sig.get("inputs", []))

@@ -57,7 +57,7 @@ def test_with_task_auto_the_build_checks_the_gates_once_the_model_is_loaded(canc
     message = h.build_fails(root)
     assert ("step model.readiness failed: readiness: 2 gates in the spec name a metric this classification "
             "model does not produce (set model.task: classification to have `mlready validate` catch this)\n"
-            "    readiness.gates.1: 'rmse <= 0.5': rmse is a regression metric, but this is a classification "
+            "    deploy.yaml:11 readiness.gates.1: 'rmse <= 0.5': rmse is a regression metric, but this is a classification "
             f"model; valid metrics for classification: {CLASSIFICATION}; {EVAL_PATTERNS}\n"
-            "    readiness.gates.2: 'cv.r2.mean >= 0.5': r2 is a regression metric, but this is a classification "
+            "    deploy.yaml:12 readiness.gates.2: 'cv.r2.mean >= 0.5': r2 is a regression metric, but this is a classification "
             f"model; valid metrics for classification: {CLASSIFICATION}; {EVAL_PATTERNS}\n") in message
