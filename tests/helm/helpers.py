@@ -25,10 +25,15 @@ def values_file(chart: Path, env: str | None) -> dict | None:
 
 
 def namespace(out: Path, env: str | None) -> str:
-    """The namespace the overlay writes (the base's objects carry the project's name)."""
-    path = out / "k8s" / ("base/deployment.yaml" if env is None else f"overlays/{env}/kustomization.yaml")
-    return yaml.safe_load(path.read_text().split("\n---\n", 1)[1]).get("namespace") or yaml.safe_load(
-        (out / "k8s/base/deployment.yaml").read_text().split("\n---\n", 1)[1])["metadata"]["namespace"]
+    """The namespace the overlay sets (the base's objects carry the project's name)."""
+    if env is None:
+        return _doc(out / "k8s/base/deployment.yaml")["metadata"]["namespace"]
+    return _doc(out / "k8s/overlays" / env / "kustomization.yaml")["namespace"]
+
+
+def _doc(path: Path) -> dict:
+    (doc,) = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return doc
 
 
 def render(chart: Path, values: dict | None, ns: str, release: str = "release") -> dict[str, str]:
