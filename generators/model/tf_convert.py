@@ -136,6 +136,13 @@ def check_inputs(graph: TfGraph, columns: Sequence[str] | None, origin: str) -> 
     return list(columns)
 
 
+def _rank1_feature(inputs: Sequence[TfInput], names: Sequence[str] | None) -> list[dict[str, Any]] | None:
+    """The binding of a model whose one input is a flat ``[batch]`` tensor: that input is the one column."""
+    if len(inputs) != 1 or len(inputs[0].shape) != 1 or not names or len(names) != 1:
+        return None
+    return [{"name": names[0], "datatype": inputs[0].datatype, "input": inputs[0].name, "index": None}]
+
+
 def _feeds(inputs: Sequence[TfInput], X: Any) -> list[np.ndarray]:
     """Rows (a DataFrame of feature columns, or a numeric array in feature order) -> one array per input."""
     import numpy as np
@@ -144,7 +151,7 @@ def _feeds(inputs: Sequence[TfInput], X: Any) -> list[np.ndarray]:
         from mlready.generators._shared.feeds import bind_features, frame_feeds
 
         v2 = [i.v2() for i in inputs]
-        features = bind_features(v2, [str(c) for c in X.columns])
+        features = _rank1_feature(inputs, [str(c) for c in X.columns]) or bind_features(v2, [str(c) for c in X.columns])
         if features is None:
             raise ModelSourceError("the source model's inputs cannot be fed from the columns "
                                    f"{', '.join(map(str, X.columns))}")
@@ -425,4 +432,5 @@ def convert(spec: Any, graph: TfGraph, sample: Any, origin: str,
         classes=classes,
         feature_names=feature_names,
         notes=notes,
+        features=_rank1_feature(graph.inputs, feature_names),  # else derived from the inputs and the names
     )
