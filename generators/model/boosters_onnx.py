@@ -47,6 +47,10 @@ OBJECTIVES = {
         "classification": ("binary", "multiclass"),
         "regression": ("regression", "regression_l1", "huber", "quantile", "poisson", "gamma", "tweedie"),
     },
+    "catboost": {  # CatBoost's export leaves out Poisson's and Tweedie's exp, and MultiClassOneVsAll's sigmoids
+        "classification": ("Logloss", "CrossEntropy", "MultiClass"),
+        "regression": ("RMSE", "MAE", "Quantile", "MAPE", "Huber", "Lq", "LogCosh", "LogLinQuantile"),
+    },
 }
 PIPELINE_HINT = "encode it in a scikit-learn Pipeline before the booster (OneHotEncoder or OrdinalEncoder)"
 
@@ -71,7 +75,7 @@ def objective_task(module: str, objective: str, origin: str) -> str:
     for task, names in OBJECTIVES[module].items():
         if objective in names:
             return task
-    title = {"xgboost": "XGBoost", "lightgbm": "LightGBM"}[module]
+    title = {"xgboost": "XGBoost", "lightgbm": "LightGBM", "catboost": "CatBoost"}[module]
     supported = "; ".join(f"{task}: {', '.join(names)}" for task, names in OBJECTIVES[module].items())
     raise ModelSourceError(f"{origin}: {title} objective {objective or '(none: a custom objective)'!r} is not "
                            f"supported by the ONNX conversion ({supported})")
@@ -86,6 +90,11 @@ def xgboost_objective(booster: Any) -> str:
 def lightgbm_objective(booster: Any) -> str:
     """The canonical objective name the model file records (``binary sigmoid:1`` -> ``binary``)."""
     return str(booster.dump_model(num_iteration=1).get("objective") or "").split(" ")[0]
+
+
+def catboost_objective(est: Any) -> str:
+    """The loss function's name (``Quantile:alpha=0.5`` -> ``Quantile``)."""
+    return str(est.get_all_params().get("loss_function", "")).split(":")[0]
 
 
 def check_supported(est: Any, origin: str) -> None:
@@ -115,6 +124,7 @@ def check_supported(est: Any, origin: str) -> None:
                     "step before it, whose category codes the ONNX model cannot tell (a LightGBM model fitted on "
                     "the table directly converts, and so do integer codes given to categorical_feature)")
     elif module == "catboost":
+        objective_task("catboost", catboost_objective(est), origin)
         names = est.feature_names_ or []
         for kind, getter in (("categorical", "get_cat_feature_indices"), ("text", "get_text_feature_indices"),
                              ("embedding", "get_embedding_feature_indices")):

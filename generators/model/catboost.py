@@ -4,8 +4,10 @@ exported with CatBoost's own ONNX export and embedded by a skl2onnx converter (b
 Pipeline ending in a CatBoost model converts too. Categorical, text and embedding features are refused, naming
 them: CatBoost's ONNX export does not support them.
 
-A native file is loaded into ``CatBoostClassifier`` or ``CatBoostRegressor`` as its loss function says, with
-its tree count, learning rate and depth set so cross-validation refits a like model.
+A native file is loaded into ``CatBoostClassifier`` or ``CatBoostRegressor`` as its loss function says (the
+losses whose export matches CatBoost: boosters_onnx.OBJECTIVES; Poisson, Tweedie, MultiClassOneVsAll and
+others are refused by name), with its tree count, learning rate and depth set so cross-validation refits a
+like model.
 """
 
 from __future__ import annotations
@@ -30,9 +32,6 @@ FORMAT = ModelFormat(
     install=LIB.install,
 )
 MAGIC = b"CBM1"  # CatBoost's binary model files start with it
-CLASSIFIER_LOSSES = ("Logloss", "CrossEntropy", "MultiClass", "MultiClassOneVsAll")
-REGRESSOR_LOSSES = ("RMSE", "MAE", "Quantile", "Expectile", "LogLinQuantile", "Poisson", "MAPE", "Huber",
-                    "Lq", "Tweedie", "LogCosh", "Cox", "RMSEWithUncertainty")
 
 
 def load(spec: Any, path: Path | None, sample: Any) -> SourceModel:
@@ -42,6 +41,7 @@ def load(spec: Any, path: Path | None, sample: Any) -> SourceModel:
 
 def read_native(path: Path) -> Any:
     import catboost
+    from mlready.generators.model.boosters_onnx import catboost_objective, objective_task
 
     with path.open("rb") as fh:
         if fh.read(len(MAGIC)) != MAGIC:
@@ -52,14 +52,8 @@ def read_native(path: Path) -> Any:
     except catboost.CatBoostError as exc:
         raise ModelSourceError(f"{path}: not a readable CatBoost model: {str(exc).splitlines()[0]}") from None
     params = generic.get_all_params()
-    loss = str(params.get("loss_function", "")).split(":")[0]
-    if loss in CLASSIFIER_LOSSES:
-        cls = catboost.CatBoostClassifier
-    elif loss in REGRESSOR_LOSSES:
-        cls = catboost.CatBoostRegressor
-    else:
-        raise ModelSourceError(f"{path}: CatBoost loss function {loss or '(none)'!r} is not supported "
-                               f"(classification: {', '.join(CLASSIFIER_LOSSES)}; regression: RMSE, MAE, …)")
+    task = objective_task("catboost", catboost_objective(generic), str(path))
+    cls = catboost.CatBoostClassifier if task == "classification" else catboost.CatBoostRegressor
     # the training hyper-parameters a clone refits with (a fitted CatBoost model refuses set_params)
     refit = {"iterations": int(generic.tree_count_), "loss_function": params.get("loss_function"),
              "verbose": 0, "allow_writing_files": False, "thread_count": 1}

@@ -91,6 +91,14 @@ def _lgb_joblib(params, X, y, path):
     joblib.dump(lgb.LGBMClassifier(n_estimators=3, verbose=-1, **params).fit(X, y), path)
 
 
+def _cb_native(params, X, y, path):
+    cb.CatBoostRegressor(iterations=3, verbose=0, allow_writing_files=False, **params).fit(X, y).save_model(str(path))
+
+
+def _cb_joblib(params, X, y, path):
+    joblib.dump(cb.CatBoostClassifier(iterations=3, verbose=0, allow_writing_files=False, **params).fit(X, y), path)
+
+
 @pytest.mark.parametrize(("save", "params", "name", "message"), [
     (_xgb_native, {"objective": "rank:pairwise"}, "model.json", "XGBoost objective 'rank:pairwise'"),
     (_xgb_native, {"objective": "binary:logitraw"}, "model.json", "XGBoost objective 'binary:logitraw'"),
@@ -99,6 +107,8 @@ def _lgb_joblib(params, X, y, path):
     (_lgb_native, {"objective": "multiclassova", "num_class": 2}, "model.txt", "LightGBM objective 'multiclassova'"),
     (_lgb_joblib, {"objective": "cross_entropy"}, "model.joblib", "LightGBM objective 'cross_entropy'"),
     (_lgb_native, {"objective": "fair"}, "model.txt", "LightGBM objective 'fair'"),
+    (_cb_native, {"loss_function": "Poisson"}, "model.cbm", "CatBoost objective 'Poisson'"),
+    (_cb_joblib, {"loss_function": "MultiClassOneVsAll"}, "model.joblib", "CatBoost objective 'MultiClassOneVsAll'"),
 ])
 def test_an_objective_the_conversion_does_not_support_is_named(proj, table, save, params, name, message):
     numeric = table[["usage", "months", "target"]]
