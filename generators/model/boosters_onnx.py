@@ -70,15 +70,17 @@ def _refuse(origin: str, what: str, names: list[str], why: str) -> None:
     raise ModelSourceError(f"{origin}: {what} {noun} {shown}: {why}; {PIPELINE_HINT}")
 
 
-def objective_task(module: str, objective: str, origin: str) -> str:
-    """"classification" or "regression" for a supported objective; a ModelSourceError naming it otherwise."""
-    for task, names in OBJECTIVES[module].items():
-        if objective in names:
-            return task
+def objective_task(module: str, objective: str, origin: str, task: str | None = None) -> str:
+    """"classification" or "regression" for a supported objective (of the estimator's ``task``, when given: an
+    ``XGBRegressor`` fitted with ``binary:logistic`` converts wrongly); a ModelSourceError naming it otherwise."""
+    for found, names in OBJECTIVES[module].items():
+        if objective in names and task in (None, found):
+            return found
     title = {"xgboost": "XGBoost", "lightgbm": "LightGBM", "catboost": "CatBoost"}[module]
     supported = "; ".join(f"{task}: {', '.join(names)}" for task, names in OBJECTIVES[module].items())
-    raise ModelSourceError(f"{origin}: {title} objective {objective or '(none: a custom objective)'!r} is not "
-                           f"supported by the ONNX conversion ({supported})")
+    what = f" for a {'classifier' if task == 'classification' else 'regressor'}" if task else ""
+    raise ModelSourceError(f"{origin}: {title} objective {objective or '(none: a custom objective)'!r}{what} is "
+                           f"not supported by the ONNX conversion ({supported})")
 
 
 def xgboost_objective(booster: Any) -> str:
@@ -103,9 +105,10 @@ def check_supported(est: Any, origin: str) -> None:
 
     lib = library_of(est)
     module = lib.module if lib else ""
+    task = "classification" if hasattr(est, "predict_proba") else "regression"
     if module == "xgboost":
         booster = est.get_booster()
-        objective_task("xgboost", xgboost_objective(booster), origin)
+        objective_task("xgboost", xgboost_objective(booster), origin, task)
         stored = booster.get_categories(export_to_arrow=True).to_arrow() or []
         cats = [f"'{name}'" for name, values in stored if values is not None]  # pandas category columns
         if cats:
@@ -114,7 +117,7 @@ def check_supported(est: Any, origin: str) -> None:
                     "table directly converts, and so do categorical features fitted on integer codes)")
     elif module == "lightgbm":
         booster = est.booster_
-        objective_task("lightgbm", lightgbm_objective(booster), origin)
+        objective_task("lightgbm", lightgbm_objective(booster), origin, task)
         pandas_cats = getattr(booster, "pandas_categorical", None) or []
         if pandas_cats:
             names = booster.feature_name()
@@ -124,7 +127,7 @@ def check_supported(est: Any, origin: str) -> None:
                     "step before it, whose category codes the ONNX model cannot tell (a LightGBM model fitted on "
                     "the table directly converts, and so do integer codes given to categorical_feature)")
     elif module == "catboost":
-        objective_task("catboost", catboost_objective(est), origin)
+        objective_task("catboost", catboost_objective(est), origin, task)
         names = est.feature_names_ or []
         for kind, getter in (("categorical", "get_cat_feature_indices"), ("text", "get_text_feature_indices"),
                              ("embedding", "get_embedding_feature_indices")):

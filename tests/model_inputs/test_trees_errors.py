@@ -103,12 +103,14 @@ def _cb_joblib(params, X, y, path):
     (_xgb_native, {"objective": "rank:pairwise"}, "model.json", "XGBoost objective 'rank:pairwise'"),
     (_xgb_native, {"objective": "binary:logitraw"}, "model.json", "XGBoost objective 'binary:logitraw'"),
     # converted without its sigmoid, or as a softmax, these served wrong answers: refused by name instead
-    (_xgb_joblib, {"objective": "reg:logistic"}, "model.joblib", "XGBoost objective 'reg:logistic'"),
+    (_xgb_joblib, {"objective": "reg:logistic"}, "model.joblib", "XGBoost objective 'reg:logistic' for a regressor"),
+    (_xgb_joblib, {"objective": "binary:logistic"}, "model.joblib",
+     "XGBoost objective 'binary:logistic' for a regressor"),  # onnxmltools#726: base_score in the wrong space
     (_lgb_native, {"objective": "multiclassova", "num_class": 2}, "model.txt", "LightGBM objective 'multiclassova'"),
-    (_lgb_joblib, {"objective": "cross_entropy"}, "model.joblib", "LightGBM objective 'cross_entropy'"),
+    (_lgb_joblib, {"objective": "cross_entropy"}, "model.joblib", "LightGBM objective 'cross_entropy' for a classifier"),
     (_lgb_native, {"objective": "fair"}, "model.txt", "LightGBM objective 'fair'"),
     (_cb_native, {"loss_function": "Poisson"}, "model.cbm", "CatBoost objective 'Poisson'"),
-    (_cb_joblib, {"loss_function": "MultiClassOneVsAll"}, "model.joblib", "CatBoost objective 'MultiClassOneVsAll'"),
+    (_cb_joblib, {"loss_function": "MultiClassOneVsAll"}, "model.joblib", "CatBoost objective 'MultiClassOneVsAll' for a classifier"),
 ])
 def test_an_objective_the_conversion_does_not_support_is_named(proj, table, save, params, name, message):
     numeric = table[["usage", "months", "target"]]
