@@ -1,0 +1,14 @@
+"""Batch scoring: tables (CSV, Parquet, Arrow batches) through a built model, in bounded memory.
+
+The same model, checks and named-feature mapping as the server (:mod:`mlready.runtime.features`), for files
+instead of requests. It lives in the runtime because the image runs it too (``python -m mlready.runtime.score``);
+it needs pyarrow, imported only here (the server never imports this package).
+
+| module | concept |
+| --- | --- |
+| ``columns.py`` | one Arrow column -> its feature's array, and the rows that cannot be scored (why) |
+| ``scorer.py`` | ``TableScorer``: a built model scoring record batches into prediction columns |
+| ``stream.py`` | files in -> output file out: record batches, bad-row policy, atomic writes, progress |
+| ``capture.py`` | the prediction-capture format (JSON Lines), documented there |
+| ``spark.py`` | the same scorer on Apache Spark: a ``mapInPandas`` / ``mapInArrow`` function |
+"""

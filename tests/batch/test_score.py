@@ -1,0 +1,149 @@
+"""``mlready score`` on the mixed-type example: the built ONNX's answers equal the source pipeline's, the output
+keeps the key columns, bad rows fail naming file/row/column or go to a side file, a failed run writes nothing,
+and the prediction-capture records carry the inputs by name."""
+
+from __future__ import annotations
+
+import json
+
+import joblib
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from mlready.engine.cli import main
+
+pytestmark = pytest.mark.slow  # the session fixture builds the example (~15 s)
+
+FEATURES = ["state", "plan", "tenure_months", "monthly_charges", "support_calls", "autopay"]
+
+
+def _score(project, *args: str) -> int:
+    return main(["score", "-C", str(project), "--no-progress", *args])
+
+
+def _eval(project) -> pd.DataFrame:
+    frame = pd.read_csv(project / "data" / "eval.csv")
+    frame.insert(0, "customer_id", [f"c{i:04d}" for i in range(len(frame))])
+    return frame
+
+
+def test_parquet_scores_equal_the_source_pipeline(tabular, tmp_path, capsys):
+    frame = _eval(tabular)
+    src = tmp_path / "in.parquet"
+    frame.to_parquet(src, index=False)
+    out = tmp_path / "preds.parquet"
+    assert _score(tabular, "-i", str(src), "-o", str(out), "--keep", "customer_id", "--chunk-rows", "64") == 0
+    assert "scored 500 of 500 rows" in capsys.readouterr().err
+    got = pq.read_table(out).to_pandas()
+    assert list(got.columns) == ["customer_id", "label", "probability_stays", "probability_churns"]
+    assert got["customer_id"].tolist() == frame["customer_id"].tolist()
+    pipeline = joblib.load(tabular / "model.joblib")
+    proba = pipeline.predict_proba(frame[FEATURES])
+    np.testing.assert_allclose(got[["probability_stays", "probability_churns"]].to_numpy(), proba, atol=1e-5)
+    names = np.array(["stays", "churns"])
+    assert (got["label"].to_numpy() == names[pipeline.predict(frame[FEATURES])]).all()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_csv_equals_parquet_and_keeps_other_columns_by_default(tabular, tmp_path):
+    frame = _eval(tabular)
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    frame.to_parquet(tmp_path / "in.parquet", index=False)
+    assert _score(tabular, "-i", str(tmp_path / "in.csv"), "-o", str(tmp_path / "a.csv")) == 0
+    assert _score(tabular, "-i", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "b.parquet")) == 0
+    a = pd.read_csv(tmp_path / "a.csv")
+    b = pd.read_parquet(tmp_path / "b.parquet")
+    assert list(a.columns) == ["customer_id", "churned", "label", "probability_stays", "probability_churns"]
+    assert (a["label"] == b["label"]).all()
+    np.testing.assert_allclose(a["probability_churns"], b["probability_churns"], rtol=1e-6)
+
+
+def _bad_csv(path) -> None:
+    path.write_text("id,state,plan,tenure_months,monthly_charges,support_calls,autopay\n"
+                    "a,TX,plus,12,50.5,1,true\n"
+                    "b,TX,plus,twelve,50.5,1,true\n"
+                    "c,CA,pro,3,,2,maybe\n"
+                    "d,,pro,3,1,2,false\n"
+                    "e,TX,pro,3,1e400,2,False\n")
+
+
+def test_bad_row_fails_naming_file_row_and_column_and_writes_nothing(tabular, tmp_path, capsys):
+    src = tmp_path / "bad.csv"
+    _bad_csv(src)
+    out = tmp_path / "preds.parquet"
+    assert _score(tabular, "-i", str(src), "-o", str(out), "--capture", str(tmp_path / "cap.jsonl")) == 1
+    err = capsys.readouterr().err
+    assert f"{src}: row 2 (line 3), column 'tenure_months': not a finite FP32 number (value 'twelve')" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]  # no output, capture or temp file
+
+
+def test_skip_writes_bad_rows_with_reasons_to_a_side_file(tabular, tmp_path):
+    src = tmp_path / "bad.csv"
+    _bad_csv(src)
+    out = tmp_path / "preds.csv"
+    assert _score(tabular, "-i", str(src), "-o", str(out), "--bad-rows", "skip") == 0
+    preds = pd.read_csv(out)
+    assert preds["id"].tolist() == ["a"]
+    side = pd.read_csv(tmp_path / "preds.bad-rows.csv")
+    assert side[["row", "column", "reason"]].values.tolist() == [
+        [2, "tenure_months", "not a finite FP32 number"],
+        [3, "autopay", "not a boolean (true/false)"],
+        [4, "state", "missing value"],
+        [5, "monthly_charges", "not a finite FP32 number"],
+    ]
+    assert json.loads(side["values"][0])["tenure_months"] == "twelve"
+
+
+def test_folder_with_a_bad_second_file_leaves_no_output(tabular, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _eval(tabular).to_parquet(folder / "a.parquet", index=False)
+    wrong = _eval(tabular).head(5)
+    wrong["state"] = 7  # a number column for a text feature: no row of it can be scored
+    wrong.to_parquet(folder / "b.parquet", index=False)
+    out = tmp_path / "preds.parquet"
+    assert _score(tabular, "-i", str(folder), "-o", str(out), "--bad-rows", "skip") == 1
+    assert f"{folder / 'b.parquet'}: column 'state' is int64; feature 'state' takes text (BYTES)" in \
+        capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
+def test_missing_column_and_unknown_keep_are_named(tabular, tmp_path, capsys):
+    frame = _eval(tabular).drop(columns=["plan"])
+    frame.to_parquet(tmp_path / "in.parquet", index=False)
+    assert _score(tabular, "-i", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "o.parquet")) == 1
+    assert "missing column 'plan' (model 'churn-tabular' takes: state, plan," in capsys.readouterr().err
+    _eval(tabular).to_parquet(tmp_path / "in.parquet", index=False)
+    assert _score(tabular, "-i", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "o.parquet"),
+                  "--keep", "nope") == 1
+    assert "--keep column 'nope' not in it" in capsys.readouterr().err
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_capture_records_inputs_by_name_and_outputs(tabular, tmp_path):
+    frame = _eval(tabular).head(3)
+    frame.to_parquet(tmp_path / "in.parquet", index=False)
+    cap = tmp_path / "cap.jsonl"
+    assert _score(tabular, "-i", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "o.parquet"),
+                  "--capture", str(cap)) == 0
+    records = [json.loads(line) for line in cap.read_text().splitlines()]
+    assert len(records) == 3 and len({r["id"] for r in records}) == 3
+    first = records[0]
+    assert set(first) == {"id", "timestamp", "model", "version", "source", "inputs", "outputs"}
+    assert (first["model"], first["version"], first["source"]) == ("churn-tabular", 1, "batch")
+    assert first["inputs"]["state"] == frame["state"][0] and first["inputs"]["autopay"] is bool(frame["autopay"][0])
+    preds = pq.read_table(tmp_path / "o.parquet").to_pylist()
+    assert first["outputs"] == {k: preds[0][k] for k in ("label", "probability_stays", "probability_churns")}
+
+
+def test_empty_input_writes_an_empty_output(tabular, tmp_path):
+    pq.write_table(pa.table({n: pa.array([], pa.string()) for n in FEATURES}), tmp_path / "in.parquet")
+    assert _score(tabular, "-i", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "o.parquet")) == 0
+    assert pq.read_table(tmp_path / "o.parquet").num_rows == 0
+
+
+def test_no_build_is_a_usage_error(tmp_path, capsys):
+    assert _score(tmp_path, "-i", "x.csv", "-o", "y.csv") == 2
+    assert "run `mlready build" in capsys.readouterr().err
