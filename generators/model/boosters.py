@@ -107,6 +107,7 @@ def prepare(est: Any, origin: str) -> tuple[Any, list[str]]:
         import_library(lib)
         wrapped = booster_categories.wrap(est, origin)
         if wrapped is not est:
+            boosters_onnx.check_supported(est, origin, categories_mapped=True)
             booster_categories.register()
             boosters_onnx.register(lib.module)
             notes.append(f"category columns {', '.join(wrapped.categories)}: their values are mapped to "

@@ -20,6 +20,7 @@ categorical/text/embedding features are refused with the feature's name.
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
@@ -84,8 +85,6 @@ def objective_task(module: str, objective: str, origin: str, task: str | None = 
 
 
 def xgboost_objective(booster: Any) -> str:
-    import json
-
     return str(json.loads(booster.save_config())["learner"]["objective"]["name"])
 
 
@@ -99,8 +98,9 @@ def catboost_objective(est: Any) -> str:
     return str(est.get_all_params().get("loss_function", "")).split(":")[0]
 
 
-def check_supported(est: Any, origin: str) -> None:
-    """Refuse the objectives and categorical setups the converters cannot express, naming them."""
+def check_supported(est: Any, origin: str, categories_mapped: bool = False) -> None:
+    """Refuse the objectives, booster kinds and categorical setups the converters cannot express, naming them
+    (``categories_mapped``: the model's pandas category columns get a value -> code step, booster_categories)."""
     from mlready.generators.model.boosters import library_of
 
     lib = library_of(est)
@@ -108,18 +108,27 @@ def check_supported(est: Any, origin: str) -> None:
     task = "classification" if hasattr(est, "predict_proba") else "regression"
     if module == "xgboost":
         booster = est.get_booster()
+        kind = json.loads(booster.save_config())["learner"]["gradient_booster"]["name"]
+        if kind != "gbtree":  # dart fails inside onnxmltools, gblinear has no trees
+            raise ModelSourceError(f"{origin}: XGBoost booster {kind!r} is not supported by the ONNX conversion "
+                                   "(booster='gbtree' only)")
         objective_task("xgboost", xgboost_objective(booster), origin, task)
         stored = booster.get_categories(export_to_arrow=True).to_arrow() or []
         cats = [f"'{name}'" for name, values in stored if values is not None]  # pandas category columns
-        if cats:
+        if cats and not categories_mapped:
             _refuse(origin, "XGBoost pandas 'category'", cats, "inside a Pipeline the booster's input is the step "
                     "before it, whose category codes the ONNX model cannot tell (an XGBoost model fitted on the "
                     "table directly converts, and so do categorical features fitted on integer codes)")
     elif module == "lightgbm":
         booster = est.booster_
         objective_task("lightgbm", lightgbm_objective(booster), origin, task)
+        params = booster.params
+        boosting = params.get("boosting", params.get("boosting_type", "gbdt"))
+        if boosting == "rf" or params.get("linear_tree"):  # onnxmltools converts both wrongly (parity 0.87, 0.39)
+            what = "random forest mode (boosting 'rf')" if boosting == "rf" else "linear trees (linear_tree)"
+            raise ModelSourceError(f"{origin}: LightGBM {what} is not supported by the ONNX conversion")
         pandas_cats = getattr(booster, "pandas_categorical", None) or []
-        if pandas_cats:
+        if pandas_cats and not categories_mapped:
             names = booster.feature_name()
             cat_idx = _pandas_category_columns(booster, len(pandas_cats))
             shown = [_feature_name(names, i) for i in cat_idx] or [f"{len(pandas_cats)} pandas category column(s)"]

@@ -91,6 +91,24 @@ def _lgb_joblib(params, X, y, path):
     joblib.dump(lgb.LGBMClassifier(n_estimators=3, verbose=-1, **params).fit(X, y), path)
 
 
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: xgb.XGBClassifier(n_estimators=3, booster="dart"), "XGBoost booster 'dart' is not supported"),
+    (lambda: xgb.XGBClassifier(n_estimators=3, booster="gblinear"), "XGBoost booster 'gblinear' is not supported"),
+    # these two converted silently wrong (probabilities off by 0.87 and 0.39 on this kind of data)
+    (lambda: lgb.LGBMClassifier(n_estimators=3, boosting_type="rf", bagging_freq=1, bagging_fraction=0.7,
+                                verbose=-1), "LightGBM random forest mode (boosting 'rf') is not supported"),
+    (lambda: lgb.LGBMClassifier(n_estimators=3, linear_tree=True, verbose=-1),
+     "LightGBM linear trees (linear_tree) is not supported"),
+])
+def test_a_booster_kind_the_conversion_does_not_support_is_named(proj, table, make, message):
+    numeric = table[["usage", "months", "target"]]
+    joblib.dump(make().fit(numeric[["usage", "months"]], numeric["target"]), proj.root / "model.joblib")
+    proj.write("data/eval.csv", numeric)
+    proj.write("deploy.yaml", deploy("model.joblib"))
+    err = failed(proj)
+    assert f"{proj.root / 'model.joblib'}: {message} by the ONNX conversion" in err
+
+
 def _cb_native(params, X, y, path):
     cb.CatBoostRegressor(iterations=3, verbose=0, allow_writing_files=False, **params).fit(X, y).save_model(str(path))
 
@@ -202,3 +220,14 @@ def test_a_joblib_booster_without_its_library_names_the_extra(proj, table, monke
     err = failed(proj)
     assert "model.joblib: the model needs the Python module 'xgboost.sklearn', which is not installed: " \
            "pip install 'mlready[xgboost]'" in err
+
+
+def test_a_category_model_is_checked_like_any_other(proj, table):
+    """The value -> code step in front of a pandas-category model does not skip the booster's own checks."""
+    X = table.drop(columns="target").assign(plan=lambda f: f["plan"].astype("category"))
+    est = lgb.LGBMClassifier(n_estimators=3, linear_tree=True, verbose=-1).fit(X, table["target"])
+    joblib.dump(est, proj.root / "model.joblib")
+    proj.write("data/eval.csv", table)
+    proj.write("deploy.yaml", deploy("model.joblib"))
+    err = failed(proj)
+    assert f"{proj.root / 'model.joblib'}: LightGBM linear trees (linear_tree) is not supported" in err
