@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from mlready.engine.errors import StepError
+from mlready.generators._shared.scoring import as_labels
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv",)
@@ -148,6 +149,25 @@ def target_vector(frame: pd.DataFrame, name: str, target: str, task: str) -> np.
             )
         return series.to_numpy(dtype=np.float64)
     return series.to_numpy()
+
+
+def check_target_classes(y: np.ndarray, name: str, target: str, classes: Sequence[Any] | None) -> None:
+    """A classifier's target must hold only the model's classes: another label is a data error, located."""
+    if classes is None or len(classes) == 0:
+        return
+    known = set(as_labels(classes).tolist())
+    labels = as_labels(y)
+    bad = np.array([v not in known for v in labels.tolist()], dtype=bool)
+    if not bad.any():
+        return
+    unseen = sorted({str(v) for v in labels[bad].tolist()})
+    shown = ", ".join(repr(v) for v in unseen[:10]) + (f" (+{len(unseen) - 10} more)" if len(unseen) > 10 else "")
+    raise StepError(
+        f"{name}: target column {target!r} has {int(bad.sum())} row(s) with a class the model never saw: "
+        f"{shown} (first in data row {_first_bad_row(bad)}); the model's classes are "
+        f"{', '.join(str(c) for c in as_labels(classes).tolist())}. Fix the labels in {name}, or retrain the "
+        "model on data with these classes"
+    )
 
 
 def _has_target(frame: pd.DataFrame, name: str, target: str, required: bool) -> bool:

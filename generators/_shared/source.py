@@ -35,6 +35,45 @@ def source_exists(fmt: str, path: Path) -> bool:
     return path.is_file() or path.is_dir() and decl is not None and bool(decl.markers)
 
 
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+CONTENT_KINDS = {"keras": "an HDF5 or .keras archive (Keras)", "pytorch": "a torch.save archive (PyTorch)",
+                 "sklearn": "a Python pickle (joblib.dump or pickle.dump)"}
+
+
+def content_format(path: Path) -> str | None:
+    """The format a model file's first bytes unmistakably show (HDF5, a Keras or torch zip archive, a
+    pickle), or None when they do not tell (ONNX, JSON, text and binary booster files have no magic)."""
+    import zipfile
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(HDF5_MAGIC))
+        if head == HDF5_MAGIC:
+            return "keras"
+        if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+            return "sklearn"
+        if head[:4] == b"PK\x03\x04":
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+            if "config.json" in names:
+                return "keras"
+            if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+                return "pytorch"
+    except (OSError, zipfile.BadZipFile):
+        return None
+    return None
+
+
+def content_hint(path: Path, fmt: str | None) -> str | None:
+    """What to do when the file's content is another format than ``fmt`` (its name's), else None."""
+    found = content_format(path) if path.is_file() else None
+    if found is None or found == fmt or (found == "sklearn" and fmt == "pytorch"):  # torch's legacy pickles
+        return None
+    suffixes = formats.formats()[found].suffixes
+    rename = f" or rename it to {path.stem}{suffixes[0]}" if suffixes else ""
+    return f"its content is {CONTENT_KINDS[found]}: set model.format: {found}{rename}"
+
+
 def local_source(spec: Any) -> Path | None:
     """The source as a local path, for telling a model directory's format (None for a registry URI)."""
     source = spec.model.source

@@ -23,7 +23,14 @@ from mlready.generators._shared.facts import (
     source_reads,
     trainer_inputs,
 )
-from mlready.generators._shared.source import TRAINER, detect, local_source, resolve_source, source_exists
+from mlready.generators._shared.source import (
+    TRAINER,
+    content_hint,
+    detect,
+    local_source,
+    resolve_source,
+    source_exists,
+)
 from mlready.generators.model.formats import ingest_tools, known_suffixes
 from mlready.generators.model.ids import INGEST_STEP
 
@@ -35,6 +42,18 @@ def _not_a_model(path: Path, fmt: str) -> str:
     hint = (f" ({path.name} is a {marked.title or marked.name} directory: model.format {marked.name} or auto)"
             if marked is not None else "")
     return f"{path} is a directory; the {fmt} format reads a model file{hint}"
+
+
+def _unknown_format(path: Path, source: str) -> str:
+    if not path.is_file():  # a missing file (a directory is told by its marker files)
+        return f"cannot tell the format of {source!r} (known suffixes: {known_suffixes()}); set model.format"
+    known = f"cannot tell the format of {source!r} from its name (known suffixes: {known_suffixes()})"
+    hint = content_hint(path, None)
+    if hint is not None:
+        return f"{known}; {hint}"
+    names = ", ".join(n for n in sorted(format_registry.formats()) if n not in (TRAINER, "tensorflow"))
+    return (f"{known}, nor from its content; if it is a model in one of the formats mlready reads ({names}), "
+            "set model.format; otherwise export the model to ONNX and name it .onnx")
 
 
 class ModelGenerator(Generator[ModelSpec]):
@@ -49,12 +68,16 @@ class ModelGenerator(Generator[ModelSpec]):
         source = m.source
         fmt = detect(m.format, source, m.trainer, local_source(spec))
         if fmt is None and not source.startswith(REGISTRY_SCHEMES):
-            problems.append(SpecProblem("", "model.source", f"cannot tell the format of {source!r} "
-                                        f"(known suffixes: {known_suffixes()}); set model.format"))
+            problems.append(SpecProblem("", "model.source", _unknown_format(spec.resolve(source), source)))
         elif fmt is not None and fmt != TRAINER and not source.startswith(REGISTRY_SCHEMES):
             path = spec.resolve(source)
+            hint = content_hint(path, fmt) if m.format == format_registry.AUTO else None
             if not source_exists(fmt, path):
                 problems.append(SpecProblem("", "model.source", _not_a_model(path, fmt)))
+            elif hint is not None:
+                title = format_registry.formats()[fmt].title or fmt
+                problems.append(SpecProblem("", "model.source", f"{source!r} is named like a {title} model, "
+                                            f"but {hint}"))
         decl = format_registry.formats().get(fmt) if fmt is not None else None
         if decl is not None and decl.missing():
             key = "model.format" if m.format != format_registry.AUTO else "model.source"

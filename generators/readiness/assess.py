@@ -14,7 +14,13 @@ from typing import Any
 
 import numpy as np
 from mlready.engine.errors import StepError
-from mlready.generators._shared.data import Dataset, load_dataset, load_table, read_table
+from mlready.generators._shared.data import (
+    Dataset,
+    check_target_classes,
+    load_dataset,
+    load_table,
+    read_table,
+)
 from mlready.generators._shared.feeds import feedable_rows, per_column
 from mlready.generators._shared.scoring import predict_onnx, score, session
 from mlready.generators.readiness import crossval, drift
@@ -70,6 +76,13 @@ class DataPaths:
 
 
 def _load(model: ModelUnderTest, data: DataPaths, which: str, **kw: Any) -> Dataset:
+    ds = _read(model, data, which, **kw)
+    if model.task != "regression" and ds.y is not None:
+        check_target_classes(ds.y, ds.name, data.target, model.classes)
+    return ds
+
+
+def _read(model: ModelUnderTest, data: DataPaths, which: str, **kw: Any) -> Dataset:
     name, path = getattr(data, which)
     if model.tabular and model.features is not None:
         return load_table(
