@@ -269,6 +269,74 @@ class HttpLimitsConfig:
             raise ConfigError(f"{path}.decode_workers: expected 0..64, got {self.decode_workers}")
 
 
+# -- prediction capture (issue 16: each sampled request's inputs and answer, recorded off the hot path) --------
+
+CAPTURE_SINKS = ("file", "stdout", "http")
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    """Prediction capture: a sample of requests (id, time, model, version, protocol, named inputs, outputs)
+    written by a background thread to rotating JSONL files, stdout, or an HTTP collector (CloudEvents batches).
+    A bounded queue sits between the requests and the writer: when the sink cannot keep up, records are
+    dropped and counted, never waited for. The record format is in ``runtime/README.md``."""
+
+    enabled: bool = False
+    sample_rate: float = 1.0  # the share of requests recorded, 0..1
+    sink: Literal["file", "stdout", "http"] = "file"
+    directory: str = "/var/lib/mlready/capture"  # file sink: where the JSONL files go (a volume)
+    max_file_bytes: int = 64 * 1024 * 1024  # file sink: a file is closed and a new one started past this size
+    max_file_age_s: float = 3600.0  # file sink: ... or after this long
+    max_files: int = 48  # file sink: the oldest files beyond this count are deleted
+    url: str | None = None  # http sink: the collector's URL (http:// or https://)
+    timeout_s: float = 5.0  # http sink: one POST's time limit (a failed batch is dropped and counted)
+    batch_size: int = 100  # records per write / POST
+    flush_interval_s: float = 1.0  # the most time a record waits in the queue before being written
+    queue_size: int = 10_000  # records waiting for the writer; beyond: dropped and counted
+    max_queue_bytes: int = 64 * 1024 * 1024  # tensor bytes held by waiting records; beyond: dropped and counted
+    redact: tuple[str, ...] = ()  # feature or output names recorded as "[redacted]"
+    drop: tuple[str, ...] = ()  # feature or output names left out of the record
+
+    def _check(self, path: str) -> None:
+        if not 0 <= self.sample_rate <= 1:
+            raise ConfigError(f"{path}.sample_rate: expected 0..1, got {self.sample_rate}")
+        for name in ("max_file_bytes", "max_files", "batch_size", "queue_size", "max_queue_bytes"):
+            _positive(path, name, getattr(self, name))
+        if self.max_file_bytes < 4096:
+            raise ConfigError(f"{path}.max_file_bytes: expected at least 4096, got {self.max_file_bytes}")
+        for name, low, top in (("max_file_age_s", 1, 30 * 86400), ("timeout_s", 0.1, 300),
+                               ("flush_interval_s", 0.01, 3600)):
+            if not low <= getattr(self, name) <= top:
+                raise ConfigError(f"{path}.{name}: expected {low}..{top} seconds, got {getattr(self, name)}")
+        if not self.directory.startswith("/") and self.sink == "file":
+            raise ConfigError(f"{path}.directory: expected an absolute path, got {self.directory!r}")
+        if self.url is not None:
+            problem = url_problem(self.url)
+            if problem:
+                raise ConfigError(f"{path}.url: {problem}")
+        if self.enabled and self.sink == "http" and self.url is None:
+            raise ConfigError(f"{path}.url: the http sink needs the collector's URL")
+        for key in ("redact", "drop"):
+            if any(not name for name in getattr(self, key)):
+                raise ConfigError(f"{path}.{key}: names must not be empty")
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not an http(s) URL a collector can be reached at, or None."""
+    from urllib.parse import urlsplit
+
+    if len(url) > 2048 or any(c.isspace() or ord(c) < 0x20 for c in url):
+        return f"expected an http:// or https:// URL without spaces, got {url[:80]!r}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        return f"not a valid URL ({exc}): {url[:80]!r}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"expected an http:// or https:// URL with a host, got {url[:80]!r}"
+    return None
+
+
 @dataclass(frozen=True)
 class RuntimeConfig:
     model_repository: str
@@ -291,6 +359,7 @@ class RuntimeConfig:
     access_log: bool = False
     grpc_limits: GrpcLimitsConfig = field(default_factory=GrpcLimitsConfig)
     http_limits: HttpLimitsConfig = field(default_factory=HttpLimitsConfig)
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
 
     def _check(self, path: str = "") -> None:
         if not self.model_repository:
@@ -321,6 +390,7 @@ class RuntimeConfig:
         self.cloud._check("cloud")
         self.grpc_limits._check("grpc_limits", self.max_body_bytes)
         self.http_limits._check("http_limits", self.max_body_bytes)
+        self.capture._check("capture")
 
     def model(self, name: str) -> ModelConfig:
         return self.models.get(name, self.default_model)

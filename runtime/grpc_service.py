@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import numpy as np
+from mlready.runtime.capture import request_id
 from mlready.runtime.codec_v2 import (
     check_shape,
     feature_shape,
@@ -150,12 +151,15 @@ class InferenceServicer:
             inputs=[Tensor(**t) for t in meta["inputs"]], outputs=[Tensor(**t) for t in meta["outputs"]])
 
     async def ModelInfer(self, request: Any, call: Call) -> Any:  # noqa: N802
+        # the x-request-id metadata (or a new id), always in the trailing metadata and recorded by capture
+        rid = request_id(call.metadata.get("x-request-id"))
+        call.trailing.append((b"x-request-id", rid.encode()))
         self._auth(call)
         try:
             return await self.service.infer(
                 "v2-grpc", request.model_name, request.model_version or None, None,
                 lambda mv: _decode(request, mv),
-                lambda mv, result, _ctx: _encode(mv, result, request.id))
+                lambda mv, result, _ctx: _encode(mv, result, request.id), request_id=rid)
         except ServingError as exc:
             raise _status(exc) from None
 

@@ -79,6 +79,7 @@ from mlready.runtime.grpc_wire import (
     Routes,
     Status,
     frame,
+    ok_trailers,
     trailers,
 )
 
@@ -610,16 +611,17 @@ class GrpcConnection(asyncio.Protocol):
         except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and friends: the client's message
             self._finish(stream, None, Status.INVALID_ARGUMENT, f"cannot parse the request message: {exc}")
             return
+        call = Call(headers)
         try:
-            response = await handler(request, Call(headers))
+            response = await handler(request, call)
             payload = response.SerializeToString()
         except GrpcError as exc:
-            self._finish(stream, None, exc.status, exc.message)
+            self._finish(stream, None, exc.status, exc.message, call.trailing)
         except Exception:
             log.exception("gRPC handler failed", extra={"method": path})
-            self._finish(stream, None, Status.INTERNAL, "internal error")
+            self._finish(stream, None, Status.INTERNAL, "internal error", call.trailing)
         else:
-            self._finish(stream, payload, Status.OK, "")
+            self._finish(stream, payload, Status.OK, "", call.trailing)
 
     def _message(self, body: bytes, encoding: str) -> bytes:
         if len(body) < 5:
@@ -654,25 +656,28 @@ class GrpcConnection(asyncio.Protocol):
             self.transport.write(frame(RST_STREAM, 0, stream.id, U32.pack(NO_ERROR)))
         stream.reset = True
 
-    def _finish(self, stream: _Stream, payload: bytes | None, status: Status, message: str) -> None:
+    def _finish(self, stream: _Stream, payload: bytes | None, status: Status, message: str,
+                trailing: list[tuple[bytes, bytes]] | tuple = ()) -> None:
+        """``trailing``: the handler's trailing metadata (``Call.trailing``)."""
         if stream.reset or self.transport is None or self.transport.is_closing():
             self.streams.pop(stream.id, None)
             return
         sid = stream.id
         if payload is None:
             self.streams.pop(sid, None)
-            self._send_headers(sid, trailers(status, message, trailers_only=True), END_STREAM)
+            self._send_headers(sid, trailers(status, message, trailers_only=True, extra=trailing), END_STREAM)
             return
+        done = ok_trailers(trailing) if trailing else OK_TRAILERS
         data = b"\0" + U32.pack(len(payload)) + payload
         n = len(data)
         if n <= self.peer_frame and n <= stream.send_window and n <= self.conn_send:  # the common case
             self.conn_send -= n
             self.streams.pop(sid, None)
             self.transport.write(frame(HEADERS, END_HEADERS, sid, RESPONSE_HEADERS) + frame(DATA, 0, sid, data)
-                                 + frame(HEADERS, END_HEADERS | END_STREAM, sid, OK_TRAILERS))
+                                 + frame(HEADERS, END_HEADERS | END_STREAM, sid, done))
             return
         self.transport.write(frame(HEADERS, END_HEADERS, sid, RESPONSE_HEADERS))
-        stream.pending = [memoryview(data), OK_TRAILERS]
+        stream.pending = [memoryview(data), done]
         self.blocked.append(sid)
         self._flush()
 

@@ -71,12 +71,14 @@ class GrpcError(Exception):
 
 
 class Call:
-    """What a handler sees of its call besides the request message: the request headers (metadata)."""
+    """What a handler sees of its call besides the request message: the request headers (metadata), and the
+    trailing metadata it adds to the answer (``trailing``: lower-case ASCII names and values)."""
 
-    __slots__ = ("metadata",)
+    __slots__ = ("metadata", "trailing")
 
     def __init__(self, metadata: dict[str, str]):
         self.metadata = metadata
+        self.trailing: list[tuple[bytes, bytes]] = []
 
 
 Handler = Callable[[Any, Call], Awaitable[Any]]
@@ -103,6 +105,12 @@ def percent_encode(text: str) -> bytes:
     return b"".join(bytes([b]) if b in MESSAGE_SAFE else b"%%%02X" % b for b in text.encode()[:1024])
 
 
-def trailers(status: Status, message: str, trailers_only: bool) -> bytes:
+def trailers(status: Status, message: str, trailers_only: bool,
+             extra: list[tuple[bytes, bytes]] | tuple = ()) -> bytes:
     head = [(b":status", b"200"), (b"content-type", b"application/grpc")] if trailers_only else []
-    return static_block([*head, (b"grpc-status", b"%d" % status), (b"grpc-message", percent_encode(message))])
+    return static_block([*head, (b"grpc-status", b"%d" % status), (b"grpc-message", percent_encode(message)),
+                         *extra])
+
+
+def ok_trailers(extra: list[tuple[bytes, bytes]]) -> bytes:
+    return static_block([(b"grpc-status", b"0"), *extra]) if extra else OK_TRAILERS

@@ -197,9 +197,8 @@ class RsgiAdapter:
             if resp is None:  # the client is gone
                 return
             out = [("content-type", resp.content_type.decode("latin-1"))]
-            rid = headers.get(b"x-request-id")
-            if rid is not None:
-                out.append(("x-request-id", rid[:128].decode("latin-1")))
+            if problem is None and req.id:  # the client's X-Request-Id (when valid) or the one rest.App made
+                out.append(("x-request-id", req.id))
             for k, v in resp.headers:
                 out.append((k.decode("latin-1"), v.decode("latin-1")))
             proto.response_bytes(resp.status, out, b"" if req_method == "HEAD" else resp.body)

@@ -23,6 +23,8 @@ MODEL_VERSION_STATE = "mlready_model_version_state"  # gauge 1/0, labels: model,
 MODEL_LOAD_DURATION = "mlready_model_load_duration_seconds"  # gauge, labels: model, version
 MODEL_LOAD_FAILURES_TOTAL = "mlready_model_load_failures_total"  # counter, labels: model, version
 QUEUE_REJECTED_TOTAL = "mlready_queue_rejected_total"  # counter, labels: model, version (full queue)
+CAPTURE_RECORDS_TOTAL = "mlready_capture_records_total"  # counter, labels: sink (records written)
+CAPTURE_DROPPED_TOTAL = "mlready_capture_dropped_total"  # counter, labels: reason (queue_full, sink_error)
 
 # -- label names and values --------------------------------------------------------------------------------
 LABEL_MODEL = "model"
@@ -52,6 +54,9 @@ METRICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     MODEL_LOAD_DURATION: ("gauge", "Seconds the last load (and warm-up) of a version took.", ("model", "version")),
     MODEL_LOAD_FAILURES_TOTAL: ("counter", "Model version loads that failed.", ("model", "version")),
     QUEUE_REJECTED_TOTAL: ("counter", "Requests rejected because the batch queue was full.", ("model", "version")),
+    CAPTURE_RECORDS_TOTAL: ("counter", "Prediction capture records written to the sink.", ("sink",)),
+    CAPTURE_DROPPED_TOTAL: ("counter", "Prediction capture records dropped (queue full or sink failing).",
+                            ("reason",)),
 }
 
 
@@ -165,6 +170,8 @@ class Metrics:
         self.load_duration = made[MODEL_LOAD_DURATION]
         self.load_failures = made[MODEL_LOAD_FAILURES_TOTAL]
         self.queue_rejected = made[QUEUE_REJECTED_TOTAL]
+        self.capture_records = made[CAPTURE_RECORDS_TOTAL]
+        self.capture_dropped = made[CAPTURE_DROPPED_TOTAL]
         self._children: dict[tuple, Any] = {}
 
     def child(self, metric: Any, *labels: str) -> Any:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import time
-import uuid
 from typing import Any
 
 import orjson
 from mlready.runtime import codec_tfserving, codec_v2, request_decode
+from mlready.runtime.capture import request_id
 from mlready.runtime.config import normalize_route
 from mlready.runtime.datatypes import V2_TO_TF
 from mlready.runtime.decode_pool import Decode
@@ -136,6 +136,7 @@ class App:
     async def respond(self, req: Request) -> Response | None:
         """Dispatch ``req`` and map errors to answers; None when the client is gone (nothing to answer)."""
         t0 = time.perf_counter()
+        req.id = request_id(req.headers.get(b"x-request-id"))  # the client's, or a new one: always answered
         try:
             resp = await self.dispatch(req)
         except ServingError as exc:
@@ -146,7 +147,7 @@ class App:
             log.exception("unhandled error", extra={"request_id": req.id, "path": req.path})
             resp = Response({"error": "internal server error"}, 500)
         if self.config.access_log:
-            access_log.info("request", extra={"request_id": req.id or uuid.uuid4().hex, "method": req.method,
+            access_log.info("request", extra={"request_id": req.id, "method": req.method,
                                               "path": req.path, "status": resp.status,
                                               "ms": round((time.perf_counter() - t0) * 1000, 3)})
         return resp
@@ -254,7 +255,8 @@ class App:
             return Response(raw=b"".join([data, *chunks]), content_type=b"application/octet-stream",
                             headers=[(codec_v2.HEADER_LENGTH, str(len(data)).encode())])
 
-        return await self.service.infer("v2-rest", name, version, None, decode, encode, offload=req.large)
+        return await self.service.infer("v2-rest", name, version, None, decode, encode, offload=req.large,
+                                        request_id=req.id)
 
     # -- TensorFlow Serving REST --------------------------------------------------------------------------
 
@@ -346,7 +348,8 @@ class App:
         def encode(mv: ModelVersion, result: dict, fmt: str) -> Response:
             return Response(codec_tfserving.encode(result, fmt, mv.answers))
 
-        return await self.service.infer(protocol, name, version, label, decode, encode, offload=req.large)
+        return await self.service.infer(protocol, name, version, label, decode, encode, offload=req.large,
+                                        request_id=req.id)
 
     # -- cloud container contracts ------------------------------------------------------------------------
 

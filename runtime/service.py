@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from mlready.runtime.capture import Capture
 from mlready.runtime.config import RuntimeConfig
 from mlready.runtime.decode_pool import Decode, DecodePool
 from mlready.runtime.errors import NotFound, ServingError, Unauthorized
@@ -92,6 +93,8 @@ class Service:
         self.manager = ModelManager(config, self.metrics, self.executor)
         self.decoder = DecodePool(config.http_limits.decode_workers)  # large bodies; started on first use
         self.auth = Auth(config)
+        # prediction capture: a bounded queue and a writer thread (runtime/capture.py); None when off
+        self.capture = Capture(config.capture, self.metrics) if config.capture.enabled else None
         self.shutting_down = False
         self._tasks: list[asyncio.Task] = []
         self._started = False
@@ -136,6 +139,8 @@ class Service:
         await self.manager.close(self.config.drain_seconds if timeout is None else timeout)
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.decoder.close()
+        if self.capture is not None:
+            self.capture.close()
 
     def ready(self) -> bool:
         return not self.shutting_down and self.manager.ready()
@@ -157,8 +162,9 @@ class Service:
 
     async def infer(self, protocol: str, name: str, version: Any, label: str | None,
                     decode: Callable[[ModelVersion], tuple[Any, list[str] | None, Any]],
-                    encode: Callable[[ModelVersion, dict, Any], Any], offload: bool = False) -> Any:
-        """``offload``: a large body, whose decode on the event loop would stall every other connection. A
+                    encode: Callable[[ModelVersion, dict, Any], Any], offload: bool = False,
+                    request_id: str = "") -> Any:
+        """``request_id``: what capture records the request under (the id returned to the client). ``offload``: a large body, whose decode on the event loop would stall every other connection. A
         :class:`Decode` is then run in the decode process pool (off this process's GIL), any other decode on
         the inference thread pool; the encode runs on the thread pool."""
         m = self.metrics
@@ -186,6 +192,8 @@ class Service:
             else:
                 body = encode(mv, result, ctx)
             m.child(m.encode_duration, mlabel, protocol).observe(time.perf_counter() - t2)
+            if self.capture is not None:  # a queue append: the writer thread does the rest
+                self.capture.submit(request_id, protocol, mv, arrays, result)
             status = "200"
             return body
         except ServingError as exc:

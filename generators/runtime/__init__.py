@@ -18,7 +18,13 @@ from mlready.generators.model.ids import INGEST_STEP, SIGNATURE
 from mlready.generators.optimize.ids import OPTIMIZE_STEP, PROVIDERS_KIND
 from mlready.generators.runtime.derive import runtime_section
 from mlready.generators.runtime.ids import CONFIG_KIND, CONFIG_PATH, STEP_ID
-from mlready.runtime.config import GrpcLimitsConfig, HttpLimitsConfig, ModelConfig, RuntimeConfig
+from mlready.runtime.config import (
+    CaptureConfig,
+    GrpcLimitsConfig,
+    HttpLimitsConfig,
+    ModelConfig,
+    RuntimeConfig,
+)
 from pydantic import Field, field_validator
 
 #: where the image puts the model repository (the docker generator copies the model to <this>/<name>/1/)
@@ -63,9 +69,12 @@ class CloudSpec(Section):
 if TYPE_CHECKING:  # built at import time: a type checker sees them as sections
     GrpcLimitsSpec = Section
     HttpLimitsSpec = Section
+    CaptureSpec = Section
 else:
     GrpcLimitsSpec = runtime_section(GrpcLimitsConfig, "GrpcLimitsSpec")
     HttpLimitsSpec = runtime_section(HttpLimitsConfig, "HttpLimitsSpec")
+    # prediction capture (issue 16): the runtime's checks (the collector URL among them) run at spec read
+    CaptureSpec = runtime_section(CaptureConfig, "CaptureSpec")
 
 
 class ServingSpec(Section):
@@ -92,6 +101,7 @@ class ServingSpec(Section):
     warmup: bool = Field(ModelConfig.warmup, description="run the model once before reporting ready")
     grpc_limits: GrpcLimitsSpec = Field(default_factory=GrpcLimitsSpec)
     http_limits: HttpLimitsSpec = Field(default_factory=HttpLimitsSpec)
+    capture: CaptureSpec = Field(default_factory=CaptureSpec)
     model_repository: str = Field(IMAGE_MODEL_REPOSITORY, description="model repository path inside the image: "
                                   "the image copies the models there and the runtime config (and the k8s "
                                   "ConfigMap replacing it) points there")
@@ -143,6 +153,7 @@ def runtime_config(serving: ServingSpec, model_name: str, providers: list[dict[s
         "access_log": serving.access_log,
         "grpc_limits": serving.grpc_limits.model_dump(mode="json"),
         "http_limits": serving.http_limits.model_dump(mode="json"),
+        "capture": serving.capture.model_dump(mode="json"),
     }
     return RuntimeConfig.from_dict(data).to_dict()
 

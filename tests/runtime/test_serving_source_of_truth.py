@@ -14,6 +14,7 @@ from mlready.engine.errors import SpecError
 from mlready.generators.runtime import (
     AuthSpec,
     BatchingSpec,
+    CaptureSpec,
     CloudSpec,
     GrpcLimitsSpec,
     HttpLimitsSpec,
@@ -25,6 +26,7 @@ from mlready.generators.runtime import (
 from mlready.runtime.config import (
     AuthConfig,
     BatchingConfig,
+    CaptureConfig,
     CloudConfig,
     ConfigError,
     GrpcLimitsConfig,
@@ -51,7 +53,7 @@ PER_MODEL = ("version_policy", "labels", "batching", "warmup")
 PAIRS = [(ThreadsSpec, ThreadConfig, "threads"), (BatchingSpec, BatchingConfig, "batching"),
          (VersionPolicySpec, VersionPolicy, "version_policy"), (AuthSpec, AuthConfig, "auth"),
          (CloudSpec, CloudConfig, "cloud"), (GrpcLimitsSpec, GrpcLimitsConfig, "grpc_limits"),
-         (HttpLimitsSpec, HttpLimitsConfig, "http_limits")]
+         (HttpLimitsSpec, HttpLimitsConfig, "http_limits"), (CaptureSpec, CaptureConfig, "capture")]
 
 
 NO_DEFAULT = object()  # a runtime field the config file must give (model_repository): the build supplies it
@@ -161,6 +163,10 @@ _FLOATS = {(w, n) for w, m in [("serving", ServingSpec)] + [(w, s) for s, _, w i
      "serving.grpc_limits.idle_timeout_s: expected 0.1..86400 seconds, got 0"),
     (["serving.http_limits.decode_budget_bytes=1024"],
      "serving.http_limits.decode_budget_bytes: must be at least max_body_bytes (16777216), got 1024"),
+    (["serving.capture.enabled=true", "serving.capture.sink=http", "serving.capture.url=ftp://collector"],
+     "serving.capture.url: expected an http:// or https:// URL with a host, got 'ftp://collector'"),
+    (["serving.capture.enabled=true", "serving.capture.sink=http"],
+     "serving.capture.url: the http sink needs the collector's URL"),
 ])
 def test_runtime_bounds_of_derived_sections_are_located_spec_errors(tmp_path, overrides, expected):
     project = copy_quickstart(tmp_path / "qs")

@@ -1,0 +1,209 @@
+"""Prediction capture (``capture`` in the runtime config): a sample of answered requests, recorded off the hot
+path.
+
+A request that :meth:`Capture.submit` samples costs a tuple on a bounded queue (the decoded input arrays and
+the answer are referenced, not copied). One writer thread turns queued requests into records (inputs named by
+the signature's ``features``, outputs as answered, redacted and dropped fields applied) and hands them to the
+sink (``capture_sinks``) in batches. When the queue is full (by records or by tensor bytes) a record is
+dropped and counted, and when the sink fails (a dead collector, a full disk) its batch is: the request never
+waits, memory stays bounded, a prediction never fails because of capture. Drops are counted in
+``mlready_capture_dropped_total{reason}`` and logged at most once per :data:`LOG_EVERY_S`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from mlready.runtime.capture_sinks import make_sink
+from mlready.runtime.config import CaptureConfig
+from mlready.runtime.metrics import Metrics
+
+log = logging.getLogger("mlready.runtime.capture")
+
+LOG_EVERY_S = 10.0  # the most one drop log line per this many seconds
+REDACTED = "[redacted]"
+_ID = re.compile(r"[\x21-\x7e]{1,128}")  # printable ASCII, no spaces: safe to echo in a header and to record
+
+
+def request_id(given: str | bytes | None) -> str:
+    """The client's request id when it is 1..128 printable ASCII characters, else a new random one."""
+    if isinstance(given, bytes):
+        given = given.decode("latin-1")
+    if given and _ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
+class Capture:
+    """The bounded queue and the writer thread of one server process."""
+
+    def __init__(self, conf: CaptureConfig, metrics: Metrics, sink: Any = None):
+        self.conf = conf
+        self.rate = conf.sample_rate
+        self.sink = sink if sink is not None else make_sink(conf)
+        self._queue: deque[tuple] = deque()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = False
+        self._written = metrics.child(metrics.capture_records, self.sink.name)
+        self._dropped = {r: metrics.child(metrics.capture_dropped, r) for r in ("queue_full", "sink_error")}
+        self._unlogged = {r: 0 for r in self._dropped}
+        self._logged_at = 0.0
+        self._redact, self._drop = frozenset(conf.redact), frozenset(conf.drop)
+        self._thread = threading.Thread(target=self._run, name="mlready-capture", daemon=True)
+        self._thread.start()
+
+    # -- the request's side: never blocks ------------------------------------------------------------------
+
+    def submit(self, rid: str, protocol: str, mv: Any, arrays: dict[str, np.ndarray],
+               result: dict[str, Any]) -> None:
+        if self.rate < 1.0 and random.random() >= self.rate:
+            return
+        size = sum(a.nbytes for a in arrays.values()) + sum(getattr(a, "nbytes", 64) for a in result.values())
+        with self._lock:
+            if len(self._queue) >= self.conf.queue_size or self._bytes + size > self.conf.max_queue_bytes:
+                full = True
+            else:
+                full = False
+                self._bytes += size
+                self._queue.append((time.time(), rid, protocol, mv, arrays, result, size))
+                n = len(self._queue)
+        if full:
+            self._drop_count("queue_full", 1)
+        elif n >= self.conf.batch_size:
+            self._wake.set()
+
+    # -- the writer thread ---------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.conf.flush_interval_s)
+            self._wake.clear()
+            stopping = self._stop
+            while self._queue:
+                self._write(self._take(self.conf.batch_size))
+            try:
+                self.sink.tick()
+            except Exception:  # noqa: BLE001 - a sink's bookkeeping must not end capture
+                log.exception("capture sink failed")
+            if stopping:
+                return
+
+    def _take(self, n: int) -> list[tuple]:
+        batch = []
+        with self._lock:
+            while self._queue and len(batch) < n:
+                item = self._queue.popleft()
+                self._bytes -= item[-1]
+                batch.append(item)
+        return batch
+
+    def _write(self, batch: list[tuple]) -> None:
+        try:
+            records = [self.record(*item[:-1]) for item in batch]
+            self.sink.write(records)
+        except Exception as exc:  # noqa: BLE001 - a failing sink never fails a prediction or stops capture
+            self._drop_count("sink_error", len(batch), exc)
+            return
+        self._written.inc(len(records))
+
+    def _drop_count(self, reason: str, n: int, exc: Exception | None = None) -> None:
+        self._dropped[reason].inc(n)
+        self._unlogged[reason] += n  # racy across threads by design: the log line is approximate, the metric not
+        now = time.monotonic()
+        if now - self._logged_at >= LOG_EVERY_S:
+            self._logged_at = now
+            counts, self._unlogged = self._unlogged, {r: 0 for r in self._dropped}
+            log.warning("prediction capture dropped records", extra={
+                "dropped": {r: c for r, c in counts.items() if c}, "sink": self.sink.name,
+                **({"error": f"{type(exc).__name__}: {exc}"[:300]} if exc is not None else {})})
+
+    # -- one record ----------------------------------------------------------------------------------------
+
+    def record(self, ts: float, rid: str, protocol: str, mv: Any, arrays: dict[str, np.ndarray],
+               result: dict[str, Any]) -> dict[str, Any]:
+        """The record of one request (the format is documented in ``runtime/README.md``)."""
+        rows = _rows(arrays)
+        inputs = _named_inputs(mv.signature, arrays)
+        outputs = _named_outputs(mv, result)
+        if self._redact or self._drop:
+            inputs, outputs = self._filter(inputs, rows), self._filter(outputs, rows)
+        return {"id": rid,
+                "time": datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+                "model": mv.name, "version": str(mv.version), "protocol": protocol, "rows": rows,
+                "sample_rate": self.rate, "inputs": inputs, "outputs": outputs}
+
+    def _filter(self, fields: dict[str, Any], rows: int) -> dict[str, Any]:
+        return {k: ([REDACTED] * rows if k in self._redact else v) for k, v in fields.items() if k not in self._drop}
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued (for at most ``timeout`` seconds), then close the sink."""
+        self._stop = True
+        self._wake.set()
+        self._thread.join(timeout)
+        try:
+            self.sink.close()
+        except Exception:  # noqa: BLE001
+            log.exception("closing the capture sink failed")
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+
+def _rows(arrays: dict[str, np.ndarray]) -> int:
+    for a in arrays.values():
+        return int(a.shape[0]) if a.ndim else 1
+    return 0
+
+
+def _named_inputs(signature: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Inputs as columns keyed by feature name (the signature's ``features``), else by model input name."""
+    features = signature.features
+    if not features:
+        return dict(arrays)
+    columns: dict[str, Any] = {}
+    transposed: dict[str, np.ndarray] = {}
+    for f in features:
+        arr = arrays.get(f.input)
+        if arr is None:
+            continue
+        if f.index is None:
+            columns[f.name] = arr.reshape(-1) if arr.dtype != object else arr.reshape(-1).tolist()
+            continue
+        t = transposed.get(f.input)
+        if t is None:  # one copy per input: each feature's column is then a contiguous row
+            t = transposed[f.input] = np.ascontiguousarray(arr.reshape(arr.shape[0], -1).T)
+        columns[f.name] = t[f.index] if t.dtype != object else t[f.index].tolist()
+    return columns
+
+
+def _named_outputs(mv: Any, result: dict[str, Any]) -> dict[str, Any]:
+    """Outputs as answered (class names for labels); probabilities as one column per class name."""
+    answers = mv.answers
+    proba = answers.proba if answers is not None else None
+    out: dict[str, Any] = {}
+    for name, value in result.items():
+        if isinstance(value, np.ndarray):
+            if name == proba and value.ndim == 2 and value.shape[1] == len(answers.class_names):
+                t = np.ascontiguousarray(value.T)
+                out[name] = dict(zip(answers.class_names, t, strict=True))
+                continue
+            if value.dtype == object:
+                value = value.tolist()
+            elif not value.flags.c_contiguous:
+                value = np.ascontiguousarray(value)
+        out[name] = value
+    return out

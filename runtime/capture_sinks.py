@@ -1,0 +1,159 @@
+"""Where captured predictions go: rotating JSONL files, stdout, or an HTTP collector (CloudEvents batches).
+
+A sink's ``write`` takes a batch of records (dicts, see ``runtime/README.md``) and raises on failure (a full
+disk, a dead collector): the writer thread counts the batch as dropped, and the next batch tries again. Sinks
+run on the capture writer thread only: nothing here is called on a request's path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from mlready.runtime.config import CaptureConfig
+
+_DUMP = orjson.OPT_SERIALIZE_NUMPY
+EVENT_TYPE = "dev.mlready.prediction.v1"  # the CloudEvents ``type`` of a captured prediction
+BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
+
+
+def _default(obj: Any) -> Any:
+    """What orjson cannot write natively: bytes as text, non-contiguous arrays and numpy scalars as lists."""
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return str(obj)
+
+
+def dumps(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record, default=_default, option=_DUMP)
+
+
+class FileSink:
+    """JSONL files ``capture-<UTC time>-<pid>-<n>.jsonl`` in ``directory``: a file is closed past
+    ``max_file_bytes`` or ``max_file_age_s`` (the next record starts a new one) and the oldest files beyond
+    ``max_files`` are deleted. A record is never split across files; one longer than the limit gets a file of
+    its own."""
+
+    name = "file"
+
+    def __init__(self, conf: CaptureConfig):
+        self.dir = Path(conf.directory)
+        self.max_bytes, self.max_age, self.max_files = conf.max_file_bytes, conf.max_file_age_s, conf.max_files
+        self._file: Any = None
+        self._size = 0
+        self._opened = 0.0
+        self._seq = 0
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        lines = [dumps(r) + b"\n" for r in records]
+        try:
+            for line in lines:
+                if self._file is not None and self._size and self._size + len(line) > self.max_bytes:
+                    self._close()
+                if self._file is None:
+                    self._open()
+                self._file.write(line)
+                self._size += len(line)
+            self._file.flush()
+        except OSError:
+            self._close()  # a full disk: the next batch starts a new file (after pruning old ones)
+            raise
+
+    def tick(self) -> None:
+        """Close the current file once it is older than ``max_file_age_s`` (called by the writer when idle)."""
+        if self._file is not None and time.monotonic() - self._opened >= self.max_age:
+            self._close()
+
+    def _open(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._seq += 1
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        path = self.dir / f"capture-{stamp}-{os.getpid()}-{self._seq:06d}.jsonl"
+        self._prune(keep=self.max_files - 1)
+        self._file = open(path, "ab")  # noqa: SIM115 - held open across batches, closed by _close
+        self._size, self._opened = 0, time.monotonic()
+
+    def _prune(self, keep: int) -> None:
+        files = sorted(self.dir.glob("capture-*.jsonl"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+        for old in files[: max(0, len(files) - keep)]:
+            old.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        f, self._file = self._file, None
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._close()
+
+
+class StdoutSink:
+    """One JSON line per record on stdout (the server's logs are on stderr)."""
+
+    name = "stdout"
+
+    def __init__(self, conf: CaptureConfig, stream: Any = None):
+        self.stream = stream if stream is not None else sys.stdout.buffer
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        self.stream.write(b"".join(dumps(r) + b"\n" for r in records))
+        self.stream.flush()
+
+    def tick(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class HttpSink:
+    """One ``POST`` per batch to the collector: a JSON array of CloudEvents 1.0 (structured batch mode,
+    ``application/cloudevents-batch+json``), each event's ``data`` a record. Any answer but 2xx, a refused
+    connection or a timeout fails the batch. Proxies from the environment are ignored (the URL is the one the
+    spec names)."""
+
+    name = "http"
+
+    def __init__(self, conf: CaptureConfig):
+        assert conf.url is not None
+        self.url, self.timeout = conf.url, conf.timeout_s
+        self.source = f"/mlready/{os.uname().nodename}/{os.getpid()}"
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def events(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"specversion": "1.0", "id": uuid.uuid4().hex, "source": self.source, "type": EVENT_TYPE,
+                 "subject": r["id"], "time": r["time"], "datacontenttype": "application/json", "data": r}
+                for r in records]
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        body = orjson.dumps(self.events(records), default=_default, option=_DUMP)
+        req = urllib.request.Request(self.url, data=body, method="POST",
+                                     headers={"Content-Type": BATCH_CONTENT_TYPE})
+        with self._opener.open(req, timeout=self.timeout) as resp:  # raises HTTPError on 4xx/5xx
+            resp.read(65536)
+            if not 200 <= resp.status < 300:
+                raise OSError(f"the collector answered {resp.status}")
+
+    def tick(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def make_sink(conf: CaptureConfig) -> Any:
+    return {"file": FileSink, "stdout": StdoutSink, "http": HttpSink}[conf.sink](conf)

@@ -1,0 +1,213 @@
+"""Prediction capture on a real server (loopback): request ids returned and recorded (REST and gRPC), records
+with named inputs and class-named outputs, redaction, rotating files, stdout, a real HTTP collector receiving
+CloudEvents batches, and a dead or stuck sink: predictions keep answering, drops are counted, memory bounded."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.runtime.conftest import free_port
+
+pytestmark = pytest.mark.server
+
+CLASS_NAMES = ["malignant", "benign"]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory, mk):
+    repo = tmp_path_factory.mktemp("capture-repo")
+    onx, sig, X = mk.breast_cancer_logreg()
+    mk.write_version(repo, "quickstart", 1, onx, {**sig, "class_names": CLASS_NAMES})
+    return repo
+
+
+@pytest.fixture(scope="module")
+def rows(breast_cancer_X):
+    return breast_cancer_X[:3].tolist()
+
+
+def capture(**kw) -> dict:
+    return {"capture": {"enabled": True, "flush_interval_s": 0.05, **kw}}
+
+
+def records(directory: Path, n: int, timeout: float = 10) -> list[dict]:
+    """The records in ``directory``'s capture files once there are at least ``n`` (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = [json.loads(line) for f in sorted(directory.glob("capture-*.jsonl"))
+               for line in f.read_text().splitlines()]
+        if len(out) >= n or time.monotonic() > deadline:
+            return out
+        time.sleep(0.05)
+
+
+def metric(srv, name: str, **labels) -> float:
+    text = httpx.get(srv.url + "/metrics", timeout=10).text
+    sel = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    m = re.search(rf"^{name}\{{{re.escape(sel)}\}} (\S+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def predict(srv, rows, rid: str | None = None) -> httpx.Response:
+    headers = {"X-Request-Id": rid} if rid is not None else {}
+    return httpx.post(srv.url + "/v1/models/quickstart:predict", json={"instances": rows}, headers=headers,
+                      timeout=10)
+
+
+def test_file_capture_records_ids_named_inputs_outputs_and_redacts(launch, repo, rows, tmp_path):
+    out = tmp_path / "capture"
+    srv = launch(repo, **capture(directory=str(out), redact=["mean radius"], drop=["worst texture"]))
+    given = predict(srv, rows, rid="client-id-42")
+    assert given.status_code == 200
+    assert given.headers["x-request-id"] == "client-id-42"
+    made = predict(srv, rows[:1])
+    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])  # generated, and returned
+    bad = predict(srv, rows[:1], rid="two words")  # not an id we echo or record: a new one instead
+    assert bad.headers["x-request-id"] != "two words"
+    v2 = httpx.post(srv.url + "/v2/models/quickstart/infer", timeout=10, headers={"X-Request-Id": "v2-id"},
+                    json={"inputs": [{"name": "X", "datatype": "FP32", "shape": [1, 30], "data": rows[0]}]})
+    assert v2.status_code == 200, v2.text
+    assert v2.headers["x-request-id"] == "v2-id"
+
+    recs = {r["id"]: r for r in records(out, 4)}
+    assert set(recs) == {"client-id-42", made.headers["x-request-id"], bad.headers["x-request-id"], "v2-id"}
+    r = recs["client-id-42"]
+    assert (r["model"], r["version"], r["protocol"], r["rows"]) == ("quickstart", "1", "tfserving", 3)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", r["time"])
+    assert r["inputs"]["mean radius"] == ["[redacted]"] * 3  # redacted by name
+    assert "worst texture" not in r["inputs"]  # dropped by name
+    assert r["inputs"]["mean texture"] == pytest.approx([row[1] for row in rows])  # named columns
+    assert len(r["inputs"]) == 29
+    labels = r["outputs"]["label"]
+    assert len(labels) == 3 and set(labels) <= set(CLASS_NAMES)  # class names, as answered
+    proba = r["outputs"]["probabilities"]
+    assert set(proba) == set(CLASS_NAMES) and len(proba["benign"]) == 3
+    assert recs["v2-id"]["protocol"] == "v2-rest"
+    assert metric(srv, "mlready_capture_records_total", sink="file") == 4
+
+
+def test_files_rotate_by_size_and_keep_at_most_max_files(launch, repo, rows, tmp_path):
+    out = tmp_path / "rot"
+    srv = launch(repo, **capture(directory=str(out), max_file_bytes=4096, max_files=3))
+    for i in range(40):  # one record is ~2 KB: about two per file
+        assert predict(srv, rows[:1], rid=f"r{i}").status_code == 200
+    deadline = time.monotonic() + 10
+    while metric(srv, "mlready_capture_records_total", sink="file") < 40 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    files = sorted(out.glob("capture-*.jsonl"))
+    assert len(files) == 3  # older files deleted
+    assert all(f.stat().st_size <= 4096 for f in files)
+    ids = [json.loads(line)["id"] for f in files for line in f.read_text().splitlines()]
+    assert "r39" in ids and "r0" not in ids
+
+
+def test_stdout_sink(launch, repo, rows, tmp_path):
+    srv = launch(repo, **capture(sink="stdout"))
+    assert predict(srv, rows[:2], rid="to-stdout").status_code == 200
+    deadline = time.monotonic() + 10
+    while '"to-stdout"' not in srv.logs() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = [json.loads(x) for x in srv.logs().splitlines() if x.startswith('{"id":')]
+    assert [(x["id"], x["rows"]) for x in lines] == [("to-stdout", 2)]
+
+
+class Collector(ThreadingHTTPServer):
+    """A local HTTP collector: keeps each POST's headers and body; ``delay`` stalls every answer."""
+
+    def __init__(self, delay: float = 0.0, status: int = 200):
+        self.posts: list[tuple[dict, bytes]] = []
+        self.delay, self.status = delay, status
+        super().__init__(("127.0.0.1", 0), _Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/events"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["content-length"]))
+        time.sleep(self.server.delay)
+        self.server.posts.append((dict(self.headers), body))
+        self.send_response(self.server.status)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_http_sink_posts_cloudevents_batches(launch, repo, rows):
+    collector = Collector()
+    try:
+        srv = launch(repo, **capture(sink="http", url=collector.url, batch_size=10, flush_interval_s=0.2))
+        for i in range(25):
+            assert predict(srv, rows[:1], rid=f"ce-{i}").status_code == 200
+        deadline = time.monotonic() + 10
+        while sum(len(json.loads(b)) for _, b in collector.posts) < 25 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        collector.shutdown()
+    assert collector.posts
+    events = []
+    for headers, body in collector.posts:
+        assert headers["Content-Type"] == "application/cloudevents-batch+json"
+        batch = json.loads(body)
+        assert 1 <= len(batch) <= 10
+        events += batch
+    assert sorted(e["data"]["id"] for e in events) == sorted(f"ce-{i}" for i in range(25))
+    e = events[0]
+    assert e["specversion"] == "1.0" and e["type"] == "dev.mlready.prediction.v1"
+    assert e["subject"] == e["data"]["id"] and e["time"] == e["data"]["time"]
+    assert e["source"].startswith("/mlready/") and len({x["id"] for x in events}) == 25  # unique event ids
+
+
+def rss_kib(pid: int) -> int:
+    return int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1))
+
+
+def test_dead_collector_never_fails_a_prediction(launch, repo, rows):
+    dead = f"http://127.0.0.1:{free_port()}/events"  # nothing listens there
+    srv = launch(repo, **capture(sink="http", url=dead, batch_size=5, timeout_s=0.5))
+    for i in range(30):
+        assert predict(srv, rows[:1], rid=f"d{i}").status_code == 200
+    deadline = time.monotonic() + 10
+    while metric(srv, "mlready_capture_dropped_total", reason="sink_error") < 30 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert metric(srv, "mlready_capture_dropped_total", reason="sink_error") == 30
+    assert metric(srv, "mlready_capture_records_total", sink="http") == 0
+    assert "prediction capture dropped records" in srv.logs()
+
+
+def test_full_queue_drops_and_counts_while_predictions_answer(launch, repo, rows):
+    """A collector that takes 3 s per batch: the writer is stuck, the queue (20 records) fills, every further
+    record is dropped and counted; requests answer at full speed and the server's memory stays flat."""
+    collector = Collector(delay=3.0)
+    try:
+        srv = launch(repo, **capture(sink="http", url=collector.url, batch_size=1, queue_size=20, timeout_s=30))
+        big = rows * 100  # 300 rows a request: ~36 KB of inputs held per queued record
+        with httpx.Client(timeout=10) as client:
+            for _ in range(50):  # warm up allocations before measuring
+                client.post(srv.url + "/v1/models/quickstart:predict", json={"instances": big})
+            before = rss_kib(srv.proc.pid)
+            t0 = time.monotonic()
+            for _ in range(400):
+                r = client.post(srv.url + "/v1/models/quickstart:predict", json={"instances": big})
+                assert r.status_code == 200
+            elapsed = time.monotonic() - t0
+        grown = rss_kib(srv.proc.pid) - before
+        dropped = metric(srv, "mlready_capture_dropped_total", reason="queue_full")
+    finally:
+        collector.shutdown()
+    assert dropped >= 400 - 20 - 5  # at most the queue and what the stuck writer took got through
+    assert elapsed < 60  # never waited on the 3 s sink (400 waits would take 20 minutes)
+    assert grown < 30 * 1024, f"RSS grew by {grown} KiB"
