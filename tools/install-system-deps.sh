@@ -16,6 +16,9 @@ apt_install() {
 # --- core ------------------------------------------------------------------------------------------
 apt_install git ca-certificates
 
+# --- reports: every HTML report is rendered in a real headless browser (tests/readiness/test_report_render.py)
+apt_install chromium
+
 # --- containers (docker target: podman + runc harness, local base image; see tools/containers/) --------
 apt_install podman runc conmon netavark aardvark-dns iptables catatonit uidmap debootstrap docker-registry apache2-utils
 
