@@ -70,6 +70,63 @@ class BatchingConfig:
 
 
 @dataclass(frozen=True)
+class DriftFeatureConfig:
+    """The training reference of one feature (or of the predictions): its bins and their shares.
+
+    Exactly one of ``edges`` (inner quantile edges of a numeric column: ``len(edges) + 1`` bins, a value ``x``
+    falls in bin ``searchsorted(edges, x, side='right')``), ``values`` (the distinct values of a numeric column
+    with few of them, one bin each, plus one bin for any other value) or ``categories`` (a categorical column's
+    categories, plus one ``__other__`` bin) is set; ``shares`` has one entry per bin and sums to 1. ``input`` and
+    ``index`` locate the column in the model's inputs (``index`` None: the input is this column alone)."""
+
+    name: str
+    shares: tuple[float, ...]
+    input: str = ""
+    index: int | None = None
+    edges: tuple[float, ...] = ()
+    values: tuple[float, ...] = ()
+    categories: tuple[str, ...] = ()
+
+    @property
+    def bins(self) -> int:
+        return len(self.edges) + 1 if self.edges else len(self.values or self.categories) + 1
+
+    def _check(self, path: str) -> None:
+        if sum(bool(x) for x in (self.edges, self.values, self.categories)) != 1:
+            raise ConfigError(f"{path}: set exactly one of edges, values, categories")
+        if list(self.edges) != sorted(set(self.edges)) or list(self.values) != sorted(set(self.values)):
+            raise ConfigError(f"{path}: edges and values must be strictly increasing")
+        if len(set(self.categories)) != len(self.categories):
+            raise ConfigError(f"{path}.categories: categories must be unique")
+        if len(self.shares) != self.bins:
+            raise ConfigError(f"{path}.shares: expected {self.bins} shares (one per bin), got {len(self.shares)}")
+        if any(not 0 <= s <= 1 for s in self.shares) or abs(sum(self.shares) - 1) > 1e-3:
+            raise ConfigError(f"{path}.shares: expected shares in 0..1 summing to 1")
+        if self.index is not None and self.index < 0:
+            raise ConfigError(f"{path}.index: expected an integer >= 0, got {self.index}")
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """The training reference the server counts live rows against (``runtime/drift.py``): per feature, and of
+    the predictions (``prediction.input`` names the output it reads)."""
+
+    features: tuple[DriftFeatureConfig, ...] = ()
+    prediction: DriftFeatureConfig | None = None
+
+    def _check(self, path: str) -> None:
+        names = [f.name for f in self.features]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{path}.features: feature names must be unique")
+        for i, f in enumerate(self.features):
+            f._check(f"{path}.features[{i}]")
+            if not f.input:
+                raise ConfigError(f"{path}.features[{i}].input: must name the model input")
+        if self.prediction is not None:
+            self.prediction._check(f"{path}.prediction")
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """Settings for one model (``models.<name>``; ``default_model`` for models not listed)."""
 
@@ -77,10 +134,13 @@ class ModelConfig:
     labels: dict[str, int] = field(default_factory=dict)
     batching: BatchingConfig = field(default_factory=BatchingConfig)
     warmup: bool = True
+    drift: DriftConfig | None = None  # the training reference live rows are counted against (None: no counting)
 
     def _check(self, path: str) -> None:
         self.version_policy._check(f"{path}.version_policy")
         self.batching._check(f"{path}.batching")
+        if self.drift is not None:
+            self.drift._check(f"{path}.drift")
         for label, version in self.labels.items():
             if not label or not label.replace("-", "").replace("_", "").isalnum():
                 raise ConfigError(f"{path}.labels: invalid label name {label!r}")
@@ -321,6 +381,29 @@ class CaptureConfig:
                 raise ConfigError(f"{path}.{key}: names must not be empty")
 
 
+# -- feedback (issue 16: true labels that arrive late, joined with recent predictions; runtime/feedback.py) -----
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    """The feedback API (``POST /v2/models/<name>/feedback``): recent predictions are held by request id, in a
+    store bounded by rows and by age, so a true label posted later is joined with what the server answered and
+    counted (confusion counts, error sums). A label for an id the store does not hold (never seen, evicted,
+    expired) is counted, not an error."""
+
+    enabled: bool = False
+    max_rows: int = 100_000  # predicted rows held; the oldest predictions are evicted beyond this
+    max_age_s: float = 3600.0  # a prediction older than this is evicted (its label then counts as unknown)
+    max_items: int = 10_000  # request ids in one feedback POST
+
+    def _check(self, path: str) -> None:
+        if not 1 <= self.max_rows <= 10_000_000:
+            raise ConfigError(f"{path}.max_rows: expected 1..10000000, got {self.max_rows}")
+        if not 1 <= self.max_age_s <= 7 * 86400:
+            raise ConfigError(f"{path}.max_age_s: expected 1..{7 * 86400} seconds, got {self.max_age_s}")
+        if not 1 <= self.max_items <= 1_000_000:
+            raise ConfigError(f"{path}.max_items: expected 1..1000000, got {self.max_items}")
+
+
 def url_problem(url: str) -> str | None:
     """Why ``url`` is not an http(s) URL a collector can be reached at, or None."""
     from urllib.parse import urlsplit
@@ -360,6 +443,7 @@ class RuntimeConfig:
     grpc_limits: GrpcLimitsConfig = field(default_factory=GrpcLimitsConfig)
     http_limits: HttpLimitsConfig = field(default_factory=HttpLimitsConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
 
     def _check(self, path: str = "") -> None:
         if not self.model_repository:
@@ -391,6 +475,10 @@ class RuntimeConfig:
         self.grpc_limits._check("grpc_limits", self.max_body_bytes)
         self.http_limits._check("http_limits", self.max_body_bytes)
         self.capture._check("capture")
+        self.feedback._check("feedback")
+        if self.feedback.enabled and self.workers > 1:  # each process holds its own predictions
+            raise ConfigError("feedback.enabled: needs workers: 1 (a label must reach the process that answered; "
+                              f"got workers: {self.workers})")
 
     def model(self, name: str) -> ModelConfig:
         return self.models.get(name, self.default_model)

@@ -26,12 +26,44 @@ QUEUE_REJECTED_TOTAL = "mlready_queue_rejected_total"  # counter, labels: model,
 CAPTURE_RECORDS_TOTAL = "mlready_capture_records_total"  # counter, labels: sink (records written)
 CAPTURE_DROPPED_TOTAL = "mlready_capture_dropped_total"  # counter, labels: reason (queue_full, sink_error)
 
+# drift (runtime/drift.py): live rows and the training reference's share per (feature, bin); the predictions
+# are the feature PREDICTION_FEATURE. Exported at scrape time, every bin always present.
+DRIFT_ROWS_TOTAL = "mlready_drift_rows_total"  # counter, labels: model, feature, bin
+DRIFT_REFERENCE_SHARE = "mlready_drift_reference_share"  # gauge, labels: model, feature, bin
+
+# feedback (runtime/feedback.py): true labels joined with the predictions the server answered. PromQL over any
+# window: accuracy = sum(increase(CORRECT)) / sum(increase(ROWS)); per class c, precision = CORRECT{class=c} /
+# sum(CONFUSION{predicted=c}), recall = CORRECT{class=c} / sum(CONFUSION{actual=c}); MAE = ABS_ERROR / ROWS,
+# RMSE = sqrt(SQUARED_ERROR / ROWS). Recording and alert rules: generators/monitoring/accuracy.py.
+FEEDBACK_ROWS_TOTAL = "mlready_feedback_rows_total"  # counter, labels: model, version (labelled rows joined)
+FEEDBACK_IDS_TOTAL = "mlready_feedback_ids_total"  # counter, labels: model, outcome (joined, unknown, duplicate)
+FEEDBACK_CONFUSION_TOTAL = "mlready_feedback_confusion_total"  # counter, labels: model, version, actual, predicted
+FEEDBACK_CORRECT_TOTAL = "mlready_feedback_correct_total"  # counter, labels: model, version, class (true positives)
+FEEDBACK_ABS_ERROR = "mlready_feedback_absolute_error_total"  # counter, labels: model, version (sum of |y - y_hat|)
+FEEDBACK_SQUARED_ERROR = "mlready_feedback_squared_error_total"  # counter, labels: model, version
+FEEDBACK_OUTCOMES = ("joined", "unknown", "duplicate")
+
+METRICS_FEEDBACK: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    FEEDBACK_ROWS_TOTAL: ("counter", "Labelled rows joined with the prediction the server answered.",
+                          ("model", "version")),
+    FEEDBACK_IDS_TOTAL: ("counter", "Request ids in feedback, by outcome (unknown: never seen, evicted or expired; "
+                         "duplicate: labelled before).", ("model", "outcome")),
+    FEEDBACK_CONFUSION_TOTAL: ("counter", "Labelled rows per (true class, predicted class).",
+                               ("model", "version", "actual", "predicted")),
+    FEEDBACK_CORRECT_TOTAL: ("counter", "Labelled rows predicted right, per true class.", ("model", "version", "class")),
+    FEEDBACK_ABS_ERROR: ("counter", "Sum of absolute errors of labelled regression rows.", ("model", "version")),
+    FEEDBACK_SQUARED_ERROR: ("counter", "Sum of squared errors of labelled regression rows.", ("model", "version")),
+}
+
 # -- label names and values --------------------------------------------------------------------------------
 LABEL_MODEL = "model"
 LABEL_VERSION = "version"
 LABEL_PROTOCOL = "protocol"
 LABEL_STATUS = "status"
 LABEL_STATE = "state"
+LABEL_FEATURE = "feature"
+LABEL_BIN = "bin"
+PREDICTION_FEATURE = "__prediction__"  # the feature label of the prediction's bins
 PROTOCOLS = ("tfserving", "v2-rest", "v2-grpc", "sagemaker", "vertex", "azure")
 #: TensorFlow Serving's version states, used by the status endpoints and MODEL_VERSION_STATE.
 STATES = ("START", "LOADING", "AVAILABLE", "UNLOADING", "END", "FAILED")
@@ -57,6 +89,13 @@ METRICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     CAPTURE_RECORDS_TOTAL: ("counter", "Prediction capture records written to the sink.", ("sink",)),
     CAPTURE_DROPPED_TOTAL: ("counter", "Prediction capture records dropped (queue full or sink failing).",
                             ("reason",)),
+}
+
+METRICS_DRIFT: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    DRIFT_ROWS_TOTAL: ("counter", "Rows served per feature bin (and per predicted class / output bin).",
+                       ("model", "feature", "bin")),
+    DRIFT_REFERENCE_SHARE: ("gauge", "Share of the training reference's rows in each feature bin.",
+                            ("model", "feature", "bin")),
 }
 
 
@@ -173,6 +212,10 @@ class Metrics:
         self.capture_records = made[CAPTURE_RECORDS_TOTAL]
         self.capture_dropped = made[CAPTURE_DROPPED_TOTAL]
         self._children: dict[tuple, Any] = {}
+        from mlready.runtime.drift import DriftCollector
+
+        self.drift = DriftCollector()  # the models' drift counters, exported at scrape time
+        self.registry.register(self.drift)
 
     def child(self, metric: Any, *labels: str) -> Any:
         """A cached labelled child (``labels()`` is the slow part of an observation)."""

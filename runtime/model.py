@@ -49,6 +49,9 @@ class ModelVersion:
         self._m_batch = metrics.child(metrics.batch_size, name, v)
         self._m_queue = metrics.child(metrics.queue_duration, name, v)
         self._m_rejected = metrics.child(metrics.queue_rejected, name, v)
+        self.drift = None  # the model's live drift counter (runtime/drift.py), when the config has a reference
+        if config.drift is not None:
+            self.drift = metrics.drift.counter(name, config.drift, list(self._output_names), signature.classes)
         self.inline = False  # see warmup(): a cheap model runs one-row calls on the event loop
         self.batcher: Batcher | None = None
         b = config.batching
@@ -71,6 +74,11 @@ class ModelVersion:
                 raise BadRequest(f"model '{self.name}' cannot run on this input: {str(exc).strip()[:300]}") from None
             raise
         self._m_infer.observe(time.perf_counter() - t0)
+        if self.drift is not None:
+            try:
+                self.drift.observe(arrays, out)
+            except Exception:  # counting must never fail a prediction
+                log.exception("model '%s': drift counting failed for a batch", self.name)
         return out
 
     def _run_unbatched(self, arrays: Arrays, enqueued: float) -> list[np.ndarray]:

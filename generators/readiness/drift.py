@@ -173,3 +173,28 @@ def data_checks(
         "summary": summary,
         "undefined": reasons,
     }
+
+
+def reference_bins(series: pd.Series, bins: int = 10) -> dict[str, Any] | None:
+    """The live-drift reference of one column, binned as :func:`psi` / :func:`category_psi` bin it: numeric
+    columns ``{"edges": [...]}`` (quantile bins) or ``{"values": [...]}`` (few distinct values, plus a bin for
+    others), categorical ones ``{"categories": [...]}`` (plus ``__other__``), with ``shares`` per bin (missing
+    values left out). None when the column has no values."""
+    if _kind(series) == "non-numeric":
+        ref = series.dropna().astype(str)
+        if len(ref) == 0:
+            return None
+        counts = ref.value_counts()
+        cats = sorted(counts.index)
+        return {"categories": cats, "shares": [_r(counts[c] / len(ref)) for c in cats] + [0.0]}
+    ref = _numeric(series)
+    ref = ref[np.isfinite(ref)]
+    if len(ref) == 0:
+        return None
+    edges = _edges(ref, bins)
+    if edges is None:
+        values = np.unique(ref)
+        shares = [(ref == v).mean() for v in values]
+        return {"values": [float(v) for v in values], "shares": [_r(s) for s in shares] + [0.0]}
+    counts = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
+    return {"edges": [float(e) for e in edges], "shares": [_r(c / len(ref)) for c in counts]}
