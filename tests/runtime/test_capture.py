@@ -211,3 +211,68 @@ def test_full_queue_drops_and_counts_while_predictions_answer(launch, repo, rows
     assert dropped >= 400 - 20 - 5  # at most the queue and what the stuck writer took got through
     assert elapsed < 60  # never waited on the 3 s sink (400 waits would take 20 minutes)
     assert grown < 30 * 1024, f"RSS grew by {grown} KiB"
+
+
+def test_grpc_request_id_in_trailing_metadata_and_recorded(launch, repo, rows, tmp_path):
+    import grpc
+    import numpy as np
+    from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
+    from mlready.runtime.proto import grpc_predict_v2_pb2_grpc as pb_grpc
+
+    out = tmp_path / "grpc"
+    srv = launch(repo, **capture(directory=str(out)))
+    req = pb.ModelInferRequest(model_name="quickstart")
+    req.inputs.add(name="X", datatype="FP32", shape=[2, 30])
+    req.raw_input_contents.append(np.asarray(rows[:2], dtype=np.float32).tobytes())
+    with grpc.insecure_channel(srv.grpc) as channel:
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+        _, call = stub.ModelInfer.with_call(req, timeout=10, metadata=[("x-request-id", "grpc-client-7")])
+        assert dict(call.trailing_metadata())["x-request-id"] == "grpc-client-7"
+        _, call = stub.ModelInfer.with_call(req, timeout=10)
+        made = dict(call.trailing_metadata())["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", made)
+        bad = pb.ModelInferRequest(model_name="nope")
+        with pytest.raises(grpc.RpcError) as err:  # an error answer carries the id too
+            stub.ModelInfer(bad, timeout=10, metadata=[("x-request-id", "failed-call")])
+        assert dict(err.value.trailing_metadata())["x-request-id"] == "failed-call"
+    recs = {r["id"]: r for r in records(out, 2)}
+    assert set(recs) == {"grpc-client-7", made}  # failed calls are not recorded
+    assert recs["grpc-client-7"]["protocol"] == "v2-grpc" and recs["grpc-client-7"]["rows"] == 2
+
+
+def test_shadow_stable_and_candidate_records_join_by_request_id(launch, mk, tmp_path, breast_cancer_X):
+    """Issue 18's shadow traffic: the Gateway mirrors each request to the candidate with the same X-Request-Id.
+    Both servers capture; joining the two capture files by id pairs the stable and candidate answers."""
+    from skl2onnx import to_onnx
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+
+    stable_repo, candidate_repo = tmp_path / "stable", tmp_path / "candidate"
+    onx, sig, X = mk.breast_cancer_logreg()
+    mk.write_version(stable_repo, "quickstart", 1, onx, {**sig, "class_names": CLASS_NAMES})
+    y = load_breast_cancer().target
+    weak = LogisticRegression(C=1e-4, max_iter=200).fit(X, y)  # a different model: its answers differ
+    onx2 = to_onnx(weak, X[:1], options={"zipmap": False}, target_opset=17)
+    mk.write_version(candidate_repo, "quickstart", 2, onx2, {**sig, "version": 2, "class_names": CLASS_NAMES})
+    stable = launch(stable_repo, **capture(directory=str(tmp_path / "cap-stable")))
+    candidate = launch(candidate_repo, **capture(directory=str(tmp_path / "cap-candidate")))
+    ids = [f"mirror-{i}" for i in range(20)]
+    answers: dict[tuple[str, str], dict] = {}
+    for i, rid in enumerate(ids):  # what the mirror does: the same body and X-Request-Id to both
+        for name, srv in (("stable", stable), ("candidate", candidate)):
+            r = predict(srv, breast_cancer_X[i * 10:i * 10 + 1].tolist(), rid=rid)
+            assert r.status_code == 200 and r.headers["x-request-id"] == rid
+            answers[name, rid] = r.json()["predictions"][0]
+    a = {r["id"]: r for r in records(tmp_path / "cap-stable", 20)}
+    b = {r["id"]: r for r in records(tmp_path / "cap-candidate", 20)}
+    joined = {rid: (a[rid], b[rid]) for rid in ids}
+    assert all(s["version"] == "1" and c["version"] == "2" for s, c in joined.values())
+    assert all(s["inputs"] == c["inputs"] for s, c in joined.values())  # the same request on both
+    for rid, pair in joined.items():  # each side's record holds what that server answered
+        for name, rec in zip(("stable", "candidate"), pair, strict=True):
+            answer = answers[name, rid]
+            assert rec["outputs"]["label"] == [answer["label"]]
+            assert {k: v[0] for k, v in rec["outputs"]["probabilities"].items()} == pytest.approx(
+                answer["probabilities"])
+    differ = [rid for rid, (s, c) in joined.items() if s["outputs"]["probabilities"] != c["outputs"]["probabilities"]]
+    assert len(differ) >= 10  # two different models: the join pairs different answers
