@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
 from mlready.generators._shared.k8s_options import ServingAutoscalingSpec
-from mlready.generators.model.ids import INGEST_STEP, SIGNATURE
+from mlready.generators.model.ids import INGEST_STEP, ONNX_MODEL, SIGNATURE
 from mlready.generators.optimize.ids import OPTIMIZE_STEP, PROVIDERS_KIND
 from mlready.generators.runtime.derive import runtime_section
 from mlready.generators.runtime.ids import CONFIG_KIND, CONFIG_PATH, STEP_ID
@@ -102,6 +102,8 @@ class ServingSpec(Section):
     grpc_limits: GrpcLimitsSpec = Field(default_factory=GrpcLimitsSpec)
     http_limits: HttpLimitsSpec = Field(default_factory=HttpLimitsSpec)
     capture: CaptureSpec = Field(default_factory=CaptureSpec)
+    drift: bool = Field(True, description="count live rows per feature bin and predicted class against the training "
+                        "reference (data.train, else data.eval), for the drift rules; off when the spec names no data")
     model_repository: str = Field(IMAGE_MODEL_REPOSITORY, description="model repository path inside the image: "
                                   "the image copies the models there and the runtime config (and the k8s "
                                   "ConfigMap replacing it) points there")
@@ -123,10 +125,11 @@ def registry_alias_label(source: str, version: int) -> dict[str, int]:
 
 
 def runtime_config(serving: ServingSpec, model_name: str, providers: list[dict[str, Any]] | None = None,
-                   extra_labels: dict[str, int] | None = None) -> dict[str, Any]:
+                   extra_labels: dict[str, int] | None = None, drift: dict[str, Any] | None = None) -> dict[str, Any]:
     """The runtime-config document (validated by the runtime's own strict loader). ``providers``: the
     execution providers from the optimize step's ``model/providers.json``, when it ran; ``extra_labels``:
-    labels the spec's own ``serving.labels`` do not override (registry aliases)."""
+    labels the spec's own ``serving.labels`` do not override (registry aliases); ``drift``: the training
+    reference for live drift counting (:mod:`.drift_reference`)."""
 
     data = {
         "model_repository": serving.model_repository,
@@ -135,6 +138,7 @@ def runtime_config(serving: ServingSpec, model_name: str, providers: list[dict[s
             "labels": {**(extra_labels or {}), **dict(serving.labels)},
             "batching": serving.batching.model_dump(mode="json"),
             "warmup": serving.warmup,
+            **({"drift": drift} if drift is not None else {}),
         }},
         "host": serving.host,
         "http_port": serving.http_port,
@@ -166,7 +170,13 @@ def build_config(ctx: StepContext) -> list[Artifact]:
     for art in ctx.artifacts(PROVIDERS_KIND):  # the optimize step's model/providers.json, when it ran
         providers = json.loads(art.read_text()).get("providers")
     labels = registry_alias_label(ctx.spec.model.source, ctx.spec.model.version)
-    return [Artifact.json(CONFIG_PATH, CONFIG_KIND, runtime_config(serving, name, providers, labels))]
+    drift = None
+    if serving.drift:
+        from mlready.generators.runtime.drift_reference import drift_reference
+
+        ctx.progress("binning the training reference for live drift counting", None)
+        drift = drift_reference(ctx.artifact(ONNX_MODEL).read_bytes(), signature, ctx.spec, ctx.resolve)
+    return [Artifact.json(CONFIG_PATH, CONFIG_KIND, runtime_config(serving, name, providers, labels, drift))]
 
 
 class RuntimeGenerator(Generator[ServingSpec]):
@@ -204,13 +214,17 @@ class RuntimeGenerator(Generator[ServingSpec]):
         from mlready.generators._shared.facts import optimization_active
 
         deps = (INGEST_STEP, OPTIMIZE_STEP) if optimization_active(spec) else (INGEST_STEP,)
+        serving = self.config(spec)
+        drift_data = [p for p in (spec.data.train, spec.data.eval) if p] if serving.drift else []
+        drift_reads = ("data", "readiness.drift", "model.task") if serving.drift else ()
         return [Step(
             id=STEP_ID,
             run=build_config,
             deps=deps,
-            config={"serving": self.config(spec),
+            config={"serving": serving,
                     "labels_from": registry_alias_label(spec.model.source, spec.model.version)},
-            reads=("model.source", "model.version", "model.name", "project.name"),
+            reads=("model.source", "model.version", "model.name", "project.name", *drift_reads),
+            inputs=tuple(spec.resolve(p) for p in drift_data[:1]),
             header=False,
             description="write the model server's runtime config",
         )]

@@ -1,0 +1,84 @@
+"""The training reference baked into the runtime config (``models.<name>.drift``) for live drift counting.
+
+The reference rows are ``data.train`` when the spec names it, else ``data.eval`` (the rows the readiness drift
+check compares a sample with). Each feature column is binned as the readiness PSI bins it
+(:func:`mlready.generators.readiness.drift.reference_bins`, ``readiness.drift.bins`` quantile bins), and located
+in the model's inputs by the signature's feature binding (or, for a one-matrix model, by column position). The
+served ONNX model predicts the reference rows once: its class shares (classifiers, read from the ``label``
+output, else the argmax of the probabilities) or its value bins (regressors) are the prediction reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+LABEL_OUTPUTS = ("label", "output_label")
+
+
+def _prediction(onnx: bytes, ds: Any, sig: dict[str, Any], task: str, tabular: bool, bins: int) -> dict | None:
+    from mlready.generators._shared.scoring import predict_onnx, session
+    from mlready.generators.readiness.drift import _r, reference_bins
+
+    outputs = [o["name"] for o in sig.get("outputs", [])]
+    classes = sig.get("classes")
+    pred = predict_onnx(session(onnx), ds.X, task, classes, sig.get("features") if tabular else None, ds.name)
+    if task == "regression":
+        ref = reference_bins(pd.Series(pred.regression()), bins)
+        return None if ref is None or not outputs else {"name": "prediction", "input": outputs[0], **ref}
+    labels = [o for o in outputs if o in LABEL_OUTPUTS]
+    # no label output: the runtime takes the argmax of the (probabilities) output over the classes
+    source = labels[0] if labels else next((o for o in outputs if o not in LABEL_OUTPUTS), None)
+    if source is None or pred.labels is None or not classes:
+        return None
+    values = np.asarray(pred.labels)
+    if all(isinstance(c, int | float) and not isinstance(c, bool) for c in classes):
+        keys = sorted(float(c) for c in classes)
+        shares = [_r(float((values.astype(np.float64) == k).mean())) for k in keys]
+        return {"name": "prediction", "input": source, "values": keys, "shares": [*shares, 0.0]}
+    cats = sorted(str(c) for c in classes)
+    strs = values.astype(str)
+    return {"name": "prediction", "input": source, "categories": cats,
+            "shares": [_r(float((strs == c).mean())) for c in cats] + [0.0]}
+
+
+def drift_reference(onnx: bytes, sig: dict[str, Any], spec: Any, resolve: Callable[[str], Path]) -> dict | None:
+    """The ``drift`` section of the model's runtime config, or None when the spec names no reference data."""
+    from mlready.generators.readiness.assess import DataPaths, ModelUnderTest, _load
+    from mlready.generators.readiness.drift import reference_bins
+
+    key = "train" if spec.data.train else "eval" if spec.data.eval else None
+    if key is None or not sig.get("inputs"):
+        return None
+    bins = spec.section("readiness").drift.bins
+    first = sig["inputs"][0]
+    shape = first.get("shape", [])
+    width = shape[1] if len(shape) == 2 and shape[1] > 0 and len(sig["inputs"]) == 1 else None
+    task = sig.get("task", spec.model.task)
+    model = ModelUnderTest(onnx=onnx, task=task, classes=sig.get("classes"),
+                           feature_names=sig.get("feature_names"), input_name=first["name"],
+                           input_datatype=first.get("datatype", "FP32"), n_features=width,
+                           features=sig.get("features"))
+    name = getattr(spec.data, key)
+    data = DataPaths(**{key: (name, resolve(name))}, target=spec.data.target, features=spec.data.features)
+    ds = _load(model, data, key, require_target=False)
+    if sig.get("features"):
+        binding = [(f["name"], f["input"], f["index"]) for f in sig["features"]]
+    elif len(sig["inputs"]) == 1:
+        binding = [(c, first["name"], i) for i, c in enumerate(ds.features)]
+    else:
+        return None  # several inputs and no feature binding: nothing says which column feeds which input
+    features = []
+    for col, input_name, index in binding:
+        ref = reference_bins(ds.frame[col], bins)
+        if ref is not None:
+            features.append({"name": str(col), "input": input_name, "index": index, **ref})
+    out: dict[str, Any] = {"features": features}
+    prediction = _prediction(onnx, ds, sig, task, model.tabular, bins)
+    if prediction is not None:
+        out["prediction"] = prediction
+    return out
