@@ -40,10 +40,11 @@ def dumps(record: dict[str, Any]) -> bytes:
 
 
 class FileSink:
-    """JSONL files ``capture-<UTC time>-<pid>-<n>.jsonl`` in ``directory``: a file is closed past
-    ``max_file_bytes`` or ``max_file_age_s`` (the next record starts a new one) and the oldest files beyond
-    ``max_files`` are deleted. A record is never split across files; one longer than the limit gets a file of
-    its own."""
+    """JSONL files ``capture-<UTC time>-<host>-<pid>-<n>.jsonl`` in ``directory`` (the host name and pid keep
+    the files of pods and workers sharing a volume apart): a file is closed past ``max_file_bytes`` or
+    ``max_file_age_s`` (the next record starts a new one) and the oldest files in the directory beyond
+    ``max_files`` are deleted, whoever wrote them. A record is never split across files; one longer than the
+    limit gets a file of its own."""
 
     name = "file"
 
@@ -54,6 +55,8 @@ class FileSink:
         self._size = 0
         self._opened = 0.0
         self._seq = 0
+        host = "".join(c if c.isalnum() or c in "-." else "_" for c in os.uname().nodename)[:63] or "host"
+        self.owner = f"{host}-{os.getpid()}"
 
     def write(self, records: list[dict[str, Any]]) -> None:
         lines = [dumps(r) + b"\n" for r in records]
@@ -79,7 +82,7 @@ class FileSink:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._seq += 1
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        path = self.dir / f"capture-{stamp}-{os.getpid()}-{self._seq:06d}.jsonl"
+        path = self.dir / f"capture-{stamp}-{self.owner}-{self._seq:06d}.jsonl"
         self._prune(keep=self.max_files - 1)
         self._file = open(path, "ab")  # noqa: SIM115 - held open across batches, closed by _close
         self._size, self._opened = 0, time.monotonic()

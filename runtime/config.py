@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -368,8 +369,9 @@ class CaptureConfig:
                                ("flush_interval_s", 0.01, 3600)):
             if not low <= getattr(self, name) <= top:
                 raise ConfigError(f"{path}.{name}: expected {low}..{top} seconds, got {getattr(self, name)}")
-        if not self.directory.startswith("/") and self.sink == "file":
-            raise ConfigError(f"{path}.directory: expected an absolute path, got {self.directory!r}")
+        if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", self.directory) or "/.." in self.directory:
+            raise ConfigError(f"{path}.directory: expected an absolute path of plain names, like "
+                              f"/var/lib/mlready/capture, got {self.directory!r}")
         if self.url is not None:
             problem = url_problem(self.url)
             if problem:

@@ -59,6 +59,10 @@ class BundleContext:
     labels: dict[str, str] = field(default_factory=dict)
     gpu: GpuSpec | None = None  # target.k8s.gpu when the image is the GPU variant, else None
     autoscaling: ServingAutoscalingSpec = field(default_factory=ServingAutoscalingSpec)  # serving.autoscaling
+    # serving.capture with the file sink: the directory the pods write capture files to (a PVC), and the most
+    # bytes those files take (max_files x max_file_bytes); None when capture writes no files
+    capture_dir: str | None = None
+    capture_bytes: int = 0
 
     def selector(self, track: str = "stable") -> dict[str, str]:
         """Deployment selector: stable labels only (never the version, which changes every release)."""
@@ -155,7 +159,14 @@ def bundle_context(spec: Any, cfg: K8sSpec, digest: str | None = None, gpu: bool
         labels=labels,
         gpu=cfg.gpu if gpu else None,
         autoscaling=spec.section("serving").autoscaling,
+        **_capture(spec.section("serving").capture),
     )
+
+
+def _capture(capture: Any) -> dict[str, Any]:
+    if not (capture.enabled and capture.sink == "file"):
+        return {}
+    return {"capture_dir": capture.directory, "capture_bytes": capture.max_files * capture.max_file_bytes}
 
 
 def env_namespace(ctx: BundleContext, env: str, current_env: str, current_ns: str | None) -> str:

@@ -83,6 +83,7 @@ def container(ctx: BundleContext, image: str, r: ResourcesSpec) -> dict[str, Any
         "volumeMounts": [
             {"name": "tmp", "mountPath": "/tmp"},
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+            *([{"name": CAPTURE_VOLUME, "mountPath": ctx.capture_dir}] if ctx.capture_dir else []),
         ],
     }
     if ctx.cfg.pre_stop_seconds == 0:
@@ -103,6 +104,30 @@ def pod_security_context(ctx: BundleContext) -> dict[str, Any]:
 def tmp_volume(ctx: BundleContext) -> dict[str, Any]:
     """The only writable path: the root filesystem is read-only."""
     return {"name": "tmp", "emptyDir": {"sizeLimit": ctx.cfg.tmp_size}}
+
+
+CAPTURE_VOLUME = "capture"
+
+
+def capture_claim_name(ctx: BundleContext) -> str:
+    return f"{ctx.name}-capture"
+
+
+def capture_volumes(ctx: BundleContext) -> list[dict[str, Any]]:
+    """The capture files' volume (``serving.capture`` with the file sink), or none."""
+    if not ctx.capture_dir:
+        return []
+    return [{"name": CAPTURE_VOLUME, "persistentVolumeClaim": {"claimName": capture_claim_name(ctx)}}]
+
+
+def capture_claim(ctx: BundleContext) -> dict[str, Any]:
+    """The PersistentVolumeClaim the capture files live on: ReadWriteMany, since every replica (and a canary
+    or shadow Deployment) writes there, each to its own files; sized for ``max_files`` full files plus a
+    quarter (a file may end past its limit by one record; a directory is shared by the pods). The cluster's
+    default storage class must offer ReadWriteMany (NFS, CephFS, EFS, Filestore, Azure Files ...)."""
+    mib = -(-ctx.capture_bytes * 5 // 4 // (1024 * 1024))
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": ctx.meta(capture_claim_name(ctx)),
+            "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": f"{mib}Mi"}}}}
 
 
 def gpu_scheduling(ctx: BundleContext) -> dict[str, Any]:

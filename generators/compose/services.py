@@ -12,6 +12,7 @@ from typing import Any
 HARDENED = {"read_only": True, "cap_drop": ["ALL"], "security_opt": ["no-new-privileges:true"]}
 PROMETHEUS_CONFIG = "prometheus.yml"
 GRAFANA_PASSWORD_FILE = "secrets/grafana-admin-password"
+CAPTURE_VOLUME = "capture-data"  # serving.capture's files (the image makes the directory, owned by its user)
 
 
 def _port(address: str, published: int, target: int) -> dict[str, Any]:

@@ -159,9 +159,16 @@ def dockerfile(ctx: StepContext, cfg: ContextConfig, runtime: dict[str, Any]) ->
         uid=docker["uid"],
         gid=docker["gid"],
         model_repository=runtime["model_repository"],  # serving.model_repository: one key for image and config
+        capture_dir=capture_dir(runtime.get("capture") or {}),
         ports=tuple(sorted({int(p) for p in ports if p})),
         http_port=int(ports[0]),
         healthcheck_interval=docker["healthcheck_interval_s"],
         healthcheck_start_period=docker["healthcheck_start_period_s"],
     )
     return ctx.render(TEMPLATE, **values.vars())
+
+
+def capture_dir(capture: dict) -> str | None:
+    """serving.capture's directory when the server writes capture files (the image makes it, owned by the
+    server's user, so a compose named volume mounted there starts out writable)."""
+    return capture["directory"] if capture.get("enabled") and capture.get("sink") == "file" else None

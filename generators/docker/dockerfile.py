@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 
 TEMPLATE = "docker/Dockerfile.j2"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PLAIN_PATH = re.compile(r"(/[A-Za-z0-9._-]+)+")
 
 
 def label(value: str) -> str:
@@ -57,10 +58,13 @@ class DockerfileContext:
     http_port: int
     healthcheck_interval: int
     healthcheck_start_period: int
+    capture_dir: str | None = None  # serving.capture's directory (file sink), checked by the runtime config
 
     def __post_init__(self) -> None:
         if not all(isinstance(p, int) and 0 < p < 65536 for p in self.ports):
             raise ValueError(f"bad ports {self.ports}")
+        if self.capture_dir is not None and not _PLAIN_PATH.fullmatch(self.capture_dir):
+            raise ValueError(f"bad capture directory {self.capture_dir!r}")
         if self.variant not in ("cpu", "gpu"):
             raise ValueError(f"bad variant {self.variant!r}")
         if _CONTROL.search(self.tag + self.model_name) or " " in self.tag:

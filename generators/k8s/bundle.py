@@ -10,6 +10,7 @@ from mlready.generators._shared.k8s_autoscaling import INTERCEPTOR, adapter_valu
 from mlready.generators._shared.k8s_context import BundleContext, Image, env_namespace
 from mlready.generators._shared.k8s_exposure import exposure_files
 from mlready.generators._shared.k8s_spec import ENVIRONMENTS
+from mlready.generators._shared.pod import capture_claim
 from mlready.generators.k8s import kustomize, objects, workload
 from mlready.generators.k8s.folded import Folded
 from mlready.generators.k8s.monitoring import prometheus_rule, service_monitor
@@ -26,6 +27,8 @@ def base_files(ctx: BundleContext, runtime_config: str, rule_groups: list[dict[s
         "serviceaccount.yaml": objects.service_account(ctx),
         "configmap.yaml": objects.config_map(ctx, runtime_config),
     }
+    if ctx.capture_dir:  # serving.capture's files: on a volume that outlives the pods
+        files["pvc-capture.yaml"] = capture_claim(ctx)
     rollout = ctx.cfg.rollout
     if rollout.strategy in ("canary", "shadow"):  # the stable version beside the one being built
         stable = rollout.canary.stable_version if rollout.strategy == "canary" else rollout.shadow.stable_version

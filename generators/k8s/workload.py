@@ -10,7 +10,13 @@ from typing import Any
 
 from mlready.generators._shared.k8s_context import TRACK_LABEL, BundleContext
 from mlready.generators._shared.k8s_spec import ResourcesSpec
-from mlready.generators._shared.pod import container, gpu_scheduling, pod_security_context, tmp_volume
+from mlready.generators._shared.pod import (
+    capture_volumes,
+    container,
+    gpu_scheduling,
+    pod_security_context,
+    tmp_volume,
+)
 
 
 def _scheduling(ctx: BundleContext, track: str) -> dict[str, Any]:
@@ -89,6 +95,7 @@ def deployment(
                     "volumes": [
                         tmp_volume(ctx),
                         {"name": "config", "configMap": {"name": f"{ctx.name}-config"}},
+                        *capture_volumes(ctx),
                     ],
                     **_scheduling(ctx, track),
                     **gpu_scheduling(ctx),

@@ -1,0 +1,59 @@
+"""serving.capture with the file sink: the capture files live on a volume that outlives the pod or container.
+The k8s bundle claims a ReadWriteMany PVC (every replica and a shadow Deployment write there) mounted at
+``serving.capture.directory``; the Helm chart renders the same objects; compose mounts a named volume; the image
+makes the directory, owned by the server's user. Without capture (or with another sink) none of this."""
+
+from __future__ import annotations
+
+import yaml
+
+from tests.k8s.helpers import SHADOW, by_kind, load, render
+from tests.support.k8s_checks import kubernetes_validate_failures
+
+CAPTURE = ("serving.capture.enabled=true", "serving.capture.directory=/data/capture",
+           "serving.capture.max_files=10", "serving.capture.max_file_bytes=8388608")
+
+
+def _mounts(deployment: dict) -> tuple[list, list]:
+    pod = deployment["spec"]["template"]["spec"]
+    return pod["containers"][0]["volumeMounts"], pod["volumes"]
+
+
+def test_k8s_bundle_claims_and_mounts_a_capture_volume(bundles):
+    out = bundles.build(*CAPTURE, *SHADOW, targets="[k8s,compose,docker]")
+    pvc = load(out / "k8s/base/pvc-capture.yaml")
+    assert pvc["kind"] == "PersistentVolumeClaim" and pvc["metadata"]["name"] == "quickstart-capture"
+    assert pvc["spec"] == {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "100Mi"}}}
+    assert "pvc-capture.yaml" in load(out / "k8s/base/kustomization.yaml")["resources"]
+    docs = render(out / "k8s/overlays/prod")
+    for name in ("quickstart", "quickstart-shadow"):  # the stable and the shadow pods write to the same claim
+        mounts, volumes = _mounts(by_kind(docs, "Deployment", name))
+        assert {"name": "capture", "mountPath": "/data/capture"} in mounts
+        assert {"name": "capture", "persistentVolumeClaim": {"claimName": "quickstart-capture"}} in volumes
+    assert by_kind(docs, "PersistentVolumeClaim")["metadata"]["namespace"] == "quickstart-prod"
+    runtime = json_config(out)
+    assert runtime["capture"]["directory"] == "/data/capture"  # the ConfigMap's config writes where it's mounted
+    assert kubernetes_validate_failures([out / "k8s/base/pvc-capture.yaml", out / "k8s/base/deployment.yaml"]) == {}
+
+    compose = yaml.safe_load((out / "compose/compose.yaml").read_text())
+    assert compose["services"]["model"]["volumes"] == ["capture-data:/data/capture"]
+    assert compose["volumes"]["capture-data"] == {}
+    dockerfile = (out / "docker/Dockerfile").read_text()
+    assert "RUN install -d -o 10001 -g 10001 -m 0750 /data/capture\nUSER 10001:10001\n" in dockerfile
+
+
+def json_config(out):
+    import json
+
+    return json.loads((out / "runtime/config.json").read_text())
+
+
+def test_no_volume_without_file_capture(bundles, default_out):
+    out = bundles.build("serving.capture.enabled=true", "serving.capture.sink=stdout",
+                        targets="[k8s,compose,docker]")
+    for built in (default_out, out):
+        assert not (built / "k8s/base/pvc-capture.yaml").exists()
+        mounts, volumes = _mounts(load(built / "k8s/base/deployment.yaml"))
+        assert "capture" not in {m["name"] for m in mounts} | {v["name"] for v in volumes}
+    assert "volumes" not in yaml.safe_load((out / "compose/compose.yaml").read_text())["services"]["model"]
+    assert "install -d" not in (out / "docker/Dockerfile").read_text()
