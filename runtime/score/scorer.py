@@ -89,6 +89,40 @@ class TableScorer:
         session = open_session(model, threads)
         return cls(session, load_signature(model, Path(signature) if signature else None, session))
 
+    @classmethod
+    def from_bytes(cls, model: bytes, signature: dict[str, Any] | None, threads: int = 0) -> TableScorer:
+        """A scorer from the model's bytes and its signature document (as shipped to Spark executors)."""
+        session = open_session(model, threads)
+        graph = Signature.from_session(session, "model")
+        if signature is None:
+            return cls(session, graph)
+        try:
+            return cls(session, Signature.from_dict(signature).checked_against(graph))
+        except ValueError as exc:
+            raise ScoreError(f"signature: {exc}") from None
+
+    def prediction_types(self) -> list[tuple[str, str]]:
+        """The prediction columns and their v2 datatypes, known before scoring (a Spark schema needs them)."""
+        sig, a = self.signature, self.answers
+        outputs = {t.name: t for t in sig.outputs}
+        if sig.task == "regression" and len(outputs) == 1:
+            return [("prediction", sig.outputs[0].datatype)]
+        if a is not None and a.label is not None:
+            cols = [("label", "BYTES" if sig.class_names is not None else outputs[a.label].datatype)]
+            if a.proba is not None and sig.class_names is not None:
+                cols += [(f"probability_{n}", outputs[a.proba].datatype) for n in sig.class_names]
+            return cols
+        cols = []
+        for t in sig.outputs:
+            if len(t.shape) == 1 or (len(t.shape) == 2 and t.shape[1] == 1):
+                cols.append((t.name, t.datatype))
+            elif len(t.shape) == 2 and t.shape[1] > 0:
+                cols += [(f"{t.name}_{j}", t.datatype) for j in range(t.shape[1])]
+            else:
+                raise ScoreError(f"output '{t.name}' has shape {list(t.shape)}: a table holds one value per row "
+                                 f"and column")
+        return cols
+
     @property
     def feature_names(self) -> list[str]:
         return self.features.names
