@@ -143,7 +143,7 @@ def _parse(scope: Any, model: Any, inputs: Any, custom_parsers: Any = None) -> A
     from skl2onnx.common.data_types import FloatTensorType
 
     if len(inputs) != model.n_features_in_:
-        raise RuntimeError(f"the LightGBM model takes its {model.n_features_in_} columns as one input each (its "
+        raise RuntimeError(f"the model takes its {model.n_features_in_} columns as one input each (its "
                            "category columns hold values, not numbers): set data.eval so their types are known")
     codes = scope.declare_local_operator(CODES_ALIAS, model)
     codes.inputs = list(inputs)
