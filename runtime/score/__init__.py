@@ -9,6 +9,6 @@ it needs pyarrow, imported only here (the server never imports this package).
 | ``columns.py`` | one Arrow column -> its feature's array, and the rows that cannot be scored (why) |
 | ``scorer.py`` | ``TableScorer``: a built model scoring record batches into prediction columns |
 | ``stream.py`` | files in -> output file out: record batches, bad-row policy, atomic writes, progress |
-| ``capture.py`` | the prediction-capture format (JSON Lines), documented there |
+| ``capture.py`` | the server's prediction-capture records (JSON Lines), one per scored chunk |
 | ``spark.py`` | the same scorer on Apache Spark: a ``mapInPandas`` / ``mapInArrow`` function |
 """

@@ -1,38 +1,40 @@
-"""The prediction-capture format: one JSON object per scored row, one row per line (JSON Lines, UTF-8)::
+"""Prediction capture for batch scoring: the server's record format (:mod:`mlready.runtime.capture`), one
+record per scored chunk, in a JSON Lines file, so what reads the server's capture reads batch traffic too::
 
-    {"id": "<run id>-<row>", "timestamp": "2026-12-06T04:20:00.123456Z", "model": "churn-tabular",
-     "version": 1, "source": "batch", "inputs": {"state": "TX", "tenure_months": 70, ...},
-     "outputs": {"label": "stays", "probability_stays": 0.93, "probability_churns": 0.07}}
+    {"id": "3f9c0e1a2b4d5e6f-0", "time": "2026-12-06T04:20:00.123456Z", "model": "churn-tabular",
+     "version": "1", "protocol": "batch", "rows": 65536, "sample_rate": 1.0,
+     "inputs": {"state": ["TX", "CA", ...], "tenure_months": [70.0, 25.0, ...], ...},
+     "outputs": {"label": ["stays", "churns", ...],
+                 "probabilities": {"stays": [0.88, 0.36, ...], "churns": [0.12, 0.64, ...]}}}
 
-- ``id``: unique per row: the run's id (a random hex string, one per run) and the row's position in the run
-  among the scored rows (0-based, over every file in order; skipped bad rows are not captured);
-- ``timestamp``: when the row's batch was scored, UTC, ISO 8601;
-- ``model``, ``version``: the signature's name and version (``version`` null when the build gave none);
-- ``source``: ``batch`` for ``mlready score`` (the server's capture, when it writes one, says ``online``);
-- ``inputs``: the feature values by feature name, as the model was fed them (after parsing a CSV's text;
-  a missing number is null);
-- ``outputs``: the prediction columns of the output file, by name.
+- ``id``: the run's id (random, one per ``mlready score`` run) and the chunk's number in the run (from 0);
+- ``time``: when the chunk was scored (UTC); ``model``, ``version``: the signature's name and version;
+- ``protocol``: ``batch`` (the server writes ``v2``, ``tfserving``, ...); ``rows``: rows in the record;
+  ``sample_rate``: 1.0 (every scored row is captured; skipped bad rows are not);
+- ``inputs``: one column per feature, by feature name, as the model was fed (after parsing a CSV's text; a
+  missing number is NaN, written as null);
+- ``outputs``: each model output as the server answers it: the label as class names, probabilities as one
+  column per class name, a regression output one number per row.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import orjson
-from mlready.runtime.signature import Signature
+from mlready.runtime.capture import _named_inputs, _named_outputs
+from mlready.runtime.capture_sinks import dumps
 
 
 class CaptureWriter:
-    def __init__(self, path: Path, signature: Signature):
+    def __init__(self, path: Path, scorer: Any):
         self.path = path
-        self.model = signature.name
-        self.version = signature.version
+        self.scorer = scorer
+        self.signature = scorer.signature
         self.run = uuid.uuid4().hex[:16]
-        self.row = 0
+        self.chunk = 0
         self.file: Any = None
 
     def __enter__(self) -> CaptureWriter:
@@ -42,22 +44,12 @@ class CaptureWriter:
     def __exit__(self, *exc: Any) -> None:
         self.file.close()
 
-    def write(self, inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray]) -> None:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        cols = {k: v.tolist() for k, v in inputs.items()}
-        n = len(next(iter(cols.values()))) if cols else 0
-        inputs = [{k: c[i] for k, c in cols.items()} for i in range(n)]
-        outs = {k: v.tolist() for k, v in outputs.items()}
-        names = list(outs)
-        lines = []
-        for i, row in enumerate(inputs):
-            lines.append(orjson.dumps({
-                "id": f"{self.run}-{self.row + i}", "timestamp": stamp, "model": self.model,
-                "version": self.version, "source": "batch", "inputs": _json_safe(row),
-                "outputs": {n: outs[n][i] for n in names}}))
-        self.row += len(inputs)
-        self.file.write(b"\n".join(lines) + b"\n")
-
-
-def _json_safe(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+    def write(self, scored: Any, rows: int) -> None:
+        sig = self.signature
+        record = {"id": f"{self.run}-{self.chunk}",
+                  "time": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+                  "model": sig.name, "version": None if sig.version is None else str(sig.version),
+                  "protocol": "batch", "rows": rows, "sample_rate": 1.0,
+                  "inputs": _named_inputs(sig, scored.arrays), "outputs": _named_outputs(self.scorer, scored.result)}
+        self.chunk += 1
+        self.file.write(dumps(record) + b"\n")

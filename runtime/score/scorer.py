@@ -36,7 +36,8 @@ class Scored:
     columns: dict[str, np.ndarray]  # prediction columns, good rows only
     good: np.ndarray | None  # bool mask of the batch's good rows (None: all)
     bad: list[tuple[int, str, str]] = field(default_factory=list)  # (row in batch, column, reason)
-    inputs: dict[str, np.ndarray] = field(default_factory=dict)  # the good rows' feature values, as fed
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)  # the model inputs fed (good rows)
+    result: dict[str, np.ndarray] = field(default_factory=dict)  # the outputs as the server answers them
 
 
 def load_signature(model_file: Path, metadata_file: Path | None, session: Any) -> Signature:
@@ -159,13 +160,13 @@ class TableScorer:
             columns = {n: v[good] for n, v in columns.items()}
         n = rows - len(bad)
         if n == 0:
-            return Scored({}, good, bad, columns)
+            return Scored({}, good, bad)
         arrays = self.features.assemble(columns, n)
         check_inputs(self.signature, arrays)
         result = dict(zip(self.output_names, self.session.run(self.output_names, arrays), strict=True))
         if self.answers is not None:
             result = self.answers.apply(result)
-        return Scored(self.predictions(result), good, bad, columns)
+        return Scored(self.predictions(result), good, bad, arrays, result)
 
     def predictions(self, result: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         sig = self.signature

@@ -177,7 +177,7 @@ def score_files(scorer: TableScorer, input_path: str | Path, output_path: str | 
                 bad_writer.write("file,row,column,reason,values\n")
             capture = None
             if capture_file is not None:
-                capture = stack.enter_context(CaptureWriter(capture_file.tmp, scorer.signature))
+                capture = stack.enter_context(CaptureWriter(capture_file.tmp, scorer))
             for path in files:
                 _score_file(scorer, path, opts, writer, bad_writer, capture, report, progress)
             if writer.writer is None:  # no rows at all: still a valid, empty output with the columns
@@ -231,7 +231,7 @@ def _score_file(scorer: TableScorer, path: Path, opts: ScoreOptions, writer: _Ta
         if n:
             writer.write(pa.table(cols))
             if capture is not None:
-                capture.write(scored.inputs, scored.columns)
+                capture.write(scored, n)
         offset += batch.num_rows
         report.rows += batch.num_rows
         report.scored += n

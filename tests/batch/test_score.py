@@ -122,20 +122,25 @@ def test_missing_column_and_unknown_keep_are_named(tabular, tmp_path, capsys):
     assert not (tmp_path / "o.parquet").exists()
 
 
-def test_capture_records_inputs_by_name_and_outputs(tabular, tmp_path):
-    frame = _eval(tabular).head(3)
+def test_capture_writes_the_servers_record_format_per_chunk(tabular, tmp_path):
+    frame = _eval(tabular).head(5)
+    frame.loc[1, "monthly_charges"] = None
     frame.to_parquet(tmp_path / "in.parquet", index=False)
     cap = tmp_path / "cap.jsonl"
     assert _score(tabular, "-i", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "o.parquet"),
-                  "--capture", str(cap)) == 0
+                  "--capture", str(cap), "--chunk-rows", "3") == 0
     records = [json.loads(line) for line in cap.read_text().splitlines()]
-    assert len(records) == 3 and len({r["id"] for r in records}) == 3
+    assert [r["rows"] for r in records] == [3, 2] and len({r["id"] for r in records}) == 2
     first = records[0]
-    assert set(first) == {"id", "timestamp", "model", "version", "source", "inputs", "outputs"}
-    assert (first["model"], first["version"], first["source"]) == ("churn-tabular", 1, "batch")
-    assert first["inputs"]["state"] == frame["state"][0] and first["inputs"]["autopay"] is bool(frame["autopay"][0])
-    preds = pq.read_table(tmp_path / "o.parquet").to_pylist()
-    assert first["outputs"] == {k: preds[0][k] for k in ("label", "probability_stays", "probability_churns")}
+    assert set(first) == {"id", "time", "model", "version", "protocol", "rows", "sample_rate", "inputs", "outputs"}
+    assert (first["model"], first["version"], first["protocol"]) == ("churn-tabular", "1", "batch")
+    assert list(first["inputs"]) == FEATURES
+    assert first["inputs"]["state"] == frame["state"][:3].tolist()
+    assert first["inputs"]["autopay"] == frame["autopay"][:3].tolist()
+    assert first["inputs"]["monthly_charges"][1] is None  # a missing number
+    preds = pq.read_table(tmp_path / "o.parquet").to_pandas()
+    assert first["outputs"]["label"] + records[1]["outputs"]["label"] == preds["label"].tolist()
+    np.testing.assert_allclose(first["outputs"]["probabilities"]["churns"], preds["probability_churns"][:3])
 
 
 def test_empty_input_writes_an_empty_output(tabular, tmp_path):
