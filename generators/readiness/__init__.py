@@ -63,6 +63,9 @@ class ReadinessGenerator(Generator[ReadinessSpec]):
                             "", where, (f"{gate.text!r} needs cross-validation, but readiness.cv.folds is 0")
                         )
                     )
+                if gate.champion and not cfg.compare_to:
+                    problems.append(SpecProblem("", where, f"{gate.text!r} compares with the champion: set "
+                                                "readiness.compare_to (e.g. models:/<name>@champion)"))
                 if gate.metric.startswith("parity.") and not cfg.parity:
                     problems.append(SpecProblem("", where, f"{gate.text!r} needs readiness.parity: true"))
         if cfg.sample.gates and not spec.data.sample:
@@ -95,10 +98,13 @@ class ReadinessGenerator(Generator[ReadinessSpec]):
                 run="mlready.generators.readiness.step:run",
                 deps=(served_model_step(spec),),
                 config=config,
-                reads=("data", "model", "project.name", *source_reads(spec)),
+                reads=("data", "model", "project.name", *source_reads(spec),
+                       *(("tracking",) if self.config(spec).compare_to else ())),
                 inputs=tuple(inputs),
                 tools=tools,
                 header=False,
                 description="evaluate the served model, cross-validate, check parity and the gates",
+                # the champion's alias moves (mlready promote): its model is looked up on every build
+                cacheable=not self.config(spec).compare_to,
             )
         ]

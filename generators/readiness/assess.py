@@ -8,7 +8,7 @@ inputs from the build context and turns the report into artifacts. Nothing here 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,15 @@ class ModelUnderTest:
     def tabular(self) -> bool:
         """One input per column (strings, booleans, ints kept): data is read as a table, not a float matrix."""
         return per_column(self.features)
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The model behind ``readiness.compare_to``, fetched from the registry."""
+
+    uri: str
+    version: str
+    onnx: bytes
 
 
 @dataclass
@@ -206,14 +215,33 @@ def _sample(model: ModelUnderTest, cfg: ReadinessSpec, data: DataPaths, sess: An
     return {**out, "values": values, "reasons": reasons}
 
 
+def _champion(model: ModelUnderTest, champion: Champion, ds: Dataset | None) -> dict[str, Any]:
+    """The champion scored by the same code on the same rows as the challenger (its inputs must match)."""
+    out: dict[str, Any] = {"uri": champion.uri, "version": champion.version}
+    if ds is None:
+        return {**out, "skipped": "no evaluation data (data.eval): the champion was not scored"}
+    theirs = replace(model, onnx=champion.onnx, source=None, fit=None)
+    try:
+        block, _ = _evaluate(theirs, session(champion.onnx), ds)
+    except Exception as exc:  # noqa: BLE001 - any failure to run it means: not comparable, said in the report
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return {**out, "skipped": f"the champion's model cannot score this evaluation data ({first[:300]})"}
+    return {**out, **block}
+
+
 def _quiet(message: str, fraction: float | None = None) -> None:
     """The progress callback when nobody listens."""
 
 
 def assess(
-    model: ModelUnderTest, data: DataPaths, cfg: ReadinessSpec, progress: Progress | None = None
+    model: ModelUnderTest,
+    data: DataPaths,
+    cfg: ReadinessSpec,
+    progress: Progress | None = None,
+    champion: Champion | None = None,
 ) -> dict:
-    """Run every check the spec asks for and return the report (see README.md for its shape)."""
+    """Run every check the spec asks for and return the report (see README.md for its shape). With a
+    ``champion``, it is scored on the same evaluation rows and champion gates compare with its metrics."""
     progress = progress or _quiet
     sess = session(model.onnx)
     values: dict[str, float | None] = {}
@@ -266,8 +294,15 @@ def assess(
     for metric in eval_catalogue(model.task):
         if metric.startswith("cv.") and report["cv"].get("skipped"):
             reasons.setdefault(metric, report["cv"]["skipped"])
+    theirs: dict[str, Any] | None = None
+    theirs_why: dict[str, str] = {"": "no champion: readiness.compare_to is not set"}
+    if champion is not None:
+        progress(f"scoring the champion {champion.uri} (version {champion.version})", 0.85)
+        report["champion"] = _champion(model, champion, datasets.get("eval"))
+        theirs = report["champion"].get("metrics")
+        theirs_why = {**report["champion"].get("undefined", {}), "": report["champion"].get("skipped", "")}
     gates = [parse_gate(g, eval_catalogue()) for g in cfg.gates]
-    report["gates"] = [r.to_json() for r in check_gates(gates, values, reasons)]
+    report["gates"] = [r.to_json() for r in check_gates(gates, values, reasons, theirs, theirs_why)]
     sample_gates = [parse_gate(g, sample_catalogue()) for g in cfg.sample.gates]
     if data.sample is not None:
         progress(f"checking the sample {data.sample[0]}", 0.9)

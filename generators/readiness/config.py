@@ -8,6 +8,7 @@ readiness:
   sample:                                # data.sample, the real-world sample
     gates: ["accuracy >= 0.9", "drift.psi.max <= 0.25"]
   drift: {bins: 10}
+  compare_to: models:/fraud@champion     # the champion: gates like 'f1 >= champion.f1 - 0.005'
 ```
 
 Gates are parsed here, at spec time: a bad one is a spec error naming its key and listing valid metrics.
@@ -15,6 +16,7 @@ Gates are parsed here, at spec time: a bad one is a spec error naming its key an
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from mlready.engine.plugin import Section
@@ -27,7 +29,22 @@ def _eval_gate(text: str) -> str:
 
 
 def _sample_gate(text: str) -> str:
-    return parse_gate(text, sample_catalogue()).text
+    gate = parse_gate(text, sample_catalogue())
+    if gate.champion:
+        raise ValueError(f"{gate.text!r}: the champion is scored on the evaluation data: move this gate to "
+                         "readiness.gates")
+    return gate.text
+
+
+#: a registered model's version or alias (the champion is a registered ONNX model)
+COMPARE_TO = re.compile(r"^models:/[^/@'\"\s]+(/\d+|@[A-Za-z0-9_-]+)$")
+
+
+def _compare_to(uri: str | None) -> str | None:
+    if uri is not None and not COMPARE_TO.match(uri):
+        raise ValueError(f"{uri!r} is not a registered model: write models:/<name>@<alias> (e.g. "
+                         "models:/fraud@champion) or models:/<name>/<version>")
+    return uri
 
 
 EvalGate = Annotated[str, AfterValidator(_eval_gate)]
@@ -64,3 +81,7 @@ class ReadinessSpec(Section):
     parity: bool = Field(True, description="compare the source model's predictions with the ONNX model's")
     sample: SampleSpec = Field(default_factory=SampleSpec)
     drift: DriftSpec = Field(default_factory=DriftSpec)
+    compare_to: Annotated[str | None, AfterValidator(_compare_to)] = Field(
+        None, description="the champion to compare with: models:/<name>@<alias> (or /<version>) in the project's "
+        "MLflow registry; gates may then read 'f1 >= champion.f1 - 0.005'"
+    )

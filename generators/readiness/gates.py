@@ -9,6 +9,10 @@ A gate names a metric from a fixed catalogue. The catalogue depends on where the
 
 ``<metric>`` is a classification or a regression metric (see :mod:`.metrics`). A gate whose metric is
 undefined or was not measured fails, and says why: a gate never passes on a number that does not exist.
+
+A ``readiness.gates`` entry may compare with the champion (``readiness.compare_to``) instead of a number:
+``f1 >= champion.f1 - 0.005`` — the champion's model metric measured on the same evaluation data, plus or minus
+an offset. Its bound is known only once the champion is scored, at build time.
 """
 
 from __future__ import annotations
@@ -46,7 +50,9 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
 }
 
-_GATE = re.compile(r"^\s*(?P<metric>[A-Za-z_][\w.]*)\s*(?P<op>[<>=!]+)\s*(?P<value>\S+)\s*$")
+_GATE = re.compile(r"^\s*(?P<metric>[A-Za-z_][\w.]*)\s*(?P<op>[<>=!]+)\s*(?P<value>\S.*?)\s*$")
+_CHAMPION = re.compile(r"^champion\.(?P<metric>[A-Za-z_][\w.]*)\s*(?:(?P<sign>[+-])\s*(?P<offset>\S+))?$")
+CHAMPION_PREFIX = "champion."
 
 
 def model_metrics(task: str) -> tuple[str, ...]:
@@ -87,10 +93,50 @@ class Gate:
     text: str
     metric: str
     op: str
-    threshold: float
+    threshold: float  # the bound; for a champion gate, the offset added to the champion's value
+    champion: str | None = None  # champion gate: the champion's metric the bound is relative to
 
-    def check(self, value: float) -> bool:
-        return OPERATORS[self.op](value, self.threshold)
+    def bound(self, champion_value: float | None = None) -> float:
+        return self.threshold if self.champion is None else float(champion_value) + self.threshold  # type: ignore[arg-type]
+
+    def check(self, value: float, champion_value: float | None = None) -> bool:
+        return OPERATORS[self.op](value, self.bound(champion_value))
+
+    def describe_bound(self) -> str:
+        """``0.95``, or ``champion.f1 - 0.005`` for a champion gate."""
+        if self.champion is None:
+            return f"{self.threshold:g}"
+        if not self.threshold:
+            return f"{CHAMPION_PREFIX}{self.champion}"
+        return f"{CHAMPION_PREFIX}{self.champion} {'-' if self.threshold < 0 else '+'} {abs(self.threshold):g}"
+
+
+def _number(text: str, raw: str, what: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{text!r}: {what} {raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r}: {what} must be a finite number")
+    return value
+
+
+def _champion_bound(text: str, raw: str) -> tuple[str, float]:
+    """(champion metric, signed offset) of a bound written ``champion.<metric> [+|- <number>]``."""
+    m = _CHAMPION.match(raw)
+    if not m:
+        raise ValueError(
+            f"{text!r}: the bound {raw!r} is neither a number nor 'champion.<metric> [+|- <number>]', "
+            "e.g. 'f1 >= champion.f1 - 0.005'"
+        )
+    metric = m.group("metric")
+    if metric not in model_metrics("auto"):
+        raise ValueError(
+            f"{text!r}: the champion is scored on the evaluation data only: champion.{metric} is not one of "
+            f"{', '.join(model_metrics('auto'))}"
+        )
+    offset = _number(text, m.group("offset"), "offset") if m.group("offset") else 0.0
+    return metric, -offset if m.group("sign") == "-" else offset
 
 
 def parse_gate(text: str, catalogue: tuple[str, ...]) -> Gate:
@@ -103,15 +149,14 @@ def parse_gate(text: str, catalogue: tuple[str, ...]) -> Gate:
     metric, op, raw = m.group("metric"), m.group("op"), m.group("value")
     if op not in OPERATORS:
         raise ValueError(f"{text!r}: unknown operator {op!r}; use one of {', '.join(OPERATORS)}")
-    try:
-        threshold = float(raw)
-    except ValueError:
-        raise ValueError(f"{text!r}: threshold {raw!r} is not a number") from None
-    if not math.isfinite(threshold):
-        raise ValueError(f"{text!r}: threshold must be a finite number")
+    champion = None
+    if raw.startswith(CHAMPION_PREFIX):
+        champion, threshold = _champion_bound(text, raw)
+    else:
+        threshold = _number(text, raw, "threshold")
     if metric not in catalogue:
         raise ValueError(f"{text!r}: {metric_problem(metric, catalogue)}")
-    return Gate(text=text.strip(), metric=metric, op=op, threshold=threshold)
+    return Gate(text=text.strip(), metric=metric, op=op, threshold=threshold, champion=champion)
 
 
 #: names people write for a metric the catalogue spells otherwise (lowercased)
@@ -188,49 +233,101 @@ def task_problems(gates: list[str], sample_gates: list[str], task: str) -> list[
     return out
 
 
+def _short(x: float | None) -> float | None:
+    return None if x is None else float(f"{x:.6g}")
+
+
 @dataclass(frozen=True)
 class GateResult:
     gate: Gate
     value: float | None
     passed: bool
     reason: str | None  # why there is no value (undefined metric, not measured)
+    champion: float | None = None  # champion gate: the champion's value of gate.champion
+
+    @property
+    def bound(self) -> float | None:
+        """The number the value was compared with (None: a champion gate without a champion value)."""
+        if self.gate.champion is None:
+            return self.gate.threshold
+        return None if self.champion is None else self.gate.bound(self.champion)
+
+    def bound_text(self) -> str:
+        """``0.95``; ``0.9312 (champion.f1 - 0.005)`` for a champion gate (just the formula without a champion)."""
+        formula = self.gate.describe_bound()
+        if self.gate.champion is None or self.bound is None:
+            return formula
+        return f"{self.bound:.4f} ({formula})"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "gate": self.gate.text,
             "metric": self.gate.metric,
             "op": self.gate.op,
-            "threshold": self.gate.threshold,
-            "value": None if self.value is None else float(f"{self.value:.6g}"),
+            "threshold": _short(self.bound),
+            "value": _short(self.value),
             "passed": self.passed,
             "reason": self.reason,
         }
+        if self.gate.champion is not None:
+            out["champion"] = {"metric": self.gate.champion, "value": _short(self.champion),
+                               "offset": self.gate.threshold}
+        return out
+
+    @classmethod
+    def from_json(cls, g: Mapping[str, Any]) -> GateResult:
+        champ = g.get("champion")
+        gate = Gate(g["gate"], g["metric"], g["op"], champ["offset"] if champ else g["threshold"],
+                    champ["metric"] if champ else None)
+        return cls(gate, g["value"], g["passed"], g["reason"], champ["value"] if champ else None)
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
 
 
 def check_gates(
-    gates: list[Gate], values: Mapping[str, float | None], reasons: Mapping[str, str]
+    gates: list[Gate],
+    values: Mapping[str, float | None],
+    reasons: Mapping[str, str],
+    champion: Mapping[str, float | None] | None = None,
+    champion_reasons: Mapping[str, str] | None = None,
 ) -> list[GateResult]:
-    """Check every gate. ``values`` maps metric -> number (None: undefined, with a reason in ``reasons``)."""
+    """Check every gate. ``values`` maps metric -> number (None: undefined, with a reason in ``reasons``);
+    ``champion`` the champion's metrics on the same data, for champion gates (None: no champion was scored,
+    and ``champion_reasons[""]`` may say why)."""
     results = []
+    champion_reasons = champion_reasons or {}
     for gate in gates:
         value = values.get(gate.metric)
-        if value is None or not math.isfinite(value):
+        if not _finite(value):
             why = reasons.get(gate.metric) or f"{gate.metric} was not measured"
             results.append(GateResult(gate, None, False, why))
-        else:
+            continue
+        if gate.champion is None:
             results.append(GateResult(gate, float(value), gate.check(float(value)), None))
+            continue
+        theirs = (champion or {}).get(gate.champion)
+        if not _finite(theirs):
+            why = champion_reasons.get("") or f"the champion's {gate.champion} was not measured"
+            if champion_reasons.get(gate.champion):
+                why = f"the champion's {gate.champion}: {champion_reasons[gate.champion]}"
+            results.append(GateResult(gate, float(value), False, why))
+            continue
+        results.append(GateResult(gate, float(value), gate.check(float(value), theirs), None, float(theirs)))
     return results
 
 
 def gate_table(results: list[GateResult], title: str = "") -> str:
     """A plain-text table of every gate: metric, value, threshold, pass/fail."""
-    rows = [("metric", "value", "threshold", "result")]
+    champions = any(r.gate.champion for r in results)
+    rows = [("metric", "value", *(("champion",) if champions else ()), "threshold", "result")]
     for r in results:
         value = "undefined" if r.value is None else f"{r.value:.4f}"
-        rows.append(
-            (r.gate.metric, value, f"{r.gate.op} {r.gate.threshold:g}", "pass" if r.passed else "FAIL")
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        theirs = ("" if r.gate.champion is None else "undefined" if r.champion is None else f"{r.champion:.4f}",)
+        rows.append((r.gate.metric, value, *(theirs if champions else ()), f"{r.gate.op} {r.bound_text()}",
+                     "pass" if r.passed else "FAIL"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [title] if title else []
     for i, row in enumerate(rows):
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

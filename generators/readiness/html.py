@@ -6,6 +6,7 @@ from html import escape
 from typing import Any
 
 from mlready.generators.readiness import charts
+from mlready.generators.readiness.gates import GateResult
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;color:#1f2937;max-width:1100px;margin:24px auto;padding:0 20px}
@@ -44,25 +45,41 @@ def _note(text: str) -> str:
     return f'<p class="note">{escape(text)}</p>'
 
 
+def _needs(g: dict[str, Any]) -> str:
+    """``>= 0.95``; a champion gate's bound with its formula (:meth:`GateResult.bound_text`)."""
+    return f"{g['op']} {GateResult.from_json(g).bound_text()}"
+
+
 def _gates(gates: list[dict[str, Any]], title: str) -> str:
     if not gates:
         return f"<h3>{escape(title)}</h3><p class='muted'>No gates configured.</p>"
+    champions = any("champion" in g for g in gates)
     rows = []
     for g in gates:
         verdict = '<span class="pass">pass</span>' if g["passed"] else '<span class="fail">FAIL</span>'
-        rows.append(
-            [
-                escape(g["metric"]),
-                _num(g["value"]),
-                escape(f"{g['op']} {g['threshold']:g}"),
-                verdict,
-                escape(g["reason"] or ""),
-            ]
-        )
-    table = _table(["metric", "value", "threshold", "result", "reason"], rows, {1})
-    defined = [g for g in gates if g["value"] is not None]
+        theirs = [_num(g["champion"]["value"]) if "champion" in g else ""] if champions else []
+        rows.append([escape(g["metric"]), _num(g["value"]), *theirs, escape(_needs(g)), verdict,
+                     escape(g["reason"] or "")])
+    head = ["metric", "value", *(["champion"] if champions else []), "threshold", "result", "reason"]
+    table = _table(head, rows, {1, 2} if champions else {1})
+    defined = [g for g in gates if g["value"] is not None and g["threshold"] is not None]
     chart = charts.gates_chart(defined) if defined else ""
     return f"<h3>{escape(title)}</h3>{table}{chart}"
+
+
+def _champion(champ: dict[str, Any], ev: dict[str, Any]) -> str:
+    """The champion (``readiness.compare_to``) and this model, metric by metric, on the same evaluation data."""
+    html = f"<p>{escape(champ['uri'])} (registry version {escape(str(champ['version']))})"
+    if champ.get("skipped"):
+        return html + "</p>" + _note(champ["skipped"])
+    html += f", scored on {escape(champ['data'])}: {champ['rows']} rows.</p>"
+    ours = ev.get("metrics", {})
+    rows = []
+    for metric in sorted(set(champ["metrics"]) | set(ours)):
+        a, b = ours.get(metric), champ["metrics"].get(metric)
+        diff = a - b if isinstance(a, float | int) and isinstance(b, float | int) else None
+        rows.append([escape(metric), _num(a), _num(b), "" if diff is None else f"{diff:+.4f}"])
+    return html + _table(["metric", "this model", "champion", "difference"], rows, {1, 2, 3})
 
 
 def _metrics(block: dict[str, Any]) -> str:
@@ -189,7 +206,7 @@ def render_html(report: dict[str, Any]) -> str:
     failed = [g for g in report["gates"] + report["sample"]["gates"] if not g["passed"]]
     if failed:
         items = "".join(
-            f"<li><b>{escape(g['metric'])}</b> {_num(g['value'])} (needs {escape(g['op'])} {g['threshold']:g})"
+            f"<li><b>{escape(g['metric'])}</b> {_num(g['value'])} (needs {escape(_needs(g))})"
             + (f": {escape(g['reason'])}" if g["reason"] else "")
             + "</li>"
             for g in failed
@@ -203,6 +220,8 @@ def render_html(report: dict[str, Any]) -> str:
         parts.append(_note(ev["skipped"]))
     else:
         parts.append(f"<p>{escape(ev['data'])}: {ev['rows']} rows.</p>" + _metrics(ev))
+    if report.get("champion"):
+        parts.append("<h2>Champion: side by side on the same data</h2>" + _champion(report["champion"], ev))
     parts.append("<h2>Cross-validation</h2>" + _cv(report["cv"]))
     parts.append("<h2>Parity: source model against ONNX</h2>" + _parity(report["parity"]))
     parts.append("<h2>Real-world sample</h2>" + _sample(report["sample"]))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 from mlready.engine.errors import StepError
 from mlready.engine.plugin import Artifact, StepContext
 from mlready.generators.model.ids import ONNX_MODEL, SIGNATURE
-from mlready.generators.readiness.assess import DataPaths, ModelUnderTest, assess
-from mlready.generators.readiness.gates import Gate, GateResult, gate_table, task_problems
+from mlready.generators.readiness.assess import Champion, DataPaths, ModelUnderTest, assess
+from mlready.generators.readiness.gates import GateResult, gate_table, task_problems
 from mlready.generators.readiness.html import render_html
 from mlready.generators.readiness.signature_check import fixed_batch_notes, signature_problems
 
@@ -50,6 +51,27 @@ def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str, list[str]]
         fit, wants_frame = refit
         return est, fit, wants_frame, kind, src.notes
     return est, None, False, kind, src.notes
+
+
+def _champion(ctx: StepContext, uri: str) -> Champion:
+    """Fetch the ONNX model behind ``readiness.compare_to`` from the project's registry (a registered build's
+    served model); a name, alias or version that does not exist is an error at that key, listing what exists."""
+    from mlready.engine.lifecycle.registry import RegistryLookupError, fetch_model, parse_model_uri
+    from mlready.engine.lifecycle.store import STATE_DIR, bounded_http, open_client, store_from_spec
+
+    key = "readiness.compare_to"
+    ctx.progress(f"fetching the champion {uri}", 0.01)
+    store = store_from_spec(ctx.spec)
+    try:
+        with bounded_http(store.timeout):
+            path, prov = fetch_model(open_client(store), store, parse_model_uri(uri),
+                                     Path(ctx.spec.project_dir) / STATE_DIR / "models")
+    except RegistryLookupError as exc:
+        raise StepError(f"{ctx.where(key)} {key}: {exc}".lstrip()) from None
+    if path.suffix != ".onnx":
+        raise StepError(f"{ctx.where(key)} {key}: {uri} is a {path.name}, not an ONNX model: compare with a "
+                        "version an mlready build registered (it registers the served model/model.onnx)".lstrip())
+    return Champion(uri=uri, version=prov.get("version", ""), onnx=path.read_bytes())
 
 
 def run(ctx: StepContext) -> list[Artifact]:
@@ -113,7 +135,8 @@ def run(ctx: StepContext) -> list[Artifact]:
         target=spec.data.target,
         features=spec.data.features,
     )
-    report = rounded(assess(model, data, cfg, ctx.progress))
+    champion = _champion(ctx, cfg.compare_to) if cfg.compare_to else None
+    report = rounded(assess(model, data, cfg, ctx.progress, champion))
     ctx.progress("writing the reports", 0.98)
     artifacts = [Artifact.json(JSON_PATH, KIND, report), Artifact.text(HTML_PATH, KIND, render_html(report))]
     if report["status"] == "failed":
@@ -127,12 +150,7 @@ def run(ctx: StepContext) -> list[Artifact]:
 
 
 def _results(gates: list[dict[str, Any]]) -> list[GateResult]:
-    return [
-        GateResult(
-            Gate(g["gate"], g["metric"], g["op"], g["threshold"]), g["value"], g["passed"], g["reason"]
-        )
-        for g in gates
-    ]
+    return [GateResult.from_json(g) for g in gates]
 
 
 def _tables(report: dict[str, Any]) -> str:
