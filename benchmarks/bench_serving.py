@@ -324,6 +324,9 @@ def main() -> int:
     ap.add_argument("--baseline", metavar="DIR",
                     help="also run an earlier mlready.runtime, found at DIR/mlready/runtime, as 'mlready (baseline)' "
                          "rows in 0 and 1 (e.g. a `git archive <commit> runtime` unpacked under DIR/mlready/)")
+    ap.add_argument("--candidate", metavar="DIR",
+                    help="run the 'mlready' rows of 0 from DIR/mlready/runtime (laid out as for --baseline) instead "
+                         "of the installed runtime: an A/B of two snapshots while others edit the working tree")
     ap.add_argument("--only-small", action="store_true", help="run section 0 only (quick comparisons)")
     args = ap.parse_args()
     missing = [tool for tool in ("wrk", "h2load") if shutil.which(tool) is None]
@@ -361,7 +364,8 @@ def main() -> int:
         print(f"\n0. the quickstart's MLP (scaler + 30->64->32->2), wrk 32 connections, batch-1 JSON, "
               f"{args.rounds} x {args.duration:.0f}s alternating")
         group0 = bare_servers(work, work / "quickstart.onnx")
-        group0.append(mlready_server(work, "mlready", small_repo, True, free_port(), free_port()))
+        group0.append(mlready_server(work, "mlready", small_repo, True, free_port(), free_port(),
+                                     pythonpath=args.candidate))
         if args.baseline:
             group0.append(mlready_server(work, "mlready (baseline)", small_repo, True, free_port(), free_port(),
                                          pythonpath=args.baseline))
