@@ -236,6 +236,8 @@ class App:
         if action == "infer":
             self._method(req, "POST")
             return await self._v2_infer(req, name, version)
+        if action == "feedback":
+            return await self._feedback(req, name, version)
         raise NotFound(f"no route for {req.method} {req.path}")
 
     async def _v2_infer(self, req: Request, name: str, version: str | None) -> Response:
@@ -257,6 +259,19 @@ class App:
 
         return await self.service.infer("v2-rest", name, version, None, decode, encode, offload=req.large,
                                         request_id=req.id)
+
+    async def _feedback(self, req: Request, name: str, version: str | None) -> Response:
+        """True labels for answered requests (runtime/feedback.py): joined with the predictions and counted."""
+        self._method(req, "POST")
+        store = self.service.feedback
+        if store is None:
+            raise NotFound("feedback is off (set serving.feedback.enabled: true)")
+        if version is not None:
+            raise NotFound("feedback is per model: POST /v2/models/<name>/feedback (each label is joined with "
+                           "the version that answered)")
+        mv = self.service.manager.resolve(name, None, None)
+        body = await req.read(self.limit)
+        return Response(store.post(name, mv, body))
 
     # -- TensorFlow Serving REST --------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from mlready.runtime.capture import Capture
 from mlready.runtime.config import RuntimeConfig
 from mlready.runtime.decode_pool import Decode, DecodePool
 from mlready.runtime.errors import NotFound, ServingError, Unauthorized
+from mlready.runtime.feedback import FeedbackStore
 from mlready.runtime.metrics import PROTOCOLS, Metrics, create_metrics
 from mlready.runtime.model import ModelVersion
 from mlready.runtime.repository import ModelManager
@@ -95,6 +96,8 @@ class Service:
         self.auth = Auth(config)
         # prediction capture: a bounded queue and a writer thread (runtime/capture.py); None when off
         self.capture = Capture(config.capture, self.metrics) if config.capture.enabled else None
+        # feedback: recent predictions by request id, joined with true labels posted later (runtime/feedback.py)
+        self.feedback = FeedbackStore(config.feedback, self.metrics) if config.feedback.enabled else None
         self.shutting_down = False
         self._tasks: list[asyncio.Task] = []
         self._started = False
@@ -194,6 +197,8 @@ class Service:
             m.child(m.encode_duration, mlabel, protocol).observe(time.perf_counter() - t2)
             if self.capture is not None:  # a queue append: the writer thread does the rest
                 self.capture.submit(request_id, protocol, mv, arrays, result)
+            if self.feedback is not None:  # a dict insert, bounded by rows and age
+                self.feedback.remember(request_id, mv, result)
             status = "200"
             return body
         except ServingError as exc:
