@@ -37,6 +37,7 @@ from mlready.generators.readiness.parity import parity
 from mlready.generators.readiness.source_predict import predict_source, source_input
 
 SCHEMA = "mlready/readiness-report/1"
+POINTS = 400  # regression points kept in the report
 Progress = Callable[[str, float | None], None]
 
 
@@ -47,6 +48,7 @@ class ModelUnderTest:
     name: str = "model"
     version: int = 1
     classes: list[Any] | None = None
+    class_names: list[str] | None = None  # display names parallel to classes (the signature's)
     feature_names: list[str] | None = None  # columns the source model was fitted on, in input order
     input_name: str = "input"
     input_datatype: str = "FP32"
@@ -135,7 +137,21 @@ def _predict(model: ModelUnderTest, sess: Any, X: Any, name: str) -> Any:
 def _evaluate(model: ModelUnderTest, sess: Any, ds: Dataset) -> tuple[dict[str, Any], Any]:
     pred = _predict(model, sess, ds.X, ds.name)
     scores = score(model.task, ds.y, pred, model.classes)
-    return {"data": ds.name, **_scores_json(scores)}, pred
+    block = {"data": ds.name, **_scores_json(scores)}
+    if model.task == "regression" and ds.y is not None:
+        block["points"] = _points(ds.y, pred.values)
+    return block, pred
+
+
+def _points(actual: Any, predicted: Any) -> dict[str, Any]:
+    """At most POINTS (actual, predicted) pairs, evenly spread over the rows: the regression report's charts."""
+    actual, predicted = np.asarray(actual, dtype=np.float64), np.asarray(predicted, dtype=np.float64).ravel()
+    idx = np.unique(np.linspace(0, len(actual) - 1, min(POINTS, len(actual))).round().astype(int))
+    return {
+        "rows": [int(i) + 1 for i in idx],
+        "actual": [float(f"{v:.6g}") for v in actual[idx]],
+        "predicted": [float(f"{v:.6g}") for v in predicted[idx]],
+    }
 
 
 def _cross_validate(
@@ -255,6 +271,7 @@ def assess(
             "task": model.task,
             "kind": model.kind,
             "classes": [c.item() if isinstance(c, np.generic) else c for c in model.classes or []] or None,
+            "class_names": list(model.class_names) if model.class_names else None,
             "input": (
                 {"name": model.input_name, "features": model.n_features}
                 if not model.tabular or model.features is None

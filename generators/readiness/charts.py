@@ -33,6 +33,11 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+def _short(label: str, limit: int = 28) -> str:
+    """A label cut to ``limit`` characters with an ellipsis, so it cannot run into its neighbours."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 def _svg(width: float, height: float, body: list[str], title: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}" '
@@ -45,35 +50,55 @@ def _text(x: float, y: float, s: str, anchor: str = "start", fill: str = INK, ex
     return f'<text x="{_n(x)}" y="{_n(y)}" text-anchor="{anchor}" fill="{fill}"{extra}>{escape(s)}</text>'
 
 
+def gate_window(value: float | None, thr: float) -> tuple[float, float]:
+    """The axis of a gate's row, zoomed around its threshold: the gap between value and threshold takes a
+    visible share of the track (a 0.978 against 0.99 stops well short of the tick), the threshold sits near
+    the middle; scores stay within [0, 1] and non-negative metrics start at 0 at most."""
+    gap = abs(value - thr) if value is not None else 0.0
+    half = max(2.0 * gap, 0.02 * abs(thr), 1e-6)
+    lo, hi = thr - half, thr + half
+    if thr >= 0 and (value is None or value >= 0):
+        lo = max(lo, 0.0)
+    if 0.5 <= thr <= 1 and (value is None or 0 <= value <= 1):
+        hi = min(hi, 1.0)
+    return lo, hi
+
+
 def gates_chart(gates: list[dict[str, Any]]) -> str:
-    """One bullet row per gate: the value as a bar, the threshold as a tick, each row on its own scale."""
-    label_w, track_w, row_h, value_w = 210, 360, 30, 150
+    """One bullet row per gate: the value as a bar, the threshold as a tick, each row on its own axis zoomed
+    around the threshold (:func:`gate_window`), whose ends are written under it."""
+    label_w, track_w, row_h, value_w = 210, 360, 40, 170
     body: list[str] = []
     for i, g in enumerate(gates):
         y = i * row_h + 8
         body.append(_text(0, y + 15, g["metric"]))
         value, thr = g["value"], g["threshold"]
-        # scores near 1 share the unit scale; small numbers (std, differences) and errors are zoomed in
-        peak = max(abs(thr), abs(value) if value is not None else 0.0)
-        top = 1.0 if 0.5 <= peak <= 1.0 else (peak * 1.25 or 1.0)
-        scale = track_w / top
+        lo, hi = gate_window(value, thr)
+
+        def x(v: float, lo: float = lo, hi: float = hi) -> float:
+            return label_w + max(0.0, min(1.0, (v - lo) / (hi - lo))) * track_w
+
         body.append(f'<rect x="{label_w}" y="{_n(y + 4)}" width="{track_w}" height="14" fill="{GRID}"/>')
         colour = PASS if g["passed"] else FAIL
         if value is not None:
-            w = max(0.0, min(track_w, value * scale))
-            body.append(f'<rect x="{label_w}" y="{_n(y + 4)}" width="{_n(w)}" height="14" fill="{colour}"/>')
+            body.append(
+                f'<rect x="{label_w}" y="{_n(y + 4)}" width="{_n(x(value) - label_w)}" height="14" fill="{colour}"/>'
+            )
             shown = _fmt(value)
         else:
             shown = "undefined"
-        tx = label_w + max(0.0, min(track_w, thr * scale))
+        tx = x(thr)
         body.append(
             f'<line x1="{_n(tx)}" y1="{_n(y)}" x2="{_n(tx)}" y2="{_n(y + 22)}" stroke="{INK}" stroke-width="2"/>'
         )
+        small = ' font-size="10"'
+        body.append(_text(label_w, y + 32, _fmt(lo), fill=MUTED, extra=small))
+        body.append(_text(label_w + track_w, y + 32, _fmt(hi), anchor="end", fill=MUTED, extra=small))
         verdict = "pass" if g["passed"] else "FAIL"
         body.append(
             _text(label_w + track_w + 10, y + 15, f"{shown} {g['op']} {_fmt(thr)}: {verdict}", fill=colour)
         )
-    height = max(1, len(gates)) * row_h + 12
+    height = max(1, len(gates)) * row_h + 8
     return _svg(label_w + track_w + value_w + 40, height, body, "metrics against gates")
 
 
@@ -119,8 +144,10 @@ def cv_chart(per_fold: list[dict[str, float | None]], metrics: list[str]) -> str
     return _svg(label_w + track_w + 190, max(1, len(rows)) * row_h + 16, body, "cross-validation fold spread")
 
 
-def roc_chart(curves: list[dict[str, Any]]) -> str:
-    """ROC curves (one per class for one-vs-rest) on the unit square, with the chance diagonal."""
+def roc_chart(curves: list[dict[str, Any]], names: dict[str, str] | None = None) -> str:
+    """ROC curves (one per class for one-vs-rest) on the unit square, with the chance diagonal; ``names``
+    maps a class label to its display name (the signature's class_names)."""
+    names = names or {}
     size, m = 300, 40
     body = [f'<rect x="{m}" y="10" width="{size}" height="{size}" fill="none" stroke="{MUTED}"/>']
     for t in (0.25, 0.5, 0.75):
@@ -136,7 +163,8 @@ def roc_chart(curves: list[dict[str, Any]]) -> str:
         )
         colour = SERIES[i % len(SERIES)]
         body.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        body.append(_text(m + size + 14, 24 + i * 18, f"class {c['class']}: AUC {c['auc']:.4f}", fill=colour))
+        label = names.get(str(c["class"]), str(c["class"]))
+        body.append(_text(m + size + 14, 24 + i * 18, f"{_short(label)}: AUC {c['auc']:.4f}", fill=colour))
     body.append(_text(m + size / 2, size + 42, "false positive rate", anchor="middle", fill=MUTED))
     body.append(
         f'<text x="12" y="{_n(10 + size / 2)}" text-anchor="middle" fill="{MUTED}" '
@@ -152,12 +180,15 @@ def roc_chart(curves: list[dict[str, Any]]) -> str:
     return _svg(m + size + 200, size + 52, body, "ROC curve")
 
 
-def confusion_chart(confusion: dict[str, Any]) -> str:
-    """Cells shaded by the share of their true class (row), with the counts written in."""
-    labels, matrix = confusion["labels"], confusion["matrix"]
+def confusion_chart(confusion: dict[str, Any], names: dict[str, str] | None = None) -> str:
+    """Cells shaded by the share of their true class (row), with the counts written in; classes shown by
+    their display names (``names``: label -> name)."""
+    names = names or {}
+    labels = [_short(names.get(str(lab), str(lab)), 14) for lab in confusion["labels"]]
+    matrix = confusion["matrix"]
     k = len(labels)
     cell = max(28, min(64, 420 // max(k, 1)))
-    m = 70
+    m = 30 + 7 * max([len(lab) for lab in labels] + [6])  # room for the longest row label
     body = []
     for i, row in enumerate(matrix):
         total = sum(row) or 1
@@ -172,15 +203,76 @@ def confusion_chart(confusion: dict[str, Any]) -> str:
             )
             fill = "#fff" if share > 0.5 else INK
             body.append(_text(x + cell / 2, y + cell / 2 + 4, str(count), anchor="middle", fill=fill))
+    rotate = any(len(lab) * 7 > cell for lab in labels)
     for j, lab in enumerate(labels):
-        body.append(_text(m + j * cell + cell / 2, m - 8, str(lab), anchor="middle"))
+        cx = m + j * cell + cell / 2
+        turn = f' transform="rotate(-40 {_n(cx)} {_n(m - 8)})"' if rotate else ""
+        body.append(_text(cx, m - 8, lab, anchor="start" if rotate else "middle", extra=turn))
     body.append(_text(m + k * cell / 2, 16, "predicted", anchor="middle", fill=MUTED))
     body.append(
         f'<text x="14" y="{_n(m + k * cell / 2)}" text-anchor="middle" fill="{MUTED}" '
         f'transform="rotate(-90 14 {_n(m + k * cell / 2)})">true class</text>'
     )
     side = m + k * cell + 10
-    return _svg(side, side, body, "confusion matrix")
+    return _svg(side + (80 if rotate else 0), side, body, "confusion matrix")
+
+
+def _ticks(lo: float, hi: float) -> list[float]:
+    return [lo + (hi - lo) * t for t in (0, 0.5, 1)]
+
+
+def _scatter(xs: list[float], ys: list[float], xlab: str, ylab: str, title: str, diagonal: bool) -> str:
+    """Points on a square plot, with y = x (``diagonal``) or y = 0 as the reference line."""
+    size, m = 300, 50
+    lo_x, hi_x = min(xs + ys) if diagonal else min(xs), max(xs + ys) if diagonal else max(xs)
+    lo_y, hi_y = (lo_x, hi_x) if diagonal else (min(ys + [0.0]), max(ys + [0.0]))
+    if not diagonal:  # residuals: symmetric around zero
+        lo_y, hi_y = -max(abs(lo_y), abs(hi_y)), max(abs(lo_y), abs(hi_y))
+    pad_x, pad_y = (hi_x - lo_x) * 0.05 or 1.0, (hi_y - lo_y) * 0.05 or 1.0
+    lo_x, hi_x, lo_y, hi_y = lo_x - pad_x, hi_x + pad_x, lo_y - pad_y, hi_y + pad_y
+
+    def px(v: float) -> float:
+        return m + (v - lo_x) / (hi_x - lo_x) * size
+
+    def py(v: float) -> float:
+        return 10 + size - (v - lo_y) / (hi_y - lo_y) * size
+
+    body = [f'<rect x="{m}" y="10" width="{size}" height="{size}" fill="none" stroke="{MUTED}"/>']
+    if diagonal:
+        a, b = max(lo_x, lo_y), min(hi_x, hi_y)
+        ref = (px(a), py(a), px(b), py(b))
+    else:
+        ref = (m, py(0.0), m + size, py(0.0))
+    body.append(
+        f'<line x1="{_n(ref[0])}" y1="{_n(ref[1])}" x2="{_n(ref[2])}" y2="{_n(ref[3])}" stroke="{MUTED}" '
+        'stroke-dasharray="4 4"/>'
+    )
+    body += [
+        f'<circle cx="{_n(px(x))}" cy="{_n(py(y))}" r="2.5" fill="{SERIES[0]}" fill-opacity="0.55"/>'
+        for x, y in zip(xs, ys, strict=True)
+    ]
+    small = ' font-size="10"'
+    for t in _ticks(lo_x, hi_x):
+        body.append(_text(px(t), size + 24, _fmt(t), anchor="middle", fill=MUTED, extra=small))
+    for t in _ticks(lo_y, hi_y):
+        body.append(_text(m - 4, py(t) + 4, _fmt(t), anchor="end", fill=MUTED, extra=small))
+    body.append(_text(m + size / 2, size + 42, xlab, anchor="middle", fill=MUTED))
+    body.append(
+        f'<text x="12" y="{_n(10 + size / 2)}" text-anchor="middle" fill="{MUTED}" '
+        f'transform="rotate(-90 12 {_n(10 + size / 2)})">{escape(ylab)}</text>'
+    )
+    return _svg(m + size + 20, size + 52, body, title)
+
+
+def predicted_actual_chart(points: dict[str, Any]) -> str:
+    """Predicted against actual values, with the line of perfect predictions."""
+    return _scatter(points["actual"], points["predicted"], "actual", "predicted", "predicted against actual", True)
+
+
+def residual_chart(points: dict[str, Any]) -> str:
+    """Residuals (actual - predicted) against the prediction, with the zero line."""
+    residuals = [a - p for a, p in zip(points["actual"], points["predicted"], strict=True)]
+    return _scatter(points["predicted"], residuals, "predicted", "residual (actual - predicted)", "residuals", False)
 
 
 def drift_chart(features: list[dict[str, Any]], moderate: float = 0.1, significant: float = 0.25) -> str:

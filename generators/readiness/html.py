@@ -17,8 +17,10 @@ padding-bottom:4px}h3{font-size:14px;margin:16px 0 6px}
 table{border-collapse:collapse;margin:6px 0 10px}td,th{padding:3px 10px;border-bottom:1px solid #e5e7eb;
 text-align:left;vertical-align:top}th{background:#f9fafb;font-weight:600}td.num{text-align:right;
 font-variant-numeric:tabular-nums}.pass{color:#2e7d32;font-weight:600}.fail{color:#c62828;font-weight:600}
-.muted{color:#6b7280}.row{display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start}.note{background:#fff8e1;
-border-left:3px solid #f9a825;padding:6px 10px;margin:8px 0}
+.muted{color:#6b7280}.row{display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start}
+.note,.warning,.failures{padding:6px 10px;margin:8px 0;border-left:3px solid}.note{background:#f3f4f6;
+border-color:#9ca3af;color:#374151}.warning{background:#fff8e1;border-color:#f9a825}.failures{background:#fdecea;
+border-color:#c62828}.note b,.warning b{margin-right:6px}
 """
 
 
@@ -31,7 +33,12 @@ def _num(v: Any, digits: int = 4) -> str:
 
 
 def _table(head: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
+    """A table; a column empty in every row (no reasons to give) is left out."""
     numeric = numeric or set()
+    keep = [i for i in range(len(head)) if i == 0 or any(row[i] for row in rows)]
+    head = [head[i] for i in keep]
+    rows = [[row[i] for i in keep] for row in rows]
+    numeric = {keep.index(i) for i in numeric if i in keep}
     out = ["<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"]
     for row in rows:
         cells = "".join(
@@ -42,7 +49,20 @@ def _table(head: list[str], rows: list[list[str]], numeric: set[int] | None = No
 
 
 def _note(text: str) -> str:
-    return f'<p class="note">{escape(text)}</p>'
+    """Information: what was done or not run, and why."""
+    return f'<p class="note"><b>Note</b>{escape(text)}</p>'
+
+
+def _warning(text: str) -> str:
+    """Something the reviewer should act on or weigh."""
+    return f'<p class="warning"><b>Warning</b>{escape(text)}</p>'
+
+
+def _class_names(report: dict[str, Any]) -> dict[str, str]:
+    """Class label (as the confusion matrix writes it) -> display name, from the signature's class_names."""
+    m = report["model"]
+    classes, names = m.get("classes") or [], m.get("class_names") or []
+    return {str(c): str(n) for c, n in zip(classes, names, strict=False) if str(n) != str(c)}
 
 
 def _needs(g: dict[str, Any]) -> str:
@@ -82,7 +102,7 @@ def _champion(champ: dict[str, Any], ev: dict[str, Any]) -> str:
     return html + _table(["metric", "this model", "champion", "difference"], rows, {1, 2, 3})
 
 
-def _metrics(block: dict[str, Any]) -> str:
+def _metrics(block: dict[str, Any], names: dict[str, str] | None = None) -> str:
     rows = []
     for metric in sorted(block["metrics"]):
         value = block["metrics"][metric]
@@ -91,9 +111,14 @@ def _metrics(block: dict[str, Any]) -> str:
     parts = [_table(["metric", "value", "undefined because"], rows, {1})]
     figures = []
     if block.get("confusion"):
-        figures.append(f"<div><h3>Confusion matrix</h3>{charts.confusion_chart(block['confusion'])}</div>")
+        figures.append(f"<div><h3>Confusion matrix</h3>{charts.confusion_chart(block['confusion'], names)}</div>")
     if block.get("roc"):
-        figures.append(f"<div><h3>ROC curve</h3>{charts.roc_chart(block['roc'])}</div>")
+        figures.append(f"<div><h3>ROC curve</h3>{charts.roc_chart(block['roc'], names)}</div>")
+    if block.get("points") and block["points"]["actual"]:
+        pts = block["points"]
+        shown = f" ({len(pts['actual'])} of {block['rows']} rows)" if len(pts["actual"]) < block["rows"] else ""
+        figures.append(f"<div><h3>Predicted against actual{shown}</h3>{charts.predicted_actual_chart(pts)}</div>")
+        figures.append(f"<div><h3>Residuals{shown}</h3>{charts.residual_chart(pts)}</div>")
     if figures:
         parts.append(f'<div class="row">{"".join(figures)}</div>')
     return "".join(parts)
@@ -140,7 +165,7 @@ def _input(inp: dict[str, Any]) -> str:
 def _checks(checks: dict[str, Any]) -> str:
     html = ""
     if checks["missing_columns"]:
-        html += _note(f"Feature columns missing from the sample: {', '.join(checks['missing_columns'])}")
+        html += _warning(f"Feature columns missing from the sample: {', '.join(checks['missing_columns'])}")
     if checks["extra_columns"]:
         html += (
             f"<p class='muted'>Extra columns in the sample: {escape(', '.join(checks['extra_columns']))}</p>"
@@ -171,17 +196,18 @@ def _checks(checks: dict[str, Any]) -> str:
     return html
 
 
-def _sample(s: dict[str, Any]) -> str:
+def _sample(s: dict[str, Any], names: dict[str, str]) -> str:
     if s.get("data") is None:
         return _note(s["skipped"]) + _gates(s["gates"], "Sample gates")
     html = f"<p>{escape(s['data'])}: {s['rows']} rows"
     html += f", compared with {escape(s['reference'])}.</p>" if s.get("reference") else ".</p>"
-    for key in ("skipped", "left_out"):
-        if s.get(key):
-            html += _note(s[key])
+    if s.get("skipped"):
+        html += _note(s["skipped"])
+    if s.get("left_out"):
+        html += _warning(s["left_out"])
     html += _gates(s["gates"], "Sample gates")
     if s.get("metrics"):
-        html += "<h3>Metrics on the sample</h3>" + _metrics(s)
+        html += "<h3>Metrics on the sample</h3>" + _metrics(s, names)
     if s.get("checks"):
         html += "<h3>Data checks against the reference</h3>" + _checks(s["checks"])
     return html
@@ -192,13 +218,15 @@ def render_html(report: dict[str, Any]) -> str:
     status = report["status"]
     badge = {"passed": "passed", "failed": "failed"}.get(status, "nogates")
     summary = report["summary"]
+    names = _class_names(report)
     title = f"Readiness: {m['name']} v{m['version']}"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="generator" content="mlready">',
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
-        f'<h1>{escape(title)} <span class="badge {badge}">{escape(status.upper())}</span></h1>',
+        f'<h1>{escape(title)} <span id="verdict" class="badge {badge}" data-status="{escape(status)}">'
+        f"{escape(status.upper())}</span></h1>",
         f"<p class='muted'>{escape(m['task'])} · {escape(m['kind'] or 'model')} · {_input(m['input'])}"
         f" · gates: {summary['passed']} passed, {summary['failed']} failed"
         " · generated by mlready — do not edit</p>",
@@ -211,7 +239,7 @@ def render_html(report: dict[str, Any]) -> str:
             + "</li>"
             for g in failed
         )
-        parts.append(f'<div class="note"><b>Failed gates</b><ul>{items}</ul></div>')
+        parts.append(f'<div class="failures" id="failed-gates"><b>Failed gates</b><ul>{items}</ul></div>')
     parts += [_note(n) for n in report["notes"]]
     parts.append("<h2>Gates</h2>" + _gates(report["gates"], "Evaluation gates"))
     ev = report["eval"]
@@ -219,11 +247,11 @@ def render_html(report: dict[str, Any]) -> str:
     if ev.get("skipped"):
         parts.append(_note(ev["skipped"]))
     else:
-        parts.append(f"<p>{escape(ev['data'])}: {ev['rows']} rows.</p>" + _metrics(ev))
+        parts.append(f"<p>{escape(ev['data'])}: {ev['rows']} rows.</p>" + _metrics(ev, names))
     if report.get("champion"):
         parts.append("<h2>Champion: side by side on the same data</h2>" + _champion(report["champion"], ev))
     parts.append("<h2>Cross-validation</h2>" + _cv(report["cv"]))
     parts.append("<h2>Parity: source model against ONNX</h2>" + _parity(report["parity"]))
-    parts.append("<h2>Real-world sample</h2>" + _sample(report["sample"]))
+    parts.append("<h2>Real-world sample</h2>" + _sample(report["sample"], names))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -112,6 +112,7 @@ def run(ctx: StepContext) -> list[Artifact]:
         name=spec.model_name,
         version=spec.model.version,
         classes=sig.get("classes"),
+        class_names=sig.get("class_names"),
         feature_names=sig.get("feature_names"),
         input_name=first["name"],
         input_datatype=first.get("datatype", "FP32"),
