@@ -20,6 +20,7 @@ from mlready.generators.runtime.derive import runtime_section
 from mlready.generators.runtime.ids import CONFIG_KIND, CONFIG_PATH, STEP_ID
 from mlready.runtime.config import (
     CaptureConfig,
+    FeedbackConfig,
     GrpcLimitsConfig,
     HttpLimitsConfig,
     ModelConfig,
@@ -70,11 +71,14 @@ if TYPE_CHECKING:  # built at import time: a type checker sees them as sections
     GrpcLimitsSpec = Section
     HttpLimitsSpec = Section
     CaptureSpec = Section
+    FeedbackSpec = Section
 else:
     GrpcLimitsSpec = runtime_section(GrpcLimitsConfig, "GrpcLimitsSpec")
     HttpLimitsSpec = runtime_section(HttpLimitsConfig, "HttpLimitsSpec")
     # prediction capture (issue 16): the runtime's checks (the collector URL among them) run at spec read
     CaptureSpec = runtime_section(CaptureConfig, "CaptureSpec")
+    # the feedback API (issue 16 §3): recent predictions joined with true labels posted later
+    FeedbackSpec = runtime_section(FeedbackConfig, "FeedbackSpec")
 
 
 class ServingSpec(Section):
@@ -102,6 +106,7 @@ class ServingSpec(Section):
     grpc_limits: GrpcLimitsSpec = Field(default_factory=GrpcLimitsSpec)
     http_limits: HttpLimitsSpec = Field(default_factory=HttpLimitsSpec)
     capture: CaptureSpec = Field(default_factory=CaptureSpec)
+    feedback: FeedbackSpec = Field(default_factory=FeedbackSpec)
     drift: bool = Field(True, description="count live rows per feature bin and predicted class against the training "
                         "reference (data.train, else data.eval), for the drift rules; off when the spec names no data")
     model_repository: str = Field(IMAGE_MODEL_REPOSITORY, description="model repository path inside the image: "
@@ -158,6 +163,7 @@ def runtime_config(serving: ServingSpec, model_name: str, providers: list[dict[s
         "grpc_limits": serving.grpc_limits.model_dump(mode="json"),
         "http_limits": serving.http_limits.model_dump(mode="json"),
         "capture": serving.capture.model_dump(mode="json"),
+        "feedback": serving.feedback.model_dump(mode="json"),
     }
     return RuntimeConfig.from_dict(data).to_dict()
 

@@ -16,6 +16,7 @@ from mlready.generators.runtime import (
     BatchingSpec,
     CaptureSpec,
     CloudSpec,
+    FeedbackSpec,
     GrpcLimitsSpec,
     HttpLimitsSpec,
     ServingSpec,
@@ -29,6 +30,7 @@ from mlready.runtime.config import (
     CaptureConfig,
     CloudConfig,
     ConfigError,
+    FeedbackConfig,
     GrpcLimitsConfig,
     HttpLimitsConfig,
     ModelConfig,
@@ -53,7 +55,8 @@ PER_MODEL = ("version_policy", "labels", "batching", "warmup")
 PAIRS = [(ThreadsSpec, ThreadConfig, "threads"), (BatchingSpec, BatchingConfig, "batching"),
          (VersionPolicySpec, VersionPolicy, "version_policy"), (AuthSpec, AuthConfig, "auth"),
          (CloudSpec, CloudConfig, "cloud"), (GrpcLimitsSpec, GrpcLimitsConfig, "grpc_limits"),
-         (HttpLimitsSpec, HttpLimitsConfig, "http_limits"), (CaptureSpec, CaptureConfig, "capture")]
+         (HttpLimitsSpec, HttpLimitsConfig, "http_limits"), (CaptureSpec, CaptureConfig, "capture"),
+         (FeedbackSpec, FeedbackConfig, "feedback")]
 
 
 NO_DEFAULT = object()  # a runtime field the config file must give (model_repository): the build supplies it
@@ -167,6 +170,8 @@ _FLOATS = {(w, n) for w, m in [("serving", ServingSpec)] + [(w, s) for s, _, w i
      "serving.capture.url: expected an http:// or https:// URL with a host, got 'ftp://collector'"),
     (["serving.capture.enabled=true", "serving.capture.sink=http"],
      "serving.capture.url: the http sink needs the collector's URL"),
+    (["serving.feedback.max_rows=0"], "serving.feedback.max_rows: expected 1..10000000, got 0"),
+    (["serving.feedback.enabled=true", "serving.workers=2"], "feedback.enabled: needs workers: 1"),
 ])
 def test_runtime_bounds_of_derived_sections_are_located_spec_errors(tmp_path, overrides, expected):
     project = copy_quickstart(tmp_path / "qs")
