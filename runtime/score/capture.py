@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlready.runtime.capture import _named_inputs, _named_outputs
+from mlready.runtime.capture import _InputPlan, _named_outputs
 from mlready.runtime.capture_sinks import dumps
 
 
@@ -33,6 +33,7 @@ class CaptureWriter:
         self.path = path
         self.scorer = scorer
         self.signature = scorer.signature
+        self.plan = _InputPlan(scorer.signature)  # the server's naming of inputs, as its records have them
         self.run = uuid.uuid4().hex[:16]
         self.chunk = 0
         self.file: Any = None
@@ -50,6 +51,6 @@ class CaptureWriter:
                   "time": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
                   "model": sig.name, "version": None if sig.version is None else str(sig.version),
                   "protocol": "batch", "rows": rows, "sample_rate": 1.0,
-                  "inputs": _named_inputs(sig, scored.arrays), "outputs": _named_outputs(self.scorer, scored.result)}
+                  "inputs": self.plan.named(scored.arrays), "outputs": _named_outputs(self.scorer, scored.result)}
         self.chunk += 1
         self.file.write(dumps(record) + b"\n")

@@ -152,3 +152,23 @@ def test_empty_input_writes_an_empty_output(tabular, tmp_path):
 def test_no_build_is_a_usage_error(tmp_path, capsys):
     assert _score(tmp_path, "-i", "x.csv", "-o", "y.csv") == 2
     assert "run `mlready build" in capsys.readouterr().err
+
+
+def test_runtime_entrypoint_equals_the_cli(tabular, tmp_path):
+    """``python -m mlready.runtime.score`` (the image's entrypoint) on a model-repository folder."""
+    import shutil
+    import subprocess
+    import sys
+
+    model = tmp_path / "models" / "churn" / "1"
+    model.mkdir(parents=True)
+    shutil.copy(tabular / "build" / "model" / "model.onnx", model / "model.onnx")
+    shutil.copy(tabular / "build" / "model" / "signature.json", model / "metadata.json")
+    _eval(tabular).to_parquet(tmp_path / "in.parquet", index=False)
+    proc = subprocess.run([sys.executable, "-m", "mlready.runtime.score", "score", "--model", str(model),
+                           "-i", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "a.parquet"),
+                           "--keep", "customer_id"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert _score(tabular, "-i", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "b.parquet"),
+                  "--keep", "customer_id") == 0
+    assert pq.read_table(tmp_path / "a.parquet").equals(pq.read_table(tmp_path / "b.parquet"))
