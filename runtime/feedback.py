@@ -36,6 +36,7 @@ from mlready.runtime.metrics import (
     FEEDBACK_CONFUSION_TOTAL,
     FEEDBACK_CORRECT_TOTAL,
     FEEDBACK_IDS_TOTAL,
+    FEEDBACK_POSITIVE_CLASS,
     FEEDBACK_ROWS_TOTAL,
     FEEDBACK_SQUARED_ERROR,
     METRICS_FEEDBACK,
@@ -75,15 +76,17 @@ class FeedbackStore:
     """Recent predictions by request id (bounded) and the counters labels are joined into."""
 
     def __init__(self, conf: FeedbackConfig, metrics: Any, clock: Any = time.monotonic):
-        from prometheus_client import Counter
+        from prometheus_client import Counter, Gauge
 
         self.conf = conf
         self.clock = clock
         self._held: dict[str, _Prediction] = {}  # insertion order = age order
         self._rows = 0
         self._lock = threading.Lock()
-        self._m = {name: Counter(name[: -len("_total")], help_, labels, registry=metrics.registry)
-                   for name, (_kind, help_, labels) in METRICS_FEEDBACK.items()}
+        self._m = {name: Counter(name[: -len("_total")], help_, labels, registry=metrics.registry) if kind == "counter"
+                   else Gauge(name, help_, labels, registry=metrics.registry, multiprocess_mode="max")
+                   for name, (kind, help_, labels) in METRICS_FEEDBACK.items()}
+        self._models: set[str] = set()  # models whose positive class is exported
 
     # -- the request's side ----------------------------------------------------------------------------------
 
@@ -94,6 +97,8 @@ class FeedbackStore:
         if got is None or got[1].shape[0] == 0:
             return
         entry = _Prediction(self.clock(), mv.name, str(mv.version), got[0], got[1])
+        if mv.name not in self._models:
+            self._positive(mv)
         with self._lock:
             old = self._held.pop(rid, None)  # a client reusing an id: the newest answer is the one labelled
             if old is not None:
@@ -101,6 +106,13 @@ class FeedbackStore:
             self._held[rid] = entry
             self._rows += entry.rows
             self._evict()
+
+    def _positive(self, mv: Any) -> None:
+        """A binary classifier's positive class (``classes[1]``, as the build scores precision, recall and f1)."""
+        self._models.add(mv.name)
+        names = mv.answers.class_names if mv.answers is not None else None
+        if names is not None and len(names) == 2:
+            self._m[FEEDBACK_POSITIVE_CLASS].labels(mv.name, names[1]).set(1)
 
     def _evict(self) -> None:
         oldest = self.clock() - self.conf.max_age_s

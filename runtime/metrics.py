@@ -41,6 +41,7 @@ FEEDBACK_CONFUSION_TOTAL = "mlready_feedback_confusion_total"  # counter, labels
 FEEDBACK_CORRECT_TOTAL = "mlready_feedback_correct_total"  # counter, labels: model, version, class (true positives)
 FEEDBACK_ABS_ERROR = "mlready_feedback_absolute_error_total"  # counter, labels: model, version (sum of |y - y_hat|)
 FEEDBACK_SQUARED_ERROR = "mlready_feedback_squared_error_total"  # counter, labels: model, version
+FEEDBACK_POSITIVE_CLASS = "mlready_feedback_positive_class"  # gauge 1, labels: model, class (binary classifiers)
 FEEDBACK_OUTCOMES = ("joined", "unknown", "duplicate")
 
 METRICS_FEEDBACK: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -53,6 +54,8 @@ METRICS_FEEDBACK: dict[str, tuple[str, str, tuple[str, ...]]] = {
     FEEDBACK_CORRECT_TOTAL: ("counter", "Labelled rows predicted right, per true class.", ("model", "version", "class")),
     FEEDBACK_ABS_ERROR: ("counter", "Sum of absolute errors of labelled regression rows.", ("model", "version")),
     FEEDBACK_SQUARED_ERROR: ("counter", "Sum of squared errors of labelled regression rows.", ("model", "version")),
+    FEEDBACK_POSITIVE_CLASS: ("gauge", "1 for a binary classifier's positive class (the build's precision, recall "
+                              "and f1 are of that class).", ("model", "class")),
 }
 
 # -- label names and values --------------------------------------------------------------------------------

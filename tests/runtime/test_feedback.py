@@ -83,6 +83,8 @@ def test_labels_join_predictions_into_confusion_counts(launch, repo, breast_canc
     confusion = {(d["actual"], d["predicted"]): v for (name, labels), v in m.items()
                  if name == "mlready_feedback_confusion_total" and (d := dict(labels))}
     assert sum(confusion.values()) == 6
+    # the binary classifier's positive class (classes[1]): the build's precision, recall and f1 are of it
+    assert m[key("mlready_feedback_positive_class", model="quickstart", **{"class": "benign"})] == 1
     assert sum(v for (a, p), v in confusion.items() if a != p) == 2  # the two wrong labels
     correct = {dict(labels)["class"]: v for (name, labels), v in m.items() if name == "mlready_feedback_correct_total"}
     assert sum(correct.values()) == 4
@@ -99,6 +101,7 @@ def test_regression_error_sums(launch, repo, mk):
     truth = [y_hat[0] + 1.0, y_hat[1] - 2.0, y_hat[2]]
     assert post(srv, [{"id": "price-1", "value": truth}], model="price").json()["joined"] == 1
     m = metrics(srv)
+    assert not any(name == "mlready_feedback_positive_class" for name, _ in m)  # a regression model has none
     assert m[key("mlready_feedback_rows_total", model="price", version="1")] == 3
     assert m[key("mlready_feedback_absolute_error_total", model="price", version="1")] == pytest.approx(3.0, abs=1e-4)
     assert m[key("mlready_feedback_squared_error_total", model="price", version="1")] == pytest.approx(5.0, abs=1e-3)
