@@ -23,12 +23,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import orjson
 from mlready.runtime.capture_sinks import make_sink
 from mlready.runtime.config import CaptureConfig
 from mlready.runtime.metrics import Metrics
 
 log = logging.getLogger("mlready.runtime.capture")
 
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
 LOG_EVERY_S = 10.0  # the most one drop log line per this many seconds
 REDACTED = "[redacted]"
 _ID = re.compile(r"[\x21-\x7e]{1,128}")  # printable ASCII, no spaces: safe to echo in a header and to record
@@ -60,6 +62,7 @@ class Capture:
         self._unlogged = {r: 0 for r in self._dropped}
         self._logged_at = 0.0
         self._redact, self._drop = frozenset(conf.redact), frozenset(conf.drop)
+        self._plans: dict[int, _InputPlan] = {}  # by id(signature), used by the writer thread only
         self._thread = threading.Thread(target=self._run, name="mlready-capture", daemon=True)
         self._thread.start()
 
@@ -134,7 +137,10 @@ class Capture:
                result: dict[str, Any]) -> dict[str, Any]:
         """The record of one request (the format is documented in ``runtime/README.md``)."""
         rows = _rows(arrays)
-        inputs = _named_inputs(mv.signature, arrays)
+        plan = self._plans.get(id(mv.signature))
+        if plan is None or plan.signature is not mv.signature:  # one plan per served signature
+            plan = self._plans[id(mv.signature)] = _InputPlan(mv.signature)
+        inputs = plan.named(arrays)
         outputs = _named_outputs(mv, result)
         if self._redact or self._drop:
             inputs, outputs = self._filter(inputs, rows), self._filter(outputs, rows)
@@ -169,25 +175,58 @@ def _rows(arrays: dict[str, np.ndarray]) -> int:
     return 0
 
 
-def _named_inputs(signature: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Inputs as columns keyed by feature name (the signature's ``features``), else by model input name."""
-    features = signature.features
-    if not features:
-        return dict(arrays)
-    columns: dict[str, Any] = {}
-    transposed: dict[str, np.ndarray] = {}
-    for f in features:
-        arr = arrays.get(f.input)
-        if arr is None:
-            continue
-        if f.index is None:
-            columns[f.name] = arr.reshape(-1) if arr.dtype != object else arr.reshape(-1).tolist()
-            continue
-        t = transposed.get(f.input)
-        if t is None:  # one copy per input: each feature's column is then a contiguous row
-            t = transposed[f.input] = np.ascontiguousarray(arr.reshape(arr.shape[0], -1).T)
-        columns[f.name] = t[f.index] if t.dtype != object else t[f.index].tolist()
-    return columns
+class _InputPlan:
+    """How one signature's inputs become named columns: per model input, the features it carries (name and
+    index; index None: the input is that one column)."""
+
+    def __init__(self, signature: Any):
+        self.signature = signature
+        groups: dict[str, list[tuple[str, int | None]]] = {}
+        for f in signature.features or ():
+            groups.setdefault(f.input, []).append((f.name, f.index))
+        self.groups = []
+        for name, feats in groups.items():
+            in_order = [i for _, i in feats] == list(range(len(feats)))  # every column, in order: one zip
+            self.groups.append((name, tuple(n for n, _ in feats), tuple(i for _, i in feats), in_order))
+
+    def named(self, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Inputs as columns keyed by feature name, else (no ``features``) by model input name.
+
+        A numeric input is written once by orjson, transposed (one JSON list per feature), and cut into its
+        columns: orjson's shortest float32 text and no Python object per value or per feature."""
+        if not self.groups:
+            return dict(arrays)
+        out: dict[str, Any] = {}
+        for name, names, indices, in_order in self.groups:
+            arr = arrays.get(name)
+            if arr is None:
+                continue
+            if arr.size == 0:
+                out.update((n, []) for n in names)
+                continue
+            if arr.dtype == object:  # text: plain lists
+                flat = arr.reshape(arr.shape[0] if arr.ndim else 1, -1)
+                out.update((n, (flat[:, i] if i is not None else flat.reshape(-1)).tolist())
+                           for n, i in zip(names, indices, strict=True))
+                continue
+            cols = _columns(arr)
+            if in_order and len(cols) == len(names):
+                out.update(zip(names, map(orjson.Fragment, cols), strict=True))
+            elif indices == (None,):
+                out[names[0]] = orjson.Fragment(orjson.dumps(np.ascontiguousarray(arr.reshape(-1)), option=_NUMPY))
+            else:
+                out.update((n, orjson.Fragment(cols[i]) if i is not None and i < len(cols) else [])
+                           for n, i in zip(names, indices, strict=True))
+        return out
+
+
+def _columns(arr: np.ndarray) -> list[bytes]:
+    """The JSON text of each column of a numeric ``[rows, ..., n]`` array: the transposed array written by
+    orjson and cut at ``],[`` (numbers hold no brackets; NUL is never in its output); [] without rows."""
+    if arr.ndim == 0 or arr.shape[0] == 0:
+        return []
+    text = orjson.dumps(np.ascontiguousarray(arr.reshape(arr.shape[0], -1).T), option=_NUMPY)
+    return text[1:-1].replace(b"],[", b"]\0[").split(b"\0")
 
 
 def _named_outputs(mv: Any, result: dict[str, Any]) -> dict[str, Any]:

@@ -276,3 +276,52 @@ def test_shadow_stable_and_candidate_records_join_by_request_id(launch, mk, tmp_
                 answer["probabilities"])
     differ = [rid for rid, (s, c) in joined.items() if s["outputs"]["probabilities"] != c["outputs"]["probabilities"]]
     assert len(differ) >= 10  # two different models: the join pairs different answers
+
+
+def test_record_names_every_kind_of_feature_binding(tmp_path):
+    """Per-column inputs (numeric and text), a matrix input whose features are not in column order, and an
+    empty request: each feature's column is its own values (the writer's orjson fast path cut right)."""
+    import io
+
+    import numpy as np
+    from mlready.runtime.capture import Capture
+    from mlready.runtime.capture_sinks import StdoutSink, dumps
+    from mlready.runtime.config import CaptureConfig
+    from mlready.runtime.metrics import create_metrics
+    from mlready.runtime.signature import Signature
+
+    sig = Signature.from_dict({
+        "inputs": [{"name": "age", "datatype": "INT64", "shape": [-1, 1]},
+                   {"name": "state", "datatype": "BYTES", "shape": [-1, 1]},
+                   {"name": "num", "datatype": "FP32", "shape": [-1, 2]}],
+        "outputs": [{"name": "variable", "datatype": "FP32", "shape": [-1, 1]}],
+        "features": [{"name": "age", "datatype": "INT64", "input": "age", "index": None},
+                     {"name": "state", "datatype": "BYTES", "input": "state", "index": None},
+                     {"name": "income", "datatype": "FP32", "input": "num", "index": 1},
+                     {"name": "debt", "datatype": "FP32", "input": "num", "index": 0}]})
+
+    class Version:  # what the writer reads of a served model version
+        name, version, signature, answers = "churn", 3, sig, None
+
+    out = io.BytesIO()
+    conf = CaptureConfig(enabled=True, sink="stdout", redact=("state",), drop=("debt",))
+    cap = Capture(conf, create_metrics(), sink=StdoutSink(conf, out))
+    try:
+        arrays = {"age": np.array([[40], [7]], dtype=np.int64), "state": np.array([["NY"], ["CA"]], dtype=object),
+                  "num": np.array([[0.1, 52.5], [np.nan, 1e-7]], dtype=np.float32)}
+        rec = cap.record(0.0, "r1", "v2-rest", Version, arrays, {"variable": np.array([[1.5], [2.5]])})
+        empty = cap.record(0.0, "r2", "v2-rest", Version, {k: v[:0] for k, v in arrays.items()}, {})
+        cap.sink.write([rec, empty])
+    finally:
+        cap.close()
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert first["inputs"] == {"age": [40, 7], "state": ["[redacted]"] * 2, "income": [52.5, 1e-7]}
+    assert first["outputs"] == {"variable": [[1.5], [2.5]]}
+    assert (first["time"], first["version"], first["rows"]) == ("1970-01-01T00:00:00.000000Z", "3", 2)
+    assert second["inputs"] == {"age": [], "state": [], "income": []} and second["rows"] == 0
+    plain = Capture(CaptureConfig(enabled=True, sink="stdout"), create_metrics(), sink=StdoutSink(conf, out))
+    try:  # nothing dropped: the matrix's other column, a missing value as null
+        rec = plain.record(0.0, "r3", "v2-rest", Version, arrays, {})
+    finally:
+        plain.close()
+    assert json.loads(dumps(rec))["inputs"]["debt"] == [pytest.approx(0.1), None]

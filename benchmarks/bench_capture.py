@@ -1,0 +1,115 @@
+"""Prediction capture benchmark (issue 16): throughput with ``capture`` at sample rate 1.0 and the file sink vs
+capture off, on the serving benchmark's small model, side by side in one run.
+
+    .venv/bin/python benchmarks/bench_capture.py [--duration 8] [--rounds 3] [--connections 32]
+
+The model is bench_serving.py's section 0 model (the quickstart's MLP, scaler + 30->64->32->2, as ONNX), given
+a signature with the breast cancer feature names and class names, so a capture record names its 30 inputs and
+its label and probabilities as the build's would. Three mlready servers with bench_serving.py's settings (auth
+on, batching on) are measured in alternating ``wrk`` rounds with batch-1 JSON: capture off, capture on (file
+sink, sample rate 1.0), and capture on at sample rate 0.1. The goal: capture on >= 90% of capture off's req/s.
+After the run, the records written and dropped (``/metrics``) are printed: a throughput bought by dropping
+records would show there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bench_serving as bs  # noqa: E402  (the process, wrk and table helpers)
+from bench_serving import models  # noqa: E402
+
+
+def signature(onx) -> dict:
+    """The build's kind of signature for the quickstart MLP: tensors from onnxruntime, feature and class names."""
+    import onnxruntime as ort
+    from mlready.runtime.signature import Signature
+    from sklearn.datasets import load_breast_cancer
+
+    sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    sig = Signature.from_session(sess, "quickstart", 1).to_dict()
+    data = load_breast_cancer()
+    return {**sig, "task": "classification", "classes": [0, 1], "class_names": list(map(str, data.target_names)),
+            "feature_names": list(map(str, data.feature_names))}
+
+
+def server(work: Path, name: str, repo: Path, capture: dict | None) -> bs.Server:
+    """bench_serving.mlready_server's settings plus ``capture``."""
+    cfg = {"model_repository": str(repo), "host": "127.0.0.1", "http_port": bs.free_port(),
+           "grpc_port": bs.free_port(), "poll_interval_s": 0, "log_level": "warning",
+           "default_model": {"batching": {"enabled": True, "max_batch_size": 64}},
+           "auth": {"token_env": "MLREADY_BENCH_TOKEN", "open_health": True, "open_metrics": True},
+           **({"capture": capture} if capture else {})}
+    path = work / f"{name.replace(' ', '_')}.json"
+    path.write_text(json.dumps(cfg))
+    return bs.start(name, [bs.PY, "-m", "mlready.runtime", "--config", str(path)],
+                    f"http://127.0.0.1:{cfg['http_port']}", "/v2/health/ready", "/v1/models/quickstart:predict",
+                    work / f"{path.stem}.log", env={"MLREADY_BENCH_TOKEN": bs.TOKEN})
+
+
+def capture_counts(s: bs.Server) -> str:
+    with urllib.request.urlopen(s.url + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    lines = [x for x in text.splitlines() if x.startswith(("mlready_capture_records_total{",
+                                                           "mlready_capture_dropped_total{"))]
+    return "; ".join(lines) or "no capture metrics"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=float, default=8.0, help="seconds per wrk run")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--keep", action="store_true", help="keep the work dir (and the capture files)")
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk missing: run tools/install-system-deps.sh", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="mlready-bench-capture-"))
+    servers: list[bs.Server] = []
+    try:
+        import os
+
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; work dir {work}")
+        small, X = models.quickstart_mlp()
+        repo = work / "repo"
+        models.write_version(repo, "quickstart", 1, small, signature(small))
+        lua = work / "post.lua"
+        lua.write_text(bs.LUA)
+        body = work / "body.json"
+        body.write_text(json.dumps({"instances": X[:1].tolist()}))
+        file_sink = {"enabled": True, "sink": "file", "sample_rate": 1.0, "directory": str(work / "capture")}
+        servers = [server(work, "capture off", repo, None),
+                   server(work, "capture on (file, 1.0)", repo, file_sink),
+                   server(work, "capture on (file, 0.1)", repo,
+                          {**file_sink, "sample_rate": 0.1, "directory": str(work / "capture-0.1")})]
+        print(f"\nthe quickstart's MLP, wrk {args.connections} connections, batch-1 JSON, "
+              f"{args.rounds} x {args.duration:.0f}s alternating")
+        by = bs.measure(servers, body, lua, args.connections, args)
+        off, on = by["capture off"]["rps"], by["capture on (file, 1.0)"]["rps"]
+        bs.goal("capture on (file, sample rate 1.0) >= 90% of capture off", on >= 0.9 * off,
+                f"{on:.0f} vs {off:.0f} req/s = {on / off:.1%}")
+        for s in servers[1:]:
+            print(f"  {s.name}: {capture_counts(s)}")
+        files = sorted((work / "capture").glob("capture-*.jsonl"))
+        size = sum(f.stat().st_size for f in files)
+        print(f"  capture files (rate 1.0): {len(files)}, {size / 1e6:.1f} MB")
+        return 0
+    finally:
+        for s in servers:
+            s.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
