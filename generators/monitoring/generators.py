@@ -33,6 +33,14 @@ class PrometheusRulesGenerator(Generator[PrometheusSpec]):
     config_model = PrometheusSpec
     description = "Prometheus alert rules for the model server, with the SLO from the spec"
 
+    def validate(self, spec) -> list:
+        from mlready.engine.errors import SpecProblem
+        from mlready.generators._shared.drift_rules import drift_active, drift_problems
+
+        if not self.config(spec).enabled or not drift_active(spec):
+            return []
+        return [SpecProblem("", key, message) for key, message in drift_problems(spec)]
+
     def steps(self, spec) -> list[Step]:
         cfg = self.config(spec)
 
@@ -41,7 +49,8 @@ class PrometheusRulesGenerator(Generator[PrometheusSpec]):
                                   header=ctx.header("#"))]
 
         return [Step(id=RULES_STEP, run=run, config={"cfg": cfg, "model": spec.model_name,
-                     "project": spec.project}, reads=("project", "model.name"),
+                     "project": spec.project},
+                     reads=("project", "model.name", "data", "readiness.sample.gates", "serving.drift"),
                      description="Prometheus alert rules")]
 
 

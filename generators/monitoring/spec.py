@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import re
+
 from mlready.engine.plugin import Section
-from pydantic import Field
+from pydantic import Field, field_validator
 
 DURATION = r"^([0-9]+(ms|s|m|h|d|w|y))+$"  # a Prometheus duration
 
@@ -16,6 +18,29 @@ class SloSpec(Section):
     p99_latency_seconds: float = Field(0.5, gt=0, description="p99 request latency must stay below this")
     error_ratio: float = Field(0.01, gt=0, le=1, description="share of requests answered 5xx that is tolerated")
     window: str = Field("5m", pattern=DURATION, description="rate window of the SLO expressions")
+
+
+def _seconds(duration: str) -> float:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", duration))
+
+
+class DriftRulesSpec(Section):
+    """Live drift rules (recording rules: PSI per feature and of the predictions; alerts MlreadyFeatureDrift and
+    MlreadyPredictionShift at the threshold of the build's ``drift.psi.max`` gate)."""
+
+    enabled: bool = Field(True, description="emit the drift rules when the server counts (serving.drift and data)")
+    window: str = Field("1h", pattern=DURATION, description="the live rows PSI is computed over")
+    alert_for: str = Field("15m", pattern=DURATION, description="how long PSI must stay above the threshold")
+    min_rows: int = Field(100, ge=1, le=1_000_000_000, description="rows in the window before an alert can fire")
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        if not 10 <= _seconds(v) <= 90 * 86400:
+            raise ValueError(f"{v!r}: expected a window between 10s and 90d (it must span several scrapes; "
+                             "Prometheus keeps 15d by default)")
+        return v
 
 
 class PrometheusSpec(Section):
@@ -30,6 +55,7 @@ class PrometheusSpec(Section):
     no_traffic_window: str = Field("10m", pattern=DURATION, description="rate window of the no-traffic alert")
     load_failed_for: str = Field("0m", pattern=DURATION)
     runbook_url: str = Field("", description="base URL of the runbooks; the alert name is appended")
+    drift: DriftRulesSpec = Field(default_factory=DriftRulesSpec)
 
 
 class GrafanaSpec(Section):

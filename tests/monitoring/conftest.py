@@ -32,3 +32,24 @@ def built(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         return api.build(project, OVERRIDES, out=project / "build").out_dir
     finally:
         mp.undo()
+
+
+#: the drift tests' build: the quickstart with its data (the reference), short drift windows, and a drift gate
+#: tighter than the default so the tests can tell the gate's threshold (0.2) from the default (0.25)
+DRIFT_OVERRIDES = ["+monitoring=grafana", "readiness.enabled=false", "data.sample=data/eval.csv",
+                   "readiness.sample.gates=['drift.psi.max <= 0.2']", "monitoring.prometheus.drift.window=20s",
+                   "monitoring.prometheus.drift.alert_for=5s", "monitoring.prometheus.drift.min_rows=20"]
+
+
+@pytest.fixture(scope="session")
+def drift_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from mlready.engine import api
+
+    dest = tmp_path_factory.mktemp("drift") / "project"
+    shutil.copytree(QUICKSTART, dest, ignore=shutil.ignore_patterns("build", ".mlready"))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLREADY_CACHE_DIR", str(tmp_path_factory.mktemp("drift-cache")))
+    try:
+        return api.build(dest, DRIFT_OVERRIDES, out=dest / "build").out_dir
+    finally:
+        mp.undo()
