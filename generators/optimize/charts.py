@@ -23,7 +23,9 @@ def bar_chart(title: str, unit: str, bars: list[tuple[str, float, str]], line: t
     """Horizontal bars ``(label, value, verdict)``; ``line`` is a reference value drawn across (a budget).
     ``zoom`` starts the axis just below the smallest value (for accuracies that differ in the third digit)."""
     label_w, bar_w, row_h, top = 230, 420, 24, 34
-    height = top + row_h * len(bars) + 26
+    bottom = top + row_h * len(bars)
+    notes = [n for n in (line is not None, zoom) if n]  # each note under the bars gets its own line
+    height = bottom + 10 + 16 * len(notes)
     values = [v for _, v, _ in bars] + ([line[0]] if line else [])
     hi = max(values) if values else 1.0
     lo = min(0.0, min(values)) if values else 0.0
@@ -43,19 +45,23 @@ def bar_chart(title: str, unit: str, bars: list[tuple[str, float, str]], line: t
         y = top + i * row_h
         color = COLORS.get(verdict, COLORS["accepted"])
         w = max(1.0, x(value) - x(lo))
-        out.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" fill="{INK}">{escape(label)}</text>')
+        shown = label if len(label) <= 32 else label[:31] + "…"  # a longer name would run off the left edge
+        out.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" fill="{INK}">{escape(shown)}</text>')
         out.append(f'<rect x="{x(lo):.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{color}" rx="2">'
                    f'<title>{escape(label)}: {_fmt(value)} {escape(unit)} ({escape(verdict)})</title></rect>')
         out.append(f'<text x="{x(lo) + w + 6:.1f}" y="{y + 15}" fill="{INK}">{_fmt(value)}</text>')
+    text_y = bottom + 16
     if line is not None:
         lx = x(line[0])
-        out.append(f'<line x1="{lx:.1f}" x2="{lx:.1f}" y1="{top - 4}" y2="{top + row_h * len(bars)}" '
+        out.append(f'<line x1="{lx:.1f}" x2="{lx:.1f}" y1="{top - 4}" y2="{bottom}" '
                    f'stroke="{INK}" stroke-dasharray="4 3"/>')
-        out.append(f'<text x="{lx:.1f}" y="{top + row_h * len(bars) + 16}" text-anchor="middle" '
-                   f'fill="{INK}">{escape(line[1])}</text>')
+        # anchored so the label stays over the bars' area whichever end the line is near
+        anchor = "start" if lx < label_w + 90 else "end" if lx > label_w + bar_w - 90 else "middle"
+        out.append(f'<text x="{lx:.1f}" y="{text_y}" text-anchor="{anchor}" fill="{INK}">{escape(line[1])}</text>')
+        text_y += 16
     if zoom:
-        out.append(f'<text x="{label_w}" y="{top + row_h * len(bars) + 16}" fill="#57606a">axis from {_fmt(lo)}</text>')
-    out.append(f'<line x1="{label_w}" x2="{label_w}" y1="{top - 4}" y2="{top + row_h * len(bars)}" stroke="{GRID}"/>')
+        out.append(f'<text x="{label_w}" y="{text_y}" fill="#57606a">axis from {_fmt(lo)}</text>')
+    out.append(f'<line x1="{label_w}" x2="{label_w}" y1="{top - 4}" y2="{bottom}" stroke="{GRID}"/>')
     out.append("</svg>")
     return "".join(out)
 

@@ -6,16 +6,40 @@ charts."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
 import pytest
+from mlready.engine import api
+from mlready.generators.model import ModelGenerator
+from mlready.generators.optimize import OptimizeGenerator
 from mlready.generators.readiness import charts
 from PIL import Image
 
 from tests.support.browser import render
 
 pytestmark = pytest.mark.tools  # headless Chromium
+
+#: every chart's labels as laid out by the browser: a label running out of its chart, or two unrotated labels
+#: whose boxes intersect (rotated column labels are only checked to stay inside)
+OVERLAPS = """
+[...document.querySelectorAll('svg')].flatMap(svg => {
+  const name = svg.getAttribute('aria-label'), frame = svg.getBoundingClientRect(), out = [];
+  const texts = [...svg.querySelectorAll('text')].map(t => [t.textContent, t.getBoundingClientRect(), t.hasAttribute('transform')]);
+  for (const [s, r] of texts) {
+    if (r.left < frame.left - 1 || r.right > frame.right + 1 || r.top < frame.top - 1 || r.bottom > frame.bottom + 1)
+      out.push(`${name}: '${s}' runs out of its chart`);
+  }
+  const flat = texts.filter(t => !t[2]);
+  for (let i = 0; i < flat.length; i++) for (let j = i + 1; j < flat.length; j++) {
+    const [a, ra] = flat[i], [b, rb] = flat[j];
+    if (ra.left < rb.right - 1 && rb.left < ra.right - 1 && ra.top < rb.bottom - 1 && rb.top < ra.bottom - 1)
+      out.push(`${name}: '${a}' overlaps '${b}'`);
+  }
+  return out;
+})
+"""
 
 FACTS = {
     "verdict": "document.querySelector('#verdict')?.dataset.status",
@@ -27,6 +51,7 @@ FACTS = {
     "roc": "document.querySelector('svg[aria-label=\"ROC curve\"]')?.textContent",
     "points": "document.querySelectorAll('svg[aria-label=\"predicted against actual\"] circle').length",
     "overflow": "document.documentElement.scrollWidth > document.documentElement.clientWidth",
+    "overlaps": OVERLAPS,
 }
 
 
@@ -37,6 +62,7 @@ def rendered(page: Path):
     assert image.width >= 1000 and image.height > 600
     assert len(image.getcolors(1 << 20) or []) > 20  # drawn: text, bars and charts, not a blank page
     assert shot.values["overflow"] is False  # nothing runs off the page sideways
+    assert shot.values["overlaps"] == []
     return shot.values
 
 
@@ -97,3 +123,16 @@ def test_regression_report_has_predicted_actual_and_residual_charts(project, dia
     assert facts["verdict"] == "passed"
     assert {"predicted against actual", "residuals"} <= set(facts["svgs"])
     assert facts["points"] == len(diabetes["eval"])
+
+
+def test_optimization_report_renders_without_overlapping_labels(cancer_project):
+    root = cancer_project()
+    quick = ["optimize.measure.rounds=3", "optimize.measure.latency_runs=20", "optimize.measure.throughput_runs=3",
+             "optimize.measure.throughput_batch=32", "optimize.measure.memory=false"]
+    api.build(root, ["optimize=graph", *quick], generators=[ModelGenerator(), OptimizeGenerator()], run_hooks=False)
+    report = json.loads((root / "build" / "reports" / "optimization.json").read_text())
+    floor = report["candidates"][0]["quality"]["value"] - report["budget"]["max_accuracy_drop"]
+    assert all(c["quality"]["value"] > floor for c in report["candidates"] if "quality" in c)  # the floor starts the zoomed axis
+    facts = rendered(root / "build" / "reports" / "optimization.html")  # the floor's label met 'axis from' here
+    assert facts["verdict"] == report["chosen"]
+    assert sum(1 for s in facts["svgs"] if s) == 5
