@@ -99,13 +99,21 @@ def command(project: str, out: str | None, input_path: str, output_path: str, ke
       mlready score -C . -i incoming/ -o preds.csv --bad-rows skip --capture captured.jsonl
       mlready score -C . -i big.parquet -o preds.parquet --engine spark -j 8
     """
-    from mlready.runtime.score.stream import ScoreOptions
+    from mlready.engine.errors import MlreadyError
+    from mlready.runtime.score.stream import ScoreOptions, interrupt_on_sigterm
 
+    class Interrupted(MlreadyError):
+        exit_code = 130
+
+    interrupt_on_sigterm()
     options = ScoreOptions(keep=list(keep) or None, bad_rows=bad_rows,
                            bad_rows_file=Path(bad_rows_file) if bad_rows_file else None,
                            capture=Path(capture) if capture else None, chunk_rows=chunk_rows, progress=progress)
-    report = score(project, input_path, output_path, out, engine=engine, jobs=jobs, options=options,
-                   spark_master=spark_master)
+    try:
+        report = score(project, input_path, output_path, out, engine=engine, jobs=jobs, options=options,
+                       spark_master=spark_master)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: nothing was written to {output_path}") from None
     if engine == "spark":
         click.echo(f"scored {report:,} rows on Spark -> {output_path}", err=True)
         return

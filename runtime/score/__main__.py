@@ -32,8 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--chunk-rows must be >= 1 and --jobs >= 0")
 
     from mlready.runtime.score.scorer import ScoreError, TableScorer
-    from mlready.runtime.score.stream import ScoreOptions, score_files
+    from mlready.runtime.score.stream import ScoreOptions, interrupt_on_sigterm, score_files
 
+    interrupt_on_sigterm()
     try:
         scorer = TableScorer.load(args.model, threads=args.jobs)
         report = score_files(scorer, args.input, args.output, ScoreOptions(

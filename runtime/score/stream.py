@@ -51,6 +51,16 @@ class ScoreReport:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
+def interrupt_on_sigterm() -> None:
+    """SIGTERM (Kubernetes stopping a Job's pod, ``kill``) unwinds like Ctrl-C: the temporary files go."""
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def input_files(path: Path) -> list[Path]:
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)

@@ -172,3 +172,28 @@ def test_runtime_entrypoint_equals_the_cli(tabular, tmp_path):
     assert _score(tabular, "-i", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "b.parquet"),
                   "--keep", "customer_id") == 0
     assert pq.read_table(tmp_path / "a.parquet").equals(pq.read_table(tmp_path / "b.parquet"))
+
+
+def test_interrupted_run_leaves_no_output_and_no_temporary_file(tabular, tmp_path):
+    """SIGTERM (a Job's pod stopped) mid-run: exit 130, neither the output nor its temporary file remains."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    frame = _eval(tabular)
+    big = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(pa.concat_tables([big] * 400), tmp_path / "in.parquet")  # 200,000 rows
+    out = tmp_path / "preds.parquet"
+    cli = str(__import__("pathlib").Path(sys.executable).with_name("mlready"))
+    proc = subprocess.Popen([cli, "score", "-C", str(tabular), "-i", str(tmp_path / "in.parquet"), "-o", str(out),
+                             "--chunk-rows", "200", "--no-progress"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".preds.parquet.*.tmp")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "finished before it could be interrupted"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert f"interrupted: nothing was written to {out}" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
