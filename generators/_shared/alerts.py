@@ -88,9 +88,10 @@ def alert_rule_groups(spec) -> list[dict[str, Any]]:
     """The rule groups for this spec's model (the ``groups`` of a Prometheus rule file / PrometheusRule)."""
     cfg = spec.section("monitoring.prometheus")
     model = spec.model_name
+    from mlready.generators._shared.accuracy_rules import accuracy_rule_groups
     from mlready.generators._shared.drift_rules import drift_rule_groups
 
     return [{
         "name": f"mlready-{spec.project.name}",
         "rules": [_rule(a, model, cfg) for a in alerts(model, cfg)],
-    }, *drift_rule_groups(spec)]
+    }, *drift_rule_groups(spec), *accuracy_rule_groups(spec)]

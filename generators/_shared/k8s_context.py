@@ -177,7 +177,8 @@ def env_namespace(ctx: BundleContext, env: str, current_env: str, current_ns: st
 
 #: what a step rendering the bundle's objects (the k8s bundle, the Helm chart) reads besides its own section
 BUNDLE_READS = ("target.k8s", "env", "project", "model.name", "serving", "target.docker", "monitoring.prometheus",
-                "monitoring.grafana", "data", "readiness.sample.gates")  # the last two: the drift alert rules
+                "monitoring.grafana", "data", "readiness.sample.gates",  # data, sample gates: the drift alert rules
+                "readiness.gates")  # with the sample gates: the live accuracy alert rules
 
 
 def bundle_step_config(spec: Any) -> dict[str, Any]:

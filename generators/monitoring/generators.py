@@ -50,7 +50,8 @@ class PrometheusRulesGenerator(Generator[PrometheusSpec]):
 
         return [Step(id=RULES_STEP, run=run, config={"cfg": cfg, "model": spec.model_name,
                      "project": spec.project},
-                     reads=("project", "model.name", "data", "readiness.sample.gates", "serving.drift"),
+                     reads=("project", "model.name", "data", "readiness.sample.gates", "serving.drift",
+                            "readiness.gates", "serving.feedback"),
                      description="Prometheus alert rules")]
 
 

@@ -43,6 +43,23 @@ class DriftRulesSpec(Section):
         return v
 
 
+class AccuracyRulesSpec(Section):
+    """Live accuracy rules (``_shared/accuracy_rules.py``): the readiness gates on model metrics (accuracy,
+    precision, recall, f1 and their macro/weighted forms, mae, rmse) as alerts on the feedback the server joins
+    (``serving.feedback``); ``MlreadyLiveGateFailing{metric}`` fires when the live metric fails its gate."""
+
+    enabled: bool = Field(True, description="emit the accuracy rules when the server takes feedback")
+    window: str = Field("1h", pattern=DURATION, description="the labelled rows the live metrics are computed over")
+    alert_for: str = Field("15m", pattern=DURATION, description="how long the live metric must fail its gate")
+    min_rows: int = Field(100, ge=1, le=1_000_000_000,
+                          description="labelled rows in the window before an alert can fire")
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        return DriftRulesSpec._window(v)  # the same bounds: several scrapes, within Prometheus' retention
+
+
 class PrometheusSpec(Section):
     """Prometheus alert rules (kind ``prometheus-rules``)."""
 
@@ -55,6 +72,7 @@ class PrometheusSpec(Section):
     no_traffic_window: str = Field("10m", pattern=DURATION, description="rate window of the no-traffic alert")
     load_failed_for: str = Field("0m", pattern=DURATION)
     runbook_url: str = Field("", description="base URL of the runbooks; the alert name is appended")
+    accuracy: AccuracyRulesSpec = Field(default_factory=AccuracyRulesSpec)
     drift: DriftRulesSpec = Field(default_factory=DriftRulesSpec)
 
 
