@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import orjson
-from mlready.runtime.score.capture import CaptureWriter
 from mlready.runtime.score.scorer import ScoreError, TableScorer
 
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
@@ -187,6 +186,8 @@ def score_files(scorer: TableScorer, input_path: str | Path, output_path: str | 
                 bad_writer.write("file,row,column,reason,values\n")
             capture = None
             if capture_file is not None:
+                from mlready.runtime.score.capture import CaptureWriter
+
                 capture = stack.enter_context(CaptureWriter(capture_file.tmp, scorer))
             for path in files:
                 _score_file(scorer, path, opts, writer, bad_writer, capture, report, progress)
@@ -206,7 +207,7 @@ def score_files(scorer: TableScorer, input_path: str | Path, output_path: str | 
 
 
 def _score_file(scorer: TableScorer, path: Path, opts: ScoreOptions, writer: _TableWriter, bad_writer: Any,
-                capture: CaptureWriter | None, report: ScoreReport, progress: _Progress) -> None:
+                capture: Any, report: ScoreReport, progress: _Progress) -> None:
     import pyarrow as pa
 
     features = scorer.feature_names
