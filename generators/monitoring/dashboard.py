@@ -60,6 +60,30 @@ def _panels(slo_p99: float, slo_errors: float) -> list[tuple[str, str, str, list
     ]
 
 
+def _drift_panels(spec) -> list[tuple[str, str, str, list[tuple[str, str]], dict]]:
+    """The drift panels (the drift recording rules' series), when the server counts drift."""
+    from mlready.generators._shared import drift_rules as d
+
+    if not d.drift_active(spec):
+        return []
+    _, threshold, source = d.drift_threshold(spec)
+    window = spec.section("monitoring.prometheus").drift.window
+    feats = f'{{{m.LABEL_MODEL}="$model", {m.LABEL_FEATURE}!="{m.PREDICTION_FEATURE}"}}'
+    pred = f'{{{m.LABEL_MODEL}="$model", {m.LABEL_FEATURE}="{m.PREDICTION_FEATURE}"}}'
+    thr = {"thresholds": {"mode": "absolute", "steps": [
+        {"color": "green", "value": None}, {"color": "red", "value": threshold}]}}
+    why = f"PSI over {window} against the training reference; alert above {threshold:g} ({source})."
+    return [
+        ("Drift per feature (PSI)", "short", f"Each feature's {why}", [(f"{d.PSI}{feats}", "{{feature}}")], thr),
+        ("Top drifting features", "short", f"The 5 features with the highest {why}",
+         [(f"topk(5, {d.PSI}{feats})", "{{feature}}")], thr),
+        ("Prediction shift (PSI)", "short", f"The predictions' {why}", [(f"{d.PSI}{pred}", "predictions")], thr),
+        ("Predicted classes / output bins: live vs reference", "percentunit",
+         f"Share of the predictions per class (or output bin) over {window}, and in the training reference.",
+         [(f"{d.LIVE_SHARE}{pred}", "live {{bin}}"), (f"{d.REFERENCE_SHARE}{pred}", "reference {{bin}}")], {}),
+    ]
+
+
 def _panel(pid: int, title: str, unit: str, desc: str, exprs: list[tuple[str, str]], extra: dict) -> dict:
     refs = "ABCDEFGH"
     return {
@@ -109,7 +133,8 @@ def dashboard(spec, cfg: GrafanaSpec, slo: PrometheusSpec) -> dict[str, Any]:
         _query_var("version", "Version", f"label_values({state}, {m.LABEL_VERSION})", multi=True, current=""),
         _query_var("job", "Job", f"label_values({state}, job)", multi=True, current=""),
     ]
-    panels = [_panel(i, *p) for i, p in enumerate(_panels(slo.slo.p99_latency_seconds, slo.slo.error_ratio), 1)]
+    panels = [_panel(i, *p) for i, p in enumerate(
+        _panels(slo.slo.p99_latency_seconds, slo.slo.error_ratio) + _drift_panels(spec), 1)]
     return {
         "annotations": {"list": [{
             "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,

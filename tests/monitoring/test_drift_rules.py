@@ -135,3 +135,18 @@ def test_a_drift_window_or_threshold_that_makes_no_sense_is_a_spec_error(project
         api.validate(project, ["+monitoring=grafana", "data.train=data/train.csv", "data.sample=data/eval.csv",
                                override])
     assert message in str(err.value)
+
+
+def test_the_dashboard_gets_drift_panels_that_validate(drift_built: Path) -> None:
+    import json
+
+    from .grafana_schema import dashboard_problems
+
+    doc = json.loads((drift_built / "monitoring/grafana/dashboards/quickstart.json").read_text())
+    assert dashboard_problems(doc) == []
+    drift = {p["title"]: p for p in doc["panels"] if "drift" in json.dumps(p["targets"])}
+    assert list(drift) == ["Drift per feature (PSI)", "Top drifting features", "Prediction shift (PSI)",
+                           "Predicted classes / output bins: live vs reference"]
+    steps = drift["Drift per feature (PSI)"]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert steps[1]["value"] == 0.2  # the gate's threshold
+    assert "topk(5, mlready:drift_psi" in drift["Top drifting features"]["targets"][0]["expr"]
