@@ -27,6 +27,8 @@ apt_install podman-compose
 
 # --- ci + monitoring (groovy parses Jenkinsfiles, shellcheck the job scripts; promtool + a real Prometheus) ---
 apt_install groovy default-jre-headless prometheus shellcheck
+# a real Alertmanager (and amtool) for the alert end-to-end tests (issue 16: the accuracy alert reaches a webhook)
+apt_install prometheus-alertmanager
 # gitlab-ci-local copies the checkout into each shell-isolated job with rsync (tests/ci/test_first_push.py)
 apt_install rsync
 
