@@ -19,12 +19,11 @@ import threading
 import time
 import uuid
 from collections import deque
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import orjson
-from mlready.runtime.capture_sinks import make_sink
+from mlready.runtime.capture_sinks import dumps, make_sink
 from mlready.runtime.config import CaptureConfig
 from mlready.runtime.metrics import Metrics
 
@@ -63,6 +62,7 @@ class Capture:
         self._logged_at = 0.0
         self._redact, self._drop = frozenset(conf.redact), frozenset(conf.drop)
         self._plans: dict[int, _InputPlan] = {}  # by id(signature), used by the writer thread only
+        self._second, self._stamp = -1, ""
         self._thread = threading.Thread(target=self._run, name="mlready-capture", daemon=True)
         self._thread.start()
 
@@ -139,13 +139,17 @@ class Capture:
         rows = _rows(arrays)
         plan = self._plans.get(id(mv.signature))
         if plan is None or plan.signature is not mv.signature:  # one plan per served signature
-            plan = self._plans[id(mv.signature)] = _InputPlan(mv.signature)
-        inputs = plan.named(arrays)
+            plan = self._plans[id(mv.signature)] = _InputPlan(mv.signature, self._redact, self._drop)
+        inputs = plan.named(arrays, rows)
         outputs = _named_outputs(mv, result)
         if self._redact or self._drop:
-            inputs, outputs = self._filter(inputs, rows), self._filter(outputs, rows)
-        return {"id": rid,
-                "time": datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            outputs = self._filter(outputs, rows)
+            if isinstance(inputs, dict):
+                inputs = self._filter(inputs, rows)
+        second = int(ts)
+        if second != self._second:  # the date and time text changes once a second
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return {"id": rid, "time": f"{self._stamp}.{int((ts - second) * 1e6):06d}Z",
                 "model": mv.name, "version": str(mv.version), "protocol": protocol, "rows": rows,
                 "sample_rate": self.rate, "inputs": inputs, "outputs": outputs}
 
@@ -176,57 +180,74 @@ def _rows(arrays: dict[str, np.ndarray]) -> int:
 
 
 class _InputPlan:
-    """How one signature's inputs become named columns: per model input, the features it carries (name and
-    index; index None: the input is that one column)."""
+    """How one signature's inputs become the record's ``inputs`` object: per model input, the features it
+    carries (their JSON keys, index — None: the input is that one column — and whether redacted); dropped
+    features are left out here."""
 
-    def __init__(self, signature: Any):
+    def __init__(self, signature: Any, redact: frozenset[str], drop: frozenset[str]):
         self.signature = signature
-        groups: dict[str, list[tuple[str, int | None]]] = {}
+        groups: dict[str, list] = {}
         for f in signature.features or ():
-            groups.setdefault(f.input, []).append((f.name, f.index))
+            groups.setdefault(f.input, []).append(f)
         self.groups = []
         for name, feats in groups.items():
-            in_order = [i for _, i in feats] == list(range(len(feats)))  # every column, in order: one zip
-            self.groups.append((name, tuple(n for n, _ in feats), tuple(i for _, i in feats), in_order))
+            # every column, in order, none redacted or dropped: the keys zip with the columns at once
+            plain = [f.index for f in feats] == list(range(len(feats))) and not {f.name for f in feats} & (
+                redact | drop)
+            items = tuple((orjson.dumps(f.name) + b":", f.index, f.name in redact) for f in feats
+                          if f.name not in drop)
+            # the plain case's text: its keys with a %b slot each, filled by one bytes formatting
+            template = b",".join(k.replace(b"%", b"%%") + b"[%b]" for k, _, _ in items) if plain else None
+            self.groups.append((name, items, template, len(items)))
 
-    def named(self, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-        """Inputs as columns keyed by feature name, else (no ``features``) by model input name.
+    def named(self, arrays: dict[str, np.ndarray], rows: int) -> Any:
+        """The ``inputs`` object: a JSON fragment of one list per feature, keyed by feature name; without
+        ``features`` in the signature, the model's input arrays by input name (a dict).
 
         A numeric input is written once by orjson, transposed (one JSON list per feature), and cut into its
-        columns: orjson's shortest float32 text and no Python object per value or per feature."""
+        columns: orjson's shortest float32 text, and no Python object per value or per feature."""
         if not self.groups:
             return dict(arrays)
-        out: dict[str, Any] = {}
-        for name, names, indices, in_order in self.groups:
+        parts: list[bytes] = []
+        redacted = b""
+        for name, items, template, n in self.groups:
             arr = arrays.get(name)
             if arr is None:
                 continue
-            if arr.size == 0:
-                out.update((n, []) for n in names)
-                continue
-            if arr.dtype == object:  # text: plain lists
-                flat = arr.reshape(arr.shape[0] if arr.ndim else 1, -1)
-                out.update((n, (flat[:, i] if i is not None else flat.reshape(-1)).tolist())
-                           for n, i in zip(names, indices, strict=True))
-                continue
-            cols = _columns(arr)
-            if in_order and len(cols) == len(names):
-                out.update(zip(names, map(orjson.Fragment, cols), strict=True))
-            elif indices == (None,):
-                out[names[0]] = orjson.Fragment(orjson.dumps(np.ascontiguousarray(arr.reshape(-1)), option=_NUMPY))
-            else:
-                out.update((n, orjson.Fragment(cols[i]) if i is not None and i < len(cols) else [])
-                           for n, i in zip(names, indices, strict=True))
-        return out
+            if template is not None and arr.size and arr.dtype != object:
+                cols = _columns(arr)
+                if len(cols) == n:
+                    parts.append(template % tuple(cols))
+                    continue
+            if any(r for _, _, r in items) and not redacted:
+                redacted = orjson.dumps([REDACTED] * rows)
+            cols = _columns(arr) if arr.size and arr.dtype != object else []
+            flat = arr.reshape(rows, -1) if arr.dtype == object and arr.size else None
+            for key, index, redact in items:
+                if redact:
+                    value = redacted
+                elif not arr.size:
+                    value = b"[]"
+                elif flat is not None:
+                    value = dumps((flat.reshape(-1) if index is None else flat[:, index]).tolist())
+                elif index is None:
+                    value = orjson.dumps(np.ascontiguousarray(arr.reshape(-1)), option=_NUMPY)
+                else:
+                    value = b"[" + cols[index] + b"]" if index < len(cols) else b"[]"
+                parts.append(key + value)
+        return orjson.Fragment(b"{" + b",".join(parts) + b"}")
 
 
 def _columns(arr: np.ndarray) -> list[bytes]:
-    """The JSON text of each column of a numeric ``[rows, ..., n]`` array: the transposed array written by
-    orjson and cut at ``],[`` (numbers hold no brackets; NUL is never in its output); [] without rows."""
+    """The JSON text inside each column's list of a numeric ``[rows, ..., n]`` array (``17.99,20.57``): the
+    (transposed) array written once by orjson and cut at the separators (numbers hold no brackets or commas
+    inside); [] without rows. One row, the common case, needs no transpose."""
     if arr.ndim == 0 or arr.shape[0] == 0:
         return []
+    if arr.shape[0] == 1:
+        return orjson.dumps(np.ascontiguousarray(arr.reshape(-1)), option=_NUMPY)[1:-1].split(b",")
     text = orjson.dumps(np.ascontiguousarray(arr.reshape(arr.shape[0], -1).T), option=_NUMPY)
-    return text[1:-1].replace(b"],[", b"]\0[").split(b"\0")
+    return text[2:-2].split(b"],[")
 
 
 def _named_outputs(mv: Any, result: dict[str, Any]) -> dict[str, Any]:
