@@ -228,24 +228,12 @@ def _start_metrics_server(port: int, host: str, registry: Any) -> Any:
     return server
 
 
-# granian's Rust thread takes the GIL to hand each request to our loop (embedded mode); while the loop runs
-# Python it waits for the interpreter's forced switch, 5 ms by default: a request could wait that long before
-# it is even seen. 0.5 ms: 113% and 117% of the default's req/s, lower p50 and p99, in two side-by-side runs
-# (and more CPU per request from the extra switches; figures in runtime/README.md, "Speed").
-GIL_SWITCH_S = 0.0005
-
-
 def _run_loop(coro: Any) -> int:
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(GIL_SWITCH_S)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is in requirements.txt
         return asyncio.run(coro)
-    else:
-        return uvloop.run(coro)
-    finally:
-        sys.setswitchinterval(before)
+    return uvloop.run(coro)
 
 
 def run_until_stopped(config: RuntimeConfig, on_ready: Any = None) -> int:
