@@ -20,7 +20,7 @@ def _mounts(deployment: dict) -> tuple[list, list]:
 
 
 def test_k8s_bundle_claims_and_mounts_a_capture_volume(bundles):
-    out = bundles.build(*CAPTURE, *SHADOW, targets="[k8s,compose,docker]")
+    out = bundles.build(*CAPTURE, *SHADOW, targets="[k8s,compose,docker,helm]")
     pvc = load(out / "k8s/base/pvc-capture.yaml")
     assert pvc["kind"] == "PersistentVolumeClaim" and pvc["metadata"]["name"] == "quickstart-capture"
     assert pvc["spec"] == {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "100Mi"}}}
@@ -34,6 +34,10 @@ def test_k8s_bundle_claims_and_mounts_a_capture_volume(bundles):
     runtime = json_config(out)
     assert runtime["capture"]["directory"] == "/data/capture"  # the ConfigMap's config writes where it's mounted
     assert kubernetes_validate_failures([out / "k8s/base/pvc-capture.yaml", out / "k8s/base/deployment.yaml"]) == {}
+
+    chart = out / "helm/quickstart/templates"  # the chart renders the same objects
+    assert "claimName: quickstart-capture" in (chart / "deployment.yaml").read_text()
+    assert "kind: PersistentVolumeClaim" in (chart / "pvc-capture.yaml").read_text()
 
     compose = yaml.safe_load((out / "compose/compose.yaml").read_text())
     assert compose["services"]["model"]["volumes"] == ["capture-data:/data/capture"]
