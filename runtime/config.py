@@ -126,6 +126,13 @@ class DriftConfig:
         if self.prediction is not None:
             self.prediction._check(f"{path}.prediction")
 
+    def unknown_tensors(self, inputs: list[str], outputs: list[str]) -> list[str]:
+        """The inputs and outputs this reference reads that a model with ``inputs`` / ``outputs`` lacks."""
+        missing = sorted({f"input {f.input!r}" for f in self.features if f.input not in inputs})
+        if self.prediction is not None and self.prediction.input not in outputs:
+            missing.append(f"output {self.prediction.input!r}")
+        return missing
+
 
 @dataclass(frozen=True)
 class ModelConfig:

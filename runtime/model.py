@@ -51,7 +51,12 @@ class ModelVersion:
         self._m_rejected = metrics.child(metrics.queue_rejected, name, v)
         self.drift = None  # the model's live drift counter (runtime/drift.py), when the config has a reference
         if config.drift is not None:
-            self.drift = metrics.drift.counter(name, config.drift, list(self._output_names), signature.classes)
+            unknown = config.drift.unknown_tensors([t.name for t in signature.inputs], list(self._output_names))
+            if unknown:  # a reference built for another model: serve, but do not count
+                log.warning("model '%s' version %d: drift counting off: the drift reference names %s, which the "
+                            "model does not have", name, version, ", ".join(unknown))
+            else:
+                self.drift = metrics.drift.counter(name, config.drift, list(self._output_names), signature.classes)
         self.inline = False  # see warmup(): a cheap model runs one-row calls on the event loop
         self.batcher: Batcher | None = None
         b = config.batching
@@ -77,8 +82,10 @@ class ModelVersion:
         if self.drift is not None:
             try:
                 self.drift.observe(arrays, out)
-            except Exception:  # counting must never fail a prediction
-                log.exception("model '%s': drift counting failed for a batch", self.name)
+            except Exception:  # counting must never fail a prediction: log once, stop counting for this version
+                log.exception("model '%s' version %d: drift counting failed; off for this version", self.name,
+                              self.version)
+                self.drift = None
         return out
 
     def _run_unbatched(self, arrays: Arrays, enqueued: float) -> list[np.ndarray]:

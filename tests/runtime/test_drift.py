@@ -47,8 +47,10 @@ def served(tmp_path_factory, mk):
     churn = _drift_config(df, [(f["name"], f["input"], f["index"]) for f in c_sig["features"]],
                           {"name": "prediction", "input": "label", "categories": ["no", "yes"],
                            "shares": [0.5, 0.5, 0.0]})
+    mk.write_version(repo, "mismatch", 1, onx, sig)  # its reference names an input the model does not have
+    wrong = {"features": [{**qs["features"][0], "input": "nope"}]}
     server = start_server(tmp_path_factory.mktemp("drift-srv"), repo,
-                          models={"quickstart": {"drift": qs}, "churn": {"drift": churn}})
+                          models={"quickstart": {"drift": qs}, "churn": {"drift": churn}, "mismatch": {"drift": wrong}})
     yield {"server": server, "X": X, "names": names, "qs": qs, "df": df, "churn": churn, "pipe": pipe}
     server.stop()
 
@@ -114,3 +116,12 @@ def test_config_rejects_a_reference_that_does_not_add_up() -> None:
     base["models"]["m"]["drift"]["features"][0].update(edges=[2.0, 1.0], shares=[0.2, 0.3, 0.5])
     with pytest.raises(ConfigError, match=r"features\[0\]: edges and values must be strictly increasing"):
         RuntimeConfig.from_dict(base)
+
+
+@pytest.mark.server
+def test_a_reference_for_another_model_turns_counting_off_not_serving(served) -> None:
+    srv, X = served["server"], served["X"]
+    r = httpx.post(srv.url + "/v1/models/mismatch:predict", json={"instances": X[:3].tolist()}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert _metrics(srv.url, "mismatch") == {}
+    assert "model 'mismatch' version 1: drift counting off: the drift reference names input 'nope'" in srv.logs()
