@@ -36,11 +36,14 @@ from mlready.runtime.metrics import (
     FEEDBACK_CONFUSION_TOTAL,
     FEEDBACK_CORRECT_TOTAL,
     FEEDBACK_IDS_TOTAL,
+    FEEDBACK_OUTCOMES,
     FEEDBACK_POSITIVE_CLASS,
     FEEDBACK_ROWS_TOTAL,
     FEEDBACK_SQUARED_ERROR,
     METRICS_FEEDBACK,
 )
+
+PAIRS_UPFRONT = 32  # classes whose confusion pairs are exported at 0 before any label (32² = 1024 series)
 
 
 class _Prediction:
@@ -86,7 +89,7 @@ class FeedbackStore:
         self._m = {name: Counter(name[: -len("_total")], help_, labels, registry=metrics.registry) if kind == "counter"
                    else Gauge(name, help_, labels, registry=metrics.registry, multiprocess_mode="max")
                    for name, (kind, help_, labels) in METRICS_FEEDBACK.items()}
-        self._models: set[str] = set()  # models whose positive class is exported
+        self._seen: set[tuple[str, str]] = set()  # (model, version) whose series exist
 
     # -- the request's side ----------------------------------------------------------------------------------
 
@@ -97,8 +100,8 @@ class FeedbackStore:
         if got is None or got[1].shape[0] == 0:
             return
         entry = _Prediction(self.clock(), mv.name, str(mv.version), got[0], got[1])
-        if mv.name not in self._models:
-            self._positive(mv)
+        if (mv.name, entry.version) not in self._seen:
+            self._first_seen(mv, entry.version)
         with self._lock:
             old = self._held.pop(rid, None)  # a client reusing an id: the newest answer is the one labelled
             if old is not None:
@@ -107,12 +110,29 @@ class FeedbackStore:
             self._rows += entry.rows
             self._evict()
 
-    def _positive(self, mv: Any) -> None:
-        """A binary classifier's positive class (``classes[1]``, as the build scores precision, recall and f1)."""
-        self._models.add(mv.name)
+    def _first_seen(self, mv: Any, version: str) -> None:
+        """Create a version's series at 0 before any label arrives: Prometheus' ``increase()`` counts from a
+        series' first sample, so a counter born at its first label would lose that label from every window. All
+        (actual, predicted) pairs are created for up to :data:`PAIRS_UPFRONT` classes; beyond, a pair's series
+        starts at its first row. A binary classifier's positive class (``classes[1]``, as the build scores
+        precision, recall and f1) is exported."""
+        self._seen.add((mv.name, version))
+        m, model = self._m, mv.name
+        m[FEEDBACK_ROWS_TOTAL].labels(model, version).inc(0)
+        for outcome in FEEDBACK_OUTCOMES:
+            m[FEEDBACK_IDS_TOTAL].labels(model, outcome).inc(0)
         names = mv.answers.class_names if mv.answers is not None else None
-        if names is not None and len(names) == 2:
-            self._m[FEEDBACK_POSITIVE_CLASS].labels(mv.name, names[1]).set(1)
+        if names is None:
+            m[FEEDBACK_ABS_ERROR].labels(model, version).inc(0)
+            m[FEEDBACK_SQUARED_ERROR].labels(model, version).inc(0)
+            return
+        if len(names) == 2:
+            m[FEEDBACK_POSITIVE_CLASS].labels(model, names[1]).set(1)
+        if len(names) <= PAIRS_UPFRONT:
+            for actual in names:
+                m[FEEDBACK_CORRECT_TOTAL].labels(model, version, actual).inc(0)
+                for pred in names:
+                    m[FEEDBACK_CONFUSION_TOTAL].labels(model, version, actual, pred).inc(0)
 
     def _evict(self) -> None:
         oldest = self.clock() - self.conf.max_age_s

@@ -125,7 +125,10 @@ def test_bad_feedback_is_a_400_naming_the_field_and_counts_nothing(launch, repo,
     r = post(srv, body)
     assert r.status_code == 400, r.text
     assert field in r.json()["error"]
-    assert not any(name == "mlready_feedback_rows_total" for name, _ in metrics(srv))  # nothing half-counted
+    m = metrics(srv)  # nothing half-counted; the series exist at 0 from the first prediction (for increase())
+    assert m[key("mlready_feedback_rows_total", model="quickstart", version="1")] == 0
+    confusion = [v for (name, _), v in m.items() if name == "mlready_feedback_confusion_total"]
+    assert len(confusion) == 4 and sum(confusion) == 0
 
 
 def test_bad_bodies_rows_mismatch_regression_type_and_limits(launch, repo, breast_cancer_X, mk):

@@ -1,0 +1,194 @@
+"""End to end, on 127.0.0.1: the live accuracy alert from a readiness gate reaches a webhook.
+
+A build of the quickstart with ``serving.feedback`` on and the gate ``accuracy >= 0.9``; a real mlready server
+(the runtime's entry point, the feedback section of the build's runtime config) serving the built model; a real
+Prometheus (Debian ``prometheus``) scraping it with the generated rule file; a real Alertmanager (Debian
+``prometheus-alertmanager``) routing to a local webhook receiver. Right labels posted through the feedback API:
+live accuracy 1, no alert. Wrong labels: MlreadyLiveGateFailing{metric="accuracy"} fires and the webhook gets it
+(short windows; every wait bounded)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.monitoring.conftest import QUICKSTART
+from tests.monitoring.test_end_to_end import free_port, get, query, running
+
+MODEL = "quickstart"
+OVERRIDES = ["+monitoring=grafana", "serving.feedback.enabled=true", "readiness.gates=['accuracy >= 0.9']",
+             "monitoring.prometheus.accuracy.window=30s", "monitoring.prometheus.accuracy.alert_for=2s",
+             "monitoring.prometheus.accuracy.min_rows=20"]
+pytestmark = [pytest.mark.server, pytest.mark.tools, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from mlready.engine import api
+
+    dest = tmp_path_factory.mktemp("accuracy-e2e") / "project"
+    shutil.copytree(QUICKSTART, dest, ignore=shutil.ignore_patterns("build", ".mlready"))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLREADY_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    try:
+        return api.build(dest, [*OVERRIDES, "tracking.enabled=false"], out=dest / "build").out_dir
+    finally:
+        mp.undo()
+
+
+@pytest.fixture(scope="module")
+def server(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    repo = tmp_path_factory.mktemp("repository")
+    version = repo / MODEL / "1"
+    version.mkdir(parents=True)
+    shutil.copy(built / "model" / "model.onnx", version / "model.onnx")
+    shutil.copy(built / "model" / "signature.json", version / "metadata.json")  # the class names
+    http = free_port()
+    built_config = json.loads((built / "runtime" / "config.json").read_text())
+    assert built_config["feedback"]["enabled"] is True  # the spec's serving.feedback reached the runtime config
+    config = {"model_repository": str(repo), "host": "127.0.0.1", "http_port": http, "grpc_port": None,
+              "feedback": built_config["feedback"]}
+    work = tmp_path_factory.mktemp("server")
+    (work / "config.json").write_text(json.dumps(config))
+    import sys
+
+    argv = [sys.executable, "-m", "mlready.runtime", "--config", str(work / "config.json")]
+    with running(argv, work / "server.log", f"http://127.0.0.1:{http}/v2/health/ready", 90):
+        yield f"http://127.0.0.1:{http}"
+
+
+class Webhook:
+    """An Alertmanager webhook receiver on 127.0.0.1: the alerts it was sent, with the time they arrived."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[float, dict]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                for alert in json.loads(body).get("alerts", []):
+                    outer.received.append((time.monotonic(), alert))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def firing(self, name: str) -> list[tuple[float, dict]]:
+        return [(t, a) for t, a in self.received if a["labels"].get("alertname") == name and a["status"] == "firing"]
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    yield hook
+    hook.httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def alertmanager(webhook: Webhook, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import subprocess
+
+    work = tmp_path_factory.mktemp("alertmanager")
+    config = {"route": {"receiver": "webhook", "group_by": ["alertname", "model"], "group_wait": "1s",
+                        "group_interval": "1s", "repeat_interval": "1h"},
+              "receivers": [{"name": "webhook", "webhook_configs": [{"url": webhook.url}]}]}
+    (work / "alertmanager.yml").write_text(yaml.safe_dump(config))
+    check = subprocess.run(["amtool", "check-config", str(work / "alertmanager.yml")], capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    port = free_port()
+    argv = ["prometheus-alertmanager", f"--config.file={work / 'alertmanager.yml'}",
+            f"--storage.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address="]  # no gossip port: loopback only
+    with running(argv, work / "alertmanager.log", f"http://127.0.0.1:{port}/-/ready", 60):
+        yield f"127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def prometheus(built: Path, server: str, alertmanager: str, tmp_path_factory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("prometheus")
+    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+              "rule_files": [str(built / "monitoring/prometheus/rules.yml")],
+              "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
+              "scrape_configs": [{"job_name": "mlready",
+                                  "static_configs": [{"targets": [server.removeprefix("http://")]}]}]}
+    (work / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    argv = ["prometheus", f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}"]
+    with running(argv, work / "prometheus.log", f"http://127.0.0.1:{port}/-/ready", 60):
+        yield f"http://127.0.0.1:{port}"
+
+
+def post(url: str, body: dict, headers: dict | None = None) -> dict:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310 - loopback only
+        return json.loads(r.read())
+
+
+def predictions(server: str, n: int, prefix: str) -> dict[str, str]:
+    """``n`` one-row predictions under ids ``<prefix>-<i>``: id -> the class the server answered."""
+    meta = json.loads(get(f"{server}/v2/models/{MODEL}"))
+    width = meta["inputs"][0]["shape"][-1]
+    out = {}
+    for i in range(n):
+        row = [0.1 * ((i % 7) + 1)] * width
+        answer = post(f"{server}/v1/models/{MODEL}:predict", {"instances": [row]}, {"X-Request-Id": f"{prefix}-{i}"})
+        out[f"{prefix}-{i}"] = str(answer["predictions"][0]["label"])
+    return out
+
+
+def wait_until(check, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.5)
+    raise TimeoutError(f"{what} within {seconds}s")
+
+
+def test_wrong_labels_fire_the_accuracy_alert_and_reach_the_webhook(built: Path, server: str, prometheus: str,
+                                                                     webhook: Webhook) -> None:
+    classes = json.loads((built / "model" / "signature.json").read_text())["class_names"]
+    other = {classes[0]: classes[1], classes[1]: classes[0]}
+    feedback = f"{server}/v2/models/{MODEL}/feedback"
+
+    right = predictions(server, 40, "right")
+    # labels arrive late: Prometheus has scraped the counters at 0 (increase() counts from a first sample)
+    wait_until(lambda: query(prometheus, f'mlready_feedback_rows_total{{model="{MODEL}"}} == 0'), 30,
+               "the feedback counters scraped at 0")
+    assert post(feedback, {"feedback": [{"id": k, "label": v} for k, v in right.items()]})["joined"] == 40
+    acc = wait_until(lambda: query(prometheus, f'mlready:feedback_accuracy{{model="{MODEL}"}}'), 30,
+                     "live accuracy recorded")
+    assert float(acc[0]["value"][1]) == pytest.approx(1.0)
+    time.sleep(4)  # longer than alert_for: a healthy model fires nothing
+    assert query(prometheus, 'ALERTS{alertname="MlreadyLiveGateFailing"}') == []
+    assert webhook.firing("MlreadyLiveGateFailing") == []
+
+    wrong = predictions(server, 120, "wrong")
+    t0 = time.monotonic()
+    assert post(feedback, {"feedback": [{"id": k, "label": other[v]} for k, v in wrong.items()]})["joined"] == 120
+    fired = wait_until(lambda: webhook.firing("MlreadyLiveGateFailing"), 90, "the accuracy alert at the webhook")
+    t, alert = fired[0]
+    assert alert["labels"]["model"] == MODEL and alert["labels"]["metric"] == "accuracy"
+    assert "accuracy >= 0.9" in alert["annotations"]["summary"]
+    live = float(query(prometheus, f'mlready:feedback_accuracy{{model="{MODEL}"}}')[0]["value"][1])
+    assert live < 0.9
+    print(f"wrong labels posted -> alert at the webhook: {t - t0:.1f}s (live accuracy {live:.3f})")
