@@ -84,7 +84,7 @@ def read_batches(path: Path, features: list[str], chunk_rows: int) -> Iterator[A
 
     try:
         if SUFFIXES[path.suffix.lower()] == "parquet":
-            with pq.ParquetFile(path) as pf:
+            with pq.ParquetFile(path, pre_buffer=False) as pf:  # pre-buffering holds read ranges: RSS grew with the file
                 yield from pf.iter_batches(batch_size=chunk_rows)
             return
         convert = pcsv.ConvertOptions(column_types={n: pa.string() for n in features}, strings_can_be_null=True)
