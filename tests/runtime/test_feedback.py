@@ -188,3 +188,27 @@ def test_config_bounds():
             RuntimeConfig.from_dict({"model_repository": "/m", "feedback": {"enabled": True, **bad}})
     with pytest.raises(ConfigError, match="feedback.enabled: needs workers: 1"):
         RuntimeConfig.from_dict({"model_repository": "/m", "workers": 2, "feedback": {"enabled": True}})
+
+
+def test_grpc_predictions_join_and_a_probabilities_only_answer_is_its_argmax(launch, repo, breast_cancer_X):
+    import grpc
+    import numpy as np
+    from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
+    from mlready.runtime.proto import grpc_predict_v2_pb2_grpc as pb_grpc
+
+    srv = launch(repo, **feedback())
+    req = pb.ModelInferRequest(model_name="quickstart")
+    req.inputs.add(name="X", datatype="FP32", shape=[3, 30])
+    req.raw_input_contents.append(np.asarray(breast_cancer_X[:3], dtype=np.float32).tobytes())
+    req.outputs.add(name="probabilities")  # no label output: the class predicted is the most probable one
+    with grpc.insecure_channel(srv.grpc) as channel:
+        answer = pb_grpc.GRPCInferenceServiceStub(channel).ModelInfer(req, timeout=10,
+                                                                      metadata=[("x-request-id", "g-1")])
+    proba = np.frombuffer(answer.raw_output_contents[0], dtype=np.float32).reshape(3, 2)
+    predicted = [CLASS_NAMES[i] for i in proba.argmax(axis=1)]
+    assert post(srv, [{"id": "g-1", "label": ["benign"] * 3}]).json()["joined"] == 1
+    m = metrics(srv)
+    assert m[key("mlready_feedback_rows_total", model="quickstart", version="1")] == 3
+    for p in set(predicted):
+        assert m[key("mlready_feedback_confusion_total", model="quickstart", version="1", actual="benign",
+                     predicted=p)] == predicted.count(p)
