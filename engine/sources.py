@@ -112,6 +112,10 @@ class SourceMap:
             del self._where[stale]
         self._where[key] = f"override '{text}'"
 
+    def recorded(self) -> dict[str, str]:
+        """Every key a source set, exactly (no parent fallback) -> its location (``mlready config``)."""
+        return dict(self._where)
+
     def where(self, key: str) -> str:
         """The most specific known location of ``key`` (or of its nearest parent)."""
         probe = key
