@@ -136,3 +136,28 @@ def test_optimization_report_renders_without_overlapping_labels(cancer_project):
     facts = rendered(root / "build" / "reports" / "optimization.html")  # the floor's label met 'axis from' here
     assert facts["verdict"] == report["chosen"]
     assert sum(1 for s in facts["svgs"] if s) == 5
+
+
+def test_report_with_a_drifted_sample_renders(cancer_project, cancer, h):
+    shifted = cancer["eval"].copy()
+    shifted["mean_radius"] = shifted["mean_radius"] * 1.5
+    shifted.loc[shifted.index[:3], "mean_texture"] = None  # left out of the sample metrics: a warning
+    root = cancer_project(
+        """
+        readiness:
+          gates: ["f1 >= 0.9"]
+          cv: {folds: 3}
+          sample:
+            gates: ["accuracy >= 0.5", "drift.psi.max <= 10"]
+        """,
+        data__sample_csv=h.csv(shifted),
+    )
+    spec = root / "deploy.yaml"
+    spec.write_text(spec.read_text().replace("  eval: data/eval.csv\n", "  eval: data/eval.csv\n  sample: data/sample.csv\n"))
+    h.build(root)
+    facts = rendered(root / "build" / "reports" / "readiness.html")
+    assert facts["verdict"] == "passed"
+    assert {"drift per feature (PSI)", "cross-validation fold spread"} <= set(facts["svgs"])
+    warning = render(root / "build" / "reports" / "readiness.html",
+                     {"text": "document.querySelector('.warning')?.textContent"}).values["text"]
+    assert warning.startswith("Warning") and "left out of the metrics" in warning
