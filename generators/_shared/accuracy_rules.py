@@ -115,28 +115,17 @@ def recording_rules(model: str, window: str, metrics: set[str]) -> list[dict[str
 
 
 def alert_rules(model: str, cfg: Any, gates: list[Any]) -> list[dict[str, Any]]:
+    from mlready.generators._shared.alerts import Alert, alert_rule
+
     a = cfg.accuracy
     sel = f'{{{m.LABEL_MODEL}="{model}"}}'
-    rules = []
-    for gate in gates:
-        op = FIRES[gate.op]
-        rule: dict[str, Any] = {
-            "alert": ALERT,
-            "expr": f"{PREFIX}{gate.metric}{sel} {op} {gate.threshold:g} and on ({m.LABEL_MODEL}) "
-                    f"{ROWS}{sel} >= {a.min_rows}",
-        }
-        if a.alert_for not in ("0m", "0s"):
-            rule["for"] = a.alert_for
-        rule["labels"] = {"severity": "critical", m.LABEL_MODEL: model, "metric": gate.metric}
-        ann = {"summary": f"{model}: live {gate.metric} fails the readiness gate '{gate.text}'",
-               "description": f"{gate.metric} of {model} over the labelled rows of the last {a.window} is "
-                              f"{{{{ $value | printf \"%.4f\" }}}} (the build's gate: {gate.text}). "
-                              "Retrain on recent data."}
-        if cfg.runbook_url:
-            ann["runbook_url"] = f"{cfg.runbook_url.rstrip('/')}/{ALERT}"
-        rule["annotations"] = ann
-        rules.append(rule)
-    return rules
+    return [alert_rule(Alert(
+        ALERT, f"{PREFIX}{gate.metric}{sel}",
+        f"{FIRES[gate.op]} {gate.threshold:g} and on ({m.LABEL_MODEL}) {ROWS}{sel} >= {a.min_rows}",
+        a.alert_for, "critical", f"{model}: live {gate.metric} fails the readiness gate '{gate.text}'",
+        f"{gate.metric} of {model} over the labelled rows of the last {a.window} is "
+        f"{{{{ $value | printf \"%.4f\" }}}} (the build's gate: {gate.text}). Retrain on recent data.",
+        (("metric", gate.metric),)), model, cfg) for gate in gates]
 
 
 def accuracy_rule_groups(spec: Any) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ class Alert:
     severity: str
     summary: str
     description: str
+    labels: tuple[tuple[str, str], ...] = ()  # besides severity and model, e.g. (("metric", "f1"),)
 
     @property
     def expr(self) -> str:
@@ -72,11 +73,12 @@ def alerts(model: str, cfg: Any) -> list[Alert]:
     ]
 
 
-def _rule(a: Alert, model: str, cfg: Any) -> dict[str, Any]:
+def alert_rule(a: Alert, model: str, cfg: Any) -> dict[str, Any]:
+    """``a`` as a Prometheus alerting rule (``cfg``: the ``monitoring.prometheus`` section, for the runbooks)."""
     rule: dict[str, Any] = {"alert": a.name, "expr": a.expr}
     if a.duration not in ("0m", "0s"):
         rule["for"] = a.duration
-    rule["labels"] = {"severity": a.severity, m.LABEL_MODEL: model}
+    rule["labels"] = {"severity": a.severity, m.LABEL_MODEL: model, **dict(a.labels)}
     ann = {"summary": a.summary, "description": a.description}
     if cfg.runbook_url:
         ann["runbook_url"] = f"{cfg.runbook_url.rstrip('/')}/{a.name}"
@@ -93,5 +95,5 @@ def alert_rule_groups(spec) -> list[dict[str, Any]]:
 
     return [{
         "name": f"mlready-{spec.project.name}",
-        "rules": [_rule(a, model, cfg) for a in alerts(model, cfg)],
+        "rules": [alert_rule(a, model, cfg) for a in alerts(model, cfg)],
     }, *drift_rule_groups(spec), *accuracy_rule_groups(spec)]
