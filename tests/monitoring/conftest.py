@@ -41,15 +41,20 @@ DRIFT_OVERRIDES = ["+monitoring=grafana", "readiness.enabled=false", "data.sampl
                    "monitoring.prometheus.drift.alert_for=5s", "monitoring.prometheus.drift.min_rows=20"]
 
 
-@pytest.fixture(scope="session")
-def drift_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def build_quickstart(tmp_path_factory: pytest.TempPathFactory, name: str, overrides: list[str]) -> Path:
+    """A copy of the quickstart (with its data) built in-process with ``overrides``; its build dir."""
     from mlready.engine import api
 
-    dest = tmp_path_factory.mktemp("drift") / "project"
+    dest = tmp_path_factory.mktemp(name) / "project"
     shutil.copytree(QUICKSTART, dest, ignore=shutil.ignore_patterns("build", ".mlready"))
     mp = pytest.MonkeyPatch()
-    mp.setenv("MLREADY_CACHE_DIR", str(tmp_path_factory.mktemp("drift-cache")))
+    mp.setenv("MLREADY_CACHE_DIR", str(tmp_path_factory.mktemp(f"{name}-cache")))
     try:
-        return api.build(dest, DRIFT_OVERRIDES, out=dest / "build").out_dir
+        return api.build(dest, overrides, out=dest / "build").out_dir
     finally:
         mp.undo()
+
+
+@pytest.fixture(scope="session")
+def drift_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_quickstart(tmp_path_factory, "drift", DRIFT_OVERRIDES)

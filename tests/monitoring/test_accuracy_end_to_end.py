@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import threading
 import time
 import urllib.request
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.monitoring.conftest import QUICKSTART
+from tests.monitoring.conftest import build_quickstart
 from tests.monitoring.test_end_to_end import free_port, get, query, running
 
 MODEL = "quickstart"
@@ -33,16 +34,7 @@ pytestmark = [pytest.mark.server, pytest.mark.tools, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from mlready.engine import api
-
-    dest = tmp_path_factory.mktemp("accuracy-e2e") / "project"
-    shutil.copytree(QUICKSTART, dest, ignore=shutil.ignore_patterns("build", ".mlready"))
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MLREADY_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    try:
-        return api.build(dest, [*OVERRIDES, "tracking.enabled=false"], out=dest / "build").out_dir
-    finally:
-        mp.undo()
+    return build_quickstart(tmp_path_factory, "accuracy-e2e", [*OVERRIDES, "tracking.enabled=false"])
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +51,6 @@ def server(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
               "feedback": built_config["feedback"]}
     work = tmp_path_factory.mktemp("server")
     (work / "config.json").write_text(json.dumps(config))
-    import sys
-
     argv = [sys.executable, "-m", "mlready.runtime", "--config", str(work / "config.json")]
     with running(argv, work / "server.log", f"http://127.0.0.1:{http}/v2/health/ready", 90):
         yield f"http://127.0.0.1:{http}"
