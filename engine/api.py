@@ -259,9 +259,11 @@ def serve(project_dir: str | Path = ".", out: str | Path | None = None, model_re
                       grpc_off=grpc_off, watch=watch)
 
 
-def promote(project_dir: str | Path, name: str, version: int, alias: str = "champion",
-            tracking_uri: str | None = None) -> Promotion:
-    """Point ``name@alias`` at model ``version`` in the project's tracking store."""
+def promote(project_dir: str | Path, name: str, version: int | None, alias: str = "champion",
+            tracking_uri: str | None = None, from_build: str | Path | None = None) -> Promotion:
+    """Point ``name@alias`` at model ``version`` in the project's tracking store (or, with ``from_build``, at
+    the registered version holding the model that build directory served)."""
     from mlready.engine.actions.promote import promote_in_project
 
-    return promote_in_project(Path(project_dir), name, version, alias, tracking_uri)
+    return promote_in_project(Path(project_dir), name, version, alias, tracking_uri,
+                              Path(from_build) if from_build is not None else None)

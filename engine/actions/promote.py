@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlready.engine.lifecycle.promote import Promotion, promote
+from mlready.engine.lifecycle.promote import Promotion, built_version, promote
 from mlready.engine.lifecycle.store import (
     Store,
     bounded_http,
@@ -28,8 +28,14 @@ def project_store(project_dir: Path, tracking_uri: str | None = None, timeout: f
 
 
 def promote_in_project(
-    project_dir: Path, name: str, version: int, alias: str, tracking_uri: str | None = None
+    project_dir: Path, name: str, version: int | None, alias: str, tracking_uri: str | None = None,
+    from_build: Path | None = None,
 ) -> Promotion:
+    """Point ``name@alias`` at ``version``, or (``from_build``) at the version holding that build's model."""
     store = project_store(project_dir, tracking_uri)
     with bounded_http(store.timeout):
-        return promote(open_client(store), store, name, version, alias)
+        client = open_client(store)
+        if from_build is not None:
+            version = int(built_version(client, name, Path(project_dir) / from_build))
+        assert version is not None
+        return promote(client, store, name, version, alias)

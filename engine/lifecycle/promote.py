@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mlready.engine.lifecycle.registry import RegistryLookupError, model_version, parse_model_uri
@@ -38,6 +39,27 @@ def check_alias(alias: str) -> None:
         raise RegistryLookupError(f"alias {alias!r} may only contain letters, digits, '_' and '-'")
     if _RESERVED.match(alias):
         raise RegistryLookupError(f"alias {alias!r} is reserved by MLflow ('latest', 'v<number>')")
+
+
+def built_version(client: Any, name: str, build_dir: Path) -> str:
+    """The registry version of ``name`` that holds the model a build served (``<build_dir>/manifest.json``): what
+    a pipeline promotes after its gates passed, without parsing the build's output."""
+    from mlready.engine.lifecycle.tracking import _served_model_sha, _version_of
+    from mlready.engine.manifest import Manifest
+
+    path = Path(build_dir) / "manifest.json"
+    if not path.is_file():
+        raise RegistryLookupError(f"{path} not found: promote --from-build needs a finished build's directory")
+    sha = _served_model_sha(Manifest.load(path))
+    if sha is None:
+        raise RegistryLookupError(f"the build in {build_dir} serves no model to promote")
+    version = _version_of(client, name, sha)
+    if version is None:
+        raise RegistryLookupError(
+            f"the model the build in {build_dir} served is not a registered version of {name!r} (tracking off, "
+            "another tracking.model_name, or its tracking not finished: build with --wait-tracking)"
+        )
+    return str(version.version)
 
 
 def promote(client: Any, store: Store, name: str, version: int | str, alias: str) -> Promotion:

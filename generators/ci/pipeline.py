@@ -86,6 +86,15 @@ def target_problems(spec, section: str) -> list[tuple[str, str]]:
     return out
 
 
+def python_setup(cfg: PipelineSpec, project: ProjectPlan) -> tuple[Cache, tuple[str, ...], tuple[str, ...]]:
+    """(the dependency cache, the setup of a Python job on a fresh machine, the command entering its venv)."""
+    # the install commands are part of the cache key: installing mlready from elsewhere is a new environment
+    installs = hashlib.sha256("\n".join(project.install).encode()).hexdigest()[:8]
+    cache = Cache(key_files=project.lock_files, paths=(VENV,), prefix=f"venv-py{cfg.python}-{installs}")
+    activate = (f". {VENV}/bin/activate",)
+    return cache, (f"python3 -m venv {VENV}", *activate, *project.install), activate
+
+
 def build_pipeline(spec, cfg: PipelineSpec, project: ProjectPlan) -> Pipeline:
     ov = ci_overrides(list(spec.overrides))
     image = image_name(spec)
@@ -95,11 +104,7 @@ def build_pipeline(spec, cfg: PipelineSpec, project: ProjectPlan) -> Pipeline:
         f"docker run --rm -v /var/run/docker.sock:/var/run/docker.sock {TRIVY_IMAGE} image --no-progress "
         f"--exit-code 1 --severity {cfg.scan_severity} {image}"
     )
-    # the install commands are part of the cache key: installing mlready from elsewhere is a new environment
-    installs = hashlib.sha256("\n".join(project.install).encode()).hexdigest()[:8]
-    cache = Cache(key_files=project.lock_files, paths=(VENV,), prefix=f"venv-py{cfg.python}-{installs}")
-    activate = (f". {VENV}/bin/activate",)
-    setup = (f"python3 -m venv {VENV}", *activate, *project.install)
+    cache, setup, activate = python_setup(cfg, project)
 
     def job(stage: str, steps: tuple[str, ...], **kw) -> Job:
         if kw.get("python", True):

@@ -1,0 +1,66 @@
+"""The ``pipeline.retrain`` section (``+pipeline=retrain``): when and from what the retrain pipeline runs.
+
+```yaml
+pipeline:
+  retrain:
+    schedule: "0 3 * * 1"                 # cron, 5 fields, UTC: a scheduled run
+    capture: production/capture           # capture JSONL files (serving.capture's file sink), DVC-tracked
+    labels: production/labels.csv         # request_id, the target column [, row]
+    base: data/base.csv                   # training rows kept in every retrain (optional)
+    canary_env: staging                   # where the challenger is deployed before the alias moves
+```
+
+The next training set is written to ``data.train`` (the trainer's input). The champion, its alias and the gates
+come from ``readiness.compare_to`` and ``readiness.gates``: the pipeline promotes the alias compare_to names.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mlready.engine.plugin import Section
+from pydantic import Field, field_validator
+
+_PATH = re.compile(r"^[A-Za-z0-9_./-]+$")
+_EVENT = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def check_cron(expr: str) -> str:
+    """A 5-field cron expression croniter can iterate (CI systems take 5 fields, no seconds or @-macros)."""
+    from croniter import croniter
+
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"{expr!r} is not a cron expression: 5 fields (minute hour day month weekday), "
+                         f"e.g. '0 3 * * 1', got {len(fields)}")
+    if not croniter.is_valid(expr):
+        raise ValueError(f"{expr!r} does not parse as a cron expression (minute hour day month weekday)")
+    return " ".join(fields)
+
+
+def _rel(value: str) -> str:
+    if not _PATH.match(value) or value.startswith("/") or ".." in value.split("/"):
+        raise ValueError(f"{value!r} is not a relative path inside the project")
+    return value
+
+
+class RetrainSpec(Section):
+    enabled: bool = Field(False, description="set by +pipeline=retrain")
+    schedule: str = Field("0 3 * * 1", description="cron (5 fields, UTC) of the scheduled retrain")
+    capture: str = Field("production/capture", description="folder of capture JSONL files (DVC-tracked)")
+    labels: str = Field("production/labels.csv", description="label file: request_id, the target [, row]")
+    base: str | None = Field(None, description="training rows kept in every retrain (the next set starts with "
+                             "them); unset: the production rows alone")
+    canary_env: str = Field("staging", pattern=r"^[a-z][a-z0-9-]*$",
+                            description="environment the challenger is deployed to before the alias moves")
+    event: str = Field("mlready-retrain", description="the trigger's event name (GitHub repository_dispatch type)")
+
+    _cron = field_validator("schedule")(classmethod(lambda cls, v: check_cron(v)))
+    _paths = field_validator("capture", "labels", "base")(classmethod(lambda cls, v: v if v is None else _rel(v)))
+
+    @field_validator("event")
+    @classmethod
+    def _event(cls, v: str) -> str:
+        if not _EVENT.match(v):
+            raise ValueError(f"{v!r} is not an event name (letters, digits, '_', '.', '-')")
+        return v

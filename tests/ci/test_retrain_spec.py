@@ -1,0 +1,98 @@
+"""``+pipeline=retrain``: spec errors naming the key (a cron that does not parse, no champion, no training set,
+a CI system it is not rendered for), and the gather stage's joining of capture records with late labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlready.engine import api
+from mlready.engine.errors import SpecError
+from mlready.generators.ci.retrain_gather import GatherError, gather, main
+
+from .conftest import TARGETS, copy_project
+
+RETRAIN = ["+ci=github", *TARGETS, "+pipeline=retrain", "readiness.compare_to=models:/quickstart@champion",
+           "data.train=train.csv"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = copy_project(tmp_path_factory.mktemp("retrain-spec") / "project")
+    (root / "train.csv").write_text("a,target\n1,0\n")
+    return root
+
+
+def problems(project: Path, overrides: list[str]) -> list[str]:
+    with pytest.raises(SpecError) as err:
+        api.validate(project, overrides)
+    return [str(p) for p in err.value.problems]
+
+
+@pytest.mark.parametrize(("cron", "message"), [
+    ("0 3 * *", "'0 3 * *' is not a cron expression: 5 fields (minute hour day month weekday), e.g. '0 3 * * 1', "
+                "got 4"),
+    ("61 3 * * 1", "'61 3 * * 1' does not parse as a cron expression (minute hour day month weekday)"),
+    ("0 3 * * funday", "'0 3 * * funday' does not parse as a cron expression"),
+])
+def test_a_cron_that_does_not_parse_names_the_key(project: Path, cron: str, message: str) -> None:
+    found = problems(project, [*RETRAIN, f"pipeline.retrain.schedule={cron}"])
+    assert len(found) == 1, found
+    (problem,) = found
+    assert "pipeline.retrain.schedule" in problem and message in problem
+
+
+def test_the_loop_needs_a_champion_and_a_supported_ci_system(project: Path) -> None:
+    found = problems(project, ["+ci=[github,gitlab]", *TARGETS, "+pipeline=retrain", "data.train=train.csv"])
+    assert any("readiness.compare_to: the retrain pipeline gates on the champion" in p for p in found)
+    assert any("ci.gitlab: the retrain pipeline is not rendered for gitlab yet (only: github)" in p for p in found)
+    (problem,) = problems(project, [*TARGETS, "+pipeline=retrain", "readiness.compare_to=models:/q@champion",
+                                    "data.train=train.csv"])
+    assert problem.endswith("deploy.yaml pipeline.retrain: the retrain pipeline is rendered for the CI systems the "
+                            "spec enables: add one (+ci=github)")
+
+
+def test_the_spec_passes_with_them(project: Path) -> None:
+    api.validate(project, RETRAIN)
+
+
+def _capture(folder: Path, records: list[dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return folder
+
+
+def test_gather_joins_labels_by_request_and_row_and_counts_what_it_leaves_out(tmp_path: Path) -> None:
+    cap = _capture(tmp_path / "cap", [
+        {"id": "r1", "rows": 2, "inputs": {"a": [1.0, 2.0], "b": ["x", "y"]}},
+        {"id": "r2", "rows": 1, "inputs": {"a": [3.0], "b": ["[redacted]"]}},
+    ])
+    pd.DataFrame({"request_id": ["r1", "r1", "r2", "gone", "r1"], "row": [1, 0, 0, 0, 1],
+                  "y": [1, 0, 1, 0, 1]}).to_csv(tmp_path / "labels.csv", index=False)
+    pd.DataFrame({"b": ["z"], "a": [9.0], "y": [0]}).to_csv(tmp_path / "base.csv", index=False)
+    frame, counts = gather(cap, tmp_path / "labels.csv", "y", tmp_path / "base.csv")
+    assert frame.to_dict("records") == [{"b": "z", "a": 9.0, "y": 0}, {"b": "y", "a": 2.0, "y": 1},
+                                        {"b": "x", "a": 1.0, "y": 0}]
+    assert counts == {"labels": 5, "used": 2, "not_captured": 1, "unusable": 1, "duplicate": 1}
+
+
+def test_gather_errors_name_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cap = _capture(tmp_path / "cap", [{"id": "r1", "rows": 1, "inputs": {"a": [1.0]}}])
+    (cap / "b.jsonl").write_text('{"id": "r2"}\nnot json\n')
+    pd.DataFrame({"request_id": ["r1"], "y": [1]}).to_csv(tmp_path / "labels.csv", index=False)
+    with pytest.raises(GatherError, match=r"cap/b.jsonl:2: not a capture record"):
+        gather(cap, tmp_path / "labels.csv", "y", None)
+    (cap / "b.jsonl").unlink()
+    pd.DataFrame({"b": [1.0], "y": [0]}).to_csv(tmp_path / "base.csv", index=False)
+    with pytest.raises(GatherError, match="request r1 has no feature 'b' \\(it captured a; serving.capture.drop"):
+        gather(cap, tmp_path / "labels.csv", "y", tmp_path / "base.csv")
+    out = tmp_path / "next.csv"
+    assert main(["--capture", str(cap), "--labels", str(tmp_path / "labels.csv"), "--target", "label",
+                 "--out", str(out)]) == 2
+    assert "labels.csv: no column 'label' (columns: request_id, y)" in capsys.readouterr().err
+    pd.DataFrame({"request_id": ["other"], "y": [1]}).to_csv(tmp_path / "none.csv", index=False)
+    assert main(["--capture", str(cap), "--labels", str(tmp_path / "none.csv"), "--target", "y",
+                 "--out", str(out)]) == 1
+    assert not out.exists()  # nothing half-written
