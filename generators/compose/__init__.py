@@ -40,11 +40,11 @@ def compose_document(spec: Any, cfg: ComposeSpec) -> dict[str, Any]:
     if grafana:
         doc["services"]["grafana"] = services.grafana_service(cfg, DASHBOARDS_DIR)
         doc["volumes"]["grafana-data"] = {}
+        doc["secrets"] = {"grafana_admin_password": {"file": f"./{services.GRAFANA_PASSWORD_FILE}"}}
     capture = spec.section("serving").capture
     if capture.enabled and capture.sink == "file":  # the capture files outlive the container
         doc["services"]["model"]["volumes"] = [f"{services.CAPTURE_VOLUME}:{capture.directory}"]
         doc.setdefault("volumes", {})[services.CAPTURE_VOLUME] = {}
-        doc["secrets"] = {"grafana_admin_password": {"file": f"./{services.GRAFANA_PASSWORD_FILE}"}}
     return doc
 
 
