@@ -37,7 +37,7 @@ FIRES = {">=": "<", ">": "<=", "<=": ">", "<": ">="}  # the gate's comparison ->
 
 def live_gates(spec: Any) -> list[Any]:
     """The readiness gates a live metric can check (deduplicated, in spec order)."""
-    from mlready.generators.readiness.gates import eval_catalogue, parse_gate, sample_catalogue
+    from mlready.generators._shared.gates import eval_catalogue, parse_gate, sample_catalogue
 
     readiness = spec.section("readiness")
     seen, out = set(), []

@@ -31,7 +31,7 @@ FEATURE_ALERT, PREDICTION_ALERT = "MlreadyFeatureDrift", "MlreadyPredictionShift
 def drift_threshold(spec: Any) -> tuple[str, float, str]:
     """(comparison that fires, threshold, where it comes from) — from the ``drift.psi.max`` gate when the spec
     has one (a gate ``<= t`` fires above t, ``< t`` at t and above), else ``> 0.25``."""
-    from mlready.generators.readiness.gates import parse_gate, sample_catalogue
+    from mlready.generators._shared.gates import parse_gate, sample_catalogue
 
     for text in spec.section("readiness").sample.gates:
         gate = parse_gate(text, sample_catalogue())
@@ -42,7 +42,7 @@ def drift_threshold(spec: Any) -> tuple[str, float, str]:
 
 def drift_problems(spec: Any) -> list[tuple[str, str]]:
     """(key, message) for drift settings that make no sense as a live alert."""
-    from mlready.generators.readiness.gates import parse_gate, sample_catalogue
+    from mlready.generators._shared.gates import parse_gate, sample_catalogue
 
     problems = []
     for i, text in enumerate(spec.section("readiness").sample.gates):

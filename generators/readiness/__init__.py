@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Generator, Step
-from mlready.generators.readiness.config import ReadinessSpec
-from mlready.generators.readiness.gates import (
+from mlready.generators._shared.gates import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
     describe_catalogue,
@@ -16,6 +15,7 @@ from mlready.generators.readiness.gates import (
     parse_gate,
     sample_catalogue,
 )
+from mlready.generators.readiness.config import ReadinessSpec
 
 STEP_ID = "model.readiness"
 

@@ -22,10 +22,7 @@ from mlready.generators._shared.data import (
     read_table,
 )
 from mlready.generators._shared.feeds import feedable_rows, per_column
-from mlready.generators._shared.scoring import predict_onnx, score, session
-from mlready.generators.readiness import crossval, drift
-from mlready.generators.readiness.config import ReadinessSpec
-from mlready.generators.readiness.gates import (
+from mlready.generators._shared.gates import (
     DATA_METRICS,
     check_gates,
     eval_catalogue,
@@ -33,6 +30,9 @@ from mlready.generators.readiness.gates import (
     parse_gate,
     sample_catalogue,
 )
+from mlready.generators._shared.scoring import predict_onnx, score, session
+from mlready.generators.readiness import crossval, drift
+from mlready.generators.readiness.config import ReadinessSpec
 from mlready.generators.readiness.parity import parity
 from mlready.generators.readiness.source_predict import predict_source, source_input
 

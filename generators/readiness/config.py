@@ -20,7 +20,7 @@ import re
 from typing import Annotated, Literal
 
 from mlready.engine.plugin import Section
-from mlready.generators.readiness.gates import eval_catalogue, parse_gate, sample_catalogue
+from mlready.generators._shared.gates import eval_catalogue, parse_gate, sample_catalogue
 from pydantic import AfterValidator, Field, field_validator
 
 

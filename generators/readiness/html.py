@@ -5,8 +5,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from mlready.generators._shared.gates import GateResult
 from mlready.generators.readiness import charts
-from mlready.generators.readiness.gates import GateResult
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;color:#1f2937;max-width:1100px;margin:24px auto;padding:0 20px}

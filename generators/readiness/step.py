@@ -13,9 +13,9 @@ from typing import Any
 
 from mlready.engine.errors import StepError
 from mlready.engine.plugin import Artifact, StepContext
+from mlready.generators._shared.gates import GateResult, gate_table, task_problems
 from mlready.generators.model.ids import ONNX_MODEL, SIGNATURE
 from mlready.generators.readiness.assess import Champion, DataPaths, ModelUnderTest, assess
-from mlready.generators.readiness.gates import GateResult, gate_table, task_problems
 from mlready.generators.readiness.html import render_html
 from mlready.generators.readiness.signature_check import fixed_batch_notes, signature_problems
 

@@ -11,7 +11,7 @@ import json
 import pytest
 from mlready.engine import api
 from mlready.engine.errors import BuildFailed
-from mlready.generators.readiness.gates import (
+from mlready.generators._shared.gates import (
     GateResult,
     check_gates,
     eval_catalogue,

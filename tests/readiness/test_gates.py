@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mlready.generators.readiness.gates import (
+from mlready.generators._shared.gates import (
     check_gates,
     eval_catalogue,
     gate_table,
