@@ -125,3 +125,21 @@ def test_a_reference_for_another_model_turns_counting_off_not_serving(served) ->
     assert r.status_code == 200, r.text
     assert _metrics(srv.url, "mismatch") == {}
     assert "model 'mismatch' version 1: drift counting off: the drift reference names input 'nope'" in srv.logs()
+
+
+def test_pending_batches_are_bounded_and_binned_at_the_threshold() -> None:
+    """The request path only appends; at FLUSH_ROWS rows the pending batches are binned and released, so memory
+    stays bounded however long no scrape comes."""
+    from mlready.runtime import drift as d
+    from mlready.runtime.config import DriftConfig
+
+    ref = DriftConfig(features=(DriftFeatureConfig("a", (0.5, 0.5), "x", 0, edges=(0.0,)),))
+    counter = d.DriftCounter("m", ref, ["y"])
+    rows = np.array([[-1.0], [1.0], [np.nan], [2.0]], dtype=np.float32)
+    for _ in range(d.FLUSH_ROWS // 4 - 1):
+        counter.observe({"x": rows}, [np.zeros(4)])
+    assert counter._pending_rows == d.FLUSH_ROWS - 4 and counter.counts.sum() == 0  # nothing binned yet
+    counter.observe({"x": rows}, [np.zeros(4)])
+    assert counter._pending == [] and counter.counts.tolist() == [d.FLUSH_ROWS // 4, d.FLUSH_ROWS // 2]
+    counter.observe({"x": rows[:1]}, [np.zeros(1)])
+    assert counter.snapshot().tolist() == [d.FLUSH_ROWS // 4 + 1, d.FLUSH_ROWS // 2]  # a scrape bins the rest
