@@ -11,8 +11,9 @@ to the answered array, no copy). ``POST /v2/models/<name>/feedback`` with::
 
 joins each label with the prediction and counts it (``metrics.METRICS_FEEDBACK``: confusion counts per class,
 error sums, labelled rows), from which PromQL computes accuracy, precision, recall, F1, MAE and RMSE over any
-window. A label for an id the store does not hold (never seen, evicted or expired, or another model's) and a
-second label for the same id are counted by outcome, not errors. A malformed item (wrong type, a class the model
+window. A label for a prediction evicted from the store (by age or size: ``expired``), for an id never seen or
+another model's (``unknown``), and a second label for the same id (``duplicate``) are counted by outcome, not
+errors. A malformed item (wrong type, a class the model
 does not have, a row count that does not match the request) is a 400 naming ``feedback[i].<field>``, and nothing
 of that POST is counted.
 
@@ -90,6 +91,7 @@ class FeedbackStore:
                    else Gauge(name, help_, labels, registry=metrics.registry, multiprocess_mode="max")
                    for name, (kind, help_, labels) in METRICS_FEEDBACK.items()}
         self._seen: set[tuple[str, str]] = set()  # (model, version) whose series exist
+        self._gone: dict[str, str] = {}  # id -> model of predictions evicted unlabelled (by age or by size)
 
     # -- the request's side ----------------------------------------------------------------------------------
 
@@ -144,6 +146,10 @@ class FeedbackStore:
                 break
             del held[rid]
             self._rows -= first.rows
+            if not first.labelled:  # its label may still come: counted as expired, not unknown
+                self._gone[rid] = first.model
+        while len(self._gone) > self.conf.max_rows:  # ids only, as many as predicted rows held at most
+            del self._gone[next(iter(self._gone))]
 
     @property
     def rows(self) -> int:
@@ -164,13 +170,15 @@ class FeedbackStore:
             raise BadRequest(f"model {model!r} has no classes and is not a regression model: "
                              "its predictions cannot be scored")
         checked = [(i, rid, _truth(i, item, kind, key, lookup)) for i, (rid, item) in enumerate(items)]
-        outcome = dict.fromkeys(("joined", "unknown", "duplicate"), 0)
+        outcome = dict.fromkeys(FEEDBACK_OUTCOMES, 0)
         with self._lock:
             self._evict()
             joins, seen = [], set()
             for i, rid, truth in checked:
                 p = self._held.get(rid)
-                if p is None or p.model != model or p.kind != kind:
+                if p is None and self._gone.get(rid) == model:
+                    outcome["expired"] += 1
+                elif p is None or p.model != model or p.kind != kind:
                     outcome["unknown"] += 1
                 elif p.labelled or rid in seen:
                     outcome["duplicate"] += 1

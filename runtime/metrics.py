@@ -36,19 +36,19 @@ DRIFT_REFERENCE_SHARE = "mlready_drift_reference_share"  # gauge, labels: model,
 # sum(CONFUSION{predicted=c}), recall = CORRECT{class=c} / sum(CONFUSION{actual=c}); MAE = ABS_ERROR / ROWS,
 # RMSE = sqrt(SQUARED_ERROR / ROWS). Recording and alert rules: generators/monitoring/accuracy.py.
 FEEDBACK_ROWS_TOTAL = "mlready_feedback_rows_total"  # counter, labels: model, version (labelled rows joined)
-FEEDBACK_IDS_TOTAL = "mlready_feedback_ids_total"  # counter, labels: model, outcome (joined, unknown, duplicate)
+FEEDBACK_IDS_TOTAL = "mlready_feedback_ids_total"  # counter, labels: model, outcome (FEEDBACK_OUTCOMES)
 FEEDBACK_CONFUSION_TOTAL = "mlready_feedback_confusion_total"  # counter, labels: model, version, actual, predicted
 FEEDBACK_CORRECT_TOTAL = "mlready_feedback_correct_total"  # counter, labels: model, version, class (true positives)
 FEEDBACK_ABS_ERROR = "mlready_feedback_absolute_error_total"  # counter, labels: model, version (sum of |y - y_hat|)
 FEEDBACK_SQUARED_ERROR = "mlready_feedback_squared_error_total"  # counter, labels: model, version
 FEEDBACK_POSITIVE_CLASS = "mlready_feedback_positive_class"  # gauge 1, labels: model, class (binary classifiers)
-FEEDBACK_OUTCOMES = ("joined", "unknown", "duplicate")
+FEEDBACK_OUTCOMES = ("joined", "expired", "unknown", "duplicate")
 
 METRICS_FEEDBACK: dict[str, tuple[str, str, tuple[str, ...]]] = {
     FEEDBACK_ROWS_TOTAL: ("counter", "Labelled rows joined with the prediction the server answered.",
                           ("model", "version")),
-    FEEDBACK_IDS_TOTAL: ("counter", "Request ids in feedback, by outcome (unknown: never seen, evicted or expired; "
-                         "duplicate: labelled before).", ("model", "outcome")),
+    FEEDBACK_IDS_TOTAL: ("counter", "Request ids in feedback, by outcome (expired: evicted from the store by age or "
+                         "size; unknown: never seen, or another model's; duplicate: labelled before).", ("model", "outcome")),
     FEEDBACK_CONFUSION_TOTAL: ("counter", "Labelled rows per (true class, predicted class).",
                                ("model", "version", "actual", "predicted")),
     FEEDBACK_CORRECT_TOTAL: ("counter", "Labelled rows predicted right, per true class.", ("model", "version", "class")),

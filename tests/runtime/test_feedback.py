@@ -1,7 +1,8 @@
 """The feedback API on a real server (loopback): true labels posted after the predictions are joined with what
 the server answered (by the X-Request-Id it returned) into confusion counts and error sums on /metrics; unknown,
 expired and duplicate ids are counted, not errors; bad feedback is a 400 naming the field and counts nothing;
-the route is under the prediction routes' auth; the store's bounds (rows, age) hold."""
+the route is under the prediction routes' auth; the store's bounds (rows, age) hold, and a label for an
+evicted prediction counts as expired."""
 
 from __future__ import annotations
 
@@ -70,10 +71,10 @@ def test_labels_join_predictions_into_confusion_counts(launch, repo, breast_canc
              {"id": "never-seen", "label": "benign"}]
     r = post(srv, items)
     assert r.status_code == 200, r.text
-    assert r.json() == {"joined": 4, "unknown": 1, "duplicate": 0}
+    assert r.json() == {"joined": 4, "expired": 0, "unknown": 1, "duplicate": 0}
     again = post(srv, [{"id": "req-0", "label": answered[0]}, {"id": "req-3", "label": answered[3]},
                        {"id": "req-3", "label": answered[3]}])
-    assert again.json() == {"joined": 1, "unknown": 0, "duplicate": 2}
+    assert again.json() == {"joined": 1, "expired": 0, "unknown": 0, "duplicate": 2}
 
     m = metrics(srv)
     assert m[key("mlready_feedback_rows_total", model="quickstart", version="1")] == 6
@@ -172,10 +173,13 @@ def test_store_bounds_evict_oldest_by_rows_and_age(launch, repo, breast_cancer_X
     rows = breast_cancer_X[:1].tolist()
     for i in range(4):  # four one-row predictions in a store of three rows: the first is evicted
         predict(srv, rows, rid=f"b-{i}")
-    assert post(srv, [{"id": "b-0", "label": "benign"}]).json() == {"joined": 0, "unknown": 1, "duplicate": 0}
+    assert post(srv, [{"id": "b-0", "label": "benign"}]).json() == {"joined": 0, "expired": 1, "unknown": 0,
+                                                                     "duplicate": 0}
     assert post(srv, [{"id": "b-3", "label": "benign"}]).json()["joined"] == 1
     time.sleep(1.2)  # past max_age_s: the rest expired
-    assert post(srv, [{"id": "b-2", "label": "benign"}]).json() == {"joined": 0, "unknown": 1, "duplicate": 0}
+    assert post(srv, [{"id": "b-2", "label": "benign"}]).json() == {"joined": 0, "expired": 1, "unknown": 0,
+                                                                     "duplicate": 0}
+    assert post(srv, [{"id": "b-9", "label": "benign"}]).json()["unknown"] == 1  # never seen
 
 
 def test_config_bounds():
