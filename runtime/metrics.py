@@ -48,7 +48,8 @@ METRICS_FEEDBACK: dict[str, tuple[str, str, tuple[str, ...]]] = {
     FEEDBACK_ROWS_TOTAL: ("counter", "Labelled rows joined with the prediction the server answered.",
                           ("model", "version")),
     FEEDBACK_IDS_TOTAL: ("counter", "Request ids in feedback, by outcome (expired: evicted from the store by age or "
-                         "size; unknown: never seen, or another model's; duplicate: labelled before).", ("model", "outcome")),
+                         "size; unknown: never seen, or another model's; duplicate: labelled before).",
+                         ("model", "outcome")),
     FEEDBACK_CONFUSION_TOTAL: ("counter", "Labelled rows per (true class, predicted class).",
                                ("model", "version", "actual", "predicted")),
     FEEDBACK_CORRECT_TOTAL: ("counter", "Labelled rows predicted right, per true class.", ("model", "version", "class")),
