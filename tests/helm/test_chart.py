@@ -46,6 +46,8 @@ VARIANTS = {
     "ingress-istio-adapter": (VARIANT_INGRESS, None),
     "keda-http-scale-to-zero": (VARIANT_KEDA_HTTP, None),
     "mesh-shadow": (VARIANT_MESH_SHADOW, None),
+    # issue 16: serving.capture's file sink claims a PVC and mounts it in the pod
+    "capture-volume": (("serving.capture.enabled=true", "serving.capture.directory=/data/capture"), None),
 }
 
 
