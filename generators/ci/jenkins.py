@@ -57,9 +57,13 @@ def _stage(pipeline: Pipeline, job: Job, first_python: bool) -> dict[str, Any]:
     }
 
 
-def jenkins_context(pipeline: Pipeline, cfg: JenkinsSpec, header: str) -> dict[str, Any]:
+def jenkins_context(pipeline: Pipeline, cfg: JenkinsSpec, header: str, triggers: tuple[str, ...] = (),
+                    parameters: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The template's values; ``triggers`` and ``parameters``: Groovy lines of those blocks (the retrain job's)."""
     first_python = next(j for j in pipeline.jobs if j.python)
     return {
+        "triggers": list(triggers),
+        "parameters": list(parameters),
         "header": header.rstrip("\n"),
         "agent": f"{{ label {groovy_str(cfg.agent)} }}" if cfg.agent else "any",
         "timeout_minutes": cfg.timeout_minutes,

@@ -21,9 +21,9 @@ import shlex
 from dataclasses import asdict
 from typing import Any
 
-from mlready.engine.errors import SpecProblem
+from mlready.engine.errors import SpecProblem, StepError
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
-from mlready.generators.ci import checks, github
+from mlready.generators.ci import checks, github, jenkins
 from mlready.generators.ci.model import Job, Pipeline, Secret
 from mlready.generators.ci.pipeline import (
     BUILD_DIR,
@@ -39,8 +39,12 @@ from mlready.generators.ci.retrain_spec import RetrainSpec
 
 STAGE_FILE, STAGE_KIND = "retrain/dvc.yaml", "dvc-pipeline"
 GITHUB_PATH, GITHUB_KIND = "ci/.github/workflows/mlready-retrain.yml", "github-workflow"
+JENKINS_PATH, JENKINS_KIND = "ci/Jenkinsfile.retrain", "jenkinsfile"
+RECEIVER_PATH, RECEIVER_KIND = "retrain/alertmanager.yml", "alertmanager-config"
 #: the CI systems rendered so far (the others are refused by name at spec time)
-SYSTEMS = ("github",)
+SYSTEMS = ("github", "jenkins")
+#: the Jenkins build parameter saying why a retrain ran
+REASON = "MLREADY_RETRAIN_REASON"
 #: what the gather job installs to run its DVC stage (the version tools/install-python-tools.sh tests with)
 DVC_REQUIREMENT = "dvc>=3.50,<4"
 _ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@'\"\s]+)@(?P<alias>[A-Za-z0-9_-]+)$")
@@ -129,6 +133,38 @@ def render_github_retrain(pipeline: Pipeline, cfg: RetrainSpec, ci_cfg: Any, tra
     return doc
 
 
+def jenkins_text(ctx: StepContext, pipeline: Pipeline, cfg: RetrainSpec, ci_cfg: Any, header: str) -> str:
+    """``Jenkinsfile.retrain``: the retrain job (cron trigger; a parameter the remote trigger sets)."""
+    reason = (f"string(name: {jenkins.groovy_str(REASON)}, defaultValue: 'schedule', "
+              "description: 'why this retrain runs (schedule, alert, manual)')")
+    values = jenkins.jenkins_context(pipeline, ci_cfg, header, triggers=(f"cron({jenkins.groovy_str(cfg.schedule)})",),
+                                     parameters=(reason,))
+    return ctx.render(jenkins.TEMPLATE, **values)
+
+
+def receiver(cfg: RetrainSpec, project: str, model: str) -> dict[str, Any]:
+    """A complete Alertmanager config whose route sends the model's drift and accuracy alerts to the Jenkins
+    retrain job (merge its route and receiver into yours). The API token is read from ``password_file``."""
+    r = cfg.receiver
+    job = "/job/".join((r.job or f"{project}-retrain").split("/"))
+    alerts = "|".join(r.alerts)
+    return {
+        "route": {"receiver": "default", "routes": [{
+            "receiver": "mlready-retrain",
+            "matchers": [f'alertname =~ ".*({alerts})"', f'model = "{model}"'],
+            "group_by": ["model"], "group_wait": "1m", "repeat_interval": "24h",
+        }]},
+        "receivers": [
+            {"name": "default"},
+            {"name": "mlready-retrain", "webhook_configs": [{
+                "url": f"{r.jenkins_url}/job/{job}/buildWithParameters?{REASON}=alert",
+                "send_resolved": False,
+                "http_config": {"basic_auth": {"username": r.user, "password_file": r.password_file}},
+            }]},
+        ],
+    }
+
+
 class RetrainGenerator(Generator[RetrainSpec]):
     name = "retrain"
     group = "pipeline"
@@ -162,6 +198,9 @@ class RetrainGenerator(Generator[RetrainSpec]):
         if not systems:
             out.append(SpecProblem("", "pipeline.retrain", "the retrain pipeline is rendered for the CI systems "
                                    "the spec enables: add one (+ci=github)"))
+        if cfg.receiver.jenkins_url and "jenkins" not in systems:
+            out.append(SpecProblem("", "pipeline.retrain.receiver.jenkins_url", "the Alertmanager receiver starts "
+                                   "the Jenkins retrain job: add +ci=jenkins"))
         for s in systems:
             if s not in SYSTEMS:
                 out.append(SpecProblem("", f"ci.{s}", f"the retrain pipeline is not rendered for {s} yet "
@@ -183,6 +222,7 @@ class RetrainGenerator(Generator[RetrainSpec]):
             plans[s] = (ci_cfg, project, trainer(spec, project), project.produced or (spec.model.source,))
         train, target = spec.data.train or "", spec.data.target
         promoted = champion(spec) or ("", "")
+        project_name, model_name = spec.project.name, spec.model_name
         tracking = spec.optional_section("tracking")
         tracking_uri = getattr(tracking, "uri", None)
 
@@ -197,10 +237,18 @@ class RetrainGenerator(Generator[RetrainSpec]):
                 art = Artifact.yaml(GITHUB_PATH, GITHUB_KIND, doc, header=header)
                 problems = checks.github_problems(doc) + checks.secret_problems(doc, art.read_text())
                 if problems:
-                    from mlready.engine.errors import StepError
-
                     raise StepError(f"the generated {GITHUB_PATH} fails mlready's checks", details="\n".join(problems))
                 arts.append(art)
+            if "jenkins" in plans:
+                pipeline = build_retrain(ctx.spec, cfg, *plans["jenkins"], promoted)
+                text = jenkins_text(ctx, pipeline, cfg, plans["jenkins"][0], ctx.header("//"))
+                problems = checks.jenkins_problems([(j.name, "\n".join(j.script)) for j in pipeline.jobs], text)
+                if problems:
+                    raise StepError(f"the generated {JENKINS_PATH} fails mlready's checks", details="\n".join(problems))
+                arts.append(Artifact.text(JENKINS_PATH, JENKINS_KIND, text))
+                if cfg.receiver.jenkins_url:
+                    arts.append(Artifact.yaml(RECEIVER_PATH, RECEIVER_KIND, receiver(cfg, project_name, model_name),
+                                              header=header))
             return arts
 
         return [Step(
@@ -208,7 +256,8 @@ class RetrainGenerator(Generator[RetrainSpec]):
             config={"retrain": cfg, "systems": {s: {"section": c, "project": asdict(p), "train": t, "trained": f}
                                                 for s, (c, p, t, f) in plans.items()},
                     "train": train, "target": target, "tracking_uri": tracking_uri, "overrides": list(spec.overrides),
-                    "champion": promoted, "image": image_name(spec), "project": spec.project},
+                    "champion": promoted, "model": model_name, "image": image_name(spec), "project": spec.project},
             reads=("overrides", "project", "model.name", "target.docker", "data.train"),
+            templates=(jenkins.TEMPLATE,) if "jenkins" in plans else (),
             description="write the retrain pipeline (retrain/dvc.yaml, the CI retrain workflows)",
         )]

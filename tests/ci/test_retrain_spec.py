@@ -47,7 +47,8 @@ def test_a_cron_that_does_not_parse_names_the_key(project: Path, cron: str, mess
 def test_the_loop_needs_a_champion_and_a_supported_ci_system(project: Path) -> None:
     found = problems(project, ["+ci=[github,gitlab]", *TARGETS, "+pipeline=retrain", "data.train=train.csv"])
     assert any("readiness.compare_to: the retrain pipeline gates on the champion" in p for p in found)
-    assert any("ci.gitlab: the retrain pipeline is not rendered for gitlab yet (only: github)" in p for p in found)
+    assert any("ci.gitlab: the retrain pipeline is not rendered for gitlab yet (only: github, jenkins)" in p
+               for p in found)
     (problem,) = problems(project, [*TARGETS, "+pipeline=retrain", "readiness.compare_to=models:/q@champion",
                                     "data.train=train.csv"])
     assert problem.endswith("deploy.yaml pipeline.retrain: the retrain pipeline is rendered for the CI systems the "
@@ -96,3 +97,54 @@ def test_gather_errors_name_the_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["--capture", str(cap), "--labels", str(tmp_path / "none.csv"), "--target", "y",
                  "--out", str(out)]) == 1
     assert not out.exists()  # nothing half-written
+
+
+@pytest.mark.tools
+def test_the_generated_files_pass_their_tools(project: Path, tmp_path: Path) -> None:
+    """The retrain workflow passes GitHub's schema, the Jenkinsfile Groovy's parser with its triggers and
+    parameters, the receiver Alertmanager's own amtool check-config (the token only as a file path)."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from .test_pipelines import find, groovy_trees
+
+    overrides = ["+ci=[github,jenkins]", *RETRAIN[1:], "pipeline.retrain.receiver.jenkins_url=https://ci.example.com",
+                 "pipeline.retrain.receiver.job=ml/quickstart-retrain", "pipeline.retrain.schedule=15 4 * * 1-5",
+                 "readiness.enabled=false", "serving.drift=false"]  # the files only: no data, no champion here
+    built = api.build(project, overrides, out=tmp_path / "out", run_hooks=False).out_dir
+    workflow = built / "ci/.github/workflows/mlready-retrain.yml"
+    proc = subprocess.run([str(Path(sys.executable).with_name("check-jsonschema")), "--builtin-schema",
+                           "vendor.github-workflows", str(workflow)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = yaml.safe_load(workflow.read_text())
+    assert doc["on"]["schedule"] == [{"cron": "15 4 * * 1-5"}]
+    assert doc["on"]["repository_dispatch"] == {"types": ["mlready-retrain"]}
+    assert list(doc["jobs"]) == ["gather", "retrain", "build", "image-build", "push", "deploy-canary", "promote"]
+
+    (tree,) = groovy_trees(built / "ci/Jenkinsfile.retrain").values()
+    assert [n[0] for n in tree[0][2]] == ["agent", "options", "triggers", "parameters", "environment", "stages",
+                                          "post"]
+    assert find(tree, "cron")[0][1] == ["15 4 * * 1-5"]
+    assert [s[1][0] for s in find(tree, "stage")][-1] == "promote"
+    assert find(tree, "sh")[-1][1][0].strip() == (". .venv/bin/activate\n"
+                                                   "mlready promote quickstart --alias champion --from-build build")
+
+    receiver = built / "retrain/alertmanager.yml"
+    proc = subprocess.run(["amtool", "check-config", str(receiver)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    hook = yaml.safe_load(receiver.read_text())["receivers"][1]["webhook_configs"][0]
+    assert hook["url"] == ("https://ci.example.com/job/ml/job/quickstart-retrain/buildWithParameters"
+                           "?MLREADY_RETRAIN_REASON=alert")
+    assert hook["http_config"]["basic_auth"] == {"username": "mlready",
+                                                 "password_file": "/etc/alertmanager/secrets/mlready-retrain-token"}
+    stage = yaml.safe_load((built / "retrain/dvc.yaml").read_text())["stages"]["gather"]
+    assert stage["outs"] == ["train.csv"] and stage["deps"] == ["production/capture", "production/labels.csv"]
+
+
+def test_a_receiver_needs_jenkins_and_a_plain_url(project: Path) -> None:
+    (problem,) = problems(project, [*RETRAIN, "pipeline.retrain.receiver.jenkins_url=https://ci.example.com"])
+    assert "pipeline.retrain.receiver.jenkins_url: the Alertmanager receiver starts the Jenkins retrain job" in problem
+    (problem,) = problems(project, [*RETRAIN, "pipeline.retrain.receiver.jenkins_url=https://u:p@ci.example.com"])
+    assert "is not an http(s) base URL without credentials" in problem
