@@ -24,16 +24,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlready.runtime.capture import _InputPlan, _named_outputs
-from mlready.runtime.capture_sinks import dumps
+import numpy as np
+import orjson
+
+_DUMP = orjson.OPT_SERIALIZE_NUMPY  # NaN (a missing number) is written as null
 
 
 class CaptureWriter:
     def __init__(self, path: Path, scorer: Any):
         self.path = path
-        self.scorer = scorer
         self.signature = scorer.signature
-        self.plan = _InputPlan(scorer.signature)  # the server's naming of inputs, as its records have them
+        self.answers = scorer.answers
         self.run = uuid.uuid4().hex[:16]
         self.chunk = 0
         self.file: Any = None
@@ -51,6 +52,23 @@ class CaptureWriter:
                   "time": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
                   "model": sig.name, "version": None if sig.version is None else str(sig.version),
                   "protocol": "batch", "rows": rows, "sample_rate": 1.0,
-                  "inputs": self.plan.named(scored.arrays), "outputs": _named_outputs(self.scorer, scored.result)}
+                  "inputs": {k: _column(v) for k, v in scored.inputs.items()},
+                  "outputs": self._outputs(scored.result)}
         self.chunk += 1
-        self.file.write(dumps(record) + b"\n")
+        self.file.write(orjson.dumps(record, option=_DUMP) + b"\n")
+
+    def _outputs(self, result: dict[str, np.ndarray]) -> dict[str, Any]:
+        """As the server answers: the label as class names, probabilities one column per class name."""
+        proba = self.answers.proba if self.answers is not None else None
+        names = self.signature.class_names
+        out: dict[str, Any] = {}
+        for name, value in result.items():
+            if name == proba and names is not None and value.ndim == 2 and value.shape[1] == len(names):
+                out[name] = {n: np.ascontiguousarray(value[:, j]) for j, n in enumerate(names)}
+            else:
+                out[name] = _column(value)
+        return out
+
+
+def _column(values: np.ndarray) -> Any:
+    return values.tolist() if values.dtype.kind == "O" else np.ascontiguousarray(values)

@@ -36,7 +36,7 @@ class Scored:
     columns: dict[str, np.ndarray]  # prediction columns, good rows only
     good: np.ndarray | None  # bool mask of the batch's good rows (None: all)
     bad: list[tuple[int, str, str]] = field(default_factory=list)  # (row in batch, column, reason)
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)  # the model inputs fed (good rows)
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)  # feature -> its values as fed (good rows)
     result: dict[str, np.ndarray] = field(default_factory=dict)  # the outputs as the server answers them
 
 
@@ -166,7 +166,7 @@ class TableScorer:
         result = dict(zip(self.output_names, self.session.run(self.output_names, arrays), strict=True))
         if self.answers is not None:
             result = self.answers.apply(result)
-        return Scored(self.predictions(result), good, bad, arrays, result)
+        return Scored(self.predictions(result), good, bad, columns, result)
 
     def predictions(self, result: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         sig = self.signature
