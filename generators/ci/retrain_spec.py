@@ -53,8 +53,9 @@ class ReceiverSpec(Section):
     user: str = Field("mlready", description="the Jenkins user whose API token the receiver uses")
     password_file: str = Field("/etc/alertmanager/secrets/mlready-retrain-token",
                                description="file holding that API token, mounted into Alertmanager")
-    alerts: list[str] = Field(default_factory=lambda: ["FeatureDrift", "PredictionShift"], min_length=1,
-                              description="alert name suffixes that start a retrain")
+    alerts: list[str] = Field(default_factory=lambda: ["FeatureDrift", "PredictionShift", "LiveGateFailing"],
+                              min_length=1, description="alert name suffixes that start a retrain (LiveGateFailing: "
+                              "a live accuracy metric fails its readiness gate)")
 
     @field_validator("jenkins_url")
     @classmethod
