@@ -231,8 +231,9 @@ def test_plan_json_lists_what_each_step_reads(demo, capsys):
 
     assert main(["plan", "-C", str(demo), "--json", "+target=k8s"]) == 0
     rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)["steps"]}
-    assert rows["k8s.bundle"]["reads"] == ["env", "model.name", "monitoring.grafana", "monitoring.prometheus",
-                                           "project", "serving", "target.docker", "target.k8s"]
+    assert rows["k8s.bundle"]["reads"] == ["data", "env", "model.name", "monitoring.grafana", "monitoring.prometheus",
+                                           "project", "readiness.gates", "readiness.sample.gates", "serving",
+                                           "target.docker", "target.k8s"]  # data, gates: the live alert rules
     assert "project.name" in rows["model.ingest"]["reads"] and "model" in rows["model.ingest"]["reads"]
 
 

@@ -48,9 +48,11 @@ DERIVED = {"models": "one entry, the served model (serving's per-model knobs fil
 #: the serving section's build-only knobs (the runtime never sees them)
 BUILD_ONLY = {"replicas", "autoscaling"}  # autoscaling: the signal the k8s bundle scales on
 #: where the build deliberately differs from the runtime's defaults, and why
-BUILD_DEFAULTS = {("serving", "metrics_port"): "an image publishes metrics on their own port (runtime: on http)"}
+BUILD_DEFAULTS = {("serving", "metrics_port"): "an image publishes metrics on their own port (runtime: on http)",
+                  ("serving", "drift"): "a switch on the build side (true); the runtime's models.<name>.drift is the "
+                                        "training reference the build derives from the data (none by default)"}
 #: serving-level fields that fill ``models.<name>``
-PER_MODEL = ("version_policy", "labels", "batching", "warmup")
+PER_MODEL = ("version_policy", "labels", "batching", "warmup", "drift")
 
 PAIRS = [(ThreadsSpec, ThreadConfig, "threads"), (BatchingSpec, BatchingConfig, "batching"),
          (VersionPolicySpec, VersionPolicy, "version_policy"), (AuthSpec, AuthConfig, "auth"),
