@@ -23,7 +23,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 CLASSIFICATION_METRICS = (
     "accuracy",
@@ -260,7 +260,7 @@ class GateResult:
         return f"{self.bound:.4f} ({formula})"
 
     def to_json(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "gate": self.gate.text,
             "metric": self.gate.metric,
             "op": self.gate.op,
@@ -282,7 +282,7 @@ class GateResult:
         return cls(gate, g["value"], g["passed"], g["reason"], champ["value"] if champ else None)
 
 
-def _finite(x: float | None) -> bool:
+def _finite(x: float | None) -> TypeGuard[float]:
     return x is not None and math.isfinite(x)
 
 
