@@ -28,12 +28,17 @@ GATE_METRIC = "drift.psi.max"
 FEATURE_ALERT, PREDICTION_ALERT = "MlreadyFeatureDrift", "MlreadyPredictionShift"
 
 
+def _sample_gates(spec: Any) -> list[str]:
+    readiness = spec.optional_section("readiness")  # absent when the readiness generator is not loaded
+    return list(readiness.sample.gates) if readiness is not None else []
+
+
 def drift_threshold(spec: Any) -> tuple[str, float, str]:
     """(comparison that fires, threshold, where it comes from) — from the ``drift.psi.max`` gate when the spec
     has one (a gate ``<= t`` fires above t, ``< t`` at t and above), else ``> 0.25``."""
     from mlready.generators._shared.gates import parse_gate, sample_catalogue
 
-    for text in spec.section("readiness").sample.gates:
+    for text in _sample_gates(spec):
         gate = parse_gate(text, sample_catalogue())
         if gate.metric == GATE_METRIC:
             return (">" if gate.op == "<=" else ">="), gate.threshold, f"the build's gate '{gate.text}'"
@@ -45,7 +50,7 @@ def drift_problems(spec: Any) -> list[tuple[str, str]]:
     from mlready.generators._shared.gates import parse_gate, sample_catalogue
 
     problems = []
-    for i, text in enumerate(spec.section("readiness").sample.gates):
+    for i, text in enumerate(_sample_gates(spec)):
         try:
             gate = parse_gate(text, sample_catalogue())
         except ValueError:

@@ -54,7 +54,8 @@ def drift_reference(onnx: bytes, sig: dict[str, Any], spec: Any, resolve: Callab
     key = "train" if spec.data.train else "eval" if spec.data.eval else None
     if key is None or not sig.get("inputs"):
         return None
-    bins = spec.section("readiness").drift.bins
+    readiness = spec.optional_section("readiness")  # absent when the readiness generator is not loaded
+    bins = readiness.drift.bins if readiness is not None else 10
     first = sig["inputs"][0]
     shape = first.get("shape", [])
     width = shape[1] if len(shape) == 2 and shape[1] > 0 and len(sig["inputs"]) == 1 else None
