@@ -321,7 +321,7 @@ def drift_section(work: Path, repo: Path, X: Any, lua: Path, args: Any) -> int:
     """D. The cost of live drift counting: the same server with and without the model's drift reference."""
     import numpy as np
     import pandas as pd
-    from mlready.generators.readiness.drift import reference_bins
+    from mlready.generators._shared.psi_bins import reference_bins
 
     frame = pd.DataFrame(np.asarray(X, dtype=np.float64), columns=[f"f{i}" for i in range(X.shape[1])])
     features = [{"name": c, "input": "X", "index": i, **reference_bins(frame[c])} for i, c in enumerate(frame)]

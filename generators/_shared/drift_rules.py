@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlready.generators.readiness.drift import EPS, SIGNIFICANT
+from mlready.generators._shared.psi_bins import EPS, SIGNIFICANT
 from mlready.runtime import metrics as m
 
 ROWS = "mlready:drift_rows"  # rows counted per (model, feature) over the window

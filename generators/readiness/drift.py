@@ -16,23 +16,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from mlready.generators._shared.psi_bins import EPS, MODERATE, OTHER, SIGNIFICANT  # noqa: F401 - re-exported
+from mlready.generators._shared.psi_bins import column_kind as _kind
+from mlready.generators._shared.psi_bins import numeric_values as _numeric
+from mlready.generators._shared.psi_bins import quantile_edges as _edges
+from mlready.generators._shared.psi_bins import rounded as _r
 
-EPS = 1e-4
-MODERATE, SIGNIFICANT = 0.1, 0.25
-OTHER = "__other__"  # the bin of sample categories the reference never had
 LISTED_CATEGORIES = 20
 
 
 def psi_level(psi: float) -> str:
     return "significant" if psi > SIGNIFICANT else "moderate" if psi > MODERATE else "stable"
-
-
-def _edges(ref: np.ndarray, bins: int) -> np.ndarray | None:
-    """Inner bin edges from the reference quantiles; None when the values are few enough to count exactly."""
-    if len(np.unique(ref)) <= bins:
-        return None
-    edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
-    return edges
 
 
 def psi(reference: np.ndarray, sample: np.ndarray, bins: int = 10) -> float:
@@ -81,24 +75,6 @@ def category_psi(reference: pd.Series, sample: pd.Series) -> tuple[float, float,
         if rs[i] > 0 or ss[i] > 0
     ]
     return _shares_psi(r, s), float(1 - seen.mean()), listed
-
-
-def _kind(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
-        return "bool"
-    if pd.api.types.is_integer_dtype(series):
-        return "integer"
-    if pd.api.types.is_float_dtype(series):
-        return "float"
-    return "non-numeric"
-
-
-def _numeric(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _r(value: float | None, digits: int = 6) -> float | None:
-    return None if value is None else round(float(value), digits)
 
 
 def data_checks(
@@ -173,28 +149,3 @@ def data_checks(
         "summary": summary,
         "undefined": reasons,
     }
-
-
-def reference_bins(series: pd.Series, bins: int = 10) -> dict[str, Any] | None:
-    """The live-drift reference of one column, binned as :func:`psi` / :func:`category_psi` bin it: numeric
-    columns ``{"edges": [...]}`` (quantile bins) or ``{"values": [...]}`` (few distinct values, plus a bin for
-    others), categorical ones ``{"categories": [...]}`` (plus ``__other__``), with ``shares`` per bin (missing
-    values left out). None when the column has no values."""
-    if _kind(series) == "non-numeric":
-        ref = series.dropna().astype(str)
-        if len(ref) == 0:
-            return None
-        counts = ref.value_counts()
-        cats = sorted(counts.index)
-        return {"categories": cats, "shares": [_r(counts[c] / len(ref)) for c in cats] + [0.0]}
-    ref = _numeric(series)
-    ref = ref[np.isfinite(ref)]
-    if len(ref) == 0:
-        return None
-    edges = _edges(ref, bins)
-    if edges is None:
-        values = np.unique(ref)
-        shares = [(ref == v).mean() for v in values]
-        return {"values": [float(v) for v in values], "shares": [_r(s) for s in shares] + [0.0]}
-    counts = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
-    return {"edges": [float(e) for e in edges], "shares": [_r(c / len(ref)) for c in counts]}

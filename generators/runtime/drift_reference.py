@@ -1,10 +1,10 @@
 """The training reference baked into the runtime config (``models.<name>.drift``) for live drift counting.
 
 The reference rows are ``data.train`` when the spec names it, else ``data.eval`` (the rows the readiness drift
-check compares a sample with). Each feature column is binned as the readiness PSI bins it
-(:func:`mlready.generators.readiness.drift.reference_bins`, ``readiness.drift.bins`` quantile bins), and located
-in the model's inputs by the signature's feature binding (or, for a one-matrix model, by column position). The
-served ONNX model predicts the reference rows once: its class shares (classifiers, read from the ``label``
+check compares a sample with), read as the readiness step reads them (``_shared/data.py``). Each feature column
+is binned as the readiness PSI bins it (``_shared/psi_bins.reference_bins``, ``readiness.drift.bins`` quantile
+bins), and located in the model's inputs by the signature's feature binding (or, for a one-matrix model, by
+column position). The served ONNX model predicts the reference rows once: its class shares (classifiers, read from the ``label``
 output, else the argmax of the probabilities) or its value bins (regressors) are the prediction reference.
 """
 
@@ -21,8 +21,9 @@ LABEL_OUTPUTS = ("label", "output_label")
 
 
 def _prediction(onnx: bytes, ds: Any, sig: dict[str, Any], task: str, tabular: bool, bins: int) -> dict | None:
+    from mlready.generators._shared.psi_bins import reference_bins
+    from mlready.generators._shared.psi_bins import rounded as _r
     from mlready.generators._shared.scoring import predict_onnx, session
-    from mlready.generators.readiness.drift import _r, reference_bins
 
     outputs = [o["name"] for o in sig.get("outputs", [])]
     classes = sig.get("classes")
@@ -48,8 +49,9 @@ def _prediction(onnx: bytes, ds: Any, sig: dict[str, Any], task: str, tabular: b
 
 def drift_reference(onnx: bytes, sig: dict[str, Any], spec: Any, resolve: Callable[[str], Path]) -> dict | None:
     """The ``drift`` section of the model's runtime config, or None when the spec names no reference data."""
-    from mlready.generators.readiness.assess import DataPaths, ModelUnderTest, _load
-    from mlready.generators.readiness.drift import reference_bins
+    from mlready.generators._shared.data import load_dataset, load_table
+    from mlready.generators._shared.feeds import per_column
+    from mlready.generators._shared.psi_bins import reference_bins
 
     key = "train" if spec.data.train else "eval" if spec.data.eval else None
     if key is None or not sig.get("inputs"):
@@ -60,13 +62,15 @@ def drift_reference(onnx: bytes, sig: dict[str, Any], spec: Any, resolve: Callab
     shape = first.get("shape", [])
     width = shape[1] if len(shape) == 2 and shape[1] > 0 and len(sig["inputs"]) == 1 else None
     task = sig.get("task", spec.model.task)
-    model = ModelUnderTest(onnx=onnx, task=task, classes=sig.get("classes"),
-                           feature_names=sig.get("feature_names"), input_name=first["name"],
-                           input_datatype=first.get("datatype", "FP32"), n_features=width,
-                           features=sig.get("features"))
     name = getattr(spec.data, key)
-    data = DataPaths(**{key: (name, resolve(name))}, target=spec.data.target, features=spec.data.features)
-    ds = _load(model, data, key, require_target=False)
+    tabular = per_column(sig.get("features"))  # one input per column: the table as it is (as readiness reads it)
+    if tabular:
+        ds = load_table(resolve(name), name, target=spec.data.target, task=task,
+                        features=[f["name"] for f in sig["features"]], require_target=False)
+    else:
+        ds = load_dataset(resolve(name), name, target=spec.data.target, task=task, spec_features=spec.data.features,
+                          model_features=sig.get("feature_names"), n_features=width, input_name=first["name"],
+                          input_datatype=first.get("datatype", "FP32"), require_target=False)
     if sig.get("features"):
         binding = [(f["name"], f["input"], f["index"]) for f in sig["features"]]
     elif len(sig["inputs"]) == 1:
@@ -79,7 +83,7 @@ def drift_reference(onnx: bytes, sig: dict[str, Any], spec: Any, resolve: Callab
         if ref is not None:
             features.append({"name": str(col), "input": input_name, "index": index, **ref})
     out: dict[str, Any] = {"features": features}
-    prediction = _prediction(onnx, ds, sig, task, model.tabular, bins)
+    prediction = _prediction(onnx, ds, sig, task, tabular, bins)
     if prediction is not None:
         out["prediction"] = prediction
     return out

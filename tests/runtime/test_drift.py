@@ -11,7 +11,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from mlready.generators.readiness.drift import reference_bins
+from mlready.generators._shared.psi_bins import reference_bins
 from mlready.runtime.config import ConfigError, DriftFeatureConfig, RuntimeConfig
 from mlready.runtime.drift import bin_labels
 
