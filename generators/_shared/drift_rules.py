@@ -88,28 +88,22 @@ def recording_rules(model: str, window: str) -> list[dict[str, Any]]:
 
 
 def alert_rules(model: str, cfg: Any, op: str, threshold: float, source: str) -> list[dict[str, Any]]:
+    from mlready.generators._shared.alerts import Alert, alert_rule
+
     d = cfg.drift
-    pred = f'{m.LABEL_FEATURE}="{m.PREDICTION_FEATURE}"'
     rules = []
     for name, feature_sel, summary, what in (
         (FEATURE_ALERT, f'{m.LABEL_FEATURE}!="{m.PREDICTION_FEATURE}"',
          f"{model}: feature {{{{ $labels.feature }}}} drifted from the training data", "feature {{ $labels.feature }}"),
-        (PREDICTION_ALERT, pred, f"{model}: the predictions shifted from the training data", "the predictions"),
+        (PREDICTION_ALERT, f'{m.LABEL_FEATURE}="{m.PREDICTION_FEATURE}"',
+         f"{model}: the predictions shifted from the training data", "the predictions"),
     ):
         sel = f'{{{m.LABEL_MODEL}="{model}", {feature_sel}}}'
-        expr = (f"{PSI}{sel} {op} {threshold:g} and on ({m.LABEL_MODEL}, {m.LABEL_FEATURE}) "
-                f"{ROWS}{sel} >= {d.min_rows}")
-        rule: dict[str, Any] = {"alert": name, "expr": expr}
-        if d.alert_for not in ("0m", "0s"):
-            rule["for"] = d.alert_for
-        rule["labels"] = {"severity": "warning", m.LABEL_MODEL: model}
-        ann = {"summary": summary,
-               "description": f"PSI of {what} is {{{{ $value | printf \"%.3f\" }}}} over {d.window} "
-                              f"(alert {op} {threshold:g}: {source})."}
-        if cfg.runbook_url:
-            ann["runbook_url"] = f"{cfg.runbook_url.rstrip('/')}/{name}"
-        rule["annotations"] = ann
-        rules.append(rule)
+        condition = f"{op} {threshold:g} and on ({m.LABEL_MODEL}, {m.LABEL_FEATURE}) {ROWS}{sel} >= {d.min_rows}"
+        description = (f"PSI of {what} is {{{{ $value | printf \"%.3f\" }}}} over {d.window} "
+                       f"(alert {op} {threshold:g}: {source}).")
+        rules.append(alert_rule(Alert(name, f"{PSI}{sel}", condition, d.alert_for, "warning", summary, description),
+                                model, cfg))
     return rules
 
 
