@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlready.engine.cli import main
-
-pytest.importorskip("pyspark", reason="the spark extra (tools/setup.sh installs it)")
+from pyspark.sql import SparkSession  # the spark extra (setup.sh): a skip would hide a broken install
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")]
@@ -47,7 +46,6 @@ def test_spark_equals_embedded_row_for_row(tabular, tmp_path):
 
     # the Python API: a mapInPandas function over a Spark DataFrame, same answers
     from mlready.runtime.score.spark import scoring_function
-    from pyspark.sql import SparkSession
 
     spark = SparkSession.builder.getOrCreate()  # the session the command started (local[2])
     data = spark.createDataFrame(frame.drop(index=7).drop(columns=["churned"]).astype({"state": str}))
