@@ -46,6 +46,11 @@ def score(project: str | Path, input_path: str | Path, output_path: str | Path, 
         pass
 
     model, signature = built_model(project, out)
+    if engine == "spark" and options is not None and options.capture is not None:
+        from mlready.engine.errors import UsageError
+
+        raise UsageError("--capture is written by the embedded engine only; score without --engine spark to "
+                         "capture, or capture from the Spark output")
     try:
         if engine == "spark":
             from mlready.runtime.score.spark import score_with_spark
@@ -73,7 +78,7 @@ def score(project: str | Path, input_path: str | Path, output_path: str | Path, 
               help="A row that cannot be scored: fail naming its file, row and column, or skip it and write "
                    "it with its reason to --bad-rows-file.")
 @click.option("--bad-rows-file", type=click.Path(dir_okay=False, path_type=str), default=None,
-              help="[default: <output stem>.bad-rows.csv beside the output]")
+              help="[default: <output stem>.bad-rows.csv beside the output; a folder of CSV parts on Spark]")
 @click.option("--capture", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="Also write each scored row in the prediction-capture format (JSON Lines).")
 @click.option("--chunk-rows", type=click.IntRange(1, 10_000_000), default=65536, show_default=True,

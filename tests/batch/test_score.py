@@ -226,3 +226,11 @@ def test_memory_stays_bounded_whatever_the_input_size(tabular, tmp_path, monkeyp
                                 stream.ScoreOptions(progress=False, chunk_rows=65536, keep=["customer_id"]))
     assert report.scored == 2_000_000 and len(peak) == 31
     assert max(peak) <= peak[0] + (4 << 20), f"Arrow memory grew (MB): {[p >> 20 for p in peak]}"
+
+
+def test_capture_on_spark_is_a_usage_error_before_spark_starts(tabular, tmp_path, capsys):
+    _eval(tabular).to_parquet(tmp_path / "in.parquet", index=False)
+    assert _score(tabular, "-i", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "o.parquet"),
+                  "--engine", "spark", "--capture", str(tmp_path / "c.jsonl")) == 2
+    assert "--capture is written by the embedded engine only" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
