@@ -234,3 +234,24 @@ def test_capture_on_spark_is_a_usage_error_before_spark_starts(tabular, tmp_path
                   "--engine", "spark", "--capture", str(tmp_path / "c.jsonl")) == 2
     assert "--capture is written by the embedded engine only" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
+
+
+def test_quickstart_one_matrix_input_scores_like_its_model(tmp_path):
+    """The quickstart: one FP32 matrix input fed by 30 named columns (features derived from feature_names)."""
+    import shutil
+
+    from mlready.engine import api
+
+    example = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples" / "quickstart"
+    project = tmp_path / "quickstart"
+    shutil.copytree(example, project, ignore=shutil.ignore_patterns("build", ".mlready", "__pycache__", "mlruns"))
+    api.build(project, ["tracking.enabled=false"])
+    out = tmp_path / "preds.parquet"
+    assert _score(project, "-i", str(project / "data" / "eval.csv"), "-o", str(out), "--keep", "target") == 0
+    got = pq.read_table(out).to_pandas()
+    frame = pd.read_csv(project / "data" / "eval.csv")
+    model = joblib.load(project / "model.joblib")
+    proba = model.predict_proba(frame.drop(columns=["target"]))
+    assert list(got.columns) == ["target", "label", "probability_0", "probability_1"]
+    np.testing.assert_allclose(got[["probability_0", "probability_1"]].to_numpy(), proba, atol=1e-5)
+    assert got["label"].tolist() == [str(c) for c in model.predict(frame.drop(columns=["target"]))]
