@@ -267,3 +267,25 @@ def promote(project_dir: str | Path, name: str, version: int | None, alias: str 
 
     return promote_in_project(Path(project_dir), name, version, alias, tracking_uri,
                               Path(from_build) if from_build is not None else None)
+
+
+def monitor(project_dir: str | Path, capture: str | Path, labels: str | Path, *, window: str = "1h",
+            min_rows: int = 30, out: str | Path | None = None, report_dir: str | Path | None = None,
+            overrides: list[str] | None = None) -> tuple[dict[str, Any], tuple[Path, Path]]:
+    """Join ``capture`` with ``labels``, score and drift-check each ``window`` against the training data, check
+    the production gates; write monitor.json + monitor.html to ``report_dir`` (default <build>/monitor).
+    Returns (the report, its two paths); MonitorInputError (exit 2) on bad input, nothing written then."""
+    from mlready.engine.commands.score import built_model
+    from mlready.engine.lifecycle import monitor as mon
+    from mlready.engine.lifecycle.monitor_html import render_html
+
+    project = Path(project_dir).resolve()
+    span = mon.parse_window(window)
+    spec, _ = load_spec(project, overrides)
+    _, signature = built_model(project, out)
+    inputs = mon.load_inputs(spec, project, signature)
+    frame, counts = mon.joined_rows(Path(capture), Path(labels), inputs)
+    report = mon.monitor(frame, counts, inputs, span, min_rows, window)
+    html = render_html(report, f"{spec.project.name}: production monitor")
+    target = Path(report_dir) if report_dir else _resolve_out(project, out) / "monitor"
+    return report, mon.write_report(report, html, target)

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,14 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def read_capture(folder: Path) -> dict[str, dict[str, Any]]:
     """request id -> record, from every ``*.jsonl`` under ``folder`` (a malformed line names file and line)."""
-    if not folder.is_dir():
+    if folder.is_file():  # one capture file (mlready monitor --capture FILE)
+        files = [folder]
+    elif folder.is_dir():
+        files = sorted(folder.rglob("*.jsonl"))
+    else:
         raise GatherError(f"{folder}: not a folder of capture files")
     records: dict[str, dict[str, Any]] = {}
-    for path in sorted(folder.rglob("*.jsonl")):
+    for path in files:
         with path.open(encoding="utf-8") as fh:
             for n, line in enumerate(fh, 1):
                 if not line.strip():
@@ -50,6 +55,26 @@ def read_capture(folder: Path) -> dict[str, dict[str, Any]]:
                 except (ValueError, KeyError, TypeError) as exc:
                     raise GatherError(f"{path}:{n}: not a capture record ({exc})") from None
     return records
+
+
+def join(records: dict[str, dict[str, Any]], lab: pd.DataFrame,
+         counts: dict[str, int]) -> Iterator[tuple[int, str, int, dict[str, Any], dict[str, Any]]]:
+    """The label file's rows joined with their capture records: (label row index, request id, row in the
+    request, record, label row), counting in ``counts`` labels not captured and duplicate (request, row)s."""
+    seen: set[tuple[str, int]] = set()
+    row_col = "row" in lab.columns
+    for i, item in enumerate(lab.to_dict("records")):
+        rid = str(item["request_id"])
+        row = int(item["row"]) if row_col and pd.notna(item["row"]) else 0
+        rec = records.get(rid)
+        if rec is None:
+            counts["not_captured"] += 1
+            continue
+        if (rid, row) in seen:
+            counts["duplicate"] += 1
+            continue
+        seen.add((rid, row))
+        yield i, rid, row, rec, item
 
 
 def gather(capture: Path, labels: Path, target: str, base: Path | None) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -64,20 +89,8 @@ def gather(capture: Path, labels: Path, target: str, base: Path | None) -> tuple
         raise GatherError(f"{base}: no target column {target!r}")
     counts = {"labels": len(lab), "used": 0, "not_captured": 0, "unusable": 0, "duplicate": 0}
     rows: list[dict[str, Any]] = []
-    seen: set[tuple[str, int]] = set()
     features: list[str] | None = [c for c in frame.columns if c != target] if frame is not None else None
-    row_col = "row" in lab.columns
-    for item in lab.to_dict("records"):
-        rid = str(item["request_id"])
-        row = int(item["row"]) if row_col and pd.notna(item["row"]) else 0
-        rec = records.get(rid)
-        if rec is None:
-            counts["not_captured"] += 1
-            continue
-        if (rid, row) in seen:
-            counts["duplicate"] += 1
-            continue
-        seen.add((rid, row))
+    for _, rid, row, rec, item in join(records, lab, counts):
         inputs = rec.get("inputs") or {}
         names = features if features is not None else list(inputs)
         missing = [f for f in names if f not in inputs]

@@ -309,3 +309,44 @@ def drift_chart(features: list[dict[str, Any]], moderate: float = 0.1, significa
         )
         body.append(_text(x, 14, name, anchor=anchor, fill=MUTED, extra=' font-size="10"'))
     return _svg(label_w + track_w + 60, bottom + 8, body, "drift per feature (PSI)")
+
+
+def series_chart(labels: list[str], values: list[float | None], title: str, threshold: float | None = None) -> str:
+    """One metric over consecutive periods (``mlready monitor``'s windows): points joined by a line, a gap where
+    a value is undefined, the gate's threshold as a dashed line; x labels are the periods, thinned to fit."""
+    label_w, track_w, height, top = 70, 520, 160, 10
+    known = [v for v in values if v is not None] + ([threshold] if threshold is not None else [])
+    lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
+    pad = (hi - lo) * 0.1 or max(abs(hi) * 0.05, 1e-3)
+    lo, hi = lo - pad, hi + pad
+    step = track_w / max(1, len(values) - 1)
+
+    def px(i: int) -> float:
+        return label_w + (i * step if len(values) > 1 else track_w / 2)
+
+    def py(v: float) -> float:
+        return top + height - (v - lo) / (hi - lo) * height
+
+    body = [f'<rect x="{label_w}" y="{top}" width="{track_w}" height="{height}" fill="none" stroke="{GRID}"/>']
+    if threshold is not None:
+        y = py(threshold)
+        body.append(f'<line x1="{label_w}" y1="{_n(y)}" x2="{label_w + track_w}" y2="{_n(y)}" stroke="{FAIL}" '
+                    'stroke-dasharray="4 4"/>')
+        body.append(_text(label_w + track_w + 4, y + 4, f"gate {_fmt(threshold)}", fill=FAIL, extra=' font-size="10"'))
+    run: list[str] = []
+    for i, v in enumerate([*values, None]):
+        if v is None:
+            if len(run) > 1:
+                body.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{SERIES[0]}" stroke-width="1.5"/>')
+            run = []
+            continue
+        run.append(f"{_n(px(i))},{_n(py(v))}")
+        body.append(f'<circle cx="{_n(px(i))}" cy="{_n(py(v))}" r="3" fill="{SERIES[0]}"/>')
+    small = ' font-size="10"'
+    body.append(_text(label_w - 4, top + 8, _fmt(hi), anchor="end", fill=MUTED, extra=small))
+    body.append(_text(label_w - 4, top + height, _fmt(lo), anchor="end", fill=MUTED, extra=small))
+    every = max(1, -(-len(labels) * 110 // track_w))  # about 110 px per x label
+    for i, label in enumerate(labels):
+        if i % every == 0:
+            body.append(_text(px(i), top + height + 16, _short(label, 18), anchor="middle", fill=MUTED, extra=small))
+    return _svg(label_w + track_w + 70, top + height + 26, body, title)

@@ -1,0 +1,162 @@
+"""``mlready monitor`` on a real build: capture written by ``mlready score --capture`` (the server's record
+format), late labels in CSV, the CLI run as a user runs it. Healthy windows pass (exit 0); a window with wrong
+labels or shifted features fails the named production gates (exit 1); bad input is exit 2 naming file, row and
+column, and writes no report; the HTML renders in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.monitoring.conftest import build_quickstart
+
+OVERRIDES = ["data.sample=data/eval.csv", "readiness.sample.gates=['drift.psi.max <= 0.25']"]
+HOUR = "2026-12-06T{:02d}:10:00.000000Z"
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mlready.engine", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def monitor(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`mlready monitor -C project ... OVERRIDES` (the spec as built: overrides compose the same way)."""
+    return cli("monitor", "-C", str(project), *args, *OVERRIDES)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_quickstart(tmp_path_factory, "monitor", OVERRIDES).parent
+
+
+def captured(project: Path, work: Path, frame: pd.DataFrame, hour: int) -> dict:
+    """Score ``frame`` with the built model through `mlready score --capture`; its record, timed at ``hour``."""
+    name = f"in-{hour}"
+    frame.drop(columns=["target"]).to_csv(work / f"{name}.csv", index=False)
+    run = cli("score", "-C", str(project), "-i", str(work / f"{name}.csv"), "-o", str(work / f"{name}.out.csv"),
+              "--capture", str(work / f"{name}.jsonl"))
+    assert run.returncode == 0, run.stderr
+    (record,) = [json.loads(line) for line in (work / f"{name}.jsonl").read_text().splitlines()]
+    record["time"] = HOUR.format(hour)  # the windows the test needs: one scoring run per hour
+    (work / "capture").mkdir(exist_ok=True)
+    (work / "capture" / f"{name}.jsonl").write_text(json.dumps(record) + "\n")
+    return record
+
+
+def labels_of(record: dict, truth: list) -> pd.DataFrame:
+    return pd.DataFrame({"request_id": record["id"], "row": range(len(truth)), "target": truth})
+
+
+@pytest.fixture(scope="module")
+def windows(project: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Hour 1: eval rows, true labels. Hour 2: eval rows, every label wrong. Hour 3: the eval rows of the larger
+    half of mean_radius, labelled with the model's own answers (right, but drifted)."""
+    work = tmp_path_factory.mktemp("monitor-work")
+    ev = pd.read_csv(project / "data" / "eval.csv")
+    healthy = captured(project, work, ev, 1)
+    wrong = captured(project, work, ev, 2)
+    shifted = ev[ev["mean_radius"] > ev["mean_radius"].median()]  # real rows, the larger tumours only
+    drifted = captured(project, work, shifted, 3)
+    labels = pd.concat([labels_of(healthy, list(ev["target"])), labels_of(wrong, list(1 - ev["target"])),
+                        labels_of(drifted, [int(v) for v in drifted["outputs"]["label"]])])
+    labels.to_csv(work / "labels.csv", index=False)
+    return work, work / "labels.csv"
+
+
+def only(work: Path, hours: list[int]) -> Path:
+    folder = work / f"capture-{'-'.join(map(str, hours))}"
+    folder.mkdir(exist_ok=True)
+    for h in hours:
+        shutil.copy(work / "capture" / f"in-{h}.jsonl", folder)
+    return folder
+
+
+def test_healthy_window_passes(project: Path, windows: tuple[Path, Path]) -> None:
+    work, labels = windows
+    out = work / "report-healthy"
+    run = monitor(project, "--capture", str(only(work, [1])), "--labels", str(labels),
+              "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    report = json.loads((out / "monitor.json").read_text())
+    (w,) = report["windows"]
+    assert w["rows"] == 143 and w["gated"] and w["passed"]
+    assert {g["gate"] for g in w["gates"]} == {"f1 >= 0.95", "auc >= 0.98", "drift.psi.max <= 0.25"}
+    assert w["metrics"]["f1"] > 0.95 and w["drift_summary"]["drift.psi.max"] < 0.25
+    assert report["join"]["not_captured"] == 143 + 71  # the other hours' labels: counted, not errors
+
+
+def test_degraded_and_drifted_windows_fail_naming_the_gates(project: Path, windows: tuple[Path, Path]) -> None:
+    work, labels = windows
+    out = work / "report-all"
+    run = monitor(project, "--capture", str(work / "capture"), "--labels", str(labels),
+              "--window", "1h", "--out", str(out))
+    assert run.returncode == 1, run.stderr
+    assert "production gates fail" in run.stderr
+    report = json.loads((out / "monitor.json").read_text())
+    by_hour = {w["start"][11:13]: w for w in report["windows"]}
+    assert list(by_hour) == ["01", "02", "03"]
+    assert by_hour["01"]["passed"]
+    failed = {h: {g["gate"] for g in w["gates"] if not g["passed"]} for h, w in by_hour.items()}
+    assert failed["02"] == {"f1 >= 0.95", "auc >= 0.98"}  # wrong labels: the metrics, not the data
+    assert failed["03"] == {"drift.psi.max <= 0.25"}  # right labels on shifted data: drift only
+    assert "FAIL f1 >= 0.95" in run.stderr and "FAIL drift.psi.max <= 0.25" in run.stderr
+    # a window under --min-rows is reported, not gated
+    run = monitor(project, "--capture", str(work / "capture"), "--labels", str(labels),
+              "--min-rows", "500", "--out", str(work / "report-few"))
+    assert run.returncode == 0, run.stderr
+    assert "not gated" in run.stderr
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda lab: lab.drop(columns=["request_id"]), "no column 'request_id'"),
+    (lambda lab: lab.assign(target=lab["target"].where(lab.index != 4, 7)), "line 6, column 'target': '7' is not a class"),
+    (lambda lab: lab.assign(target=lab["target"].astype(object).where(lab.index != 2, "yes")),
+     "line 4, column 'target': 'yes' is not a class"),
+])
+def test_bad_labels_exit_2_located(project: Path, windows: tuple[Path, Path], change, expected: str,
+                                   tmp_path: Path) -> None:
+    work, labels = windows
+    bad = tmp_path / "labels.csv"
+    change(pd.read_csv(labels).head(143)).to_csv(bad, index=False)
+    run = monitor(project, "--capture", str(only(work, [1])), "--labels", str(bad),
+              "--out", str(tmp_path / "report"))
+    assert run.returncode == 2, run.stderr
+    assert str(bad) in run.stderr and expected in run.stderr
+    assert not (tmp_path / "report").exists()  # nothing half-written
+
+
+@pytest.mark.parametrize(("window", "expected"), [("banana", "not a duration"), ("0s", "longer than zero"),
+                                                  ("-1h", "longer than zero")])
+def test_window_that_makes_no_sense_exits_2(project: Path, windows: tuple[Path, Path], window: str,
+                                            expected: str, tmp_path: Path) -> None:
+    work, labels = windows
+    run = monitor(project, "--capture", str(work / "capture"), "--labels", str(labels),
+              "--window", window, "--out", str(tmp_path / "report"))
+    assert run.returncode == 2 and f"--window {window!r}" in run.stderr and expected in run.stderr, run.stderr
+    assert not (tmp_path / "report").exists()
+
+
+def test_html_report_renders(project: Path, windows: tuple[Path, Path]) -> None:
+    from tests.support.browser import render
+
+    work, labels = windows
+    out = work / "report-html"
+    monitor(project, "--capture", str(work / "capture"), "--labels", str(labels),
+        "--out", str(out))
+    shot = render(out / "monitor.html", {
+        "svgs": "[...document.querySelectorAll('svg title')].map(t => t.textContent)",
+        "verdict": "document.querySelector('.badge').className",
+        "failing": "document.querySelector('.failures')?.textContent",
+        "overflow": "document.documentElement.scrollWidth > document.documentElement.clientWidth",
+    })
+    assert shot.problems == [], shot.problems
+    assert {"f1 per window", "auc per window", "drift.psi.max per window",
+            "drift per feature (PSI)"} <= set(shot.values["svgs"])
+    assert "failed" in shot.values["verdict"] and "drift.psi.max <= 0.25" in shot.values["failing"]
+    assert shot.values["overflow"] is False
