@@ -135,6 +135,10 @@ def joined_rows(capture: Path, labels: Path, inputs: MonitorInputs) -> tuple[pd.
         rows.append({"__time": when, **got, **proba, "__pred": pred,
                      "__true": _true_label(item[inputs.target], inputs, labels, index), "__id": rid})
         counts["used"] += 1
+    if not rows:  # ids that match nothing: the wrong file (or capture folder), not a healthy production
+        raise MonitorInputError(f"{labels}: no label matches a captured prediction in {capture} "
+                                f"({counts['labels']} labels: {counts['not_captured']} not captured, "
+                                f"{counts['unusable']} unusable, {counts['duplicate']} duplicate)")
     return pd.DataFrame(rows), counts
 
 

@@ -29,6 +29,7 @@ def _gate_rows(window: dict[str, Any]) -> str:
 
 
 def render_html(report: dict[str, Any], title: str) -> str:
+    from mlready.generators._shared.gates import CLASSIFICATION_METRICS
     from mlready.generators.readiness.charts import drift_chart, series_chart
     from mlready.generators.readiness.html import CSS
 
@@ -46,7 +47,7 @@ def render_html(report: dict[str, Any], title: str) -> str:
                  f'{join["not_captured"]} not captured, {join["unusable"]} unusable, '
                  f'{join["duplicate"]} duplicate</p>')
     if report["failing_gates"]:
-        parts.append(f'<p class="failures"><b>Failing</b>{escape(", ".join(report["failing_gates"]))} in '
+        parts.append(f'<p class="failures"><b>Failing:</b> {escape(", ".join(report["failing_gates"]))} in '
                      f'{escape(", ".join(_short_time(s) for s in report["failing_windows"]))}</p>')
     parts.append("<h2>Metrics over time</h2><div class='row'>")
     thresholds = {}
@@ -56,7 +57,8 @@ def render_html(report: dict[str, Any], title: str) -> str:
     metrics = [m for m in thresholds if any(m in w["metrics"] or m in w["drift_summary"] for w in windows)]
     for metric in metrics or [m for m in (windows[0]["metrics"] if windows else {})][:1]:
         values = [w["metrics"].get(metric, w["drift_summary"].get(metric)) for w in windows]
-        parts.append(series_chart(labels, values, f"{metric} per window", thresholds.get(metric)))
+        unit = metric in CLASSIFICATION_METRICS
+        parts.append(series_chart(labels, values, f"{metric} per window", thresholds.get(metric), unit=unit))
     parts.append("</div>")
     drifted = [w for w in windows if w["drift_summary"].get("drift.psi.max") is not None]
     if drifted:

@@ -311,14 +311,20 @@ def drift_chart(features: list[dict[str, Any]], moderate: float = 0.1, significa
     return _svg(label_w + track_w + 60, bottom + 8, body, "drift per feature (PSI)")
 
 
-def series_chart(labels: list[str], values: list[float | None], title: str, threshold: float | None = None) -> str:
+def series_chart(labels: list[str], values: list[float | None], title: str, threshold: float | None = None,
+                 unit: bool = False) -> str:
     """One metric over consecutive periods (``mlready monitor``'s windows): points joined by a line, a gap where
-    a value is undefined, the gate's threshold as a dashed line; x labels are the periods, thinned to fit."""
-    label_w, track_w, height, top = 70, 520, 160, 10
+    a value is undefined, the gate's threshold as a dashed line; x labels are the periods, thinned to fit.
+    ``unit``: a score, kept within [0, 1]."""
+    label_w, track_w, height, top = 70, 520, 160, 24
     known = [v for v in values if v is not None] + ([threshold] if threshold is not None else [])
     lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
     pad = (hi - lo) * 0.1 or max(abs(hi) * 0.05, 1e-3)
     lo, hi = lo - pad, hi + pad
+    if known and min(known) >= 0:  # PSI, MAE, RMSE, shares: no negative axis
+        lo = max(lo, 0.0)
+    if unit:
+        hi = min(hi, 1.0)
     step = track_w / max(1, len(values) - 1)
 
     def px(i: int) -> float:
@@ -327,7 +333,8 @@ def series_chart(labels: list[str], values: list[float | None], title: str, thre
     def py(v: float) -> float:
         return top + height - (v - lo) / (hi - lo) * height
 
-    body = [f'<rect x="{label_w}" y="{top}" width="{track_w}" height="{height}" fill="none" stroke="{GRID}"/>']
+    body = [_text(label_w, 14, title),
+            f'<rect x="{label_w}" y="{top}" width="{track_w}" height="{height}" fill="none" stroke="{GRID}"/>']
     if threshold is not None:
         y = py(threshold)
         body.append(f'<line x1="{label_w}" y1="{_n(y)}" x2="{label_w + track_w}" y2="{_n(y)}" stroke="{FAIL}" '

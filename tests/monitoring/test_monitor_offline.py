@@ -115,6 +115,8 @@ def test_degraded_and_drifted_windows_fail_naming_the_gates(project: Path, windo
 
 @pytest.mark.parametrize(("change", "expected"), [
     (lambda lab: lab.drop(columns=["request_id"]), "no column 'request_id'"),
+    (lambda lab: lab.assign(request_id="not-a-request"), "no label matches a captured prediction"),
+    (lambda lab: lab.drop(columns=["target"]), "no column 'target'"),
     (lambda lab: lab.assign(target=lab["target"].where(lab.index != 4, 7)), "line 6, column 'target': '7' is not a class"),
     (lambda lab: lab.assign(target=lab["target"].astype(object).where(lab.index != 2, "yes")),
      "line 4, column 'target': 'yes' is not a class"),
@@ -143,6 +145,7 @@ def test_window_that_makes_no_sense_exits_2(project: Path, windows: tuple[Path, 
 
 
 def test_html_report_renders(project: Path, windows: tuple[Path, Path]) -> None:
+    from tests.readiness.test_report_render import OVERLAPS
     from tests.support.browser import render
 
     work, labels = windows
@@ -154,9 +157,10 @@ def test_html_report_renders(project: Path, windows: tuple[Path, Path]) -> None:
         "verdict": "document.querySelector('.badge').className",
         "failing": "document.querySelector('.failures')?.textContent",
         "overflow": "document.documentElement.scrollWidth > document.documentElement.clientWidth",
+        "overlaps": OVERLAPS,  # no chart label runs out of its chart or into another
     })
     assert shot.problems == [], shot.problems
     assert {"f1 per window", "auc per window", "drift.psi.max per window",
             "drift per feature (PSI)"} <= set(shot.values["svgs"])
     assert "failed" in shot.values["verdict"] and "drift.psi.max <= 0.25" in shot.values["failing"]
-    assert shot.values["overflow"] is False
+    assert shot.values["overflow"] is False and shot.values["overlaps"] == []
