@@ -273,11 +273,11 @@ def monitor(project_dir: str | Path, capture: str | Path, labels: str | Path, *,
             min_rows: int = 30, out: str | Path | None = None, report_dir: str | Path | None = None,
             overrides: list[str] | None = None) -> tuple[dict[str, Any], tuple[Path, Path]]:
     """Join ``capture`` with ``labels``, score and drift-check each ``window`` against the training data, check
-    the production gates; write monitor.json + monitor.html to ``report_dir`` (default <build>/monitor).
+    the production gates; write monitor.json + monitor.html to ``report_dir`` (default <project>/monitor).
     Returns (the report, its two paths); MonitorInputError (exit 2) on bad input, nothing written then."""
+    from mlready.engine.actions import monitor as mon
+    from mlready.engine.actions.monitor_html import render_html
     from mlready.engine.commands.score import built_model
-    from mlready.engine.lifecycle import monitor as mon
-    from mlready.engine.lifecycle.monitor_html import render_html
 
     project = Path(project_dir).resolve()
     span = mon.parse_window(window)
@@ -287,5 +287,5 @@ def monitor(project_dir: str | Path, capture: str | Path, labels: str | Path, *,
     frame, counts = mon.joined_rows(Path(capture), Path(labels), inputs)
     report = mon.monitor(frame, counts, inputs, span, min_rows, window)
     html = render_html(report, f"{spec.project.name}: production monitor")
-    target = Path(report_dir) if report_dir else _resolve_out(project, out) / "monitor"
+    target = Path(report_dir) if report_dir else project / "monitor"  # not in the build dir: check would flag it
     return report, mon.write_report(report, html, target)

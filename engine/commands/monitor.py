@@ -1,6 +1,6 @@
 """``mlready monitor``: production quality per time window, offline, from capture files and late labels.
 
-The computation is :mod:`mlready.engine.lifecycle.monitor`; this command prints the verdict and maps it to the
+The computation is :mod:`mlready.engine.actions.monitor`; this command prints the verdict and maps it to the
 exit code: 0 the production gates pass in every window with enough labelled rows, 1 a window fails one (the
 retrain trigger), 2 bad input (named by file, row and column; nothing written).
 """
@@ -22,7 +22,7 @@ from mlready.engine.commands.common import overrides_argument, project_option
 @click.option("--min-rows", type=click.IntRange(1, None), default=30, show_default=True,
               help="Labelled rows a window needs before its gates count.")
 @click.option("--out", "report_dir", default=None, type=click.Path(file_okay=False, path_type=str),
-              help="Where monitor.json and monitor.html go. [default: <build dir>/monitor]")
+              help="Where monitor.json and monitor.html go. [default: <project>/monitor]")
 @click.option("--build-dir", "build_dir", default=None, type=click.Path(file_okay=False, path_type=str),
               help="The build directory [default: <project>/build].")
 def command(project: str, overrides: tuple[str, ...], capture: str, labels: str, window: str,

@@ -17,11 +17,12 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from mlready.engine.errors import MlreadyError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class MonitorInputError(MlreadyError):
@@ -44,6 +45,8 @@ class MonitorInputs:
 
 def parse_window(text: str) -> pd.Timedelta:
     """``1h``, ``30min``, ``90s``, ``1d`` -> a positive Timedelta; anything else is an input error."""
+    import pandas as pd
+
     try:
         value = pd.Timedelta(text)
     except (ValueError, TypeError):
@@ -76,6 +79,8 @@ def _label_error(labels: Path, index: int, target: str, why: str) -> MonitorInpu
 
 def _true_label(value: Any, inputs: MonitorInputs, labels: Path, index: int) -> Any:
     """The label file's value as the capture writes predictions (a class name, or a float)."""
+    import numpy as np
+
     if value is None or (isinstance(value, float) and math.isnan(value)):
         raise _label_error(labels, index, inputs.target, "no label")
     if inputs.task == "regression":
@@ -101,6 +106,7 @@ def _true_label(value: Any, inputs: MonitorInputs, labels: Path, index: int) -> 
 
 def joined_rows(capture: Path, labels: Path, inputs: MonitorInputs) -> tuple[pd.DataFrame, dict[str, int]]:
     """One row per labelled captured prediction: time, the features, ``__pred``, ``__true``, ``__proba_<c>``."""
+    import pandas as pd
     from mlready.generators.ci.retrain_gather import GatherError, join, read_capture, read_table
 
     try:
@@ -143,6 +149,7 @@ def joined_rows(capture: Path, labels: Path, inputs: MonitorInputs) -> tuple[pd.
 
 
 def _window_report(frame: pd.DataFrame, inputs: MonitorInputs, min_rows: int) -> dict[str, Any]:
+    import numpy as np
     from mlready.generators._shared.gates import check_gates
     from mlready.generators._shared.scoring import Prediction, score
     from mlready.generators.readiness.drift import data_checks
@@ -213,6 +220,8 @@ def write_report(report: dict[str, Any], html: str, out: Path) -> tuple[Path, Pa
 
 
 def _json_default(value: Any) -> Any:
+    import numpy as np
+
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"not JSON: {type(value).__name__}")
