@@ -164,3 +164,35 @@ def test_html_report_renders(project: Path, windows: tuple[Path, Path]) -> None:
             "drift per feature (PSI)"} <= set(shot.values["svgs"])
     assert "failed" in shot.values["verdict"] and "drift.psi.max <= 0.25" in shot.values["failing"]
     assert shot.values["overflow"] is False and shot.values["overlaps"] == []
+
+
+def test_parquet_labels_and_a_malformed_capture_line(project: Path, windows: tuple[Path, Path],
+                                                     tmp_path: Path) -> None:
+    work, labels = windows
+    pq = tmp_path / "labels.parquet"
+    pd.read_csv(labels).to_parquet(pq, index=False)
+    run = monitor(project, "--capture", str(only(work, [1])), "--labels", str(pq), "--out", str(tmp_path / "ok"))
+    assert run.returncode == 0, run.stderr
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text((work / "capture" / "in-1.jsonl").read_text() + '{"time": "no id"\n')
+    run = monitor(project, "--capture", str(broken), "--labels", str(labels), "--out", str(tmp_path / "bad"))
+    assert run.returncode == 2 and f"{broken}:2: not a capture record" in run.stderr, run.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+def test_regression_label_of_the_wrong_type_is_located(tmp_path: Path) -> None:
+    """A regressor's label must be a number: the error names the file, line and column."""
+    from mlready.engine.actions.monitor import MonitorInputError, MonitorInputs, joined_rows
+
+    (tmp_path / "cap.jsonl").write_text(json.dumps(
+        {"id": "r1", "time": HOUR.format(1), "rows": 2, "inputs": {"x": [1.0, 2.0]},
+         "outputs": {"value": [1.5, 2.5]}}) + "\n")
+    pd.DataFrame({"request_id": ["r1", "r1"], "row": [0, 1], "y": ["1.4", "lots"]}).to_csv(tmp_path / "l.csv",
+                                                                                          index=False)
+    inputs = MonitorInputs(task="regression", class_names=None, classes=None, features=["x"], target="y",
+                           reference=pd.DataFrame({"x": [1.0, 2.0], "y": [1.0, 2.0]}), gates=[], bins=10)
+    with pytest.raises(MonitorInputError, match=r"l\.csv: line 3, column 'y': 'lots' is not a number"):
+        joined_rows(tmp_path / "cap.jsonl", tmp_path / "l.csv", inputs)
+    pd.DataFrame({"request_id": ["r1", "r1"], "row": [0, 1], "y": [1.4, 2.7]}).to_csv(tmp_path / "l.csv", index=False)
+    frame, counts = joined_rows(tmp_path / "cap.jsonl", tmp_path / "l.csv", inputs)
+    assert counts["used"] == 2 and list(frame["__pred"]) == [1.5, 2.5] and list(frame["__true"]) == [1.4, 2.7]
