@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("mlready.engine.commands.check", "Regenerate in memory and report drift in the build dir."),
     "serve": ("mlready.engine.commands.serve", "Serve a project's built model (or a model repository)."),
     "score": ("mlready.engine.commands.score", "Score a CSV/Parquet table with the built model (or on Spark)."),
-    "monitor": ("mlready.engine.commands.monitor", "Production metrics and drift per time window, from capture + labels."),
+    "monitor": ("mlready.engine.commands.monitor", "Production metrics, drift and gates per time window (offline)."),
     "image": ("mlready.engine.commands.image", "Build, tag, smoke-test (and optionally push) the Docker image."),
     "deploy": ("mlready.engine.commands.deploy", "Apply the Kubernetes bundle to the current kube context."),
     "rollback": ("mlready.engine.commands.rollback", "Return a Kubernetes deployment to its previous revision."),

@@ -51,7 +51,9 @@ def parse_window(text: str) -> pd.Timedelta:
         value = pd.Timedelta(text)
     except (ValueError, TypeError):
         raise MonitorInputError(f"--window {text!r}: not a duration (write e.g. 90s, 30min, 1h, 1d)") from None
-    if value <= pd.Timedelta(0) or pd.isna(value):
+    if pd.isna(value):
+        raise MonitorInputError(f"--window {text!r}: not a duration (write e.g. 90s, 30min, 1h, 1d)")
+    if value <= pd.Timedelta(0):
         raise MonitorInputError(f"--window {text!r}: a window must be longer than zero")
     if value < pd.Timedelta(seconds=1):
         raise MonitorInputError(f"--window {text!r}: shorter than a second (capture times are per request)")

@@ -133,8 +133,9 @@ def test_bad_labels_exit_2_located(project: Path, windows: tuple[Path, Path], ch
     assert not (tmp_path / "report").exists()  # nothing half-written
 
 
-@pytest.mark.parametrize(("window", "expected"), [("banana", "not a duration"), ("0s", "longer than zero"),
-                                                  ("-1h", "longer than zero")])
+@pytest.mark.parametrize(("window", "expected"), [("banana", "not a duration"), ("nan", "not a duration"),
+                                                  ("0s", "longer than zero"), ("-1h", "longer than zero"),
+                                                  ("500ms", "shorter than a second")])
 def test_window_that_makes_no_sense_exits_2(project: Path, windows: tuple[Path, Path], window: str,
                                             expected: str, tmp_path: Path) -> None:
     work, labels = windows
