@@ -197,3 +197,36 @@ def test_regression_label_of_the_wrong_type_is_located(tmp_path: Path) -> None:
     pd.DataFrame({"request_id": ["r1", "r1"], "row": [0, 1], "y": [1.4, 2.7]}).to_csv(tmp_path / "l.csv", index=False)
     frame, counts = joined_rows(tmp_path / "cap.jsonl", tmp_path / "l.csv", inputs)
     assert counts["used"] == 2 and list(frame["__pred"]) == [1.5, 2.5] and list(frame["__true"]) == [1.4, 2.7]
+
+
+def test_a_regressor_passes_on_its_values_and_fails_on_shifted_ones(tmp_path_factory: pytest.TempPathFactory,
+                                                                   tmp_path: Path) -> None:
+    """examples/regression built and scored for real: true values pass mae/r2, values off by 200 fail both."""
+    from mlready.engine import api
+
+    project = tmp_path_factory.mktemp("monitor-regression") / "project"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "regression", project,
+                    ignore=shutil.ignore_patterns("build", ".mlready"))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLREADY_CACHE_DIR", str(tmp_path_factory.mktemp("monitor-regression-cache")))
+    try:
+        api.build(project, [], out=project / "build")
+    finally:
+        mp.undo()
+    ev = pd.read_csv(project / "data" / "eval.csv")
+    ev.drop(columns=["progression"]).to_csv(tmp_path / "in.csv", index=False)
+    run = cli("score", "-C", str(project), "-i", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"),
+              "--capture", str(tmp_path / "cap.jsonl"))
+    assert run.returncode == 0, run.stderr
+    (record,) = [json.loads(line) for line in (tmp_path / "cap.jsonl").read_text().splitlines()]
+    for name, shift, code in (("true", 0.0, 0), ("shifted", 200.0, 1)):
+        labels = pd.DataFrame({"request_id": record["id"], "row": range(len(ev)),
+                               "progression": ev["progression"] + shift})
+        labels.to_csv(tmp_path / f"{name}.csv", index=False)
+        run = cli("monitor", "-C", str(project), "--capture", str(tmp_path / "cap.jsonl"), "--labels",
+                  str(tmp_path / f"{name}.csv"), "--out", str(tmp_path / name))
+        assert run.returncode == code, run.stderr
+        (w,) = json.loads((tmp_path / name / "monitor.json").read_text())["windows"]
+        assert {g["gate"] for g in w["gates"]} == {"r2 >= 0.30", "mae <= 50"}
+        failed = {g["gate"] for g in w["gates"] if not g["passed"]}
+        assert failed == (set() if code == 0 else {"r2 >= 0.30", "mae <= 50"}), w
