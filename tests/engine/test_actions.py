@@ -10,7 +10,7 @@ import pytest
 from mlready.engine import api
 
 ROOT = Path(__file__).resolve().parents[2]
-ACTIONS = ("image", "deploy", "rollback", "serve", "promote")
+ACTIONS = ("image", "deploy", "rollback", "serve", "promote", "monitor")
 
 
 def _imports(path: Path) -> set[str]:
