@@ -32,7 +32,8 @@ class GatherError(Exception):
 def read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise GatherError(f"{path}: not found")
-    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    # request ids are text: a client's X-Request-Id "00042" must not be read as the number 42
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={"request_id": str})
 
 
 def read_capture(folder: Path) -> dict[str, dict[str, Any]]:

@@ -230,3 +230,17 @@ def test_a_regressor_passes_on_its_values_and_fails_on_shifted_ones(tmp_path_fac
         assert {g["gate"] for g in w["gates"]} == {"r2 >= 0.30", "mae <= 50"}
         failed = {g["gate"] for g in w["gates"] if not g["passed"]}
         assert failed == (set() if code == 0 else {"r2 >= 0.30", "mae <= 50"}), w
+
+
+def test_request_ids_are_text(project: Path, windows: tuple[Path, Path], tmp_path: Path) -> None:
+    """A client's X-Request-Id "00042" joins its label: the CSV's ids are not read as numbers."""
+    work, labels = windows
+    record = json.loads((work / "capture" / "in-1.jsonl").read_text())
+    old_id, record["id"] = record["id"], "00042"
+    (tmp_path / "cap.jsonl").write_text(json.dumps(record) + "\n")
+    lab = pd.read_csv(labels, dtype={"request_id": str})
+    lab[lab["request_id"] == old_id].assign(request_id="00042").to_csv(tmp_path / "labels.csv", index=False)
+    run = monitor(project, "--capture", str(tmp_path / "cap.jsonl"), "--labels", str(tmp_path / "labels.csv"),
+                  "--out", str(tmp_path / "report"))
+    assert run.returncode == 0, run.stderr
+    assert json.loads((tmp_path / "report" / "monitor.json").read_text())["join"]["used"] == 143
