@@ -112,7 +112,6 @@ def joined_rows(capture: Path, labels: Path, inputs: MonitorInputs) -> tuple[pd.
     from mlready.generators.ci.retrain_gather import GatherError, join, read_capture, read_table
 
     try:
-        records = read_capture(capture)
         lab = read_table(labels)
     except GatherError as exc:
         raise MonitorInputError(str(exc)) from None
@@ -121,6 +120,12 @@ def joined_rows(capture: Path, labels: Path, inputs: MonitorInputs) -> tuple[pd.
     for column in ("request_id", inputs.target):
         if column not in lab.columns:
             raise MonitorInputError(f"{labels}: no column {column!r} (columns: {', '.join(map(str, lab.columns))})")
+    try:
+        records = read_capture(capture, keep=set(lab["request_id"].astype(str)))  # only labelled records held
+    except GatherError as exc:
+        raise MonitorInputError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise MonitorInputError(f"{capture}: a capture file that is not UTF-8 text ({exc})") from None
     counts = {"labels": len(lab), "used": 0, "not_captured": 0, "unusable": 0, "duplicate": 0}
     rows: list[dict[str, Any]] = []
     for index, rid, row, rec, item in join(records, lab, counts):

@@ -36,8 +36,9 @@ def read_table(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={"request_id": str})
 
 
-def read_capture(folder: Path) -> dict[str, dict[str, Any]]:
-    """request id -> record, from every ``*.jsonl`` under ``folder`` (a malformed line names file and line)."""
+def read_capture(folder: Path, keep: set[str] | None = None) -> dict[str, dict[str, Any]]:
+    """request id -> record, from every ``*.jsonl`` under ``folder`` (a malformed line names file and line);
+    with ``keep``, only the records of those ids are held (memory grows with the labels, not the capture)."""
     if folder.is_file():  # one capture file (mlready monitor --capture FILE)
         files = [folder]
     elif folder.is_dir():
@@ -52,7 +53,9 @@ def read_capture(folder: Path) -> dict[str, dict[str, Any]]:
                     continue
                 try:
                     rec = json.loads(line)
-                    records[str(rec["id"])] = rec
+                    rid = str(rec["id"])
+                    if keep is None or rid in keep:
+                        records[rid] = rec
                 except (ValueError, KeyError, TypeError) as exc:
                     raise GatherError(f"{path}:{n}: not a capture record ({exc})") from None
     return records

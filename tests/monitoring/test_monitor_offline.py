@@ -179,6 +179,14 @@ def test_parquet_labels_and_a_malformed_capture_line(project: Path, windows: tup
     run = monitor(project, "--capture", str(broken), "--labels", str(labels), "--out", str(tmp_path / "bad"))
     assert run.returncode == 2 and f"{broken}:2: not a capture record" in run.stderr, run.stderr
     assert not (tmp_path / "bad").exists()
+    broken.write_bytes(b"\xff\xfe\x00garbage\n")
+    run = monitor(project, "--capture", str(broken), "--labels", str(labels), "--out", str(tmp_path / "bad"))
+    assert run.returncode == 2 and "not UTF-8 text" in run.stderr and "Traceback" not in run.stderr, run.stderr
+    damaged = tmp_path / "damaged.parquet"
+    damaged.write_bytes(b"PAR1\x00\x01")
+    run = monitor(project, "--capture", str(only(work, [1])), "--labels", str(damaged), "--out", str(tmp_path / "bad"))
+    assert run.returncode == 2 and f"{damaged}: not a readable label file" in run.stderr, run.stderr
+    assert not (tmp_path / "bad").exists()
 
 
 def test_regression_label_of_the_wrong_type_is_located(tmp_path: Path) -> None:
