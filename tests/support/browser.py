@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -70,12 +72,13 @@ def _problems(events: list[dict[str, Any]], page: str) -> list[str]:
 def render(path: Path, expressions: dict[str, str], width: int = 1200) -> Rendered:
     """Open ``path`` in headless Chromium, evaluate ``expressions`` (name -> JavaScript) once it has loaded."""
     assert CHROMIUM, "chromium is not installed (tools/install-system-deps.sh installs it)"
-    with tempfile.TemporaryDirectory(prefix="mlready-chromium-") as profile:
+    # chromium's helper processes may still write to the profile for a moment after the browser exits
+    with tempfile.TemporaryDirectory(prefix="mlready-chromium-", ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--mute-audio",
              "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", f"--user-data-dir={profile}",
              f"--window-size={width},900", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -107,9 +110,18 @@ def render(path: Path, expressions: dict[str, str], width: int = 1200) -> Render
             finally:
                 s.ws.close()
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """End chromium and every helper process it started (its own session), so none outlives the test."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
