@@ -50,7 +50,7 @@ def render_html(report: dict[str, Any], title: str) -> str:
         parts.append(f'<p class="failures"><b>Failing:</b> {escape(", ".join(report["failing_gates"]))} in '
                      f'{escape(", ".join(_short_time(s) for s in report["failing_windows"]))}</p>')
     parts.append("<h2>Metrics over time</h2><div class='row'>")
-    thresholds = {}
+    thresholds: dict[str, float] = {}
     for w in windows:
         for g in w["gates"]:
             thresholds.setdefault(g["metric"], g["threshold"])
