@@ -50,11 +50,28 @@ class ScoreReport:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
+class _Stop:
+    """SIGTERM while :func:`score_files` runs is acted on between batches, not in the middle of pyarrow's or
+    onnxruntime's native code (an exception raised there asynchronously crashed the process: exit -11)."""
+
+    deferred = False
+    requested = False
+
+    @classmethod
+    def check(cls) -> None:
+        if cls.requested:
+            cls.requested = False
+            raise KeyboardInterrupt
+
+
 def interrupt_on_sigterm() -> None:
     """SIGTERM (Kubernetes stopping a Job's pod, ``kill``) unwinds like Ctrl-C: the temporary files go."""
     import signal
 
     def stop(signum: int, frame: Any) -> None:
+        if _Stop.deferred:
+            _Stop.requested = True
+            return
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
@@ -181,6 +198,7 @@ def score_files(scorer: TableScorer, input_path: str | Path, output_path: str | 
         targets.append(capture_file)
     writer = _TableWriter(out_file, kind)
     committed = False
+    _Stop.deferred = True
     try:
         with ExitStack() as stack:
             stack.callback(writer.close)
@@ -197,10 +215,12 @@ def score_files(scorer: TableScorer, input_path: str | Path, output_path: str | 
                 _score_file(scorer, path, opts, writer, bad_writer, capture, report, progress)
             if writer.writer is None:  # no rows at all: still a valid, empty output with the columns
                 writer.write(pa.table({n: pa.array([], pa.string()) for n in (opts.keep or [])}))
+        _Stop.check()
         for t in targets:
             t.commit()
         committed = True
     finally:
+        _Stop.deferred = False
         if not committed:
             for t in targets:
                 t.discard()
@@ -219,6 +239,7 @@ def _score_file(scorer: TableScorer, path: Path, opts: ScoreOptions, writer: _Ta
     csv = SUFFIXES[path.suffix.lower()] == "csv"
     keep: list[str] | None = None
     for batch in read_batches(path, features, opts.chunk_rows):
+        _Stop.check()
         if keep is None:
             names = batch.schema.names
             scorer.check_columns(names, str(path))
