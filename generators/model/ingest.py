@@ -84,6 +84,10 @@ def ingest(ctx: StepContext) -> list[Artifact]:
         origin=spec.model.source,
     )
     ctx.progress("checking it runs in onnxruntime")
+    # converters collect the opset imports in a set: their order follows string hashing, which differs per process
+    opsets = sorted(src.onnx_model.opset_import, key=lambda o: (o.domain, o.version))
+    del src.onnx_model.opset_import[:]
+    src.onnx_model.opset_import.extend(opsets)
     data = src.onnx_model.SerializeToString(deterministic=True)
     _check_runs(data, sig, sample, spec.model.source)
     if optimization_active(spec):
