@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -42,22 +43,8 @@ def signature(onx) -> dict:
             "feature_names": list(map(str, data.feature_names))}
 
 
-def server(work: Path, name: str, repo: Path, capture: dict | None) -> bs.Server:
-    """bench_serving.mlready_server's settings plus ``capture``."""
-    cfg = {"model_repository": str(repo), "host": "127.0.0.1", "http_port": bs.free_port(),
-           "grpc_port": bs.free_port(), "poll_interval_s": 0, "log_level": "warning",
-           "default_model": {"batching": {"enabled": True, "max_batch_size": 64}},
-           "auth": {"token_env": "MLREADY_BENCH_TOKEN", "open_health": True, "open_metrics": True},
-           **({"capture": capture} if capture else {})}
-    path = work / f"{name.replace(' ', '_')}.json"
-    path.write_text(json.dumps(cfg))
-    return bs.start(name, [bs.PY, "-m", "mlready.runtime", "--config", str(path)],
-                    f"http://127.0.0.1:{cfg['http_port']}", "/v2/health/ready", "/v1/models/quickstart:predict",
-                    work / f"{path.stem}.log", env={"MLREADY_BENCH_TOKEN": bs.TOKEN})
-
-
 def capture_counts(s: bs.Server) -> str:
-    with urllib.request.urlopen(s.url + "/metrics", timeout=10) as r:
+    with urllib.request.urlopen(urllib.request.Request(s.url + "/metrics", headers=bs.AUTH), timeout=10) as r:
         text = r.read().decode()
     lines = [x for x in text.splitlines() if x.startswith(("mlready_capture_records_total{",
                                                            "mlready_capture_dropped_total{"))]
@@ -77,8 +64,6 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="mlready-bench-capture-"))
     servers: list[bs.Server] = []
     try:
-        import os
-
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; work dir {work}")
         small, X = models.quickstart_mlp()
         repo = work / "repo"
@@ -88,10 +73,11 @@ def main() -> int:
         body = work / "body.json"
         body.write_text(json.dumps({"instances": X[:1].tolist()}))
         file_sink = {"enabled": True, "sink": "file", "sample_rate": 1.0, "directory": str(work / "capture")}
-        servers = [server(work, "capture off", repo, None),
-                   server(work, "capture on (file, 1.0)", repo, file_sink),
-                   server(work, "capture on (file, 0.1)", repo,
-                          {**file_sink, "sample_rate": 0.1, "directory": str(work / "capture-0.1")})]
+        captures = {"capture off": None, "capture on (file, 1.0)": file_sink,
+                    "capture on (file, 0.1)": {**file_sink, "sample_rate": 0.1, "directory": str(work / "capture-0.1")}}
+        for name, capture in captures.items():
+            servers.append(bs.mlready_server(work, name, repo, True, bs.free_port(), bs.free_port(),
+                                             settings={"capture": capture} if capture else None))
         print(f"\nthe quickstart's MLP, wrk {args.connections} connections, batch-1 JSON, "
               f"{args.rounds} x {args.duration:.0f}s alternating")
         by = bs.measure(servers, body, lua, args.connections, args)

@@ -268,18 +268,20 @@ def goal(label: str, ok: bool, detail: str) -> None:
 
 
 def mlready_server(work: Path, name: str, repo: Path, batching: bool, http: int, grpc: int, workers: int = 1,
-                   pythonpath: str | None = None, model: dict | None = None) -> Server:
-    """``model``: more settings of the repository's model (``models.<name>``, e.g. its drift reference)."""
+                   pythonpath: str | None = None, model: dict | None = None, settings: dict | None = None) -> Server:
+    """``model``: more settings of the repository's model (``models.<name>``, e.g. its drift reference);
+    ``settings``: more top-level runtime settings (e.g. ``capture``)."""
+    served = next(p.name for p in repo.iterdir())
     default = {"batching": {"enabled": batching, "max_batch_size": 64}}
     cfg = {"model_repository": str(repo), "host": "127.0.0.1", "http_port": http, "grpc_port": grpc,
            "poll_interval_s": 0, "log_level": "warning", "workers": workers, "default_model": default,
-           "models": {next(p.name for p in repo.iterdir()): {**default, **model}} if model else {},
-           "auth": {"token_env": "MLREADY_BENCH_TOKEN", "open_health": True, "open_metrics": False}}
+           "models": {served: {**default, **model}} if model else {},
+           "auth": {"token_env": "MLREADY_BENCH_TOKEN", "open_health": True, "open_metrics": False},
+           **(settings or {})}
     path = work / f"{name}.json"
     path.write_text(json.dumps(cfg))
-    model = next(p.name for p in repo.iterdir())
     return start(name, [PY, "-m", "mlready.runtime", "--config", str(path)], f"http://127.0.0.1:{http}",
-                 "/v2/health/ready", f"/v1/models/{model}:predict", work / f"{name}.log",
+                 "/v2/health/ready", f"/v1/models/{served}:predict", work / f"{name}.log",
                  env={"MLREADY_BENCH_TOKEN": TOKEN, **({"PYTHONPATH": pythonpath} if pythonpath else {})})
 
 
