@@ -197,7 +197,7 @@ class RsgiAdapter:
             if resp is None:  # the client is gone
                 return
             out = [("content-type", resp.content_type.decode("latin-1"))]
-            if problem is None and req.id:  # the client's X-Request-Id (when valid) or the one rest.App made
+            if problem is None and req.id:  # the client's X-Request-Id (when valid) or a new one (rest.Request)
                 out.append(("x-request-id", req.id))
             for k, v in resp.headers:
                 out.append((k.decode("latin-1"), v.decode("latin-1")))

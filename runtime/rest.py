@@ -56,8 +56,7 @@ class Request:
         self.body = b""
         self._read_body = read_body  # async (limit) -> bytes; raises ServingError / ClientGone
         self._offload_at = offload_at
-        rid = headers.get(b"x-request-id")
-        self.id = rid.decode("latin-1")[:128] if rid else None
+        self.id = request_id(headers.get(b"x-request-id"))  # the client's, or a new one: always answered
 
     def header(self, name: bytes) -> str | None:
         v = self.headers.get(name)
@@ -136,7 +135,6 @@ class App:
     async def respond(self, req: Request) -> Response | None:
         """Dispatch ``req`` and map errors to answers; None when the client is gone (nothing to answer)."""
         t0 = time.perf_counter()
-        req.id = request_id(req.headers.get(b"x-request-id"))  # the client's, or a new one: always answered
         try:
             resp = await self.dispatch(req)
         except ServingError as exc:
