@@ -92,15 +92,8 @@ def main() -> int:
             mlflow.sklearn.save_model(pipe, str(work / "mlflow_model"),
                                       signature=infer_signature(df, pipe.predict(df)),
                                       serialization_format="cloudpickle")
-            port = bs.free_port()
-            env = {"PATH": f"{Path(bs.PY).parent}:{os.environ.get('PATH', '')}",
-                   "MLFLOW_TRACKING_URI": (work / "mlruns").as_uri()}
-            mlflow_server = bs.start("mlflow models serve", [
-                str(Path(bs.PY).parent / "mlflow"), "models", "serve", "-m", str(work / "mlflow_model"), "-p", str(port),
-                "-h", "127.0.0.1", "--env-manager", "local"], f"http://127.0.0.1:{port}", "/ping", "/invocations",
-                work / "mlflow.log", env=env)
-            servers.append(mlflow_server)
-            runs.append((mlflow_server, paths["records"]))
+            servers.append(bs.mlflow_server(work, work / "mlflow_model"))
+            runs.append((servers[-1], paths["records"]))
         mlr = bs.mlready_server(work, "mlready", repo, True, bs.free_port(), bs.free_port())
         servers.append(mlr)
         # views of the one mlready process, one per request form (the CPU accounting is per run)
@@ -116,12 +109,7 @@ def main() -> int:
             check(server, body)
         print(f"\nmixed-type pipeline '{signature['name']}', wrk {args.connections} connections, batch-1 JSON, "
               f"{args.rounds} x {args.duration:.0f}s alternating")
-        for _ in range(args.rounds):
-            for server, body in runs:
-                bs.wrk(server, body, lua, args.connections, args.duration)
-        rows = [(s.name, bs.summary(s)) for s, _ in runs]
-        bs.table(rows)
-        by = dict(rows)
+        by = bs.measure([s for s, _ in runs], [b for _, b in runs], lua, args.connections, args)
         named = by["mlready :predict named"]
         records = by["mlready /invocations records"]
         if "mlflow models serve" in by:
@@ -145,6 +133,7 @@ def main() -> int:
 def from_project(project: Path, work: Path, repo: Path) -> tuple[dict, Any, Any, dict]:
     """Build ``project``; its model and signature into ``repo``; (signature, eval features, pipeline, first row)."""
     import joblib
+    import onnx
     import pandas as pd
     import yaml
 
@@ -152,10 +141,7 @@ def from_project(project: Path, work: Path, repo: Path) -> tuple[dict, Any, Any,
     subprocess.run([str(Path(bs.PY).parent / "mlready"), "build", "-C", str(project), "--out", str(out), "-q",
                     "tracking.enabled=false"], check=True)
     signature = json.loads((out / "model" / "signature.json").read_text())
-    version = repo / signature["name"] / "1"
-    version.mkdir(parents=True)
-    shutil.copy(out / "model" / "model.onnx", version / "model.onnx")
-    (version / "metadata.json").write_text(json.dumps(signature))
+    models.write_version(repo, signature["name"], 1, onnx.load(out / "model" / "model.onnx"), signature)
     spec = yaml.safe_load((project / "deploy.yaml").read_text())
     frame = pd.read_csv(project / spec["data"]["eval"])
     df = frame[[f["name"] for f in signature["features"]]]

@@ -285,6 +285,15 @@ def mlready_server(work: Path, name: str, repo: Path, batching: bool, http: int,
                  env={"MLREADY_BENCH_TOKEN": TOKEN, **({"PYTHONPATH": pythonpath} if pythonpath else {})})
 
 
+def mlflow_server(work: Path, model_dir: Path) -> Server:
+    """``mlflow models serve`` on a saved MLflow model (``--env-manager local``), scored on ``/invocations``."""
+    port = free_port()
+    env = {"PATH": f"{Path(PY).parent}:{os.environ.get('PATH', '')}", "MLFLOW_TRACKING_URI": (work / "mlruns").as_uri()}
+    return start("mlflow models serve", [str(Path(PY).parent / "mlflow"), "models", "serve", "-m", str(model_dir),
+                                         "-p", str(port), "-h", "127.0.0.1", "--env-manager", "local"],
+                 f"http://127.0.0.1:{port}", "/ping", "/invocations", work / "mlflow.log", env=env)
+
+
 def bare_servers(work: Path, model_file: Path) -> list[Server]:
     """The two ceilings on ``model_file``: the bare handler on uvicorn (ASGI) and on granian (RSGI)."""
     out = []
@@ -295,11 +304,13 @@ def bare_servers(work: Path, model_file: Path) -> list[Server]:
     return out
 
 
-def measure(group: list[Server], body: Path, lua: Path, connections: int, args: Any) -> dict:
-    """``args.rounds`` alternating wrk rounds over ``group``; prints the table, returns the rows by name."""
+def measure(group: list[Server], body: Path | list[Path], lua: Path, connections: int, args: Any) -> dict:
+    """``args.rounds`` alternating wrk rounds over ``group`` (one ``body`` for all, or one per server); prints the
+    table, returns the rows by name."""
+    bodies = body if isinstance(body, list) else [body] * len(group)
     for _ in range(args.rounds):
-        for s in group:
-            wrk(s, body, lua, connections, args.duration)
+        for s, b in zip(group, bodies, strict=True):
+            wrk(s, b, lua, connections, args.duration)
     rows = [(s.name, summary(s)) for s in group]
     table(rows)
     return dict(rows)
@@ -443,13 +454,7 @@ def main() -> int:
 
             y = ort.InferenceSession(mlp.SerializeToString()).run(None, {"input": x})[0]
             mlflow.onnx.save_model(mlp, str(work / "mlflow_model"), signature=infer_signature(x, y))
-            port = free_port()
-            env = {"PATH": f"{Path(PY).parent}:{os.environ.get('PATH', '')}",
-                   "MLFLOW_TRACKING_URI": (work / "mlruns").as_uri()}
-            group.append(start("mlflow models serve", [str(Path(PY).parent / "mlflow"), "models", "serve", "-m",
-                                                       str(work / "mlflow_model"), "-p", str(port), "-h", "127.0.0.1",
-                                                       "--env-manager", "local"],
-                               f"http://127.0.0.1:{port}", "/ping", "/invocations", work / "mlflow.log", env=env))
+            group.append(mlflow_server(work, work / "mlflow_model"))
         group += bare_servers(work, work / "mlp.onnx")
         mlr = mlready_server(work, "mlready", repo, True, free_port(), free_port())
         group.append(mlr)
