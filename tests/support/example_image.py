@@ -1,6 +1,6 @@
 """An example project's image, asked as a newcomer would: by feature name, in TF Serving rows and the v2
-protocol, with the metadata that says how to call it. Shared by the example image tests (test_trees_example.py;
-test_keras_image.py can use it too)."""
+protocol, with the metadata that says how to call it. Shared by the example image tests
+(tests/model_inputs/test_*_image.py, test_trees_example.py)."""
 
 from __future__ import annotations
 
