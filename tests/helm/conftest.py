@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.k8s.helpers import Bundles
+from tests.k8s.helpers import Bundles, qs  # noqa: F401  (qs: a fixture)
 from tests.support.containers import base_image, docker_client  # noqa: F401  (fixtures: podman smoke run)
 
 

@@ -3,25 +3,15 @@ raised before anything is written."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from mlready.engine import api
-from mlready.engine.errors import SpecError
 
-from tests.k8s.helpers import copy_quickstart
+from tests.k8s.helpers import spec_problems
 
 HELM = ["tracking.enabled=false", "+target=helm"]
-
-
-@pytest.fixture
-def qs(tmp_path):
-    return copy_quickstart(tmp_path / "qs")
-
-
-def problems(project, *overrides: str) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        api.build(project, [*HELM, *overrides], run_hooks=False)
-    assert not (project / "build").exists()
-    return [str(p) for p in info.value.problems]
+problems = partial(spec_problems, target="helm")
 
 
 @pytest.mark.parametrize(

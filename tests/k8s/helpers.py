@@ -24,6 +24,23 @@ def copy_quickstart(dest: Path) -> Path:
     return dest
 
 
+@pytest.fixture
+def qs(tmp_path: Path) -> Path:
+    """A fresh copy of the quickstart (re-exported by the k8s and helm conftests)."""
+    return copy_quickstart(tmp_path / "qs")
+
+
+def spec_problems(project: Path, *overrides: str, target: str | None = None) -> list[str]:
+    """The problems of the spec error a build with ``overrides`` (after ``+target=<target>``) raises, before
+    anything is written."""
+    from mlready.engine.errors import SpecError
+
+    with pytest.raises(SpecError) as info:
+        api.build(project, [*BASE, *([f"+target={target}"] if target else []), *overrides], run_hooks=False)
+    assert not (project / "build").exists()
+    return [str(p) for p in info.value.problems]
+
+
 class Bundles:
     """Builds a variant once (overrides -> build dir) and hands out its files."""
 

@@ -6,25 +6,11 @@ generator's kserve branch was never reached)."""
 from __future__ import annotations
 
 import pytest
-from mlready.engine import api
-from mlready.engine.errors import SpecError
 
-from tests.k8s.helpers import copy_quickstart
+from tests.k8s.helpers import spec_problems as problems
 
 REQUEST_OVER_LIMIT = "target.k8s.environments.staging.resources.memory=4Gi"
 MESSAGE = "target.k8s.environments.staging.resources.memory: the request '4Gi' exceeds the limit '1Gi'"
-
-
-@pytest.fixture
-def qs(tmp_path):
-    return copy_quickstart(tmp_path / "qs")
-
-
-def problems(project, *overrides: str) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        api.build(project, ["tracking.enabled=false", *overrides], run_hooks=False)
-    assert not (project / "build").exists()
-    return [str(p) for p in info.value.problems]
 
 
 @pytest.mark.parametrize("targets", ["+target=kserve", "+target=[k8s,kserve]", "+target=k8s"])
