@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -226,9 +227,7 @@ def load_version(name: str, version: int, path: Path, config: ModelConfig, threa
             meta = Signature.from_dict(data, where=str(meta_file)).checked_against(graph)
         except (OSError, ValueError) as exc:
             raise LoadError(f"{meta_file}: {exc}") from exc
-        signature = Signature(name=name, version=version, inputs=meta.inputs, outputs=meta.outputs,
-                              task=meta.task, classes=meta.classes, feature_names=meta.feature_names,
-                              features=meta.features, class_names=meta.class_names, example=meta.example)
+        signature = dataclasses.replace(meta, name=name, version=version)
     if signature.example is not None and signature.feature_map is not None:
         try:
             signature.feature_map.from_records([signature.example], "example")
