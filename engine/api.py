@@ -277,12 +277,12 @@ def monitor(project_dir: str | Path, capture: str | Path, labels: str | Path, *,
     Returns (the report, its two paths); MonitorInputError (exit 2) on bad input, nothing written then."""
     from mlready.engine.actions import monitor as mon
     from mlready.engine.actions.monitor_html import render_html
-    from mlready.engine.commands.score import built_model
+    from mlready.engine.actions.serve import built_model
 
     project = Path(project_dir).resolve()
     span = mon.parse_window(window)
     spec, _ = load_spec(project, overrides)
-    _, signature = built_model(project, out)
+    signature = built_model(project, out).signature
     inputs = mon.load_inputs(spec, project, signature)
     frame, counts = mon.joined_rows(Path(capture), Path(labels), inputs)
     report = mon.monitor(frame, counts, inputs, span, min_rows, window)

@@ -5,7 +5,41 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from mlready.engine.manifest import Manifest
+
+
+class BuiltModel(NamedTuple):
+    """A build's served model: its build dir, manifest, model.onnx and signature.json (None without one)."""
+
+    build_dir: Path
+    manifest: Manifest
+    model: Path
+    signature: Path | None
+
+
+def built_model(project: str | Path, out: str | Path | None) -> BuiltModel:
+    """The build's served model (``mlready serve``, ``score`` and ``monitor`` read it); a UsageError naming the
+    command to run when there is no build or it has no model."""
+    from mlready.engine.errors import UsageError
+    from mlready.engine.manifest import FILENAME, Manifest
+    from mlready.generators.model.ids import MODEL_PATH, ONNX_MODEL, SIGNATURE
+
+    build_dir = Path(out) if out else Path(project) / "build"
+    manifest_file = build_dir / FILENAME
+    if not manifest_file.is_file():
+        raise UsageError(f"{manifest_file} not found: run `mlready build -C {project}` first")
+    manifest = Manifest.load(manifest_file)
+    models = manifest.paths(ONNX_MODEL)
+    if not models:
+        raise UsageError(f"{manifest_file} lists no onnx-model: run `mlready build -C {project}` first")
+    model = build_dir / (MODEL_PATH if MODEL_PATH in models else models[-1])
+    if not model.is_file():
+        raise UsageError(f"{model} is missing: run `mlready build -C {project}` again")
+    signatures = manifest.paths(SIGNATURE)
+    return BuiltModel(build_dir, manifest, model, (build_dir / signatures[0]) if signatures else None)
 
 
 def prepare_project(project: str | Path, out: str | Path | None, workdir: Path) -> tuple[Path, dict[str, Any]]:
@@ -13,38 +47,24 @@ def prepare_project(project: str | Path, out: str | Path | None, workdir: Path) 
     import json
     import shutil
 
-    from mlready.engine.errors import UsageError
-    from mlready.engine.manifest import FILENAME, Manifest
-    from mlready.generators.model.ids import MODEL_PATH, ONNX_MODEL, SIGNATURE
     from mlready.generators.runtime import CONFIG_KIND
     from mlready.runtime.config import KIND as RUNTIME_DOCUMENT
 
-    project = Path(project)
-    build_dir = Path(out) if out else project / "build"
-    manifest_file = build_dir / FILENAME
-    manifest = Manifest.load(manifest_file)
-    paths = manifest.paths
-    models = paths(ONNX_MODEL)
-    if not models:
-        raise UsageError(f"{manifest_file} lists no onnx-model: run `mlready build -C {project}` first")
-    model_path = build_dir / (MODEL_PATH if MODEL_PATH in models else models[-1])
+    built = built_model(project, out)
     signature: dict[str, Any] = {}
-    sig_paths = paths(SIGNATURE)
-    if sig_paths:
-        signature = json.loads((build_dir / sig_paths[0]).read_text(encoding="utf-8"))
+    if built.signature is not None:
+        signature = json.loads(built.signature.read_text(encoding="utf-8"))
     config: dict[str, Any] = {}
-    for rel in paths(CONFIG_KIND):
-        data = json.loads((build_dir / rel).read_text(encoding="utf-8"))
+    for rel in built.manifest.paths(CONFIG_KIND):
+        data = json.loads((built.build_dir / rel).read_text(encoding="utf-8"))
         if isinstance(data, dict) and data.get("kind") == RUNTIME_DOCUMENT and "model_repository" in data:
             config = data
-    name = str(signature.get("name") or project.resolve().name)
+    name = str(signature.get("name") or Path(project).resolve().name)
     version = signature.get("version")
     version = version if isinstance(version, int) and version > 0 else 1
-    if not model_path.is_file():
-        raise UsageError(f"{model_path} is missing: run `mlready build -C {project}` again")
     target = workdir / "models" / name / str(version)
     target.mkdir(parents=True)
-    shutil.copyfile(model_path, target / "model.onnx")
+    shutil.copyfile(built.model, target / "model.onnx")
     if signature:
         (target / "metadata.json").write_text(json.dumps(signature), encoding="utf-8")
     return workdir / "models", config

@@ -1,7 +1,8 @@
 """``mlready score``: score a table (CSV or Parquet file, or a folder of them) with a project's built model.
 
 The scoring itself is :mod:`mlready.runtime.score` (it also runs inside the image, which has only the runtime):
-this command finds the build's model, picks the engine and maps errors to exit codes.
+this command finds the build's model (:func:`mlready.engine.actions.serve.built_model`), picks the engine and
+maps errors to exit codes.
 """
 
 from __future__ import annotations
@@ -13,31 +14,11 @@ import click
 from mlready.engine.commands.common import out_option, project_option
 
 
-def built_model(project: str | Path, out: str | Path | None) -> tuple[Path, Path | None]:
-    """The build's served model and its signature: (model.onnx, signature.json or None)."""
-    from mlready.engine.errors import UsageError
-    from mlready.engine.manifest import FILENAME, Manifest
-    from mlready.generators.model.ids import MODEL_PATH, ONNX_MODEL, SIGNATURE
-
-    build_dir = Path(out) if out else Path(project) / "build"
-    manifest_file = build_dir / FILENAME
-    if not manifest_file.is_file():
-        raise UsageError(f"{manifest_file} not found: run `mlready build -C {project}` first")
-    manifest = Manifest.load(manifest_file)
-    models = manifest.paths(ONNX_MODEL)
-    if not models:
-        raise UsageError(f"{manifest_file} lists no onnx-model: run `mlready build -C {project}` first")
-    model = build_dir / (MODEL_PATH if MODEL_PATH in models else models[-1])
-    if not model.is_file():
-        raise UsageError(f"{model} is missing: run `mlready build -C {project}` again")
-    signatures = manifest.paths(SIGNATURE)
-    return model, (build_dir / signatures[0]) if signatures else None
-
-
 def score(project: str | Path, input_path: str | Path, output_path: str | Path, out: str | Path | None = None,
           *, engine: str = "embedded", jobs: int = 0, options: Any = None, spark_master: str | None = None) -> Any:
     """Score ``input_path`` into ``output_path`` with the project's built model; a ScoreReport (embedded) or the
     number of rows written (spark). ScoreFailed on bad input; nothing is written then."""
+    from mlready.engine.actions.serve import built_model
     from mlready.engine.errors import MlreadyError
     from mlready.runtime.score.scorer import ScoreError, TableScorer
     from mlready.runtime.score.stream import ScoreOptions, score_files
@@ -45,7 +26,7 @@ def score(project: str | Path, input_path: str | Path, output_path: str | Path, 
     class ScoreFailed(MlreadyError):
         pass
 
-    model, signature = built_model(project, out)
+    _, _, model, signature = built_model(project, out)
     if engine == "spark" and options is not None and options.capture is not None:
         from mlready.engine.errors import UsageError
 
