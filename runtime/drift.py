@@ -20,6 +20,7 @@ import threading
 from typing import Any
 
 import numpy as np
+from mlready.runtime.answers import LABEL_OUTPUTS
 from mlready.runtime.config import DriftConfig, DriftFeatureConfig
 from mlready.runtime.metrics import (
     DRIFT_REFERENCE_SHARE,
@@ -34,7 +35,6 @@ from mlready.runtime.metrics import (
 OTHER = "__other__"
 FLUSH_ROWS = 4096  # batches wait (by reference) until this many rows, or a scrape, and are binned together
 FLUSH_BYTES = 4 * 1024 * 1024  # ... or this many bytes of input arrays
-LABEL_OUTPUTS = ("label", "output_label")
 
 
 def bin_labels(f: DriftFeatureConfig) -> list[str]:

@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-LABEL_OUTPUTS = ("label", "output_label")
+from mlready.runtime.answers import LABEL_OUTPUTS  # the outputs the server reads a predicted class from
 
 
 def _prediction(onnx: bytes, ds: Any, sig: dict[str, Any], task: str, tabular: bool, bins: int) -> dict | None:
