@@ -80,16 +80,12 @@ class FeedbackStore:
     """Recent predictions by request id (bounded) and the counters labels are joined into."""
 
     def __init__(self, conf: FeedbackConfig, metrics: Any, clock: Any = time.monotonic):
-        from prometheus_client import Counter, Gauge
-
         self.conf = conf
         self.clock = clock
         self._held: dict[str, _Prediction] = {}  # insertion order = age order
         self._rows = 0
         self._lock = threading.Lock()
-        self._m = {name: Counter(name[: -len("_total")], help_, labels, registry=metrics.registry) if kind == "counter"
-                   else Gauge(name, help_, labels, registry=metrics.registry, multiprocess_mode="max")
-                   for name, (kind, help_, labels) in METRICS_FEEDBACK.items()}
+        self._m = metrics.register(METRICS_FEEDBACK)
         self._seen: set[tuple[str, str]] = set()  # (model, version) whose series exist
         self._gone: dict[str, str] = {}  # id -> model of predictions evicted unlabelled (by age or by size)
 

@@ -173,18 +173,15 @@ class Metrics:
     def __init__(self, registry: Any = None):
         import os
 
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client import CollectorRegistry, Histogram
 
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         fast: list[_FastHistogram] = []
         made: dict[str, Any] = {}
         for name, (kind, help_, labels) in METRICS.items():
-            if kind == "counter":
-                made[name] = Counter(_base(name), help_, labels, registry=self.registry)
-            elif kind == "gauge":  # multiprocess_mode only matters with workers > 1
-                mode = "livesum" if name == INFLIGHT_REQUESTS else "max"
-                made[name] = Gauge(name, help_, labels, registry=self.registry, multiprocess_mode=mode)
+            if kind in ("counter", "gauge"):
+                made[name] = self._made(name, kind, help_, labels)
             else:
                 buckets = BATCH_BUCKETS if name == BATCH_SIZE else LATENCY_BUCKETS
                 if multiprocess:  # values must live in prometheus_client's shared files
@@ -220,6 +217,19 @@ class Metrics:
 
         self.drift = DriftCollector()  # the models' drift counters, exported at scrape time
         self.registry.register(self.drift)
+
+    def _made(self, name: str, kind: str, help_: str, labels: tuple[str, ...]) -> Any:
+        from prometheus_client import Counter, Gauge
+
+        if kind == "counter":
+            return Counter(_base(name), help_, labels, registry=self.registry)
+        mode = "livesum" if name == INFLIGHT_REQUESTS else "max"  # only matters with workers > 1
+        return Gauge(name, help_, labels, registry=self.registry, multiprocess_mode=mode)
+
+    def register(self, table: dict[str, tuple[str, str, tuple[str, ...]]]) -> dict[str, Any]:
+        """The counters and gauges of a metric table (name -> kind, help, labels), made in this registry (for
+        a feature that exports its metrics only when it is on, like ``METRICS_FEEDBACK``)."""
+        return {name: self._made(name, *spec) for name, spec in table.items()}
 
     def child(self, metric: Any, *labels: str) -> Any:
         """A cached labelled child (``labels()`` is the slow part of an observation)."""
