@@ -12,16 +12,14 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import yaml
 
+from tests.monitoring import alerting
 from tests.monitoring.conftest import build_quickstart
 from tests.monitoring.test_end_to_end import free_port, get, query, running
 
@@ -56,73 +54,23 @@ def server(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         yield f"http://127.0.0.1:{http}"
 
 
-class Webhook:
-    """An Alertmanager webhook receiver on 127.0.0.1: the alerts it was sent, with the time they arrived."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[float, dict]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                for alert in json.loads(body).get("alerts", []):
-                    outer.received.append((time.monotonic(), alert))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def firing(self, name: str) -> list[tuple[float, dict]]:
-        return [(t, a) for t, a in self.received if a["labels"].get("alertname") == name and a["status"] == "firing"]
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[alerting.Webhook]:
+    with alerting.webhook() as hook:
+        yield hook
 
 
 @pytest.fixture(scope="module")
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook()
-    yield hook
-    hook.httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def alertmanager(webhook: Webhook, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import subprocess
-
-    work = tmp_path_factory.mktemp("alertmanager")
-    config = {"route": {"receiver": "webhook", "group_by": ["alertname", "model"], "group_wait": "1s",
-                        "group_interval": "1s", "repeat_interval": "1h"},
-              "receivers": [{"name": "webhook", "webhook_configs": [{"url": webhook.url}]}]}
-    (work / "alertmanager.yml").write_text(yaml.safe_dump(config))
-    check = subprocess.run(["amtool", "check-config", str(work / "alertmanager.yml")], capture_output=True,
-                           text=True, timeout=60)
-    assert check.returncode == 0, check.stdout + check.stderr
-    port = free_port()
-    argv = ["prometheus-alertmanager", f"--config.file={work / 'alertmanager.yml'}",
-            f"--storage.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address="]  # no gossip port: loopback only
-    with running(argv, work / "alertmanager.log", f"http://127.0.0.1:{port}/-/ready", 60):
-        yield f"127.0.0.1:{port}"
+def alertmanager(webhook: alerting.Webhook, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with alerting.alertmanager(tmp_path_factory.mktemp("alertmanager"), webhook.url, ["alertname", "model"]) as am:
+        yield am
 
 
 @pytest.fixture(scope="module")
 def prometheus(built: Path, server: str, alertmanager: str, tmp_path_factory) -> Iterator[str]:
-    work = tmp_path_factory.mktemp("prometheus")
-    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-              "rule_files": [str(built / "monitoring/prometheus/rules.yml")],
-              "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
-              "scrape_configs": [{"job_name": "mlready",
-                                  "static_configs": [{"targets": [server.removeprefix("http://")]}]}]}
-    (work / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    argv = ["prometheus", f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}"]
-    with running(argv, work / "prometheus.log", f"http://127.0.0.1:{port}/-/ready", 60):
-        yield f"http://127.0.0.1:{port}"
+    with alerting.prometheus(tmp_path_factory.mktemp("prometheus"), built / "monitoring/prometheus/rules.yml",
+                             server.removeprefix("http://"), alertmanager) as prom:
+        yield prom
 
 
 def post(url: str, body: dict, headers: dict | None = None) -> dict:
@@ -155,7 +103,7 @@ def wait_until(check, seconds: float, what: str):
 
 
 def test_wrong_labels_fire_the_accuracy_alert_and_reach_the_webhook(built: Path, server: str, prometheus: str,
-                                                                     webhook: Webhook) -> None:
+                                                                     webhook: alerting.Webhook) -> None:
     classes = json.loads((built / "model" / "signature.json").read_text())["class_names"]
     other = {classes[0]: classes[1], classes[1]: classes[0]}
     feedback = f"{server}/v2/models/{MODEL}/feedback"

@@ -9,11 +9,8 @@ the receiver gets them. The build uses short windows (20 s, for 5 s, 20 rows: ``
 
 from __future__ import annotations
 
-import contextlib
-import http.server
 import json
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -24,82 +21,36 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from mlready.generators.monitoring.dashboard import panel_queries
 
-from .test_end_to_end import free_port, query, running
+from tests.monitoring import alerting
+from tests.monitoring.test_end_to_end import free_port, query, running
 
 MODEL = "quickstart"
 DRIFT_ALERTS = ("MlreadyFeatureDrift", "MlreadyPredictionShift")
 pytestmark = [pytest.mark.server, pytest.mark.tools, pytest.mark.slow]
 
 
-class _Receiver(http.server.BaseHTTPRequestHandler):
-    received: list[tuple[float, dict]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        type(self).received.append((time.monotonic(), json.loads(body)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def receiver() -> Iterator[tuple[str, list]]:
-    handler = type("Receiver", (_Receiver,), {"received": []})
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}/alerts", handler.received
-    finally:
-        srv.shutdown()
-        srv.server_close()
-
-
 @pytest.fixture(scope="module")
 def stack(drift_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    if shutil.which("prometheus-alertmanager") is None:
-        pytest.fail("prometheus-alertmanager is not installed (tools/install-system-deps.sh installs it)")
     work = tmp_path_factory.mktemp("drift-e2e")
     repo = work / "repository" / MODEL / "1"
     repo.mkdir(parents=True)
     shutil.copy(drift_built / "model" / "model.onnx", repo / "model.onnx")
     shutil.copy(drift_built / "model" / "signature.json", repo / "metadata.json")
-    http_port, grpc_port, am_port, prom_port = free_port(), free_port(), free_port(), free_port()
+    http_port, grpc_port = free_port(), free_port()
     config = json.loads((drift_built / "runtime" / "config.json").read_text())
     assert config["models"][MODEL]["drift"]["features"], "the build baked no reference"
     config.update(model_repository=str(work / "repository"), host="127.0.0.1", http_port=http_port,
                   grpc_port=grpc_port, metrics_port=None, poll_interval_s=0)
     (work / "runtime.json").write_text(json.dumps(config))
-    with receiver() as (hook, received):
-        am = {"route": {"receiver": "hook", "group_by": ["alertname", "feature"], "group_wait": "1s",
-                        "group_interval": "1s", "repeat_interval": "1h"},
-              "receivers": [{"name": "hook", "webhook_configs": [{"url": hook, "send_resolved": False}]}]}
-        (work / "alertmanager.yml").write_text(yaml.safe_dump(am))
-        check = subprocess.run(["amtool", "check-config", str(work / "alertmanager.yml")], capture_output=True,
-                               text=True, timeout=60)
-        assert check.returncode == 0, check.stdout + check.stderr
-        prom = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                "rule_files": [str(drift_built / "monitoring/prometheus/rules.yml")],
-                "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
-                "scrape_configs": [{"job_name": "mlready",
-                                    "static_configs": [{"targets": [f"127.0.0.1:{http_port}"]}]}]}
-        (work / "prometheus.yml").write_text(yaml.safe_dump(prom))
-        server = [sys.executable, "-m", "mlready.runtime", "--config", str(work / "runtime.json")]
-        alertmanager = ["prometheus-alertmanager", f"--config.file={work / 'alertmanager.yml'}",
-                        f"--storage.path={work / 'am'}", f"--web.listen-address=127.0.0.1:{am_port}",
-                        "--cluster.listen-address="]
-        prometheus = ["prometheus", f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'tsdb'}",
-                      f"--web.listen-address=127.0.0.1:{prom_port}", "--rules.alert.resend-delay=1s"]
-        with (running(server, work / "server.log", f"http://127.0.0.1:{http_port}/v2/health/ready", 90),
-              running(alertmanager, work / "am.log", f"http://127.0.0.1:{am_port}/-/ready", 60),
-              running(prometheus, work / "prometheus.log", f"http://127.0.0.1:{prom_port}/-/ready", 60)):
-            yield {"server": f"http://127.0.0.1:{http_port}", "prom": f"http://127.0.0.1:{prom_port}",
-                   "received": received, "work": work}
+    server = [sys.executable, "-m", "mlready.runtime", "--config", str(work / "runtime.json")]
+    with (alerting.webhook() as hook,
+          running(server, work / "server.log", f"http://127.0.0.1:{http_port}/v2/health/ready", 90),
+          alerting.alertmanager(work, hook.url, ["alertname", "feature"], send_resolved=False) as am,
+          alerting.prometheus(work, drift_built / "monitoring/prometheus/rules.yml", f"127.0.0.1:{http_port}", am,
+                              "--rules.alert.resend-delay=1s") as prom):
+        yield {"server": f"http://127.0.0.1:{http_port}", "prom": prom, "received": hook.received, "work": work}
 
 
 def send(server: str, rows: np.ndarray, seconds: float, threads: int = 3, per_request: int = 8,
