@@ -141,7 +141,7 @@ class Capture:
         if plan is None or plan.signature is not mv.signature:  # one plan per served signature
             plan = self._plans[id(mv.signature)] = _InputPlan(mv.signature, self._redact, self._drop)
         inputs = plan.named(arrays, rows)
-        outputs = _named_outputs(mv, result)
+        outputs = named_outputs(mv.answers, result)
         if self._redact or self._drop:
             outputs = self._filter(outputs, rows)
             if isinstance(inputs, dict):
@@ -250,9 +250,9 @@ def _columns(arr: np.ndarray) -> list[bytes]:
     return text[2:-2].split(b"],[")
 
 
-def _named_outputs(mv: Any, result: dict[str, Any]) -> dict[str, Any]:
-    """Outputs as answered (class names for labels); probabilities as one column per class name."""
-    answers = mv.answers
+def named_outputs(answers: Any, result: dict[str, Any]) -> dict[str, Any]:
+    """Outputs as answered (class names for labels); probabilities as one column per class name (``answers``:
+    the model's :class:`~mlready.runtime.answers.Answers`, or None). The batch scorer's capture uses it too."""
     proba = answers.proba if answers is not None else None
     out: dict[str, Any] = {}
     for name, value in result.items():

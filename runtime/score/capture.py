@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+from mlready.runtime.capture import named_outputs
 
 _DUMP = orjson.OPT_SERIALIZE_NUMPY  # NaN (a missing number) is written as null
 
@@ -53,21 +54,9 @@ class CaptureWriter:
                   "model": sig.name, "version": None if sig.version is None else str(sig.version),
                   "protocol": "batch", "rows": rows, "sample_rate": 1.0,
                   "inputs": {k: _column(v) for k, v in scored.inputs.items()},
-                  "outputs": self._outputs(scored.result)}
+                  "outputs": named_outputs(self.answers, scored.result)}
         self.chunk += 1
         self.file.write(orjson.dumps(record, option=_DUMP) + b"\n")
-
-    def _outputs(self, result: dict[str, np.ndarray]) -> dict[str, Any]:
-        """As the server answers: the label as class names, probabilities one column per class name."""
-        proba = self.answers.proba if self.answers is not None else None
-        names = self.signature.class_names
-        out: dict[str, Any] = {}
-        for name, value in result.items():
-            if name == proba and names is not None and value.ndim == 2 and value.shape[1] == len(names):
-                out[name] = {n: np.ascontiguousarray(value[:, j]) for j, n in enumerate(names)}
-            else:
-                out[name] = _column(value)
-        return out
 
 
 def _column(values: np.ndarray) -> Any:
