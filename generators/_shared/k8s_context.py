@@ -11,13 +11,17 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from mlready.engine.plugin import Artifact, Step
 from mlready.generators._shared.facts import Ports, docker_variant, image_ref, monitoring, ports
 from mlready.generators._shared.k8s_options import GpuSpec, ServingAutoscalingSpec
 from mlready.generators._shared.k8s_spec import K8sSpec
+from mlready.generators.runtime.ids import STEP_ID as RUNTIME_STEP
 
 TRACK_LABEL = "mlready.io/track"  # "stable" | "canary": matches the runtime's version labels
 ENV_LABEL = "mlready.io/environment"
@@ -179,6 +183,16 @@ def env_namespace(ctx: BundleContext, env: str, current_env: str, current_ns: st
 BUNDLE_READS = ("target.k8s", "env", "project", "model.name", "serving", "target.docker", "monitoring.prometheus",
                 "monitoring.grafana", "data", "readiness.sample.gates",  # data, sample gates: the drift alert rules
                 "readiness.gates")  # with the sample gates: the live accuracy alert rules
+
+
+def bundle_step(spec: Any, step_id: str, body: Callable[..., list[Artifact]], description: str,
+                **own: Any) -> Step:
+    """A step rendering the bundle's objects (the k8s bundle, the Helm chart): it runs after the runtime config,
+    reads :data:`BUNDLE_READS`, takes the recorded image as an input and runs ``body(ctx, gpu=...)``; ``own``:
+    the generator's own entries of its config (before :func:`bundle_step_config`'s)."""
+    config = {**own, **bundle_step_config(spec)}
+    return Step(id=step_id, run=partial(body, gpu=config["gpu"]), deps=(RUNTIME_STEP,), config=config,
+                reads=BUNDLE_READS, inputs=(IMAGE_STATE,), description=description)
 
 
 def bundle_step_config(spec: Any) -> dict[str, Any]:

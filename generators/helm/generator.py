@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-from functools import partial
 
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.engine.spec import Spec
 from mlready.generators._shared.headers import wrap_header
 from mlready.generators._shared.k8s_checks import check
-from mlready.generators._shared.k8s_context import (
-    BUNDLE_READS,
-    IMAGE_STATE,
-    bundle_inputs,
-    bundle_step_config,
-)
+from mlready.generators._shared.k8s_context import bundle_inputs, bundle_step
 from mlready.generators.helm.chart import ChartMeta, chart_files
 from mlready.generators.helm.spec import SEMVER, HelmSpec
 from mlready.generators.model.ids import SIGNATURE
 from mlready.generators.runtime.ids import CONFIG_KIND as RUNTIME_KIND
-from mlready.generators.runtime.ids import STEP_ID as RUNTIME_STEP
 
 KIND = "helm-chart"
 SECTION = "target.helm"
@@ -71,15 +64,5 @@ class HelmGenerator(Generator[HelmSpec]):
         return out
 
     def steps(self, spec: Spec) -> list[Step]:
-        config = {"helm": self.config(spec), **bundle_step_config(spec)}
-        return [
-            Step(
-                id="helm.chart",
-                run=partial(build_chart, gpu=config["gpu"]),
-                deps=(RUNTIME_STEP,),
-                config=config,
-                reads=BUNDLE_READS,
-                inputs=(IMAGE_STATE,),
-                description="Helm chart of the Kubernetes bundle",
-            )
-        ]
+        return [bundle_step(spec, "helm.chart", build_chart, "Helm chart of the Kubernetes bundle",
+                            helm=self.config(spec))]

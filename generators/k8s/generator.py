@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.engine.spec import Spec
 from mlready.generators._shared.headers import wrap_header
 from mlready.generators._shared.k8s_checks import check
-from mlready.generators._shared.k8s_context import (
-    BUNDLE_READS,
-    IMAGE_STATE,
-    bundle_inputs,
-    bundle_step_config,
-)
+from mlready.generators._shared.k8s_context import bundle_inputs, bundle_step
 from mlready.generators._shared.k8s_spec import K8sSpec
 from mlready.generators.k8s.bundle import bundle_files
 from mlready.generators.runtime.ids import CONFIG_KIND as RUNTIME_KIND
-from mlready.generators.runtime.ids import STEP_ID as RUNTIME_STEP
 
 #: files holding PromQL (alert rules, KEDA triggers, prometheus-adapter rules): expressions are single tokens
 #: longer than 80 columns, so these are the files where yamllint's length rule is off
@@ -51,15 +43,4 @@ class K8sGenerator(Generator[K8sSpec]):
         return check(spec, self.config(spec), self.section, needs_stable=True)
 
     def steps(self, spec: Spec) -> list[Step]:
-        config = bundle_step_config(spec)
-        return [
-            Step(
-                id="k8s.bundle",
-                run=partial(build_bundle, gpu=config["gpu"]),
-                deps=(RUNTIME_STEP,),
-                config=config,
-                reads=BUNDLE_READS,
-                inputs=(IMAGE_STATE,),
-                description="Kubernetes manifests and kustomize overlays",
-            )
-        ]
+        return [bundle_step(spec, "k8s.bundle", build_bundle, "Kubernetes manifests and kustomize overlays")]
