@@ -128,9 +128,7 @@ def tensor_spec(signature: Signature, name: str, datatype: Any) -> tuple[TensorS
         if fmap is not None and signature.input(name) is None:
             raise fmap.unknown(name, None, signature.input_names)
         return input_spec(signature, name, datatype), False
-    spec = TensorSpec(name, feature.datatype, (-1,))
-    _datatype(spec, datatype)
-    return spec, True
+    return _datatype(fmap.column_specs[name], datatype), True
 
 
 def feature_shape(name: str, shape: list[int]) -> None:

@@ -182,6 +182,12 @@ class FeatureMap:
         one = inputs[0] if len(inputs) == 1 else None
         self.matrix = one if one is not None and all(f.index is not None and f.datatype == one.datatype
                                                      for f in features) else None
+        order = [f.index for f in features]  # rows in feature order -> the matrix's columns, when they differ
+        self._reorder = None if self.matrix is None or order == list(range(len(order))) else np.argsort(order)
+        from mlready.runtime.signature import TensorSpec  # (signature imports this module)
+
+        #: per feature, the spec of a tensor of its own: one value per row, of the feature's datatype
+        self.column_specs = {f.name: TensorSpec(f.name, f.datatype, (-1,)) for f in features}
 
     # -- errors ----------------------------------------------------------------------------------------------
 
@@ -275,18 +281,17 @@ class FeatureMap:
     def _matrix(self, rows: list, where: str) -> dict[str, np.ndarray]:
         """Rows of values in feature order for one matrix input: checked like a positional tensor, except that
         null is a missing value (NaN) in a float matrix."""
-        from mlready.runtime.signature import TensorSpec, to_array
+        from mlready.runtime.signature import to_array
 
         spec = self.matrix
         assert spec is not None
-        order = [f.index for f in self.features]
         try:
-            arr = to_array(TensorSpec(spec.name, spec.datatype, (-1, len(order))), rows, label=where)
+            arr = to_array(spec, rows, label=where)
         except BadRequest:
             columns = list(zip(*rows, strict=True))  # slow path: per feature, naming the bad one
             return self.from_columns({n: list(c) for n, c in zip(self.names, columns, strict=True)}, where)
         if arr.ndim != 2:
             raise BadRequest(f"{where}: expected one value per feature in each row")
-        if order != list(range(len(order))):
-            arr = arr[:, np.argsort(order)]
+        if self._reorder is not None:
+            arr = arr[:, self._reorder]
         return {spec.name: arr}
