@@ -42,10 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.error("give --config FILE or --model-repository DIR")
         overrides = {"model_repository": args.model_repository, "http_port": args.http_port,
-                     "grpc_port": None if args.grpc_port == "off" else args.grpc_port, "metrics_port": args.metrics_port, "host": args.host,
+                     "grpc_port": args.grpc_port, "metrics_port": args.metrics_port, "host": args.host,
                      "log_level": args.log_level}
         data.update({k: v for k, v in overrides.items() if v is not None})
-        if args.grpc_port == "off":
+        if args.grpc_port == "off":  # REST only
             data["grpc_port"] = None
         config = RuntimeConfig.from_dict(data)
         config.vertex_routes(os.environ)  # routes from the environment collide with no other route
