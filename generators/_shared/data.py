@@ -192,9 +192,11 @@ def load_dataset(
     require_target: bool = True,
     allow_nan: bool = False,
     input_datatype: str = "FP32",
+    frame: pd.DataFrame | None = None,
 ) -> Dataset:
-    """Read a table and split it into model inputs and the target, checking it fits the model."""
-    frame = read_table(path, name)
+    """Read a table (unless the caller read it: ``frame``) and split it into model inputs and the target,
+    checking it fits the model."""
+    frame = read_table(path, name) if frame is None else frame
     has_target = _has_target(frame, name, target, require_target)
     features = choose_features(frame, name, target, spec_features, model_features)
     if n_features is not None and len(features) != n_features:
@@ -210,11 +212,13 @@ def load_dataset(
 
 
 def load_table(
-    path: Path, name: str, *, target: str, task: str, features: Sequence[str], require_target: bool = True
+    path: Path, name: str, *, target: str, task: str, features: Sequence[str], require_target: bool = True,
+    frame: pd.DataFrame | None = None,
 ) -> Dataset:
     """A table for a model with one input per column: the feature columns as they are (strings, booleans,
-    integers, missing values), checked against the model by ``_shared/feeds.py`` when fed."""
-    frame = read_table(path, name)
+    integers, missing values), checked against the model by ``_shared/feeds.py`` when fed. ``frame``: the
+    table, when the caller has read it."""
+    frame = read_table(path, name) if frame is None else frame
     has_target = _has_target(frame, name, target, require_target)
     missing = [c for c in features if c not in frame.columns]
     if missing:

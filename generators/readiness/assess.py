@@ -98,7 +98,7 @@ def _read(model: ModelUnderTest, data: DataPaths, which: str, **kw: Any) -> Data
     if model.tabular and model.features is not None:
         return load_table(
             path, name, target=data.target, task=model.task, features=[f["name"] for f in model.features],
-            require_target=kw.get("require_target", True),
+            require_target=kw.get("require_target", True), frame=kw.get("frame"),
         )
     return load_dataset(
         path,
@@ -207,7 +207,7 @@ def _sample(model: ModelUnderTest, cfg: ReadinessSpec, data: DataPaths, sess: An
             dict.fromkeys(DATA_METRICS, "no training or evaluation data to compare the sample with")
         )
     try:
-        ds = _load(model, data, "sample", require_target=False, allow_nan=True)
+        ds = _load(model, data, "sample", require_target=False, allow_nan=True, frame=frame)
     except StepError as exc:  # a column mismatch is a finding about the sample, reported, not a crash
         out["skipped"] = str(exc)
         reasons.update(dict.fromkeys(model_metrics(model.task), str(exc)))
