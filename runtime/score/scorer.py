@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 from mlready.runtime.answers import answers_for
 from mlready.runtime.config import ThreadConfig
+from mlready.runtime.model import METADATA_FILE, MODEL_FILE
 from mlready.runtime.score.columns import ColumnError, convert
 from mlready.runtime.signature import Signature, check_inputs
 
-MODEL_FILE = "model.onnx"
-SIGNATURE_FILES = ("metadata.json", "signature.json")
+SIGNATURE_FILES = (METADATA_FILE, "signature.json")
 
 
 class ScoreError(Exception):
@@ -38,6 +38,18 @@ class Scored:
     bad: list[tuple[int, str, str]] = field(default_factory=list)  # (row in batch, column, reason)
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # feature -> its values as fed (good rows)
     result: dict[str, np.ndarray] = field(default_factory=dict)  # the outputs as the server answers them
+
+
+def model_files(model: str | Path, signature: str | Path | None = None) -> tuple[Path, Path | None]:
+    """``model``: model.onnx, or a folder holding it and metadata.json (a model-repository version, the image's
+    model) or signature.json (a build's model/ folder); ``signature``: that file, named. -> (model.onnx, the
+    signature file or None)."""
+    model = Path(model)
+    if model.is_dir():
+        if signature is None:
+            signature = next((model / n for n in SIGNATURE_FILES if (model / n).is_file()), None)
+        model = model / MODEL_FILE
+    return model, Path(signature) if signature else None
 
 
 def load_signature(model_file: Path, metadata_file: Path | None, session: Any) -> Signature:
@@ -78,17 +90,12 @@ class TableScorer:
 
     @classmethod
     def load(cls, model: str | Path, signature: str | Path | None = None, threads: int = 0) -> TableScorer:
-        """``model``: model.onnx, or a folder holding it and metadata.json (a model-repository version, the
-        image's model) or signature.json (a build's model/ folder); ``signature``: that file, named."""
-        model = Path(model)
-        if model.is_dir():
-            if signature is None:
-                signature = next((model / n for n in SIGNATURE_FILES if (model / n).is_file()), None)
-            model = model / MODEL_FILE
-        if not model.is_file():
-            raise ScoreError(f"{model}: not found")
-        session = open_session(model, threads)
-        return cls(session, load_signature(model, Path(signature) if signature else None, session))
+        """``model`` and ``signature``: as :func:`model_files` takes them."""
+        model_file, signature_file = model_files(model, signature)
+        if not model_file.is_file():
+            raise ScoreError(f"{model_file}: not found")
+        session = open_session(model_file, threads)
+        return cls(session, load_signature(model_file, signature_file, session))
 
     @classmethod
     def from_bytes(cls, model: bytes, signature: dict[str, Any] | None, threads: int = 0) -> TableScorer:

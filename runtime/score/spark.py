@@ -26,24 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from mlready.runtime.datatypes import V2_TO_NUMPY
-from mlready.runtime.score.scorer import ScoreError, TableScorer
+from mlready.runtime.score.scorer import ScoreError, TableScorer, model_files
 
 BAD_COLUMN = "_mlready_bad_row"
 _SPARK_TYPES = {"FP32": "float", "FP64": "double", "FP16": "float", "INT64": "bigint", "INT32": "int",
                 "INT16": "smallint", "INT8": "tinyint", "UINT8": "smallint", "UINT16": "int", "UINT32": "bigint",
                 "BOOL": "boolean", "BYTES": "string"}
-_ARROW_TYPES = {"FP32": lambda: pa_type("float32"), "FP64": lambda: pa_type("float64"),
-                "FP16": lambda: pa_type("float32"), "INT64": lambda: pa_type("int64"),
-                "INT32": lambda: pa_type("int32"), "INT16": lambda: pa_type("int16"), "INT8": lambda: pa_type("int8"),
-                "UINT8": lambda: pa_type("int16"), "UINT16": lambda: pa_type("int32"),
-                "UINT32": lambda: pa_type("int64"), "BOOL": lambda: pa_type("bool_"), "BYTES": lambda: pa_type("string")}
+_ARROW_TYPES = {"FP32": "float32", "FP64": "float64", "FP16": "float32", "INT64": "int64", "INT32": "int32",
+                "INT16": "int16", "INT8": "int8", "UINT8": "int16", "UINT16": "int32", "UINT32": "int64",
+                "BOOL": "bool_", "BYTES": "string"}  # pyarrow's type factories, the same widths as _SPARK_TYPES
 _SCORERS: dict[str, TableScorer] = {}  # per Python worker: one session per model
-
-
-def pa_type(name: str) -> Any:
-    import pyarrow as pa
-
-    return getattr(pa, name)()
 
 
 class ScoringFunction:
@@ -99,7 +91,8 @@ class ScoringFunction:
                     full = np.zeros(batch.num_rows, dtype=V2_TO_NUMPY[datatype])
                 if values is not None:
                     full[good] = values
-                cols[name] = pa.array(full, type=_ARROW_TYPES[datatype](), mask=None if scored.good is None else ~good)
+                cols[name] = pa.array(full, type=getattr(pa, _ARROW_TYPES[datatype])(),
+                                      mask=None if scored.good is None else ~good)
             if self.bad_rows == "skip":
                 reasons = np.full(batch.num_rows, None, dtype=object)
                 for i, column, reason in scored.bad:
@@ -124,14 +117,10 @@ def scoring_function(model: str | Path, signature: str | Path | None = None, kee
     ``keep``: input columns passed through (their types from ``input_schema``, a Spark StructType; strings
     when it is None). ``spark``: a SparkSession, to broadcast the model instead of pickling it into each task.
     """
-    path = Path(model)
-    if path.is_dir():
-        if signature is None:
-            signature = next((path / n for n in ("metadata.json", "signature.json") if (path / n).is_file()), None)
-        path = path / "model.onnx"
+    path, signature_file = model_files(model, signature)
     try:
         data = path.read_bytes()
-        sig = json.loads(Path(signature).read_text(encoding="utf-8")) if signature else None
+        sig = json.loads(signature_file.read_text(encoding="utf-8")) if signature_file else None
     except (OSError, ValueError) as exc:
         raise ScoreError(f"{path}: {exc}") from None
     types = {f.name: f.dataType.simpleString() for f in input_schema.fields} if input_schema is not None else {}
