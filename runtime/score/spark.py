@@ -146,7 +146,7 @@ def _score_with_spark(model: Path, signature: Path | None, input_path: str | Pat
     import shutil
     import uuid
 
-    from mlready.runtime.score.stream import SUFFIXES, input_files
+    from mlready.runtime.score.stream import SUFFIXES, bad_rows_path, input_files, kept_columns, output_kind
 
     try:
         from pyspark.sql import SparkSession
@@ -154,9 +154,7 @@ def _score_with_spark(model: Path, signature: Path | None, input_path: str | Pat
         raise ScoreError("--engine spark needs pyspark: pip install 'mlready[spark]' (and Java 17+)") from None
     files = input_files(Path(input_path))
     output = Path(output_path)
-    kind = SUFFIXES.get(output.suffix.lower())
-    if kind is None:
-        raise ScoreError(f"{output}: the output must end in .parquet or .csv")
+    kind = output_kind(output)
     builder = SparkSession.builder.master(master).appName("mlready-score")
     if master.startswith("local"):  # the workers run this Python (its mlready and onnxruntime), not PATH's
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -174,17 +172,13 @@ def _score_with_spark(model: Path, signature: Path | None, input_path: str | Pat
             reader.option("header", True).option("inferSchema", False).csv(paths)
         probe = TableScorer.load(model, signature)
         probe.check_columns(df.columns, str(input_path))
-        keep = options.keep if options.keep is not None else [c for c in df.columns if c not in probe.feature_names]
-        unknown = [k for k in keep if k not in df.columns]
-        if unknown:
-            raise ScoreError(f"{input_path}: --keep column{'s' if len(unknown) > 1 else ''} "
-                             f"{', '.join(repr(k) for k in unknown)} not in it (it has: {', '.join(df.columns)})")
+        keep = kept_columns(options.keep, df.columns, probe.feature_names, str(input_path))
         fn = scoring_function(model, signature, keep, df.schema, options.bad_rows, threads=1, spark=spark)
         scored = df.mapInArrow(fn.arrow, fn.schema)
         if options.bad_rows == "skip":
             scored = scored.persist()
             bad = scored.filter(f"`{BAD_COLUMN}` IS NOT NULL").select(*keep, BAD_COLUMN)
-            side = Path(options.bad_rows_file or output.with_name(output.stem + ".bad-rows.csv"))
+            side = bad_rows_path(options, output)
             bad_tmp = (side, side.with_name(f".{side.name}.{uuid.uuid4().hex[:8]}.tmp"))
             bad.withColumnRenamed(BAD_COLUMN, "reason").write.option("header", True).csv(str(bad_tmp[1]))
             scored = scored.filter(f"`{BAD_COLUMN}` IS NULL").drop(BAD_COLUMN)

@@ -93,6 +93,29 @@ def input_files(path: Path) -> list[Path]:
     return [path]
 
 
+def output_kind(output: Path) -> str:
+    """parquet or csv, by the output's suffix."""
+    kind = SUFFIXES.get(output.suffix.lower())
+    if kind is None:
+        raise ScoreError(f"{output}: the output must end in .parquet or .csv")
+    return kind
+
+
+def bad_rows_path(opts: ScoreOptions, output: Path) -> Path:
+    """Where ``--bad-rows skip`` writes the bad rows: ``--bad-rows-file``, else ``<output>.bad-rows.csv``."""
+    return Path(opts.bad_rows_file or output.with_name(output.stem + ".bad-rows.csv"))
+
+
+def kept_columns(keep: list[str] | None, names: list[str], features: list[str], where: str) -> list[str]:
+    """The input columns copied to the output: ``keep`` (each one of ``names``), or every non-feature column."""
+    keep = keep if keep is not None else [n for n in names if n not in features]
+    unknown = [k for k in keep if k not in names]
+    if unknown:
+        raise ScoreError(f"{where}: --keep column{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(repr(k) for k in unknown)} not in it (it has: {', '.join(names)})")
+    return keep
+
+
 def read_batches(path: Path, features: list[str], chunk_rows: int) -> Iterator[Any]:
     """Record batches of ``path``; a CSV's feature columns come as text (parsed per feature later)."""
     import pyarrow as pa
@@ -179,9 +202,7 @@ def score_files(scorer: TableScorer, input_path: str | Path, output_path: str | 
         raise ScoreError(f"--bad-rows: expected fail or skip, got {opts.bad_rows!r}")
     files = input_files(Path(input_path))
     output = Path(output_path)
-    kind = SUFFIXES.get(output.suffix.lower())
-    if kind is None:
-        raise ScoreError(f"{output}: the output must end in .parquet or .csv")
+    kind = output_kind(output)
     if not output.parent.is_dir():
         raise ScoreError(f"{output.parent}: no such folder for the output")
     report = ScoreReport()
@@ -191,7 +212,7 @@ def score_files(scorer: TableScorer, input_path: str | Path, output_path: str | 
     targets = [out_file]
     bad_file = capture_file = None
     if opts.bad_rows == "skip":
-        bad_file = _AtomicFile(opts.bad_rows_file or output.with_name(output.stem + ".bad-rows.csv"))
+        bad_file = _AtomicFile(bad_rows_path(opts, output))
         targets.append(bad_file)
     if opts.capture is not None:
         capture_file = _AtomicFile(Path(opts.capture))
@@ -243,11 +264,7 @@ def _score_file(scorer: TableScorer, path: Path, opts: ScoreOptions, writer: _Ta
         if keep is None:
             names = batch.schema.names
             scorer.check_columns(names, str(path))
-            keep = opts.keep if opts.keep is not None else [n for n in names if n not in features]
-            unknown = [k for k in keep if k not in names]
-            if unknown:
-                raise ScoreError(f"{path}: --keep column{'s' if len(unknown) > 1 else ''} "
-                                 f"{', '.join(repr(k) for k in unknown)} not in it (it has: {', '.join(names)})")
+            keep = kept_columns(opts.keep, names, features, str(path))
         scored = scorer.score(batch, str(path))
         for i, column, reason in scored.bad:
             row = offset + i + 1
