@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,34 +99,31 @@ def resolve_source(spec: Any) -> Path | None:
 #: the model a build loaded, by the identity of its ``model`` section (one object per composed spec, so per
 #: build): the readiness step of the build that ran ``model.ingest`` reuses it instead of loading (for a
 #: trainer: training) and converting it a second time. An entry goes when its section does.
-_LOADED: dict[int, tuple[Path | None, Any, Any]] = {}
+_LOADED: dict[int, tuple[Path | None, Any]] = {}
 _LOADED_LOCK = threading.Lock()
 
 
-def _same_sample(a: Any, b: Any) -> bool:
-    return a is b or (a is not None and b is not None and list(a.columns) == list(b.columns) and a.equals(b))
-
-
-def load_source(spec: Any, sample: Any = None) -> Any:
+def load_source(spec: Any, sample: Callable[[], Any] = lambda: None) -> Any:
     """Load and convert the source model with its format's loader (returns the format's ``SourceModel``);
-    once per build: a second call with the same spec and sample rows returns the first one's model."""
+    once per build: a second call with the same spec returns the first one's model. ``sample()``: the rows
+    the loader checks the model on (:func:`sample_rows`), read only when the model is loaded."""
     path = resolve_source(spec)
     with _LOADED_LOCK:
         loaded = _LOADED.get(id(spec.model))
-    if loaded is not None and loaded[0] == path and _same_sample(loaded[1], sample):
-        return loaded[2]
+    if loaded is not None and loaded[0] == path:
+        return loaded[1]
     fmt = detect(spec.model.format, spec.model.source, spec.model.trainer, path)
     if fmt is None and path is not None:  # a registry URI: tell the format from the downloaded file
         fmt = detect(formats.AUTO, path.name, None, path)
     if fmt is None:
         raise StepError(f"{spec.model.source}: cannot tell the model format from {path}; set model.format")
-    src = formats.get(fmt).loader()(spec, path, sample)
+    src = formats.get(fmt).loader()(spec, path, sample())
     try:
         weakref.finalize(spec.model, _LOADED.pop, id(spec.model), None)
     except TypeError:  # a model section that cannot be referenced weakly (a test's stand-in): not kept
         return src
     with _LOADED_LOCK:
-        _LOADED[id(spec.model)] = (path, sample, src)
+        _LOADED[id(spec.model)] = (path, src)
     return src
 
 

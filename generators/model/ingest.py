@@ -74,7 +74,7 @@ def ingest(ctx: StepContext) -> list[Artifact]:
     spec = ctx.spec
     ctx.progress("loading the model")
     sample = sample_data(ctx)
-    src = load_source(spec, sample[0] if sample is not None else None)
+    src = load_source(spec, lambda: sample[0] if sample is not None else None)
     sig = signature(
         spec.model_name,
         spec.model.version,

@@ -42,7 +42,7 @@ def _source(ctx: StepContext, fmt: str) -> tuple[Any, Any, bool, str, list[str]]
     if not decl.source_model:
         return None, None, False, fmt, [f"served as given ({decl.title} file): no source model to compare or refit"]
     ctx.progress("loading the source model for parity and cross-validation", 0.02)
-    src = load_source(ctx.spec, sample_rows(ctx))
+    src = load_source(ctx.spec, lambda: sample_rows(ctx))  # rows read only if ingest's model is not at hand
     est = src.estimator
     kind = f"{fmt} {type(getattr(est, 'module', est)).__name__}" if est is not None else fmt
     refitter = decl.refitter()
