@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlready.engine import registry
-from mlready.engine.drift import Drift, input_digests
+from mlready.engine.drift import Drift
 from mlready.engine.errors import BuildFailed, MlreadyError, UsageError
 from mlready.engine.execute import NullReporter, Reporter, StepRecord, execute
 from mlready.engine.graph import Plan, plan
@@ -117,7 +117,7 @@ def build(project_dir: str | Path, overrides: list[str] | None = None, out: str 
     out_dir = _resolve_out(project, out)
     check_out_dir(out_dir, project)
     spec, the_plan, records = run(project, overrides, reporter, jobs, use_cache, generators)
-    manifest = build_manifest(spec, records, input_digests(spec, the_plan))
+    manifest = build_manifest(spec, records, the_plan.inputs)
     artifacts = [a for r in records for a in r.artifacts]
     result = BuildResult(spec, the_plan, records, manifest, out_dir)
     if not result.ok:
@@ -211,7 +211,7 @@ def check(project_dir: str | Path, overrides: list[str] | None = None, out: str 
     if bad:
         raise BuildFailed(_failure_text(records, project / ".mlready" / "failed-build"), [r.id for r in bad])
     now = build_manifest(spec, records)
-    why = causes(spec, recorded, now.spec.digest, input_digests(spec, the_plan))
+    why = causes(spec, recorded, now.spec.digest, the_plan.inputs)
     return compare(out_dir, recorded, [a for r in records for a in r.artifacts], why), out_dir
 
 

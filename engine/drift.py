@@ -27,22 +27,6 @@ class Drift:
     cause: str = ""  # why a STALE file differs: the spec, an input file, mlready's code
 
 
-def input_digests(spec: Any, plan: Any) -> dict[str, str]:
-    """Project-relative path -> digest of every input file the plan's steps declared (model, data, ...)."""
-    from mlready.engine.graph import input_digest
-
-    out: dict[str, str] = {}
-    for planned in plan.steps:
-        for rel in planned.step.inputs:
-            path = spec.resolve(rel)
-            try:
-                name = path.relative_to(spec.project_dir).as_posix()
-            except ValueError:
-                name = path.as_posix()
-            out[name] = input_digest(path)
-    return dict(sorted(out.items()))
-
-
 def _text(data: bytes) -> list[str] | None:
     if b"\0" in data:
         return None

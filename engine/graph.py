@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import graphlib
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -33,6 +33,9 @@ class PlannedStep:
 @dataclass(frozen=True)
 class Plan:
     steps: tuple[PlannedStep, ...]  # topological order, ties broken by id
+    # project-relative path -> digest of every input file the steps declared (each file read once per plan;
+    # the keys cover them, the manifest records them)
+    inputs: dict[str, str] = field(default_factory=dict)
 
     def by_id(self) -> dict[str, PlannedStep]:
         return {p.step.id: p for p in self.steps}
@@ -76,15 +79,22 @@ def step_code(gen: Generator[Any], step: Step) -> str:
     return code_digest(roots)
 
 
-def step_key(step: Step, spec: Spec, dep_keys: dict[str, str], code: str = "") -> str:
-    """The step's content-hash key (``step.reads`` complete, as :func:`plan` makes it)."""
+def step_key(step: Step, spec: Spec, dep_keys: dict[str, str], code: str = "",
+             inputs: dict[str, str] | None = None) -> str:
+    """The step's content-hash key (``step.reads`` complete, as :func:`plan` makes it). ``inputs``: input
+    digests already computed by name (:func:`plan` reads each file once), filled in as needed."""
+    inputs = {} if inputs is None else inputs
+    for p in step.inputs:
+        name = _input_name(spec, Path(p))
+        if name not in inputs:
+            inputs[name] = input_digest(spec.resolve(p))
     material: dict[str, Any] = {
         "id": step.id,
         "mlready": version.mlready_version(),
         "code": code,
         "reads": reads_digest(spec, step.reads),
         "config": config_digest(step.config),
-        "inputs": {_input_name(spec, Path(p)): input_digest(spec.resolve(p)) for p in step.inputs},
+        "inputs": {name: inputs[name] for name in (_input_name(spec, Path(p)) for p in step.inputs)},
         "templates": {t: template_digest(t) for t in step.templates},
         "tools": dict(sorted(step.tools.items())),
         "header": header_text(spec) if step.header else None,
@@ -135,9 +145,10 @@ def plan(spec: Spec, generators: list[Generator[Any]]) -> Plan:
         order.extend(ready)
         sorter.done(*ready)
     keys: dict[str, str] = {}
+    inputs: dict[str, str] = {}
     planned = []
     for sid in order:
         gen, step = by_id[sid]
-        keys[sid] = step_key(step, spec, keys, step_code(gen, step))
+        keys[sid] = step_key(step, spec, keys, step_code(gen, step), inputs)
         planned.append(PlannedStep(step, gen.name, keys[sid]))
-    return Plan(tuple(planned))
+    return Plan(tuple(planned), dict(sorted(inputs.items())))
