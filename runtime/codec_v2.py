@@ -76,12 +76,7 @@ def decode(body: Any, binary: bytes, signature: Signature) -> V2Request:
         if not isinstance(tensor, dict) or not isinstance(tensor.get("name"), str):
             raise BadRequest(f"inputs[{i}]: expected an object with a string 'name'")
         name = tensor["name"]
-        if name in arrays:
-            raise BadRequest(f"input '{name}' given twice")
-        spec, feature = tensor_spec(signature, name, tensor.get("datatype"))
-        shape = check_shape(tensor.get("shape"), name)
-        if feature:
-            feature_shape(name, shape)
+        spec, shape = request_tensor(signature, arrays, name, tensor.get("datatype"), tensor.get("shape"))
         tparams = _params(tensor.get("parameters"), f"input '{name}'")
         size = tparams.get("binary_data_size")
         if size is not None:
@@ -117,6 +112,19 @@ def decode(body: Any, binary: bytes, signature: Signature) -> V2Request:
         if not outputs:
             outputs = None
     return V2Request(id_, arrays, outputs, binary_outputs, params.get("binary_data_output") is True)
+
+
+def request_tensor(signature: Signature, read: Arrays, name: str, datatype: Any, shape: Any
+                   ) -> tuple[TensorSpec, list[int]]:
+    """A request tensor's spec and checked shape, before its data is read (v2 REST and gRPC); 400 when it was
+    given twice (``read``: the tensors read so far), has an unknown name, another datatype or a bad shape."""
+    if name in read:
+        raise BadRequest(f"input '{name}' given twice")
+    spec, feature = tensor_spec(signature, name, datatype)
+    shape = check_shape(shape, name)
+    if feature:
+        feature_shape(name, shape)
+    return spec, shape
 
 
 def tensor_spec(signature: Signature, name: str, datatype: Any) -> tuple[TensorSpec, bool]:

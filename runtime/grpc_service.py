@@ -8,14 +8,7 @@ from typing import Any
 
 import numpy as np
 from mlready.runtime.capture import request_id
-from mlready.runtime.codec_v2 import (
-    check_shape,
-    feature_shape,
-    from_binary,
-    model_inputs,
-    tensor_spec,
-    to_binary,
-)
+from mlready.runtime.codec_v2 import from_binary, model_inputs, request_tensor, to_binary
 from mlready.runtime.datatypes import V2_TO_CONTENTS, numpy_to_v2
 from mlready.runtime.errors import BadRequest, NotFound, ServingError, Unavailable
 from mlready.runtime.grpc_transport import Call, GrpcError, GrpcServer, Routes, Status
@@ -34,12 +27,7 @@ def _decode(req: Any, mv: ModelVersion) -> tuple[dict[str, np.ndarray], list[str
         raise BadRequest(f"raw_input_contents has {len(raw)} entries for {len(req.inputs)} inputs")
     arrays: dict[str, np.ndarray] = {}
     for i, t in enumerate(req.inputs):
-        if t.name in arrays:
-            raise BadRequest(f"input '{t.name}' given twice")
-        spec, feature = tensor_spec(sig, t.name, t.datatype)
-        shape = check_shape(list(t.shape), t.name)
-        if feature:
-            feature_shape(t.name, shape)
+        spec, shape = request_tensor(sig, arrays, t.name, t.datatype, list(t.shape))
         if raw:
             arr = from_binary(spec, shape, raw[i])
         else:
