@@ -24,19 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from mlready.engine.errors import StepError
+from mlready.runtime.datatypes import ONNX_TO_V2, V2_TO_NUMPY  # the server's tables (numpy only)
 
-V2_NUMPY: dict[str, Any] = {
-    "FP32": np.float32, "FP64": np.float64, "FP16": np.float16,
-    "INT64": np.int64, "INT32": np.int32, "INT16": np.int16, "INT8": np.int8,
-    "UINT64": np.uint64, "UINT32": np.uint32, "UINT16": np.uint16, "UINT8": np.uint8,
-    "BOOL": np.bool_, "BYTES": np.object_,
-}
-ORT_TO_V2 = {
-    "tensor(float)": "FP32", "tensor(double)": "FP64", "tensor(float16)": "FP16",
-    "tensor(int64)": "INT64", "tensor(int32)": "INT32", "tensor(int16)": "INT16", "tensor(int8)": "INT8",
-    "tensor(uint64)": "UINT64", "tensor(uint32)": "UINT32", "tensor(uint16)": "UINT16", "tensor(uint8)": "UINT8",
-    "tensor(bool)": "BOOL", "tensor(string)": "BYTES",
-}
 TRUE, FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
 
 
@@ -95,7 +84,7 @@ def session_inputs(sess: Any) -> list[dict[str, Any]]:
     return [
         {
             "name": i.name,
-            "datatype": ORT_TO_V2.get(i.type, i.type),
+            "datatype": ONNX_TO_V2.get(i.type, i.type),
             "shape": [d if isinstance(d, int) else -1 for d in (i.shape or [])],
         }
         for i in sess.get_inputs()
@@ -147,7 +136,7 @@ def column_values(series: pd.Series, datatype: str, where: str, input_name: str)
         frac = values != np.round(values)
         if frac.any():
             raise _fail(where, "is not a whole number", series, frac, datatype, input_name)
-    return values.astype(V2_NUMPY.get(datatype, np.float32))
+    return values.astype(V2_TO_NUMPY.get(datatype, np.float32))
 
 
 def frame_feeds(
@@ -174,7 +163,7 @@ def frame_feeds(
         if len(shape) != 2:
             raise FeedError(f"{data_name}: the model input {name!r} has shape {shape}; columns fill [-1, n] inputs")
         width = shape[1] if shape[1] > 0 else max(int(f["index"]) for f in bound) + 1
-        arr = np.empty((n, width), dtype=V2_NUMPY.get(datatype, np.float32))
+        arr = np.empty((n, width), dtype=V2_TO_NUMPY.get(datatype, np.float32))
         filled = np.zeros(width, dtype=bool)
         for f in bound:
             arr[:, f["index"]] = column_values(frame[f["name"]], datatype, f"{data_name}: column {f['name']!r}", name)

@@ -19,12 +19,12 @@ from mlready.generators.model.source import ModelSourceError, signature
 
 def _zeros(inputs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     """One row of zeros per input, for a model checked without data."""
-    from mlready.generators._shared.feeds import V2_NUMPY
+    from mlready.runtime.datatypes import V2_TO_NUMPY
 
     feeds = {}
     for inp in inputs:
         shape = [d if d > 0 else 1 for d in inp["shape"]]
-        dtype = V2_NUMPY.get(inp["datatype"], np.float32)
+        dtype = V2_TO_NUMPY.get(inp["datatype"], np.float32)
         feeds[inp["name"]] = np.zeros(shape, dtype)
     return feeds
 
