@@ -29,7 +29,6 @@ from mlready.runtime.invocations import csv_body
 from mlready.runtime.model import ModelVersion
 from mlready.runtime.repository import parse_version
 from mlready.runtime.service import Service
-from mlready.runtime.signature import TensorSpec
 
 log = logging.getLogger("mlready.runtime.http")
 access_log = logging.getLogger("mlready.runtime.access")
@@ -336,7 +335,8 @@ class App:
         sig = mv.signature
         # serving_default's inputs are what an instance is keyed by: the features when the model names them
         # (positional instances still work); "mlready" says the rest (the model's own inputs, classes, task)
-        inputs = [TensorSpec(f.name, f.datatype, (-1,)) for f in sig.features] if sig.features else sig.inputs
+        fmap = sig.feature_map
+        inputs = list(fmap.column_specs.values()) if fmap is not None else sig.inputs
         meta: dict[str, Any] = {"signature_def": {"signature_def": {"serving_default": {
             "inputs": tensors(inputs),
             "outputs": tensors(mv.served_outputs),
