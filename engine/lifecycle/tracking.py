@@ -265,11 +265,6 @@ def record(client: Any, job: TrackingJob) -> TrackedBuild:
     return TrackedBuild(run_id, exp_id, name, version, new, job.experiment, job.model_version, job.store.display)
 
 
-def record_build(client: Any, store: Store, spec: Any, manifest: Manifest, out_dir: Path) -> TrackedBuild:
-    """Log one build (from its spec and build dir) as a finished run."""
-    return record(client, job_for(spec, manifest, out_dir, store, None))
-
-
 def run_job(job: TrackingJob) -> TrackedBuild:
     """Record ``job`` in its store (one writer at a time per project), then remember its fingerprint."""
     store = job.store
