@@ -14,6 +14,7 @@ Signatures without ``class_names`` (built before the contract) and models withou
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,13 @@ class Answers:
         lookup = self._lookup
         values = [x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in codes.reshape(-1).tolist()]
         return np.array([lookup.get(v, str(v)) for v in values] + [None], dtype=object)[:-1].reshape(codes.shape)
+
+    @cached_property
+    def proba_template(self) -> bytes:
+        """``{"malignant":[%b],"benign":[%b]}``: a capture record's probabilities object, filled with one column's
+        JSON text per class (:mod:`~mlready.runtime.capture`)."""
+        return b"{" + b",".join(orjson.dumps(str(n)).replace(b"%", b"%%") + b":[%b]"
+                                for n in self.class_names or ()) + b"}"
 
     def served(self, outputs: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
         """The output tensors as answered (for metadata): the label is BYTES, regression outputs one-dimensional."""

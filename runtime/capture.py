@@ -259,7 +259,7 @@ def named_outputs(answers: Any, result: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, np.ndarray):
             if name == proba and value.ndim == 2 and value.shape[1] == len(answers.class_names):
                 cols = _columns(value)
-                out[name] = orjson.Fragment(_proba_template(answers) % tuple(cols)) if cols else dict.fromkeys(
+                out[name] = orjson.Fragment(answers.proba_template % tuple(cols)) if cols else dict.fromkeys(
                     answers.class_names, [])
                 continue
             if value.dtype == object:
@@ -269,17 +269,3 @@ def named_outputs(answers: Any, result: dict[str, Any]) -> dict[str, Any]:
         out[name] = value
     return out
 
-
-_PROBA_TEMPLATES: dict[tuple[str, ...], bytes] = {}
-
-
-def _proba_template(answers: Any) -> bytes:
-    """``{"malignant":[%b],"benign":[%b]}``: the probabilities object of a classifier's class names."""
-    names = tuple(answers.class_names)
-    template = _PROBA_TEMPLATES.get(names)
-    if template is None:
-        if len(_PROBA_TEMPLATES) > 64:  # model versions come and go: keep the cache small
-            _PROBA_TEMPLATES.clear()
-        template = _PROBA_TEMPLATES[names] = b"{" + b",".join(
-            orjson.dumps(str(n)).replace(b"%", b"%%") + b":[%b]" for n in names) + b"}"
-    return template
