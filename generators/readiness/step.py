@@ -108,7 +108,7 @@ def run(ctx: StepContext) -> list[Artifact]:
         width = None
     model = ModelUnderTest(
         onnx=onnx_bytes,
-        task=sig.get("task", spec.model.task),
+        task=task,
         name=spec.model_name,
         version=spec.model.version,
         classes=sig.get("classes"),
