@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlready.engine.formats import ModelFormat
+from mlready.generators._shared.source import HDF5_MAGIC
 from mlready.generators.model.source import ModelSourceError, SourceModel
 from mlready.generators.model.tf_convert import INSTALL, REQUIRES, TOOLS, TfGraph, TfInput, convert, import_tf
 
@@ -27,8 +28,6 @@ FORMAT = ModelFormat(
     requires=REQUIRES,
     install=INSTALL,
 )
-
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 def _check_file(path: Path) -> None:
