@@ -131,12 +131,13 @@ def tensor_spec(signature: Signature, name: str, datatype: Any) -> tuple[TensorS
     """The spec a request tensor named ``name`` is read with, and whether it is a feature column (a feature
     that is not an input, or one that is its input alone): then it is one value per row, of the feature's type."""
     fmap = signature.feature_map
-    feature = fmap.by_name.get(name) if fmap is not None else None
-    if feature is None or (feature.index is not None and signature.input(name) is not None):
-        if fmap is not None and signature.input(name) is None:
-            raise fmap.unknown(name, None, signature.input_names)
+    if fmap is None:
         return input_spec(signature, name, datatype), False
-    return _datatype(fmap.column_specs[name], datatype), True
+    if name in fmap.feature_tensors:
+        return _datatype(fmap.column_specs[name], datatype), True
+    if signature.input(name) is None:
+        raise fmap.unknown(name, None, signature.input_names)
+    return input_spec(signature, name, datatype), False
 
 
 def feature_shape(name: str, shape: list[int]) -> None:
@@ -150,8 +151,7 @@ def model_inputs(signature: Signature, arrays: Arrays) -> Arrays:
     fmap = signature.feature_map
     if fmap is None:
         return arrays
-    features = [n for n in arrays if n in fmap.by_name and (fmap.by_name[n].index is None
-                                                              or signature.input(n) is None)]
+    features = [n for n in arrays if n in fmap.feature_tensors]
     if not features:
         return arrays
     if len(features) != len(arrays):

@@ -188,6 +188,9 @@ class FeatureMap:
 
         #: per feature, the spec of a tensor of its own: one value per row, of the feature's datatype
         self.column_specs = {f.name: TensorSpec(f.name, f.datatype, (-1,)) for f in features}
+        #: the names a v2 request tensor is a feature column by (one that is also the name of the matrix input it
+        #: is a column of means that input)
+        self.feature_tensors = frozenset(f.name for f in features if f.index is None or f.name not in by_input)
 
     # -- errors ----------------------------------------------------------------------------------------------
 
