@@ -93,10 +93,9 @@ def _git(project: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
         return None
 
 
-def _missing_in_clone(project: Path, paths: list[str]) -> tuple[list[str], str]:
-    """(the paths a fresh clone lacks, how that was decided)."""
-    top = _git(project, "rev-parse", "--show-toplevel")
-    if top is not None and top.returncode == 0:
+def _missing_in_clone(project: Path, paths: list[str], in_git: bool) -> tuple[list[str], str]:
+    """(the paths a fresh clone lacks, how that was decided); ``in_git``: the project is in a git repository."""
+    if in_git:
         listed = _git(project, "ls-files", "-z", "--", *paths)
         tracked = set(listed.stdout.split("\0")) if listed is not None and listed.returncode == 0 else set()
         missing = [p for p in paths
@@ -110,11 +109,11 @@ def _missing_in_clone(project: Path, paths: list[str]) -> tuple[list[str], str]:
     return [p for p in paths if matcher.match_file(p) or not (project / p).exists()], "ignored by .gitignore or absent"
 
 
-def _produce(spec, cfg: PipelineSpec, section: str, project: Path, text: str
+def _produce(spec, cfg: PipelineSpec, section: str, project: Path, text: str, in_git: bool
              ) -> tuple[list[str], list[str], list[str], list[tuple[str, str]], list[str]]:
     """(produce commands, produced files, notes, problems, extra install commands)."""
     needed = _needed_files(spec)
-    missing, why = _missing_in_clone(project, [p for _, p in needed]) if needed else ([], "")
+    missing, why = _missing_in_clone(project, [p for _, p in needed], in_git) if needed else ([], "")
     notes: list[str] = []
     if cfg.produce is not None:
         if missing:
@@ -157,8 +156,9 @@ def plan_project(spec, cfg: PipelineSpec, section: str) -> ProjectPlan:
     notes: list[str] = []
     found_install, found_locks, text, found = _requirements(project)
     top = _git(project, "rev-parse", "--show-toplevel")
-    if top is not None and top.returncode == 0 and Path(top.stdout.strip()).resolve() != project.resolve():
-        notes.append(f"warning: the project is {project.resolve().relative_to(Path(top.stdout.strip()).resolve())}/ "
+    root = Path(top.stdout.strip()).resolve() if top is not None and top.returncode == 0 else None
+    if root is not None and root != project.resolve():
+        notes.append(f"warning: the project is {project.resolve().relative_to(root)}/ "
                      "in its git repository, but the pipeline runs at the repository root: give the project a "
                      "repository of its own")
 
@@ -174,7 +174,8 @@ def plan_project(spec, cfg: PipelineSpec, section: str) -> ProjectPlan:
             problems.append((f"{section}.tests", f"{tests!r} does not exist in the project ({project}); "
                                                  "name the test folder or file, or '' for no unit-test job"))
 
-    produce, produced, produce_notes, produce_problems, produce_install = _produce(spec, cfg, section, project, text)
+    produce, produced, produce_notes, produce_problems, produce_install = _produce(spec, cfg, section, project, text,
+                                                                                   root is not None)
     problems += produce_problems
 
     if cfg.install is not None:
