@@ -172,9 +172,6 @@ class RetrainGenerator(Generator[RetrainSpec]):
     config_model = RetrainSpec
     description = "retrain pipeline: gather labelled production rows (DVC), retrain, gate on the champion, promote"
 
-    def enabled(self, spec) -> bool:
-        return bool(self.config(spec).enabled)
-
     def _ci(self, spec) -> list[str]:
         ci = spec.optional_section("ci")
         return sorted(n for n in type(ci).model_fields if getattr(getattr(ci, n), "enabled", False)) if ci else []
