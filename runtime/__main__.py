@@ -1,4 +1,6 @@
-"""``python -m mlready.runtime --config /etc/mlready/runtime.json`` (or ``--model-repository DIR``)."""
+"""``python -m mlready.runtime --config /etc/mlready/runtime.json`` (or ``--model-repository DIR``); with the
+command ``score`` (``[--config FILE] score --model DIR --input ... --output ...``) it scores tables instead:
+the image's batch entrypoint, see :mod:`mlready.runtime.score.__main__`."""
 
 from __future__ import annotations
 
@@ -16,12 +18,36 @@ def _port_or_off(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected a port number or off, got {text!r}") from None
 
 
+def _score_argv(argv: list[str]) -> list[str] | None:
+    """The batch-scoring arguments when the command is ``score`` (the image's ENTRYPOINT adds ``--config FILE``
+    before whatever ``docker run <image>`` / a Job's ``args`` give), else None."""
+    head = argv[2:] if argv[:1] == ["--config"] else argv
+    return head[1:] if head[:1] == ["score"] else None
+
+
+def _score(argv: list[str]) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("pyarrow") is None:
+        print("error: score: this image was built without batch scoring (pyarrow); rebuild it with the batch "
+              "target (+target=batch) or target.docker.scoring=true", file=sys.stderr)
+        return 2
+    from mlready.runtime.score.__main__ import main as score_main
+
+    return score_main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    score = _score_argv(argv)
+    if score is not None:  # `<image> score --model ... --input ... --output ...`: batch scoring, not serving
+        return _score(score)
     from mlready.runtime.config import ConfigError, RuntimeConfig
 
     parser = argparse.ArgumentParser(prog="python -m mlready.runtime", description="The mlready model server.")
     parser.add_argument("command", nargs="?", choices=["serve"],
-                        help="optional; SageMaker starts containers as `docker run <image> serve`")
+                        help="optional; SageMaker starts containers as `docker run <image> serve`. `[--config "
+                        "FILE] score ...` scores tables instead (python -m mlready.runtime.score --help)")
     parser.add_argument("--config", help="runtime config JSON (kind: runtime-config)")
     parser.add_argument("--model-repository", help="serve this repository (overrides the config's)")
     parser.add_argument("--http-port", type=int)

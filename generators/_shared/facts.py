@@ -88,6 +88,31 @@ def image_reference(spec: Any, override: str | None = None) -> str:
     return f"{repo}:{tag}"
 
 
+def image_model_dir(spec: Any) -> str:
+    """The served model's folder inside the image, ``<serving.model_repository>/<model name>/<model.version>``:
+    where the Dockerfile copies model.onnx + metadata.json, and the ``--model`` of the image's ``score``."""
+    return f"{spec.section('serving').model_repository}/{spec.model_name}/{spec.model.version}"
+
+
+def score_args(spec: Any, input_path: str, output_path: str, keep: tuple[str, ...] | list[str] = (),
+               bad_rows: str = "fail") -> list[str]:
+    """The container ``args`` (the image's ENTRYPOINT stays) running batch scoring in the built image; see
+    generators/docker/README.md, "Batch scoring entrypoint"."""
+    args = ["score", "--model", image_model_dir(spec), "--input", input_path, "--output", output_path]
+    for column in keep:
+        args += ["--keep", column]
+    return args + (["--bad-rows", bad_rows] if bad_rows != "fail" else [])
+
+
+def batch_scoring(spec: Any) -> bool:
+    """Whether the image carries pyarrow for its ``score`` entrypoint: ``target.docker.scoring`` when set, else
+    whether the batch target (``target.batch``) is enabled."""
+    explicit = getattr(spec.optional_section("target.docker"), "scoring", None)
+    if explicit is not None:
+        return bool(explicit)
+    return bool(getattr(spec.optional_section("target.batch"), "enabled", False))
+
+
 #: execution providers that need the GPU variant of the image (onnxruntime-gpu, NVIDIA's CUDA/cuDNN wheels)
 GPU_PROVIDERS = ("cuda", "tensorrt")
 
