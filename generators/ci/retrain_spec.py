@@ -19,23 +19,11 @@ from __future__ import annotations
 import re
 
 from mlready.engine.plugin import Section
+from mlready.generators._shared.cron import check_cron
 from pydantic import Field, field_validator
 
 _PATH = re.compile(r"^[A-Za-z0-9_./-]+$")
 _EVENT = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-
-
-def check_cron(expr: str) -> str:
-    """A 5-field cron expression croniter can iterate (CI systems take 5 fields, no seconds or @-macros)."""
-    from croniter import croniter
-
-    fields = expr.split()
-    if len(fields) != 5:
-        raise ValueError(f"{expr!r} is not a cron expression: 5 fields (minute hour day month weekday), "
-                         f"e.g. '0 3 * * 1', got {len(fields)}")
-    if not croniter.is_valid(expr):
-        raise ValueError(f"{expr!r} does not parse as a cron expression (minute hour day month weekday)")
-    return " ".join(fields)
 
 
 def _rel(value: str) -> str:
