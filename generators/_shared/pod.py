@@ -70,16 +70,7 @@ def container(ctx: BundleContext, image: str, r: ResourcesSpec) -> dict[str, Any
         "resources": resources(r, ctx.gpu),
         **_probes(ctx),
         "lifecycle": {"preStop": {"exec": {"command": ["sleep", str(ctx.cfg.pre_stop_seconds)]}}},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "runAsUser": ctx.uid,
-            "runAsGroup": ctx.gid,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": container_security_context(ctx),
         "volumeMounts": [
             {"name": "tmp", "mountPath": "/tmp"},
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
@@ -89,6 +80,26 @@ def container(ctx: BundleContext, image: str, r: ResourcesSpec) -> dict[str, Any
     if ctx.cfg.pre_stop_seconds == 0:
         del c["lifecycle"]
     return c
+
+
+def container_security_context(ctx: BundleContext) -> dict[str, Any]:
+    """Non-root UID/GID, read-only root filesystem, no privilege escalation, no capabilities, seccomp
+    RuntimeDefault: every container running the image (the server, the batch scoring Job) gets this."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "runAsUser": ctx.uid,
+        "runAsGroup": ctx.gid,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def cpu_limit_skip(r: ResourcesSpec) -> dict[str, str]:
+    """checkov's skip annotation for a missing CPU limit (``cpu_limit: null``), with the spec's reason."""
+    return {"checkov.io/skip2": f"CKV_K8S_11={r.cpu_limit_off_reason}"} if r.cpu_limit is None else {}
 
 
 def pod_security_context(ctx: BundleContext) -> dict[str, Any]:

@@ -14,9 +14,8 @@ from mlready.engine.serialize import dump_yaml
 from mlready.generators._shared.k8s_autoscaling import autoscaler
 from mlready.generators._shared.k8s_context import ENV_LABEL, BundleContext
 from mlready.generators._shared.k8s_spec import EnvironmentSpec
-from mlready.generators._shared.pod import CONTAINER, resources
+from mlready.generators._shared.pod import CONTAINER, cpu_limit_skip, resources
 from mlready.generators.k8s.folded import Folded
-from mlready.generators.k8s.workload import cpu_limit_skip
 
 API = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
 

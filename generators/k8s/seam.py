@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from mlready.generators._shared.k8s_context import BundleContext
+from mlready.generators._shared.pod import cpu_limit_skip
 from mlready.generators.k8s.bundle import base_files
 from mlready.generators.k8s.kustomize import overlay
-from mlready.generators.k8s.workload import cpu_limit_skip
 
 __all__ = ["base_files", "cpu_limit_skip", "environment_objects", "overlay_settings"]
 

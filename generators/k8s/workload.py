@@ -13,6 +13,7 @@ from mlready.generators._shared.k8s_spec import ResourcesSpec
 from mlready.generators._shared.pod import (
     capture_volumes,
     container,
+    cpu_limit_skip,
     gpu_scheduling,
     pod_security_context,
     tmp_volume,
@@ -49,10 +50,6 @@ def checkov_skips(ctx: BundleContext, r: ResourcesSpec) -> dict[str, str]:
     out = {"checkov.io/skip1": f"CKV_K8S_43={why}"}
     out.update(cpu_limit_skip(r))
     return out
-
-
-def cpu_limit_skip(r: ResourcesSpec) -> dict[str, str]:
-    return {"checkov.io/skip2": f"CKV_K8S_11={r.cpu_limit_off_reason}"} if r.cpu_limit is None else {}
 
 
 def deployment(
