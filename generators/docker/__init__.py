@@ -47,7 +47,7 @@ class DockerGenerator(Generator[DockerSpec]):
         return problems
 
     def steps(self, spec) -> list[Step]:
-        from mlready.generators._shared.facts import served_model_step
+        from mlready.generators._shared.facts import batch_scoring, served_model_step
         from mlready.generators.docker import context, lock
         from mlready.generators.docker.dockerfile import TEMPLATE
 
@@ -63,6 +63,7 @@ class DockerGenerator(Generator[DockerSpec]):
             project=spec.project.model_dump(mode="json"),
             revision=revision(spec),
             gpu_requirement=cfg.gpu_onnxruntime if chosen == "gpu" else None,
+            scoring=batch_scoring(spec),
         )
         return [
             Step(

@@ -35,6 +35,13 @@ OUT = "docker"
 KIND = "docker-context"
 #: files of the runtime package that are not needed to run it
 _SKIP_SUFFIXES = (".pyc", ".pyi", ".md")
+SCORE_REQUIREMENTS = "requirements-score.txt"
+#: pyarrow's parts batch scoring never loads, removed like target.docker.prune when the image carries pyarrow:
+#: Arrow Flight RPC (31 MB), C++/Cython headers and sources, the C++ test module, and the link-time copies of
+#: libarrow_python* (a wheel holds no symlinks: .so and .so.X.Y.Z are copies; the loader wants .so.X only)
+SCORE_PRUNE = ["pyarrow/include", "pyarrow/includes", "pyarrow/src", "pyarrow/*.pxd", "pyarrow/*.pyx",
+               "pyarrow/*flight*", "pyarrow/_pyarrow_cpp_tests*", "pyarrow/libarrow_python*.so",
+               "pyarrow/libarrow_python*.so.*.*.*"]
 DOCKERIGNORE = ["**/__pycache__", "**/*.pyc", ".git", ".mlready"]
 
 
@@ -50,6 +57,7 @@ class ContextConfig:
     project: dict[str, Any]
     revision: str
     gpu_requirement: str | None
+    scoring: bool = False  # pyarrow for the `score` entrypoint (facts.batch_scoring)
 
     def key(self) -> dict[str, Any]:
         return self.__dict__
@@ -59,9 +67,12 @@ def runtime_dir() -> Path:
     return Path(str(files("mlready.runtime")))
 
 
-def requirements_text(gpu_requirement: str | None) -> str:
-    """The runtime's pinned requirements; for the GPU variant ``onnxruntime`` is swapped for the GPU build."""
+def requirements_text(gpu_requirement: str | None, scoring: bool = False) -> str:
+    """The runtime's pinned requirements (plus batch scoring's, ``requirements-score.txt``, when ``scoring``);
+    for the GPU variant ``onnxruntime`` is swapped for the GPU build."""
     text = (runtime_dir() / "requirements.txt").read_text()
+    if scoring:
+        text += (runtime_dir() / SCORE_REQUIREMENTS).read_text()
     if gpu_requirement is None:
         return text
     lines = []
@@ -78,7 +89,7 @@ def runtime_sources() -> list[tuple[str, bytes]]:
         rel = path.relative_to(root)
         if not path.is_file() or "__pycache__" in rel.parts or path.suffix in _SKIP_SUFFIXES:
             continue
-        if rel.name == "requirements.txt" or rel.parts[0] == "tests":
+        if rel.name in ("requirements.txt", SCORE_REQUIREMENTS) or rel.parts[0] == "tests":
             continue
         out.append((rel.as_posix(), path.read_bytes()))
     return out
@@ -109,7 +120,7 @@ def build_context(ctx: StepContext, cfg: ContextConfig) -> list[Artifact]:
     # the image's runtime has no packaging metadata: mlready.runtime.version reads the server version here
     arts.append(Artifact.text(f"{OUT}/runtime/VERSION", KIND, mlready_version()))
 
-    request = lock.LockRequest(requirements_text(cfg.gpu_requirement), python_version=docker["python_version"],
+    request = lock.LockRequest(requirements_text(cfg.gpu_requirement, cfg.scoring), python_version=docker["python_version"],
                                arch=docker["platform"], glibc=docker["glibc"], index_url=docker["index_url"])
     ctx.progress("resolving the runtime's requirements for the image platform")
     pins = lock.resolve(request)
@@ -155,7 +166,7 @@ def dockerfile(ctx: StepContext, cfg: ContextConfig, runtime: dict[str, Any]) ->
         }),
         wheelhouse=docker["wheelhouse"],
         pip_source=pip_source(docker["wheelhouse"], docker["index_url"]),
-        prune_lines=prune_lines(docker["prune"]),
+        prune_lines=prune_lines(docker["prune"] + (SCORE_PRUNE if cfg.scoring else [])),
         uid=docker["uid"],
         gid=docker["gid"],
         model_repository=runtime["model_repository"],  # serving.model_repository: one key for image and config

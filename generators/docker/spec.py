@@ -62,6 +62,9 @@ class DockerSpec(Section):
          "onnxruntime/capi/libonnxruntime.so*", "numpy/f2py", "numpy/distutils", "numpy/_core/include"],
         description="site-packages paths (globs) removed from the image: build-time tools and headers the server "
         "never imports, and onnxruntime's C/C++ API library (35 MB; the Python binding does not load it)")
+    scoring: bool | None = Field(
+        None, description="install pyarrow for the image's `score` entrypoint (batch scoring, see the docker "
+        "generator's README); null: when the batch target (target.batch) is enabled")
     uid: int = Field(10001, ge=10000, le=2_147_483_647, description="numeric user the server runs as")
     gid: int = Field(10001, ge=10000, le=2_147_483_647)
     healthcheck_interval_s: int = Field(10, ge=1, le=3600)
