@@ -16,9 +16,10 @@ from typing import Any, Literal
 
 from mlready.engine.errors import SpecProblem
 from mlready.engine.plugin import Artifact, Generator, Section, Step, StepContext
+from mlready.generators._shared import cloud_catalog as catalog
+from mlready.generators._shared.cloud import require_cloud_contract
 from mlready.generators._shared.facts import check_image, docker_variant, image_reference
-from mlready.generators.cloud import catalog
-from mlready.generators.cloud.common import q, require_cloud_contract, shell_script
+from mlready.generators.cloud.common import q, shell_script
 from pydantic import Field, field_validator
 
 OUT = "azureml"

@@ -2,11 +2,15 @@
 
 These are not the providers' complete catalogues (those change every quarter and differ by region): they are
 the general-purpose, compute- and memory-optimised CPU types and the common entry GPU types that each
-provider documents for *real-time model serving*, as listed on these pages (read November 2026):
+provider documents for *real-time model serving* (and, for SageMaker, *batch transform*; Vertex AI's batch
+prediction takes the same machine types as its online prediction), as listed on these pages (read November
+2026); the cloud targets (generators/cloud) and the batch target's cloud jobs (generators/batch) check them:
 
 - SageMaker real-time endpoints: https://aws.amazon.com/sagemaker/pricing/ ("Real-Time Inference" table) and
   https://docs.aws.amazon.com/sagemaker/latest/dg/instance-types-az.html. Serverless memory sizes and the
   concurrency limit: https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html.
+- SageMaker batch transform: the "Batch Transform" table of the pricing page (tests/batch checks each type
+  against botocore's ``TransformInstanceType`` enum).
 - Azure ML managed online endpoints: https://learn.microsoft.com/azure/machine-learning/reference-managed-online-endpoints-vm-sku-list
 - Vertex AI online prediction: https://cloud.google.com/vertex-ai/docs/predictions/configure-compute
 
@@ -27,6 +31,13 @@ SAGEMAKER_INSTANCE_TYPES = (
     "ml.r5.large", "ml.r5.xlarge", "ml.r5.2xlarge",
     "ml.g4dn.xlarge", "ml.g4dn.2xlarge", "ml.g5.xlarge", "ml.g5.2xlarge",
     "ml.inf2.xlarge",
+)
+SAGEMAKER_TRANSFORM_INSTANCE_TYPES = (
+    "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.m5.12xlarge", "ml.m5.24xlarge",
+    "ml.m4.xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge", "ml.m4.10xlarge",
+    "ml.c5.xlarge", "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.c5.9xlarge", "ml.c5.18xlarge",
+    "ml.c4.xlarge", "ml.c4.2xlarge", "ml.c4.4xlarge", "ml.c4.8xlarge",
+    "ml.g4dn.xlarge", "ml.g4dn.2xlarge", "ml.p3.2xlarge",
 )
 #: serverless endpoints: memory in MB (1 GB steps) and the largest max concurrency per endpoint
 SAGEMAKER_SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
@@ -75,7 +86,7 @@ def check_choice(value: str, allowed: tuple[str, ...], what: str, source: str) -
     near = difflib.get_close_matches(value, allowed, n=3, cutoff=0.6)
     hint = f"did you mean {', '.join(repr(n) for n in near)}?" if near else f"known: {', '.join(allowed)}"
     raise ValueError(f"{value!r} is not a {what} mlready knows ({hint}); the list is in "
-                     f"mlready.generators.cloud.catalog, from {source}")
+                     f"mlready.generators._shared.cloud_catalog, from {source}")
 
 
 def check_traffic(traffic: dict[str, int]) -> dict[str, int]:
