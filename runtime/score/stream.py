@@ -106,6 +106,16 @@ def bad_rows_path(opts: ScoreOptions, output: Path) -> Path:
     return Path(opts.bad_rows_file or output.with_name(output.stem + ".bad-rows.csv"))
 
 
+def writable_folder(folder: Path) -> None:
+    """ScoreError unless this process may create files in ``folder`` (the image's non-root user on a mounted
+    output folder it does not own: see generators/docker/README.md, "Batch scoring entrypoint")."""
+    if not folder.is_dir():
+        raise ScoreError(f"{folder}: no such folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ScoreError(f"{folder}: this user (uid {os.getuid()}) cannot write files in this folder; make it "
+                         f"writable for it (chown, or the pod's securityContext.fsGroup)")
+
+
 def kept_columns(keep: list[str] | None, names: list[str], features: list[str], where: str) -> list[str]:
     """The input columns copied to the output: ``keep`` (each one of ``names``), or every non-feature column."""
     keep = keep if keep is not None else [n for n in names if n not in features]
@@ -217,6 +227,8 @@ def score_files(scorer: TableScorer, input_path: str | Path, output_path: str | 
     if opts.capture is not None:
         capture_file = _AtomicFile(Path(opts.capture))
         targets.append(capture_file)
+    for t in targets:
+        writable_folder(t.path.parent)
     writer = _TableWriter(out_file, kind)
     committed = False
     _Stop.deferred = True
@@ -233,7 +245,10 @@ def score_files(scorer: TableScorer, input_path: str | Path, output_path: str | 
 
                 capture = stack.enter_context(CaptureWriter(capture_file.tmp, scorer))
             for path in files:
-                _score_file(scorer, path, opts, writer, bad_writer, capture, report, progress)
+                try:
+                    _score_file(scorer, path, opts, writer, bad_writer, capture, report, progress)
+                except OSError as exc:  # reading errors are ScoreErrors already: this is a write (disk full, ...)
+                    raise ScoreError(f"{output}: cannot write it: {str(exc).strip()[:300]}") from None
             if writer.writer is None:  # no rows at all: still a valid, empty output with the columns
                 writer.write(pa.table({n: pa.array([], pa.string()) for n in (opts.keep or [])}))
         _Stop.check()
