@@ -13,9 +13,16 @@ from typing import Any, ClassVar
 
 from mlready.engine.errors import SpecProblem, StepError
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
-from mlready.generators.ci import checks, circleci, github, gitlab, jenkins
+from mlready.generators.ci import checks, circleci, github, gitlab, jenkins, retrain_systems
 from mlready.generators.ci.pipeline import build_pipeline, image_name, target_problems
 from mlready.generators.ci.project import ProjectPlan, plan_project
+from mlready.generators.ci.retrain import (
+    CIRCLECI_READS,
+    SystemPlan,
+    champion,
+    circleci_with_retrain,
+    retrain_for,
+)
 from mlready.generators.ci.spec import STAGES, CircleciSpec, GithubSpec, GitlabSpec, JenkinsSpec, PipelineSpec
 
 #: the kind of ``reports/ci-<system>.json`` (read by the build's summary, mlready.engine.verdicts)
@@ -48,20 +55,28 @@ class _CiGenerator(Generator[PipelineSpec]):
         problems += [SpecProblem("", key, msg) for key, msg in plan_project(spec, cfg, self.section).problems]
         return problems
 
-    def render(self, ctx: StepContext, cfg: Any, project: ProjectPlan) -> Artifact:
+    def render(self, ctx: StepContext, cfg: Any, project: ProjectPlan, retrain: Any = None) -> Artifact:
         raise NotImplementedError
+
+    def retrain(self, spec) -> tuple[Any, dict[str, Any] | None, tuple[str, ...]]:
+        """What this system's file needs of ``+pipeline=retrain``: (what render gets, its part of the step key, the
+        spec paths it reads). GitLab and CircleCI keep one pipeline configuration per project, so their main file
+        carries the retrain hook (retrain_systems.py); the others have a file of their own (the retrain step)."""
+        return None, None, ()
 
     def steps(self, spec) -> list[Step]:
         cfg = self.config(spec)
         project = plan_project(spec, cfg, self.section)  # what the project has: decided here, in the key
+        hook, hook_key, hook_reads = self.retrain(spec)
         return [
             Step(
                 id=f"ci.{self.name}",
-                run=lambda ctx: [self.render(ctx, cfg, project), self._decisions(project)],
+                run=lambda ctx: [self.render(ctx, cfg, project, hook), self._decisions(project)],
                 # everything the run reads from the spec: the image comes from target.docker.registry
                 config={"section": cfg, "overrides": list(spec.overrides), "project": spec.project,
-                        "model": spec.model_name, "image": image_name(spec), "detected": asdict(project)},
-                reads=("overrides", "project", "model.name", "target.docker"),
+                        "model": spec.model_name, "image": image_name(spec), "detected": asdict(project),
+                        "retrain": hook_key},
+                reads=("overrides", "project", "model.name", "target.docker", *hook_reads),
                 templates=self.templates,
                 description=f"{self.name} pipeline ({self.path})",
             )
@@ -96,8 +111,14 @@ class GitlabGenerator(_CiGenerator):
     path = "ci/.gitlab-ci.yml"
     name_problems = staticmethod(gitlab.name_problems)
 
-    def render(self, ctx: StepContext, cfg: GitlabSpec, project: ProjectPlan) -> Artifact:
+    def retrain(self, spec) -> tuple[Any, dict[str, Any] | None, tuple[str, ...]]:
+        on = retrain_for(spec, self.name) is not None
+        return on, ({"child": retrain_systems.GITLAB_PATH} if on else None), ()
+
+    def render(self, ctx: StepContext, cfg: GitlabSpec, project: ProjectPlan, retrain: Any = None) -> Artifact:
         doc = gitlab.render_gitlab(build_pipeline(ctx.spec, cfg, project), cfg)
+        if retrain:
+            doc = retrain_systems.gitlab_attach(doc)
         return self._yaml(ctx, doc, checks.gitlab_problems(doc), project)
 
 
@@ -110,8 +131,18 @@ class CircleciGenerator(_CiGenerator):
     path = "ci/.circleci/config.yml"
     name_problems = staticmethod(circleci.name_problems)
 
-    def render(self, ctx: StepContext, cfg: CircleciSpec, project: ProjectPlan) -> Artifact:
+    def retrain(self, spec) -> tuple[Any, dict[str, Any] | None, tuple[str, ...]]:
+        cfg = retrain_for(spec, self.name)
+        if cfg is None:
+            return None, None, ()
+        plan, promoted = SystemPlan.of(spec, self.name), champion(spec) or ("", "")
+        return ((cfg, plan, promoted), {"retrain": cfg, "plan": plan.key(), "champion": promoted},
+                CIRCLECI_READS)
+
+    def render(self, ctx: StepContext, cfg: CircleciSpec, project: ProjectPlan, retrain: Any = None) -> Artifact:
         doc = circleci.render_circleci(build_pipeline(ctx.spec, cfg, project), cfg)
+        if retrain:
+            doc = circleci_with_retrain(ctx.spec, doc, *retrain)
         return self._yaml(ctx, doc, checks.circleci_problems(doc), project)
 
 
@@ -124,7 +155,7 @@ class GithubGenerator(_CiGenerator):
     path = "ci/.github/workflows/mlready.yml"
     name_problems = staticmethod(github.name_problems)
 
-    def render(self, ctx: StepContext, cfg: GithubSpec, project: ProjectPlan) -> Artifact:
+    def render(self, ctx: StepContext, cfg: GithubSpec, project: ProjectPlan, retrain: Any = None) -> Artifact:
         doc = github.render_github(build_pipeline(ctx.spec, cfg, project), cfg)
         return self._yaml(ctx, doc, checks.github_problems(doc), project)
 
@@ -139,7 +170,7 @@ class JenkinsGenerator(_CiGenerator):
     templates = (jenkins.TEMPLATE,)
     name_problems = staticmethod(jenkins.name_problems)
 
-    def render(self, ctx: StepContext, cfg: JenkinsSpec, project: ProjectPlan) -> Artifact:
+    def render(self, ctx: StepContext, cfg: JenkinsSpec, project: ProjectPlan, retrain: Any = None) -> Artifact:
         pipeline = build_pipeline(ctx.spec, cfg, project)
         text = ctx.render(jenkins.TEMPLATE, **jenkins.jenkins_context(pipeline, cfg, self._header(ctx, "//", project)))
         problems = checks.jenkins_problems([(j.name, "input" if j.manual else "\n".join(j.script))

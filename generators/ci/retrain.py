@@ -5,9 +5,13 @@ Two artifacts, laid out as at the repository root:
 
 - ``retrain/dvc.yaml``: the DVC stage ``gather`` that materializes the captured, labelled production rows into
   the next training set (``data.train``), versioned by DVC with the model the pipeline builds from it;
-- the CI pipeline for each enabled CI system that has one here: GitHub Actions
-  (``ci/.github/workflows/mlready-retrain.yml``: ``schedule`` from ``pipeline.retrain.schedule`` and
-  ``repository_dispatch`` of type ``pipeline.retrain.event`` as the trigger an alert can call).
+- the CI pipeline for each enabled CI system, from one pipeline model (``build_retrain``) and the systems' own
+  renderers: GitHub Actions (``ci/.github/workflows/mlready-retrain.yml``: ``schedule`` from
+  ``pipeline.retrain.schedule``, ``repository_dispatch`` of type ``pipeline.retrain.event``), Jenkins
+  (``ci/Jenkinsfile.retrain``), GitLab (the child pipeline ``ci/.gitlab-ci-retrain.yml``; the main
+  ``.gitlab-ci.yml`` triggers it) and CircleCI (inside ``.circleci/config.yml``, written by the CircleCI step):
+  see ``retrain_systems.py``;
+- the Alertmanager receivers and the relay for GitHub and CircleCI: ``retrain_receiver.py``.
 
 The champion, its alias and the gates are the spec's own: ``readiness.compare_to: models:/<name>@<alias>`` and
 ``readiness.gates`` (``f1 >= champion.f1 - 0.005``). The build fails on a gate (the job log shows the table);
@@ -18,12 +22,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from mlready.engine.errors import SpecProblem, StepError
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
-from mlready.generators.ci import checks, github, jenkins
+from mlready.generators.ci import checks, circleci, github, gitlab, jenkins
+from mlready.generators.ci import retrain_receiver as rr
+from mlready.generators.ci import retrain_systems as rs
 from mlready.generators.ci.model import Job, Pipeline, Secret
 from mlready.generators.ci.pipeline import (
     BUILD_DIR,
@@ -40,11 +46,11 @@ from mlready.generators.ci.retrain_spec import RetrainSpec
 STAGE_FILE, STAGE_KIND = "retrain/dvc.yaml", "dvc-pipeline"
 GITHUB_PATH, GITHUB_KIND = "ci/.github/workflows/mlready-retrain.yml", "github-workflow"
 JENKINS_PATH, JENKINS_KIND = "ci/Jenkinsfile.retrain", "jenkinsfile"
-RECEIVER_PATH, RECEIVER_KIND = "retrain/alertmanager.yml", "alertmanager-config"
-#: the CI systems rendered so far (the others are refused by name at spec time)
-SYSTEMS = ("github", "jenkins")
-#: the Jenkins build parameter saying why a retrain ran
-REASON = "MLREADY_RETRAIN_REASON"
+#: the CI systems the retrain pipeline is rendered for (circleci: by the CircleCI step, in its one config file)
+SYSTEMS = ("circleci", "github", "gitlab", "jenkins")
+REASON = rr.REASON
+#: what the CircleCI step reads from the spec besides its own when it renders the retrain pipeline too
+CIRCLECI_READS = ("data.train",)
 #: what the gather job installs to run its DVC stage (the version tools/install-python-tools.sh tests with)
 DVC_REQUIREMENT = "dvc>=3.50,<4"
 _ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@'\"\s]+)@(?P<alias>[A-Za-z0-9_-]+)$")
@@ -79,8 +85,9 @@ def trainer(spec, project: ProjectPlan) -> tuple[str, ...]:
 
 
 def build_retrain(spec, cfg: RetrainSpec, ci_cfg: Any, project: ProjectPlan, train_cmds: tuple[str, ...],
-                  trained: tuple[str, ...], promoted: tuple[str, str]) -> Pipeline:
-    """The retrain pipeline's jobs; ``promoted``: the (registered name, alias) the last job moves."""
+                  trained: tuple[str, ...], promoted: tuple[str, str], prefix: str = "") -> Pipeline:
+    """The retrain pipeline's jobs; ``promoted``: the (registered name, alias) the last job moves; ``prefix``
+    starts every job's name (CircleCI: the retrain jobs share the main pipeline's file)."""
     ov = retrain_overrides(list(spec.overrides))
     name, alias = promoted
     image = image_name(spec)
@@ -96,7 +103,7 @@ def build_retrain(spec, cfg: RetrainSpec, ci_cfg: Any, project: ProjectPlan, tra
             kw.setdefault("cache", cache)
         else:
             kw["python"] = False
-        return Job(id=stage, name=stage, steps=steps, **kw)
+        return Job(id=stage, name=prefix + stage, steps=steps, **kw)
 
     tar = f"{DIST_DIR}/image.tar"
     jobs = (
@@ -142,27 +149,49 @@ def jenkins_text(ctx: StepContext, pipeline: Pipeline, cfg: RetrainSpec, ci_cfg:
     return ctx.render(jenkins.TEMPLATE, **values)
 
 
-def receiver(cfg: RetrainSpec, project: str, model: str) -> dict[str, Any]:
-    """A complete Alertmanager config whose route sends the model's drift and accuracy alerts to the Jenkins
-    retrain job (merge its route and receiver into yours). The API token is read from ``password_file``."""
-    r = cfg.receiver
-    job = "/job/".join((r.job or f"{project}-retrain").split("/"))
-    alerts = "|".join(r.alerts)
-    return {
-        "route": {"receiver": "default", "routes": [{
-            "receiver": "mlready-retrain",
-            "matchers": [f'alertname =~ ".*({alerts})"', f'model = "{model}"'],
-            "group_by": ["model"], "group_wait": "1m", "repeat_interval": "24h",
-        }]},
-        "receivers": [
-            {"name": "default"},
-            {"name": "mlready-retrain", "webhook_configs": [{
-                "url": f"{r.jenkins_url}/job/{job}/buildWithParameters?{REASON}=alert",
-                "send_resolved": False,
-                "http_config": {"basic_auth": {"username": r.user, "password_file": r.password_file}},
-            }]},
-        ],
-    }
+@dataclass(frozen=True)
+class SystemPlan:
+    """What one CI system's retrain pipeline is built from, decided at plan time (it goes into the step key)."""
+
+    ci_cfg: Any  # the ci.<system> section
+    project: ProjectPlan
+    train: tuple[str, ...]  # the trainer's commands
+    trained: tuple[str, ...]  # the files they make
+
+    @classmethod
+    def of(cls, spec, system: str) -> SystemPlan:
+        ci_cfg = spec.section(f"ci.{system}")
+        project = plan_project(spec, ci_cfg, f"ci.{system}")
+        return cls(ci_cfg, project, trainer(spec, project), project.produced or (spec.model.source,))
+
+    def key(self) -> dict[str, Any]:
+        return {"section": self.ci_cfg, "project": asdict(self.project), "train": self.train, "trained": self.trained}
+
+    def pipeline(self, spec, cfg: RetrainSpec, promoted: tuple[str, str], prefix: str = "") -> Pipeline:
+        return build_retrain(spec, cfg, self.ci_cfg, self.project, self.train, self.trained, promoted, prefix)
+
+
+def retrain_for(spec, system: str) -> RetrainSpec | None:
+    """The retrain section when ``+pipeline=retrain`` is on and renders for ``system`` (a CI system's own step
+    asks: GitLab's main file triggers the child pipeline, CircleCI's holds the retrain workflow)."""
+    cfg = spec.optional_section("pipeline.retrain")
+    return cfg if cfg is not None and cfg.enabled and system in SYSTEMS else None
+
+
+def circleci_with_retrain(spec, doc: dict[str, Any], cfg: RetrainSpec, plan: SystemPlan,
+                          promoted: tuple[str, str]) -> dict[str, Any]:
+    """The CircleCI config with the retrain workflow (called by the CircleCI step, which reads CIRCLECI_READS)."""
+    pipeline = plan.pipeline(spec, cfg, promoted, prefix=rs.CIRCLECI_PREFIX)
+    try:
+        return rs.circleci_attach(doc, circleci.render_circleci(pipeline, plan.ci_cfg), pipeline)
+    except ValueError as exc:
+        raise StepError("the CircleCI retrain workflow cannot join the main pipeline", details=str(exc)) from None
+
+
+def _checked(path: str, art: Artifact, problems: list[str]) -> Artifact:
+    if problems:
+        raise StepError(f"the generated {path} fails mlready's checks", details="\n".join(problems))
+    return art
 
 
 class RetrainGenerator(Generator[RetrainSpec]):
@@ -195,16 +224,13 @@ class RetrainGenerator(Generator[RetrainSpec]):
         if not systems:
             out.append(SpecProblem("", "pipeline.retrain", "the retrain pipeline is rendered for the CI systems "
                                    "the spec enables: add one (+ci=github)"))
-        if cfg.receiver.jenkins_url and "jenkins" not in systems:
-            out.append(SpecProblem("", "pipeline.retrain.receiver.jenkins_url", "the Alertmanager receiver starts "
-                                   "the Jenkins retrain job: add +ci=jenkins"))
+        out += [SpecProblem("", key, msg) for key, msg in rr.receiver_problems(cfg.receiver, systems)]
         for s in systems:
             if s not in SYSTEMS:
-                out.append(SpecProblem("", f"ci.{s}", f"the retrain pipeline is not rendered for {s} yet "
+                out.append(SpecProblem("", f"ci.{s}", f"the retrain pipeline is not rendered for {s} "
                                        f"(only: {', '.join(SYSTEMS)})"))
         for s in (s for s in systems if s in SYSTEMS):
-            ci_cfg = spec.section(f"ci.{s}")
-            if not trainer(spec, plan_project(spec, ci_cfg, f"ci.{s}")):
+            if not SystemPlan.of(spec, s).train:
                 out.append(SpecProblem("", f"ci.{s}.produce", "the retrain pipeline retrains with the project's "
                                        "trainer: set the commands that train (e.g. ['python train.py'])"))
         return out
@@ -212,14 +238,11 @@ class RetrainGenerator(Generator[RetrainSpec]):
     def steps(self, spec) -> list[Step]:
         cfg: RetrainSpec = self.config(spec)
         systems = [s for s in self._ci(spec) if s in SYSTEMS]
-        plans = {}
-        for s in systems:
-            ci_cfg = spec.section(f"ci.{s}")
-            project = plan_project(spec, ci_cfg, f"ci.{s}")
-            plans[s] = (ci_cfg, project, trainer(spec, project), project.produced or (spec.model.source,))
+        plans = {s: SystemPlan.of(spec, s) for s in systems if s != "circleci"}  # CircleCI: its own step
+        branches = {s: spec.section(f"ci.{s}").branch for s in systems}
         train, target = spec.data.train or "", spec.data.target
         promoted = champion(spec) or ("", "")
-        project_name, model_name = spec.project.name, spec.model_name
+        project_name, model_name, image = spec.project.name, spec.model_name, image_name(spec)
         tracking = spec.optional_section("tracking")
         tracking_uri = getattr(tracking, "uri", None)
 
@@ -229,32 +252,44 @@ class RetrainGenerator(Generator[RetrainSpec]):
                                   header=header + "# copy to retrain/dvc.yaml in the repository; "
                                   f"{train} becomes this stage's output (git rm --cached it if git tracks it)\n")]
             if "github" in plans:
-                pipeline = build_retrain(ctx.spec, cfg, *plans["github"], promoted)
-                doc = render_github_retrain(pipeline, cfg, plans["github"][0], tracking_uri)
+                plan = plans["github"]
+                doc = render_github_retrain(plan.pipeline(ctx.spec, cfg, promoted), cfg, plan.ci_cfg, tracking_uri)
                 art = Artifact.yaml(GITHUB_PATH, GITHUB_KIND, doc, header=header)
-                problems = checks.github_problems(doc) + checks.secret_problems(doc, art.read_text())
-                if problems:
-                    raise StepError(f"the generated {GITHUB_PATH} fails mlready's checks", details="\n".join(problems))
-                arts.append(art)
+                arts.append(_checked(GITHUB_PATH, art, checks.github_problems(doc)
+                                     + checks.secret_problems(doc, art.read_text())))
+            if "gitlab" in plans:
+                plan = plans["gitlab"]
+                doc = rs.gitlab_child(gitlab.render_gitlab(plan.pipeline(ctx.spec, cfg, promoted), plan.ci_cfg))
+                schedule = rs.gitlab_schedule(cfg.schedule, plan.ci_cfg.branch, project_name)
+                art = Artifact.yaml(rs.GITLAB_PATH, rs.GITLAB_KIND, doc, header=header + (
+                    "# the child pipeline the main .gitlab-ci.yml's mlready-retrain job starts on a schedule, the\n"
+                    "# create-pipeline API (Alertmanager) or a trigger token. Create the schedule (UTC) once:\n"
+                    f"#   {schedule}\n"))
+                arts.append(_checked(rs.GITLAB_PATH, art, checks.gitlab_problems(doc)
+                                     + checks.secret_problems(doc, art.read_text())))
             if "jenkins" in plans:
-                pipeline = build_retrain(ctx.spec, cfg, *plans["jenkins"], promoted)
-                text = jenkins_text(ctx, pipeline, cfg, plans["jenkins"][0], ctx.header("//"))
+                plan = plans["jenkins"]
+                pipeline = plan.pipeline(ctx.spec, cfg, promoted)
+                text = jenkins_text(ctx, pipeline, cfg, plan.ci_cfg, ctx.header("//"))
                 problems = checks.jenkins_problems([(j.name, "\n".join(j.script)) for j in pipeline.jobs], text)
-                if problems:
-                    raise StepError(f"the generated {JENKINS_PATH} fails mlready's checks", details="\n".join(problems))
-                arts.append(Artifact.text(JENKINS_PATH, JENKINS_KIND, text))
-                if cfg.receiver.jenkins_url:
-                    arts.append(Artifact.yaml(RECEIVER_PATH, RECEIVER_KIND, receiver(cfg, project_name, model_name),
-                                              header=header))
+                arts.append(_checked(JENKINS_PATH, Artifact.text(JENKINS_PATH, JENKINS_KIND, text), problems))
+            if any(rr.configured(cfg.receiver, s) for s in systems):
+                arts.append(Artifact.yaml(rr.RECEIVER_PATH, rr.RECEIVER_KIND, rr.alertmanager_config(
+                    cfg, systems, project_name, model_name, branches), header=header))
+            relay = rr.relay_config(cfg, systems, branches)
+            if relay is not None:
+                arts.append(Artifact.json(rr.RELAY_PATH, rr.RELAY_KIND, relay))
+                arts.append(Artifact.yaml(rr.COMPOSE_PATH, rr.COMPOSE_KIND, rr.relay_compose(relay, image),
+                                          header=header + "# the retrain relay: put the token files in ./secrets/ "
+                                          "beside this file, then: docker compose -f relay.compose.yml up -d\n"))
             return arts
 
         return [Step(
             id="pipeline.retrain", run=run,
-            config={"retrain": cfg, "systems": {s: {"section": c, "project": asdict(p), "train": t, "trained": f}
-                                                for s, (c, p, t, f) in plans.items()},
+            config={"retrain": cfg, "systems": {s: p.key() for s, p in plans.items()}, "branches": branches,
                     "train": train, "target": target, "tracking_uri": tracking_uri, "overrides": list(spec.overrides),
-                    "champion": promoted, "model": model_name, "image": image_name(spec), "project": spec.project},
+                    "champion": promoted, "model": model_name, "image": image, "project": spec.project},
             reads=("overrides", "project", "model.name", "target.docker", "data.train"),
             templates=(jenkins.TEMPLATE,) if "jenkins" in plans else (),
-            description="write the retrain pipeline (retrain/dvc.yaml, the CI retrain workflows)",
+            description="write the retrain pipeline (retrain/dvc.yaml, the CI retrain workflows, the receivers)",
         )]

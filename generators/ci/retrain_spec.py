@@ -32,25 +32,59 @@ def _rel(value: str) -> str:
     return value
 
 
-class ReceiverSpec(Section):
-    """The Alertmanager receiver that starts the retrain job (Jenkins: buildWithParameters, authenticated with a
-    user's API token read from a file: the token is never in the config)."""
+_TOKEN_FILE_HELP = "file holding that token, mounted into {who} (never the token itself)"
 
-    jenkins_url: str = Field("", description="Jenkins base URL; empty: no receiver is written")
+
+def _base_url(v: str) -> str:
+    if v and not re.match(r"^https?://[^\s'\"`$\\@?#]+$", v):
+        raise ValueError(f"{v!r} is not an http(s) base URL without credentials, query or fragment")
+    return v.rstrip("/")
+
+
+def _abs_file(v: str) -> str:
+    if not v.startswith("/") or not _PATH.match(v):
+        raise ValueError(f"{v!r} is not an absolute file path (the secret file mounted into the container)")
+    return v
+
+
+class ReceiverSpec(Section):
+    """The Alertmanager receivers that start the retrain pipeline, one webhook per CI system configured here
+    (``retrain_receiver.py``). Tokens are always files mounted into Alertmanager (or the relay), never values.
+
+    Direct (Alertmanager's own webhook can call them): Jenkins (``buildWithParameters``, basic auth with a
+    user's API token: ``password_file``) and GitLab (the create-pipeline API, ``Authorization: Bearer`` with a
+    project access token: ``gitlab_token_file``). Through the relay (``python -m mlready.runtime.relay``): GitHub
+    (``repository_dispatch``) and CircleCI (the v2 pipeline API with parameters), whose APIs need a JSON body of
+    their own that Alertmanager's webhook cannot send."""
+
+    jenkins_url: str = Field("", description="Jenkins base URL; empty: no Jenkins receiver")
     job: str = Field("", description="the retrain job's path in Jenkins (folder/name); empty: <project>-retrain")
     user: str = Field("mlready", description="the Jenkins user whose API token the receiver uses")
     password_file: str = Field("/etc/alertmanager/secrets/mlready-retrain-token",
-                               description="file holding that API token, mounted into Alertmanager")
+                               description=_TOKEN_FILE_HELP.format(who="Alertmanager") + ": the Jenkins API token")
+    gitlab_url: str = Field("", description="GitLab base URL (https://gitlab.com); empty: no GitLab receiver")
+    gitlab_project: str = Field("", description="the GitLab project: numeric id or full path (group/name)")
+    gitlab_token_file: str = Field("/etc/alertmanager/secrets/gitlab-token",
+                                   description=_TOKEN_FILE_HELP.format(who="Alertmanager")
+                                   + ": a project access token with the api scope")
+    relay_url: str = Field("", description="base URL of the mlready relay as Alertmanager reaches it "
+                           "(http://mlready-relay:9095); empty: no GitHub or CircleCI receiver")
+    relay_token_file: str = Field("/etc/alertmanager/secrets/mlready-relay-token",
+                                  description=_TOKEN_FILE_HELP.format(who="Alertmanager")
+                                  + ": the token the relay expects from Alertmanager")
+    github_repo: str = Field("", description="owner/name of the GitHub repository (the relay's dispatch target)")
+    github_api: str = Field("https://api.github.com", description="GitHub API base URL (GitHub Enterprise: "
+                            "https://HOST/api/v3)")
+    circleci_project: str = Field("", description="CircleCI project slug (gh/owner/name, circleci/org-id/project-id)")
+    circleci_api: str = Field("https://circleci.com", description="CircleCI base URL (server: https://HOST)")
     alerts: list[str] = Field(default_factory=lambda: ["FeatureDrift", "PredictionShift", "LiveGateFailing"],
                               min_length=1, description="alert name suffixes that start a retrain (LiveGateFailing: "
                               "a live accuracy metric fails its readiness gate)")
 
-    @field_validator("jenkins_url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        if v and not re.match(r"^https?://[^\s'\"`$\\@?#]+$", v):
-            raise ValueError(f"{v!r} is not an http(s) base URL without credentials, query or fragment")
-        return v.rstrip("/")
+    _urls = field_validator("jenkins_url", "gitlab_url", "relay_url", "github_api", "circleci_api")(
+        classmethod(lambda cls, v: _base_url(v)))
+    _files = field_validator("password_file", "gitlab_token_file", "relay_token_file")(
+        classmethod(lambda cls, v: _abs_file(v)))
 
     @field_validator("job")
     @classmethod
@@ -59,11 +93,25 @@ class ReceiverSpec(Section):
             raise ValueError(f"{v!r} is not a Jenkins job path (folder/name: letters, digits, '_', '.', '-')")
         return v
 
-    @field_validator("password_file")
+    @field_validator("gitlab_project")
     @classmethod
-    def _file(cls, v: str) -> str:
-        if not v.startswith("/") or not _PATH.match(v):
-            raise ValueError(f"{v!r} is not an absolute file path")
+    def _gitlab_project(cls, v: str) -> str:
+        if v and not re.match(r"^([0-9]+|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+)$", v):
+            raise ValueError(f"{v!r} is not a GitLab project: its numeric id or its full path (group/name)")
+        return v
+
+    @field_validator("github_repo")
+    @classmethod
+    def _github_repo(cls, v: str) -> str:
+        if v and not re.match(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", v):
+            raise ValueError(f"{v!r} is not a GitHub repository (owner/name)")
+        return v
+
+    @field_validator("circleci_project")
+    @classmethod
+    def _circleci_project(cls, v: str) -> str:
+        if v and not re.match(r"^[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", v):
+            raise ValueError(f"{v!r} is not a CircleCI project slug (vcs/org/repo: gh/owner/name)")
         return v
 
     @field_validator("alerts")
