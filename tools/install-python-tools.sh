@@ -29,6 +29,7 @@ venv dvc "dvc==3.*" & pids+=($!)                                          # DVC 
 venv cfn-lint "cfn-lint==1.*" & pids+=($!)                                # SageMaker CloudFormation
 venv azure-ai-ml "azure-ai-ml==1.*" & pids+=($!)                          # Azure ML YAML loaders
 venv google-cloud-aiplatform "google-cloud-aiplatform==1.*" & pids+=($!)  # Vertex AI request types
+venv botocore "botocore==1.*" & pids+=($!)                                # SageMaker API requests (service model)
 status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 exit $status
