@@ -1,11 +1,14 @@
-"""The retrain loop end to end, locally: a temp git repo with a real DVC (local remote) and the project's real
-MLflow registry (embedded SQLite store); the generated retrain workflow's job commands run in order.
+"""The production loop end to end, locally (issue 16): capture -> label file -> `mlready monitor` -> the generated
+retrain workflow's job commands in order, in a temp git repo with a real DVC (local remote) and the project's real
+MLflow registry (embedded SQLite store).
 
-Production rows are capture records in the server's format (written here: the capture itself is tested in
-tests/runtime/test_capture.py), labels arrive in a file keyed by request id and row. The jobs that need a registry and a cluster (image-build, push, deploy-canary)
-are not run here: they need docker and a cluster; their commands are the main pipeline's. A better challenger
-passes the champion gate and the promote job moves the alias; a worse one (wrong labels) fails the build with
-the gate table, the pipeline stops, and the alias stays.
+Production traffic is answered by `mlready serve` on the current build with ``serving.capture`` on (the file sink
+writes into the DVC-tracked ``production/capture``); labels arrive later in a file keyed by request id and row.
+`mlready monitor` joins them and exits 1 when a window fails the spec's production gate (``f1 >= 0.95``): the
+retrain trigger. The jobs that need a registry and a cluster (image-build, push, deploy-canary) are not run here:
+they need docker and a cluster; their commands are the main pipeline's. A better challenger passes the readiness
+and champion gates and the promote job moves the alias; a worse one (wrong labels) fails the build with the gate
+table, the pipeline stops, and the alias stays.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 import yaml
 from sklearn.datasets import load_breast_cancer
+
+from tests.monitoring.test_end_to_end import free_port, running
 
 ROOT = Path(__file__).resolve().parents[2]
 DVC = ROOT / ".tools" / "dvc" / "bin" / "dvc"
@@ -51,12 +57,15 @@ data:
   eval: data/eval.csv
 readiness:
   cv: {folds: 0}
+  gates: ['f1 >= 0.95']
+serving:
+  capture: {enabled: true, sample_rate: 1.0, directory: CAPTURE_DIR}
 pipeline:
   retrain:
     base: data/base.csv
     schedule: "30 2 * * *"
 """
-CHAMPION = "  compare_to: models:/demo@champion\n  gates: ['f1 >= champion.f1 - 0.005']\n"
+CHAMPION = "  compare_to: models:/demo@champion\n  gates: ['f1 >= 0.95', 'f1 >= champion.f1 - 0.005']\n"
 OVERRIDES = ["+ci=github", "+target=[docker,k8s]", "target.docker.registry=registry.example.com/team"]
 
 
@@ -91,22 +100,25 @@ def alias_version(root: Path) -> str:
     return str(client.get_registered_model("demo").aliases["champion"])
 
 
-def label_production(root: Path, rows: pd.DataFrame, wrong: bool, name: str) -> None:
-    """Capture records of the rows in the server's format (runtime/README.md: one request of 10 rows per record,
-    inputs by feature name) and their labels (true, or flipped) keyed by request id and row."""
-    capture = root / "production" / "capture" / f"{name}.jsonl"
-    capture.parent.mkdir(parents=True, exist_ok=True)
+def serve_production(root: Path, rows: pd.DataFrame, wrong: bool, name: str) -> None:
+    """Production: `mlready serve` on the current build (capture on, into production/capture) answers the rows in
+    requests of 10 by feature name under the request ids ``<name>-0``, ...; their true labels (or flipped ones)
+    arrive later in production/labels.csv, keyed by request id and row."""
+    port = free_port()
+    argv = [sys.executable, "-m", "mlready.engine", "serve", "-C", str(root), "--http-port", str(port),
+            "--grpc-port", "off"]
     features = rows.drop(columns="target")
-    ids, lines = [], []
-    for start in range(0, len(rows), 10):
-        chunk = features.iloc[start:start + 10]
-        rid = f"{name}-{start // 10}"
-        lines.append(json.dumps({"id": rid, "time": "2026-12-06T03:00:00.000000Z", "model": "demo", "version": "1",
-                                 "protocol": "v2", "rows": len(chunk), "sample_rate": 1.0,
-                                 "inputs": {c: chunk[c].tolist() for c in chunk.columns},
-                                 "outputs": {"label": [0] * len(chunk)}}))
-        ids += [(rid, i) for i in range(len(chunk))]
-    capture.write_text("\n".join(lines) + "\n")
+    ids = []
+    with running(argv, root.parent / f"serve-{name}.log", f"http://127.0.0.1:{port}/v2/health/ready", 60):
+        for start in range(0, len(rows), 10):
+            chunk, rid = features.iloc[start:start + 10], f"{name}-{start // 10}"
+            r = httpx.post(f"http://127.0.0.1:{port}/v1/models/demo:predict", headers={"X-Request-Id": rid},
+                           json={"instances": chunk.to_dict("records")}, timeout=30)
+            assert r.status_code == 200 and r.headers["x-request-id"] == rid, r.text
+            ids += [(rid, i) for i in range(len(chunk))]
+    captured = [json.loads(line) for f in sorted((root / "production" / "capture").glob("*.jsonl"))
+                for line in f.read_text().splitlines()]
+    assert sum(rec["rows"] for rec in captured if rec["id"].startswith(f"{name}-")) == len(rows)  # flushed at stop
     target = rows["target"].to_numpy()
     labels = pd.DataFrame({"request_id": [i for i, _ in ids], "row": [j for _, j in ids],
                            "target": 1 - target if wrong else target})
@@ -114,6 +126,14 @@ def label_production(root: Path, rows: pd.DataFrame, wrong: bool, name: str) -> 
     if path.exists():
         labels = pd.concat([pd.read_csv(path), labels])
     labels.to_csv(path, index=False)
+
+
+def monitor(root: Path, env: dict[str, str], out: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    """`mlready monitor` over all the capture and labels so far, one window a day; its exit and monitor.json."""
+    proc = run(root, env, "mlready", "monitor", "--capture", "production/capture", "--labels",
+               "production/labels.csv", "--window", "1d", "--min-rows", "30", "--out", str(out), ok=False)
+    assert (out / "monitor.json").is_file(), proc.stdout + proc.stderr
+    return proc, json.loads((out / "monitor.json").read_text())
 
 
 @pytest.mark.skipif(not DVC.is_file(), reason="tools/install-python-tools.sh installs dvc")
@@ -135,20 +155,32 @@ def test_retrain_pipeline_promotes_a_better_challenger_and_refuses_a_worse_one(t
     ev.to_csv(root / "data" / "eval.csv", index=False)
     base.to_csv(root / "data" / "train.csv", index=False)  # the first training set: the base rows alone
     (root / "train.py").write_text(TRAIN)
-    (root / "deploy.yaml").write_text(SPEC)
+    spec = SPEC.replace("CAPTURE_DIR", str(root / "production" / "capture"))  # where the server writes
+    (root / "deploy.yaml").write_text(spec)
     (root / ".gitignore").write_text("/build/\n/.mlready/\n/model.joblib\n")
     run(root, env, "git", "init", "-q", "-b", "main")
     run(root, env, "dvc", "init", "-q")
     run(root, env, "dvc", "remote", "add", "-d", "local", str(tmp_path / "dvc-remote"))
 
-    # the champion: trained on the 24 base rows, built, registered as version 1 and promoted
+    # the champion: trained on the 24 base rows, built (f1 on data/eval.csv >= 0.95), registered as version 1
+    # and promoted
     run(root, env, sys.executable, "train.py")
     run(root, env, "mlready", "build", "--wait-tracking", *OVERRIDES)
     run(root, env, "mlready", "promote", "demo", "--version", "1")
     assert alias_version(root) == "1"
 
+    # 200 production rows answered by the champion, then their true labels: production f1 is below the spec's
+    # gate, `mlready monitor` fails (the retrain trigger)
+    serve_production(root, prod1, wrong=False, name="week1")
+    proc, report = monitor(root, env, tmp_path / "monitor")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "production gates fail: f1 >= 0.95 in 1 window(s)" in proc.stderr
+    (window,) = report["windows"]
+    assert window["rows"] == 200 and window["gated"] and report["failing_gates"] == ["f1 >= 0.95"]
+    assert 0.9 < window["metrics"]["f1"] < 0.95  # the champion's production f1 (0.939; 0.963 on data/eval.csv)
+
     # the retrain loop switched on: champion gates in the spec, the generated stage and workflow committed
-    (root / "deploy.yaml").write_text(SPEC.replace("  cv: {folds: 0}\n", "  cv: {folds: 0}\n" + CHAMPION))
+    (root / "deploy.yaml").write_text(spec.replace("  gates: ['f1 >= 0.95']\n", CHAMPION))
     run(root, env, "mlready", "build", *OVERRIDES, "+pipeline=retrain")
     workflow = yaml.safe_load((root / "build/ci/.github/workflows/mlready-retrain.yml").read_text())
     assert workflow["on"]["schedule"] == [{"cron": "30 2 * * *"}]
@@ -170,15 +202,14 @@ def test_retrain_pipeline_promotes_a_better_challenger_and_refuses_a_worse_one(t
                 break
         return done
 
-    def collect(rows: pd.DataFrame, wrong: bool, name: str) -> None:
-        label_production(root, rows, wrong, name)
+    def commit(name: str) -> None:
         run(root, env, "dvc", "add", "-q", "production/capture", "production/labels.csv")
         run(root, env, "git", "add", ".")
         run(root, env, "git", "commit", "-q", "-m", f"production rows {name}")
         run(root, env, "dvc", "push", "-q")
 
-    # 200 correctly labelled production rows: the challenger beats the champion, the alias moves to it
-    collect(prod1, wrong=False, name="week1")
+    # the week's rows committed (DVC) and the pipeline run: the challenger beats the champion, the alias moves
+    commit("week1")
     done = loop()
     assert all(p.returncode == 0 for p in done.values()), {n: p.stdout[-2000:] + p.stderr[-2000:]
                                                            for n, p in done.items()}
@@ -190,12 +221,13 @@ def test_retrain_pipeline_promotes_a_better_challenger_and_refuses_a_worse_one(t
     assert (root / "retrain" / "dvc.lock").is_file()  # the training set's version, beside the model's
 
     # 170 more rows with wrong labels: the challenger is worse, the build fails with the gate table, no promote
-    collect(prod2, wrong=True, name="week2")
+    serve_production(root, prod2, wrong=True, name="week2")  # answered by the new champion, version 2
+    commit("week2")
     done = loop()
     assert list(done) == ["gather", "retrain", "build"]
     assert done["gather"].returncode == 0 and done["retrain"].returncode == 0
     assert done["build"].returncode == 1
     out = done["build"].stdout + done["build"].stderr
-    assert "readiness: 1 of 1 gates failed" in out
-    assert "metric  value   champion  threshold" in out and "(champion.f1 - 0.005)  FAIL" in out
+    assert "readiness: 2 of 2 gates failed" in out, out  # wrong labels: below the gate and the champion
+    assert "metric  value   champion  threshold" in out and "(champion.f1 - 0.005)  FAIL" in out, out
     assert alias_version(root) == "2"
