@@ -33,7 +33,7 @@ DVC = ROOT / ".tools" / "dvc" / "bin" / "dvc"
 VENV_BIN = Path(sys.executable).parent
 SKIPPED = ("image-build", "push", "deploy-canary")  # need docker and a cluster
 
-pytestmark = [pytest.mark.slow, pytest.mark.tools]
+pytestmark = [pytest.mark.slow, pytest.mark.tools, pytest.mark.server]  # server: `mlready serve` answers production
 
 TRAIN = """\
 import joblib
