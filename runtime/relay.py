@@ -183,7 +183,8 @@ def forward(target: Target, notification: dict[str, Any], timeout: float) -> int
     except urllib.error.HTTPError as exc:
         raise RelayError(502, f"{target.name} answered {exc.code}") from None
     except (OSError, ValueError) as exc:  # refused, timed out, TLS
-        raise RelayError(502, f"{target.name} did not answer ({type(exc).__name__})") from None
+        cause = getattr(exc, "reason", exc)  # URLError wraps the socket's error
+        raise RelayError(502, f"{target.name} did not answer ({type(cause).__name__})") from None
 
 
 class RelayServer(ThreadingHTTPServer):
