@@ -17,8 +17,9 @@ errors. A malformed item (wrong type, a class the model
 does not have, a row count that does not match the request) is a 400 naming ``feedback[i].<field>``, and nothing
 of that POST is counted.
 
-gRPC: the Open Inference Protocol's gRPC service has no feedback call, and a private service beside it would
-need its own proto in every client; labels come over REST (a batch job posts them), under the same auth.
+gRPC: the Open Inference Protocol's gRPC service has no feedback call; ``mlready.v1.Feedback/Send``
+(``proto/feedback.proto``, :mod:`mlready.runtime.grpc_feedback`) beside it on the same port carries the same items
+into :meth:`FeedbackStore.send`, so both protocols share these checks, outcomes and error texts.
 """
 
 from __future__ import annotations
@@ -154,8 +155,13 @@ class FeedbackStore:
     # -- the feedback route ------------------------------------------------------------------------------------
 
     def post(self, model: str, mv: Any, body: bytes) -> dict[str, int]:
-        """Check every item of a feedback body, then join and count them; the outcome counts."""
-        items = _items(body, self.conf.max_items)
+        """A REST feedback body (JSON): checked, joined and counted by :meth:`send`."""
+        return self.send(model, mv, _feedback_list(body))
+
+    def send(self, model: str, mv: Any, feedback: list[Any]) -> dict[str, int]:
+        """Check every item (``{"id": ..., "label" | "value": ...}``), then join and count them; the outcome
+        counts. A bad item raises :class:`BadRequest` naming ``feedback[i].<field>`` before anything is counted."""
+        items = _items(feedback, self.conf.max_items)
         sig = mv.signature
         if mv.answers is not None and mv.answers.class_names is not None:
             kind, key = "class", "label"
@@ -213,7 +219,7 @@ class FeedbackStore:
             m[FEEDBACK_SQUARED_ERROR].labels(p.model, p.version).inc(float((err * err).sum()))
 
 
-def _items(body: bytes, limit: int) -> list[tuple[str, dict]]:
+def _feedback_list(body: bytes) -> list[Any]:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -223,7 +229,10 @@ def _items(body: bytes, limit: int) -> list[tuple[str, dict]]:
     unknown = sorted(set(doc) - {"feedback"})
     if unknown:
         raise BadRequest(f"{unknown[0]}: unknown field (expected only 'feedback')")
-    items = doc["feedback"]
+    return doc["feedback"]
+
+
+def _items(items: list[Any], limit: int) -> list[tuple[str, dict]]:
     if len(items) > limit:
         raise BadRequest(f"feedback: at most {limit} items per request (feedback.max_items), got {len(items)}")
     out = []
@@ -238,11 +247,13 @@ def _items(body: bytes, limit: int) -> list[tuple[str, dict]]:
 
 
 def _class_lookup(classes: tuple[Any, ...], names: tuple[str, ...]) -> dict[Any, str]:
-    """What a caller may send for a class -> its name: the name itself, or the model's raw class (e.g. 0/1)."""
+    """What a caller may send for a class -> its name: the name itself, or the model's raw class (e.g. 0/1, or
+    its text "0"/"1": gRPC labels are strings); a name wins over another class's raw text."""
     lookup: dict[Any, str] = {}
     for raw, name in zip(classes, names, strict=False):
         if not isinstance(raw, bool):
             lookup[raw] = name
+            lookup.setdefault(str(raw), name)
     lookup.update({n: n for n in names})
     return lookup
 
@@ -272,6 +283,7 @@ def _truth(i: int, item: dict, kind: str, key: str, lookup: dict[Any, str]) -> l
             out.append(name)
         else:
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise BadRequest(f"{where}: expected a finite number, got {orjson.dumps(v).decode()[:80]}")
+                shown = repr(v) if isinstance(v, float) else orjson.dumps(v).decode()[:80]  # nan, inf (gRPC)
+                raise BadRequest(f"{where}: expected a finite number, got {shown}")
             out.append(float(v))
     return out

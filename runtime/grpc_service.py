@@ -1,4 +1,5 @@
-"""Open Inference Protocol gRPC (``inference.GRPCInferenceService``), sharing the HTTP event loop."""
+"""Open Inference Protocol gRPC (``inference.GRPCInferenceService``), sharing the HTTP event loop; mlready's
+``mlready.v1.Feedback`` (:mod:`mlready.runtime.grpc_feedback`) is served beside it on the same port."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from mlready.runtime.capture import request_id
 from mlready.runtime.codec_v2 import from_binary, model_inputs, request_tensor, to_binary
 from mlready.runtime.datatypes import V2_TO_CONTENTS, numpy_to_v2
 from mlready.runtime.errors import BadRequest, NotFound, ServingError, Unavailable
+from mlready.runtime.grpc_feedback import FeedbackServicer
 from mlready.runtime.grpc_transport import Call, GrpcError, GrpcServer, Routes, Status
 from mlready.runtime.model import ModelVersion
 from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
@@ -159,5 +161,6 @@ def _status(exc: ServingError) -> GrpcError:
 def create_grpc_server(service: Service) -> GrpcServer:
     """The gRPC server for ``service``; ``await server.start(host, port, reuse_port)`` binds it (``reuse_port``
     only for workers: otherwise a second server on the same port would silently share it instead of failing)."""
-    return GrpcServer(InferenceServicer(service).routes(), max_message_bytes=service.config.max_body_bytes,
-                      limits=service.config.grpc_limits)
+    inference = InferenceServicer(service)
+    routes = {**inference.routes(), **FeedbackServicer(service, inference._auth).routes()}  # mlready.v1.Feedback
+    return GrpcServer(routes, max_message_bytes=service.config.max_body_bytes, limits=service.config.grpc_limits)

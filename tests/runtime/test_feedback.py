@@ -216,3 +216,74 @@ def test_grpc_predictions_join_and_a_probabilities_only_answer_is_its_argmax(lau
     for p in set(predicted):
         assert m[key("mlready_feedback_confusion_total", model="quickstart", version="1", actual="benign",
                      predicted=p)] == predicted.count(p)
+
+
+def test_grpc_feedback_service_joins_labels_with_the_rest_checks_and_auth(launch, repo, breast_cancer_X, mk):
+    """mlready.v1.Feedback/Send with a real grpcio client: the same store, outcomes, field-naming errors (as
+    INVALID_ARGUMENT, counting nothing of the call) and auth as REST's feedback route."""
+    import grpc
+    import numpy as np
+    from mlready.runtime.proto import feedback_pb2 as fpb
+    from mlready.runtime.proto import feedback_pb2_grpc as fpb_grpc
+    from mlready.runtime.proto import grpc_predict_v2_pb2 as pb
+    from mlready.runtime.proto import grpc_predict_v2_pb2_grpc as pb_grpc
+
+    token = [("authorization", "Bearer s3cret")]
+    srv = launch(repo, **feedback(max_items=3), auth={"token_env": "MLREADY_TEST_TOKEN"},
+                 env={"MLREADY_TEST_TOKEN": "s3cret"})
+    auth = {"Authorization": "Bearer s3cret"}
+    req = pb.ModelInferRequest(model_name="quickstart")
+    req.inputs.add(name="X", datatype="FP32", shape=[3, 30])
+    req.raw_input_contents.append(np.asarray(breast_cancer_X[:3], dtype=np.float32).tobytes())
+    predict(srv, breast_cancer_X[3:4].tolist(), rid="r-1", headers=auth)  # answered over REST, labelled over gRPC
+    predict(srv, mk.linear_regression()[2][:1].tolist(), rid="p-1", model="price", headers=auth)
+
+    def send(*items, model="quickstart", metadata=token):
+        request = fpb.FeedbackRequest(model_name=model, feedback=[fpb.FeedbackItem(**i) for i in items])
+        return fpb_grpc.FeedbackStub(channel).Send(request, timeout=10, metadata=metadata)
+
+    def refused(code, text, *items, **kw):
+        with pytest.raises(grpc.RpcError) as err:
+            send(*items, **kw)
+        assert err.value.code() == code, err.value.details()
+        assert text in err.value.details()
+
+    with grpc.insecure_channel(srv.grpc) as channel:
+        pb_grpc.GRPCInferenceServiceStub(channel).ModelInfer(req, timeout=10, metadata=[*token, ("x-request-id", "g-1")])
+        bad = grpc.StatusCode.INVALID_ARGUMENT
+        refused(bad, "feedback[1].label[0]: \"cat\" is not one of the model's classes (malignant, benign)",
+                {"id": "g-1", "label": ["benign"] * 3}, {"id": "r-1", "label": ["cat"]})
+        refused(bad, "feedback[0].label: missing (model is a classifier: send 'label')", {"id": "r-1", "value": [1]})
+        refused(bad, "feedback[0].id: expected the request id", {"label": ["benign"]})
+        refused(bad, "feedback[0].label: request 'g-1' answered 3 rows, got 1 labels", {"id": "g-1", "label": ["benign"]})
+        refused(bad, "feedback: at most 3 items per request (feedback.max_items), got 4", *[{"id": "r-1"}] * 4)
+        refused(bad, "feedback[0].value[0]: expected a finite number, got nan", {"id": "p-1", "value": [float("nan")]},
+                model="price")
+        refused(bad, "model_name: the model that answered the requests is required", {"id": "r-1"}, model="")
+        refused(grpc.StatusCode.NOT_FOUND, "model 'nope' not found", {"id": "r-1", "label": ["benign"]}, model="nope")
+        refused(grpc.StatusCode.UNAUTHENTICATED, "", {"id": "r-1", "label": ["benign"]}, metadata=None)
+        assert metrics(srv)[key("mlready_feedback_rows_total", model="quickstart", version="1")] == 0  # none counted
+
+        # the raw class as text ("0": gRPC labels are strings) names malignant, as REST's 0 does
+        answer = send({"id": "g-1", "label": ["benign", "benign", "0"]}, {"id": "r-1", "label": ["malignant"]},
+                      {"id": "never-seen", "label": ["benign"]})
+        assert (answer.joined, answer.expired, answer.unknown, answer.duplicate) == (2, 0, 1, 0)
+        assert send({"id": "g-1", "label": ["benign"] * 3}).duplicate == 1
+        assert send({"id": "p-1", "value": [3.5]}, model="price").joined == 1
+    m = metrics(srv)
+    assert m[key("mlready_feedback_rows_total", model="quickstart", version="1")] == 4
+    assert m[key("mlready_feedback_rows_total", model="price", version="1")] == 1
+    assert sum(v for (name, labels), v in m.items()
+               if name == "mlready_feedback_confusion_total" and dict(labels)["actual"] == "malignant") == 2
+
+
+def test_grpc_feedback_off_is_unimplemented(launch, repo):
+    import grpc
+    from mlready.runtime.proto import feedback_pb2 as fpb
+    from mlready.runtime.proto import feedback_pb2_grpc as fpb_grpc
+
+    srv = launch(repo)
+    with grpc.insecure_channel(srv.grpc) as channel, pytest.raises(grpc.RpcError) as err:
+        fpb_grpc.FeedbackStub(channel).Send(fpb.FeedbackRequest(model_name="quickstart"), timeout=10)
+    assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert "feedback is off" in err.value.details()
