@@ -41,6 +41,11 @@ def _base_url(v: str) -> str:
     return v.rstrip("/")
 
 
+def _dots(path: str) -> bool:
+    """Whether a URL path a value becomes has a '.' or '..' segment (it would point somewhere else)."""
+    return any(part in (".", "..") for part in path.split("/"))
+
+
 def _abs_file(v: str) -> str:
     if not v.startswith("/") or not _PATH.match(v):
         raise ValueError(f"{v!r} is not an absolute file path (the secret file mounted into the container)")
@@ -89,28 +94,31 @@ class ReceiverSpec(Section):
     @field_validator("job")
     @classmethod
     def _job(cls, v: str) -> str:
-        if v and not re.match(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", v):
+        if v and (not re.match(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", v) or _dots(v)):
             raise ValueError(f"{v!r} is not a Jenkins job path (folder/name: letters, digits, '_', '.', '-')")
         return v
 
-    @field_validator("gitlab_project")
+    @field_validator("gitlab_project", mode="before")
     @classmethod
-    def _gitlab_project(cls, v: str) -> str:
-        if v and not re.match(r"^([0-9]+|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+)$", v):
+    def _gitlab_project(cls, v: object) -> object:
+        v = str(v) if isinstance(v, int) and not isinstance(v, bool) else v  # a numeric id written as a number
+        if not isinstance(v, str):
+            return v  # the type error says what was expected
+        if v and (not re.match(r"^([0-9]+|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+)$", v) or _dots(v)):
             raise ValueError(f"{v!r} is not a GitLab project: its numeric id or its full path (group/name)")
         return v
 
     @field_validator("github_repo")
     @classmethod
     def _github_repo(cls, v: str) -> str:
-        if v and not re.match(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", v):
+        if v and (not re.match(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", v) or _dots(v)):
             raise ValueError(f"{v!r} is not a GitHub repository (owner/name)")
         return v
 
     @field_validator("circleci_project")
     @classmethod
     def _circleci_project(cls, v: str) -> str:
-        if v and not re.match(r"^[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", v):
+        if v and (not re.match(r"^[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", v) or _dots(v)):
             raise ValueError(f"{v!r} is not a CircleCI project slug (vcs/org/repo: gh/owner/name)")
         return v
 
