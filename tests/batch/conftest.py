@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.batch.target_builds import qs, qs_digest, tab  # noqa: F401  (fixtures: the +target=batch builds)
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular"
 
 

@@ -18,12 +18,13 @@ BASE = ["tracking.enabled=false", "readiness.enabled=false"]
 
 
 class Builds:
-    """Builds of one copy of the quickstart (one step cache), each variant once; also used by tests/compose."""
+    """Builds of one copy of the quickstart (or ``example``; one step cache), each variant once; also used by
+    tests/compose and tests/batch."""
 
-    def __init__(self, root: Path, base: list[str] = BASE):
+    def __init__(self, root: Path, base: list[str] = BASE, example: Path = QUICKSTART):
         self.root, self.base = root, list(base)
-        self.project = root / "quickstart"
-        shutil.copytree(QUICKSTART, self.project,
+        self.project = root / example.name
+        shutil.copytree(example, self.project,
                         ignore=shutil.ignore_patterns("build", ".mlready", "__pycache__", "mlruns"))
         self._done: dict[tuple[str, ...], Path] = {}
 
