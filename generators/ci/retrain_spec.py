@@ -41,9 +41,12 @@ def _base_url(v: str) -> str:
     return v.rstrip("/")
 
 
-def _dots(path: str) -> bool:
-    """Whether a URL path a value becomes has a '.' or '..' segment (it would point somewhere else)."""
-    return any(part in (".", "..") for part in path.split("/"))
+def _url_path(v: str, pattern: str, what: str) -> str:
+    """``v`` when empty or matching ``pattern`` without a '.' or '..' segment (the URL path it becomes would point
+    somewhere else); else ValueError saying it is not ``what``."""
+    if v and (not re.fullmatch(pattern, v) or any(part in (".", "..") for part in v.split("/"))):
+        raise ValueError(f"{v!r} is not {what}")
+    return v
 
 
 def _abs_file(v: str) -> str:
@@ -91,12 +94,12 @@ class ReceiverSpec(Section):
     _files = field_validator("password_file", "gitlab_token_file", "relay_token_file")(
         classmethod(lambda cls, v: _abs_file(v)))
 
-    @field_validator("job")
-    @classmethod
-    def _job(cls, v: str) -> str:
-        if v and (not re.match(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", v) or _dots(v)):
-            raise ValueError(f"{v!r} is not a Jenkins job path (folder/name: letters, digits, '_', '.', '-')")
-        return v
+    _job = field_validator("job")(classmethod(lambda cls, v: _url_path(
+        v, r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*", "a Jenkins job path (folder/name: letters, digits, '_', '.', '-')")))
+    _github_repo = field_validator("github_repo")(classmethod(lambda cls, v: _url_path(
+        v, r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "a GitHub repository (owner/name)")))
+    _circleci_project = field_validator("circleci_project")(classmethod(lambda cls, v: _url_path(
+        v, r"[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "a CircleCI project slug (vcs/org/repo: gh/owner/name)")))
 
     @field_validator("gitlab_project", mode="before")
     @classmethod
@@ -104,23 +107,8 @@ class ReceiverSpec(Section):
         v = str(v) if isinstance(v, int) and not isinstance(v, bool) else v  # a numeric id written as a number
         if not isinstance(v, str):
             return v  # the type error says what was expected
-        if v and (not re.match(r"^([0-9]+|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+)$", v) or _dots(v)):
-            raise ValueError(f"{v!r} is not a GitLab project: its numeric id or its full path (group/name)")
-        return v
-
-    @field_validator("github_repo")
-    @classmethod
-    def _github_repo(cls, v: str) -> str:
-        if v and (not re.match(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", v) or _dots(v)):
-            raise ValueError(f"{v!r} is not a GitHub repository (owner/name)")
-        return v
-
-    @field_validator("circleci_project")
-    @classmethod
-    def _circleci_project(cls, v: str) -> str:
-        if v and (not re.match(r"^[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", v) or _dots(v)):
-            raise ValueError(f"{v!r} is not a CircleCI project slug (vcs/org/repo: gh/owner/name)")
-        return v
+        return _url_path(v, r"[0-9]+|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+",
+                         "a GitLab project: its numeric id or its full path (group/name)")
 
     @field_validator("alerts")
     @classmethod

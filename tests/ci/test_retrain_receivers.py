@@ -187,6 +187,10 @@ def _problems(project: Path, extra: list[str]) -> list[str]:
      "is not an http(s) base URL without credentials"),
     (["+ci=github", f"{R}.relay_url=http://relay:9095", f"{R}.github_repo=acme/q", f"{R}.relay_token_file=token"],
      f"{R}.relay_token_file: 'token' is not an absolute file path"),
+    (["+ci=jenkins", f"{R}.jenkins_url=https://ci.example.com", f"{R}.job=ml/../../script"],
+     "'ml/../../script' is not a Jenkins job path"),
+    (["+ci=github", f"{R}.relay_url=http://relay:9095", f"{R}.github_repo=../orgs"],
+     "'../orgs' is not a GitHub repository (owner/name)"),
     (["+ci=gitlab", "pipeline.retrain.schedule=0 25 * * *"], "pipeline.retrain.schedule: '0 25 * * *' does not parse"),
 ])
 def test_receiver_spec_errors_name_the_key(project: Path, extra: list[str], message: str) -> None:
