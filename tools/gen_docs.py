@@ -35,7 +35,7 @@ READMES = {
     "generators/_shared/README.md": "internals/generators-shared.md",
     **{f"generators/{name}/README.md": f"internals/generators-{name}.md"
        for name in ("model", "readiness", "optimize", "docker", "k8s", "helm", "kserve", "cloud", "compose", "edge",
-                    "ci", "monitoring")},
+                    "ci", "monitoring", "batch")},
 }
 
 #: sections read on every build (no switch), and the sections switched on by a group option file

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from mlready.runtime.datatypes import V2_TO_NUMPY
 from mlready.runtime.features import Feature
+from mlready.runtime.score import arrays
 
 _TRUE = frozenset(("true", "1"))
 _FALSE = frozenset(("false", "0"))
@@ -40,37 +41,69 @@ def convert(feature: Feature, column: Any) -> Converted:
     kind = dtype.kind
     typ = column.type
     if pa.types.is_dictionary(typ):
+        if kind == "O" and _is_text(typ.value_type):
+            return _text(column)
         column = column.cast(typ.value_type)
         typ = column.type
-    nulls = column.is_null().to_numpy(zero_copy_only=False) if column.null_count else None
-    text = pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ)
+    text = _is_text(typ)
     if kind == "O":
         if not text:
             raise ColumnError(f"is {typ}; feature '{feature.name}' takes text (BYTES)")
-        values = column.fill_null("").to_numpy(zero_copy_only=False) if nulls is not None else \
-            column.to_numpy(zero_copy_only=False)
-        return Converted(np.asarray(values, dtype=object), nulls, "missing value")
+        return _text(column)
+    missing = arrays.nulls(column)
     if kind == "b":
         if pa.types.is_boolean(typ):
-            values = column.fill_null(False).to_numpy(zero_copy_only=False)
-            return Converted(values.astype(bool), nulls, "missing value")
+            values = arrays.to_numpy(column)
+            return Converted(values & ~missing if missing is not None else values, missing, "missing value")
         if not text:
             raise ColumnError(f"is {typ}; feature '{feature.name}' takes booleans (BOOL)")
-        low = pc.utf8_lower(pc.utf8_trim_whitespace(column)).fill_null("").to_numpy(zero_copy_only=False)
-        true = np.isin(low, list(_TRUE))
-        bad = ~(true | np.isin(low, list(_FALSE)))
-        return _result(true, bad, nulls, "not a boolean (true/false)")
+        names, codes, _ = _dictionary(pc.utf8_lower(pc.utf8_trim_whitespace(column)))
+        true = np.isin(names, list(_TRUE))[codes]
+        bad = ~(true | np.isin(names, list(_FALSE))[codes])
+        return _result(true, bad, missing, "not a boolean (true/false)")
     numeric = pa.types.is_integer(typ) or pa.types.is_floating(typ)
     if not (numeric or text):
         raise ColumnError(f"is {typ}; feature '{feature.name}' takes numbers ({feature.datatype})")
     if text:
-        return _parse(feature, column, dtype, nulls)
+        return _parse(feature, column, dtype, missing)
     if kind == "f":
-        values = column.to_numpy(zero_copy_only=False).astype(dtype)  # nulls become NaN: a missing value
+        values = arrays.to_numpy(column).astype(dtype)
+        if missing is not None:
+            values[missing] = np.nan  # a missing value
         with np.errstate(over="ignore", invalid="ignore"):
             bad = np.isinf(values)
         return Converted(values, bad if bad.any() else None, f"not a finite {feature.datatype} number")
-    return _integers(feature, column.to_numpy(zero_copy_only=False), dtype, nulls)
+    return _integers(feature, arrays.to_numpy(column), dtype, missing)
+
+
+def _is_text(typ: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ))
+
+
+def _dictionary(column: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A text column as (its distinct values with "" last, each row's index into them, the missing rows):
+    a missing value points at the ""."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+    names = np.array([*encoded.dictionary.to_pylist(), ""], dtype=object)
+    missing = arrays.nulls(encoded.indices)
+    codes = arrays.to_numpy(encoded.indices)
+    if missing is not None:
+        codes = np.where(missing, len(names) - 1, codes)
+    return names, codes, missing
+
+
+def _text(column: Any) -> Converted:
+    """Text -> an object array through its dictionary: one Python str per distinct value, which the rows refer
+    to (a str per row cost twice as much). A missing value is a bad row (it holds "")."""
+    names, codes, missing = _dictionary(column)
+    return Converted(names[codes], missing, "missing value")
 
 
 def _parse(feature: Feature, column: Any, dtype: np.dtype, nulls: np.ndarray | None) -> Converted:
@@ -79,15 +112,18 @@ def _parse(feature: Feature, column: Any, dtype: np.dtype, nulls: np.ndarray | N
     import pyarrow.compute as pc
 
     trimmed = pc.utf8_trim_whitespace(column)
-    empty = pc.equal(trimmed, "").fill_null(True).to_numpy(zero_copy_only=False)
+    if isinstance(trimmed, pa.ChunkedArray):
+        trimmed = trimmed.combine_chunks()
+    empty = arrays.to_numpy(pc.utf8_length(trimmed)) == 0
     missing = empty if nulls is None else (empty | nulls)
-    trimmed = pc.if_else(empty, pa.scalar(None, pa.string()), trimmed)
+    trimmed = pc.if_else(arrays.from_numpy(~missing), trimmed, pa.nulls(len(trimmed), trimmed.type))
     try:
-        parsed = pc.cast(trimmed, pa.float64() if dtype.kind == "f" else pa.int64())
-        flat = parsed.to_numpy(zero_copy_only=False)
+        flat = arrays.to_numpy(pc.cast(trimmed, pa.float64() if dtype.kind == "f" else pa.int64()))
         unparsed = None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        flat, unparsed = _parse_each(trimmed.to_numpy(zero_copy_only=False), dtype.kind == "f")
+        text = _text(trimmed).values
+        text[missing] = None
+        flat, unparsed = _parse_each(text, dtype.kind == "f")
     reason = f"not a finite {feature.datatype} number" if dtype.kind == "f" else "not an integer"
     if dtype.kind == "f":
         values = np.asarray(flat, dtype=np.float64).astype(dtype)

@@ -21,6 +21,7 @@ import numpy as np
 from mlready.runtime.answers import answers_for
 from mlready.runtime.config import ThreadConfig
 from mlready.runtime.model import METADATA_FILE, MODEL_FILE
+from mlready.runtime.score import arrays
 from mlready.runtime.score.columns import ColumnError, convert
 from mlready.runtime.signature import Signature, check_inputs
 
@@ -38,6 +39,7 @@ class Scored:
     bad: list[tuple[int, str, str]] = field(default_factory=list)  # (row in batch, column, reason)
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # feature -> its values as fed (good rows)
     result: dict[str, np.ndarray] = field(default_factory=dict)  # the outputs as the server answers them
+    label_codes: np.ndarray | None = None  # the model's label output before naming (integer class codes)
 
 
 def model_files(model: str | Path, signature: str | Path | None = None) -> tuple[Path, Path | None]:
@@ -87,6 +89,10 @@ class TableScorer:
         self.features = signature.feature_map
         self.answers = answers_for(signature)
         self.output_names = signature.output_names
+        # class codes 0..k-1 name their rows with one Arrow take from the class names (no str per row)
+        classes, names = signature.classes, signature.class_names
+        self._label_names = arrays.strings(list(names)) if names is not None and classes is not None and \
+            list(classes) == list(range(len(classes))) else None
 
     @classmethod
     def load(cls, model: str | Path, signature: str | Path | None = None, threads: int = 0) -> TableScorer:
@@ -168,12 +174,31 @@ class TableScorer:
         n = rows - len(bad)
         if n == 0:
             return Scored({}, good, bad)
-        arrays = self.features.assemble(columns, n)
-        check_inputs(self.signature, arrays)
-        result = dict(zip(self.output_names, self.session.run(self.output_names, arrays), strict=True))
+        inputs = self.features.assemble(columns, n)
+        check_inputs(self.signature, inputs)
+        result = dict(zip(self.output_names, self.session.run(self.output_names, inputs), strict=True))
+        codes = None
         if self.answers is not None:
+            codes = result.get(self.answers.label) if self.answers.label else None
             result = self.answers.apply(result)
-        return Scored(self.predictions(result), good, bad, columns, result)
+        return Scored(self.predictions(result), good, bad, columns, result, codes)
+
+    def arrow_predictions(self, scored: Scored) -> dict[str, Any]:
+        """The prediction columns of ``scored`` as Arrow arrays (the label through the class names)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        out = {}
+        for name, values in scored.columns.items():
+            codes = scored.label_codes
+            if name == "label" and self._label_names is not None and codes is not None and codes.dtype.kind in "iu":
+                try:
+                    out[name] = pc.take(self._label_names, arrays.from_numpy(codes.reshape(-1).astype(np.int64)))
+                    continue
+                except (pa.ArrowIndexError, IndexError):
+                    pass  # a code outside 0..k-1: the names the answers gave, below
+            out[name] = arrays.from_numpy(values)
+        return out
 
     def predictions(self, result: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         sig = self.signature

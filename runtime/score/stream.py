@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
+from mlready.runtime.score import arrays
 from mlready.runtime.score.scorer import ScoreError, TableScorer
 
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
@@ -250,7 +250,7 @@ def score_files(scorer: TableScorer, input_path: str | Path, output_path: str | 
                 except OSError as exc:  # reading errors are ScoreErrors already: this is a write (disk full, ...)
                     raise ScoreError(f"{output}: cannot write it: {str(exc).strip()[:300]}") from None
             if writer.writer is None:  # no rows at all: still a valid, empty output with the columns
-                writer.write(pa.table({n: pa.array([], pa.string()) for n in (opts.keep or [])}))
+                writer.write(pa.table({n: pa.nulls(0, pa.string()) for n in (opts.keep or [])}))
         _Stop.check()
         for t in targets:
             t.commit()
@@ -292,10 +292,10 @@ def _score_file(scorer: TableScorer, path: Path, opts: ScoreOptions, writer: _Ta
             bad_writer.write(_csv_line([str(path), str(row), column, reason, values]))
         kept = batch.select(keep) if keep else None
         if scored.good is not None and kept is not None:
-            kept = kept.filter(pa.array(scored.good))
+            kept = kept.filter(arrays.from_numpy(scored.good))
         n = batch.num_rows - len(scored.bad)
         cols = {} if kept is None else {name: kept.column(name) for name in keep}
-        cols.update({name: pa.array(_plain(v)) for name, v in scored.columns.items()})
+        cols.update(scorer.arrow_predictions(scored))
         if n:
             writer.write(pa.table(cols))
             if capture is not None:
@@ -305,13 +305,6 @@ def _score_file(scorer: TableScorer, path: Path, opts: ScoreOptions, writer: _Ta
         report.scored += n
         report.bad += len(scored.bad)
         progress.show(report.rows)
-
-
-def _plain(values: np.ndarray) -> Any:
-    """Object arrays of str (class names) as a string column."""
-    import pyarrow as pa
-
-    return pa.array(values, type=pa.string()) if values.dtype.kind == "O" else values
 
 
 def _csv_line(fields: list[str]) -> str:
