@@ -12,11 +12,12 @@ from mlready.generators._shared.headers import wrap_header
 from mlready.generators._shared.k8s_checks import check
 from mlready.generators._shared.k8s_context import IMAGE_STATE, bundle_context, env_namespace, image_digest
 from mlready.generators.kserve import schema
-from mlready.generators.kserve.inferenceservice import inference_service
+from mlready.generators.kserve.inferenceservice import capture_claim_in, inference_service
 from mlready.generators.kserve.spec import KServeSpec
 
 PATH = "kserve/inferenceservice.yaml"
 KIND = "kserve-inferenceservice"
+CAPTURE_PATH = "kserve/pvc-capture.yaml"  # serving.capture with the file sink: the predictor's claim
 
 
 def build_isvc(ctx: StepContext, gpu: bool = False) -> list[Artifact]:
@@ -32,7 +33,11 @@ def build_isvc(ctx: StepContext, gpu: bool = False) -> list[Artifact]:
     errors = schema.problems(doc)
     if errors:  # a bug in this generator, never the user's input: stop before writing a broken object
         raise StepError("the InferenceService does not match the KServe CRD schema", details="\n".join(errors))
-    return [Artifact.yaml(PATH, KIND, doc, header=wrap_header(ctx.header("#")))]
+    out = [Artifact.yaml(PATH, KIND, doc, header=wrap_header(ctx.header("#")))]
+    claim = capture_claim_in(bc, namespace)
+    if claim is not None:
+        out.append(Artifact.yaml(CAPTURE_PATH, "k8s-manifest", claim, header=wrap_header(ctx.header("#"))))
+    return out
 
 
 class KServeGenerator(Generator[KServeSpec]):

@@ -1,7 +1,7 @@
 """The InferenceService: a custom-container predictor running the model-server image.
 
-It reuses the k8s target's pod hardening (security contexts, probes, resources, ``/tmp`` emptyDir) so both
-targets run the same pod; replicas come from ``target.kserve`` and the canary share from
+It reuses the k8s target's pod hardening (security contexts, probes, resources, ``/tmp`` emptyDir, the capture
+files' claim) so both targets run the same pod; replicas come from ``target.kserve`` and the canary share from
 ``target.k8s.rollout`` (KServe keeps the previous revision and splits traffic by ``canaryTrafficPercent``).
 """
 
@@ -12,7 +12,15 @@ from typing import Any
 from mlready.generators._shared.k8s_autoscaling import kserve_autoscaling
 from mlready.generators._shared.k8s_context import BundleContext
 from mlready.generators._shared.k8s_spec import ResourcesSpec
-from mlready.generators._shared.pod import container, gpu_scheduling, pod_security_context, tmp_volume
+from mlready.generators._shared.pod import (
+    CAPTURE_VOLUME,
+    capture_claim,
+    capture_volumes,
+    container,
+    gpu_scheduling,
+    pod_security_context,
+    tmp_volume,
+)
 from mlready.generators.kserve.spec import KServeSpec
 
 CONTAINER = "kserve-container"  # the name KServe expects for a custom predictor container
@@ -28,7 +36,8 @@ def inference_service(ctx: BundleContext, cfg: KServeSpec, namespace: str, r: Re
     c["ports"] = [{"name": "http1", "containerPort": ctx.ports.http, "protocol": "TCP"}]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         c[probe]["httpGet"]["port"] = ctx.ports.http
-    c["volumeMounts"] = [m for m in c["volumeMounts"] if m["name"] == "tmp"]  # config is baked in the image
+    # the config is baked in the image (no ConfigMap); capture files (serving.capture, file sink) go to their claim
+    c["volumeMounts"] = [m for m in c["volumeMounts"] if m["name"] in ("tmp", CAPTURE_VOLUME)]
     predictor: dict[str, Any] = {"minReplicas": cfg.min_replicas, "maxReplicas": cfg.max_replicas}
     if keda:  # KServe's KEDA route: a ScaledObject on serving.autoscaling's signal, made by KServe
         predictor["autoScaling"] = kserve_autoscaling(ctx, cpu_utilization, namespace)
@@ -44,7 +53,7 @@ def inference_service(ctx: BundleContext, cfg: KServeSpec, namespace: str, r: Re
             "terminationGracePeriodSeconds": ctx.grace_seconds,
             "securityContext": pod_security_context(ctx),
             "containers": [c],
-            "volumes": [tmp_volume(ctx)],
+            "volumes": [tmp_volume(ctx), *capture_volumes(ctx)],
             **gpu_scheduling(ctx),  # the GPU image: node selector, tolerations, runtime class
         }
     )
@@ -62,3 +71,14 @@ def inference_service(ctx: BundleContext, cfg: KServeSpec, namespace: str, r: Re
         "metadata": ctx.meta(namespace=namespace, annotations=annotations),
         "spec": {"predictor": predictor},
     }
+
+
+def capture_claim_in(ctx: BundleContext, namespace: str) -> dict[str, Any] | None:
+    """The capture files' PersistentVolumeClaim in the InferenceService's namespace (the k8s bundle's claim, which
+    a kustomize overlay places), or None without file capture. Knative mode needs the cluster's Knative features
+    ``kubernetes.podspec-persistent-volume-claim`` and ``-write`` enabled (off by default)."""
+    if not ctx.capture_dir:
+        return None
+    claim = capture_claim(ctx)
+    claim["metadata"]["namespace"] = namespace
+    return claim

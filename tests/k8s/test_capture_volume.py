@@ -5,6 +5,8 @@ makes the directory, owned by the server's user. Without capture (or with anothe
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from tests.k8s.helpers import SHADOW, by_kind, load, render
@@ -61,3 +63,30 @@ def test_no_volume_without_file_capture(bundles, default_out):
         assert "capture" not in {m["name"] for m in mounts} | {v["name"] for v in volumes}
     assert "volumes" not in yaml.safe_load((out / "compose/compose.yaml").read_text())["services"]["model"]
     assert "install -d" not in (out / "docker/Dockerfile").read_text()
+
+
+def test_kserve_predictor_mounts_the_capture_claim(bundles):
+    """The InferenceService's pod writes capture files where the k8s pods do: the same claim (in the
+    InferenceService's namespace, written beside it) mounted at serving.capture.directory, which the image's baked
+    config names; without file capture, neither."""
+    from mlready.generators.kserve import schema
+
+    out = bundles.build(*CAPTURE, targets="[kserve,docker]")
+    isvc = load(out / "kserve/inferenceservice.yaml")
+    assert schema.problems(isvc) == []  # the CRD's schema (strict: unknown fields rejected)
+    predictor = isvc["spec"]["predictor"]
+    assert {"name": "capture", "mountPath": "/data/capture"} in predictor["containers"][0]["volumeMounts"]
+    assert {"name": "capture", "persistentVolumeClaim": {"claimName": "quickstart-capture"}} in predictor["volumes"]
+    pvc = load(out / "kserve/pvc-capture.yaml")
+    assert pvc["kind"] == "PersistentVolumeClaim" and pvc["metadata"]["name"] == "quickstart-capture"
+    assert pvc["metadata"]["namespace"] == isvc["metadata"]["namespace"] == "quickstart-dev"
+    assert pvc["spec"] == {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "100Mi"}}}
+    assert kubernetes_validate_failures([out / "kserve/pvc-capture.yaml"]) == {}
+    image_config = json.loads((out / "docker/runtime.json").read_text())
+    assert image_config["capture"]["directory"] == "/data/capture"  # the server in the image writes there
+
+    out = bundles.build("serving.capture.enabled=true", "serving.capture.sink=stdout", targets="kserve")
+    assert not (out / "kserve/pvc-capture.yaml").exists()
+    predictor = load(out / "kserve/inferenceservice.yaml")["spec"]["predictor"]
+    assert [v["name"] for v in predictor["volumes"]] == ["tmp"]
+    assert [m["name"] for m in predictor["containers"][0]["volumeMounts"]] == ["tmp"]
