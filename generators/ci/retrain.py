@@ -225,6 +225,9 @@ class RetrainGenerator(Generator[RetrainSpec]):
             out.append(SpecProblem("", "pipeline.retrain", "the retrain pipeline is rendered for the CI systems "
                                    "the spec enables: add one (+ci=github)"))
         out += [SpecProblem("", key, msg) for key, msg in rr.receiver_problems(cfg.receiver, systems)]
+        if "circleci" in systems and rs.circleci_schedule(cfg.schedule, "", "") is None:
+            out.append(SpecProblem("", "pipeline.retrain.schedule", f"{cfg.schedule!r} restricts both the day of "
+                                   "the month and the weekday: CircleCI's schedules cannot say that (keep one '*')"))
         for s in systems:
             if s not in SYSTEMS:
                 out.append(SpecProblem("", f"ci.{s}", f"the retrain pipeline is not rendered for {s} "
@@ -273,6 +276,10 @@ class RetrainGenerator(Generator[RetrainSpec]):
                 text = jenkins_text(ctx, pipeline, cfg, plan.ci_cfg, ctx.header("//"))
                 problems = checks.jenkins_problems([(j.name, "\n".join(j.script)) for j in pipeline.jobs], text)
                 arts.append(_checked(JENKINS_PATH, Artifact.text(JENKINS_PATH, JENKINS_KIND, text), problems))
+            if "circleci" in systems:
+                body = rs.circleci_schedule(cfg.schedule, branches["circleci"], project_name)
+                assert body is not None, "validate refuses such a schedule"
+                arts.append(Artifact.json(rs.CIRCLECI_SCHEDULE_PATH, rs.CIRCLECI_SCHEDULE_KIND, body))
             if any(rr.configured(cfg.receiver, s) for s in systems):
                 arts.append(Artifact.yaml(rr.RECEIVER_PATH, rr.RECEIVER_KIND, rr.alertmanager_config(
                     cfg, systems, project_name, model_name, branches), header=header))

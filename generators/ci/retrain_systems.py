@@ -79,7 +79,36 @@ def circleci_attach(doc: dict[str, Any], retrain: dict[str, Any], pipeline: Pipe
                                          "description": "why the retrain runs (schedule, alert, manual)"},
     }
     doc["workflows"] = {name: {"when": {"not": selected}, **wf} for name, wf in doc["workflows"].items()}
-    doc["jobs"].update(retrain["jobs"])
+    reason = {REASON: f"<< pipeline.parameters.{CIRCLECI_PARAMETER}-reason >>"}
+    doc["jobs"].update({name: {**job, "environment": reason} for name, job in retrain["jobs"].items()})
     (workflow,) = retrain["workflows"].values()
     doc["workflows"][pipeline.name.replace(" ", "-")] = {"when": selected, **workflow}
     return doc
+
+
+CIRCLECI_SCHEDULE_PATH, CIRCLECI_SCHEDULE_KIND = "retrain/circleci-schedule.json", "circleci-schedule"
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+
+def circleci_schedule(cron: str, branch: str, project: str) -> dict[str, Any] | None:
+    """The body of CircleCI's ``POST /api/v2/project/<slug>/schedule``: the spec's cron as a timetable (CircleCI
+    schedules take no cron), the retrain parameters set. None when the cron restricts both the day of the month
+    and the weekday (cron runs on either; a timetable cannot say that). A timetable has no minute: ``per-hour``
+    runs spread over each chosen hour."""
+    from croniter import croniter
+
+    minutes, hours, days, months, weekdays = croniter.expand(cron)[0]
+    if days != ["*"] and weekdays != ["*"]:
+        return None
+    timetable: dict[str, Any] = {"per-hour": len(minutes) if minutes != ["*"] else 60,
+                                 "hours-of-day": list(range(24)) if hours == ["*"] else hours}
+    if days != ["*"]:
+        timetable["days-of-month"] = days
+    else:
+        timetable["days-of-week"] = list(_DAYS) if weekdays == ["*"] else [_DAYS[d % 7] for d in weekdays]
+    if months != ["*"]:
+        timetable["months"] = [_MONTHS[m - 1] for m in months]
+    return {"name": f"{project} retrain", "description": f"mlready retrain, cron {cron} (UTC)",
+            "attribution-actor": "system", "timetable": timetable,
+            "parameters": {"branch": branch, CIRCLECI_PARAMETER: True, f"{CIRCLECI_PARAMETER}-reason": "schedule"}}

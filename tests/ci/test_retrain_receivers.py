@@ -43,7 +43,7 @@ def receivers(ci: str, relay: str, extra: list[str] = ()) -> list[str]:
 
 FILES = ["ci/.gitlab-ci.yml", "ci/.gitlab-ci-retrain.yml", "ci/.circleci/config.yml", "retrain/alertmanager.yml",
          "retrain/relay.json", "retrain/relay.compose.yml", "ci/.github/workflows/mlready-retrain.yml",
-         "ci/Jenkinsfile.retrain", "retrain/dvc.yaml"]
+         "ci/Jenkinsfile.retrain", "retrain/dvc.yaml", "retrain/circleci-schedule.json"]
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +158,26 @@ def test_circleci_selects_the_retrain_workflow_by_a_pipeline_parameter(built: Pa
     promote = doc["jobs"]["retrain-promote"]["steps"][-1]["run"]["command"]
     assert promote.endswith("mlready promote quickstart --alias champion --from-build build")
     assert "build" in doc["jobs"] and "retrain-build" in doc["jobs"]  # both pipelines, apart
+    assert doc["jobs"]["retrain-gather"]["environment"] == {
+        "MLREADY_RETRAIN_REASON": "<< pipeline.parameters.mlready-retrain-reason >>"}
+    # the schedule is made in CircleCI (no cron in the file): the API body, the cron as a timetable
+    assert json.loads((built / "retrain/circleci-schedule.json").read_text()) == {
+        "name": "quickstart retrain", "description": "mlready retrain, cron 15 4 * * 1-5 (UTC)",
+        "attribution-actor": "system",
+        "parameters": {"branch": "main", "mlready-retrain": True, "mlready-retrain-reason": "schedule"},
+        "timetable": {"per-hour": 1, "hours-of-day": [4], "days-of-week": ["MON", "TUE", "WED", "THU", "FRI"]}}
+
+
+@pytest.mark.parametrize(("cron", "timetable"), [
+    ("*/15 * * * *", {"per-hour": 4, "hours-of-day": list(range(24)),
+                      "days-of-week": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]}),
+    ("0 3 1,15 * *", {"per-hour": 1, "hours-of-day": [3], "days-of-month": [1, 15]}),
+    ("0 0 * 1,7 0,7", {"per-hour": 1, "hours-of-day": [0], "days-of-week": ["SUN"], "months": ["JAN", "JUL"]}),
+])
+def test_a_cron_becomes_a_circleci_timetable(cron: str, timetable: dict) -> None:
+    from mlready.generators.ci.retrain_systems import circleci_schedule
+
+    assert circleci_schedule(cron, "main", "q")["timetable"] == timetable
 
 
 def _problems(project: Path, extra: list[str]) -> list[str]:
@@ -191,6 +211,8 @@ def _problems(project: Path, extra: list[str]) -> list[str]:
      "'ml/../../script' is not a Jenkins job path"),
     (["+ci=github", f"{R}.relay_url=http://relay:9095", f"{R}.github_repo=../orgs"],
      "'../orgs' is not a GitHub repository (owner/name)"),
+    (["+ci=circleci", "pipeline.retrain.schedule=0 3 1 * 1"],
+     "pipeline.retrain.schedule: '0 3 1 * 1' restricts both the day of the month and the weekday"),
     (["+ci=gitlab", "pipeline.retrain.schedule=0 25 * * *"], "pipeline.retrain.schedule: '0 25 * * *' does not parse"),
 ])
 def test_receiver_spec_errors_name_the_key(project: Path, extra: list[str], message: str) -> None:
