@@ -87,7 +87,7 @@ class RelayConfig:
 
     @classmethod
     def from_dict(cls, raw: Any, where: str = "relay config") -> RelayConfig:
-        def need(d: Any, key: str, kind: type, at: str) -> Any:
+        def need(d: Any, key: str, kind: type | tuple[type, ...], at: str) -> Any:
             if not isinstance(d, dict) or key not in d:
                 raise ValueError(f"{where}: {at}{key}: missing")
             if not isinstance(d[key], kind) or isinstance(d[key], bool):
@@ -206,8 +206,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def setup(self) -> None:
-        self.timeout = self.server.config.timeout  # slow clients cannot hold a thread
         super().setup()
+        self.connection.settimeout(self.server.config.timeout)  # slow clients cannot hold a thread
 
     def log_message(self, fmt: str, *args: Any) -> None:  # the access log below says what matters
         pass
@@ -293,8 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, RelayError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    host, port = server.server_address[:2]
-    log.info(json.dumps({"listening": f"{host}:{port}", "targets": sorted(config.targets)}))
+    log.info(json.dumps({"listening": f"{config.listen[0]}:{server.server_address[1]}",
+                         "targets": sorted(config.targets)}))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
