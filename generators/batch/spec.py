@@ -32,7 +32,7 @@ from mlready.generators._shared.facts import check_image
 from mlready.generators._shared.k8s_spec import check_quantity
 from pydantic import Field, field_validator
 
-PLATFORMS = ("k8s", "sagemaker", "vertex", "azureml")
+Platform = Literal["k8s", "sagemaker", "vertex", "azureml"]
 #: the location schemes each platform reads (see the module docstring)
 SCHEMES: dict[str, tuple[str, ...]] = {
     "k8s": ("pvc://",),
@@ -133,12 +133,16 @@ class AzureMLBatchSpec(PlatformSpec):
                          "scorer runs on one node, using its cores)")
 
 
+def _k8s() -> list[Platform]:
+    return ["k8s"]
+
+
 class BatchSpec(Section):
     """``target.batch`` (``+target=batch``): batch scoring with the built image (see generators/batch)."""
 
     enabled: bool = False
-    platforms: list[Literal["k8s", "sagemaker", "vertex", "azureml"]] = Field(
-        default_factory=lambda: ["k8s"], min_length=1, description="where the batch job runs")
+    platforms: list[Platform] = Field(default_factory=_k8s, min_length=1,
+                                      description="where the batch job runs")
     input: str | None = Field(None, description="the rows to score; default for k8s: pvc://<project>-batch/input/")
     output: str | None = Field(
         None, description="where predictions go; default for k8s: pvc://<project>-batch/output/predictions.parquet")
