@@ -180,6 +180,24 @@ def test_a_cron_becomes_a_circleci_timetable(cron: str, timetable: dict) -> None
     assert circleci_schedule(cron, "main", "q")["timetable"] == timetable
 
 
+@pytest.mark.tools
+def test_shellcheck_accepts_the_gitlab_and_circleci_retrain_scripts(built: Path, tmp_path: Path) -> None:
+    child = load(built, "ci/.gitlab-ci-retrain.yml")
+    circle = load(built, "ci/.circleci/config.yml")["jobs"]
+    scripts = {"sh": ["\n".join(j["script"]) for j in child.values() if isinstance(j, dict) and "script" in j],
+               "bash": [s["run"]["command"] for name, j in circle.items() if name.startswith("retrain-")
+                        for s in j["steps"] if isinstance(s, dict) and "run" in s]}
+    for dialect, texts in scripts.items():
+        assert len(texts) == 7, dialect
+        paths = []
+        for i, text in enumerate(texts):
+            paths.append(tmp_path / f"{dialect}-{i}.sh")
+            paths[-1].write_text(text + "\n")
+        proc = subprocess.run(["shellcheck", "-s", dialect, "-e", "SC1091", *map(str, paths)], capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def _problems(project: Path, extra: list[str]) -> list[str]:
     with pytest.raises(SpecError) as err:
         api.validate(project, [*RETRAIN, *extra])
