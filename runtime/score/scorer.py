@@ -141,6 +141,11 @@ class TableScorer:
     def feature_names(self) -> list[str]:
         return self.features.names
 
+    @property
+    def text_features(self) -> tuple[str, ...]:
+        """The features that take text (BYTES): read as dictionaries."""
+        return tuple(n for n in self.features.names if self.features.by_name[n].datatype == "BYTES")
+
     def check_columns(self, names: list[str], where: str) -> None:
         missing = [n for n in self.feature_names if n not in names]
         if missing:

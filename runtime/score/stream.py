@@ -13,7 +13,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 from mlready.runtime.score import arrays
+from mlready.runtime.score.overlap import ReadAhead, WriteBehind
 from mlready.runtime.score.scorer import ScoreError, TableScorer
 
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
@@ -126,21 +127,37 @@ def kept_columns(keep: list[str] | None, names: list[str], features: list[str], 
     return keep
 
 
-def read_batches(path: Path, features: list[str], chunk_rows: int) -> Iterator[Any]:
-    """Record batches of ``path``; a CSV's feature columns come as text (parsed per feature later)."""
+def read_batches(path: Path, features: list[str], chunk_rows: int, *, text: tuple[str, ...] = (),
+                 keep: list[str] | None = None, check: Callable[[list[str]], None] | None = None) -> Iterator[Any]:
+    """Record batches of ``path``; a CSV's feature columns come as text (parsed per feature later).
+
+    ``text``: the text features, read as dictionaries (a Parquet column's own dictionary, kept: no string per
+    row is decoded); ``keep``: when given, a Parquet file's other columns are not read at all; ``check``: called
+    with the file's column names before the first batch is read."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
     try:
         if SUFFIXES[path.suffix.lower()] == "parquet":
-            with pq.ParquetFile(path, pre_buffer=False) as pf:  # pre-buffering holds read ranges: RSS grew with the file
-                yield from pf.iter_batches(batch_size=chunk_rows)
+            schema = pq.read_schema(path)  # the footer: which columns, before the reader's options are fixed
+            if check is not None:
+                check(schema.names)
+            columns = None if keep is None else [n for n in schema.names if n in features or n in keep]
+            dictionary = [n for n in text if n in schema.names and n not in (keep or ())
+                          and pa.types.is_string(schema.field(n).type)]
+            # pre-buffering holds read ranges: RSS grew with the file
+            with pq.ParquetFile(path, pre_buffer=False, read_dictionary=dictionary or None) as pf:
+                yield from pf.iter_batches(batch_size=chunk_rows, columns=columns)
             return
-        convert = pcsv.ConvertOptions(column_types={n: pa.string() for n in features}, strings_can_be_null=True)
+        types = {n: pa.dictionary(pa.int32(), pa.string()) if n in text and n not in (keep or ()) else pa.string()
+                 for n in features}
+        convert = pcsv.ConvertOptions(column_types=types, strings_can_be_null=True)
         # block_size bounds each read; ~200 bytes a row is a fair guess for tabular data
         read = pcsv.ReadOptions(block_size=max(1 << 20, min(chunk_rows * 200, 64 << 20)))
         with pcsv.open_csv(path, read_options=read, convert_options=convert) as reader:
+            if check is not None:
+                check(reader.schema.names)
             yield from reader
     except (pa.ArrowInvalid, OSError) as exc:
         raise ScoreError(f"{path}: cannot read it: {str(exc).strip()[:300]}") from None
@@ -244,11 +261,14 @@ def score_files(scorer: TableScorer, input_path: str | Path, output_path: str | 
                 from mlready.runtime.score.capture import CaptureWriter
 
                 capture = stack.enter_context(CaptureWriter(capture_file.tmp, scorer))
-            for path in files:
-                try:
-                    _score_file(scorer, path, opts, writer, bad_writer, capture, report, progress)
-                except OSError as exc:  # reading errors are ScoreErrors already: this is a write (disk full, ...)
-                    raise ScoreError(f"{output}: cannot write it: {str(exc).strip()[:300]}") from None
+            behind = WriteBehind(writer.write)  # the output is encoded and written while the next batch scores
+            stack.callback(behind.abort)
+            try:
+                for path in files:
+                    _score_file(scorer, path, opts, behind, bad_writer, capture, report, progress)
+                behind.close()
+            except OSError as exc:  # reading errors are ScoreErrors already: this is a write (disk full, ...)
+                raise ScoreError(f"{output}: cannot write it: {str(exc).strip()[:300]}") from None
             if writer.writer is None:  # no rows at all: still a valid, empty output with the columns
                 writer.write(pa.table({n: pa.nulls(0, pa.string()) for n in (opts.keep or [])}))
         _Stop.check()
@@ -266,45 +286,51 @@ def score_files(scorer: TableScorer, input_path: str | Path, output_path: str | 
     return report
 
 
-def _score_file(scorer: TableScorer, path: Path, opts: ScoreOptions, writer: _TableWriter, bad_writer: Any,
+def _score_file(scorer: TableScorer, path: Path, opts: ScoreOptions, out: WriteBehind, bad_writer: Any,
                 capture: Any, report: ScoreReport, progress: _Progress) -> None:
     import pyarrow as pa
 
     features = scorer.feature_names
     offset = 0  # rows of this file before the batch
     csv = SUFFIXES[path.suffix.lower()] == "csv"
-    keep: list[str] | None = None
-    for batch in read_batches(path, features, opts.chunk_rows):
-        _Stop.check()
-        if keep is None:
-            names = batch.schema.names
-            scorer.check_columns(names, str(path))
-            keep = kept_columns(opts.keep, names, features, str(path))
-        scored = scorer.score(batch, str(path))
-        for i, column, reason in scored.bad:
-            row = offset + i + 1
-            where = f"{path}: row {row}" + (f" (line {row + 1})" if csv else "")
-            if opts.bad_rows == "fail":
-                value = batch.column(column)[i].as_py()
-                raise ScoreError(f"{where}, column '{column}': {reason} (value {value!r}); "
-                                 f"--bad-rows skip writes such rows to a side file instead")
-            values = orjson.dumps(batch.slice(i, 1).to_pylist()[0], default=str).decode()
-            bad_writer.write(_csv_line([str(path), str(row), column, reason, values]))
-        kept = batch.select(keep) if keep else None
-        if scored.good is not None and kept is not None:
-            kept = kept.filter(arrays.from_numpy(scored.good))
-        n = batch.num_rows - len(scored.bad)
-        cols = {} if kept is None else {name: kept.column(name) for name in keep}
-        cols.update(scorer.arrow_predictions(scored))
-        if n:
-            writer.write(pa.table(cols))
-            if capture is not None:
-                capture.write(scored, n)
-        offset += batch.num_rows
-        report.rows += batch.num_rows
-        report.scored += n
-        report.bad += len(scored.bad)
-        progress.show(report.rows)
+    keep: list[str] = []
+
+    def check(names: list[str]) -> None:  # the file's columns, before its first batch is read
+        scorer.check_columns(names, str(path))
+        keep[:] = kept_columns(opts.keep, names, features, str(path))
+
+    batches = ReadAhead(read_batches(path, features, opts.chunk_rows, text=scorer.text_features, keep=opts.keep,
+                                     check=check))
+    try:
+        for batch in batches:
+            _Stop.check()
+            scored = scorer.score(batch, str(path))
+            for i, column, reason in scored.bad:
+                row = offset + i + 1
+                where = f"{path}: row {row}" + (f" (line {row + 1})" if csv else "")
+                if opts.bad_rows == "fail":
+                    value = batch.column(column)[i].as_py()
+                    raise ScoreError(f"{where}, column '{column}': {reason} (value {value!r}); "
+                                     f"--bad-rows skip writes such rows to a side file instead")
+                values = orjson.dumps(batch.slice(i, 1).to_pylist()[0], default=str).decode()
+                bad_writer.write(_csv_line([str(path), str(row), column, reason, values]))
+            kept = batch.select(keep) if keep else None
+            if scored.good is not None and kept is not None:
+                kept = kept.filter(arrays.from_numpy(scored.good))
+            n = batch.num_rows - len(scored.bad)
+            cols = {} if kept is None else {name: kept.column(name) for name in keep}
+            cols.update(scorer.arrow_predictions(scored))
+            if n:
+                out.put(pa.table(cols))
+                if capture is not None:
+                    capture.write(scored, n)
+            offset += batch.num_rows
+            report.rows += batch.num_rows
+            report.scored += n
+            report.bad += len(scored.bad)
+            progress.show(report.rows)
+    finally:
+        batches.close()
 
 
 def _csv_line(fields: list[str]) -> str:
