@@ -156,7 +156,40 @@ def parse_gate(text: str, catalogue: tuple[str, ...]) -> Gate:
         threshold = _number(text, raw, "threshold")
     if metric not in catalogue:
         raise ValueError(f"{text!r}: {metric_problem(metric, catalogue)}")
-    return Gate(text=text.strip(), metric=metric, op=op, threshold=threshold, champion=champion)
+    gate = Gate(text=text.strip(), metric=metric, op=op, threshold=threshold, champion=champion)
+    if champion is None:
+        why = _range_problem(gate)
+        if why:
+            raise ValueError(f"{text!r}: {why}")
+    return gate
+
+
+def metric_range(metric: str) -> tuple[float, float]:
+    """Where a catalogue metric's values lie (scores and rates 0..1, errors and PSI from 0, r2 up to 1)."""
+    if metric.startswith("cv.") and metric.endswith(".std"):
+        return 0.0, math.inf
+    base = _base(metric)
+    if base in CLASSIFICATION_METRICS or base in ("parity.agreement", "data.missing_rate.max",
+                                                   "data.out_of_range.max"):
+        return 0.0, 1.0
+    if base == "r2":
+        return -math.inf, 1.0
+    return 0.0, math.inf  # mae, rmse, parity.max_abs_diff, drift.psi.max
+
+
+def _range_problem(gate: Gate) -> str | None:
+    """Why a gate's threshold makes no sense for its metric's range: it can never pass, or it lies outside the
+    range and always passes (it checks nothing); None when it is sensible."""
+    lo, hi = metric_range(gate.metric)
+    shown = f"{lo:g}..{hi:g}" if math.isfinite(lo) and math.isfinite(hi) else \
+        f">= {lo:g}" if math.isfinite(lo) else f"<= {hi:g}"
+    ends = [v if math.isfinite(v) else math.copysign(1e308, v) for v in (lo, hi)]
+    if not any(gate.check(v) for v in ends) and not (lo < gate.threshold < hi and gate.op == "=="):
+        return f"{gate.metric} is never {gate.op} {gate.threshold:g} (its values are {shown}): the gate could never pass"
+    if not lo <= gate.threshold <= hi:
+        return (f"{gate.threshold:g} is outside {gate.metric}'s values ({shown}): the gate always passes and checks "
+                "nothing")
+    return None
 
 
 #: names people write for a metric the catalogue spells otherwise (lowercased)

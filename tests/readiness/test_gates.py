@@ -55,6 +55,37 @@ def test_bad_gates_say_what_is_wrong(text, fragment):
         parse_gate(text, eval_catalogue())
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("f1 >= 1.5", "'f1 >= 1.5': f1 is never >= 1.5 (its values are 0..1): the gate could never pass"),
+    ("accuracy > 1", "'accuracy > 1': accuracy is never > 1 (its values are 0..1): the gate could never pass"),
+    ("cv.auc.mean == 2", "cv.auc.mean is never == 2 (its values are 0..1)"),
+    ("rmse <= -1", "'rmse <= -1': rmse is never <= -1 (its values are >= 0): the gate could never pass"),
+    ("mae < 0", "mae is never < 0 (its values are >= 0)"),
+    ("r2 >= 1.2", "r2 is never >= 1.2 (its values are <= 1)"),
+    ("cv.f1.std < 0", "cv.f1.std is never < 0"),
+    ("accuracy >= -0.1", "'accuracy >= -0.1': -0.1 is outside accuracy's values (0..1): the gate always passes and "
+                         "checks nothing"),
+    ("r2 <= 2", "2 is outside r2's values (<= 1): the gate always passes"),
+    ("parity.agreement >= 1.5", "parity.agreement is never >= 1.5"),
+])
+def test_a_threshold_outside_the_metrics_range_makes_no_sense(text, message):
+    with pytest.raises(ValueError) as err:
+        parse_gate(text, eval_catalogue())
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["f1 >= 1", "f1 >= 0", "mae <= 0", "r2 > -3", "accuracy == 0.5", "f1 == 1"])
+def test_thresholds_at_the_ends_of_the_range_are_fine(text):
+    assert parse_gate(text, eval_catalogue()).text == text
+
+
+def test_a_sample_gate_outside_its_range():
+    with pytest.raises(ValueError, match=r"data.missing_rate.max is never > 1 \(its values are 0..1\)"):
+        parse_gate("data.missing_rate.max > 1", sample_catalogue())
+    with pytest.raises(ValueError, match=r"drift.psi.max is never <= -0.1 \(its values are >= 0\)"):
+        parse_gate("drift.psi.max <= -0.1", sample_catalogue())
+
+
 def test_sample_catalogue_has_drift_but_not_cv():
     assert parse_gate("drift.psi.max <= 0.2", sample_catalogue()).metric == "drift.psi.max"
     with pytest.raises(ValueError, match="cv.f1.std is measured on the evaluation data only"):

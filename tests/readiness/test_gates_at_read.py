@@ -35,6 +35,13 @@ def test_a_bad_metric_is_a_located_spec_error_with_a_hint(cancer_project, h, gat
     assert h.spec_problems(root) == [f"deploy.yaml:11 readiness.gates.1: {message}"]
 
 
+def test_a_threshold_that_makes_no_sense_is_a_located_spec_error(cancer_project, h) -> None:
+    root = cancer_project(gates("accuracy >= 0.9", "f1 >= 1.5"))
+    assert h.spec_problems(root) == [
+        "deploy.yaml:11 readiness.gates.1: 'f1 >= 1.5': f1 is never >= 1.5 (its values are 0..1): the gate could "
+        "never pass"]
+
+
 def test_an_eval_only_gate_in_the_sample_list(cancer_project, h) -> None:
     root = cancer_project(gates("accuracy >= 0.9", sample=("parity.agreement >= 0.99",)))
     assert h.spec_problems(root, ["data.sample=data/eval.csv"]) == [
