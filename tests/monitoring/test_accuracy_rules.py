@@ -165,3 +165,24 @@ def test_no_accuracy_rules_without_feedback_or_live_gates() -> None:
     assert not any(n.endswith("-accuracy") for n in names)
     only_build = ["+monitoring=grafana", "serving.feedback.enabled=true", "readiness.gates=['auc >= 0.9']"]
     assert not any(g["name"].endswith("-accuracy") for g in groups(only_build))
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("monitoring.prometheus.accuracy.window=5s",
+     "monitoring.prometheus.accuracy.window: '5s': expected a window between 10s and 90d"),
+    ("monitoring.prometheus.accuracy.window=100d", "monitoring.prometheus.accuracy.window: '100d': expected a window"),
+    ("monitoring.prometheus.accuracy.min_rows=0", "monitoring.prometheus.accuracy.min_rows: must be >= 1, got 0"),
+    ("monitoring.prometheus.accuracy.alert_for=soon", "monitoring.prometheus.accuracy.alert_for: 'soon' does not "
+                                                      "match"),
+    ("readiness.gates=['f1 >= 1.5']", "readiness.gates.0: 'f1 >= 1.5': f1 is never >= 1.5 (its values are 0..1): "
+                                      "the gate could never pass"),  # a live alert that would always fire
+    ("readiness.gates=['rmse <= -1']", "readiness.gates.0: 'rmse <= -1': rmse is never <= -1"),
+])
+def test_an_accuracy_window_or_threshold_that_makes_no_sense_is_a_spec_error(override: str, message: str) -> None:
+    from mlready.engine import api
+    from mlready.engine.errors import SpecError
+
+    with pytest.raises(SpecError) as err:
+        api.validate(QUICKSTART, ["+monitoring=grafana", "serving.feedback.enabled=true", "tracking.enabled=false",
+                                  override])
+    assert message in str(err.value)

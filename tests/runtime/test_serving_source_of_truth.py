@@ -172,6 +172,12 @@ _FLOATS = {(w, n) for w, m in [("serving", ServingSpec)] + [(w, s) for s, _, w i
      "serving.capture.url: expected an http:// or https:// URL with a host, got 'ftp://collector'"),
     (["serving.capture.enabled=true", "serving.capture.sink=http"],
      "serving.capture.url: the http sink needs the collector's URL"),
+    (["serving.capture.enabled=true", "serving.capture.sink=http", "serving.capture.url=collector:9000"],
+     "serving.capture.url: expected an http:// or https:// URL with a host, got 'collector:9000'"),
+    (["serving.capture.enabled=true", "serving.capture.sink=http", "serving.capture.url='not a url'"],
+     "serving.capture.url: expected an http:// or https:// URL without spaces, got 'not a url'"),
+    (["serving.capture.enabled=true", "serving.capture.sample_rate=2"],
+     "serving.capture.sample_rate: expected 0..1, got 2.0"),
     (["serving.feedback.max_rows=0"], "serving.feedback.max_rows: expected 1..10000000, got 0"),
     (["serving.feedback.enabled=true", "serving.workers=2"], "feedback.enabled: needs workers: 1"),
 ])
