@@ -25,9 +25,16 @@ Arrays = dict[str, np.ndarray]
 class _Item:
     arrays: Arrays
     rows: int
-    key: tuple
     future: asyncio.Future
     enqueued: float
+    _key: tuple | None = None
+
+    @property
+    def key(self) -> tuple:
+        """What must match to concatenate two requests (computed only when a batch has a second request)."""
+        if self._key is None:
+            self._key = tuple((name, a.shape[1:], a.dtype.str) for name, a in sorted(self.arrays.items()))
+        return self._key
 
 
 class Batcher:
@@ -49,7 +56,7 @@ class Batcher:
         self.queue_size = queue_size
         self._observe = observe  # (rows in batch, queue seconds of its oldest request)
         self._pending: deque[_Item] = deque()
-        self._wakeup: asyncio.Event | None = None
+        self._waiter: asyncio.Future | None = None  # the idle batcher waits on it; submit resolves it
         self._task: asyncio.Task | None = None
         self._closed = False
         self.inline_single = False  # run one-row batches on the event loop (set after warm-up)
@@ -59,22 +66,31 @@ class Batcher:
             raise Overloaded("the model version is shutting down")
         if len(self._pending) >= self.queue_size:
             raise Overloaded(f"the batch queue is full ({self.queue_size} requests waiting); retry later")
+        loop = asyncio.get_running_loop()
         if self._task is None:
-            self._wakeup = asyncio.Event()
-            self._task = asyncio.get_running_loop().create_task(self._loop())
+            self._task = loop.create_task(self._loop())
         first = next(iter(arrays.values()))
-        key = tuple((name, a.shape[1:], a.dtype.str) for name, a in sorted(arrays.items()))
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append(_Item(arrays, int(first.shape[0]), key, future, time.perf_counter()))
-        self._wakeup.set()
+        future = loop.create_future()
+        self._pending.append(_Item(arrays, int(first.shape[0]), future, time.perf_counter()))
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
         return await future
+
+    async def _wait(self, timeout: float | None = None) -> None:
+        """Until the next submit (or ``timeout`` seconds: TimeoutError). A bare future: cheaper per request than
+        an ``asyncio.Event`` set and cleared around every batch."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        if timeout is None:
+            await self._waiter
+        else:
+            await asyncio.wait_for(self._waiter, timeout)
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
-        assert self._wakeup is not None
         while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
+            if not self._pending:
+                await self._wait()
             while self._pending:
                 if self._delay and self._rows_pending() < self.max_batch_size:
                     deadline = self._pending[0].enqueued + self._delay
@@ -82,9 +98,8 @@ class Batcher:
                         remaining = deadline - time.perf_counter()
                         if remaining <= 0:
                             break
-                        self._wakeup.clear()
                         try:
-                            await asyncio.wait_for(self._wakeup.wait(), remaining)
+                            await self._wait(remaining)
                         except TimeoutError:
                             break
                 batch = self._take()

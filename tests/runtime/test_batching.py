@@ -75,3 +75,48 @@ def test_a_full_queue_answers_at_once_and_a_bad_request_fails_alone():
     ok1, bad, ok2 = asyncio.run(main())
     assert isinstance(bad, BadRequest)
     assert ok1["double"].tolist() == [[2.0, 2.0]] and ok2["double"].tolist() == [[4.0, 4.0]]
+
+
+def test_the_queue_delay_waits_for_more_rows_and_a_lone_request_still_runs():
+    calls: list[int] = []
+
+    async def main():
+        with ThreadPoolExecutor(2) as pool:
+            b = Batcher(_run_factory(calls), ["double", "sum"], pool, max_batch_size=4, max_queue_delay_ms=150,
+                        queue_size=100)
+            t0 = time.perf_counter()
+            alone = await b.submit({"x": np.ones((1, 2), np.float32)})  # nobody else comes: runs after the delay
+            waited = time.perf_counter() - t0
+            first = asyncio.create_task(b.submit({"x": np.ones((1, 2), np.float32)}))
+            await asyncio.sleep(0.03)  # within the delay: these join the first request's batch
+            rest = [asyncio.create_task(b.submit({"x": np.full((1, 2), v, np.float32)})) for v in (2, 3, 4)]
+            merged = await asyncio.gather(first, *rest)
+            await b.close()
+        return alone, waited, merged
+
+    alone, waited, merged = asyncio.run(main())
+    assert alone["double"].tolist() == [[2.0, 2.0]] and 0.1 <= waited < 2
+    assert [r["sum"].tolist() for r in merged] == [[2.0], [4.0], [6.0], [8.0]]
+    assert calls == [1, 4]  # the second batch filled up to max_batch_size before its delay ran out
+
+
+def test_requests_whose_shapes_differ_past_the_first_axis_are_not_merged():
+    calls: list[int] = []
+    gate = threading.Event()
+
+    async def main():
+        with ThreadPoolExecutor(2) as pool:
+            b = Batcher(_run_factory(calls, gate), ["double", "sum"], pool, max_batch_size=8, max_queue_delay_ms=0,
+                        queue_size=100)
+            first = asyncio.create_task(b.submit({"x": np.ones((1, 2), np.float32)}))
+            await asyncio.sleep(0.05)  # the first call runs (blocked on the gate) while the others queue
+            queued = [asyncio.create_task(b.submit({"x": np.ones((1, n), np.float32)})) for n in (2, 3, 2, 3)]
+            await asyncio.sleep(0.01)
+            gate.set()
+            results = await asyncio.gather(first, *queued)
+            await b.close()
+        return results
+
+    results = asyncio.run(main())
+    assert [r["sum"].tolist() for r in results] == [[2.0], [2.0], [3.0], [2.0], [3.0]]
+    assert calls == [1, 2, 2]  # the two 2-wide and the two 3-wide requests: one call each
