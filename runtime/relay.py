@@ -17,7 +17,7 @@ running this module in the model's own image::
 
 Hardened: tokens only from files (read per request, so a rotated secret is picked up; never logged), the
 caller's token compared in constant time before the body is read, bodies bounded (``max_body``, Content-Length
-required), socket and upstream timeouts, at most ``max_concurrent`` requests at once (503 beyond), upstream
+required), socket and upstream timeouts, at most ``max_concurrent`` connections at once (503 beyond), upstream
 redirects never followed (the token would go with them), upstream URLs fixed by the config (nothing in a
 request chooses where the relay sends). Answers: 200 forwarded or ignored (a resolved notification), 4xx for
 the caller's mistakes naming the field, 502 when the CI system refused or did not answer (Alertmanager retries).
@@ -27,6 +27,7 @@ Standard library only (the runtime's import rules).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hmac
 import json
 import logging
@@ -198,6 +199,25 @@ class RelayServer(ThreadingHTTPServer):
         self.slots = threading.BoundedSemaphore(config.max_concurrent)
         super().__init__(config.listen, _Handler)
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """At most ``max_concurrent`` connections have a thread; beyond, a 503 and the socket closed at once."""
+        if not self.slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: RelayServer
@@ -235,15 +255,10 @@ class _Handler(BaseHTTPRequestHandler):
                           not in self.server.config.targets else "POST an Alertmanager notification"})
 
     def do_POST(self) -> None:  # noqa: N802
-        if not self.server.slots.acquire(blocking=False):
-            self._answer(503, {"error": "busy: too many requests at once"})
-            return
         try:
             self._answer(200, self._relay())
         except RelayError as exc:
             self._answer(exc.status, {"error": str(exc)})
-        finally:
-            self.server.slots.release()
 
     def _relay(self) -> dict[str, Any]:
         cfg = self.server.config

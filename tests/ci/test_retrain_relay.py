@@ -142,6 +142,20 @@ def test_a_body_without_length_or_a_slow_client_does_not_hold_the_relay(tmp_path
         assert answer.startswith(b"HTTP/1.1 408") or answer == b""
 
 
+def test_connections_beyond_max_concurrent_get_a_503_without_a_thread(tmp_path: Path, upstream: FakeCI) -> None:
+    with relay(_config(tmp_path, upstream.url, max_concurrent=1)) as addr:
+        holder = socket.create_connection(addr, timeout=10)  # holds the one slot: headers never finished
+        holder.sendall(b"POST /github HTTP/1.1\r\n")
+        time.sleep(0.3)
+        with socket.create_connection(addr, timeout=10) as other:
+            other.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert other.recv(100).startswith(b"HTTP/1.1 503")
+        holder.recv(100)  # the holder times out (2 s) and its slot comes back
+        holder.close()
+        time.sleep(0.2)
+        assert post(addr, "/github", NOTE)[0] == 200
+
+
 @pytest.mark.parametrize(("status", "location", "error"), [
     (500, "", "github answered 500"),
     (401, "", "github answered 401"),
