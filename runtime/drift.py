@@ -10,13 +10,17 @@ the reference shares become Prometheus samples at scrape time (:class:`DriftColl
 present (a zero is a share PromQL needs), so the label cardinality is the reference's bins.
 
 Missing values (NaN in a numeric column) are not counted, as the readiness PSI leaves them out. With
-``workers > 1`` (prometheus_client's multiprocess mode) the drift counters are not exported: each worker
-holds its own counts in memory.
+``workers > 1`` (prometheus_client's multiprocess mode) a scrape reads the metric files the workers write, not a
+worker's collectors: each worker's :class:`SharedDriftExport` thread bins what waits and adds the new counts to a
+multiprocess counter every ``PUBLISH_S`` seconds, so the exported series are the sum over the workers, at most
+that much behind.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -32,7 +36,10 @@ from mlready.runtime.metrics import (
     PREDICTION_FEATURE,
 )
 
+log = logging.getLogger("mlready.runtime.drift")
+
 OTHER = "__other__"
+PUBLISH_S = 1.0  # workers > 1: how often each worker adds its new counts to the shared metric files
 FLUSH_ROWS = 4096  # batches wait (by reference) until this many rows, or a scrape, and are binned together
 FLUSH_BYTES = 4 * 1024 * 1024  # ... or this many bytes of input arrays
 
@@ -208,10 +215,12 @@ class DriftCounter:
 
 
 class DriftCollector:
-    """Exports every model's drift counters and reference shares at scrape time."""
+    """Exports every model's drift counters and reference shares at scrape time; ``shared`` (workers > 1):
+    through the multiprocess metric files instead (:class:`SharedDriftExport`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: bool = False) -> None:
         self.counters: dict[str, DriftCounter] = {}
+        self.shared = SharedDriftExport(self) if shared else None
 
     def counter(self, model: str, config: DriftConfig, output_names: list[str],
                 classes: list | None) -> DriftCounter:
@@ -238,3 +247,49 @@ class DriftCollector:
 
     def describe(self) -> Any:
         return []
+
+
+class SharedDriftExport:
+    """workers > 1: a scrape is answered from prometheus_client's multiprocess files (summed over the workers),
+    which a collector object cannot write to. A daemon thread in each worker bins the batches that wait and adds
+    each (feature, bin)'s new rows to a multiprocess ``Counter`` every :data:`PUBLISH_S` seconds; the reference
+    shares go to a ``Gauge`` (mode ``max``: every worker holds the same). A model's bins all exist from its first
+    publication (a zero is a share PromQL needs)."""
+
+    def __init__(self, collector: DriftCollector, period: float = PUBLISH_S):
+        from prometheus_client import Counter, Gauge
+
+        labels = [LABEL_MODEL, LABEL_FEATURE, LABEL_BIN]
+        self.collector, self.period = collector, period
+        # registry=None: the values live in the multiprocess files, read by the scrape's MultiProcessCollector
+        self.rows = Counter(DRIFT_ROWS_TOTAL[: -len("_total")], METRICS_DRIFT[DRIFT_ROWS_TOTAL][1], labels,
+                            registry=None)
+        self.reference = Gauge(DRIFT_REFERENCE_SHARE, METRICS_DRIFT[DRIFT_REFERENCE_SHARE][1], labels,
+                               registry=None, multiprocess_mode="max")
+        self.published: dict[str, np.ndarray] = {}
+        self._failed = False
+        threading.Thread(target=self._run, name="mlready-drift-export", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.period)
+            try:
+                self.publish()
+            except Exception:  # never let export kill the thread silently more than once
+                if not self._failed:
+                    self._failed = True
+                    log.exception("drift export to the shared metric files failed (it keeps trying)")
+
+    def publish(self) -> None:
+        for model, c in list(self.collector.counters.items()):
+            counts = c.snapshot()
+            last = self.published.get(model)
+            if last is None:
+                last = np.zeros_like(counts)
+                for (feature, b), share in zip(c.labels, c.reference, strict=True):
+                    self.reference.labels(model, feature, b).set(share)
+                    self.rows.labels(model, feature, b).inc(0)
+            for i in np.flatnonzero(counts != last).tolist():
+                feature, b = c.labels[i]
+                self.rows.labels(model, feature, b).inc(int(counts[i] - last[i]))
+            self.published[model] = counts

@@ -215,7 +215,8 @@ class Metrics:
         self._children: dict[tuple, Any] = {}
         from mlready.runtime.drift import DriftCollector
 
-        self.drift = DriftCollector()  # the models' drift counters, exported at scrape time
+        # the models' drift counters, exported at scrape time (workers > 1: through the shared metric files)
+        self.drift = DriftCollector(shared=multiprocess)
         self.registry.register(self.drift)
 
     def _made(self, name: str, kind: str, help_: str, labels: tuple[str, ...]) -> Any:

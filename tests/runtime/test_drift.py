@@ -143,3 +143,39 @@ def test_pending_batches_are_bounded_and_binned_at_the_threshold() -> None:
     assert counter._pending == [] and counter.counts.tolist() == [d.FLUSH_ROWS // 4, d.FLUSH_ROWS // 2]
     counter.observe({"x": rows[:1]}, [np.zeros(1)])
     assert counter.snapshot().tolist() == [d.FLUSH_ROWS // 4 + 1, d.FLUSH_ROWS // 2]  # a scrape bins the rest
+
+
+@pytest.mark.server
+def test_with_workers_the_exported_counts_are_the_sum_over_the_workers(launch, tmp_path, mk) -> None:
+    """workers: 2 (prometheus_client's multiprocess mode): each worker publishes its counts to the shared metric
+    files, so /metrics (answered by either worker) exports every bin, the reference shares and all rows sent."""
+    import time
+
+    repo = tmp_path / "repo"
+    onx, sig, X = mk.breast_cancer_logreg()
+    mk.write_version(repo, "quickstart", 1, onx, sig)
+    names = sig["feature_names"]
+    qs = _drift_config(pd.DataFrame(X, columns=names), [(n, sig["inputs"][0]["name"], i) for i, n in
+                                                        enumerate(names)],
+                       {"name": "prediction", "input": "label", "values": [0.0, 1.0], "shares": [0.4, 0.6, 0.0]})
+    srv = launch(repo, workers=2, models={"quickstart": {"drift": qs}})
+    rows = X[:40] * np.float32(1.3)
+    for i in range(0, len(rows), 2):  # a new connection each: the kernel spreads them over the workers
+        r = httpx.post(f"{srv.url}/v1/models/quickstart:predict", json={"instances": rows[i:i + 2].tolist()},
+                       timeout=10)
+        assert r.status_code == 200, r.text
+    f = qs["features"][3]
+    bins = bin_labels(DriftFeatureConfig(**f))
+    expected = np.bincount(np.searchsorted(f["edges"], rows[:, 3].astype(np.float64), side="right"),
+                           minlength=len(bins)).tolist()
+    deadline = time.monotonic() + 15  # published every second
+    while True:
+        now = _metrics(srv.url, "quickstart")
+        got = [now.get(("mlready_drift_rows_total", f["name"], b)) for b in bins]
+        if got == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    assert got == expected, (got, expected)
+    assert [now[("mlready_drift_reference_share", f["name"], b)] for b in bins] == pytest.approx(f["shares"])
+    predicted = [now[("mlready_drift_rows_total", "__prediction__", b)] for b in ("0", "1", "__other__")]
+    assert sum(predicted) == len(rows) and predicted[2] == 0
