@@ -101,6 +101,10 @@ class BatchGenerator(Generator[BatchSpec]):
         out = [SpecProblem("", key, message) for key, message in problems(spec, cfg)]
         if "k8s" in cfg.platforms and not spec.section("target.k8s").enabled:
             out.extend(check(spec, spec.section("target.k8s"), "target.k8s", needs_stable=False))  # the pod's
+        docker = spec.optional_section("target.docker")
+        if getattr(docker, "scoring", None) is False and {"k8s", "azureml"} & set(cfg.platforms):
+            out.append(SpecProblem("", "target.docker.scoring", "the k8s and azureml batch jobs run the image's "
+                                   "scorer, which needs pyarrow: leave target.docker.scoring unset (or true)"))
         if "sagemaker" in cfg.platforms:
             out.extend(require_cloud_contract(spec, "batch (sagemaker)", "sagemaker", port=8080))
             if cfg.keep:

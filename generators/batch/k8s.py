@@ -23,7 +23,7 @@ from mlready.generators._shared.pod import (
     pod_security_context,
     resources,
 )
-from mlready.generators.batch.locations import claim_path
+from mlready.generators.batch.locations import MOUNT_ROOT, claim_path
 from mlready.generators.batch.spec import BatchSpec
 
 CONTAINER = "score"
@@ -48,7 +48,7 @@ def _volumes(input_uri: str, output_uri: str) -> tuple[list[dict[str, Any]], lis
     for i, claim in enumerate(dict.fromkeys([in_claim, out_claim])):
         name = f"data-{i}"
         volumes.append({"name": name, "persistentVolumeClaim": {"claimName": claim, "readOnly": claim != out_claim}})
-        mounts.append({"name": name, "mountPath": f"/mnt/{claim}", "readOnly": claim != out_claim})
+        mounts.append({"name": name, "mountPath": f"{MOUNT_ROOT}/{claim}", "readOnly": claim != out_claim})
     return volumes, mounts, in_path, out_path
 
 

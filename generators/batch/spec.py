@@ -40,8 +40,9 @@ SCHEMES: dict[str, tuple[str, ...]] = {
     "vertex": ("gs://", "bq://"),
     "azureml": ("azureml://", "https://"),
 }
-#: a location: scheme, then no whitespace, quotes, backslashes or shell/YAML specials
-_LOCATION = re.compile(r"^[a-z0-9]+://[A-Za-z0-9._~/:=@+-]+[*]?$")
+#: a location: scheme, then no whitespace, quotes, backslashes, shell/YAML specials, query strings or user info
+#: (a SAS token or a password does not belong in a build)
+_LOCATION = re.compile(r"^[a-z0-9]+://[A-Za-z0-9._~/:=+-]+[*]?$")
 #: a column name the scorer copies (``--keep``): printable, no newline
 _COLUMN = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
 PVC = re.compile(r"^pvc://(?P<claim>[a-z0-9]([-a-z0-9]{0,251}[a-z0-9])?)(?P<path>/[^\x00]*)?$")

@@ -162,6 +162,10 @@ def test_two_builds_are_byte_identical(qs, tmp_path_factory):
     (["target.batch.platforms=[azureml]", "target.batch.input=s3://b/in/", "target.batch.output=s3://b/out/"],
      "target.batch.input", "reads azureml:// or https://"),
     (["target.batch.image=https://evil/x"], "target.batch.image", "not an image reference"),
+    (["target.batch.input=https://user:pw@host/in/"], "target.batch.input", "is not a location"),
+    (["target.batch.platforms=[azureml]", "target.batch.input='https://acct.blob.core.windows.net/c/in/?sig=secret'",
+      "target.batch.output=azureml://datastores/d/paths/out/"], "target.batch.input", "is not a location"),
+    (["target.docker.scoring=false"], "target.docker.scoring", "needs pyarrow"),
 ])
 def test_bad_values_exit_2_naming_the_key_and_write_nothing(qs, capsys, overrides, key, text):
     code = main(["build", "-C", str(qs.project), *qs.base, "+target=batch", *overrides])
