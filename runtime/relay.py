@@ -13,7 +13,9 @@ running this module in the model's own image::
 - GitHub: ``POST <api>/repos/<owner>/<name>/dispatches`` ``{"event_type": <event>, "client_payload": {"reason":
   "alert", "alerts": [alert names], "group": <groupKey>}}`` with ``Authorization: Bearer <github token>``;
 - CircleCI: ``POST <api>/api/v2/project/<slug>/pipeline`` ``{"branch": <branch>, "parameters": {<parameter>:
-  true, <parameter>-reason: "alert"}}`` with ``Circle-Token: <circleci token>``.
+  true, <parameter>-reason: "alert"}}`` with ``Circle-Token: <circleci token>``; with a ``definition_id``
+  (GitHub App projects, where only the newer endpoint exists) ``POST .../pipeline/run`` ``{"definition_id": ...,
+  "config": {"branch": ...}, "checkout": {"branch": ...}, "parameters": {...}}``.
 
 Hardened: tokens only from files (read per request, so a rotated secret is picked up; never logged), the
 caller's token compared in constant time before the body is read, bodies bounded (``max_body``, Content-Length
@@ -63,6 +65,7 @@ class Target:
     event: str = ""  # github: repository_dispatch event type
     branch: str = ""  # circleci: the pipeline's branch
     parameter: str = ""  # circleci: the boolean pipeline parameter that selects the retrain workflow
+    definition_id: str = ""  # circleci: the pipeline definition (the /pipeline/run endpoint); "": the older endpoint
 
     def request(self, notification: dict[str, Any], token: str) -> tuple[dict[str, str], dict[str, Any]]:
         """(headers, JSON body) of the CI system's request for an Alertmanager notification."""
@@ -73,8 +76,11 @@ class Target:
             return ({"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
                      "X-GitHub-Api-Version": "2022-11-28"},
                     {"event_type": self.event, "client_payload": payload})
-        return ({"Circle-Token": token},
-                {"branch": self.branch, "parameters": {self.parameter: True, f"{self.parameter}-reason": "alert"}})
+        parameters = {self.parameter: True, f"{self.parameter}-reason": "alert"}
+        if self.definition_id:  # POST .../pipeline/run (GitHub App and the newer integrations)
+            return ({"Circle-Token": token}, {"definition_id": self.definition_id, "config": {"branch": self.branch},
+                                              "checkout": {"branch": self.branch}, "parameters": parameters})
+        return ({"Circle-Token": token}, {"branch": self.branch, "parameters": parameters})
 
 
 @dataclass(frozen=True)
@@ -112,8 +118,9 @@ class RelayConfig:
             if not url.startswith(("https://", "http://")):
                 raise ValueError(f"{where}: {at}url: expected an http(s) URL, got {url!r}")
             fields = ("event",) if name == "github" else ("branch", "parameter")
+            extra = {"definition_id": need(t, "definition_id", str, at)} if "definition_id" in t else {}
             targets[name] = Target(name, url, Path(need(t, "token_file", str, at)),
-                                   **{f: need(t, f, str, at) for f in fields})
+                                   **{f: need(t, f, str, at) for f in fields}, **extra)
         if not targets:
             raise ValueError(f"{where}: targets: empty (github and/or circleci)")
         out = cls((host.strip("[]") or "0.0.0.0", int(port)), Path(need(raw, "token_file", str, "")), targets)

@@ -119,9 +119,11 @@ def relay_config(cfg: RetrainSpec, systems: list[str], branches: dict[str, str])
         targets["github"] = {"url": f"{r.github_api}/repos/{r.github_repo}/dispatches",
                              "token_file": f"/run/secrets/{RELAY_SECRETS['github']}", "event": cfg.event}
     if "circleci" in relayed:
-        targets["circleci"] = {"url": f"{r.circleci_api}/api/v2/project/{r.circleci_project}/pipeline",
+        run = "/run" if r.circleci_definition_id else ""  # the newer endpoint takes the pipeline definition
+        targets["circleci"] = {"url": f"{r.circleci_api}/api/v2/project/{r.circleci_project}/pipeline{run}",
                                "token_file": f"/run/secrets/{RELAY_SECRETS['circleci']}",
-                               "branch": branches["circleci"], "parameter": CIRCLECI_PARAMETER}
+                               "branch": branches["circleci"], "parameter": CIRCLECI_PARAMETER,
+                               **({"definition_id": r.circleci_definition_id} if run else {})}
     return {"listen": f"0.0.0.0:{RELAY_PORT}", "token_file": f"/run/secrets/{RELAY_SECRETS['relay']}",
             "targets": targets, "max_body": 262144, "timeout": 10, "max_concurrent": 8}
 

@@ -84,6 +84,9 @@ class ReceiverSpec(Section):
     github_api: str = Field("https://api.github.com", description="GitHub API base URL (GitHub Enterprise: "
                             "https://HOST/api/v3)")
     circleci_project: str = Field("", description="CircleCI project slug (gh/owner/name, circleci/org-id/project-id)")
+    circleci_definition_id: str = Field("", description="CircleCI pipeline definition id (Project Settings > "
+                                        "Pipelines): the relay uses POST .../pipeline/run, the endpoint GitHub App "
+                                        "projects have; empty: the older POST .../pipeline (GitHub OAuth, Bitbucket)")
     circleci_api: str = Field("https://circleci.com", description="CircleCI base URL (server: https://HOST)")
     alerts: list[str] = Field(default_factory=lambda: ["FeatureDrift", "PredictionShift", "LiveGateFailing"],
                               min_length=1, description="alert name suffixes that start a retrain (LiveGateFailing: "
@@ -100,6 +103,13 @@ class ReceiverSpec(Section):
         v, r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "a GitHub repository (owner/name)")))
     _circleci_project = field_validator("circleci_project")(classmethod(lambda cls, v: _url_path(
         v, r"[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "a CircleCI project slug (vcs/org/repo: gh/owner/name)")))
+
+    @field_validator("circleci_definition_id")
+    @classmethod
+    def _definition_id(cls, v: str) -> str:
+        if v and not re.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", v):
+            raise ValueError(f"{v!r} is not a CircleCI pipeline definition id (a UUID)")
+        return v
 
     @field_validator("gitlab_project", mode="before")
     @classmethod

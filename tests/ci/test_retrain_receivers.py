@@ -198,6 +198,18 @@ def test_shellcheck_accepts_the_gitlab_and_circleci_retrain_scripts(built: Path,
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_the_relay_uses_circleci_run_endpoint_when_given_a_pipeline_definition() -> None:
+    from mlready.generators.ci.retrain_receiver import relay_config
+    from mlready.generators.ci.retrain_spec import ReceiverSpec, RetrainSpec
+
+    uuid = "0b4e5f9c-1d2e-4f3a-8b7c-6d5e4f3a2b1c"
+    cfg = RetrainSpec(receiver=ReceiverSpec(relay_url="http://relay:9095", circleci_project="circleci/org/proj",
+                                            circleci_definition_id=uuid))
+    target = relay_config(cfg, ["circleci"], {"circleci": "main"})["targets"]["circleci"]
+    assert target["url"] == "https://circleci.com/api/v2/project/circleci/org/proj/pipeline/run"
+    assert target["definition_id"] == uuid
+
+
 def _problems(project: Path, extra: list[str]) -> list[str]:
     with pytest.raises(SpecError) as err:
         api.validate(project, [*RETRAIN, *extra])
@@ -231,6 +243,8 @@ def _problems(project: Path, extra: list[str]) -> list[str]:
      "'../orgs' is not a GitHub repository (owner/name)"),
     (["+ci=circleci", "pipeline.retrain.schedule=0 3 1 * 1"],
      "pipeline.retrain.schedule: '0 3 1 * 1' restricts both the day of the month and the weekday"),
+    (["+ci=circleci", f"{R}.relay_url=http://relay:9095", f"{R}.circleci_project=gh/a/b",
+      f"{R}.circleci_definition_id=latest"], "'latest' is not a CircleCI pipeline definition id (a UUID)"),
     (["+ci=gitlab", "pipeline.retrain.schedule=0 25 * * *"], "pipeline.retrain.schedule: '0 25 * * *' does not parse"),
 ])
 def test_receiver_spec_errors_name_the_key(project: Path, extra: list[str], message: str) -> None:

@@ -88,6 +88,20 @@ def test_a_firing_notification_becomes_each_ci_systems_own_request(tmp_path: Pat
                                       for t in (TOKEN, GITHUB_TOKEN, CIRCLE_TOKEN))
 
 
+def test_circleci_with_a_pipeline_definition_uses_the_run_endpoints_body(tmp_path: Path, upstream: FakeCI) -> None:
+    raw = _config(tmp_path, upstream.url)
+    uuid = "0b4e5f9c-1d2e-4f3a-8b7c-6d5e4f3a2b1c"
+    raw["targets"]["circleci"].update(url=f"{upstream.url}/api/v2/project/circleci/org/proj/pipeline/run",
+                                      definition_id=uuid)
+    with relay(raw) as addr:
+        assert post(addr, "/circleci", NOTE)[0] == 200
+    (req,) = upstream.requests
+    assert req.path == "/api/v2/project/circleci/org/proj/pipeline/run"
+    assert json.loads(req.body) == {"definition_id": uuid, "config": {"branch": "main"},
+                                    "checkout": {"branch": "main"},
+                                    "parameters": {"mlready-retrain": True, "mlready-retrain-reason": "alert"}}
+
+
 def test_a_rotated_token_file_is_read_again(tmp_path: Path, upstream: FakeCI) -> None:
     with relay(_config(tmp_path, upstream.url)) as addr:
         (tmp_path / "github").write_text("rotated-token")
