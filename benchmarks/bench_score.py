@@ -11,8 +11,9 @@ each in its own process (peak RSS from ``wait4``):
 - ``sklearn``: the same file read in the same chunks, ``pipeline.predict_proba`` and ``predict`` on each chunk
   as a pandas DataFrame, the same columns written to Parquet as it goes.
 
-Prints rows/s and peak RSS of both and their ratio. Wall times include each process's start (imports, model
-load). This process imports nothing heavy and builds and generates in subprocesses: on Linux an exec'd
+Prints rows/s, CPU seconds (user + system, all threads) and peak RSS of both, and the ratios of their wall and
+CPU times (on a shared machine the CPU ratio is the steadier figure). Wall times include each process's start
+(imports, model load). This process imports nothing heavy and builds and generates in subprocesses: on Linux an exec'd
 child's peak RSS starts from its parent's at fork, so a big parent would hide the children's figures. Goals: mlready >= 5x sklearn's rows/s; mlready's peak RSS
 independent of the input size (the 8M-row run within a few MB of the 2M-row run).
 """
@@ -50,8 +51,8 @@ writer.close()
 """.replace("FEATURES", repr(FEATURES))
 
 
-def run(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one process."""
+def run(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system, every thread) and peak RSS (MB) of one process."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -59,7 +60,7 @@ def run(cmd: list[str]) -> tuple[float, float]:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{cmd[:3]} failed:\n{err}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def table(rows: int, path: Path) -> None:
@@ -97,16 +98,16 @@ def main() -> None:
         subprocess.run([cli, "build", "-q", "-C", str(project), "tracking.enabled=false"], check=True)
         mlready = [cli, "score", "-C", str(project), "--no-progress",
                    "--keep", "customer_id", "--chunk-rows", str(args.chunk_rows), "-j", str(args.jobs)]
-        print(f"{'rows':>10} {'engine':>8} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>12}")
+        print(f"{'rows':>10} {'engine':>8} {'seconds':>8} {'rows/s':>11} {'CPU s':>7} {'peak RSS MB':>12}")
         for rows in args.rows:
             data = work / f"in-{rows}.parquet"
             subprocess.run([sys.executable, __file__, "--generate", str(rows), str(data)], check=True)
             ours = run([*mlready, "-i", str(data), "-o", str(work / "mlready.parquet")])
             theirs = run([sys.executable, "-c", SKLEARN, str(project / "model.joblib"), str(data),
                           str(work / "sklearn.parquet"), str(args.chunk_rows)])
-            for name, (sec, rss) in (("mlready", ours), ("sklearn", theirs)):
-                print(f"{rows:>10,} {name:>8} {sec:>8.1f} {rows / sec:>11,.0f} {rss:>12.0f}")
-            print(f"{'':>10} {'ratio':>8} {'':>8} {theirs[0] / ours[0]:>10.1f}x")
+            for name, (sec, cpu, rss) in (("mlready", ours), ("sklearn", theirs)):
+                print(f"{rows:>10,} {name:>8} {sec:>8.1f} {rows / sec:>11,.0f} {cpu:>7.1f} {rss:>12.0f}")
+            print(f"{'':>10} {'ratio':>8} {'':>8} {theirs[0] / ours[0]:>10.1f}x {theirs[1] / ours[1]:>6.1f}x")
             data.unlink()
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -7,8 +7,10 @@ it needs pyarrow, imported only here (the server never imports this package).
 | module | concept |
 | --- | --- |
 | ``columns.py`` | one Arrow column -> its feature's array, and the rows that cannot be scored (why) |
+| ``arrays.py`` | Arrow <-> numpy through buffers (pyarrow's own conversions import pandas: 0.3 s) |
 | ``scorer.py`` | ``TableScorer``: a built model scoring record batches into prediction columns |
 | ``stream.py`` | files in -> output file out: record batches, bad-row policy, atomic writes, progress |
+| ``overlap.py`` | a reader and a writer thread: the next batch is read and the last one written while one scores |
 | ``capture.py`` | the server's prediction-capture records (JSON Lines), one per scored chunk |
 | ``spark.py`` | the same scorer on Apache Spark: a ``mapInPandas`` / ``mapInArrow`` function |
 """
