@@ -30,11 +30,17 @@ QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 pytestmark = pytest.mark.slow
 
 EVERYTHING = [
-    "+target=[docker,k8s,kserve,compose,edge,sagemaker,azureml,vertex]",
+    "+target=[docker,k8s,kserve,compose,edge,sagemaker,azureml,vertex,batch]",
     "+ci=[gitlab,github,circleci,jenkins]",
     "+monitoring=[grafana,prometheus]",
     "+pipeline=dvc",
     "target.docker.registry=registry.example.com/ml",
+    # every batch platform, with locations whose variants stay valid (a walk that skips a leaf checks nothing)
+    "target.batch.platforms=[k8s,sagemaker,vertex,azureml]", "target.batch.input=pvc://data/in/",
+    "target.batch.k8s.input=pvc://data/daily/", "target.batch.sagemaker.input=s3://b/in/",
+    "target.batch.sagemaker.output=s3://b/out/", "target.batch.vertex.input=gs://b/in.jsonl",
+    "target.batch.vertex.output=gs://b/out/", "target.batch.azureml.input=azureml://datastores/d/paths/in/",
+    "target.batch.azureml.output=azureml://datastores/d/paths/out/",
 ]
 #: steps that take seconds: walked over their own section only
 EXPENSIVE = {"model.readiness", "model.optimize", "docker.context", "edge.bundle"}
