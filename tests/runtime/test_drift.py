@@ -21,6 +21,14 @@ def _drift_config(frame: pd.DataFrame, binding: list[tuple[str, str, int | None]
     return {"features": feats, "prediction": prediction}
 
 
+def _quickstart_drift(sig: dict, X: np.ndarray) -> dict:
+    """The breast-cancer model's reference: its 30 columns of one input, and the predicted class shares."""
+    names = sig["feature_names"]
+    return _drift_config(pd.DataFrame(X, columns=names), [(n, sig["inputs"][0]["name"], i) for i, n in
+                                                          enumerate(names)],
+                         {"name": "prediction", "input": "label", "values": [0.0, 1.0], "shares": [0.4, 0.6, 0.0]})
+
+
 def _metrics(url: str, model: str) -> dict[tuple[str, str, str], float]:
     text = httpx.get(url + "/metrics", timeout=5).text
     out = {}
@@ -41,9 +49,7 @@ def served(tmp_path_factory, mk):
     c_onx, c_sig, df, pipe = mk.mixed_pipeline()
     mk.write_version(repo, "churn", 1, c_onx, c_sig)
     names = sig["feature_names"]
-    qs = _drift_config(pd.DataFrame(X, columns=names), [(n, sig["inputs"][0]["name"], i) for i, n in
-                                                        enumerate(names)],
-                       {"name": "prediction", "input": "label", "values": [0.0, 1.0], "shares": [0.4, 0.6, 0.0]})
+    qs = _quickstart_drift(sig, X)
     churn = _drift_config(df, [(f["name"], f["input"], f["index"]) for f in c_sig["features"]],
                           {"name": "prediction", "input": "label", "categories": ["no", "yes"],
                            "shares": [0.5, 0.5, 0.0]})
@@ -154,10 +160,7 @@ def test_with_workers_the_exported_counts_are_the_sum_over_the_workers(launch, t
     repo = tmp_path / "repo"
     onx, sig, X = mk.breast_cancer_logreg()
     mk.write_version(repo, "quickstart", 1, onx, sig)
-    names = sig["feature_names"]
-    qs = _drift_config(pd.DataFrame(X, columns=names), [(n, sig["inputs"][0]["name"], i) for i, n in
-                                                        enumerate(names)],
-                       {"name": "prediction", "input": "label", "values": [0.0, 1.0], "shares": [0.4, 0.6, 0.0]})
+    qs = _quickstart_drift(sig, X)
     srv = launch(repo, workers=2, models={"quickstart": {"drift": qs}})
     rows = X[:40] * np.float32(1.3)
     for i in range(0, len(rows), 2):  # a new connection each: the kernel spreads them over the workers
