@@ -161,7 +161,7 @@ class FeedbackStore:
     def send(self, model: str, mv: Any, feedback: list[Any]) -> dict[str, int]:
         """Check every item (``{"id": ..., "label" | "value": ...}``), then join and count them; the outcome
         counts. A bad item raises :class:`BadRequest` naming ``feedback[i].<field>`` before anything is counted."""
-        items = _items(feedback, self.conf.max_items)
+        items = _items(feedback, self.conf.max_items, self.conf.max_rows)
         sig = mv.signature
         if mv.answers is not None and mv.answers.class_names is not None:
             kind, key = "class", "label"
@@ -232,7 +232,9 @@ def _feedback_list(body: bytes) -> list[Any]:
     return doc["feedback"]
 
 
-def _items(items: list[Any], limit: int) -> list[tuple[str, dict]]:
+def _items(items: list[Any], limit: int, max_rows: int) -> list[tuple[str, dict]]:
+    """``(id, item)`` per item, ids checked; at most ``limit`` items and ``max_rows`` labels/values in all (no
+    more predicted rows than that are ever held, and checking each value is what a large body would cost)."""
     if len(items) > limit:
         raise BadRequest(f"feedback: at most {limit} items per request (feedback.max_items), got {len(items)}")
     out = []
@@ -243,6 +245,10 @@ def _items(items: list[Any], limit: int) -> list[tuple[str, dict]]:
         if not isinstance(rid, str) or not rid or len(rid) > 128:
             raise BadRequest(f"feedback[{i}].id: expected the request id (a string of 1..128 characters)")
         out.append((rid, item))
+    values = sum(len(v) if isinstance(v, list) else 1 for _, item in out for k, v in item.items() if k != "id")
+    if values > max_rows:
+        raise BadRequest(f"feedback: {values} labels/values in one request, more than the {max_rows} predicted rows "
+                         "the store holds (feedback.max_rows)")
     return out
 
 

@@ -180,6 +180,11 @@ def test_store_bounds_evict_oldest_by_rows_and_age(launch, repo, breast_cancer_X
     assert post(srv, [{"id": "b-2", "label": "benign"}]).json() == {"joined": 0, "expired": 1, "unknown": 0,
                                                                      "duplicate": 0}
     assert post(srv, [{"id": "b-9", "label": "benign"}]).json()["unknown"] == 1  # never seen
+    # no more labels in one request than the store holds predicted rows: checking each one is the cost
+    too_many = post(srv, [{"id": "b-9", "label": ["benign"] * 2}, {"id": "b-8", "label": ["benign", "malignant"]}])
+    assert too_many.status_code == 400
+    assert too_many.json()["error"] == ("feedback: 4 labels/values in one request, more than the 3 predicted rows "
+                                        "the store holds (feedback.max_rows)")
 
 
 def test_config_bounds():
