@@ -210,3 +210,27 @@ def test_config_errors_name_the_key_and_missing_token_files_stop_the_start(
     (tmp_path / "relay.json").write_text(json.dumps(good))
     assert main(["--config", str(tmp_path / "relay.json")]) == 2
     assert f"the token file {tmp_path / 'github'} cannot be read" in capsys.readouterr().err
+
+
+def test_the_relay_runs_from_plain_runtime_source_with_the_standard_library_alone(tmp_path: Path) -> None:
+    """As in the image (/opt/mlready/lib/mlready/runtime on PYTHONPATH), and with no site-packages at all: the
+    relay needs nothing the model's image might lack."""
+    import shutil
+    import sys
+
+    from tests.monitoring.test_end_to_end import free_port, running
+
+    root = Path(__file__).resolve().parents[2]
+    lib = tmp_path / "lib"
+    shutil.copytree(root / "runtime", lib / "mlready" / "runtime", ignore=shutil.ignore_patterns("__pycache__"))
+    port = free_port()
+    (tmp_path / "relay.json").write_text(json.dumps({**_config(tmp_path, "http://127.0.0.1:1"),
+                                                     "listen": f"127.0.0.1:{port}"}))
+    prelude = (f"import sys; sys.path[:] = [{str(lib)!r}] + [p for p in sys.path if 'packages' not in p]; "
+               f"import mlready.runtime; assert mlready.runtime.__file__.startswith({str(lib)!r}); "
+               "import runpy; sys.argv[1:] = ['--config', sys.argv.pop()]; "
+               "runpy.run_module('mlready.runtime.relay', run_name='__main__')")
+    argv = [sys.executable, "-S", "-c", prelude, str(tmp_path / "relay.json")]
+    with running(argv, tmp_path / "relay.log", f"http://127.0.0.1:{port}/healthz", 30):
+        assert post(("127.0.0.1", port), "/github", NOTE, token="wrong")[0] == 401
+    assert "Traceback" not in (tmp_path / "relay.log").read_text()
