@@ -43,8 +43,9 @@ SCHEMES: dict[str, tuple[str, ...]] = {
 #: a location: scheme, then no whitespace, quotes, backslashes, shell/YAML specials, query strings or user info
 #: (a SAS token or a password does not belong in a build)
 _LOCATION = re.compile(r"^[a-z0-9]+://[A-Za-z0-9._~/:=+-]+[*]?$")
-#: a column name the scorer copies (``--keep``): printable, no newline
-_COLUMN = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
+#: a column name the scorer copies (``--keep``): printable, no newline, not starting with '-' (an option to the
+#: scorer's command line)
+_COLUMN = re.compile(r"^[^\x00-\x1f\x7f-][^\x00-\x1f\x7f]{0,255}$")
 PVC = re.compile(r"^pvc://(?P<claim>[a-z0-9]([-a-z0-9]{0,251}[a-z0-9])?)(?P<path>/[^\x00]*)?$")
 
 
@@ -176,7 +177,7 @@ class BatchSpec(Section):
     def _columns(cls, v: list[str]) -> list[str]:
         bad = [c for c in v if not _COLUMN.match(c)]
         if bad:
-            raise ValueError(f"{bad[0]!r} is not a column name (1..256 printable characters)")
+            raise ValueError(f"{bad[0]!r} is not a column name (1..256 printable characters, not starting with '-')")
         if len(set(v)) != len(v):
             raise ValueError("a column is listed twice")
         return v

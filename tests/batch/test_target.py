@@ -6,6 +6,7 @@ test_target_tools.py."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import yaml
@@ -166,6 +167,7 @@ def test_two_builds_are_byte_identical(qs, tmp_path_factory):
     (["target.batch.platforms=[azureml]", "target.batch.input='https://acct.blob.core.windows.net/c/in/?sig=secret'",
       "target.batch.output=azureml://datastores/d/paths/out/"], "target.batch.input", "is not a location"),
     (["target.docker.scoring=false"], "target.docker.scoring", "needs pyarrow"),
+    (["target.batch.keep=[--model]"], "target.batch.keep", "not starting with '-'"),
 ])
 def test_bad_values_exit_2_naming_the_key_and_write_nothing(qs, capsys, overrides, key, text):
     code = main(["build", "-C", str(qs.project), *qs.base, "+target=batch", *overrides])
@@ -175,3 +177,15 @@ def test_bad_values_exit_2_naming_the_key_and_write_nothing(qs, capsys, override
     assert lines and text in lines[0], err
     assert "nothing was written" in err
     assert not (qs.project / "build").exists()
+
+
+def test_a_bad_value_in_deploy_yaml_is_located_by_line(qs, tmp_path, capsys):
+    project = tmp_path / "qs"
+    shutil.copytree(qs.project, project, ignore=shutil.ignore_patterns("build", ".mlready"))
+    text = (project / "deploy.yaml").read_text()
+    (project / "deploy.yaml").write_text(text + "target:\n  batch:\n    schedule: '0 25 * * *'\n")
+    line = len(text.splitlines()) + 3
+    assert main(["build", "-C", str(project), *qs.base, "+target=batch"]) == 2
+    err = capsys.readouterr().err
+    assert f"deploy.yaml:{line} target.batch.schedule: '0 25 * * *' does not parse" in err, err
+    assert not (project / "build").exists()
