@@ -82,8 +82,7 @@ def contexts(tmp_path_factory) -> dict[str, Path]:
         "docker": _context(tmp_path_factory, "+target=docker"),
         "batch": _context(tmp_path_factory, "+target=[docker,batch]", "target.batch.input=pvc://data/in/",
                           "target.batch.output=pvc://data/out/preds.parquet"),
-        "batch-off": _context(tmp_path_factory, "+target=[docker,batch]", "target.docker.scoring=false",
-                              "target.batch.input=pvc://data/in/", "target.batch.output=pvc://data/out/preds.parquet"),
+        "scoring": _context(tmp_path_factory, "+target=docker", "target.docker.scoring=true"),
     }
 
 
@@ -93,11 +92,13 @@ def _pins(lock: Path) -> dict[str, str]:
 
 def test_pyarrow_is_in_the_image_only_for_batch_scoring(contexts):
     host = dict(re.findall(r"^([a-z0-9-]+)==(\S+)$", (ROOT / "constraints.txt").read_text(), flags=re.M))
-    with_it = _pins(contexts["batch"] / "requirements.lock")
-    assert with_it["pyarrow"] == host["pyarrow"]  # the image scores with the pyarrow the tests score with
-    assert any(w.name.startswith("pyarrow-") for w in (contexts["batch"] / "wheelhouse").iterdir())
-    assert "site-packages/pyarrow/*flight*" in (contexts["batch"] / "Dockerfile").read_text()
-    for name in ("docker", "batch-off"):
-        assert "pyarrow" not in _pins(contexts[name] / "requirements.lock")
-        assert "pyarrow" not in (contexts[name] / "Dockerfile").read_text()
-    assert not (contexts["batch"] / "runtime" / "requirements-score.txt").exists()  # a pin list, not runtime code
+    for name in ("batch", "scoring"):
+        assert _pins(contexts[name] / "requirements.lock")["pyarrow"] == host["pyarrow"]  # what the tests score with
+        assert any(w.name.startswith("pyarrow-") for w in (contexts[name] / "wheelhouse").iterdir())
+        assert "site-packages/pyarrow/*flight*" in (contexts[name] / "Dockerfile").read_text()
+        assert not (contexts[name] / "runtime" / "requirements-score.txt").exists()  # a pin list, not runtime code
+    assert "pyarrow" not in _pins(contexts["docker"] / "requirements.lock")
+    assert "pyarrow" not in (contexts["docker"] / "Dockerfile").read_text()
+    # the rest of the lock is the server's, unchanged
+    assert {k: v for k, v in _pins(contexts["batch"] / "requirements.lock").items() if k != "pyarrow"} == \
+        _pins(contexts["docker"] / "requirements.lock")

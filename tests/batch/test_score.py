@@ -200,8 +200,9 @@ def test_interrupted_run_leaves_no_output_and_no_temporary_file(tabular, tmp_pat
 
 
 def test_memory_stays_bounded_whatever_the_input_size(tabular, tmp_path, monkeypatch):
-    """Arrow memory stays flat over 2M rows (with Parquet pre-buffering on, the reader's memory grew with the
-    file: up to 49 MB here and 79 MB at 8M rows, where it stays at the first chunk's ~32 MB without)."""
+    """Arrow memory stays flat over 2M rows: the second half of the run peaks no higher than the first (here
+    ~42 MB: the batches in flight between the reader, the scorer and the writer). With Parquet pre-buffering on
+    and text decoded per row, the reader's memory grew with the file (49 MB here, 79 MB at 8M rows)."""
     from mlready.runtime.score import stream
     from mlready.runtime.score.scorer import TableScorer
 
@@ -225,7 +226,10 @@ def test_memory_stays_bounded_whatever_the_input_size(tabular, tmp_path, monkeyp
     report = stream.score_files(scorer, tmp_path / "in.parquet", tmp_path / "out.parquet",
                                 stream.ScoreOptions(progress=False, chunk_rows=65536, keep=["customer_id"]))
     assert report.scored == 2_000_000 and len(peak) == 31
-    assert max(peak) <= peak[0] + (4 << 20), f"Arrow memory grew (MB): {[p >> 20 for p in peak]}"
+    # reading and writing overlap scoring (a few batches in flight): the first writes come before the pipeline
+    # is full, so the second half of the run is held to the first half's peak, not to the first write
+    first, second = peak[: len(peak) // 2], peak[len(peak) // 2 :]
+    assert max(second) <= max(first) + (4 << 20), f"Arrow memory grew (MB): {[p >> 20 for p in peak]}"
 
 
 def test_capture_on_spark_is_a_usage_error_before_spark_starts(tabular, tmp_path, capsys):
