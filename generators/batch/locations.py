@@ -50,6 +50,10 @@ def problems(spec: Any, cfg: BatchSpec) -> list[tuple[str, str]]:
                             + (f"; give the {platform} job its own with {SECTION}.{platform}.{which}"
                                if loc.key == f"{SECTION}.{which}" and len(cfg.platforms) > 1 else "")))
                 continue
+            if "*" in loc.uri and not (platform == "vertex" and which == "input" and loc.uri.startswith("gs://")):
+                out.append((loc.key, f"{loc.uri!r}: only a Vertex AI gs:// input takes wildcards; the {platform} "
+                            f"job reads a file, a folder or a prefix"))
+                continue
             if platform == "k8s":
                 out.extend((loc.key, m) for m in _pvc_problems(loc.uri, which))
     return out
@@ -62,8 +66,6 @@ def _pvc_problems(uri: str, which: str) -> list[str]:
     path = m.group("path") or "/"
     if which == "output" and not path.lower().endswith(SUFFIXES):
         return [f"{uri!r}: the scorer writes one file, ending in .parquet or .csv (e.g. pvc://claim/out/preds.parquet)"]
-    if "*" in path:
-        return [f"{uri!r}: the scorer reads a file or a folder, not a wildcard"]
     return []
 
 

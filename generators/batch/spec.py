@@ -42,7 +42,7 @@ SCHEMES: dict[str, tuple[str, ...]] = {
 }
 #: a location: scheme, then no whitespace, quotes, backslashes, shell/YAML specials, query strings or user info
 #: (a SAS token or a password does not belong in a build)
-_LOCATION = re.compile(r"^[a-z0-9]+://[A-Za-z0-9._~/:=+-]+[*]?$")
+_LOCATION = re.compile(r"^[a-z0-9]+://[A-Za-z0-9._~/:=+*-]+$")  # '*': Vertex AI's gs:// wildcards
 #: a column name the scorer copies (``--keep``): printable, no newline, not starting with '-' (an option to the
 #: scorer's command line)
 _COLUMN = re.compile(r"^[^\x00-\x1f\x7f-][^\x00-\x1f\x7f]{0,255}$")
