@@ -121,3 +121,24 @@ def test_an_unwritable_output_folder_is_named(image, tmp_path):
                                             "folder; make it writable for it (chown, or the pod's "
                                             "securityContext.fsGroup)")
     assert list(out.iterdir()) == []
+
+
+def test_bad_rows_skip_writes_the_side_file_from_a_csv_folder(image, tmp_path):
+    project, spec, image_id = image
+    data = tmp_path / "in"
+    data.mkdir()
+    frame = _table(project)
+    frame.iloc[:10].to_csv(data / "a.csv", index=False)
+    number = next(c for c in frame.columns[1:] if frame[c].dtype.kind in "if")  # a numeric feature
+    bad = frame.iloc[10:20].astype({number: object})
+    bad.loc[bad.index[3], number] = "oops"  # not a number: the row goes to the side file
+    bad.to_csv(data / "b.csv", index=False)
+    out = _writable_by_the_image_user(tmp_path / "out")
+    args = score_args(spec, "/data/in/", "/data/out/preds.csv", keep=["row_id"], bad_rows="skip")
+    code, err = _run(image_id, data, out, *args)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["preds.bad-rows.csv", "preds.csv"]
+    preds = pd.read_csv(out / "preds.csv")
+    side = pd.read_csv(out / "preds.bad-rows.csv")
+    assert len(preds) == 19 and "r0013" not in preds["row_id"].tolist()
+    assert side[["file", "row", "column"]].values.tolist() == [["/data/in/b.csv", 4, number]]
