@@ -39,6 +39,10 @@ def problems(spec: Any, cfg: BatchSpec) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for platform in cfg.platforms:
         schemes = " or ".join(SCHEMES[platform])
+        source, dest = location(spec, cfg, platform, "input"), location(spec, cfg, platform, "output")
+        if source and dest and (dest.uri == source.uri or (source.uri.endswith("/") and dest.uri.startswith(source.uri))):
+            out.append((dest.key, f"{dest.uri!r} is inside the {platform} input {source.uri!r}: the next run would "
+                        "read the predictions as rows"))
         for which in ("input", "output"):
             loc = location(spec, cfg, platform, which)
             if loc is None:

@@ -168,6 +168,8 @@ def test_two_builds_are_byte_identical(qs, tmp_path_factory):
       "target.batch.output=azureml://datastores/d/paths/out/"], "target.batch.input", "is not a location"),
     (["target.docker.scoring=false"], "target.docker.scoring", "needs pyarrow"),
     (["target.batch.keep=[--model]"], "target.batch.keep", "not starting with '-'"),
+    (["target.batch.input=pvc://data/in/", "target.batch.output=pvc://data/in/preds.parquet"], "target.batch.output",
+     "inside the k8s input"),
     (["target.batch.input='pvc://data/in/*.csv'"], "target.batch.input", "only a Vertex AI gs:// input takes wildcards"),
 ])
 def test_bad_values_exit_2_naming_the_key_and_write_nothing(qs, capsys, overrides, key, text):
