@@ -120,3 +120,51 @@ def test_requests_whose_shapes_differ_past_the_first_axis_are_not_merged():
     results = asyncio.run(main())
     assert [r["sum"].tolist() for r in results] == [[2.0], [2.0], [3.0], [2.0], [3.0]]
     assert calls == [1, 2, 2]  # the two 2-wide and the two 3-wide requests: one call each
+
+
+def test_close_answers_the_batch_on_the_pool_and_the_queue_at_once():
+    calls: list[int] = []
+    gate = threading.Event()
+
+    async def main():
+        with ThreadPoolExecutor(2) as pool:
+            b = Batcher(_run_factory(calls, gate), ["double", "sum"], pool, max_batch_size=8, max_queue_delay_ms=0,
+                        queue_size=100)
+            running = asyncio.create_task(b.submit({"x": np.ones((1, 2), np.float32)}))
+            await asyncio.sleep(0.05)  # on the pool, blocked on the gate
+            queued = [asyncio.create_task(b.submit({"x": np.ones((1, 2), np.float32)})) for _ in range(3)]
+            await asyncio.sleep(0.01)
+            t0 = time.perf_counter()
+            await b.close()
+            results = await asyncio.wait_for(asyncio.gather(running, *queued, return_exceptions=True), 1)
+            took = time.perf_counter() - t0
+            with pytest.raises(Overloaded):
+                await b.submit({"x": np.ones((1, 2), np.float32)})
+            gate.set()
+        return results, took
+
+    results, took = asyncio.run(main())
+    assert all(isinstance(r, Overloaded) for r in results) and took < 0.5
+
+
+def test_one_row_batches_run_on_the_loop_and_a_failing_one_fails_alone():
+    calls: list[int] = []
+
+    async def main():
+        with ThreadPoolExecutor(2) as pool:
+            b = Batcher(_run_factory(calls), ["double", "sum"], pool, max_batch_size=8, max_queue_delay_ms=0,
+                        queue_size=100)
+            b.inline_single = True
+            loop_thread = threading.get_ident()
+            seen: list[int] = []
+            run = b._run
+            b._run = lambda arrays: (seen.append(threading.get_ident()), run(arrays))[1]
+            bad = b.submit({"x": -np.ones((1, 2), np.float32)})
+            with pytest.raises(BadRequest):
+                await bad
+            good = await b.submit({"x": np.ones((1, 2), np.float32)})
+            await b.close()
+        return good, seen, loop_thread
+
+    good, seen, loop_thread = asyncio.run(main())
+    assert good["double"].tolist() == [[2.0, 2.0]] and seen == [loop_thread, loop_thread]
