@@ -52,10 +52,11 @@ def _volumes(input_uri: str, output_uri: str) -> tuple[list[dict[str, Any]], lis
     return volumes, mounts, in_path, out_path
 
 
-def checkov_skips(ctx: BundleContext, r: ResourcesSpec) -> dict[str, str]:
-    """The digest check (CKV_K8S_43) passes once ``mlready image`` recorded a digest (the image is pinned
-    here, there is no kustomize overlay); the CPU limit skip as the Deployment's."""
-    out = {} if ctx.image.digest else {"checkov.io/skip1": "CKV_K8S_43=digest unknown: run mlready image"}
+def checkov_skips(image: str, r: ResourcesSpec) -> dict[str, str]:
+    """The digest check (CKV_K8S_43) passes once the image is pinned by digest (``mlready image`` recorded one,
+    or ``target.batch.image`` names one: there is no kustomize overlay here); the CPU limit skip as the
+    Deployment's."""
+    out = {} if "@sha256:" in image else {"checkov.io/skip1": "CKV_K8S_43=digest unknown: run mlready image"}
     return {**out, **cpu_limit_skip(r)}
 
 
@@ -94,9 +95,9 @@ def job_spec(cfg: BatchSpec, template: dict[str, Any]) -> dict[str, Any]:
     return {**out, "template": template}
 
 
-def _meta(ctx: BundleContext, namespace: str, r: ResourcesSpec, name: str) -> dict[str, Any]:
+def _meta(ctx: BundleContext, namespace: str, r: ResourcesSpec, name: str, template: dict[str, Any]) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels(ctx)}
-    skips = checkov_skips(ctx, r)
+    skips = checkov_skips(template["spec"]["containers"][0]["image"], r)
     return {**meta, "annotations": skips} if skips else meta
 
 
@@ -107,7 +108,7 @@ def cron_job(ctx: BundleContext, cfg: BatchSpec, namespace: str, r: ResourcesSpe
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
-        "metadata": _meta(ctx, namespace, r, name=f"{ctx.name}-score"),
+        "metadata": _meta(ctx, namespace, r, f"{ctx.name}-score", template),
         "spec": {
             "schedule": cfg.schedule,
             "timeZone": k.time_zone,
@@ -127,7 +128,7 @@ def job(ctx: BundleContext, cfg: BatchSpec, namespace: str, r: ResourcesSpec,
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": _meta(ctx, namespace, r, name=f"{ctx.name}-score"),
+        "metadata": _meta(ctx, namespace, r, f"{ctx.name}-score", template),
         "spec": job_spec(cfg, template),
     }
 

@@ -94,6 +94,14 @@ def test_a_recorded_digest_pins_the_image_and_drops_the_digest_skip(qs_digest):
     assert "annotations" not in job["metadata"]
 
 
+def test_an_image_named_by_digest_is_run_as_named(qs):
+    image = "registry.example.com/ml/scorer@sha256:" + "cd" * 32
+    job = _docs(qs.build("+target=batch", f"target.batch.image={image}"), "job.yaml")
+    assert _pod(job)["containers"][0]["image"] == image and "annotations" not in job["metadata"]
+    tagged = _docs(qs.build("+target=batch", "target.batch.image=registry.example.com/ml/scorer:2"), "job.yaml")
+    assert tagged["metadata"]["annotations"] == {"checkov.io/skip1": "CKV_K8S_43=digest unknown: run mlready image"}
+
+
 def test_cloud_requests_carry_the_spec(qs):
     out = qs.build(*CLOUDS)
     job = json.loads((out / "batch/sagemaker/transform-job.json").read_text())
