@@ -154,8 +154,8 @@ class BatchSpec(Section):
                                               "score the rest, bad rows to a side file")
     schedule: str | None = Field("0 2 * * *", description="cron (5 fields) of the k8s CronJob; null: Job only")
     image: str | None = Field(None, description="the image every platform runs (repository:tag or @digest); "
-                              "default: the built image (target.k8s.image or target.docker's, pinned by the digest "
-                              "`mlready image` recorded)")
+                              "default: the built image — k8s: target.k8s.image or target.docker's, pinned by the "
+                              "digest `mlready image` recorded; clouds: <target.docker.registry>/<project>:<version>")
     k8s: K8sJobSpec = Field(default_factory=K8sJobSpec)
     sagemaker: SageMakerBatchSpec = Field(default_factory=SageMakerBatchSpec)
     vertex: VertexBatchSpec = Field(default_factory=VertexBatchSpec)
