@@ -36,7 +36,10 @@ def played(tmp_path_factory, docker_client, base_image):  # noqa: F811 (fixtures
     assert report.digest
     result = api.build(project, [*common, "+target=[docker,batch]", "target.k8s.image_pull_policy=IfNotPresent",
                                  f"target.batch.input=pvc://{CLAIM}/in/rows.parquet",
-                                 f"target.batch.output=pvc://{CLAIM}/out/preds.parquet", "target.batch.keep=[row_id]"],
+                                 f"target.batch.output=pvc://{CLAIM}/out/preds.parquet", "target.batch.keep=[row_id]",
+                                 "target.batch.platforms=[k8s,azureml]",
+                                 "target.batch.azureml.input=azureml://datastores/d/paths/in/",
+                                 "target.batch.azureml.output=azureml://datastores/d/paths/out/"],
                        run_hooks=False)
     job = yaml.safe_load((result.out_dir / "batch/k8s/job.yaml").read_text())
     template = job["spec"]["template"]
@@ -66,7 +69,7 @@ def played(tmp_path_factory, docker_client, base_image):  # noqa: F811 (fixtures
         inspected = json.loads(podman("inspect", ids[0]).stdout)[0]
         logs = podman("logs", ids[0], check=False)
         yield {"project": project, "frame": frame, "data": data, "code": code, "logs": logs.stdout + logs.stderr,
-               "container": inspected, "digest": report.digest, "pod": pod}
+               "container": inspected, "digest": report.digest, "pod": pod, "out": result.out_dir}
     finally:
         podman("kube", "down", str(path), check=False)
         podman("volume", "rm", "-f", CLAIM, check=False)
@@ -83,6 +86,26 @@ def test_the_jobs_pod_scores_like_mlready_score(played, tmp_path):
                  "--keep", "row_id"]) == 0
     want = pd.read_parquet(want_path)
     assert list(got.columns) == list(want.columns) and got.columns[0] == "row_id"
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_the_azureml_command_runs_in_the_image(played, tmp_path):
+    """The Azure ML pipeline step's command, with the folders Azure mounts substituted for its ``${{...}}``
+    placeholders, run by the image's shell as Azure's command jobs run it: the same predictions."""
+    step = yaml.safe_load((played["out"] / "batch/azureml/pipeline.yml").read_text())["jobs"]["score"]["component"]
+    command = step["command"].replace("${{inputs.data}}", "/mnt/azureml/in").replace(
+        "${{outputs.predictions}}", "/mnt/azureml/out")
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o777)
+    image = played["container"]["Image"]
+    proc = podman("run", "--rm", "--read-only", "--tmpfs", "/tmp", "--user", f"{UID}:{UID}", "--network", "none",
+                  "-e", f"HOME={step['environment_variables']['HOME']}", "--entrypoint", "/bin/sh",
+                  "-v", f"{played['data'] / 'in'}:/mnt/azureml/in:ro", "-v", f"{out}:/mnt/azureml/out",
+                  image, "-c", command, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = pd.read_parquet(out / "predictions.parquet")
+    want = pd.read_parquet(played["data"] / "out" / "preds.parquet")
     pd.testing.assert_frame_equal(got, want)
 
 
