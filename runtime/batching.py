@@ -179,6 +179,9 @@ class Batcher:
 
     async def close(self) -> None:
         self._closed = True
+        # the model version's bound methods: cycles (version -> batcher -> version) the collector would have to
+        # find, and cannot for a version frozen at startup (Service._freeze_heap): dropped, refcounting frees it
+        self._run, self._observe = _unloaded, None
         if self._task is not None:
             self._task.cancel()
             try:
@@ -190,3 +193,6 @@ class Batcher:
             if not it.future.done():
                 it.future.set_exception(Overloaded("the model version was unloaded"))
 
+
+def _unloaded(arrays: Arrays) -> list[np.ndarray]:
+    raise Overloaded("the model version was unloaded")
