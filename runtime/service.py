@@ -90,9 +90,9 @@ def _freeze_heap() -> None:
     """Once the models are loaded and warmed (before readiness): collect, then move every object alive now
     (modules, onnxruntime sessions, numpy, protobuf: ~175k objects) to the collector's permanent generation, so
     the collections that serving triggers never traverse them again. A full collection of that heap took
-    30-140 ms on this machine, on the event loop (figures in runtime/README.md, Benchmark). The price: a version
-    loaded at startup and retired by a hot reload keeps its Python objects in reference cycles until the process
-    ends (its onnxruntime session, the bulk, is released by ``ModelVersion.close``); once per startup version."""
+    30-140 ms on this machine, on the event loop (figures in runtime/README.md, Benchmark). Frozen objects in a
+    reference cycle are never collected, so what a retired version holds must be freed by refcounting: the
+    batcher drops the version's bound methods on close (tests/runtime/test_frozen_heap.py)."""
     gc.collect()
     gc.freeze()
 
