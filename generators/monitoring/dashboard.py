@@ -2,7 +2,9 @@
 
 Template variables: ``datasource`` (any Prometheus), ``model``, ``version`` (multi, All = ``.*``) and ``job``
 (the scrape job(s) serving the model, for the per-process panels). Every query has an explicit ``refId``.
-:func:`panel_queries` lists (panel title, refId, expr) for the end-to-end test.
+:func:`panel_queries` lists (panel title, refId, expr) for the end-to-end tests. Drift and live accuracy panels
+follow the operational ones when the server counts drift / takes feedback; they read the recording rules the
+alerts read (aggregated per model, so the ``version`` variable does not filter them).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ DS = {"type": "prometheus", "uid": "${datasource}"}
 RATE = "$__rate_interval"
 MODEL = {m.LABEL_MODEL: "$model", m.LABEL_VERSION: "~$version"}
 JOB = {"job": "~$job"}
+ERRORS = ("mae", "rmse")  # the live metrics in the target's units (the others are shares, 0..1)
 
 
 def _target(ref: str, expr: str, legend: str) -> dict[str, Any]:
@@ -84,6 +87,60 @@ def _drift_panels(spec) -> list[tuple[str, str, str, list[tuple[str, str]], dict
     ]
 
 
+def _gate_thresholds(gates: list) -> dict[str, Any]:
+    """Grafana threshold steps: green where the live metric passes every gate on it, red elsewhere, drawn as
+    dashed lines. A step holds from its value up, so at a gate's exact bound Grafana cannot tell ``>=`` from
+    ``>``: each interval between bounds takes the colour of its midpoint."""
+    cuts = sorted({g.threshold for g in gates})
+    probes = [(a + b) / 2 for a, b in zip(cuts, cuts[1:], strict=False)] + [cuts[-1] + 1]
+
+    def colour(x: float) -> str:
+        return "green" if all(g.check(x) for g in gates) else "red"
+
+    steps = [{"color": colour(cuts[0] - 1), "value": None}]
+    for cut, probe in zip(cuts, probes, strict=True):
+        if colour(probe) != steps[-1]["color"]:
+            steps.append({"color": colour(probe), "value": cut})
+    return {"custom": {"thresholdsStyle": {"mode": "dashed"}},
+            "thresholds": {"mode": "absolute", "steps": steps}}
+
+
+def _accuracy_panels(spec) -> list[tuple[str, str, str, list[tuple[str, str]], dict]]:
+    """The live accuracy panels (the accuracy recording rules' series, the ones the live alerts read), when the
+    server takes feedback and a readiness gate compiles into a live alert: one per gated metric with the gates'
+    bounds as thresholds, per-class precision / recall / F1 (classifiers), labelled rows, feedback outcomes."""
+    from mlready.generators._shared import accuracy_rules as a
+
+    if not a.accuracy_active(spec):
+        return []
+    cfg = spec.section("monitoring.prometheus").accuracy
+    gates: dict[str, list] = {}
+    for gate in a.live_gates(spec):
+        gates.setdefault(gate.metric, []).append(gate)
+    sel = q.sel(**{m.LABEL_MODEL: "$model"})
+    rows = f"over the labelled rows of the last {cfg.window} (alerts need {cfg.min_rows} or more)"
+    panels = [
+        (f"Live {metric}", "short" if metric in ERRORS else "percentunit",
+         f"{metric} {rows}, from the feedback joined with the answers; the build's gate{'s' * (len(gs) > 1)}: "
+         f"{' and '.join(g.text for g in gs)}.", [(f"{a.PREFIX}{metric}{sel}", metric)], _gate_thresholds(gs))
+        for metric, gs in gates.items()]
+    if set(gates) - set(ERRORS):  # the rules record the per-class series for classification gates only
+        panels.append(("Live precision / recall / F1 per class", "percentunit", f"Per class, {rows}.",
+                       [(f"{a.CLASS_PREFIX}{k}{sel}", f"{k} {{{{class}}}}") for k in a.PER_CLASS], {}))
+    enough = {"thresholds": {"mode": "absolute", "steps": [
+        {"color": "orange", "value": None}, {"color": "green", "value": cfg.min_rows}]}}
+    panels += [
+        ("Labelled rows per window", "short",
+         f"Rows joined with their true label over the last {cfg.window}; the accuracy alerts need "
+         f"{cfg.min_rows} or more.", [(f"{a.ROWS}{sel}", f"labelled rows ({cfg.window})")], enough),
+        ("Feedback ids by outcome", "short",
+         f"Request ids in the feedback posted over the last {cfg.window}: joined, unknown (never answered, or "
+         "another model's), expired (evicted from the store before the label came), duplicate (labelled before).",
+         [(f"sum by (outcome) (increase({m.FEEDBACK_IDS_TOTAL}{sel}[{cfg.window}]))", "{{outcome}}")], {}),
+    ]
+    return panels
+
+
 def _panel(pid: int, title: str, unit: str, desc: str, exprs: list[tuple[str, str]], extra: dict) -> dict:
     refs = "ABCDEFGH"
     return {
@@ -134,7 +191,8 @@ def dashboard(spec, cfg: GrafanaSpec, slo: PrometheusSpec) -> dict[str, Any]:
         _query_var("job", "Job", f"label_values({state}, job)", multi=True, current=""),
     ]
     panels = [_panel(i, *p) for i, p in enumerate(
-        _panels(slo.slo.p99_latency_seconds, slo.slo.error_ratio) + _drift_panels(spec), 1)]
+        _panels(slo.slo.p99_latency_seconds, slo.slo.error_ratio) + _drift_panels(spec)
+        + _accuracy_panels(spec), 1)]
     return {
         "annotations": {"list": [{
             "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,

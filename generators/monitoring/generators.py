@@ -96,5 +96,5 @@ class GrafanaGenerator(Generator[GrafanaSpec]):
         return [Step(id=GRAFANA_STEP, run=run, config={"cfg": cfg, "slo": slo, "model": spec.model_name,
                      "project": spec.project},
                      reads=("project", "model.name", "monitoring.prometheus", "data", "readiness.sample.gates",
-                            "serving.drift"),
+                            "serving.drift", "readiness.gates", "serving.feedback"),
                      description="Grafana dashboard and provisioning")]

@@ -5,7 +5,8 @@ A build of the quickstart with ``serving.feedback`` on and the gate ``accuracy >
 Prometheus (Debian ``prometheus``) scraping it with the generated rule file; a real Alertmanager (Debian
 ``prometheus-alertmanager``) routing to a local webhook receiver. Right labels posted through the feedback API:
 live accuracy 1, no alert. Wrong labels: MlreadyLiveGateFailing{metric="accuracy"} fires and the webhook gets it
-(short windows; every wait bounded)."""
+(short windows; every wait bounded). Every query of the dashboard's accuracy panels returns data once labels
+are in."""
 
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mlready.generators.monitoring.dashboard import panel_queries
 
 from tests.monitoring import alerting
 from tests.monitoring.conftest import build_quickstart
-from tests.monitoring.test_end_to_end import free_port, get, query, running
+from tests.monitoring.test_end_to_end import free_port, get, grafana_vars, query, running
 
 MODEL = "quickstart"
-OVERRIDES = ["+monitoring=grafana", "serving.feedback.enabled=true", "readiness.gates=['accuracy >= 0.9']",
+OVERRIDES = ["+monitoring=grafana", "serving.feedback.enabled=true", "readiness.gates=['accuracy >= 0.9','f1 >= 0.9']",
              "monitoring.prometheus.accuracy.window=30s", "monitoring.prometheus.accuracy.alert_for=2s",
              "monitoring.prometheus.accuracy.min_rows=20"]
 pytestmark = [pytest.mark.server, pytest.mark.tools, pytest.mark.slow]
@@ -92,6 +94,12 @@ def predictions(server: str, n: int, prefix: str) -> dict[str, str]:
     return out
 
 
+def accuracy_panels(built: Path) -> list[tuple[str, str, str]]:
+    """(title, refId, expr) of the generated dashboard's live accuracy panels (they read the feedback series)."""
+    doc = json.loads((built / "monitoring/grafana/dashboards/quickstart.json").read_text())
+    return [(t, r, e) for t, r, e in panel_queries(doc) if "feedback" in e]
+
+
 def wait_until(check, seconds: float, what: str):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -112,10 +120,18 @@ def test_wrong_labels_fire_the_accuracy_alert_and_reach_the_webhook(built: Path,
     # labels arrive late: Prometheus has scraped the counters at 0 (increase() counts from a first sample)
     wait_until(lambda: query(prometheus, f'mlready_feedback_rows_total{{model="{MODEL}"}} == 0'), 30,
                "the feedback counters scraped at 0")
-    assert post(feedback, {"feedback": [{"id": k, "label": v} for k, v in right.items()]})["joined"] == 40
+    labels = [{"id": k, "label": v} for k, v in right.items()] + [{"id": "never-answered", "label": classes[0]}]
+    assert post(feedback, {"feedback": labels}) == {"joined": 40, "unknown": 1, "expired": 0, "duplicate": 0}
     acc = wait_until(lambda: query(prometheus, f'mlready:feedback_accuracy{{model="{MODEL}"}}'), 30,
                      "live accuracy recorded")
     assert float(acc[0]["value"][1]) == pytest.approx(1.0)
+    panels = accuracy_panels(built)
+    assert len(panels) == 7  # live accuracy, live f1, precision / recall / f1 per class, labelled rows, outcomes
+    empty = [f"{t} [{r}]: {e}" for t, r, e in panels if not query(prometheus, grafana_vars(e))]
+    assert empty == [], "accuracy panels with no data on a loaded server:\n" + "\n".join(empty)
+    outcomes = next(e for t, _, e in panels if t == "Feedback ids by outcome")
+    counted = {r["metric"]["outcome"]: float(r["value"][1]) for r in query(prometheus, grafana_vars(outcomes))}
+    assert counted["joined"] >= 40 and counted["unknown"] >= 1 and counted["expired"] == 0, counted
     time.sleep(4)  # longer than alert_for: a healthy model fires nothing
     assert query(prometheus, 'ALERTS{alertname="MlreadyLiveGateFailing"}') == []
     assert webhook.firing("MlreadyLiveGateFailing") == []
@@ -123,9 +139,10 @@ def test_wrong_labels_fire_the_accuracy_alert_and_reach_the_webhook(built: Path,
     wrong = predictions(server, 120, "wrong")
     t0 = time.monotonic()
     assert post(feedback, {"feedback": [{"id": k, "label": other[v]} for k, v in wrong.items()]})["joined"] == 120
-    fired = wait_until(lambda: webhook.firing("MlreadyLiveGateFailing"), 90, "the accuracy alert at the webhook")
+    fired = wait_until(lambda: [(t, a) for t, a in webhook.firing("MlreadyLiveGateFailing")
+                                if a["labels"]["metric"] == "accuracy"], 90, "the accuracy alert at the webhook")
     t, alert = fired[0]
-    assert alert["labels"]["model"] == MODEL and alert["labels"]["metric"] == "accuracy"
+    assert alert["labels"]["model"] == MODEL
     assert "accuracy >= 0.9" in alert["annotations"]["summary"]
     live = float(query(prometheus, f'mlready:feedback_accuracy{{model="{MODEL}"}}')[0]["value"][1])
     assert live < 0.9

@@ -108,3 +108,81 @@ def test_an_slo_that_makes_no_sense_is_a_spec_error(project: Path, override: str
     with pytest.raises(SpecError) as err:
         api.validate(project, ["+monitoring=grafana", override])
     assert [str(p) for p in err.value.problems] == [message]
+
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
+FEEDBACK = ["+monitoring=grafana", "serving.feedback.enabled=true", "tracking.enabled=false"]
+
+
+def spec_dashboard_and_rules(gates: list[str]) -> tuple[dict, set[str]]:
+    """The dashboard of the quickstart with the server taking feedback and ``gates``, and the series its rule
+    groups record."""
+    from mlready.generators._shared.alerts import alert_rule_groups
+
+    spec, _ = api.compose_config(QUICKSTART, [*FEEDBACK, f"readiness.gates={gates}"])
+    doc = dash.dashboard(spec, spec.section("monitoring.grafana"), spec.section("monitoring.prometheus"))
+    recorded = {r["record"] for g in alert_rule_groups(spec) for r in g["rules"] if "record" in r}
+    return doc, recorded
+
+
+def accuracy_panels(doc: dict) -> list[dict]:
+    return [p for p in doc["panels"] if any("feedback" in t["expr"] for t in p["targets"])]
+
+
+def steps(panel: dict) -> list[tuple[str, float | None]]:
+    return [(s["color"], s["value"]) for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+
+
+def test_live_accuracy_panels_per_gated_metric_with_the_gates_as_thresholds() -> None:
+    doc, recorded = spec_dashboard_and_rules(
+        ["f1 >= 0.95", "accuracy >= 0.9", "f1 > 0.9", "precision_macro <= 0.999", "auc >= 0.9"])
+    panels = accuracy_panels(doc)
+    assert [p["title"] for p in panels] == [
+        "Live f1", "Live accuracy", "Live precision_macro", "Live precision / recall / F1 per class",
+        "Labelled rows per window", "Feedback ids by outcome"]  # auc: build-only, no live panel
+    assert dashboard_problems(doc) == []
+    assert [p["id"] for p in doc["panels"]] == list(range(1, len(doc["panels"]) + 1))
+    assert doc["panels"][-len(panels):] == panels  # after the operational and drift panels
+    live = {p["title"]: p for p in panels}
+    # green where every gate on the metric passes, red elsewhere; drawn as dashed lines
+    assert steps(live["Live f1"]) == [("red", None), ("green", 0.95)]
+    assert steps(live["Live accuracy"]) == [("red", None), ("green", 0.9)]
+    assert steps(live["Live precision_macro"]) == [("green", None), ("red", 0.999)]
+    assert live["Live f1"]["fieldConfig"]["defaults"]["custom"] == {"thresholdsStyle": {"mode": "dashed"}}
+    assert "f1 >= 0.95 and f1 > 0.9" in live["Live f1"]["description"]
+    assert steps(live["Labelled rows per window"]) == [("orange", None), ("green", 100)]
+    assert [t["expr"] for t in live["Live f1"]["targets"]] == ['mlready:feedback_f1{model="$model"}']
+    assert [t["refId"] for t in live["Live precision / recall / F1 per class"]["targets"]] == ["A", "B", "C"]
+    # every series a panel reads is one the rules record (the ones the live alerts read), or the runtime exports
+    used = {n for p in panels for t in p["targets"] for n in re.findall(r"\bmlready[:_][a-z0-9_]+", t["expr"])}
+    assert used == {"mlready:feedback_f1", "mlready:feedback_accuracy", "mlready:feedback_precision_macro",
+                    "mlready:feedback_class_precision", "mlready:feedback_class_recall", "mlready:feedback_class_f1",
+                    "mlready:feedback_rows", m.FEEDBACK_IDS_TOTAL}
+    assert used - {m.FEEDBACK_IDS_TOTAL} <= recorded
+
+
+def test_regression_gates_get_error_panels_and_no_per_class_panel() -> None:
+    doc, recorded = spec_dashboard_and_rules(["rmse <= 2", "mae < 1.5", "rmse <= 3"])
+    panels = accuracy_panels(doc)
+    assert [p["title"] for p in panels] == ["Live rmse", "Live mae", "Labelled rows per window",
+                                            "Feedback ids by outcome"]
+    assert dashboard_problems(doc) == []
+    assert steps(panels[0]) == [("green", None), ("red", 2.0)] and steps(panels[1]) == [("green", None), ("red", 1.5)]
+    assert panels[0]["fieldConfig"]["defaults"]["unit"] == "short"
+    assert {"mlready:feedback_rmse", "mlready:feedback_mae", "mlready:feedback_rows"} <= recorded
+
+
+def test_a_range_of_gates_colours_the_band_between_them() -> None:
+    doc, _ = spec_dashboard_and_rules(["f1 >= 0.9", "f1 <= 0.999"])
+    assert steps(accuracy_panels(doc)[0]) == [("red", None), ("green", 0.9), ("red", 0.999)]
+
+
+@pytest.mark.parametrize("overrides", [
+    ["readiness.gates=['f1 >= 0.95']"],  # the server takes no feedback
+    ["serving.feedback.enabled=true", "readiness.gates=['auc >= 0.9']"],  # no gate live feedback can check
+    ["serving.feedback.enabled=true", "readiness.gates=['f1 >= 0.95']", "monitoring.prometheus.accuracy.enabled=false"],
+])
+def test_no_accuracy_panels_without_live_accuracy_rules(overrides: list[str]) -> None:
+    spec, _ = api.compose_config(QUICKSTART, ["+monitoring=grafana", "tracking.enabled=false", *overrides])
+    doc = dash.dashboard(spec, spec.section("monitoring.grafana"), spec.section("monitoring.prometheus"))
+    assert accuracy_panels(doc) == []
