@@ -18,10 +18,13 @@ def score(project: str | Path, input_path: str | Path, output_path: str | Path, 
           *, engine: str = "embedded", jobs: int = 0, options: Any = None, spark_master: str | None = None) -> Any:
     """Score ``input_path`` into ``output_path`` with the project's built model; a ScoreReport (embedded) or the
     number of rows written (spark). ScoreFailed on bad input; nothing is written then."""
+    from mlready.runtime.score.stream import ScoreOptions, score_files, use_jemalloc
+
+    if engine == "embedded":
+        use_jemalloc()  # before pyarrow is imported: peak RSS flat whatever the input size (see there)
     from mlready.engine.actions.serve import built_model
     from mlready.engine.errors import MlreadyError
     from mlready.runtime.score.scorer import ScoreError, TableScorer
-    from mlready.runtime.score.stream import ScoreOptions, score_files
 
     class ScoreFailed(MlreadyError):
         pass

@@ -31,8 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.chunk_rows < 1 or args.jobs < 0:
         parser.error("--chunk-rows must be >= 1 and --jobs >= 0")
 
+    from mlready.runtime.score.stream import ScoreOptions, interrupt_on_sigterm, score_files, use_jemalloc
+
+    use_jemalloc()  # before pyarrow is imported
     from mlready.runtime.score.scorer import ScoreError, TableScorer
-    from mlready.runtime.score.stream import ScoreOptions, interrupt_on_sigterm, score_files
 
     interrupt_on_sigterm()
     try:

@@ -78,6 +78,15 @@ def interrupt_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
+def use_jemalloc() -> None:
+    """Arrow allocates from jemalloc in this process, unless ARROW_DEFAULT_MEMORY_POOL already chooses: a scoring
+    run's entry point calls it before pyarrow is imported (Arrow reads the variable once, at its first
+    allocation; ``pa.set_memory_pool`` later leaves Arrow's own C++ allocations on the old pool). With the
+    wheel's default, mimalloc, peak RSS grew with the input (224 MB at 2M rows, 276 MB at 8M, one chunk size)
+    and scoring took ~10% more CPU; with jemalloc: 174 and 178 MB."""
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+
+
 def input_files(path: Path) -> list[Path]:
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)

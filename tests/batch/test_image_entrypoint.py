@@ -5,6 +5,7 @@ the batch target or ``target.docker.scoring`` asks for it."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -57,15 +58,21 @@ def test_an_image_without_pyarrow_says_how_to_rebuild(monkeypatch, capsys):
                                        "it with the batch target (+target=batch) or target.docker.scoring=true\n")
 
 
-def test_scoring_imports_no_pandas(tabular, tmp_path):
+@pytest.mark.parametrize("preset", [None, "system"])
+def test_scoring_imports_no_pandas_and_allocates_from_jemalloc(tabular, tmp_path, preset):
     """pyarrow imports pandas (0.3 s) on its first to_numpy/pa.array when pandas is installed: the scorer avoids
-    both (the image has no pandas; on a workstation it was a fifth of scoring 2M rows)."""
+    both (the image has no pandas; on a workstation it was a fifth of scoring 2M rows). Arrow's memory comes
+    from jemalloc (mimalloc's RSS grew with the input), unless ARROW_DEFAULT_MEMORY_POOL says otherwise."""
     src = _eval_parquet(tabular, tmp_path / "in.parquet")
     probe = ("import sys; from mlready.runtime.__main__ import main; "
              f"code = main(['score', '--model', {str(tabular / 'build' / 'model')!r}, '-i', {str(src)!r}, "
-             f"'-o', {str(tmp_path / 'out.parquet')!r}]); print(code, 'pandas' in sys.modules)")
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert proc.stdout.split() == ["0", "False"], proc.stderr
+             f"'-o', {str(tmp_path / 'out.parquet')!r}]); import pyarrow as pa; "
+             "print(code, 'pandas' in sys.modules, pa.default_memory_pool().backend_name)")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if preset:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = preset
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.stdout.split() == ["0", "False", preset or "jemalloc"], proc.stderr
 
 
 def _context(tmp_path_factory, *overrides: str) -> Path:
