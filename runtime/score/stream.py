@@ -83,8 +83,10 @@ def use_jemalloc() -> None:
     run's entry point calls it before pyarrow is imported (Arrow reads the variable once, at its first
     allocation; ``pa.set_memory_pool`` later leaves Arrow's own C++ allocations on the old pool). With the
     wheel's default, mimalloc, peak RSS grew with the input (224 MB at 2M rows, 276 MB at 8M, one chunk size)
-    and scoring took ~10% more CPU; with jemalloc: 174 and 178 MB."""
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+    and scoring took ~10% more CPU; with jemalloc: 174 and 178 MB. Linux only: other platforms' wheels may
+    lack jemalloc (Arrow would warn and keep its default)."""
+    if sys.platform.startswith("linux"):
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
 
 
 def input_files(path: Path) -> list[Path]:
