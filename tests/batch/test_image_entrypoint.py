@@ -106,6 +106,8 @@ def test_pyarrow_is_in_the_image_only_for_batch_scoring(contexts):
         assert not (contexts[name] / "runtime" / "requirements-score.txt").exists()  # a pin list, not runtime code
     assert "pyarrow" not in _pins(contexts["docker"] / "requirements.lock")
     assert "pyarrow" not in (contexts["docker"] / "Dockerfile").read_text()
+    # one lock whichever switch asked for pyarrow (the lock is a function of the requirements and platform)
+    assert (contexts["batch"] / "requirements.lock").read_bytes() == (contexts["scoring"] / "requirements.lock").read_bytes()
     # the rest of the lock is the server's, unchanged
     assert {k: v for k, v in _pins(contexts["batch"] / "requirements.lock").items() if k != "pyarrow"} == \
         _pins(contexts["docker"] / "requirements.lock")
