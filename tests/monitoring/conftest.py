@@ -41,12 +41,14 @@ DRIFT_OVERRIDES = ["+monitoring=grafana", "readiness.enabled=false", "data.sampl
                    "monitoring.prometheus.drift.alert_for=5s", "monitoring.prometheus.drift.min_rows=20"]
 
 
-def build_quickstart(tmp_path_factory: pytest.TempPathFactory, name: str, overrides: list[str]) -> Path:
-    """A copy of the quickstart (with its data) built in-process with ``overrides``; its build dir."""
+def build_quickstart(tmp_path_factory: pytest.TempPathFactory, name: str, overrides: list[str],
+                     source: Path = QUICKSTART) -> Path:
+    """A copy of the quickstart (or another example: ``source``, with its data) built in-process with
+    ``overrides``; its build dir."""
     from mlready.engine import api
 
     dest = tmp_path_factory.mktemp(name) / "project"
-    shutil.copytree(QUICKSTART, dest, ignore=shutil.ignore_patterns("build", ".mlready"))
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("build", ".mlready"))
     mp = pytest.MonkeyPatch()
     mp.setenv("MLREADY_CACHE_DIR", str(tmp_path_factory.mktemp(f"{name}-cache")))
     try:

@@ -1,15 +1,16 @@
 """End to end, on 127.0.0.1: the live accuracy alert from a readiness gate reaches a webhook.
 
-A build of the quickstart with ``serving.feedback`` on and the gate ``accuracy >= 0.9``; a real mlready server
-(the runtime's entry point, the feedback section of the build's runtime config) serving the built model; a real
-Prometheus (Debian ``prometheus``) scraping it with the generated rule file; a real Alertmanager (Debian
-``prometheus-alertmanager``) routing to a local webhook receiver. Right labels posted through the feedback API:
-live accuracy 1, no alert. Wrong labels: MlreadyLiveGateFailing{metric="accuracy"} fires and the webhook gets it
+A build of the quickstart with ``serving.feedback`` on and the gates ``accuracy >= 0.9``, ``f1 >= 0.9``; a real
+mlready server (the runtime's entry point, the feedback section of the build's runtime config) serving the built
+model; a real Prometheus (Debian ``prometheus``) scraping it with the generated rule file; a real Alertmanager
+(Debian ``prometheus-alertmanager``) routing to a local webhook receiver. Right labels posted through the feedback
+API: live accuracy 1, no alert. Wrong labels: MlreadyLiveGateFailing{metric="accuracy"} fires and the webhook gets it
 (short windows; every wait bounded). Every query of the dashboard's accuracy panels returns data once labels
-are in."""
+are in; for examples/regression too (mae / rmse panels), where they read the error the posted values carry."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -17,12 +18,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mlready.generators.monitoring.dashboard import panel_queries
 
 from tests.monitoring import alerting
-from tests.monitoring.conftest import build_quickstart
+from tests.monitoring.conftest import QUICKSTART, build_quickstart
 from tests.monitoring.test_end_to_end import free_port, get, grafana_vars, query, running
 
 MODEL = "quickstart"
@@ -39,8 +41,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serve(built, MODEL, tmp_path_factory) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve(built: Path, model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real mlready server (the runtime's entry point) serving the built model, feedback on; its URL."""
     repo = tmp_path_factory.mktemp("repository")
-    version = repo / MODEL / "1"
+    version = repo / model / "1"
     version.mkdir(parents=True)
     shutil.copy(built / "model" / "model.onnx", version / "model.onnx")
     shutil.copy(built / "model" / "signature.json", version / "metadata.json")  # the class names
@@ -82,21 +91,23 @@ def post(url: str, body: dict, headers: dict | None = None) -> dict:
         return json.loads(r.read())
 
 
-def predictions(server: str, n: int, prefix: str) -> dict[str, str]:
-    """``n`` one-row predictions under ids ``<prefix>-<i>``: id -> the class the server answered."""
-    meta = json.loads(get(f"{server}/v2/models/{MODEL}"))
+def predictions(server: str, n: int, prefix: str, model: str = MODEL) -> dict[str, Any]:
+    """``n`` one-row predictions under ids ``<prefix>-<i>``: id -> what the server answered (the class label, or
+    a regression model's value)."""
+    meta = json.loads(get(f"{server}/v2/models/{model}"))
     width = meta["inputs"][0]["shape"][-1]
     out = {}
     for i in range(n):
         row = [0.1 * ((i % 7) + 1)] * width
-        answer = post(f"{server}/v1/models/{MODEL}:predict", {"instances": [row]}, {"X-Request-Id": f"{prefix}-{i}"})
-        out[f"{prefix}-{i}"] = str(answer["predictions"][0]["label"])
+        answer = post(f"{server}/v1/models/{model}:predict", {"instances": [row]}, {"X-Request-Id": f"{prefix}-{i}"})
+        got = answer["predictions"][0]
+        out[f"{prefix}-{i}"] = str(got["label"]) if isinstance(got, dict) and "label" in got else got
     return out
 
 
-def accuracy_panels(built: Path) -> list[tuple[str, str, str]]:
+def accuracy_panels(built: Path, project: str = MODEL) -> list[tuple[str, str, str]]:
     """(title, refId, expr) of the generated dashboard's live accuracy panels (they read the feedback series)."""
-    doc = json.loads((built / "monitoring/grafana/dashboards/quickstart.json").read_text())
+    doc = json.loads((built / f"monitoring/grafana/dashboards/{project}.json").read_text())
     return [(t, r, e) for t, r, e in panel_queries(doc) if "feedback" in e]
 
 
@@ -147,3 +158,37 @@ def test_wrong_labels_fire_the_accuracy_alert_and_reach_the_webhook(built: Path,
     live = float(query(prometheus, f'mlready:feedback_accuracy{{model="{MODEL}"}}')[0]["value"][1])
     assert live < 0.9
     print(f"wrong labels posted -> alert at the webhook: {t - t0:.1f}s (live accuracy {live:.3f})")
+
+
+REGRESSION = "diabetes-regression"  # examples/regression: project and model
+REGRESSION_OVERRIDES = ["+monitoring=grafana", "serving.feedback.enabled=true", "tracking.enabled=false",
+                        "readiness.gates=['mae <= 50','rmse <= 70']", "monitoring.prometheus.accuracy.window=30s",
+                        "monitoring.prometheus.accuracy.min_rows=20"]
+
+
+@pytest.fixture(scope="module")
+def regression(alertmanager: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str]]:
+    """examples/regression built with feedback and error gates, served, scraped: (build dir, server, Prometheus)."""
+    built = build_quickstart(tmp_path_factory, "accuracy-regression", REGRESSION_OVERRIDES,
+                             QUICKSTART.parent / "regression")
+    with (serve(built, REGRESSION, tmp_path_factory) as url,
+          alerting.prometheus(tmp_path_factory.mktemp("prometheus-regression"), built / "monitoring/prometheus/rules.yml",
+                              url.removeprefix("http://"), alertmanager) as prom):
+        yield built, url, prom
+
+
+def test_every_regression_accuracy_panel_returns_the_errors_posted(regression: tuple[Path, str, str]) -> None:
+    built, server, prom = regression
+    answered = predictions(server, 30, "reg", REGRESSION)
+    assert all(isinstance(v, float) for v in answered.values()), answered
+    wait_until(lambda: query(prom, f'mlready_feedback_rows_total{{model="{REGRESSION}"}} == 0'), 30,
+               "the feedback counters scraped at 0")
+    truth = [{"id": k, "value": v + 2.5} for k, v in answered.items()]  # every answer 2.5 below the truth
+    assert post(f"{server}/v2/models/{REGRESSION}/feedback", {"feedback": truth})["joined"] == 30
+    wait_until(lambda: query(prom, f'mlready:feedback_mae{{model="{REGRESSION}"}}'), 30, "live mae recorded")
+    panels = accuracy_panels(built, REGRESSION)
+    assert len(panels) == 4  # live mae, live rmse, labelled rows, outcomes
+    got = {t: query(prom, e.replace("$model", REGRESSION)) for t, _, e in panels}
+    assert [t for t, series in got.items() if not series] == [], "accuracy panels with no data on a loaded server"
+    assert float(got["Live mae"][0]["value"][1]) == pytest.approx(2.5)
+    assert float(got["Live rmse"][0]["value"][1]) == pytest.approx(2.5)
