@@ -111,3 +111,12 @@ def test_pyarrow_is_in_the_image_only_for_batch_scoring(contexts):
     # the rest of the lock is the server's, unchanged
     assert {k: v for k, v in _pins(contexts["batch"] / "requirements.lock").items() if k != "pyarrow"} == \
         _pins(contexts["docker"] / "requirements.lock")
+
+
+@pytest.mark.tools
+def test_the_scoring_dockerfile_passes_hadolint(contexts, tmp_path):
+    exe = Path(sys.executable).with_name("hadolint")
+    proc = subprocess.run([str(exe), "--no-color", str(contexts["scoring"] / "Dockerfile")], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)})
+    assert (proc.returncode, proc.stdout + proc.stderr) == (0, "")
