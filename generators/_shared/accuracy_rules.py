@@ -14,8 +14,9 @@ build's readiness check computes (``_shared/scoring.py``) from the labelled rows
 
 A gate ``f1 >= 0.95`` (in ``readiness.gates`` or ``readiness.sample.gates``) becomes the alert
 ``MlreadyLiveGateFailing{metric="f1"}``: live F1 over the window below 0.95 while at least ``min_rows`` labelled
-rows are in the window. Gates on what live feedback cannot measure (auc, r2, cv.*, parity, data) and champion
-gates (relative to a registry model) stay build-only. The group is emitted when the server takes feedback
+rows are in the window. Gates on what live feedback cannot measure (auc, r2, cv.*, parity, data), champion
+gates (relative to a registry model) and ``==`` gates (a live ratio of extrapolated counters is never exactly a
+number) stay build-only. The group is emitted when the server takes feedback
 (``serving.feedback.enabled``) and a gate compiles.
 """
 
@@ -48,7 +49,7 @@ def live_gates(spec: Any) -> list[Any]:
             except ValueError:
                 continue  # the readiness section reports it
             key = (gate.metric, gate.op, gate.threshold)
-            if gate.metric in LIVE_METRICS and gate.champion is None and key not in seen:
+            if gate.metric in LIVE_METRICS and gate.op in FIRES and gate.champion is None and key not in seen:
                 seen.add(key)
                 out.append(gate)
     return out

@@ -88,9 +88,9 @@ def _drift_panels(spec) -> list[tuple[str, str, str, list[tuple[str, str]], dict
 
 
 def _gate_thresholds(gates: list) -> dict[str, Any]:
-    """Grafana threshold steps: green where the live metric passes every gate on it, red elsewhere, drawn as
-    dashed lines. A step holds from its value up, so at a gate's exact bound Grafana cannot tell ``>=`` from
-    ``>``: each interval between bounds takes the colour of its midpoint."""
+    """Grafana threshold steps, one per gate bound (each drawn as a dashed line): green where the live metric
+    passes every gate on it, red elsewhere. A step holds from its value up, so at a bound Grafana cannot tell
+    ``>=`` from ``>``: each interval between bounds takes the colour of its midpoint."""
     cuts = sorted({g.threshold for g in gates})
     probes = [(a + b) / 2 for a, b in zip(cuts, cuts[1:], strict=False)] + [cuts[-1] + 1]
 
@@ -98,9 +98,7 @@ def _gate_thresholds(gates: list) -> dict[str, Any]:
         return "green" if all(g.check(x) for g in gates) else "red"
 
     steps = [{"color": colour(cuts[0] - 1), "value": None}]
-    for cut, probe in zip(cuts, probes, strict=True):
-        if colour(probe) != steps[-1]["color"]:
-            steps.append({"color": colour(probe), "value": cut})
+    steps += [{"color": colour(probe), "value": cut} for cut, probe in zip(cuts, probes, strict=True)]
     return {"custom": {"thresholdsStyle": {"mode": "dashed"}},
             "thresholds": {"mode": "absolute", "steps": steps}}
 

@@ -167,6 +167,15 @@ def test_no_accuracy_rules_without_feedback_or_live_gates() -> None:
     assert not any(g["name"].endswith("-accuracy") for g in groups(only_build))
 
 
+def test_an_equality_gate_stays_build_only() -> None:
+    """``accuracy == 1`` is a valid build gate; live, a ratio of extrapolated counters is never exactly 1."""
+    base = ["+monitoring=grafana", "serving.feedback.enabled=true"]
+    assert not any(g["name"].endswith("-accuracy") for g in groups([*base, "readiness.gates=['accuracy == 1']"]))
+    (acc,) = [g for g in groups([*base, "readiness.gates=['accuracy == 1','f1 >= 0.9']"])
+              if g["name"].endswith("-accuracy")]
+    assert [r["labels"]["metric"] for r in acc["rules"] if "alert" in r] == ["f1"]
+
+
 @pytest.mark.parametrize(("override", "message"), [
     ("monitoring.prometheus.accuracy.window=5s",
      "monitoring.prometheus.accuracy.window: '5s': expected a window between 10s and 90d"),

@@ -135,17 +135,17 @@ def steps(panel: dict) -> list[tuple[str, float | None]]:
 
 def test_live_accuracy_panels_per_gated_metric_with_the_gates_as_thresholds() -> None:
     doc, recorded = spec_dashboard_and_rules(
-        ["f1 >= 0.95", "accuracy >= 0.9", "f1 > 0.9", "precision_macro <= 0.999", "auc >= 0.9"])
+        ["f1 >= 0.95", "accuracy >= 0.9", "f1 > 0.9", "precision_macro <= 0.999", "auc >= 0.9", "accuracy == 1"])
     panels = accuracy_panels(doc)
     assert [p["title"] for p in panels] == [
         "Live f1", "Live accuracy", "Live precision_macro", "Live precision / recall / F1 per class",
-        "Labelled rows per window", "Feedback ids by outcome"]  # auc: build-only, no live panel
+        "Labelled rows per window", "Feedback ids by outcome"]  # auc, accuracy == 1: build-only, not drawn
     assert dashboard_problems(doc) == []
     assert [p["id"] for p in doc["panels"]] == list(range(1, len(doc["panels"]) + 1))
     assert doc["panels"][-len(panels):] == panels  # after the operational and drift panels
     live = {p["title"]: p for p in panels}
-    # green where every gate on the metric passes, red elsewhere; drawn as dashed lines
-    assert steps(live["Live f1"]) == [("red", None), ("green", 0.95)]
+    # a dashed line per gate bound; green where every gate on the metric passes, red elsewhere
+    assert steps(live["Live f1"]) == [("red", None), ("red", 0.9), ("green", 0.95)]
     assert steps(live["Live accuracy"]) == [("red", None), ("green", 0.9)]
     assert steps(live["Live precision_macro"]) == [("green", None), ("red", 0.999)]
     assert live["Live f1"]["fieldConfig"]["defaults"]["custom"] == {"thresholdsStyle": {"mode": "dashed"}}
@@ -167,7 +167,8 @@ def test_regression_gates_get_error_panels_and_no_per_class_panel() -> None:
     assert [p["title"] for p in panels] == ["Live rmse", "Live mae", "Labelled rows per window",
                                             "Feedback ids by outcome"]
     assert dashboard_problems(doc) == []
-    assert steps(panels[0]) == [("green", None), ("red", 2.0)] and steps(panels[1]) == [("green", None), ("red", 1.5)]
+    assert steps(panels[0]) == [("green", None), ("red", 2.0), ("red", 3.0)]
+    assert steps(panels[1]) == [("green", None), ("red", 1.5)]
     assert panels[0]["fieldConfig"]["defaults"]["unit"] == "short"
     assert {"mlready:feedback_rmse", "mlready:feedback_mae", "mlready:feedback_rows"} <= recorded
 
