@@ -156,7 +156,7 @@ def read_batches(path: Path, features: list[str], chunk_rows: int, *, text: tupl
                 check(schema.names)
             columns = None if keep is None else [n for n in schema.names if n in features or n in keep]
             dictionary = [n for n in text if n in schema.names and n not in (keep or ())
-                          and pa.types.is_string(schema.field(n).type)]
+                          and (pa.types.is_string(schema.field(n).type) or pa.types.is_large_string(schema.field(n).type))]
             # pre-buffering holds read ranges: RSS grew with the file
             with pq.ParquetFile(path, pre_buffer=False, read_dictionary=dictionary or None) as pf:
                 yield from pf.iter_batches(batch_size=chunk_rows, columns=columns)

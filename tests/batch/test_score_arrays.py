@@ -151,3 +151,21 @@ def test_write_behind_writes_in_order_and_raises_the_write_error():
             behind.put(i)
         behind.close()
     behind.abort()
+
+
+@pytest.mark.parametrize("text_type", [pa.string(), pa.large_string()])
+def test_parquet_text_features_are_read_as_dictionaries_unless_kept(tmp_path, text_type):
+    import pyarrow.parquet as pq
+    from mlready.runtime.score.stream import read_batches
+
+    table = pa.table({"id": [1, 2, 3], "state": pa.array(["TX", "CA", "TX"], text_type),
+                      "plan": pa.array(["a", "b", None], text_type), "other": [0.5, 1.5, 2.5]})
+    pq.write_table(table, tmp_path / "in.parquet")
+    seen = []
+    (batch,) = read_batches(tmp_path / "in.parquet", ["state", "plan"], 10, text=("state", "plan"),
+                            keep=["id", "plan"], check=seen.append)
+    assert seen == [["id", "state", "plan", "other"]]  # the whole file's columns, before reading
+    assert batch.schema.names == ["id", "state", "plan"]  # "other" is neither a feature nor kept: not read
+    assert pa.types.is_dictionary(batch.schema.field("state").type)
+    assert batch.schema.field("plan").type == text_type  # kept: written out as it came in
+    assert convert(TEXT, batch.column("state")).values.tolist() == ["TX", "CA", "TX"]
