@@ -225,7 +225,8 @@ def test_memory_stays_bounded_whatever_the_input_size(tabular, tmp_path, monkeyp
     scorer = TableScorer.load(tabular / "build" / "model")
     report = stream.score_files(scorer, tmp_path / "in.parquet", tmp_path / "out.parquet",
                                 stream.ScoreOptions(progress=False, chunk_rows=65536, keep=["customer_id"]))
-    assert report.scored == 2_000_000 and len(peak) == 31
+    # at least one write per 65536 rows (text read as Parquet dictionaries: a batch ends at a row group's end)
+    assert report.scored == 2_000_000 and len(peak) >= 2_000_000 // 65536
     # reading and writing overlap scoring (a few batches in flight): the first writes come before the pipeline
     # is full, so the second half of the run is held to the first half's peak, not to the first write
     first, second = peak[: len(peak) // 2], peak[len(peak) // 2 :]
