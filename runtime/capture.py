@@ -51,9 +51,9 @@ class Capture:
         self.conf = conf
         self.rate = conf.sample_rate
         self.sink = sink if sink is not None else make_sink(conf)
-        self._queue: deque[tuple] = deque()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self._queue: deque[tuple] = deque()  # appended by submit, popped by the writer: deque ops are atomic
+        self._bytes_in = self._bytes_out = 0  # tensor bytes queued so far / taken by the writer (one writer each)
+        self._max_records, self._max_bytes, self._batch = conf.queue_size, conf.max_queue_bytes, conf.batch_size
         self._wake = threading.Event()
         self._stop = False
         self._written = metrics.child(metrics.capture_records, self.sink.name)
@@ -70,20 +70,22 @@ class Capture:
 
     def submit(self, rid: str, protocol: str, mv: Any, arrays: dict[str, np.ndarray],
                result: dict[str, Any]) -> None:
+        """Queue one answered request (called on the event loop's thread only: no lock, the bytes counter it
+        adds to is its own, the writer thread's subtraction another)."""
         if self.rate < 1.0 and random.random() >= self.rate:
             return
-        size = sum(a.nbytes for a in arrays.values()) + sum(getattr(a, "nbytes", 64) for a in result.values())
-        with self._lock:
-            if len(self._queue) >= self.conf.queue_size or self._bytes + size > self.conf.max_queue_bytes:
-                full = True
-            else:
-                full = False
-                self._bytes += size
-                self._queue.append((time.time(), rid, protocol, mv, arrays, result, size))
-                n = len(self._queue)
-        if full:
+        queue = self._queue
+        if len(queue) >= self._max_records or self._bytes_in - self._bytes_out >= self._max_bytes:
             self._drop_count("queue_full", 1)
-        elif n >= self.conf.batch_size:
+            return
+        size = 0
+        for a in arrays.values():
+            size += a.nbytes
+        for a in result.values():
+            size += a.nbytes if isinstance(a, np.ndarray) else 64
+        self._bytes_in += size
+        queue.append((time.time(), rid, protocol, mv, arrays, result, size))
+        if len(queue) == self._batch:  # once per batch: the writer drains the whole queue when it wakes
             self._wake.set()
 
     # -- the writer thread ---------------------------------------------------------------------------------
@@ -104,16 +106,17 @@ class Capture:
 
     def _take(self, n: int) -> list[tuple]:
         batch = []
-        with self._lock:
-            while self._queue and len(batch) < n:
-                item = self._queue.popleft()
-                self._bytes -= item[-1]
-                batch.append(item)
+        queue, size = self._queue, 0
+        while queue and len(batch) < n:
+            item = queue.popleft()
+            size += item[-1]
+            batch.append(item)
+        self._bytes_out += size
         return batch
 
     def _write(self, batch: list[tuple]) -> None:
         try:
-            records = [self.record(*item[:-1]) for item in batch]
+            records = self.records(batch)
             self.sink.write(records)
         except Exception as exc:  # noqa: BLE001 - a failing sink never fails a prediction or stops capture
             self._drop_count("sink_error", len(batch), exc)
@@ -133,15 +136,44 @@ class Capture:
 
     # -- one record ----------------------------------------------------------------------------------------
 
+    def records(self, batch: list[tuple]) -> list[dict[str, Any]]:
+        """The records of queued requests, in their order. One-row requests of one model version whose inputs
+        all take the plain path (numeric, every column in order, none redacted or dropped) are written
+        together: each input, and the probabilities, of the whole run stacked and written by one orjson call,
+        then cut into rows (one call instead of one a record: ~4 µs less a record on the quickstart). Any
+        other request goes through :meth:`record`; the text is the same either way."""
+        out: list[Any] = [None] * len(batch)
+        runs: dict[tuple, list[int]] = {}
+        for i, item in enumerate(batch):
+            key = self._plan(item[3]).stackable(item[4])
+            if key is None:
+                out[i] = self.record(*item[:-1])
+            else:
+                runs.setdefault((id(item[3]), key), []).append(i)
+        for idx in runs.values():
+            items = [batch[i] for i in idx]
+            mv = items[0][3]
+            inputs = self._plan(mv).named_stacked([it[4] for it in items])
+            probas = _stacked_proba(mv.answers, [it[5] for it in items])
+            for i, it, named, proba in zip(idx, items, inputs, probas, strict=True):
+                out[i] = self._record(it[0], it[1], it[2], mv, 1, named, named_outputs(mv.answers, it[5], proba))
+        return out
+
     def record(self, ts: float, rid: str, protocol: str, mv: Any, arrays: dict[str, np.ndarray],
                result: dict[str, Any]) -> dict[str, Any]:
         """The record of one request (the format is documented in ``runtime/README.md``)."""
         rows = _rows(arrays)
+        return self._record(ts, rid, protocol, mv, rows, self._plan(mv).named(arrays, rows),
+                            named_outputs(mv.answers, result))
+
+    def _plan(self, mv: Any) -> _InputPlan:
         plan = self._plans.get(id(mv.signature))
         if plan is None or plan.signature is not mv.signature:  # one plan per served signature
             plan = self._plans[id(mv.signature)] = _InputPlan(mv.signature, self._redact, self._drop)
-        inputs = plan.named(arrays, rows)
-        outputs = named_outputs(mv.answers, result)
+        return plan
+
+    def _record(self, ts: float, rid: str, protocol: str, mv: Any, rows: int, inputs: Any,
+                outputs: dict[str, Any]) -> dict[str, Any]:
         if self._redact or self._drop:
             outputs = self._filter(outputs, rows)
             if isinstance(inputs, dict):
@@ -199,6 +231,31 @@ class _InputPlan:
             # the plain case's text: its keys with a %b slot each, filled by one bytes formatting
             template = b",".join(k.replace(b"%", b"%%") + b"[%b]" for k, _, _ in items) if plain else None
             self.groups.append((name, items, template, len(items)))
+        self.stack = bool(self.groups) and all(g[2] is not None for g in self.groups)
+
+    def stackable(self, arrays: dict[str, np.ndarray]) -> tuple | None:
+        """For a one-row request whose inputs all take the plain path, the key of the requests it can be
+        written with (the inputs' dtypes: stacking must not change a number's text); else None."""
+        if not self.stack or _rows(arrays) != 1:
+            return None
+        key = []
+        for name, _, _, n in self.groups:
+            arr = arrays.get(name)
+            if arr is None or arr.size != n or arr.dtype == object or arr.shape[0] != 1:
+                return None
+            key.append(arr.dtype)
+        return tuple(key)
+
+    def named_stacked(self, requests: list[dict[str, np.ndarray]]) -> list[orjson.Fragment]:
+        """:meth:`named` of each of several :meth:`stackable` requests of one key, with one orjson call per
+        input for all of them."""
+        per_input = []
+        for name, _, template, n in self.groups:
+            text = orjson.dumps(np.concatenate([r[name].reshape(1, n) for r in requests]), option=_NUMPY)
+            per_input.append([template % tuple(row.split(b",")) for row in text[2:-2].split(b"],[")])
+        if len(per_input) == 1:
+            return [orjson.Fragment(b"{" + part + b"}") for part in per_input[0]]
+        return [orjson.Fragment(b"{" + b",".join(parts) + b"}") for parts in zip(*per_input, strict=True)]
 
     def named(self, arrays: dict[str, np.ndarray], rows: int) -> Any:
         """The ``inputs`` object: a JSON fragment of one list per feature, keyed by feature name; without
@@ -250,13 +307,17 @@ def _columns(arr: np.ndarray) -> list[bytes]:
     return text[2:-2].split(b"],[")
 
 
-def named_outputs(answers: Any, result: dict[str, Any]) -> dict[str, Any]:
+def named_outputs(answers: Any, result: dict[str, Any], probabilities: Any = None) -> dict[str, Any]:
     """Outputs as answered (class names for labels); probabilities as one column per class name (``answers``:
-    the model's :class:`~mlready.runtime.answers.Answers`, or None). The batch scorer's capture uses it too."""
+    the model's :class:`~mlready.runtime.answers.Answers`, or None; ``probabilities``: that object's text when
+    already made, by :func:`_stacked_proba`). The batch scorer's capture uses it too."""
     proba = answers.proba if answers is not None else None
     out: dict[str, Any] = {}
     for name, value in result.items():
         if isinstance(value, np.ndarray):
+            if name == proba and probabilities is not None:
+                out[name] = probabilities
+                continue
             if name == proba and value.ndim == 2 and value.shape[1] == len(answers.class_names):
                 cols = _columns(value)
                 out[name] = orjson.Fragment(answers.proba_template % tuple(cols)) if cols else dict.fromkeys(
@@ -269,3 +330,19 @@ def named_outputs(answers: Any, result: dict[str, Any]) -> dict[str, Any]:
         out[name] = value
     return out
 
+
+
+def _stacked_proba(answers: Any, results: list[dict[str, Any]]) -> list[Any]:
+    """The probabilities object of each of several one-row results (:func:`named_outputs`' text), with one
+    orjson call for all of them; Nones when they are not all one row of the class count in one dtype."""
+    proba = answers.proba if answers is not None else None
+    if proba is None:
+        return [None] * len(results)
+    arrs = [r.get(proba) for r in results]
+    shape, first = (1, len(answers.class_names)), arrs[0]
+    if not isinstance(first, np.ndarray) or first.dtype == object or not all(
+            isinstance(a, np.ndarray) and a.shape == shape and a.dtype == first.dtype for a in arrs):
+        return [None] * len(results)
+    template = answers.proba_template
+    text = orjson.dumps(np.concatenate(arrs), option=_NUMPY)
+    return [orjson.Fragment(template % tuple(row.split(b","))) for row in text[2:-2].split(b"],[")]

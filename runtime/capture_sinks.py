@@ -20,6 +20,7 @@ import orjson
 from mlready.runtime.config import CaptureConfig
 
 _DUMP = orjson.OPT_SERIALIZE_NUMPY
+_LINE = _DUMP | orjson.OPT_APPEND_NEWLINE
 EVENT_TYPE = "dev.mlready.prediction.v1"  # the CloudEvents ``type`` of a captured prediction
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 
@@ -35,8 +36,8 @@ def _default(obj: Any) -> Any:
     return str(obj)
 
 
-def dumps(record: dict[str, Any]) -> bytes:
-    return orjson.dumps(record, default=_default, option=_DUMP)
+def dumps(record: dict[str, Any], option: int = _DUMP) -> bytes:
+    return orjson.dumps(record, default=_default, option=option)
 
 
 class FileSink:
@@ -59,8 +60,15 @@ class FileSink:
         self.owner = f"{host}-{os.getpid()}"
 
     def write(self, records: list[dict[str, Any]]) -> None:
-        lines = [dumps(r) + b"\n" for r in records]
+        lines = [dumps(r, _LINE) for r in records]
         try:
+            if self._file is not None:  # the common case: the whole batch fits the current file, one write
+                text = b"".join(lines)
+                if self._size + len(text) <= self.max_bytes:
+                    self._file.write(text)
+                    self._size += len(text)
+                    self._file.flush()
+                    return
             for line in lines:
                 if self._file is not None and self._size and self._size + len(line) > self.max_bytes:
                     self._close()
@@ -113,7 +121,7 @@ class StdoutSink:
         self.stream = stream if stream is not None else sys.stdout.buffer
 
     def write(self, records: list[dict[str, Any]]) -> None:
-        self.stream.write(b"".join(dumps(r) + b"\n" for r in records))
+        self.stream.write(b"".join([dumps(r, _LINE) for r in records]))
         self.stream.flush()
 
     def tick(self) -> None:
