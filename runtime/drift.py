@@ -3,11 +3,13 @@ reference the build baked into the runtime config (``models.<name>.drift``, :cla
 
 One :class:`DriftCounter` per model. A batch (``ModelVersion._run``) costs the request path a list append under a
 lock: batches wait, by reference, until ``FLUSH_ROWS`` rows (or ``FLUSH_BYTES``) or the next scrape, and are
-then binned together with a few numpy calls for all of them (per feature one ``searchsorted`` of the whole
-pending column, then one ``bincount`` per input; categories by ``searchsorted`` in their sorted values). Nothing per value in Python, and a numpy call's fixed cost is paid per thousands of rows,
-not per request (binning each 1-row batch on its own cost ~15% of a small model's throughput). The counts and
-the reference shares become Prometheus samples at scrape time (:class:`DriftCollector`), every bin always
-present (a zero is a share PromQL needs), so the label cardinality is the reference's bins.
+then binned together with a few numpy calls for all of them: the quantile-binned features of one input by one
+broadcast ``>=`` of all their values against all their edges (:class:`_EdgeGroup`), the others by
+``searchsorted`` in their sorted values or categories. Nothing per value in Python, and a numpy call's fixed
+cost is paid per thousands of rows, not per request (binning each 1-row batch on its own cost ~15% of a small
+model's throughput). The counts and the reference shares become Prometheus samples at scrape time
+(:class:`DriftCollector`), every bin always present (a zero is a share PromQL needs), so the label cardinality
+is the reference's bins.
 
 Missing values (NaN in a numeric column) are not counted, as the readiness PSI leaves them out. With
 ``workers > 1`` (prometheus_client's multiprocess mode) a scrape reads the metric files the workers write, not a
@@ -42,6 +44,7 @@ OTHER = "__other__"
 PUBLISH_S = 1.0  # workers > 1: how often each worker adds its new counts to the shared metric files
 FLUSH_ROWS = 4096  # batches wait (by reference) until this many rows, or a scrape, and are binned together
 FLUSH_BYTES = 4 * 1024 * 1024  # ... or this many bytes of input arrays
+CHUNK_BYTES = 4 * 1024 * 1024  # the largest boolean (features x edges x rows) table one binning pass compares
 
 
 def bin_labels(f: DriftFeatureConfig) -> list[str]:
@@ -53,33 +56,65 @@ def bin_labels(f: DriftFeatureConfig) -> list[str]:
     return [*named, OTHER]
 
 
+def _ceil_float32(edges: np.ndarray) -> np.ndarray:
+    """Each float64 edge as the smallest float32 at or above it (NaN stays NaN): for a float32 value ``v``,
+    ``v >= e`` exactly when ``v >= _ceil_float32(e)``, so float32 columns are binned exactly as numpy bins their
+    float64 casts, without the cast."""
+    with np.errstate(over="ignore"):  # beyond float32's range: +-inf, then nextafter(-inf) = -max
+        up = edges.astype(np.float32)
+    low = up.astype(np.float64) < edges
+    up[low] = np.nextafter(up[low], np.float32(np.inf))
+    return up
+
+
 class _EdgeGroup:
-    """Quantile-binned numeric features read from one input, counted together: per feature one ``searchsorted``
-    of the whole pending column (as the readiness PSI bins), then one ``bincount`` over all the features' bins.
-    Missing values (NaN) are counted nowhere."""
+    """Quantile-binned numeric features read from one input, counted together with one broadcast comparison of
+    all their values against all their edges: a row is in bin ``b`` of a feature when it is ``>=`` the feature's
+    edges ``0..b-1`` and not ``>=`` edge ``b`` (numpy's ``searchsorted(edges, x, side="right")``, as the
+    readiness PSI bins), so a bin's rows are the difference of two ``>=`` counts. Missing values (NaN) are
+    ``>=`` nothing and counted nowhere.
+
+    Why not ``searchsorted``: one call per feature over the pending rows cost ~0.7 us per row on the quickstart's
+    30 features (a binary search per value, branch mispredictions on real rows); the comparison is SIMD work
+    over a (features x steps x rows) boolean table, ~0.05 us per row (``benchmarks/bench_serving.py --drift``,
+    runtime/README.md)."""
 
     def __init__(self, input_name: str, feats: list[tuple[DriftFeatureConfig, int]]):
         self.input = input_name
-        self.columns = [f.index for f, _ in feats]
-        self.whole = self.columns == [None]  # the input is this one column
-        self.edges = [np.array(f.edges, dtype=np.float64) for f, _ in feats]
-        sizes = [len(f.edges) + 1 for f, _ in feats]
-        self.starts = np.cumsum([0, *sizes[:-1]])  # each feature's first bin among the group's bins
-        self.total = sum(sizes)
-        self.index = np.concatenate([off + np.arange(n) for (_, off), n in zip(feats, sizes, strict=True)])
+        columns = [f.index for f, _ in feats]
+        self.whole = columns == [None]  # the input is this one column
+        first = columns[0] or 0
+        run = columns == list(range(first, first + len(columns)))
+        self.select: Any = slice(first, first + len(columns)) if run else columns  # rows of the transposed input
+        edges = [np.array(f.edges, dtype=np.float64) for f, _ in feats]
+        steps = max(len(e) for e in edges) + 1
+        # per feature: -inf (every value but NaN is >= it), its edges, then NaN padding (nothing is >= NaN)
+        table = np.full((len(edges), steps), np.nan)
+        table[:, 0] = -np.inf
+        for j, e in enumerate(edges):
+            table[j, 1 : len(e) + 1] = e
+        self.tables = {np.dtype(np.float64): table[:, :, None], np.dtype(np.float32): _ceil_float32(table)[:, :, None]}
+        # rows per comparison: the boolean table stays within CHUNK_BYTES, and a count fits the uint16 sum
+        self.chunk = max(1, min(65535, CHUNK_BYTES // table.size))
+        # feature j's bins in the flattened (features x steps) per-bin counts
+        self.take = np.concatenate([j * steps + np.arange(len(e) + 1) for j, e in enumerate(edges)])
+        self.index = np.concatenate([off + np.arange(len(e) + 1) for (_, off), e in zip(feats, edges, strict=True)])
 
-    def column_block(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        x = arrays[self.input]
-        x = x.reshape(-1, 1) if self.whole else x.reshape(x.shape[0], -1)[:, self.columns]
-        return x.astype(np.float64, copy=False)
+    def block(self, x: np.ndarray) -> np.ndarray:
+        """The group's columns of input ``x`` as (features x rows), a view where it can be."""
+        return x.reshape(1, -1) if self.whole else x.reshape(x.shape[0], -1).T[self.select]
 
     def counts(self, x: np.ndarray) -> np.ndarray:
-        """Rows per bin of ``x`` (rows x features), in counter-slot order (``self.index``)."""
-        bins = np.empty(x.shape, dtype=np.intp)
-        for j, edges in enumerate(self.edges):
-            bins[:, j] = np.searchsorted(edges, x[:, j], side="right")
-        bins += self.starts
-        return np.bincount(bins[~np.isnan(x)], minlength=self.total)
+        """Rows per bin of ``x`` (features x rows, ``block``), in counter-slot order (``self.index``)."""
+        table = self.tables.get(x.dtype)
+        if table is None:  # integers, float16, big-endian floats: numpy's float64 cast, as the readiness PSI
+            x, table = x.astype(np.float64), self.tables[np.dtype(np.float64)]
+        at_least = np.zeros(table.shape[:2], dtype=np.int64)  # per feature and step: rows >= the step's edge
+        for start in range(0, x.shape[1], self.chunk):
+            part = np.ascontiguousarray(x[:, start : start + self.chunk])  # the comparison is ~2x faster contiguous
+            at_least += (part[:, None, :] >= table).sum(axis=2, dtype=np.uint16)
+        at_least[:, :-1] -= at_least[:, 1:]
+        return at_least.ravel()[self.take]
 
 
 class _ValueFeature:
@@ -133,7 +168,7 @@ class _Prediction:
         if self.argmax and self.classes is not None:
             out = self.classes[np.argmax(out.reshape(out.shape[0], -1), axis=1)]
         if self.edges is not None:
-            return self.edges.counts(out.reshape(-1, 1).astype(np.float64, copy=False))
+            return self.edges.counts(out.reshape(1, -1))
         assert self.values is not None
         return self.values.counts(out.reshape(-1))
 
@@ -173,12 +208,15 @@ class DriftCounter:
     def observe(self, arrays: dict[str, np.ndarray], outputs: list[np.ndarray]) -> None:
         """Take one batch (the model's input arrays and its raw outputs, in output-name order): kept by reference
         until ``FLUSH_ROWS`` rows or ``FLUSH_BYTES`` bytes wait, then binned together (and at every scrape)."""
-        batch = ({name: arrays[name] for name in self.inputs},
-                 outputs[self.prediction.pos] if self.prediction is not None else None)
-        rows = len(next(iter(batch[0].values()))) if batch[0] else 0
-        size = sum(a.nbytes for a in batch[0].values())
+        kept = [arrays[name] for name in self.inputs]
+        if self.prediction is not None:
+            kept.append(outputs[self.prediction.pos])
+        rows = len(kept[0]) if kept else 0
+        if not rows:  # an empty batch, or a reference of nothing: nothing to count
+            return
+        size = sum([a.nbytes for a in kept])
         with self._lock:
-            self._pending.append(batch)
+            self._pending.append(kept)
             self._pending_rows += rows
             self._pending_bytes += size
             if self._pending_rows < FLUSH_ROWS and self._pending_bytes < FLUSH_BYTES:
@@ -191,16 +229,15 @@ class DriftCounter:
         self._pending_rows = self._pending_bytes = 0
         return pending
 
-    def _count(self, pending: list) -> None:
+    def _count(self, pending: list[list[np.ndarray]]) -> None:
         if not pending:
             return
-        arrays = {name: np.concatenate([b[0][name] for b in pending]) for name in self.inputs}
-        updates = [(g.index, g.counts(g.column_block(arrays))) for g in self.groups]
+        merged = [np.concatenate(arrs) if len(arrs) > 1 else arrs[0] for arrs in zip(*pending, strict=True)]
+        arrays = dict(zip(self.inputs, merged, strict=False))  # the prediction's output last, if any
+        updates = [(g.index, g.counts(g.block(arrays[g.input]))) for g in self.groups]
         updates += [(v.slots, v.counts(v.column(arrays))) for v in self.values]
         if self.prediction is not None:
-            outs = [np.asarray(b[1]) for b in pending]
-            out = np.concatenate([o.reshape(o.shape[0], -1) for o in outs])
-            updates.append((self.prediction.slots, self.prediction.counts(out)))
+            updates.append((self.prediction.slots, self.prediction.counts(merged[-1])))
         with self._lock:
             for slots, counts in updates:
                 self.counts[slots] += counts
