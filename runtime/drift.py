@@ -43,7 +43,7 @@ log = logging.getLogger("mlready.runtime.drift")
 OTHER = "__other__"
 PUBLISH_S = 1.0  # workers > 1: how often each worker adds its new counts to the shared metric files
 FLUSH_ROWS = 4096  # batches wait (by reference) until this many rows, or a scrape, and are binned together
-FLUSH_BYTES = 4 * 1024 * 1024  # ... or this many bytes of input arrays
+FLUSH_BYTES = 4 * 1024 * 1024  # ... or this many bytes of kept arrays (inputs, the prediction's output)
 CHUNK_BYTES = 4 * 1024 * 1024  # the largest boolean (features x edges x rows) table one binning pass compares
 
 
@@ -113,8 +113,9 @@ class _EdgeGroup:
         for start in range(0, x.shape[1], self.chunk):
             part = np.ascontiguousarray(x[:, start : start + self.chunk])  # the comparison is ~2x faster contiguous
             at_least += (part[:, None, :] >= table).sum(axis=2, dtype=np.uint16)
-        at_least[:, :-1] -= at_least[:, 1:]
-        return at_least.ravel()[self.take]
+        per_bin = at_least.copy()  # bin b: >= step b, not >= step b + 1; the last bin: >= its step
+        per_bin[:, :-1] -= at_least[:, 1:]
+        return per_bin.ravel()[self.take]
 
 
 class _ValueFeature:
