@@ -143,7 +143,7 @@ class Capture:
         then cut into rows (one call instead of one a record: ~4 µs less a record on the quickstart). Any
         other request goes through :meth:`record`; the text is the same either way."""
         out: list[Any] = [None] * len(batch)
-        runs: dict[tuple, list[int]] = {}
+        runs: dict[tuple, list[int]] = {}  # by (model version, input dtypes)
         for i, item in enumerate(batch):
             key = self._plan(item[3]).stackable(item[4])
             if key is None:
@@ -233,7 +233,7 @@ class _InputPlan:
             self.groups.append((name, items, template, len(items)))
         self.stack = bool(self.groups) and all(g[2] is not None for g in self.groups)
 
-    def stackable(self, arrays: dict[str, np.ndarray]) -> tuple | None:
+    def stackable(self, arrays: dict[str, np.ndarray]) -> Any:
         """For a one-row request whose inputs all take the plain path, the key of the requests it can be
         written with (the inputs' dtypes: stacking must not change a number's text); else None."""
         if not self.stack or _rows(arrays) != 1:
@@ -241,10 +241,10 @@ class _InputPlan:
         key = []
         for name, _, _, n in self.groups:
             arr = arrays.get(name)
-            if arr is None or arr.size != n or arr.dtype == object or arr.shape[0] != 1:
+            if arr is None or arr.size != n or arr.dtype == object or arr.shape[:1] != (1,):
                 return None
             key.append(arr.dtype)
-        return tuple(key)
+        return key[0] if len(key) == 1 else tuple(key)
 
     def named_stacked(self, requests: list[dict[str, np.ndarray]]) -> list[orjson.Fragment]:
         """:meth:`named` of each of several :meth:`stackable` requests of one key, with one orjson call per
@@ -254,7 +254,7 @@ class _InputPlan:
             text = orjson.dumps(np.concatenate([r[name].reshape(1, n) for r in requests]), option=_NUMPY)
             per_input.append([template % tuple(row.split(b",")) for row in text[2:-2].split(b"],[")])
         if len(per_input) == 1:
-            return [orjson.Fragment(b"{" + part + b"}") for part in per_input[0]]
+            return [orjson.Fragment(b"{%b}" % part) for part in per_input[0]]
         return [orjson.Fragment(b"{" + b",".join(parts) + b"}") for parts in zip(*per_input, strict=True)]
 
     def named(self, arrays: dict[str, np.ndarray], rows: int) -> Any:
