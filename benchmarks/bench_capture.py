@@ -9,7 +9,10 @@ its label and probabilities as the build's would. Three mlready servers with ben
 on, batching on) are measured in alternating ``wrk`` rounds with batch-1 JSON: capture off, capture on (file
 sink, sample rate 1.0), and capture on at sample rate 0.1. The goal: capture on >= 90% of capture off's req/s.
 After the run, the records written and dropped (``/metrics``) are printed: a throughput bought by dropping
-records would show there.
+records would show there. ``--micro`` times the two halves of capture in-process instead (no server): the
+request's ``Capture.submit`` and the writer's cost per record (records built and written by the file sink, the
+queued arrays freed), on fresh arrays shaped like the quickstart's requests (1 x 30 float32 in, label and
+2 probabilities out).
 """
 
 from __future__ import annotations
@@ -43,6 +46,46 @@ def signature(onx) -> dict:
             "feature_names": list(map(str, data.feature_names))}
 
 
+def micro(onx, X, n: int = 50_000) -> None:
+    """In-process: µs of CPU per request for ``Capture.submit`` and for the writer thread's work."""
+    import time
+
+    import numpy as np
+    from mlready.runtime.answers import answers_for
+    from mlready.runtime.capture import Capture
+    from mlready.runtime.config import CaptureConfig
+    from mlready.runtime.metrics import create_metrics
+    from mlready.runtime.signature import Signature
+
+    sig = Signature.from_dict(signature(onx))
+
+    class Version:  # what capture reads of a served model version
+        name, version, signature, answers = "quickstart", 1, sig, answers_for(sig)
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as d:
+        conf = CaptureConfig(enabled=True, sink="file", directory=d, flush_interval_s=3600, batch_size=100)
+        cap = Capture(conf, create_metrics())
+        cap._wake.wait = lambda timeout=None: time.sleep(3600)  # the writer thread sleeps: its work is timed here
+        submit = write = 0
+        for start in range(0, n, conf.batch_size):
+            reqs = [(os.urandom(16).hex(), {"X": X[i % len(X)][None].astype(np.float32)}, Version.answers.apply(
+                {"label": np.array([i % 2], np.int64), "probabilities": rng.random((1, 2), np.float32)}))
+                    for i in range(start, start + conf.batch_size)]
+            t0 = time.process_time_ns()
+            for rid, arrays, result in reqs:
+                cap.submit(rid, "tfserving", Version, arrays, result)
+            t1 = time.process_time_ns()
+            del reqs
+            cap._write(cap._take(conf.batch_size))
+            write += time.process_time_ns() - t1
+            submit += t1 - t0
+        cap.sink.close()
+        size = sum(f.stat().st_size for f in Path(d).glob("capture-*.jsonl"))
+    print(f"in-process, {n} one-row requests: submit {submit / n / 1e3:.2f} µs, writer "
+          f"{write / n / 1e3:.2f} µs a record ({size / n:.0f} bytes a record)")
+
+
 def capture_counts(s: bs.Server) -> str:
     with urllib.request.urlopen(urllib.request.Request(s.url + "/metrics", headers=bs.AUTH), timeout=10) as r:
         text = r.read().decode()
@@ -57,7 +100,11 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--keep", action="store_true", help="keep the work dir (and the capture files)")
+    ap.add_argument("--micro", action="store_true", help="time submit and the writer in-process, no server")
     args = ap.parse_args()
+    if args.micro:
+        micro(*models.quickstart_mlp())
+        return 0
     if shutil.which("wrk") is None:
         print("wrk missing: run tools/install-system-deps.sh", file=sys.stderr)
         return 2
