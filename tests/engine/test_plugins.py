@@ -58,7 +58,7 @@ def test_an_unknown_switch_lists_the_synthesized_options(project, quickstart_fil
     with pytest.raises(SpecError) as info:
         api.validate(root, ["+target=helo"])
     assert [str(p) for p in info.value.problems] == [
-        "override '+target=helo' target: unknown option 'helo' (did you mean 'hello'?); available: azureml, "
+        "override '+target=helo' target: unknown option 'helo' (did you mean 'hello'?); available: azureml, batch, "
         "compose, docker, edge, hello, helm, k8s, kserve, sagemaker, vertex"
     ]
 
@@ -77,7 +77,7 @@ def test_generators_command_lists_the_plugin(tmp_path):
     out = subprocess.run([sys.executable, "-m", "mlready.engine", "generators"], cwd=tmp_path, text=True,
                          capture_output=True, check=True, timeout=60).stdout
     assert "hello        +target=hello" in out
-    assert "greeting: loud" in out and "target: azureml, compose, docker, edge, hello, helm, k8s" in out
+    assert "greeting: loud" in out and "target: azureml, batch, compose, docker, edge, hello, helm, k8s" in out
 
 
 LINEAR_DEPLOY = "project:\n  name: lin\nmodel:\n  source: model.lin\ndata:\n  eval: data/eval.csv\n"
