@@ -67,3 +67,31 @@ def test_spark_bad_row_fails_naming_the_column(tabular, tmp_path, capsys):
                  "--engine", "spark", "-j", "2"]) == 1
     assert "column 'tenure_months': not a finite FP32 number (value 'five')" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_quickstart_on_spark_equals_embedded_row_for_row(tmp_path):
+    """The quickstart (one FP32 matrix input fed by 30 named columns) scores alike on both engines, from Parquet."""
+    import shutil
+    from pathlib import Path
+
+    from mlready.engine import api
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
+    project = tmp_path / "quickstart"
+    shutil.copytree(example, project, ignore=shutil.ignore_patterns("build", ".mlready", "__pycache__", "mlruns"))
+    api.build(project, ["tracking.enabled=false"])
+    frame = pd.read_csv(project / "data" / "eval.csv")
+    frame.insert(0, "row_id", [f"r{i:04d}" for i in range(len(frame))])
+    src = tmp_path / "in.parquet"
+    frame.to_parquet(src, index=False)
+    emb, spk = tmp_path / "embedded.parquet", tmp_path / "spark.parquet"
+    base = ["score", "-C", str(project), "--no-progress", "-i", str(src), "--keep", "row_id"]
+    assert main([*base, "-o", str(emb)]) == 0
+    assert main([*base, "-o", str(spk), "--engine", "spark", "-j", "2"]) == 0
+    a = pd.read_parquet(emb).sort_values("row_id").reset_index(drop=True)
+    b = pd.read_parquet(spk).sort_values("row_id").reset_index(drop=True)
+    assert len(a) == len(frame) and a["row_id"].tolist() == b["row_id"].tolist()
+    assert list(a.columns) == list(b.columns) == ["row_id", "label", "probability_0", "probability_1"]
+    assert (a["label"] == b["label"]).all()
+    np.testing.assert_array_equal(a[["probability_0", "probability_1"]].to_numpy(),
+                                  b[["probability_0", "probability_1"]].to_numpy())
