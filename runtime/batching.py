@@ -47,6 +47,7 @@ class Batcher:
         max_queue_delay_ms: float,
         queue_size: int,
         observe: Callable[[int, float], None] | None = None,
+        uniform: bool = False,
     ):
         self._run = run
         self._outputs = output_names
@@ -59,7 +60,10 @@ class Batcher:
         self._waiter: asyncio.Future | None = None  # the idle batcher waits on it; submit resolves it
         self._task: asyncio.Task | None = None
         self._closed = False
-        self.inline_single = False  # run one-row batches on the event loop (set after warm-up)
+        self.inline_rows = 0  # run batches of up to this many rows on the event loop (set by the warm-up)
+        # every request's arrays can be concatenated with every other's (fixed trailing shapes and dtypes,
+        # checked before submit): no per-request compatibility key
+        self._uniform = uniform
 
     async def submit(self, arrays: Arrays) -> Arrays:
         if self._closed:
@@ -114,7 +118,7 @@ class Batcher:
                     rows = sum(it.rows for it in batch)
                     if self._observe is not None:
                         self._observe(rows, now - batch[0].enqueued)
-                    if self.inline_single and rows == 1:
+                    if rows <= self.inline_rows:
                         outputs = self._run(merged)
                     else:
                         outputs = await loop.run_in_executor(self._executor, self._run, merged)
@@ -156,7 +160,7 @@ class Batcher:
             if rows + it.rows > self.max_batch_size:
                 break
             self._pending.popleft()
-            if it.key != first.key:  # different trailing shapes cannot be concatenated: next batch
+            if not self._uniform and it.key != first.key:  # different trailing shapes cannot be concatenated: next batch
                 skipped.append(it)
                 continue
             batch.append(it)

@@ -58,12 +58,13 @@ class ModelVersion:
                             "model does not have", name, version, ", ".join(unknown))
             else:
                 self.drift = metrics.drift.counter(name, config.drift, list(self._output_names), signature.classes)
-        self.inline = False  # see warmup(): a cheap model runs one-row calls on the event loop
+        self.inline_rows = 0  # see warmup(): a cheap model runs calls of up to this many rows on the event loop
         self.batcher: Batcher | None = None
         b = config.batching
         if b.enabled and signature.batchable:
             self.batcher = Batcher(self._run, self._output_names, executor, b.max_batch_size,
-                                   b.max_queue_delay_ms, b.queue_size, self._observe_batch)
+                                   b.max_queue_delay_ms, b.queue_size, self._observe_batch,
+                                   uniform=signature.input_check is not None)
 
     def _observe_batch(self, rows: int, queued: float) -> None:
         self._m_batch.observe(rows)
@@ -105,7 +106,7 @@ class ModelVersion:
                 except Overloaded:
                     self._m_rejected.inc()
                     raise
-            elif self.inline and next(iter(arrays.values())).shape[:1] == (1,):
+            elif 0 < next(iter(arrays.values())).shape[0] <= self.inline_rows:
                 values = self._run_unbatched(arrays, time.perf_counter())
                 result = dict(zip(self._output_names, values, strict=True))
             else:
@@ -240,14 +241,17 @@ def load_version(name: str, version: int, path: Path, config: ModelConfig, threa
 
 
 def warmup(mv: ModelVersion, inline_below_s: float = 0.0) -> None:
-    """Run the model once per batch-size bucket so first requests are not slow; time one-row calls.
+    """Run the model once per batch-size bucket so first requests are not slow; time the calls.
 
-    A one-row call faster than ``inline_below_s`` (median of 7) is cheaper to run on the event loop than to
-    hand to a thread (~50-100 us on a small machine), so such models run one-row calls inline.
+    A call faster than ``inline_below_s`` (median of 7 for one row, of 3 for each larger bucket) is cheaper to
+    run on the event loop than to hand to a thread (a future, a wake-up and two GIL hand-offs: ~50-100 us on a
+    small machine), so calls of up to the largest such bucket's rows run inline (``inline_rows``; 0: none).
     """
     sizes = [1]
     if mv.batcher is not None:
         sizes += [s for s in (2, 4, 8, 16, 32, 64, 128, 256) if s <= mv.batcher.max_batch_size]
+    timed = inline_below_s > 0 and bool(mv.signature.inputs) and all(
+        s.shape and s.shape[0] < 0 for s in mv.signature.inputs)
     for size in sizes:
         arrays = {}
         for spec in mv.signature.inputs:
@@ -258,16 +262,18 @@ def warmup(mv: ModelVersion, inline_below_s: float = 0.0) -> None:
                 arrays[spec.name] = np.zeros(shape, dtype=spec.dtype)
         try:
             mv.session.run(mv.signature.output_names, arrays)
-            if size == 1 and inline_below_s > 0 and mv.signature.inputs and all(
-                    s.shape and s.shape[0] < 0 for s in mv.signature.inputs):
+            if timed:
                 times = []
-                for _ in range(7):
+                for _ in range(7 if size == 1 else 3):
                     t0 = time.perf_counter()
                     mv.session.run(mv.signature.output_names, arrays)
                     times.append(time.perf_counter() - t0)
-                mv.inline = sorted(times)[3] < inline_below_s
+                if sorted(times)[len(times) // 2] < inline_below_s:
+                    mv.inline_rows = size
+                else:
+                    timed = False  # larger buckets are slower still
                 if mv.batcher is not None:
-                    mv.batcher.inline_single = mv.inline
+                    mv.batcher.inline_rows = mv.inline_rows
         except Exception as exc:
             guessed = any(d < 0 for spec in mv.signature.inputs for d in spec.shape[1:])
             if size == 1 and not guessed:

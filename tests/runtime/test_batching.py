@@ -154,7 +154,7 @@ def test_one_row_batches_run_on_the_loop_and_a_failing_one_fails_alone():
         with ThreadPoolExecutor(2) as pool:
             b = Batcher(_run_factory(calls), ["double", "sum"], pool, max_batch_size=8, max_queue_delay_ms=0,
                         queue_size=100)
-            b.inline_single = True
+            b.inline_rows = 1
             loop_thread = threading.get_ident()
             seen: list[int] = []
             run = b._run
@@ -168,3 +168,45 @@ def test_one_row_batches_run_on_the_loop_and_a_failing_one_fails_alone():
 
     good, seen, loop_thread = asyncio.run(main())
     assert good["double"].tolist() == [[2.0, 2.0]] and seen == [loop_thread, loop_thread]
+
+
+def test_batches_up_to_inline_rows_run_on_the_loop_larger_ones_on_the_pool():
+    """A cheap model (warm-up: ``inline_rows``) runs merged batches on the event loop; a batch of more rows
+    than that goes to the pool. ``uniform``: no per-request compatibility key is computed."""
+    calls: list[int] = []
+
+    async def main():
+        with ThreadPoolExecutor(2) as pool:
+            b = Batcher(_run_factory(calls), ["double", "sum"], pool, max_batch_size=64, max_queue_delay_ms=0,
+                        queue_size=100, uniform=True)
+            b.inline_rows = 4
+            loop_thread = threading.get_ident()
+            seen: list[tuple[int, int]] = []
+            run = b._run
+            b._run = lambda arrays: (seen.append((arrays["x"].shape[0], threading.get_ident())), run(arrays))[1]
+            small = await asyncio.gather(*(b.submit({"x": np.full((1, 2), i, np.float32)}) for i in range(3)))
+            large = await b.submit({"x": np.ones((8, 2), np.float32)})
+            await b.close()
+        return small, large, seen, loop_thread
+
+    small, large, seen, loop_thread = asyncio.run(main())
+    assert [r["sum"].tolist() for r in small] == [[0.0], [2.0], [4.0]]
+    assert large["double"].shape == (8, 2)
+    assert seen[0] == (3, loop_thread)  # three requests merged into one call, on the loop
+    assert seen[1][0] == 8 and seen[1][1] != loop_thread
+
+
+def test_warmup_times_each_bucket_and_sets_inline_rows(tmp_path, mk):
+    """The warm-up times one call per batch-size bucket: a cheap model runs merged batches of up to the largest
+    bucket under ``threads.inline_below_ms`` on the event loop; 0 turns inlining off."""
+    from mlready.runtime.config import BatchingConfig, ModelConfig, ThreadConfig
+    from mlready.runtime.metrics import create_metrics
+    from mlready.runtime.model import load_version
+
+    path = mk.write_version(tmp_path, "mlp", 1, mk.mlp_model([8, 4, 2]))
+    with ThreadPoolExecutor(1) as pool:
+        config = ModelConfig(batching=BatchingConfig(enabled=True, max_batch_size=16))
+        fast = load_version("mlp", 1, path, config, ThreadConfig(inline_below_ms=5), pool, create_metrics())
+        off = load_version("mlp", 1, path, config, ThreadConfig(inline_below_ms=0), pool, create_metrics())
+    assert fast.inline_rows == 16 and fast.batcher.inline_rows == 16  # a 8->4->2 MLP: far under 5 ms
+    assert off.inline_rows == 0 and off.batcher.inline_rows == 0
