@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from granian.rsgi import ProtocolClosed, ProtocolError
@@ -55,6 +56,10 @@ class ByteBudget:
 
     def give(self, n: int) -> None:
         self.free += n
+
+
+async def _empty() -> bytes:
+    return b""
 
 
 class BodyReads:
@@ -129,7 +134,8 @@ class _Body:
         self.stream_at = stream_at
         self.taken = 0
 
-    async def __call__(self, limit: int) -> bytes:
+    def __call__(self, limit: int) -> Awaitable[bytes]:
+        """The body, awaitable (a plain function: one coroutine frame fewer on the request's hot path)."""
         if self.length is not None:
             try:
                 n = int(self.length)
@@ -138,11 +144,12 @@ class _Body:
             if n > limit:
                 raise PayloadTooLarge(f"the request body ({n} bytes) is over the limit of {limit} bytes")
             if n == 0:
-                return b""
+                return _empty()
             if n < self.stream_at:
-                self._take(n)
-                return await self.reads.read(self.proto())
-        return await self.reads.read(self._streamed(limit))
+                self.budget.take(n)
+                self.taken += n
+                return self.reads.read(self.proto())
+        return self.reads.read(self._streamed(limit))
 
     def _take(self, n: int) -> None:
         self.budget.take(n)
@@ -184,13 +191,13 @@ class RsgiAdapter:
         body = None
         try:
             items = scope.headers.items()
-            headers = {k.encode("latin-1"): v.encode("latin-1") for k, v in items}
+            headers = dict(items)  # hyper's lower-cased names, latin-1 values
             problem = self._header_problem(items)
             if problem is not None:
                 resp: Response | None = _error(HeadersTooLarge(problem))
                 req_method = scope.method
             else:
-                body = _Body(proto, headers.get(b"content-length"), self.budget, self.reads, self.offload_at)
+                body = _Body(proto, headers.get("content-length"), self.budget, self.reads, self.offload_at)
                 req = Request(scope.method, scope.path, headers, body, self.offload_at)
                 req_method = req.method
                 resp = await self.app.respond(req)

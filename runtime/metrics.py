@@ -110,16 +110,18 @@ class _FastHistogram:
     collected at scrape time by :class:`_FastCollector` in the standard exposition format.
     """
 
-    def __init__(self, name: str, help_: str, labels: tuple[str, ...], buckets: tuple[float, ...]):
+    def __init__(self, name: str, help_: str, labels: tuple[str, ...], buckets: tuple[float, ...],
+                 loop_only: bool = False):
         self.name, self.help, self.labelnames = name, help_, labels
         self.buckets = tuple(float(b) for b in buckets)
         self._children: dict[tuple[str, ...], _FastChild] = {}
         self._lock = threading.Lock()
+        self._child = _LoopHistChild if loop_only else _FastChild
 
     def labels(self, *values: str) -> _FastChild:
         child = self._children.get(values)
         if child is None:
-            child = self._children.setdefault(values, _FastChild(self.buckets, self._lock))
+            child = self._children.setdefault(values, self._child(self.buckets, self._lock))
         return child
 
 
@@ -137,6 +139,16 @@ class _FastChild:
         with self._lock:
             self._counts[i] += 1
             self._sum += value
+
+
+class _LoopHistChild(_FastChild):
+    """A histogram child observed only on the event loop's thread: no lock."""
+
+    __slots__ = ()
+
+    def observe(self, value: float) -> None:
+        self._counts[bisect_left(self._buckets, value)] += 1
+        self._sum += value
 
 
 class _FastCollector:
@@ -163,6 +175,62 @@ class _FastCollector:
         return []
 
 
+class _LoopChild:
+    """One labelled counter or gauge value changed only on the event loop's thread: a plain float, no lock
+    (prometheus_client takes one per ``inc``; the requests counter and the in-flight gauge change 3 times per
+    request)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def inc(self, amount: float = 1.0) -> None:
+        self.value += amount
+
+    def dec(self, amount: float = 1.0) -> None:
+        self.value -= amount
+
+
+class _LoopMetric:
+    """A labelled counter or gauge of :class:`_LoopChild` values, exported by :class:`_LoopCollector`."""
+
+    def __init__(self, kind: str, name: str, help_: str, labels: tuple[str, ...]):
+        self.kind, self.name, self.help, self.labelnames = kind, name, help_, labels
+        self._children: dict[tuple[str, ...], _LoopChild] = {}
+
+    def labels(self, *values: str) -> _LoopChild:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children.setdefault(values, _LoopChild())
+        return child
+
+
+class _LoopCollector:
+    def __init__(self, metrics: list[_LoopMetric]):
+        self._metrics = metrics
+
+    def collect(self) -> Any:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        for m in self._metrics:
+            family: Any
+            if m.kind == "counter":
+                family = CounterMetricFamily(_base(m.name), m.help, labels=m.labelnames)
+            else:
+                family = GaugeMetricFamily(m.name, m.help, labels=m.labelnames)
+            for values, child in list(m._children.items()):
+                family.add_metric(list(values), child.value)
+            yield family
+
+    def describe(self) -> Any:
+        return []
+
+
+#: changed or observed only on the event loop's thread (Service.infer): lock-free in a single process
+_LOOP_ONLY = (REQUESTS_TOTAL, INFLIGHT_REQUESTS, REQUEST_DURATION, DECODE_DURATION, ENCODE_DURATION)
+
+
 def _base(name: str) -> str:
     return name[: -len("_total")] if name.endswith("_total") else name
 
@@ -178,19 +246,25 @@ class Metrics:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         fast: list[_FastHistogram] = []
+        loop_only: list[_LoopMetric] = []
         made: dict[str, Any] = {}
         for name, (kind, help_, labels) in METRICS.items():
-            if kind in ("counter", "gauge"):
+            if kind in ("counter", "gauge") and name in _LOOP_ONLY and not multiprocess:
+                made[name] = _LoopMetric(kind, name, help_, labels)
+                loop_only.append(made[name])
+            elif kind in ("counter", "gauge"):
                 made[name] = self._made(name, kind, help_, labels)
             else:
                 buckets = BATCH_BUCKETS if name == BATCH_SIZE else LATENCY_BUCKETS
                 if multiprocess:  # values must live in prometheus_client's shared files
                     made[name] = Histogram(name, help_, labels, buckets=buckets, registry=self.registry)
                 else:
-                    made[name] = _FastHistogram(name, help_, labels, buckets)
+                    made[name] = _FastHistogram(name, help_, labels, buckets, loop_only=name in _LOOP_ONLY)
                     fast.append(made[name])
         if fast:
             self.registry.register(_FastCollector(fast))
+        if loop_only:
+            self.registry.register(_LoopCollector(loop_only))
         if registry is None and not multiprocess:
             # process_cpu_seconds_total, process_resident_memory_bytes, ... and python_info, for the
             # dashboard's CPU and memory panels (with workers, each process has its own: not aggregated).

@@ -43,10 +43,12 @@ def _json_with_nan(body: bytes) -> Any:
         raise BadRequest(f"malformed JSON: {str(exc)[:200]}") from None
 
 
-def v2(signature: Signature, body: bytes, header_length: bytes | None) -> Decoded:
+def v2(signature: Signature, body: bytes, header_length: str | bytes | None) -> Decoded:
     """A v2 inference request: JSON, or a JSON header of ``header_length`` bytes followed by binary tensors."""
     if header_length is not None:
         try:
+            if not header_length.isascii():  # int() takes other digits than 0-9 in str
+                raise ValueError
             n = int(header_length)
         except ValueError:
             raise BadRequest("invalid Inference-Header-Content-Length") from None

@@ -178,3 +178,52 @@ def test_metrics_and_openapi(server):
 def test_request_id_is_echoed(server):
     r = httpx.get(server.url + "/v2/health/live", headers={"x-request-id": "abc-123"})
     assert r.headers["x-request-id"] == "abc-123"
+
+
+@pytest.mark.parametrize("value", [b"\xb2", b"\xb9\xb2", b"1\xb2", b"-5", b"abc", b"99999999999999999999999"])
+def test_a_binary_header_length_that_is_not_ascii_digits_is_never_a_500(server, value):
+    """``²`` is a digit to ``str.isdigit`` but not to ``int()``. hyper does not hand over a header value with
+    bytes outside ASCII (the request is answered as if it had none); ASCII non-numbers are 400 naming the header."""
+    body = json.dumps({"inputs": [{"name": "X", "datatype": "FP32", "shape": [1, 30], "data": [0.0] * 30}]})
+    r = httpx.post(server.url + "/v2/models/quickstart/infer", content=body.encode(),
+                   headers={"inference-header-content-length": value})
+    if value.isascii():
+        assert r.status_code == 400 and "Inference-Header-Content-Length" in r.json()["error"], r.text
+    else:
+        assert r.status_code in (200, 400), r.text
+
+
+def test_request_counters_and_the_inflight_gauge_count_exactly(server):
+    """The requests counter and in-flight gauge are plain values on the event loop's thread (no lock): each
+    answered request counts once, and nothing stays in flight."""
+    def scrape() -> dict[str, float]:
+        out = {}
+        for line in httpx.get(server.url + "/metrics").text.splitlines():
+            if line.startswith(('mlready_requests_total{model="half_plus_two",protocol="tfserving",status="200"',
+                                'mlready_requests_total{model="half_plus_two",protocol="tfserving",status="400"',
+                                'mlready_inflight_requests{protocol="tfserving"}')):
+                key, value = line.rsplit(" ", 1)
+                out[key] = float(value)
+        return out
+
+    before = scrape()
+    for _ in range(7):
+        assert httpx.post(server.url + "/v1/models/half_plus_two:predict", json={"instances": [1.0]}).status_code == 200
+    assert httpx.post(server.url + "/v1/models/half_plus_two:predict", json={"instances": ["x"]}).status_code == 400
+    after = scrape()
+    ok = 'mlready_requests_total{model="half_plus_two",protocol="tfserving",status="200",version="1"}'
+    bad = 'mlready_requests_total{model="half_plus_two",protocol="tfserving",status="400",version="1"}'
+    assert after[ok] - before.get(ok, 0.0) == 7 and after[bad] - before.get(bad, 0.0) == 1
+    assert after['mlready_inflight_requests{protocol="tfserving"}'] == 0
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "\u00b9"])
+def test_the_v2_decode_refuses_header_lengths_of_non_ascii_digits(value):
+    """``int()`` reads Arabic-Indic digits and refuses superscripts; both are 400 before any ``int()``."""
+    from mlready.runtime.errors import BadRequest
+    from mlready.runtime.request_decode import v2
+    from mlready.runtime.signature import Signature, TensorSpec
+
+    sig = Signature("m", (TensorSpec("X", "FP32", (-1, 2)),), (TensorSpec("y", "FP32", (-1, 1)),))
+    with pytest.raises(BadRequest, match="Inference-Header-Content-Length"):
+        v2(sig, b'{"inputs": []}', value)
