@@ -58,6 +58,7 @@ class ModelVersion:
                             "model does not have", name, version, ", ".join(unknown))
             else:
                 self.drift = metrics.drift.counter(name, config.drift, list(self._output_names), signature.classes)
+        self.version_label = str(version)  # the metrics' version label
         self.inline_rows = 0  # see warmup(): a cheap model runs calls of up to this many rows on the event loop
         self.batcher: Batcher | None = None
         b = config.batching

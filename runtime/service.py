@@ -210,12 +210,11 @@ class Service:
         t0 = time.perf_counter()
         gauge = self._inflight[protocol]
         gauge.inc()
-        known = name in self.manager.status or name in self.config.models
-        mlabel, vlabel, status = (name if known else "_unknown"), "", "500"
+        mlabel, vlabel, status = name, "", "500"  # the model label: "_unknown" unless resolve found the name
         obs = None
         try:
             mv = self.manager.resolve(name, version, label)
-            vlabel = str(mv.version)
+            vlabel = mv.version_label
             obs = self._observers_for(mlabel, vlabel, protocol)
             loop = asyncio.get_running_loop() if offload else None
             if loop is not None and isinstance(decode, Decode) and self.decoder.workers:
@@ -250,6 +249,8 @@ class Service:
             if obs is not None and status == "200":
                 obs.ok()
             else:
+                if obs is None and name not in self.manager.status and name not in self.config.models:
+                    mlabel = "_unknown"  # bounded label values: a client's made-up model names are not labels
                 m.child(m.requests, mlabel, vlabel, protocol, status).inc()
             if obs is not None:
                 obs.duration(time.perf_counter() - t0)

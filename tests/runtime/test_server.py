@@ -227,3 +227,12 @@ def test_the_v2_decode_refuses_header_lengths_of_non_ascii_digits(value):
     sig = Signature("m", (TensorSpec("X", "FP32", (-1, 2)),), (TensorSpec("y", "FP32", (-1, 1)),))
     with pytest.raises(BadRequest, match="Inference-Header-Content-Length"):
         v2(sig, b'{"inputs": []}', value)
+
+
+def test_made_up_model_names_share_one_metrics_label(server):
+    """A client's made-up model names are counted under ``model="_unknown"``: label values stay bounded."""
+    for i in range(3):
+        assert httpx.post(f"{server.url}/v1/models/nope{i}:predict", json={"instances": [1.0]}).status_code == 404
+    text = httpx.get(server.url + "/metrics").text
+    assert 'mlready_requests_total{model="_unknown",protocol="tfserving",status="404",version=""}' in text
+    assert "nope1" not in text
