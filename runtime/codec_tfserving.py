@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from mlready.runtime.answers import Answers
 from mlready.runtime.errors import BadRequest
-from mlready.runtime.signature import CONVERSION_ERRORS, Signature, TensorSpec, to_array
+from mlready.runtime.signature import CONVERSION_ERRORS, Signature, TensorSpec, numeric, to_array
 
 Arrays = dict[str, np.ndarray]
 
@@ -33,18 +33,19 @@ def _unb64(value: dict) -> bytes:
 
 
 def _array(spec: TensorSpec, data: Any) -> np.ndarray:
-    if spec.dtype.kind == "O":  # {"b64": ...} leaves become bytes; a flat loop, however deep the nesting
-        try:
-            items = np.asarray(data, dtype=object)
-        except CONVERSION_ERRORS:
-            raise BadRequest(f"input '{spec.name}': data is not a valid BYTES tensor (nested lists of strings "
-                             f"of one shape)") from None
-        flat = items.reshape(-1)
-        for i, item in enumerate(flat):
-            if isinstance(item, dict):
-                flat[i] = _unb64(item)
-        data = items
-    return to_array(spec, data)
+    if spec.dtype.kind != "O":
+        return numeric(spec, data)  # to_array's numeric case (no shape to apply here)
+    # BYTES: {"b64": ...} leaves become bytes; a flat loop, however deep the nesting
+    try:
+        items = np.asarray(data, dtype=object)
+    except CONVERSION_ERRORS:
+        raise BadRequest(f"input '{spec.name}': data is not a valid BYTES tensor (nested lists of strings "
+                         f"of one shape)") from None
+    flat = items.reshape(-1)
+    for i, item in enumerate(flat):
+        if isinstance(item, dict):
+            flat[i] = _unb64(item)
+    return to_array(spec, items)
 
 
 def decode(body: Any, signature: Signature) -> tuple[Arrays, str]:
