@@ -26,14 +26,20 @@ def _run_factory(calls: list[int], gate: threading.Event | None = None):
     return run
 
 
+def _batcher(pool, calls: list[int], gate: threading.Event | None = None, *, max_batch_size: int = 8,
+             max_queue_delay_ms: float = 0, queue_size: int = 100, **kw) -> Batcher:
+    """A batcher of the test model (outputs ``double`` and ``sum``) that records each call's rows in ``calls``."""
+    return Batcher(_run_factory(calls, gate), ["double", "sum"], pool, max_batch_size=max_batch_size,
+                   max_queue_delay_ms=max_queue_delay_ms, queue_size=queue_size, **kw)
+
+
 def test_concurrent_requests_are_merged_and_split_back():
     calls: list[int] = []
     gate = threading.Event()
 
     async def main():
         with ThreadPoolExecutor(2) as pool:
-            b = Batcher(_run_factory(calls, gate), ["double", "sum"], pool, max_batch_size=8, max_queue_delay_ms=0,
-                        queue_size=100)
+            b = _batcher(pool, calls, gate)
             inputs = [np.full((1, 3), i, np.float32) for i in range(9)]
             tasks = [asyncio.create_task(b.submit({"x": inputs[0]}))]
             await asyncio.sleep(0.05)  # the first call runs (blocked on the gate) ...
@@ -56,8 +62,7 @@ def test_a_full_queue_answers_at_once_and_a_bad_request_fails_alone():
 
     async def main():
         with ThreadPoolExecutor(2) as pool:
-            b = Batcher(_run_factory(calls, gate), ["double", "sum"], pool, max_batch_size=8, max_queue_delay_ms=0,
-                        queue_size=3)
+            b = _batcher(pool, calls, gate, queue_size=3)
             first = asyncio.create_task(b.submit({"x": np.ones((1, 2), np.float32)}))
             await asyncio.sleep(0.05)
             queued = [asyncio.create_task(b.submit({"x": np.full((1, 2), v, np.float32)})) for v in (1, -1, 2)]
@@ -82,8 +87,7 @@ def test_the_queue_delay_waits_for_more_rows_and_a_lone_request_still_runs():
 
     async def main():
         with ThreadPoolExecutor(2) as pool:
-            b = Batcher(_run_factory(calls), ["double", "sum"], pool, max_batch_size=4, max_queue_delay_ms=150,
-                        queue_size=100)
+            b = _batcher(pool, calls, max_batch_size=4, max_queue_delay_ms=150)
             t0 = time.perf_counter()
             alone = await b.submit({"x": np.ones((1, 2), np.float32)})  # nobody else comes: runs after the delay
             waited = time.perf_counter() - t0
@@ -106,8 +110,7 @@ def test_requests_whose_shapes_differ_past_the_first_axis_are_not_merged():
 
     async def main():
         with ThreadPoolExecutor(2) as pool:
-            b = Batcher(_run_factory(calls, gate), ["double", "sum"], pool, max_batch_size=8, max_queue_delay_ms=0,
-                        queue_size=100)
+            b = _batcher(pool, calls, gate)
             first = asyncio.create_task(b.submit({"x": np.ones((1, 2), np.float32)}))
             await asyncio.sleep(0.05)  # the first call runs (blocked on the gate) while the others queue
             queued = [asyncio.create_task(b.submit({"x": np.ones((1, n), np.float32)})) for n in (2, 3, 2, 3)]
@@ -128,8 +131,7 @@ def test_close_answers_the_batch_on_the_pool_and_the_queue_at_once():
 
     async def main():
         with ThreadPoolExecutor(2) as pool:
-            b = Batcher(_run_factory(calls, gate), ["double", "sum"], pool, max_batch_size=8, max_queue_delay_ms=0,
-                        queue_size=100)
+            b = _batcher(pool, calls, gate)
             running = asyncio.create_task(b.submit({"x": np.ones((1, 2), np.float32)}))
             await asyncio.sleep(0.05)  # on the pool, blocked on the gate
             queued = [asyncio.create_task(b.submit({"x": np.ones((1, 2), np.float32)})) for _ in range(3)]
@@ -152,8 +154,7 @@ def test_one_row_batches_run_on_the_loop_and_a_failing_one_fails_alone():
 
     async def main():
         with ThreadPoolExecutor(2) as pool:
-            b = Batcher(_run_factory(calls), ["double", "sum"], pool, max_batch_size=8, max_queue_delay_ms=0,
-                        queue_size=100)
+            b = _batcher(pool, calls)
             b.inline_rows = 1
             loop_thread = threading.get_ident()
             seen: list[int] = []
@@ -177,8 +178,7 @@ def test_batches_up_to_inline_rows_run_on_the_loop_larger_ones_on_the_pool():
 
     async def main():
         with ThreadPoolExecutor(2) as pool:
-            b = Batcher(_run_factory(calls), ["double", "sum"], pool, max_batch_size=64, max_queue_delay_ms=0,
-                        queue_size=100, uniform=True)
+            b = _batcher(pool, calls, max_batch_size=64, uniform=True)
             b.inline_rows = 4
             loop_thread = threading.get_ident()
             seen: list[tuple[int, int]] = []
