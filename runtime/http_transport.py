@@ -146,8 +146,7 @@ class _Body:
             if n == 0:
                 return _empty()
             if n < self.stream_at:
-                self.budget.take(n)
-                self.taken += n
+                self._take(n)
                 return self.reads.read(self.proto())
         return self.reads.read(self._streamed(limit))
 

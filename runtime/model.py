@@ -273,10 +273,10 @@ def warmup(mv: ModelVersion, inline_below_s: float = 0.0) -> None:
                     mv.inline_rows = size
                 else:
                     timed = False  # larger buckets are slower still
-                if mv.batcher is not None:
-                    mv.batcher.inline_rows = mv.inline_rows
         except Exception as exc:
             guessed = any(d < 0 for spec in mv.signature.inputs for d in spec.shape[1:])
             if size == 1 and not guessed:
                 raise LoadError(f"warm-up failed: {str(exc).strip()[:500]}") from exc
             break  # dynamic inner dimensions: a zero input of guessed shape proves nothing
+    if mv.batcher is not None:
+        mv.batcher.inline_rows = mv.inline_rows

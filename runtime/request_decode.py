@@ -109,8 +109,7 @@ def tfserving_body(signature: Signature, body: bytes, route: str) -> Decoded:
     """A TF Serving-style JSON body of ``route`` (tfserving, sagemaker, vertex, azure): parse, reshape, decode."""
     data = json_body(body, nan=route in ("sagemaker", "azure"))  # MLflow's payloads (there) may say NaN
     reshape = RESHAPE[route]
-    arrays, fmt = codec_tfserving.decode(data if reshape is None else reshape(data), signature)
-    return arrays, None, fmt
+    return tfserving(signature, data if reshape is None else reshape(data))
 
 
 __all__ = ["Decoded", "azure_json", "json_body", "sagemaker_json", "tfserving", "tfserving_body", "v2",

@@ -60,9 +60,6 @@ class Request:
         self._offload_at = offload_at
         self.id = request_id(headers.get("x-request-id"))  # the client's, or a new one: always answered
 
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name)
-
     async def read(self, limit: int) -> bytes:
         self.body = await self._read_body(limit)
         return self.body
