@@ -2,16 +2,21 @@
 path.
 
 A request that :meth:`Capture.submit` samples costs a tuple on a bounded queue (the decoded input arrays and
-the answer are referenced, not copied). One writer thread turns queued requests into records (inputs named by
-the signature's ``features``, outputs as answered, redacted and dropped fields applied) and hands them to the
-sink (``capture_sinks``) in batches. When the queue is full (by records or by tensor bytes) a record is
-dropped and counted, and when the sink fails (a dead collector, a full disk) its batch is: the request never
-waits, memory stays bounded, a prediction never fails because of capture. Drops are counted in
-``mlready_capture_dropped_total{reason}`` and logged at most once per :data:`LOG_EVERY_S`.
+the answer are referenced, not copied). Each time ``batch_size`` requests are queued, one callback on the event
+loop turns them into records (inputs named by the signature's ``features``, outputs as answered, redacted and
+dropped fields applied) and into the sink's payload (JSON lines for files and stdout), between requests and after
+they were answered; the writer thread hands payloads to the sink (``capture_sinks``: file writes, HTTP POSTs),
+and builds what a partial batch leaves once it is ``flush_interval_s`` old. Building on the loop's thread costs
+less than on the writer's: the arrays are still in that core's cache and no third thread competes for the GIL
+(figures in runtime/README.md §capture). When the queue is full (by records or by bytes, built payloads
+included) a record is dropped and counted, and when the sink fails (a dead collector, a full disk) its batch is:
+the request never waits for the sink, memory stays bounded, a prediction never fails because of capture. Drops
+are counted in ``mlready_capture_dropped_total{reason}`` and logged at most once per :data:`LOG_EVERY_S`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
@@ -23,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from mlready.runtime.capture_sinks import dumps, make_sink
+from mlready.runtime.capture_sinks import dumps, json_lines, make_sink
 from mlready.runtime.config import CaptureConfig
 from mlready.runtime.metrics import Metrics
 
@@ -31,6 +36,9 @@ log = logging.getLogger("mlready.runtime.capture")
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 LOG_EVERY_S = 10.0  # the most one drop log line per this many seconds
+# A batch of more tensor bytes than this is built into records by the writer thread, not on the event loop (its
+# text could take milliseconds to make): 16384 float32 values; 100 quickstart requests hold ~15 KB.
+LOOP_BUILD_BYTES = 64 * 1024
 REDACTED = "[redacted]"
 _ID = re.compile(r"[\x21-\x7e]{1,128}")  # printable ASCII, no spaces: safe to echo in a header and to record
 
@@ -51,8 +59,15 @@ class Capture:
         self.conf = conf
         self.rate = conf.sample_rate
         self.sink = sink if sink is not None else make_sink(conf)
-        self._queue: deque[tuple] = deque()  # appended by submit, popped by the writer: deque ops are atomic
-        self._bytes_in = self._bytes_out = 0  # tensor bytes queued so far / taken by the writer (one writer each)
+        self._queue: deque[tuple] = deque()  # appended by submit, popped by either thread: deque ops are atomic
+        # Monotonic counters, each changed by one thread only (no lock): bytes queued (requests' tensors, then
+        # their payload's size once built) by the loop, bytes freed (written or dropped) by the writer; records
+        # built on the loop, and those of them the writer has written or dropped.
+        self._bytes_in = self._bytes_out = 0
+        self._built_in = self._built_out = 0
+        # (payload, records, bytes, raw) built on the loop; raw: requests left for the writer to build
+        self._built: deque[tuple[Any, int, int, bool]] = deque()
+        self._building = False  # a build callback is scheduled on the loop
         self._max_records, self._max_bytes, self._batch = conf.queue_size, conf.max_queue_bytes, conf.batch_size
         self._wake = threading.Event()
         self._stop = False
@@ -75,7 +90,8 @@ class Capture:
         if self.rate < 1.0 and random.random() >= self.rate:
             return
         queue = self._queue
-        if len(queue) >= self._max_records or self._bytes_in - self._bytes_out >= self._max_bytes:
+        if (len(queue) + self._built_in - self._built_out >= self._max_records
+                or self._bytes_in - self._bytes_out >= self._max_bytes):
             self._drop_count("queue_full", 1)
             return
         size = 0
@@ -85,18 +101,58 @@ class Capture:
             size += a.nbytes if isinstance(a, np.ndarray) else 64
         self._bytes_in += size
         queue.append((time.time(), rid, protocol, mv, arrays, result, size))
-        if len(queue) == self._batch:  # once per batch: the writer drains the whole queue when it wakes
+        if len(queue) >= self._batch and not self._building:  # once per batch
+            self._schedule()
+
+    # -- building on the event loop ------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # submitted from outside an event loop: the writer thread builds
             self._wake.set()
+            return
+        self._building = True
+        loop.call_soon(self._build)
+
+    def _build(self) -> None:
+        """One batch's records and payload, on the loop's thread (a callback, after the requests before it)."""
+        self._building = False
+        batch, size = self._pop(self._batch)
+        if size > LOOP_BUILD_BYTES:  # large requests: the writer builds them, the loop is never held for long
+            self._built_in += len(batch)
+            self._built.append((batch, len(batch), size, True))
+            self._wake.set()
+        elif batch:
+            try:
+                payload, nbytes = self._payload(batch)
+            except Exception as exc:  # noqa: BLE001 - a record that cannot be built never fails a prediction
+                self._bytes_in -= size  # the loop's own counter: nothing of this batch is held any more
+                self._drop_count("sink_error", len(batch), exc)
+            else:
+                nbytes = size if nbytes is None else nbytes
+                self._bytes_in += nbytes - size  # the arrays are freed, the payload is held until written
+                self._built_in += len(batch)
+                self._built.append((payload, len(batch), nbytes, False))
+                self._wake.set()
+        if len(self._queue) >= self._batch:
+            self._schedule()
 
     # -- the writer thread ---------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        interval = self.conf.flush_interval_s
         while True:
-            self._wake.wait(self.conf.flush_interval_s)
+            self._wake.wait(interval)
             self._wake.clear()
             stopping = self._stop
-            while self._queue:
-                self._write(self._take(self.conf.batch_size))
+            self._drain()
+            # what the loop does not build: a partial batch once its oldest record is due, a batch submitted
+            # from outside a loop, and everything at close
+            while self._queue and (stopping or (len(self._queue) >= self._batch and not self._building)
+                                   or self._oldest_age() >= interval):
+                self._write(self._take(self._batch))
+                self._drain()
             try:
                 self.sink.tick()
             except Exception:  # noqa: BLE001 - a sink's bookkeeping must not end capture
@@ -104,24 +160,59 @@ class Capture:
             if stopping:
                 return
 
-    def _take(self, n: int) -> list[tuple]:
+    def _oldest_age(self) -> float:
+        try:
+            return time.time() - self._queue[0][0]
+        except IndexError:  # taken by the loop meanwhile
+            return 0.0
+
+    def _drain(self) -> None:
+        """Write the payloads the loop built."""
+        built = self._built
+        while built:
+            payload, n, nbytes, raw = built.popleft()
+            if raw:
+                self._write(payload)
+            else:
+                try:
+                    self.sink.write_encoded(payload)
+                except Exception as exc:  # noqa: BLE001 - a failing sink never fails a prediction or stops capture
+                    self._drop_count("sink_error", n, exc)
+                else:
+                    self._written.inc(n)
+            self._bytes_out += nbytes
+            self._built_out += n
+
+    def _pop(self, n: int) -> tuple[list[tuple], int]:
         batch = []
         queue, size = self._queue, 0
         while queue and len(batch) < n:
             item = queue.popleft()
             size += item[-1]
             batch.append(item)
+        return batch, size
+
+    def _take(self, n: int) -> list[tuple]:
+        """Up to ``n`` queued requests, for the writer thread (their bytes freed on its counter)."""
+        batch, size = self._pop(n)
         self._bytes_out += size
         return batch
 
     def _write(self, batch: list[tuple]) -> None:
         try:
-            records = self.records(batch)
-            self.sink.write(records)
+            self.sink.write_encoded(self._payload(batch)[0])
         except Exception as exc:  # noqa: BLE001 - a failing sink never fails a prediction or stops capture
             self._drop_count("sink_error", len(batch), exc)
             return
-        self._written.inc(len(records))
+        self._written.inc(len(batch))
+
+    def _payload(self, batch: list[tuple]) -> tuple[list[Any], int | None]:
+        """What the sink writes for ``batch``: JSON lines (and their bytes) for a sink of lines, else records."""
+        records = self.records(batch)
+        if self.sink.lines:
+            lines = json_lines(records)
+            return lines, sum(map(len, lines))
+        return records, None
 
     def _drop_count(self, reason: str, n: int, exc: Exception | None = None) -> None:
         self._dropped[reason].inc(n)
@@ -202,7 +293,8 @@ class Capture:
 
     @property
     def queued(self) -> int:
-        return len(self._queue)
+        """Records waiting: queued requests and built records not yet written."""
+        return len(self._queue) + self._built_in - self._built_out
 
 
 def _rows(arrays: dict[str, np.ndarray]) -> int:

@@ -1,8 +1,10 @@
 """Where captured predictions go: rotating JSONL files, stdout, or an HTTP collector (CloudEvents batches).
 
 A sink's ``write`` takes a batch of records (dicts, see ``runtime/README.md``) and raises on failure (a full
-disk, a dead collector): the writer thread counts the batch as dropped, and the next batch tries again. Sinks
-run on the capture writer thread only: nothing here is called on a request's path.
+disk, a dead collector): the writer thread counts the batch as dropped, and the next batch tries again. A sink
+with ``lines`` set also takes the batch as its JSON lines (``write_encoded``; the capture makes them, on the
+event loop's thread when it can: ``runtime/capture.py``), a sink without takes the records there. Sinks run on
+the capture writer thread only: nothing here is called on a request's path.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ def dumps(record: dict[str, Any], option: int = _DUMP) -> bytes:
     return orjson.dumps(record, default=_default, option=option)
 
 
+def json_lines(records: list[dict[str, Any]]) -> list[bytes]:
+    """The records' JSON lines (what the file and stdout sinks write)."""
+    return [dumps(r, _LINE) for r in records]
+
+
 class FileSink:
     """JSONL files ``capture-<UTC time>-<host>-<pid>-<n>.jsonl`` in ``directory`` (the host name and pid keep
     the files of pods and workers sharing a volume apart): a file is closed past ``max_file_bytes`` or
@@ -59,8 +66,12 @@ class FileSink:
         host = "".join(c if c.isalnum() or c in "-." else "_" for c in os.uname().nodename)[:63] or "host"
         self.owner = f"{host}-{os.getpid()}"
 
+    lines = True
+
     def write(self, records: list[dict[str, Any]]) -> None:
-        lines = [dumps(r, _LINE) for r in records]
+        self.write_encoded(json_lines(records))
+
+    def write_encoded(self, lines: list[bytes]) -> None:
         try:
             if self._file is not None:  # the common case: the whole batch fits the current file, one write
                 text = b"".join(lines)
@@ -120,8 +131,13 @@ class StdoutSink:
     def __init__(self, conf: CaptureConfig, stream: Any = None):
         self.stream = stream if stream is not None else sys.stdout.buffer
 
+    lines = True
+
     def write(self, records: list[dict[str, Any]]) -> None:
-        self.stream.write(b"".join([dumps(r, _LINE) for r in records]))
+        self.write_encoded(json_lines(records))
+
+    def write_encoded(self, lines: list[bytes]) -> None:
+        self.stream.write(b"".join(lines))
         self.stream.flush()
 
     def tick(self) -> None:
@@ -149,6 +165,11 @@ class HttpSink:
         return [{"specversion": "1.0", "id": uuid.uuid4().hex, "source": self.source, "type": EVENT_TYPE,
                  "subject": r["id"], "time": r["time"], "datacontenttype": "application/json", "data": r}
                 for r in records]
+
+    lines = False
+
+    def write_encoded(self, records: list[dict[str, Any]]) -> None:
+        self.write(records)
 
     def write(self, records: list[dict[str, Any]]) -> None:
         body = orjson.dumps(self.events(records), default=_default, option=_DUMP)

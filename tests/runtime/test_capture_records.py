@@ -66,17 +66,28 @@ def test_batch_records_are_the_bytes_of_one_record_at_a_time():
               (45.0, "noinput", "tfserving", a, {}, answer(a, 1, rng)),
               (46.0, "noproba", "tfserving", b, one(b), {"label": np.array(["yes"], dtype=object)}),
               (47.0, "last", "tfserving", a, one(a), answer(a, 1, rng))]
+    # a model name and an id to escape, other protocols, outputs other than a label and probabilities
+    c = version('m "%s" \\', ["cat %d", 'dog "x"'])
+    c.version = 12
+    batch += [(48.0 + i / 10, f'q"\\{i}%s', proto, c, one(c), answer(c, 1, rng))
+              for i, proto in enumerate(["v2-grpc", "sagemaker", "v2-grpc"])]
+    swapped = answer(a, 1, rng)
+    batch += [(49.0, "extra", "vertex", a, one(a), {**answer(a, 1, rng), "extra": np.zeros(1, np.float32)}),
+              (50.0, "swapped", "vertex", a, one(a), {"probabilities": swapped["probabilities"],
+                                                       "label": swapped["label"]}),
+              (51.0, "unknown", "vertex", a, one(a), {**answer(a, 1, rng), "label": np.array(["maybe"], object)})]
     batch = [(*item, 0) for item in batch]  # the queue's tuples end with the request's byte size
-    cap = capture(io.BytesIO())
-    try:
-        plan = cap._plan(a)
-        # stacked: all but rows3, empty, noinput (f64 in a run of its own; p64 and noproba: inputs only)
-        assert sum(plan.stackable(item[4]) is not None for item in batch) == len(batch) - 3
-        stacked = [dumps(r) for r in cap.records(batch)]
-        single = [dumps(cap.record(*item[:-1])) for item in batch]
-    finally:
-        cap.close()
-    assert stacked == single
+    for rate in (1.0, 0.25):
+        cap = capture(io.BytesIO(), sample_rate=rate)
+        try:
+            plan = cap._plan(a)
+            # stacked: all but rows3, empty, noinput (f64 in a run of its own; p64 and noproba: inputs only)
+            assert sum(plan.stackable(item[4]) is not None for item in batch) == len(batch) - 3
+            stacked = [dumps(r) for r in cap.records(batch)]
+            single = [dumps(cap.record(*item[:-1])) for item in batch]
+        finally:
+            cap.close()
+        assert stacked == single
     assert [json.loads(line)["id"] for line in stacked] == [item[1] for item in batch]
     first = json.loads(stacked[0])
     assert first["inputs"] == {n: [pytest.approx(float(batch[0][4]["X"][0, i]))] for i, n in enumerate(FEATURES)}
@@ -136,3 +147,145 @@ def test_queue_bounds_records_and_bytes_without_a_lock():
         assert (small.queued, small._dropped["queue_full"]._value.get()) == (2, 2)
     finally:
         small.close()
+
+
+class SlowSink(StdoutSink):
+    """A sink whose writes wait until released: what the loop builds piles up as built payloads."""
+
+    def __init__(self, conf: CaptureConfig, out: io.BytesIO):
+        super().__init__(conf, out)
+        import threading
+
+        self.release = threading.Event()
+
+    def write_encoded(self, lines: list[bytes]) -> None:
+        self.release.wait(10)
+        super().write_encoded(lines)
+
+
+def test_full_batches_are_built_on_the_loop_and_partial_ones_by_the_writer_when_due():
+    """On an event loop, each full batch is built by one loop callback (after the requests that filled it) and
+    only written by the writer thread; what a partial batch leaves is built by the writer once its oldest record
+    is flush_interval_s old. Every record is written once, none dropped."""
+    import asyncio
+    import threading
+    import time
+
+    rng = np.random.default_rng(11)
+    a = version("a", ["no", "yes"])
+    out = io.BytesIO()
+    conf = CaptureConfig(enabled=True, sink="stdout", batch_size=4, flush_interval_s=0.3)
+    cap = Capture(conf, create_metrics(), sink=StdoutSink(conf, out))
+    builders: list[str] = []
+    records = cap.records
+
+    def spy(batch):
+        builders.append(threading.current_thread().name)
+        return records(batch)
+
+    cap.records = spy  # type: ignore[method-assign]
+
+    async def main() -> None:
+        for i in range(10):
+            cap.submit(f"r{i}", "v2-rest", a, {"X": rng.normal(size=(1, 5)).astype(np.float32)}, answer(a, 1, rng))
+            if i % 4 == 3:
+                assert cap._building  # the batch is full: its build is scheduled, not run inside submit
+                await asyncio.sleep(0)
+
+    try:
+        asyncio.run(main())
+        assert builders == ["MainThread", "MainThread"]  # two full batches, on the loop's thread
+        deadline = time.monotonic() + 10
+        while out.getvalue().count(b"\n") < 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert builders[2:] == ["mlready-capture"]  # the last two records: by the writer, once due
+    finally:
+        cap.close()
+    ids = [json.loads(line)["id"] for line in out.getvalue().splitlines()]
+    assert sorted(ids, key=lambda s: int(s[1:])) == [f"r{i}" for i in range(10)]
+    assert cap._dropped["queue_full"]._value.get() == cap._dropped["sink_error"]._value.get() == 0
+
+
+def test_built_payloads_count_against_the_queue_bounds():
+    """Records built on the loop but not yet written (a slow sink) still count against queue_size, and their
+    text against max_queue_bytes: a sink that cannot keep up drops and counts, it never grows memory."""
+    import asyncio
+    import time
+
+    rng = np.random.default_rng(12)
+    a = version("a", ["no", "yes"])
+    out = io.BytesIO()
+    conf = CaptureConfig(enabled=True, sink="stdout", batch_size=2, flush_interval_s=3600, queue_size=6)
+    sink = SlowSink(conf, out)
+    cap = Capture(conf, create_metrics(), sink=sink)
+    try:
+        t0 = time.monotonic()
+        asyncio.run(_fill(cap, a, rng))
+        assert time.monotonic() - t0 < 2  # the loop never waits for the blocked sink
+        assert cap.queued == 6 and cap._dropped["queue_full"]._value.get() == 4
+        assert cap._bytes_in - cap._bytes_out > 6 * 300  # held as text: ~500 bytes a record
+        sink.release.set()
+    finally:
+        cap.close()
+    assert cap.queued == 0 and cap._bytes_in == cap._bytes_out
+    assert len(out.getvalue().splitlines()) == 6
+    # 10 requests' tensors are ~400 bytes: only their built text can fill a 1500-byte bound
+    conf = CaptureConfig(enabled=True, sink="stdout", batch_size=2, flush_interval_s=3600, max_queue_bytes=1500)
+    small = Capture(conf, create_metrics(), sink=SlowSink(conf, io.BytesIO()))
+    try:
+        asyncio.run(_fill(small, a, rng))
+        assert small._dropped["queue_full"]._value.get() > 0
+    finally:
+        small.sink.release.set()
+        small.close()
+
+
+async def _fill(cap: Capture, mv: type, rng: np.random.Generator) -> None:
+    import asyncio
+
+    for i in range(10):
+        cap.submit(f"r{i}", "v2-rest", mv, {"X": rng.normal(size=(1, 5)).astype(np.float32)}, answer(mv, 1, rng))
+        await asyncio.sleep(0)
+
+
+def test_large_batches_are_built_by_the_writer_not_on_the_loop():
+    """A batch of more than LOOP_BUILD_BYTES of tensors (a large request's text could hold the loop for
+    milliseconds) is handed to the writer thread unbuilt; its records are written all the same."""
+    import asyncio
+    import threading
+    import time
+
+    from mlready.runtime.capture import LOOP_BUILD_BYTES
+
+    sig = Signature.from_dict({"inputs": [{"name": "X", "datatype": "FP32", "shape": [-1, -1]}],
+                               "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1]}]})
+
+    class Big:
+        name, version, signature, answers = "big", 1, sig, None
+
+    out = io.BytesIO()
+    conf = CaptureConfig(enabled=True, sink="stdout", batch_size=2, flush_interval_s=3600)
+    cap = Capture(conf, create_metrics(), sink=StdoutSink(conf, out))
+    builders: list[str] = []
+    records = cap.records
+    cap.records = lambda batch: builders.append(  # type: ignore[method-assign]
+        threading.current_thread().name) or records(batch)
+
+    async def main() -> None:
+        for i in range(2):
+            x = np.full((1, LOOP_BUILD_BYTES // 4), i, np.float32)  # two of them: over the bound
+            cap.submit(f"big{i}", "v2-rest", Big, {"X": x}, {"y": np.zeros(1, np.float32)})
+        await asyncio.sleep(0)
+        assert builders == []  # nothing built on the loop
+
+    try:
+        asyncio.run(main())
+        deadline = time.monotonic() + 10
+        while out.getvalue().count(b"\n") < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        cap.close()
+    assert builders == ["mlready-capture"]
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["id"] for r in lines] == ["big0", "big1"] and len(lines[1]["inputs"]["X"][0]) == LOOP_BUILD_BYTES // 4
+    assert cap.queued == 0 and cap._bytes_in == cap._bytes_out
