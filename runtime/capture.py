@@ -235,8 +235,11 @@ class Capture:
         other request goes through :meth:`record`; the text is the same either way."""
         out: list[Any] = [None] * len(batch)
         runs: dict[tuple, list[int]] = {}  # by (model version, input dtypes)
+        last, plan = None, None
         for i, item in enumerate(batch):
-            key = self._plan(item[3]).stackable(item[4])
+            if item[3] is not last:  # a batch is mostly one model version: one plan lookup a run
+                last, plan = item[3], self._plan(item[3])
+            key = plan.stackable(item[4])
             if key is None:
                 out[i] = self.record(*item[:-1])
             else:
@@ -324,10 +327,18 @@ class _InputPlan:
             template = b",".join(k.replace(b"%", b"%%") + b"[%b]" for k, _, _ in items) if plain else None
             self.groups.append((name, items, template, len(items)))
         self.stack = bool(self.groups) and all(g[2] is not None for g in self.groups)
+        # one model input carrying every feature (the common case): its name and size, for a shorter check
+        self.single = (self.groups[0][0], self.groups[0][3]) if self.stack and len(self.groups) == 1 else None
 
     def stackable(self, arrays: dict[str, np.ndarray]) -> Any:
         """For a one-row request whose inputs all take the plain path, the key of the requests it can be
         written with (the inputs' dtypes: stacking must not change a number's text); else None."""
+        single = self.single
+        if single is not None and len(arrays) == 1:
+            arr = arrays.get(single[0])
+            if arr is None or arr.size != single[1] or arr.dtype == object or arr.shape[:1] != (1,):
+                return None
+            return arr.dtype
         if not self.stack or _rows(arrays) != 1:
             return None
         key = []
