@@ -77,7 +77,9 @@ class Capture:
         self._logged_at = 0.0
         self._redact, self._drop = frozenset(conf.redact), frozenset(conf.drop)
         self._plans: dict[int, _InputPlan] = {}  # by id(signature), used by the writer thread only
-        self._second, self._stamp = -1, ""
+        # (second, its date and time text): one attribute, read and replaced whole, since the loop and the writer
+        # thread both build records
+        self._clock: tuple[int, str] = (-1, "")
         self._thread = threading.Thread(target=self._run, name="mlready-capture", daemon=True)
         self._thread.start()
 
@@ -273,9 +275,10 @@ class Capture:
             if isinstance(inputs, dict):
                 inputs = self._filter(inputs, rows)
         second = int(ts)
-        if second != self._second:  # the date and time text changes once a second
-            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return {"id": rid, "time": f"{self._stamp}.{int((ts - second) * 1e6):06d}Z",
+        clock = self._clock
+        if second != clock[0]:  # the date and time text changes once a second
+            clock = self._clock = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return {"id": rid, "time": f"{clock[1]}.{int((ts - second) * 1e6):06d}Z",
                 "model": mv.name, "version": str(mv.version), "protocol": protocol, "rows": rows,
                 "sample_rate": self.rate, "inputs": inputs, "outputs": outputs}
 
