@@ -76,7 +76,7 @@ class Capture:
         self._unlogged = {r: 0 for r in self._dropped}
         self._logged_at = 0.0
         self._redact, self._drop = frozenset(conf.redact), frozenset(conf.drop)
-        self._plans: dict[int, _InputPlan] = {}  # by id(signature), used by the writer thread only
+        self._plans: dict[int, _InputPlan] = {}  # by id(signature); either builder may add one (a twin is harmless)
         # (second, its date and time text): one attribute, read and replaced whole, since the loop and the writer
         # thread both build records
         self._clock: tuple[int, str] = (-1, "")
