@@ -47,7 +47,19 @@ def json_lines(records: list[dict[str, Any]]) -> list[bytes]:
     return [dumps(r, _LINE) for r in records]
 
 
-class FileSink:
+class _LinesSink:
+    """A sink that writes JSON lines: ``write_encoded`` takes them, ``write`` makes them from records."""
+
+    lines = True
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        self.write_encoded(json_lines(records))
+
+    def write_encoded(self, lines: list[bytes]) -> None:
+        raise NotImplementedError
+
+
+class FileSink(_LinesSink):
     """JSONL files ``capture-<UTC time>-<host>-<pid>-<n>.jsonl`` in ``directory`` (the host name and pid keep
     the files of pods and workers sharing a volume apart): a file is closed past ``max_file_bytes`` or
     ``max_file_age_s`` (the next record starts a new one) and the oldest files in the directory beyond
@@ -65,11 +77,6 @@ class FileSink:
         self._seq = 0
         host = "".join(c if c.isalnum() or c in "-." else "_" for c in os.uname().nodename)[:63] or "host"
         self.owner = f"{host}-{os.getpid()}"
-
-    lines = True
-
-    def write(self, records: list[dict[str, Any]]) -> None:
-        self.write_encoded(json_lines(records))
 
     def write_encoded(self, lines: list[bytes]) -> None:
         try:
@@ -123,18 +130,13 @@ class FileSink:
         self._close()
 
 
-class StdoutSink:
+class StdoutSink(_LinesSink):
     """One JSON line per record on stdout (the server's logs are on stderr)."""
 
     name = "stdout"
 
     def __init__(self, conf: CaptureConfig, stream: Any = None):
         self.stream = stream if stream is not None else sys.stdout.buffer
-
-    lines = True
-
-    def write(self, records: list[dict[str, Any]]) -> None:
-        self.write_encoded(json_lines(records))
 
     def write_encoded(self, lines: list[bytes]) -> None:
         self.stream.write(b"".join(lines))
@@ -154,6 +156,7 @@ class HttpSink:
     spec names)."""
 
     name = "http"
+    lines = False  # its payload is the records: the POST body is made on the writer thread
 
     def __init__(self, conf: CaptureConfig):
         assert conf.url is not None
@@ -165,8 +168,6 @@ class HttpSink:
         return [{"specversion": "1.0", "id": uuid.uuid4().hex, "source": self.source, "type": EVENT_TYPE,
                  "subject": r["id"], "time": r["time"], "datacontenttype": "application/json", "data": r}
                 for r in records]
-
-    lines = False
 
     def write_encoded(self, records: list[dict[str, Any]]) -> None:
         self.write(records)
