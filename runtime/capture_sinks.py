@@ -1,10 +1,10 @@
 """Where captured predictions go: rotating JSONL files, stdout, or an HTTP collector (CloudEvents batches).
 
-A sink's ``write`` takes a batch of records (dicts, see ``runtime/README.md``) and raises on failure (a full
-disk, a dead collector): the writer thread counts the batch as dropped, and the next batch tries again. A sink
-with ``lines`` set also takes the batch as its JSON lines (``write_encoded``; the capture makes them, on the
-event loop's thread when it can: ``runtime/capture.py``), a sink without takes the records there. Sinks run on
-the capture writer thread only: nothing here is called on a request's path.
+A sink's ``write_encoded`` takes a batch as its JSON lines (texts of one or more lines: the capture makes them,
+on the event loop's thread when it can, ``runtime/capture.py``), ``write`` takes it as records (dicts, see
+``runtime/README.md``); both raise on failure (a full disk, a dead collector): the writer thread counts the
+batch as dropped, and the next batch tries again. Sinks run on the capture writer thread only: nothing here is
+called on a request's path.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import orjson
 from mlready.runtime.config import CaptureConfig
 
 _DUMP = orjson.OPT_SERIALIZE_NUMPY
-_LINE = _DUMP | orjson.OPT_APPEND_NEWLINE
+LINE = _DUMP | orjson.OPT_APPEND_NEWLINE
 EVENT_TYPE = "dev.mlready.prediction.v1"  # the CloudEvents ``type`` of a captured prediction
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 
@@ -44,13 +44,20 @@ def dumps(record: dict[str, Any], option: int = _DUMP) -> bytes:
 
 def json_lines(records: list[dict[str, Any]]) -> list[bytes]:
     """The records' JSON lines (what the file and stdout sinks write)."""
-    return [dumps(r, _LINE) for r in records]
+    return [dumps(r, LINE) for r in records]
 
 
-class _LinesSink:
-    """A sink that writes JSON lines: ``write_encoded`` takes them, ``write`` makes them from records."""
+def each_line(texts: list[bytes]) -> Any:
+    """The lines of ``texts`` (each holds one or more whole JSON lines: JSON text has no raw line breaks)."""
+    for text in texts:
+        if text.count(b"\n") > 1:
+            yield from text.splitlines(keepends=True)
+        else:
+            yield text
 
-    lines = True
+
+class Sink:
+    """A sink: ``write_encoded`` takes JSON lines, ``write`` makes them from records."""
 
     def write(self, records: list[dict[str, Any]]) -> None:
         self.write_encoded(json_lines(records))
@@ -59,7 +66,7 @@ class _LinesSink:
         raise NotImplementedError
 
 
-class FileSink(_LinesSink):
+class FileSink(Sink):
     """JSONL files ``capture-<UTC time>-<host>-<pid>-<n>.jsonl`` in ``directory`` (the host name and pid keep
     the files of pods and workers sharing a volume apart): a file is closed past ``max_file_bytes`` or
     ``max_file_age_s`` (the next record starts a new one) and the oldest files in the directory beyond
@@ -87,7 +94,7 @@ class FileSink(_LinesSink):
                     self._size += len(text)
                     self._file.flush()
                     return
-            for line in lines:
+            for line in each_line(lines):
                 if self._file is not None and self._size and self._size + len(line) > self.max_bytes:
                     self._close()
                 if self._file is None:
@@ -130,7 +137,7 @@ class FileSink(_LinesSink):
         self._close()
 
 
-class StdoutSink(_LinesSink):
+class StdoutSink(Sink):
     """One JSON line per record on stdout (the server's logs are on stderr)."""
 
     name = "stdout"
@@ -149,14 +156,13 @@ class StdoutSink(_LinesSink):
         pass
 
 
-class HttpSink:
+class HttpSink(Sink):
     """One ``POST`` per batch to the collector: a JSON array of CloudEvents 1.0 (structured batch mode,
     ``application/cloudevents-batch+json``), each event's ``data`` a record. Any answer but 2xx, a refused
     connection or a timeout fails the batch. Proxies from the environment are ignored (the URL is the one the
     spec names)."""
 
     name = "http"
-    lines = False  # its payload is the records: the POST body is made on the writer thread
 
     def __init__(self, conf: CaptureConfig):
         assert conf.url is not None
@@ -169,11 +175,22 @@ class HttpSink:
                  "subject": r["id"], "time": r["time"], "datacontenttype": "application/json", "data": r}
                 for r in records]
 
-    def write_encoded(self, records: list[dict[str, Any]]) -> None:
-        self.write(records)
+    def write_encoded(self, lines: list[bytes]) -> None:
+        """POST the records of ``lines`` as events: each line is an event's ``data`` as it is; its subject and
+        time are read from the line's head (a record starts with its ``id`` and ``time``, then ``model``: a
+        JSON string's escaped text never holds ``,"model":``)."""
+        events = []
+        for line in each_line(lines):
+            head = orjson.loads(line[: line.index(b',"model":')] + b"}")
+            events.append({"specversion": "1.0", "id": uuid.uuid4().hex, "source": self.source, "type": EVENT_TYPE,
+                           "subject": head["id"], "time": head["time"], "datacontenttype": "application/json",
+                           "data": orjson.Fragment(line)})
+        self._post(orjson.dumps(events, option=_DUMP))
 
     def write(self, records: list[dict[str, Any]]) -> None:
-        body = orjson.dumps(self.events(records), default=_default, option=_DUMP)
+        self._post(orjson.dumps(self.events(records), default=_default, option=_DUMP))
+
+    def _post(self, body: bytes) -> None:
         req = urllib.request.Request(self.url, data=body, method="POST",
                                      headers={"Content-Type": BATCH_CONTENT_TYPE})
         with self._opener.open(req, timeout=self.timeout) as resp:  # raises HTTPError on 4xx/5xx

@@ -1,6 +1,6 @@
-"""Prediction capture in-process (no server): the writer's batch path (one-row requests stacked and written by
-one orjson call) gives the same bytes as one record at a time, and the queue's record and byte bounds hold
-with the lock-free submit."""
+"""Prediction capture in-process (no server): the batch path (a run of one-row requests written by one line plan:
+each input and output of the run by one orjson call) gives the same bytes as one record at a time, and the
+queue's record and byte bounds hold with the lock-free submit."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from mlready.runtime.answers import answers_for
 from mlready.runtime.capture import Capture
-from mlready.runtime.capture_sinks import StdoutSink, dumps
+from mlready.runtime.capture_sinks import LINE, StdoutSink, dumps, each_line
 from mlready.runtime.config import CaptureConfig
 from mlready.runtime.metrics import create_metrics
 from mlready.runtime.signature import Signature
@@ -83,8 +83,8 @@ def test_batch_records_are_the_bytes_of_one_record_at_a_time():
             plan = cap._plan(a)
             # stacked: all but rows3, empty, noinput (f64 in a run of its own; p64 and noproba: inputs only)
             assert sum(plan.stackable(item[4]) is not None for item in batch) == len(batch) - 3
-            stacked = [dumps(r) for r in cap.records(batch)]
-            single = [dumps(cap.record(*item[:-1])) for item in batch]
+            stacked = list(each_line(cap.lines(batch)))
+            single = [dumps(cap.record(*item[:-1]), LINE) for item in batch]
         finally:
             cap.close()
         assert stacked == single
@@ -95,24 +95,64 @@ def test_batch_records_are_the_bytes_of_one_record_at_a_time():
     assert json.loads(stacked[40])["inputs"][FEATURES[0]] == [None]  # NaN as null, as orjson writes it
 
 
+def test_a_uniform_batch_is_one_text_with_the_bytes_of_one_record_at_a_time():
+    """The common case (one model version, protocol and answer structure): the whole batch is one text, equal
+    to the records' lines one by one, for ids to escape or not, seconds that change within the batch, and
+    answers of every kind the line plan writes (classes, a regression value, a matrix, booleans, integers)."""
+    rng = np.random.default_rng(9)
+    a = version("a", ["no", 'y"%s\\'])
+    sig = Signature.from_dict({"inputs": [{"name": "X", "datatype": "FP64", "shape": [-1, 5]}],
+                               "outputs": [{"name": "value", "datatype": "FP32", "shape": [-1]}],
+                               "features": [{"name": n, "datatype": "FP64", "input": "X", "index": i}
+                                            for i, n in enumerate(FEATURES)], "task": "regression"})
+
+    class Reg:
+        name, version, signature, answers = "reg", 2, sig, answers_for(sig)
+
+    ids = ["plain", 'q"\\%s', "r\u00e9", "r\x01", "0" * 128]
+    classes = [(float(i) + i / 7, ids[i % len(ids)], "v2-grpc", a,
+                {"X": rng.normal(size=(1, 5)).astype(np.float32)}, answer(a, 1, rng), 0) for i in range(30)]
+    values = [(1.5e9 + i / 3, f"v{i}", "sagemaker", Reg, {"X": rng.normal(size=(1, 5)) * 1e6},
+               {"value": rng.normal(size=1).astype(np.float32), "m": rng.normal(size=(1, 3)),
+                "ok": np.array([i % 2 == 0]), "n": np.array([[i, -i]], np.int32)}, 0) for i in range(30)]
+    written = []
+    for batch, rate in ((classes, 1.0), (values, 0.5)):
+        cap = capture(io.BytesIO(), sample_rate=rate)
+        try:
+            texts = cap.lines(batch)
+            single = [dumps(cap.record(*item[:-1]), LINE) for item in batch]
+        finally:
+            cap.close()
+        assert len(texts) == 1 and list(each_line(texts)) == single
+        written.append(single)
+    assert json.loads(written[0][1])["id"] == 'q"\\%s' and json.loads(written[0][3])["id"] == "r\x01"
+    assert json.loads(written[1][2])["outputs"] == {"value": [pytest.approx(float(values[2][5]["value"][0]))],
+                                                "m": [values[2][5]["m"][0].tolist()], "ok": [True], "n": [[2, -2]]}
+
+
 def test_batch_with_redaction_is_written_one_record_at_a_time():
     """A redacted or dropped feature takes the general path; redacted outputs are redacted on both paths."""
     rng = np.random.default_rng(3)
     a = version("a", ["no", "yes"])
     batch = [(float(i), f"r{i}", "v2-rest", a, {"X": rng.normal(size=(1, 5)).astype(np.float32)},
               answer(a, 1, rng), 0) for i in range(5)]
-    for kw in ({"redact": (FEATURES[1],)}, {"drop": (FEATURES[4],)}, {"redact": ("probabilities",)}):
+    for kw in ({"redact": (FEATURES[1],)}, {"drop": (FEATURES[4],)}, {"redact": ("probabilities",)},
+               {"drop": ("label",)}, {"redact": ("label", "probabilities"), "drop": ("probabilities",)}):
         cap = capture(io.BytesIO(), **kw)
         try:
-            stacked = [dumps(r) for r in cap.records(batch)]
-            assert stacked == [dumps(cap.record(*item[:-1])) for item in batch]
+            stacked = list(each_line(cap.lines(batch)))
+            assert stacked == [dumps(cap.record(*item[:-1]), LINE) for item in batch]
         finally:
             cap.close()
         rec = json.loads(stacked[0])
         if "redact" in kw and kw["redact"][0] in FEATURES:
             assert rec["inputs"][FEATURES[1]] == ["[redacted]"]
-        elif "drop" in kw:
+        elif kw.get("drop") == (FEATURES[4],):
             assert FEATURES[4] not in rec["inputs"] and len(rec["inputs"]) == 4
+        elif kw.get("drop") == ("label",):
+            assert list(rec["outputs"]) == ["probabilities"]
+        elif "drop" in kw:
+            assert rec["outputs"] == {"label": ["[redacted]"]}
         else:
             assert rec["outputs"]["probabilities"] == ["[redacted]"]
 
@@ -177,13 +217,13 @@ def test_full_batches_are_built_on_the_loop_and_partial_ones_by_the_writer_when_
     conf = CaptureConfig(enabled=True, sink="stdout", batch_size=4, flush_interval_s=0.3)
     cap = Capture(conf, create_metrics(), sink=StdoutSink(conf, out))
     builders: list[str] = []
-    records = cap.records
+    lines = cap.lines
 
     def spy(batch):
         builders.append(threading.current_thread().name)
-        return records(batch)
+        return lines(batch)
 
-    cap.records = spy  # type: ignore[method-assign]
+    cap.lines = spy  # type: ignore[method-assign]
 
     async def main() -> None:
         for i in range(10):
@@ -267,9 +307,9 @@ def test_large_batches_are_built_by_the_writer_not_on_the_loop():
     conf = CaptureConfig(enabled=True, sink="stdout", batch_size=2, flush_interval_s=3600)
     cap = Capture(conf, create_metrics(), sink=StdoutSink(conf, out))
     builders: list[str] = []
-    records = cap.records
-    cap.records = lambda batch: builders.append(  # type: ignore[method-assign]
-        threading.current_thread().name) or records(batch)
+    lines = cap.lines
+    cap.lines = lambda batch: builders.append(  # type: ignore[method-assign]
+        threading.current_thread().name) or lines(batch)
 
     async def main() -> None:
         for i in range(2):
@@ -289,3 +329,27 @@ def test_large_batches_are_built_by_the_writer_not_on_the_loop():
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["id"] for r in lines] == ["big0", "big1"] and len(lines[1]["inputs"]["X"][0]) == LOOP_BUILD_BYTES // 4
     assert cap.queued == 0 and cap._bytes_in == cap._bytes_out
+
+
+def test_http_events_take_subject_and_time_from_each_line():
+    """The HTTP sink wraps each line as an event's data and reads its subject and time from the line's head,
+    even for an id that holds the text of the next key."""
+    from mlready.runtime.capture_sinks import HttpSink
+
+    rng = np.random.default_rng(13)
+    a = version("a", ["no", "yes"])
+    ids = ['x","model":"y', "plain", 'z\\",model:']
+    batch = [(1.5e9 + i, rid, "v2-rest", a, {"X": rng.normal(size=(1, 5)).astype(np.float32)}, answer(a, 1, rng), 0)
+             for i, rid in enumerate(ids)]
+    conf = CaptureConfig(enabled=True, sink="http", url="http://127.0.0.1:9/events")
+    sink, bodies = HttpSink(conf), []
+    sink._post = bodies.append  # type: ignore[method-assign]
+    cap = capture(io.BytesIO())
+    try:
+        sink.write_encoded(cap.lines(batch))
+    finally:
+        cap.close()
+    events = json.loads(bodies[0])
+    assert [e["subject"] for e in events] == [e["data"]["id"] for e in events] == ids
+    assert [e["time"] for e in events] == [e["data"]["time"] for e in events]
+    assert events[1]["time"] == "2017-07-14T02:40:01.000000Z" and events[0]["data"]["model"] == "a"
