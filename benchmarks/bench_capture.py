@@ -100,6 +100,9 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--keep", action="store_true", help="keep the work dir (and the capture files)")
+    ap.add_argument("--capture-dir", type=Path, default=None,
+                    help="where the file sink writes (default: the work dir, on the disk of the temp dir; e.g. "
+                         "/dev/shm to leave the host's disk out of the measurement)")
     ap.add_argument("--micro", action="store_true", help="time submit and the writer in-process, no server")
     args = ap.parse_args()
     if args.micro:
@@ -109,6 +112,7 @@ def main() -> int:
         print("wrk missing: run tools/install-system-deps.sh", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="mlready-bench-capture-"))
+    cdir = work
     servers: list[bs.Server] = []
     try:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; work dir {work}")
@@ -119,9 +123,12 @@ def main() -> int:
         lua.write_text(bs.LUA)
         body = work / "body.json"
         body.write_text(json.dumps({"instances": X[:1].tolist()}))
-        file_sink = {"enabled": True, "sink": "file", "sample_rate": 1.0, "directory": str(work / "capture")}
+        cdir = Path(tempfile.mkdtemp(prefix="mlready-bench-capture-", dir=args.capture_dir)) if args.capture_dir \
+            else work
+        file_sink = {"enabled": True, "sink": "file", "sample_rate": 1.0, "directory": str(cdir / "capture")}
         captures = {"capture off": None, "capture on (file, 1.0)": file_sink,
-                    "capture on (file, 0.1)": {**file_sink, "sample_rate": 0.1, "directory": str(work / "capture-0.1")}}
+                    "capture on (file, 0.1)": {**file_sink, "sample_rate": 0.1, "directory": str(cdir / "capture-0.1")}}
+        print(f"capture files in {cdir} ({_fs_type(cdir)})")
         for name, capture in captures.items():
             servers.append(bs.mlready_server(work, name, repo, True, bs.free_port(), bs.free_port(),
                                              settings={"capture": capture} if capture else None))
@@ -133,7 +140,7 @@ def main() -> int:
                 f"{on:.0f} vs {off:.0f} req/s = {on / off:.1%}")
         for s in servers[1:]:
             print(f"  {s.name}: {capture_counts(s)}")
-        files = sorted((work / "capture").glob("capture-*.jsonl"))
+        files = sorted((cdir / "capture").glob("capture-*.jsonl"))
         size = sum(f.stat().st_size for f in files)
         print(f"  capture files (rate 1.0): {len(files)}, {size / 1e6:.1f} MB")
         return 0
@@ -142,6 +149,24 @@ def main() -> int:
             s.stop()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+            if args.capture_dir:
+                shutil.rmtree(cdir, ignore_errors=True)
+
+
+def _fs_type(path: Path) -> str:
+    """The file system type ``path`` is on (from /proc/mounts: the longest mount point above it)."""
+    best, kind = "", "unknown"
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return kind
+    real = str(path.resolve())
+    for line in mounts:
+        parts = line.split()
+        if len(parts) > 2 and (real == parts[1] or real.startswith(parts[1].rstrip("/") + "/")) and \
+                len(parts[1]) > len(best):
+            best, kind = parts[1], parts[2]
+    return kind
 
 
 if __name__ == "__main__":

@@ -1,16 +1,17 @@
 """Prediction capture (``capture`` in the runtime config): a sample of answered requests, recorded off the hot
 path.
 
-A request that :meth:`Capture.submit` samples costs a tuple on a bounded queue (the decoded input arrays and
-the answer are referenced, not copied). Each time ``batch_size`` requests are queued, one callback on the event
-loop turns them into the records' JSON lines (inputs named by the signature's ``features``, outputs as answered,
-redacted and dropped fields applied), between requests and after they were answered; the writer thread hands payloads to the sink (``capture_sinks``: file writes, HTTP POSTs),
-and builds what a partial batch leaves once it is ``flush_interval_s`` old. Building on the loop's thread costs
-less than on the writer's: the arrays are still in that core's cache and no third thread competes for the GIL
-(figures in runtime/README.md §capture). When the queue is full (by records or by bytes, built payloads
-included) a record is dropped and counted, and when the sink fails (a dead collector, a full disk) its batch is:
-the request never waits for the sink, memory stays bounded, a prediction never fails because of capture. Drops
-are counted in ``mlready_capture_dropped_total{reason}`` and logged at most once per :data:`LOG_EVERY_S`.
+A request that :meth:`Capture.submit` samples costs a tuple on a bounded queue (the decoded input arrays and the
+answer are referenced, not copied). Each time ``batch_size`` requests are queued, one callback on the event loop
+turns them into the records' JSON lines (inputs named by the signature's ``features``, outputs as answered,
+redacted and dropped fields applied), between requests and after they were answered; the writer thread hands the
+lines to the sink (``capture_sinks``: file writes, HTTP POSTs), and builds what a partial batch leaves once it is
+``flush_interval_s`` old. Building on the loop's thread costs less than on the writer's: the arrays are still in
+that core's cache and no third thread competes for the GIL (figures in runtime/README.md §capture). When the queue
+is full (by records or by bytes, built payloads included) a record is dropped and counted, and when the sink fails
+(a dead collector, a full disk) its batch is: the request never waits for the sink, memory stays bounded, a
+prediction never fails because of capture. Drops are counted in ``mlready_capture_dropped_total{reason}`` and
+logged at most once per :data:`LOG_EVERY_S`.
 """
 
 from __future__ import annotations
