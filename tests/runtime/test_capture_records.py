@@ -353,3 +353,36 @@ def test_http_events_take_subject_and_time_from_each_line():
     assert [e["subject"] for e in events] == [e["data"]["id"] for e in events] == ids
     assert [e["time"] for e in events] == [e["data"]["time"] for e in events]
     assert events[1]["time"] == "2017-07-14T02:40:01.000000Z" and events[0]["data"]["model"] == "a"
+
+
+def test_a_run_of_several_numeric_inputs_is_written_by_one_plan():
+    """Two model inputs of different dtypes, each carrying features in column order: a run through the line
+    plan (the general path: the batch is not one single-input run), the same bytes as one record at a time."""
+    sig = Signature.from_dict({
+        "inputs": [{"name": "num", "datatype": "FP32", "shape": [-1, 2]},
+                   {"name": "age", "datatype": "INT64", "shape": [-1, 1]}],
+        "outputs": [{"name": "label", "datatype": "INT64", "shape": [-1]},
+                    {"name": "probabilities", "datatype": "FP32", "shape": [-1, 2]}],
+        "features": [{"name": "income", "datatype": "FP32", "input": "num", "index": 0},
+                     {"name": "debt", "datatype": "FP32", "input": "num", "index": 1},
+                     {"name": "age", "datatype": "INT64", "input": "age", "index": 0}],
+        "task": "classification", "classes": [0, 1], "class_names": ["stays", "churns"]})
+
+    class Churn:
+        name, version, signature, answers = "churn", 4, sig, answers_for(sig)
+
+    rng = np.random.default_rng(21)
+    batch = [(2e9 + i / 10, f"c{i}", "tfserving", Churn,
+              {"num": rng.normal(size=(1, 2)).astype(np.float32), "age": np.array([[20 + i]], np.int64)},
+              answer(Churn, 1, rng), 0) for i in range(12)]
+    cap = capture(io.BytesIO())
+    try:
+        assert cap._plan(Churn).uniform(batch) is None  # not the single-input case
+        texts = cap.lines(batch)
+        single = [dumps(cap.record(*item[:-1]), LINE) for item in batch]
+        assert len(cap._lines) == 1  # written by one line plan
+    finally:
+        cap.close()
+    assert list(each_line(texts)) == single
+    rec = json.loads(single[3])
+    assert list(rec["inputs"]) == ["income", "debt", "age"] and rec["inputs"]["age"] == [23]
