@@ -300,15 +300,17 @@ class Capture:
     def _line(self, item: tuple) -> bytes:
         return dumps(self.record(*item[:-1]), LINE)
 
-    def time_texts(self, seconds: list[int]) -> list[str]:
+    def time_texts(self, seconds: np.ndarray) -> list[str]:
         """``2026-12-06T04:30:00`` for each whole second (one ``strftime`` a second, kept in ``_clock``)."""
-        clock = self._clock
-        if seconds[0] == seconds[-1]:  # a batch mostly falls within one second
-            if seconds[0] != clock[0]:
-                clock = self._clock = (seconds[0], time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds[0])))
+        first = int(seconds[0])
+        if (seconds == first).all():  # a batch mostly falls within one second
+            clock = self._clock
+            if first != clock[0]:
+                clock = self._clock = (first, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(first)))
             return [clock[1]] * len(seconds)
-        texts = {s: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) for s in set(seconds)}
-        return [texts[s] for s in seconds]
+        listed = seconds.tolist()
+        texts = {s: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) for s in set(listed)}
+        return [texts[s] for s in listed]
 
     def record(self, ts: float, rid: str, protocol: str, mv: Any, arrays: dict[str, np.ndarray],
                result: dict[str, Any]) -> dict[str, Any]:
@@ -626,7 +628,7 @@ class _LinePlan:
         if '"' in joined or "\\" in joined or not joined.isprintable():  # ids to escape: orjson's text
             rids = [_json(r)[1:-1] for r in rids]
         out[slots[0]::width] = rids
-        out[slots[1]::width] = cap.time_texts(seconds.tolist())
+        out[slots[1]::width] = cap.time_texts(seconds)
         out[slots[2]::width] = list(map(_US, ((ts - seconds) * 1e6).astype(np.int64).tolist()))
         s = 3
         for name, size in self.inputs:

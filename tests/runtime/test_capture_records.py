@@ -115,8 +115,10 @@ def test_a_uniform_batch_is_one_text_with_the_bytes_of_one_record_at_a_time():
     values = [(1.5e9 + i / 3, f"v{i}", "sagemaker", Reg, {"X": rng.normal(size=(1, 5)) * 1e6},
                {"value": rng.normal(size=1).astype(np.float32), "m": rng.normal(size=(1, 3)),
                 "ok": np.array([i % 2 == 0]), "n": np.array([[i, -i]], np.int32)}, 0) for i in range(30)]
+    # the clock stepped back and forth within a batch: its first and last second agree, the middle ones do not
+    stepped = [(t, *item[1:]) for t, item in zip((100.25, 99.5, 101.0, 100.75), classes, strict=False)]
     written = []
-    for batch, rate in ((classes, 1.0), (values, 0.5)):
+    for batch, rate in ((classes, 1.0), (values, 0.5), (stepped, 1.0)):
         cap = capture(io.BytesIO(), sample_rate=rate)
         try:
             texts = cap.lines(batch)
@@ -126,6 +128,8 @@ def test_a_uniform_batch_is_one_text_with_the_bytes_of_one_record_at_a_time():
         assert len(texts) == 1 and list(each_line(texts)) == single
         written.append(single)
     assert json.loads(written[0][1])["id"] == 'q"\\%s' and json.loads(written[0][3])["id"] == "r\x01"
+    assert [json.loads(line)["time"][17:] for line in written[2]] == ["40.250000Z", "39.500000Z", "41.000000Z",
+                                                                     "40.750000Z"]
     assert json.loads(written[1][2])["outputs"] == {"value": [pytest.approx(float(values[2][5]["value"][0]))],
                                                 "m": [values[2][5]["m"][0].tolist()], "ok": [True], "n": [[2, -2]]}
 
