@@ -25,9 +25,9 @@ from mlready.generators.ci import checks
 from mlready.runtime.relay import RelayConfig
 
 from tests.monitoring.test_end_to_end import free_port, running
+from tests.support.recorder import recording
 
 from .conftest import TARGETS, copy_project
-from .retrain_fakes import fake_ci
 
 ALL = "+ci=[gitlab,circleci,github,jenkins]"
 RETRAIN = [*TARGETS, "+pipeline=retrain", "readiness.compare_to=models:/quickstart@champion", "data.train=train.csv",
@@ -266,7 +266,7 @@ def test_alertmanager_starts_every_ci_systems_retrain_directly_or_through_the_re
     for name, value in tokens.items():
         (secrets / name).write_text(value + "\n")
     relay_port = free_port()
-    with fake_ci(status=201) as ci:
+    with recording(status=201) as ci:
         overrides = [ALL, *RETRAIN, *receivers(ci.url, f"http://127.0.0.1:{relay_port}", [
             f"{R}.password_file={secrets / 'jenkins'}", f"{R}.gitlab_token_file={secrets / 'gitlab'}",
             f"{R}.relay_token_file={secrets / 'relay'}", f"{R}.github_api={ci.url}/gh",

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from mlready.runtime.relay import RelayConfig, RelayServer, main
 
-from .retrain_fakes import FakeCI, fake_ci
+from tests.support.recorder import Recorder, recording
 
 pytestmark = pytest.mark.server
 
@@ -63,12 +63,12 @@ def post(addr: tuple[str, int], path: str, body: bytes | dict, token: str | None
 
 
 @pytest.fixture
-def upstream() -> Iterator[FakeCI]:
-    with fake_ci(status=204) as fake:
+def upstream() -> Iterator[Recorder]:
+    with recording(status=204) as fake:
         yield fake
 
 
-def test_a_firing_notification_becomes_each_ci_systems_own_request(tmp_path: Path, upstream: FakeCI,
+def test_a_firing_notification_becomes_each_ci_systems_own_request(tmp_path: Path, upstream: Recorder,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="mlready.relay")
     with relay(_config(tmp_path, upstream.url)) as addr:
@@ -88,7 +88,7 @@ def test_a_firing_notification_becomes_each_ci_systems_own_request(tmp_path: Pat
                                       for t in (TOKEN, GITHUB_TOKEN, CIRCLE_TOKEN))
 
 
-def test_circleci_with_a_pipeline_definition_uses_the_run_endpoints_body(tmp_path: Path, upstream: FakeCI) -> None:
+def test_circleci_with_a_pipeline_definition_uses_the_run_endpoints_body(tmp_path: Path, upstream: Recorder) -> None:
     raw = _config(tmp_path, upstream.url)
     uuid = "0b4e5f9c-1d2e-4f3a-8b7c-6d5e4f3a2b1c"
     raw["targets"]["circleci"].update(url=f"{upstream.url}/api/v2/project/circleci/org/proj/pipeline/run",
@@ -102,7 +102,7 @@ def test_circleci_with_a_pipeline_definition_uses_the_run_endpoints_body(tmp_pat
                                     "parameters": {"mlready-retrain": True, "mlready-retrain-reason": "alert"}}
 
 
-def test_a_rotated_token_file_is_read_again(tmp_path: Path, upstream: FakeCI) -> None:
+def test_a_rotated_token_file_is_read_again(tmp_path: Path, upstream: Recorder) -> None:
     with relay(_config(tmp_path, upstream.url)) as addr:
         (tmp_path / "github").write_text("rotated-token")
         (tmp_path / "relay").write_text("new-relay-token")
@@ -124,7 +124,7 @@ def test_a_rotated_token_file_is_read_again(tmp_path: Path, upstream: FakeCI) ->
     ("/github", {"alerts": NOTE["alerts"]}, TOKEN, {}, 400, "status: expected 'firing' or 'resolved'"),
 ])
 def test_bad_requests_are_refused_naming_the_field_and_nothing_is_sent(
-        tmp_path: Path, upstream: FakeCI, path: str, body: object, token: str | None, headers: dict, status: int,
+        tmp_path: Path, upstream: Recorder, path: str, body: object, token: str | None, headers: dict, status: int,
         error: str) -> None:
     with relay(_config(tmp_path, upstream.url)) as addr:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -133,13 +133,13 @@ def test_bad_requests_are_refused_naming_the_field_and_nothing_is_sent(
     assert upstream.requests == []
 
 
-def test_a_resolved_notification_is_ignored(tmp_path: Path, upstream: FakeCI) -> None:
+def test_a_resolved_notification_is_ignored(tmp_path: Path, upstream: Recorder) -> None:
     with relay(_config(tmp_path, upstream.url)) as addr:
         assert post(addr, "/github", {**NOTE, "status": "resolved"}) == (200, {"ignored": "resolved"})
     assert upstream.requests == []
 
 
-def test_a_body_without_length_or_a_slow_client_does_not_hold_the_relay(tmp_path: Path, upstream: FakeCI) -> None:
+def test_a_body_without_length_or_a_slow_client_does_not_hold_the_relay(tmp_path: Path, upstream: Recorder) -> None:
     with relay(_config(tmp_path, upstream.url)) as addr:
         with socket.create_connection(addr, timeout=10) as s:  # chunked: refused before any body is read
             s.sendall(b"POST /github HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode()
@@ -156,7 +156,7 @@ def test_a_body_without_length_or_a_slow_client_does_not_hold_the_relay(tmp_path
         assert answer.startswith(b"HTTP/1.1 408") or answer == b""
 
 
-def test_connections_beyond_max_concurrent_get_a_503_without_a_thread(tmp_path: Path, upstream: FakeCI) -> None:
+def test_connections_beyond_max_concurrent_get_a_503_without_a_thread(tmp_path: Path, upstream: Recorder) -> None:
     with relay(_config(tmp_path, upstream.url, max_concurrent=1)) as addr:
         holder = socket.create_connection(addr, timeout=10)  # holds the one slot: headers never finished
         holder.sendall(b"POST /github HTTP/1.1\r\n")
@@ -177,7 +177,7 @@ def test_connections_beyond_max_concurrent_get_a_503_without_a_thread(tmp_path: 
 ])
 def test_a_ci_system_that_refuses_is_a_502_alertmanager_retries(tmp_path: Path, status: int, location: str,
                                                                  error: str) -> None:
-    with fake_ci(status=status, location=location) as bad, relay(_config(tmp_path, bad.url)) as addr:
+    with recording(status=status, location=location) as bad, relay(_config(tmp_path, bad.url)) as addr:
         assert post(addr, "/github", NOTE) == (502, {"error": error})
         assert len(bad.requests) == 1
 

@@ -5,40 +5,29 @@ and a real Prometheus scraping one server with the build's rule file and sending
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.monitoring.test_end_to_end import free_port, running
+from tests.support.recorder import Recorder, recording
 
 
-class Webhook:
-    """An Alertmanager webhook receiver: ``received`` holds (arrival time, notification) per POST."""
+class Webhook(Recorder):
+    """An Alertmanager webhook receiver: every notification POSTed, with its arrival time."""
 
     def __init__(self) -> None:
-        self.received: list[tuple[float, dict]] = []
-        received = self.received
+        super().__init__()
+        self.url += "/"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                received.append((time.monotonic(), json.loads(body)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+    @property
+    def received(self) -> list[tuple[float, dict]]:
+        """(arrival time, notification) of every POST so far."""
+        return [(r.at, r.json()) for r in list(self.requests)]
 
     def firing(self, name: str) -> list[tuple[float, dict]]:
         """(arrival time, alert) of every firing ``name`` alert received."""
@@ -46,15 +35,8 @@ class Webhook:
                 if a["labels"].get("alertname") == name and a["status"] == "firing"]
 
 
-@contextlib.contextmanager
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook()
-    threading.Thread(target=hook.httpd.serve_forever, daemon=True).start()
-    try:
-        yield hook
-    finally:
-        hook.httpd.shutdown()
-        hook.httpd.server_close()
+def webhook() -> contextlib.AbstractContextManager[Webhook]:
+    return recording(kind=Webhook)
 
 
 @contextlib.contextmanager

@@ -50,7 +50,7 @@ def stack(drift_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
           alerting.alertmanager(work, hook.url, ["alertname", "feature"], send_resolved=False) as am,
           alerting.prometheus(work, drift_built / "monitoring/prometheus/rules.yml", f"127.0.0.1:{http_port}", am,
                               "--rules.alert.resend-delay=1s") as prom):
-        yield {"server": f"http://127.0.0.1:{http_port}", "prom": prom, "received": hook.received, "work": work}
+        yield {"server": f"http://127.0.0.1:{http_port}", "prom": prom, "hook": hook, "work": work}
 
 
 def send(server: str, rows: np.ndarray, seconds: float, threads: int = 3, per_request: int = 8,
@@ -97,13 +97,13 @@ def test_no_alert_in_distribution_then_shifted_traffic_alerts_through_alertmanag
                                                                                     stack: dict) -> None:
     train = pd.read_csv(drift_built.parent / "data" / "train.csv")
     rows = train.drop(columns=["target"]).to_numpy(np.float32)
-    server, prom, received = stack["server"], stack["prom"], stack["received"]
+    server, prom, hook = stack["server"], stack["prom"], stack["hook"]
 
     sent = send(server, rows, 28)  # longer than the 20 s window + the 5 s 'for'
     assert sent > 200, f"only {sent} rows sent"
     psi = {r["metric"]["feature"]: float(r["value"][1]) for r in query(prom, "mlready:drift_psi")}
     assert len(psi) == rows.shape[1] + 1 and max(psi.values()) < 0.2, psi
-    assert drift_alerts(prom) == [] and received == [], "a drift alert on in-distribution traffic"
+    assert drift_alerts(prom) == [] and hook.received == [], "a drift alert on in-distribution traffic"
 
     doc = json.loads((drift_built / "monitoring/grafana/dashboards/quickstart.json").read_text())
     drift_panels = [(t, r, e) for t, r, e in panel_queries(doc) if "drift" in e]
@@ -118,7 +118,7 @@ def test_no_alert_in_distribution_then_shifted_traffic_alerts_through_alertmanag
     load.start()
     got: dict[str, float] = {}
     while time.monotonic() - t0 < 45 and set(got) != set(DRIFT_ALERTS):
-        for when, payload in list(received):
+        for when, payload in hook.received:
             for alert in payload["alerts"]:
                 got.setdefault(alert["labels"]["alertname"], when - t0)
         time.sleep(0.2)
@@ -127,6 +127,7 @@ def test_no_alert_in_distribution_then_shifted_traffic_alerts_through_alertmanag
     print("\ndrifted traffic -> alert delivered to the webhook: "
           + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in sorted(got.items())))
     assert set(got) == set(DRIFT_ALERTS), (got, (stack["work"] / "prometheus.log").read_text()[-2000:])
+    received = hook.received
     features = {a["labels"].get("feature") for _, p in received for a in p["alerts"]
                 if a["labels"]["alertname"] == "MlreadyFeatureDrift"}
     assert "mean_radius" in features

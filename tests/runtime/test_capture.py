@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.runtime.conftest import free_port
+from tests.support.recorder import recording
 
 pytestmark = pytest.mark.server
 
@@ -119,49 +118,20 @@ def test_stdout_sink(launch, repo, rows, tmp_path):
     assert [(x["id"], x["rows"]) for x in lines] == [("to-stdout", 2)]
 
 
-class Collector(ThreadingHTTPServer):
-    """A local HTTP collector: keeps each POST's headers and body; ``delay`` stalls every answer."""
-
-    def __init__(self, delay: float = 0.0, status: int = 200):
-        self.posts: list[tuple[dict, bytes]] = []
-        self.delay, self.status = delay, status
-        super().__init__(("127.0.0.1", 0), _Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/events"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers["content-length"]))
-        time.sleep(self.server.delay)
-        self.server.posts.append((dict(self.headers), body))
-        self.send_response(self.server.status)
-        self.send_header("content-length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def test_http_sink_posts_cloudevents_batches(launch, repo, rows):
-    collector = Collector()
-    try:
-        srv = launch(repo, **capture(sink="http", url=collector.url, batch_size=10, flush_interval_s=0.2))
+    with recording() as collector:
+        srv = launch(repo, **capture(sink="http", url=collector.url + "/events", batch_size=10,
+                                     flush_interval_s=0.2))
         for i in range(25):
             assert predict(srv, rows[:1], rid=f"ce-{i}").status_code == 200
         deadline = time.monotonic() + 10
-        while sum(len(json.loads(b)) for _, b in collector.posts) < 25 and time.monotonic() < deadline:
+        while sum(len(r.json()) for r in list(collector.requests)) < 25 and time.monotonic() < deadline:
             time.sleep(0.05)
-    finally:
-        collector.shutdown()
-    assert collector.posts
+    assert collector.requests and {r.path for r in collector.requests} == {"/events"}
     events = []
-    for headers, body in collector.posts:
-        assert headers["Content-Type"] == "application/cloudevents-batch+json"
-        batch = json.loads(body)
+    for req in collector.requests:
+        assert req.headers["content-type"] == "application/cloudevents-batch+json"
+        batch = req.json()
         assert 1 <= len(batch) <= 10
         events += batch
     assert sorted(e["data"]["id"] for e in events) == sorted(f"ce-{i}" for i in range(25))
@@ -191,8 +161,7 @@ def test_dead_collector_never_fails_a_prediction(launch, repo, rows):
 def test_full_queue_drops_and_counts_while_predictions_answer(launch, repo, rows):
     """A collector that takes 3 s per batch: the writer is stuck, the queue (20 records) fills, every further
     record is dropped and counted; requests answer at full speed and the server's memory stays flat."""
-    collector = Collector(delay=3.0)
-    try:
+    with recording(delay=3.0) as collector:
         srv = launch(repo, **capture(sink="http", url=collector.url, batch_size=1, queue_size=20, timeout_s=30))
         big = rows * 100  # 300 rows a request: ~36 KB of inputs held per queued record
         with httpx.Client(timeout=10) as client:
@@ -206,8 +175,6 @@ def test_full_queue_drops_and_counts_while_predictions_answer(launch, repo, rows
             elapsed = time.monotonic() - t0
         grown = rss_kib(srv.proc.pid) - before
         dropped = metric(srv, "mlready_capture_dropped_total", reason="queue_full")
-    finally:
-        collector.shutdown()
     assert dropped >= 400 - 20 - 5  # at most the queue and what the stuck writer took got through
     assert elapsed < 60  # never waited on the 3 s sink (400 waits would take 20 minutes)
     assert grown < 30 * 1024, f"RSS grew by {grown} KiB"
