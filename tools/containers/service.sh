@@ -42,12 +42,26 @@ sys.exit(0 if s.recv(64).split(b" ")[1:2] == [b"200"] else 1)
 PY
 }
 
+# A service whose working directory was deleted (started from a clone since removed) still answers /_ping but
+# cannot start a container ("write child: broken pipe"): stop it, a new one starts below.
+pidfile="$MLREADY_CONTAINERS_HOME/service.pid"
+if [[ -f "$pidfile" ]]; then
+  pid="$(cat "$pidfile")"
+  if [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)" == *"podman system service"* &&
+        "$(readlink "/proc/$pid/cwd" 2>/dev/null || true)" == *" (deleted)" ]]; then
+    echo "podman system service (pid $pid) runs in a deleted directory: restarting it" >&2
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+fi
+
 if ! ping; then
   rm -f "$MLREADY_PODMAN_SOCKET"
-  # setsid + nohup: the service outlives this script and the shell that ran it.
-  CONTAINERS_REGISTRIES_CONF="$REGISTRIES_CONF" setsid nohup podman system service --time=0 "unix://$MLREADY_PODMAN_SOCKET" \
-    >"$MLREADY_CONTAINERS_HOME/service.log" 2>&1 </dev/null &
-  echo $! >"$MLREADY_CONTAINERS_HOME/service.pid"
+  # setsid + nohup: the service outlives this script and the shell that ran it; started in / so that removing
+  # the directory it was started from never breaks it.
+  (cd / && CONTAINERS_REGISTRIES_CONF="$REGISTRIES_CONF" exec setsid nohup podman system service --time=0 \
+    "unix://$MLREADY_PODMAN_SOCKET" >"$MLREADY_CONTAINERS_HOME/service.log" 2>&1 </dev/null) &
+  echo $! >"$pidfile"
   for _ in $(seq 1 100); do ping && break; sleep 0.1; done
   if ! ping; then
     echo "podman system service did not answer on $MLREADY_PODMAN_SOCKET; its log:" >&2
