@@ -306,10 +306,10 @@ class Capture:
         if (seconds == first).all():  # a batch mostly falls within one second
             clock = self._clock
             if first != clock[0]:
-                clock = self._clock = (first, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(first)))
+                clock = self._clock = (first, _second_text(first))
             return [clock[1]] * len(seconds)
         listed = seconds.tolist()
-        texts = {s: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) for s in set(listed)}
+        texts = {s: _second_text(s) for s in set(listed)}
         return [texts[s] for s in listed]
 
     def record(self, ts: float, rid: str, protocol: str, mv: Any, arrays: dict[str, np.ndarray],
@@ -334,7 +334,7 @@ class Capture:
         second = int(ts)
         clock = self._clock
         if second != clock[0]:  # the date and time text changes once a second
-            clock = self._clock = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+            clock = self._clock = (second, _second_text(second))
         return {"id": rid, "time": f"{clock[1]}.{int((ts - second) * 1e6):06d}Z",
                 "model": mv.name, "version": str(mv.version), "protocol": protocol, "rows": rows,
                 "sample_rate": self.rate, "inputs": inputs, "outputs": outputs}
@@ -358,6 +358,11 @@ class Capture:
     def queued(self) -> int:
         """Records waiting: queued requests and built records not yet written."""
         return len(self._queue) + self._built_in - self._built_out
+
+
+def _second_text(second: int) -> str:
+    """A record's date and time up to the second (UTC): ``2026-12-06T04:30:00``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def _rows(arrays: dict[str, np.ndarray]) -> int:
@@ -586,34 +591,19 @@ class _LinePlan:
 
     def misfits(self, items: list[tuple]) -> list[int]:
         """The positions of the requests whose answer differs from the plan's structure (usually none)."""
-        names, checks = self.names, self.checks
-        for item in items:  # the common case: one pass that finds none
-            result = item[5]
-            if tuple(result) != names:
-                break
-            for name, shape, dtype, text in checks:
-                arr = result[name]
-                if type(arr) is not np.ndarray or arr.shape != shape or arr.dtype != dtype or (
-                        text and type(arr[0]) is not str):
-                    break
-            else:
-                continue
-            break
-        else:
-            return []
-        bad = []
-        for k, item in enumerate(items):
-            result = item[5]
-            if tuple(result) != names:
-                bad.append(k)
-                continue
-            for name, shape, dtype, text in checks:
-                arr = result[name]
-                if type(arr) is not np.ndarray or arr.shape != shape or arr.dtype != dtype or (
-                        text and type(arr[0]) is not str):
-                    bad.append(k)
-                    break
-        return bad
+        fits = self.fits
+        return [k for k, item in enumerate(items) if not fits(item[5])]
+
+    def fits(self, result: dict[str, Any]) -> bool:
+        """The answer has the plan's outputs, in its order, each of its shape and dtype (a label: a text)."""
+        if tuple(result) != self.names:
+            return False
+        for name, shape, dtype, text in self.checks:
+            arr = result[name]
+            if type(arr) is not np.ndarray or arr.shape != shape or arr.dtype != dtype or (
+                    text and type(arr[0]) is not str):
+                return False
+        return True
 
     def text(self, items: list[tuple], cap: Capture) -> bytes:
         """The lines of ``items`` (requests that fit the plan), in their order, as one text."""

@@ -170,11 +170,6 @@ class HttpSink(Sink):
         self.source = f"/mlready/{os.uname().nodename}/{os.getpid()}"
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def events(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{"specversion": "1.0", "id": uuid.uuid4().hex, "source": self.source, "type": EVENT_TYPE,
-                 "subject": r["id"], "time": r["time"], "datacontenttype": "application/json", "data": r}
-                for r in records]
-
     def write_encoded(self, lines: list[bytes]) -> None:
         """POST the records of ``lines`` as events: each line is an event's ``data`` as it is; its subject and
         time are read from the line's head (a record starts with its ``id`` and ``time``, then ``model``: a
@@ -186,9 +181,6 @@ class HttpSink(Sink):
                            "subject": head["id"], "time": head["time"], "datacontenttype": "application/json",
                            "data": orjson.Fragment(line)})
         self._post(orjson.dumps(events, option=_DUMP))
-
-    def write(self, records: list[dict[str, Any]]) -> None:
-        self._post(orjson.dumps(self.events(records), default=_default, option=_DUMP))
 
     def _post(self, body: bytes) -> None:
         req = urllib.request.Request(self.url, data=body, method="POST",
