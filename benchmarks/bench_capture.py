@@ -112,7 +112,7 @@ def main() -> int:
         print("wrk missing: run tools/install-system-deps.sh", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="mlready-bench-capture-"))
-    cdir = work
+    cdir = Path(tempfile.mkdtemp(prefix="mlready-bench-capture-", dir=args.capture_dir)) if args.capture_dir else work
     servers: list[bs.Server] = []
     try:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; work dir {work}")
@@ -123,8 +123,6 @@ def main() -> int:
         lua.write_text(bs.LUA)
         body = work / "body.json"
         body.write_text(json.dumps({"instances": X[:1].tolist()}))
-        cdir = Path(tempfile.mkdtemp(prefix="mlready-bench-capture-", dir=args.capture_dir)) if args.capture_dir \
-            else work
         file_sink = {"enabled": True, "sink": "file", "sample_rate": 1.0, "directory": str(cdir / "capture")}
         captures = {"capture off": None, "capture on (file, 1.0)": file_sink,
                     "capture on (file, 0.1)": {**file_sink, "sample_rate": 0.1, "directory": str(cdir / "capture-0.1")}}
@@ -149,8 +147,7 @@ def main() -> int:
             s.stop()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-            if args.capture_dir:
-                shutil.rmtree(cdir, ignore_errors=True)
+            shutil.rmtree(cdir, ignore_errors=True)
 
 
 def _fs_type(path: Path) -> str:
