@@ -235,9 +235,12 @@ class Capture:
         record dict). Any other request goes through :meth:`record`; the bytes are the same either way."""
         key = self._plan(batch[0][3]).uniform(batch)
         if key is not None:  # the common case: the whole batch is one run
-            text, misfits = self._run_text(batch, key)
-            if text is not None and not misfits:
-                return [text]
+            done = self._run_text(batch, key)
+            if done[0] is not None and not done[1]:
+                return [done[0]]
+            out: list[Any] = [None] * len(batch)
+            self._fill(batch, list(range(len(batch))), key, out, 0, done)
+            return out
         runs: dict[tuple, list[int]] = {}  # by (model version, protocol, input dtypes)
         single: list[int] = []
         last, plan = None, None
@@ -249,21 +252,23 @@ class Capture:
                 single.append(i)
             else:
                 runs.setdefault((id(item[3]), item[2], key), []).append(i)
-        out: list[Any] = [None] * len(batch)
+        out = [None] * len(batch)
         for key, idx in runs.items():
             self._fill(batch, idx, key[2], out, 0)
         for i in single:
             out[i] = self._line(batch[i])
         return out
 
-    def _fill(self, batch: list[tuple], idx: list[int], dtypes: Any, out: list[Any], depth: int) -> None:
+    def _fill(self, batch: list[tuple], idx: list[int], dtypes: Any, out: list[Any], depth: int,
+              done: tuple[bytes | None, list[int]] | None = None) -> None:
         """Put the lines of the run ``idx`` (positions in ``batch``) in ``out``: the requests whose answers fit
-        the first one's structure together, the rest as a run of their own (a few levels), then one by one."""
+        the first one's structure together, the rest as a run of their own (a few levels), then one by one.
+        ``done``: the run's :meth:`_run_text`, when the caller has it already."""
         if depth >= 3:
             for i in idx:
                 out[i] = self._line(batch[i])
             return
-        text, misfits = self._run_text([batch[i] for i in idx], dtypes)
+        text, misfits = done if done is not None else self._run_text([batch[i] for i in idx], dtypes)
         if text is None:
             for i in idx:
                 out[i] = self._line(batch[i])

@@ -134,6 +134,33 @@ def test_a_uniform_batch_is_one_text_with_the_bytes_of_one_record_at_a_time():
                                                 "m": [values[2][5]["m"][0].tolist()], "ok": [True], "n": [[2, -2]]}
 
 
+def test_answers_of_another_structure_in_a_uniform_batch_are_written_apart_without_redoing_the_run():
+    """One model version, protocol and input shape (the one-pass check passes), but a few answers differ (a
+    float64 probability, an extra output, outputs in another order): the rest is written by the one run it
+    was, the few apart, every line with the bytes of its record, in order."""
+    rng = np.random.default_rng(5)
+    a = version("a", ["no", "yes"])
+    batch = [(float(i), f"r{i}", "tfserving", a, {"X": rng.normal(size=(1, 5)).astype(np.float32)},
+              answer(a, 1, rng), 0) for i in range(12)]
+    odd = {3: answer(a, 1, rng, np.float64), 7: {**answer(a, 1, rng), "extra": np.zeros(1, np.float32)}}
+    swapped = answer(a, 1, rng)
+    odd[9] = {"probabilities": swapped["probabilities"], "label": swapped["label"]}
+    batch = [(*item[:5], odd.get(i, item[5]), 0) for i, item in enumerate(batch)]
+    cap = capture(io.BytesIO())
+    runs = []
+    run_text = cap._run_text
+    cap._run_text = lambda items, dtypes: runs.append(len(items)) or run_text(items, dtypes)
+    try:
+        assert cap._plan(a).uniform(batch) is not None
+        lines = list(each_line(cap.lines(batch)))
+        single = [dumps(cap.record(*item[:-1]), LINE) for item in batch]
+    finally:
+        cap.close()
+    assert lines == single
+    assert runs[0] == 12 and 12 not in runs[1:]  # the whole batch's run is made once; then only the misfits
+    assert [json.loads(line)["id"] for line in lines] == [f"r{i}" for i in range(12)]
+
+
 def test_batch_with_redaction_is_written_one_record_at_a_time():
     """A redacted or dropped feature takes the general path; redacted outputs are redacted on both paths."""
     rng = np.random.default_rng(3)
