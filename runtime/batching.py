@@ -59,6 +59,7 @@ class Batcher:
         self._pending: deque[_Item] = deque()
         self._waiter: asyncio.Future | None = None  # the idle batcher waits on it; submit resolves it
         self._task: asyncio.Task | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None  # set with the task, by the first submit
         self._closed = False
         self.inline_rows = 0  # run batches of up to this many rows on the event loop (set by the warm-up)
         # every request's arrays can be concatenated with every other's (fixed trailing shapes and dtypes,
@@ -70,8 +71,9 @@ class Batcher:
             raise Overloaded("the model version is shutting down")
         if len(self._pending) >= self.queue_size:
             raise Overloaded(f"the batch queue is full ({self.queue_size} requests waiting); retry later")
-        loop = asyncio.get_running_loop()
-        if self._task is None:
+        loop = self._event_loop  # the loop of the batcher's task (asyncio.get_running_loop is a getpid() call)
+        if loop is None:
+            loop = self._event_loop = asyncio.get_running_loop()
             self._task = loop.create_task(self._loop())
         first = next(iter(arrays.values()))
         future = loop.create_future()
@@ -84,7 +86,7 @@ class Batcher:
     async def _wait(self, timeout: float | None = None) -> None:
         """Until the next submit (or ``timeout`` seconds: TimeoutError). A bare future: cheaper per request than
         an ``asyncio.Event`` set and cleared around every batch."""
-        self._waiter = asyncio.get_running_loop().create_future()
+        self._waiter = self._event_loop.create_future()
         if timeout is None:
             await self._waiter
         else:

@@ -417,3 +417,30 @@ def test_a_run_of_several_numeric_inputs_is_written_by_one_plan():
     assert list(each_line(texts)) == single
     rec = json.loads(single[3])
     assert list(rec["inputs"]) == ["income", "debt", "age"] and rec["inputs"]["age"] == [23]
+
+
+def test_new_request_ids_are_random_unique_and_never_shared_with_a_forked_child():
+    """Ids are drawn from os.urandom in blocks: 128 bits each, all different, and a child forked with ids still
+    in the block draws its own, never the ones its parent hands out next."""
+    import os
+    import re
+
+    from mlready.runtime.capture import new_request_id, request_id
+
+    ids = [new_request_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    assert request_id("client-id-1") == "client-id-1" and len(request_id("has space")) == 32
+    new_request_id()  # the block is partly used: the child would inherit the rest
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, to the parent
+        try:
+            os.write(write, "".join(new_request_id() for _ in range(10)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        child = f.read()
+    os.waitpid(pid, 0)
+    parent = [new_request_id() for _ in range(10)]
+    assert len(child) == 320 and not {child[i:i + 32] for i in range(0, 320, 32)} & set(parent)
