@@ -40,13 +40,14 @@ class Auth:
     def __init__(self, config: RuntimeConfig):
         self.conf = config.auth
         self._token: bytes | None = None
+        self._header: str | None = None  # "Bearer <token>" when the token is ASCII: the common header, whole
         self._file_stamp: tuple | None = None
         self._checked = 0.0
         if self.conf.token_env is not None:
             value = os.environ.get(self.conf.token_env, "")
             if not value:
                 raise ValueError(f"auth.token_env: environment variable {self.conf.token_env} is not set or empty")
-            self._token = value.strip().encode()
+            self._set(value.strip().encode())
         elif self.conf.token_file is not None:
             self._refresh(force=True)
 
@@ -62,22 +63,33 @@ class Auth:
             if stamp != self._file_stamp:
                 token = path.read_text(encoding="utf-8").strip().encode()
                 if token:
-                    self._token, self._file_stamp = token, stamp
+                    self._set(token)
+                    self._file_stamp = stamp
         except OSError as exc:
             if force:
                 raise ValueError(f"auth.token_file: cannot read {path}: {exc.strerror}") from exc
         if self._token is None:
             raise ValueError(f"auth.token_file: {path} is empty")
 
+    def _set(self, token: bytes) -> None:
+        self._token = token
+        self._header = "Bearer " + token.decode("ascii") if token.isascii() else None
+
     @property
     def enabled(self) -> bool:
         return self.conf.enabled
 
     def check(self, authorization: str | None) -> None:
-        if not self.enabled:
+        conf = self.conf
+        if not conf.enabled:
             return
-        if self.conf.token_file is not None:
+        if conf.token_file is not None:
             self._refresh()
+        header = self._header
+        # the header exactly as clients send it: one constant-time comparison (the rest: the parse below)
+        if header is not None and authorization is not None and authorization.isascii() and hmac.compare_digest(
+                authorization, header):
+            return
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("missing bearer token (send 'Authorization: Bearer <token>')")
