@@ -67,6 +67,11 @@ class Batcher:
         self._uniform = uniform
 
     async def submit(self, arrays: Arrays) -> Arrays:
+        return await self.enqueue(arrays)
+
+    def enqueue(self, arrays: Arrays) -> asyncio.Future:
+        """Queue one request; the future of its outputs (what :meth:`submit` awaits: callers on the hot path
+        await it themselves, one coroutine frame fewer). Overloaded when closed or full, raised here."""
         if self._closed:
             raise Overloaded("the model version is shutting down")
         if len(self._pending) >= self.queue_size:
@@ -81,7 +86,7 @@ class Batcher:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        return await future
+        return future
 
     async def _wait(self, timeout: float | None = None) -> None:
         """Until the next submit (or ``timeout`` seconds: TimeoutError). A bare future: cheaper per request than

@@ -103,7 +103,7 @@ class ModelVersion:
         try:
             if self.batcher is not None:
                 try:
-                    result = await self.batcher.submit(arrays)
+                    result = await self.batcher.enqueue(arrays)
                 except Overloaded:
                     self._m_rejected.inc()
                     raise

@@ -109,3 +109,25 @@ def test_grpc_needs_the_token_where_rest_does(launch, model_repo):
             call(None)
         assert err.value.status() == str(grpc.StatusCode.UNAUTHENTICATED), err.value
         assert call(good)
+
+
+def test_a_predict_path_routed_before_still_checks_token_and_method(launch, model_repo):
+    """The router remembers the paths that reached a TF Serving :predict; a remembered path is still refused
+    without the token, with a wrong one, and with another method, and still answers 404 for what is not
+    there."""
+    srv = launch(model_repo, auth={"token_env": "MLREADY_TEST_TOKEN"}, env={"MLREADY_TEST_TOKEN": "s3cret"})
+    good = {"authorization": "Bearer s3cret"}
+    path = srv.url + "/v1/models/half_plus_two:predict"
+    body = {"instances": [1.0, 2.0]}
+    for _ in range(2):  # routed, then remembered
+        assert httpx.post(path, json=body, headers=good).json() == {"predictions": [2.5, 3.0]}
+        assert httpx.post(path, json=body).status_code == 401
+        assert httpx.post(path, json=body, headers={"authorization": "Bearer s3cre"}).status_code == 401
+        assert httpx.post(path, json=body, headers={"authorization": "bearer s3cret"}).status_code == 200
+        assert httpx.get(path, headers=good).status_code == 405
+        assert httpx.request("HEAD", path, headers=good).status_code == 405
+        assert httpx.post(path + "/", json=body, headers=good).status_code == 200
+        versioned = srv.url + "/v1/models/half_plus_two/versions/1:predict"
+        assert httpx.post(versioned, json=body, headers=good).json() == {"predictions": [2.5, 3.0]}
+        assert httpx.post(versioned.replace("/1:", "/9:"), json=body, headers=good).status_code == 404
+        assert httpx.post(srv.url + "/v1/models/nothing:predict", json=body, headers=good).status_code == 404
