@@ -322,6 +322,14 @@ def baseline_goal(by: dict) -> None:
         goal("no slower than the baseline (>= 95% of its req/s)", ratio >= 0.95, f"{ratio * 100:.0f}%")
 
 
+def round_ratios(group: list[Server], name: str, reference: str) -> None:
+    """``name``'s req/s over ``reference``'s round by round (the two ran seconds apart): how far one run's
+    ratio moves with the machine, beside the ratio of the medians the goals use."""
+    by = {s.name: s.results for s in group}
+    ratios = [a["rps"] / b["rps"] for a, b in zip(by[name], by[reference], strict=True)]
+    print(f"  {name} / {reference}, round by round: {', '.join(f'{r:.0%}' for r in ratios)}")
+
+
 def ceiling_goals(by: dict, p99_ms: float) -> None:
     m = by["mlready"]
     for bare in ("bare RSGI (granian)", "bare ASGI (uvicorn)"):
@@ -460,6 +468,7 @@ def main() -> int:
                                          pythonpath=args.baseline))
         servers += group0
         by = measure(group0, small_body, lua, 32, args)
+        round_ratios(group0, "mlready", "bare RSGI (granian)")
         ceiling_goals(by, 5)
         baseline_goal(by)
         for s in group0:
@@ -501,6 +510,7 @@ def main() -> int:
             goal(">= 10x MLflow req/s, mlready with 2 workers", ratio2 >= 10, f"{ratio2:.1f}x")
             per_req = by["mlflow models serve"]["cpu_us"] / m["cpu_us"] if m.get("cpu_us") else 0
             print(f"  (server CPU per request: MLflow needs {per_req:.1f}x mlready's)")
+        round_ratios(group, "mlready", "bare RSGI (granian)")
         ceiling_goals(by, 10)
         baseline_goal(by)
 
