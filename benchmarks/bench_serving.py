@@ -388,13 +388,21 @@ def drift_section(work: Path, repo: Path, X: Any, lua: Path, args: Any) -> int:
                 s.results.clear()
             by = measure(servers, body, lua, 32, args)
             on, off = by["mlready (drift on)"], by["mlready (drift off)"]
-            ratio = on["rps"] / off["rps"]
-            goal("drift counting costs <= 5% of throughput (>= 95% of the req/s without it)", ratio >= 0.95,
-                 f"{ratio * 100:.1f}%")
+            # each round runs drift on right after drift off: the median of the rounds' ratios, which a drift of
+            # the shared machine's speed between rounds does not move (the ratio of the medians is printed too)
+            pairs = list(zip(servers[0].results, servers[1].results, strict=True))
+            rps = [b["rps"] / a["rps"] for a, b in pairs]
+            cpus = [b["cpu_us"] / a["cpu_us"] for a, b in pairs]
+            print(f"  drift on / off, round by round: req/s {', '.join(f'{r:.1%}' for r in rps)}; CPU a request "
+                  f"{', '.join(f'{c:.1%}' for c in cpus)}; ratio of the medians {on['rps'] / off['rps']:.1%}")
+            ratio = statistics.median(rps)
+            goal("drift counting costs <= 5% of throughput (>= 95% of the req/s without it; median of the rounds)",
+                 ratio >= 0.95, f"{ratio * 100:.1f}%")
             # on a shared machine the two servers do not get the same CPU: the server's CPU per request is the
             # steadier measure of what counting adds
-            cpu = on["cpu_us"] / off["cpu_us"]
-            goal("drift counting adds <= 5% server CPU per request", cpu <= 1.05, f"{(cpu - 1) * 100:+.1f}%")
+            cpu = statistics.median(cpus)
+            goal("drift counting adds <= 5% server CPU per request (median of the rounds)", cpu <= 1.05,
+                 f"{(cpu - 1) * 100:+.1f}%")
         with urllib.request.urlopen(urllib.request.Request(servers[1].url + "/metrics", headers=AUTH),
                                     timeout=10) as r:
             counted = sum(float(v) for v in re.findall(r'^mlready_drift_rows_total\{[^}]*feature="f0"[^}]*\} (\S+)',
