@@ -142,7 +142,7 @@ def encode(outputs: Arrays, fmt: str, answers: Answers | None = None) -> dict[st
             if v.shape[:1] != (1,):  # several rows (or none, or a scalar): the general builder
                 break
             c = _by_class(v, answers, False) if k == keyed else _plain(v)
-            if type(c) is not list or len(c) != 1:
+            if type(c) is not list:  # probabilities the class names do not fit
                 break
             row[k] = c[0]
         else:
