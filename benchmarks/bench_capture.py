@@ -89,13 +89,6 @@ def micro(onx, X, n: int = 50_000) -> None:
           f"{write / n / 1e3:.2f} µs a record ({size / n:.0f} bytes a record)")
 
 
-def paired_ratios(base: bs.Server, other: bs.Server) -> list[float]:
-    """``other``'s req/s over ``base``'s in each round: the two ran back to back (a few seconds apart), so a
-    drift of the shared host's speed between rounds cancels out of each ratio, which it does not from a ratio
-    of the two servers' medians over the whole run."""
-    return [o["rps"] / b["rps"] for b, o in zip(base.results, other.results, strict=True)]
-
-
 def capture_counts(s: bs.Server) -> str:
     with urllib.request.urlopen(urllib.request.Request(s.url + "/metrics", headers=bs.AUTH), timeout=10) as r:
         text = r.read().decode()
@@ -144,7 +137,7 @@ def main() -> int:
               f"{args.rounds} x {args.duration:.0f}s alternating")
         by = bs.measure(servers, body, lua, args.connections, args)
         off, on = by["capture off"]["rps"], by["capture on (file, 1.0)"]["rps"]
-        paired = paired_ratios(servers[0], servers[1])
+        paired = bs.paired(servers[0], servers[1])
         print(f"  capture on (file, 1.0) / capture off, round by round: "
               f"{', '.join(f'{r:.1%}' for r in paired)}; ratio of the medians {on / off:.1%}")
         median = statistics.median(paired)

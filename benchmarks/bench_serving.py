@@ -322,12 +322,18 @@ def baseline_goal(by: dict) -> None:
         goal("no slower than the baseline (>= 95% of its req/s)", ratio >= 0.95, f"{ratio * 100:.0f}%")
 
 
+def paired(base: Server, other: Server, key: str = "rps") -> list[float]:
+    """``other``'s figure over ``base``'s, round by round: the two ran seconds apart, so a drift of the shared
+    machine's speed between rounds cancels out of each ratio (it does not from a ratio of the two medians)."""
+    return [o[key] / b[key] for b, o in zip(base.results, other.results, strict=True)]
+
+
 def round_ratios(group: list[Server], name: str, reference: str) -> None:
-    """``name``'s req/s over ``reference``'s round by round (the two ran seconds apart): how far one run's
-    ratio moves with the machine, beside the ratio of the medians the goals use."""
-    by = {s.name: s.results for s in group}
-    ratios = [a["rps"] / b["rps"] for a, b in zip(by[name], by[reference], strict=True)]
-    print(f"  {name} / {reference}, round by round: {', '.join(f'{r:.0%}' for r in ratios)}")
+    """Print ``name``'s req/s over ``reference``'s round by round: how far one run's ratio moves with the
+    machine, beside the ratio of the medians the goals use."""
+    by = {s.name: s for s in group}
+    print(f"  {name} / {reference}, round by round: "
+          f"{', '.join(f'{r:.0%}' for r in paired(by[reference], by[name]))}")
 
 
 def ceiling_goals(by: dict, p99_ms: float) -> None:
@@ -390,9 +396,7 @@ def drift_section(work: Path, repo: Path, X: Any, lua: Path, args: Any) -> int:
             on, off = by["mlready (drift on)"], by["mlready (drift off)"]
             # each round runs drift on right after drift off: the median of the rounds' ratios, which a drift of
             # the shared machine's speed between rounds does not move (the ratio of the medians is printed too)
-            pairs = list(zip(servers[0].results, servers[1].results, strict=True))
-            rps = [b["rps"] / a["rps"] for a, b in pairs]
-            cpus = [b["cpu_us"] / a["cpu_us"] for a, b in pairs]
+            rps, cpus = paired(servers[0], servers[1]), paired(servers[0], servers[1], "cpu_us")
             print(f"  drift on / off, round by round: req/s {', '.join(f'{r:.1%}' for r in rps)}; CPU a request "
                   f"{', '.join(f'{c:.1%}' for c in cpus)}; ratio of the medians {on['rps'] / off['rps']:.1%}")
             ratio = statistics.median(rps)
