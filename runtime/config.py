@@ -285,7 +285,9 @@ class GrpcLimitsConfig:
     header_timeout_s: float = 10.0  # the HTTP/2 connection preface, and each header block, must arrive within
     message_timeout_s: float = 60.0  # a call's request message must be complete this long after its HEADERS
     idle_timeout_s: float = 600.0  # a connection without a call for this long gets GOAWAY and is closed
-    max_buffered_bytes: int = 64 * 1024 * 1024  # partial request messages held across all connections
+    # request bytes held across all connections (partial messages, complete ones until their call ends, inflated
+    # when compressed); also bounds the answers waiting for clients' flow-control windows
+    max_buffered_bytes: int = 64 * 1024 * 1024
 
     def _check(self, path: str, max_body_bytes: int) -> None:
         if not 1 <= self.max_connections <= 1_000_000:

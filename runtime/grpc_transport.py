@@ -131,6 +131,8 @@ class _Stream:
 
 LINGER_SECONDS = 1.0  # after a GOAWAY that ends a connection, input is drained this long before closing
 MAX_REFUSING = 64  # connections refused over the limit that linger at once; more are closed at once
+INFLATE_ON_LOOP = 64 * 1024  # a compressed message inflating to more is inflated on a thread
+BUSY = "the server holds too many request bytes (its gRPC byte budget); retry"
 _CLIENT_SLOW, _YIELD = 1, 2  # why reading is paused: the client is not reading answers; parsing yields a turn
 
 
@@ -171,6 +173,9 @@ class GrpcConnection(asyncio.Protocol):
         self.progress = self.seen_progress = 0  # calls dispatched + answers sent on; what the idle check saw
         self.lingering = False  # closing after a GOAWAY: input is dropped
         self.partial_since = 0.0  # when an unfinished frame began waiting in the buffer (0: none)
+        self.held: dict[asyncio.Task, int] = {}  # per call: request bytes held against the server's budget
+        self.unsent = 0  # answer bytes waiting for the client's flow-control window
+        self.unsent_since = 0.0  # when that last moved (the server's clock): answers the client never reads
 
     # -- connection --------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -223,6 +228,7 @@ class GrpcConnection(asyncio.Protocol):
         for stream in self.streams.values():
             stream.reset = True
             self.server.buffered -= len(stream.body)
+        self._drop_unsent()
         self.streams.clear()
         for task in self.tasks:  # nobody is left to answer
             task.cancel()
@@ -294,6 +300,7 @@ class GrpcConnection(asyncio.Protocol):
             return
         self.lingering = True
         self.buf.clear()
+        self._drop_unsent()  # nothing more is sent on a connection that goes away
         for task in self.tasks:
             task.cancel()
         if self.read_paused:
@@ -362,14 +369,10 @@ class GrpcConnection(asyncio.Protocol):
         elif kind == RST_STREAM:
             if len(payload) != 4 or not sid:
                 raise _ConnectionError(FRAME_SIZE_ERROR if sid else PROTOCOL_ERROR, "bad RST_STREAM")
-            stream = self.streams.pop(sid, None)
+            stream = self.streams.get(sid)
             if stream is not None:
                 self._spend_reset()
-                stream.reset = True
-                self._drop_body(stream)
-                if stream.task is not None and not stream.task.done():
-                    stream.task.cancel()  # a call not started yet never runs; one running stops at its await
-                    self.cancelled.add(stream.task)
+                self._end_stream(stream)
             else:  # a stream already closed: nothing to do, but not free either
                 self._spend_free()
         elif kind == GOAWAY:
@@ -398,10 +401,11 @@ class GrpcConnection(asyncio.Protocol):
             if sid <= self.last_stream:
                 raise _ConnectionError(STREAM_CLOSED, f"HEADERS on closed stream {sid}")
             self.last_stream = sid
-            if self.going_away or self.server.closing or len(self.streams) + len(self.cancelled) >= MAX_STREAMS:
+            if (self.going_away or self.server.closing or len(self.streams) + len(self.cancelled) >= MAX_STREAMS
+                    or self.unsent > self.server.connection_window):
                 if self.going_away or self.server.closing:
                     self.transport.write(frame(RST_STREAM, 0, sid, U32.pack(REFUSED_STREAM)))
-                else:  # over the limit we announced
+                else:  # over the limit we announced, or the client leaves its answers unread: no new calls
                     self._reset(sid, REFUSED_STREAM)
                 stream = self.streams[sid] = _Stream(sid, 0)
                 stream.reset = True  # still decoded: the HPACK table must stay in step with the client's
@@ -413,8 +417,7 @@ class GrpcConnection(asyncio.Protocol):
             if not flags & END_HEADERS:
                 raise _ConnectionError(STREAM_CLOSED, f"HEADERS on half-closed stream {sid}")
             self._decode(block)  # keeps the HPACK table in step with the client's
-            self.streams.pop(sid, None)
-            stream.reset = True
+            self._end_stream(stream)
             self._reset(sid, STREAM_CLOSED)
             return
         else:  # trailers from the client: gRPC clients send none, but they are legal and end the stream
@@ -479,8 +482,7 @@ class GrpcConnection(asyncio.Protocol):
             return  # a stream we reset or answered early: its late frames are ignored (RFC 9113 §5.4.2)
         if stream.closed_remote:
             self._release(size)
-            self.streams.pop(sid, None)
-            stream.reset = True
+            self._end_stream(stream)
             self._reset(sid, STREAM_CLOSED)
             return
         limit = self.server.max_message_bytes
@@ -489,7 +491,10 @@ class GrpcConnection(asyncio.Protocol):
             stream.closed_remote = True
             if len(payload) > limit + 5 or len(payload) >= 5 and U32.unpack_from(payload, 1)[0] > limit:
                 self._too_large(stream, len(payload) - 5)
+            elif self.server.buffered + len(payload) > self.server.buffer_budget:
+                self._finish(stream, None, Status.UNAVAILABLE, BUSY)
             else:
+                self.server.buffered += len(payload)
                 self._start(stream, payload)
             return
         stream.body += payload
@@ -501,7 +506,7 @@ class GrpcConnection(asyncio.Protocol):
             self._too_large(stream, max(stream.declared, len(stream.body) - 5))
             return
         if self.server.buffered > self.server.buffer_budget:
-            self._refuse(stream, Status.UNAVAILABLE, "the server holds too many partial request messages; retry")
+            self._refuse(stream, Status.UNAVAILABLE, BUSY)
             return
         if flags & END_STREAM:
             stream.closed_remote = True
@@ -544,6 +549,8 @@ class GrpcConnection(asyncio.Protocol):
                 delta, self.peer_window = value - self.peer_window, value
                 for stream in self.streams.values():
                     stream.send_window += delta
+                    if stream.send_window > MAX_WINDOW:  # RFC 9113 §6.9.2
+                        raise _ConnectionError(FLOW_CONTROL_ERROR, "initial window change overflows a stream's window")
             elif key == MAX_FRAME_SIZE:
                 if not 16384 <= value <= 16777215:
                     raise _ConnectionError(PROTOCOL_ERROR, "bad max frame size")
@@ -557,12 +564,18 @@ class GrpcConnection(asyncio.Protocol):
             raise _ConnectionError(FRAME_SIZE_ERROR, "bad WINDOW_UPDATE")
         inc = U32.unpack(payload)[0] & 0x7FFFFFFF
         if sid == 0:
+            if not inc:  # RFC 9113 §6.9
+                raise _ConnectionError(PROTOCOL_ERROR, "WINDOW_UPDATE with an increment of 0")
             self.conn_send += inc
             if self.conn_send > MAX_WINDOW:
                 raise _ConnectionError(FLOW_CONTROL_ERROR, "connection window overflow")
         else:
             stream = self.streams.get(sid)
             if stream is None:
+                return
+            if not inc or stream.send_window + inc > MAX_WINDOW:  # stream errors (RFC 9113 §6.9, §6.9.1)
+                self._end_stream(stream)
+                self._reset(sid, FLOW_CONTROL_ERROR if inc else PROTOCOL_ERROR)
                 return
             stream.send_window += inc
         self._flush()
@@ -575,18 +588,25 @@ class GrpcConnection(asyncio.Protocol):
                      f"request message of {size} bytes is larger than the server's limit of {limit} bytes")
 
     def _dispatch(self, stream: _Stream) -> None:
+        """A message complete in several frames: its window goes back to the client, its bytes stay charged."""
         body = bytes(stream.body)
-        self._drop_body(stream)
+        stream.body = bytearray()
+        self._release(len(body))
         self._start(stream, body)
 
     def _start(self, stream: _Stream, body: bytes) -> None:
+        """Run the call of a complete message, already charged to the server's byte budget: it stays held
+        (with its inflated size, when compressed) until the call ends, so complete messages in flight are
+        bounded as partial ones are."""
         self.progress += 1
         self.free.earn(FREE_PER_CALL)
         task = stream.task = asyncio.get_running_loop().create_task(self._call(stream, body))
+        self.held[task] = len(body)
         self.tasks.add(task)
         task.add_done_callback(self._call_done)
 
     def _call_done(self, task: asyncio.Task) -> None:
+        self.server.buffered -= self.held.pop(task, 0)
         self.tasks.discard(task)
         self.cancelled.discard(task)
         if self.going_away or self.server.closing:
@@ -604,7 +624,11 @@ class GrpcConnection(asyncio.Protocol):
             if route is None:
                 raise GrpcError(Status.UNIMPLEMENTED, f"unknown method {path}")
             parse, handler = route
-            request = parse(self._message(body, headers.get("grpc-encoding", "identity")))
+            encoding = headers.get("grpc-encoding", "identity")
+            message = self._message(body, encoding)
+            if message is None:
+                message = await self._inflate(stream, memoryview(body)[5:], encoding)
+            request = parse(message)
         except GrpcError as exc:
             self._finish(stream, None, exc.status, exc.message)
             return
@@ -623,30 +647,79 @@ class GrpcConnection(asyncio.Protocol):
         else:
             self._finish(stream, payload, Status.OK, "", call.trailing)
 
-    def _message(self, body: bytes, encoding: str) -> bytes:
+    def _message(self, body: bytes, encoding: str) -> bytes | None:
+        """The request message; None when it is compressed with a supported encoding (:meth:`_inflate`)."""
         if len(body) < 5:
             raise GrpcError(Status.INVALID_ARGUMENT, "the request has no message")
         compressed, length = body[0], U32.unpack_from(body, 1)[0]
         if length != len(body) - 5:
             raise GrpcError(Status.INVALID_ARGUMENT, "a unary call takes exactly one request message")
-        message = body[5:]
         if not compressed:
-            return message
-        limit = self.server.max_message_bytes
+            return body[5:]
         if encoding in ("gzip", "deflate"):
-            inflater = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
-            try:
-                out = inflater.decompress(message, limit + 1)
-            except zlib.error as exc:
-                raise GrpcError(Status.INVALID_ARGUMENT, f"bad {encoding} message: {exc}") from None
-            if len(out) > limit:
-                raise GrpcError(Status.RESOURCE_EXHAUSTED,
-                                f"request message larger than the server's limit of {limit} bytes")
-            return out
+            return None
         if encoding == "identity":
             raise GrpcError(Status.INTERNAL, "compressed flag set without a grpc-encoding")
         raise GrpcError(Status.UNIMPLEMENTED, f"grpc-encoding {encoding!r} is not supported (identity, gzip, "
                                               f"deflate)")
+
+    async def _inflate(self, stream: _Stream, data: memoryview, encoding: str) -> bytes:
+        """A compressed message, inflated within the message limit and what the server's byte budget has left
+        (a 16 KiB gzip bomb is 16 MiB inflated): refused beyond either, never inflated past them. Up to
+        :data:`INFLATE_ON_LOOP` bytes inflate here; a larger message inflates on a thread (zlib runs without the
+        GIL), so the event loop is never held for long. The inflated bytes stay charged until the call ends."""
+        server = self.server
+        limit = server.max_message_bytes
+        room = min(limit, server.buffer_budget - server.buffered)
+        if room <= 0:
+            raise GrpcError(Status.UNAVAILABLE, BUSY)
+        server.buffered += room  # reserved while inflating; what is not used is given back below
+        self.held[stream.task] += room  # type: ignore[index]
+        wbits = 31 if encoding == "gzip" else 15
+        try:
+            inflater = zlib.decompressobj(wbits=wbits)
+            out = inflater.decompress(data, min(room, INFLATE_ON_LOOP) + 1)
+            eof = inflater.eof
+            if not eof and len(out) <= room:  # more to come: the whole message, on a thread
+                loop = asyncio.get_running_loop()
+                out, eof = await loop.run_in_executor(None, _inflate, data, wbits, room + 1)
+        except zlib.error as exc:
+            raise GrpcError(Status.INVALID_ARGUMENT, f"bad {encoding} message: {exc}") from None
+        if len(out) > room:
+            if room == limit:
+                raise GrpcError(Status.RESOURCE_EXHAUSTED,
+                                f"request message larger than the server's limit of {limit} bytes")
+            raise GrpcError(Status.UNAVAILABLE, BUSY)
+        if not eof:
+            raise GrpcError(Status.INVALID_ARGUMENT, f"bad {encoding} message: it ends before its end marker")
+        server.buffered -= room - len(out)
+        self.held[stream.task] -= room - len(out)  # type: ignore[index]
+        return out
+
+    def _end_stream(self, stream: _Stream) -> None:
+        """Forget a stream the client reset or broke: its buffered bytes, its unsent answer, its call."""
+        self.streams.pop(stream.id, None)
+        stream.reset = True
+        self._drop_body(stream)
+        if stream.pending is not None:
+            self._unsent_done(len(stream.pending[0]))
+            stream.pending = None
+        if stream.task is not None and not stream.task.done():
+            stream.task.cancel()  # a call not started yet never runs; one running stops at its await
+            self.cancelled.add(stream.task)
+
+    def _unsent_done(self, n: int) -> None:
+        """``n`` answer bytes sent (or dropped)."""
+        self.unsent -= n
+        self.server.unsent -= n
+        self.unsent_since = self.server.now
+
+    def _drop_unsent(self) -> None:
+        for stream in self.streams.values():
+            stream.pending = None
+        self.blocked = []
+        self.server.unsent -= self.unsent
+        self.unsent = 0
 
     def _refuse(self, stream: _Stream, status: Status, message: str) -> None:
         """Answer now, before the request is complete, and stop reading it."""
@@ -659,7 +732,7 @@ class GrpcConnection(asyncio.Protocol):
     def _finish(self, stream: _Stream, payload: bytes | None, status: Status, message: str,
                 trailing: list[tuple[bytes, bytes]] | tuple = ()) -> None:
         """``trailing``: the handler's trailing metadata (``Call.trailing``)."""
-        if stream.reset or self.transport is None or self.transport.is_closing():
+        if stream.reset or self.lingering or self.transport is None or self.transport.is_closing():
             self.streams.pop(stream.id, None)
             return
         sid = stream.id
@@ -678,8 +751,14 @@ class GrpcConnection(asyncio.Protocol):
             return
         self.transport.write(frame(HEADERS, END_HEADERS, sid, RESPONSE_HEADERS))
         stream.pending = [memoryview(data), done]
+        if not self.unsent:
+            self.unsent_since = self.server.now
+        self.unsent += n
+        self.server.unsent += n
         self.blocked.append(sid)
         self._flush()
+        if self.server.unsent > self.server.buffer_budget:
+            self.server.shed()
 
     def _send_headers(self, sid: int, block: bytes, flags: int) -> None:
         chunk = self.peer_frame
@@ -701,15 +780,18 @@ class GrpcConnection(asyncio.Protocol):
                 continue
             data, trailers = stream.pending
             out = []
+            sent = 0
             while data and stream.send_window > 0 and self.conn_send > 0:
                 n = min(len(data), self.peer_frame, stream.send_window, self.conn_send)
                 out.append(frame(DATA, 0, sid, bytes(data[:n])))
                 data = data[n:]
                 stream.send_window -= n
                 self.conn_send -= n
+                sent += n
             if out:
                 self.transport.write(b"".join(out))
                 self.progress += 1
+                self._unsent_done(sent)
             if data:
                 stream.pending[0] = data
                 waiting.append(sid)
@@ -741,6 +823,9 @@ class GrpcConnection(asyncio.Protocol):
         if self.partial_since and not self.read_paused and now - self.partial_since > limits.header_timeout_s:
             self._close(NO_ERROR, f"frame not complete within {limits.header_timeout_s:g} s")
             return
+        if self.unsent and now - self.unsent_since > limits.message_timeout_s:
+            self._close(NO_ERROR, f"answers left unread for {limits.message_timeout_s:g} s (no flow-control window)")
+            return
         for stream in list(self.streams.values()):
             if (stream.task is None and not stream.reset and stream.headers is not None and not stream.closed_remote
                     and now - stream.started > limits.message_timeout_s):
@@ -760,6 +845,13 @@ class GrpcConnection(asyncio.Protocol):
         self._close_if_idle()
 
 
+def _inflate(data: memoryview, wbits: int, max_length: int) -> tuple[bytes, bool]:
+    """(up to ``max_length`` inflated bytes, whether the compressed stream ended): for a worker thread."""
+    inflater = zlib.decompressobj(wbits=wbits)
+    out = inflater.decompress(data, max_length)
+    return out, inflater.eof
+
+
 class GrpcServer:
     """Listens and owns the connections. ``stop(grace)`` drains: GOAWAY, then up to ``grace`` seconds."""
 
@@ -768,7 +860,8 @@ class GrpcServer:
         self.max_message_bytes = max_message_bytes
         self.limits = limits = limits or GrpcLimitsConfig()
         self.connection_window = max(8 << 20, max_message_bytes + (1 << 16))
-        self.buffered = 0  # partial request messages held, across connections
+        self.buffered = 0  # request bytes held, across connections: partial messages, and calls until they end
+        self.unsent = 0  # answer bytes waiting for clients' flow-control windows, across connections
         self.refusing = 0  # connections over the limit, lingering until their GOAWAY is read
         self.now = time.monotonic()  # a clock that ticks with the sweeper (at most a quarter of any timeout)
         self.buffer_budget = max(limits.max_buffered_bytes, max_message_bytes + 5)
@@ -776,6 +869,14 @@ class GrpcServer:
         self.closing = False
         self._server: asyncio.base_events.Server | None = None
         self._sweeper: asyncio.Task | None = None
+
+    def shed(self) -> None:
+        """Answers waiting for clients to read them are over the byte budget: the connection holding the most
+        is closed (GOAWAY ENHANCE_YOUR_CALM), which drops them; an honest client reads its answers."""
+        worst = max(self.connections, key=lambda c: c.unsent, default=None)
+        if worst is not None and worst.unsent:
+            log.warning("gRPC connection closed: too many unread answers held", extra={"bytes": worst.unsent})
+            worst._close(ENHANCE_YOUR_CALM, "too many answers left unread")
 
     async def _sweep(self) -> None:
         limits = self.limits
