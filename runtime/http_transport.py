@@ -11,6 +11,11 @@ buffer, one request at a time per connection so pipelining cannot queue work, a 
 - **body timeout**: the whole body must arrive within ``body_timeout_s`` (408, connection closed);
 - **header count** below hyper's own 100 (``max_headers``, 431);
 - **body size** from Content-Length before anything is read, and while streaming a chunked body (413);
+- **body integrity**: a body that ends before its Content-Length or its last chunk (a malformed chunk line, the
+  connection closing mid-body) answers 400, never a prediction on the part that arrived; granian's body
+  iterator reports such a failure only as an early empty chunk (:meth:`_Body._streamed`);
+- **tiny chunks**: a streamed body over ``FREE_PIECES`` pieces must average ``MIN_PIECE_BYTES`` a piece (400):
+  each piece costs the event loop a future (~9 µs), so 1-byte chunks cost seconds of CPU per request;
 - **decode budget**: bytes of request bodies being received and decoded at once across connections (large
   bodies are charged as they arrive); a body that does not fit answers 503 (``Retry-After: 1``). Bodies of
   ``offload_bytes`` or more are decoded in the decode process pool (:mod:`~mlready.runtime.decode_pool`), off
@@ -38,6 +43,23 @@ from mlready.runtime.errors import (
 from mlready.runtime.rest import App, ClientGone, Request, Response, _error
 
 log = logging.getLogger("mlready.runtime.http")
+
+# A streamed body (chunked, or Content-Length >= offload_bytes) arrives in pieces, one awaited future each (~9 µs
+# of the event loop, ~28 µs of the process with hyper's side): hyper hands over one piece per chunk, or per socket
+# read (KBs for a large body, ~1.4 KB a TCP segment at worst). The first FREE_PIECES pieces are free (a client
+# writing one small chunk per row); past them the pieces must average MIN_PIECE_BYTES, so a max_body_bytes body
+# (16 MiB by default) costs at most 16384 pieces (~0.15 s of the loop) instead of ~16 million 1-byte chunks.
+FREE_PIECES = 4096
+MIN_PIECE_BYTES = 1024
+
+
+def _cut_short(length: bytes | None, received: int | None = None) -> BadRequest:
+    """The 400 for a body that ended early (also when the client is gone: nobody reads it then)."""
+    if length is None:
+        return BadRequest("the chunked request body ended before its last chunk (a malformed chunk, the "
+                          "connection closed mid-body, or trailer fields, which are not accepted)")
+    got = "" if received is None else f"{received} of "
+    return BadRequest(f"the request body ended before its Content-Length ({got}{int(length)} bytes)")
 
 
 class ByteBudget:
@@ -99,8 +121,9 @@ class BodyReads:
         for task, deadline in self.deadlines.items():
             self.deadlines[task] = min(deadline, end)
 
-    async def read(self, read: Any, req: Request) -> bytes:
-        """``read``'s bytes, kept as ``req.body`` too, within the body timeout."""
+    async def read(self, read: Any, req: Request, length: bytes | None = None) -> bytes:
+        """``read``'s bytes, kept as ``req.body`` too, within the body timeout; ``length`` is the request's
+        Content-Length (for the 400 of a body cut short)."""
         loop = self.loop
         task = asyncio.current_task(loop)
         assert loop is not None and task is not None
@@ -116,8 +139,12 @@ class BodyReads:
             if self.closing:
                 raise ClientGone() from None
             raise RequestTimeout(f"the request body did not arrive within {self.timeout:g} s") from None
-        except (ProtocolClosed, ProtocolError):  # the client closed the connection mid-body
-            raise ClientGone() from None
+        except (ProtocolClosed, ProtocolError):  # hyper's body failed: cut short or malformed (await proto())
+            if self.closing:
+                raise ClientGone() from None
+            # the client may have only half-closed and still read the answer (granian cannot tell the two apart:
+            # proto.client_disconnect() does not fire for either); returning nothing would answer granian's 500
+            raise _cut_short(length) from None
         finally:
             self.deadlines.pop(task, None)
 
@@ -150,21 +177,45 @@ class _Body:
                 return _empty()
             if n < self.stream_at:
                 self._take(n)
-                return self.reads.read(self.proto(), req)
-        return self.reads.read(self._streamed(limit), req)
+                return self.reads.read(self.proto(), req, self.length)
+            return self.reads.read(self._streamed(limit, n), req, self.length)
+        return self.reads.read(self._streamed(limit, None), req)
 
     def _take(self, n: int) -> None:
         self.budget.take(n)
         self.taken += n
 
-    async def _streamed(self, limit: int) -> bytes:
-        chunks, total = [], 0
-        async for chunk in self.proto:
+    async def _streamed(self, limit: int, length: int | None) -> bytes:
+        """The body, read piece by piece. granian's iterator (``__anext__`` in its src/rsgi/io.rs) never raises
+        for a failed body: each piece is non-empty; the end is one empty piece, then StopAsyncIteration; a
+        failure of hyper's body (a malformed chunk line or extension, the connection closing before the last
+        chunk or before Content-Length bytes) is an empty piece *followed by another* (then the end). A trailer
+        section looks exactly like a failure (granian maps its frame to an empty piece too), so it is refused."""
+        chunks, total, pieces = [], 0, 0
+        anext = self.proto.__aiter__().__anext__
+        while True:
+            try:
+                chunk = await anext()
+            except StopAsyncIteration:  # not seen from granian 2.8 (the end comes as an empty piece first)
+                break
+            if not chunk:  # the end, or a failure when anything but StopAsyncIteration follows
+                try:
+                    await anext()
+                except StopAsyncIteration:
+                    break
+                raise _cut_short(self.length, total if length is not None else None)
             total += len(chunk)
             if total > limit:
                 raise PayloadTooLarge(f"the request body is over the limit of {limit} bytes")
+            pieces += 1
+            if pieces > FREE_PIECES and total < pieces * MIN_PIECE_BYTES:
+                raise BadRequest(f"the request body arrived in more than {FREE_PIECES} chunks averaging "
+                                 f"{total // pieces} bytes; past {FREE_PIECES} chunks they must average at least "
+                                 f"{MIN_PIECE_BYTES} bytes (send larger chunks, or a Content-Length)")
             self._take(len(chunk))
             chunks.append(chunk)
+        if length is not None and total != length:  # hyper enforces it; never predict on a short body
+            raise _cut_short(self.length, total)
         return b"".join(chunks)
 
     def release(self) -> None:
