@@ -106,6 +106,21 @@ def _true_label(value: Any, inputs: MonitorInputs, labels: Path, index: int) -> 
                        f"{text!r} is not a class of the model (classes: {', '.join(names)})")
 
 
+def _captured_label(value: Any, inputs: MonitorInputs, capture: Path, rid: str, rec: dict) -> str:
+    """A captured predicted label as one of the model's class names (a class value captured before the build
+    named its classes maps to its name); anything else means the capture is of another model."""
+    text = str(value)
+    names, raw = inputs.class_names or [], inputs.classes or []
+    if text in names:
+        return text
+    if text in raw:
+        return names[raw.index(text)]
+    raise MonitorInputError(
+        f"{capture}: request {rid!r} (model {rec.get('model')!r}, version {rec.get('version')!r}): the captured "
+        f"prediction {text!r} is not a class of the model this project builds (classes: {', '.join(names)}); "
+        f"monitor the capture of this project's model")
+
+
 def joined_rows(capture: Path, labels: Path, inputs: MonitorInputs) -> tuple[pd.DataFrame, dict[str, int]]:
     """One row per labelled captured prediction: time, the features, ``__pred``, ``__true``, ``__proba_<c>``."""
     import pandas as pd
@@ -144,6 +159,8 @@ def joined_rows(capture: Path, labels: Path, inputs: MonitorInputs) -> tuple[pd.
         if pred is None or pred == "[redacted]":
             counts["unusable"] += 1
             continue
+        if inputs.task != "regression":
+            pred = _captured_label(pred, inputs, capture, rid, rec)
         when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
         rows.append({"__time": when, **got, **proba, "__pred": pred,
                      "__true": _true_label(item[inputs.target], inputs, labels, index), "__id": rid})

@@ -207,6 +207,30 @@ def test_regression_label_of_the_wrong_type_is_located(tmp_path: Path) -> None:
     assert counts["used"] == 2 and list(frame["__pred"]) == [1.5, 2.5] and list(frame["__true"]) == [1.4, 2.7]
 
 
+def test_a_capture_of_another_model_is_located_not_a_crash(tmp_path: Path) -> None:
+    """Predictions captured with other classes (another model, or before the build named its classes): a raw
+    class maps to its name; an unknown one is exit 2 naming the capture and request, never an internal error."""
+    from mlready.engine.actions.monitor import MonitorInputError, MonitorInputs, joined_rows
+
+    def capture(labels: list) -> None:
+        (tmp_path / "cap.jsonl").write_text(json.dumps(
+            {"id": "r1", "model": "other", "version": "3", "time": HOUR.format(1), "rows": 2,
+             "inputs": {"x": [1.0, 2.0]}, "outputs": {"label": labels}}) + "\n")
+
+    pd.DataFrame({"request_id": ["r1", "r1"], "row": [0, 1], "y": ["benign", "malignant"]}).to_csv(
+        tmp_path / "l.csv", index=False)
+    inputs = MonitorInputs(task="classification", class_names=["malignant", "benign"], classes=["0", "1"],
+                           features=["x"], target="y", reference=pd.DataFrame({"x": [1.0], "y": [0]}), gates=[],
+                           bins=10)
+    capture(["0", "1"])  # captured before the build named the classes: the raw classes map to the names
+    frame, _ = joined_rows(tmp_path / "cap.jsonl", tmp_path / "l.csv", inputs)
+    assert list(frame["__pred"]) == ["malignant", "benign"]
+    capture(["cat", "dog"])
+    with pytest.raises(MonitorInputError, match=r"cap\.jsonl: request 'r1' \(model 'other', version '3'\): the "
+                                                r"captured prediction 'cat' is not a class"):
+        joined_rows(tmp_path / "cap.jsonl", tmp_path / "l.csv", inputs)
+
+
 def test_a_regressor_passes_on_its_values_and_fails_on_shifted_ones(tmp_path_factory: pytest.TempPathFactory,
                                                                    tmp_path: Path) -> None:
     """examples/regression built and scored for real: true values pass mae/r2, values off by 200 fail both."""
