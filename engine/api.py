@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlready.engine import registry
+from mlready.engine.compose import require_spec
 from mlready.engine.drift import Drift
 from mlready.engine.errors import BuildFailed, MlreadyError, UsageError
 from mlready.engine.execute import NullReporter, Reporter, StepRecord, execute
@@ -114,6 +115,7 @@ def build(project_dir: str | Path, overrides: list[str] | None = None, out: str 
     previous build and must not drop what the user built). ``detach_hooks``: a hook that can finish its work
     in the background (``after_build_detached``: MLflow tracking) does so; the command line asks for it."""
     project = Path(project_dir).resolve()
+    require_spec(project, overrides)  # before the build dir: a folder that is not a project is the problem
     out_dir = _resolve_out(project, out)
     check_out_dir(out_dir, project)
     spec, the_plan, records = run(project, overrides, reporter, jobs, use_cache, generators)

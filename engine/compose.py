@@ -200,14 +200,22 @@ def _load_composition(entry: Path) -> Composition:
     return Composition(data["config"], data["missing"], data["choices"], data["overrides"], sources, data["origin"])
 
 
+def require_spec(project_dir: Path, overrides: list[str] | None = None) -> None:
+    """A usage error unless ``project_dir`` holds a spec; an override that is a project folder (``mlready build
+    examples/quickstart``) is named as the ``-C`` it was meant to be."""
+    if not project_dir.is_dir():
+        raise UsageError(f"project directory {project_dir} does not exist")
+    if not (project_dir / SPEC_FILE).is_file():
+        meant = next((o for o in overrides or () if "=" not in o and (Path(o) / SPEC_FILE).is_file()), None)
+        hint = f"did you mean `-C {meant}`?" if meant else "use -C to point at a project, or `mlready new`"
+        raise UsageError(f"no {SPEC_FILE} in {project_dir} ({hint})")
+
+
 def _compose(project_dir: Path, overrides: list[str], base: dict[str, Any], switches: Switches | None = None
              ) -> Composition:
     project_dir = project_dir.resolve()
     spec_path = project_dir / SPEC_FILE
-    if not project_dir.is_dir():
-        raise UsageError(f"project directory {project_dir} does not exist")
-    if not spec_path.is_file():
-        raise UsageError(f"no {SPEC_FILE} in {project_dir} (use -C to point at a project, or `mlready new`)")
+    require_spec(project_dir, overrides)
 
     problems: list[SpecProblem] = []
     _read_user_file(spec_path)  # an unreadable spec stops here, before overrides are looked at

@@ -118,3 +118,16 @@ def test_a_failing_tracking_server_does_not_hide_the_kept_files(demo, capsys, mo
     assert "  mine.txt (not written by mlready)" in err
     (kept,) = (demo / ".mlready" / "kept").iterdir()
     assert (kept / "mine.txt").read_text() == "mine"
+
+
+def test_a_folder_that_is_no_project_is_named_before_its_build_dir(tmp_path, monkeypatch, capsys):
+    """`mlready build` in a repository root (whose build/ is setuptools' build/lib) or with the project as an
+    argument: the missing deploy.yaml is the error, with the -C that was meant, not the build dir."""
+    (tmp_path / "build" / "lib").mkdir(parents=True)
+    shutil.copytree(QUICKSTART, tmp_path / "qs", ignore=shutil.ignore_patterns("build", ".mlready"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["build"]) == 2
+    assert f"no deploy.yaml in {tmp_path} (use -C to point at a project" in capsys.readouterr().err
+    assert main(["build", "qs"]) == 2
+    assert "did you mean `-C qs`?" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["lib"]
