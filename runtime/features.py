@@ -108,9 +108,10 @@ _FAST_TYPES = {"f": frozenset((float, int)), "i": frozenset((int,)), "u": frozen
                "b": frozenset((bool,)), "O": frozenset((str,))}
 
 
-def _values(feature: Feature, values: Any, where: str) -> np.ndarray:
+def _values(feature: Feature, values: Any, where: str, nan_ok: bool = True) -> np.ndarray:
     """One column's values (a list of scalars, one per row) -> a 1-D array of the feature's dtype. JSON null is a
-    missing value (NaN) for FP16/FP32/FP64 features, as in pandas; everything else is checked as in
+    missing value (NaN) for FP16/FP32/FP64 features, as in pandas, unless the model cannot take one there
+    (``nan_ok`` False: :meth:`FeatureMap.refuse_missing`); everything else is checked as in
     :func:`~mlready.runtime.signature.to_array`, naming the feature and the request field."""
     from mlready.runtime.signature import TensorSpec, to_array
 
@@ -126,6 +127,9 @@ def _values(feature: Feature, values: Any, where: str) -> np.ndarray:
         if spec.dtype.kind != "f" or not isinstance(values, list) or None not in values:
             raise
         missing = [v is None for v in values]
+        if not nan_ok:
+            raise BadRequest(f"{label}: null (a missing value) at row {missing.index(True)}, but this model has no "
+                             f"imputer for the feature (a missing value makes its answer NaN); send a number")
         arr = to_array(spec, [0.0 if m else v for m, v in zip(missing, values, strict=True)], label=label)
         arr[np.asarray(missing)] = math.nan
     if arr.ndim != 1:
@@ -138,7 +142,7 @@ def _values(feature: Feature, values: Any, where: str) -> np.ndarray:
 class _Column:
     """One feature, ready to convert: its dtype, the value types of the fast path, where it goes."""
 
-    __slots__ = ("feature", "name", "dtype", "types", "float", "input", "index", "cast", "column_shape")
+    __slots__ = ("feature", "name", "dtype", "types", "float", "input", "index", "cast", "column_shape", "nan_ok")
 
     def __init__(self, feature: Feature, spec: Any):
         self.feature = feature
@@ -150,6 +154,7 @@ class _Column:
         self.index = feature.index
         self.cast = spec.dtype if spec.dtype != self.dtype else None  # e.g. an INT64 feature of an FP32 input
         self.column_shape = (-1, 1) if len(spec.shape) == 2 else (-1,)  # an input that is this column alone
+        self.nan_ok = True  # a null (missing value) is NaN; False: the model cannot take one (refuse_missing)
 
     def convert(self, values: list, where: str) -> np.ndarray:
         """The fast path (exact value types, one C conversion, one finiteness check), else :func:`_values`."""
@@ -160,7 +165,7 @@ class _Column:
                     return arr
             except (OverflowError, ValueError, Warning):  # out of range (warnings may be errors): the slow path
                 pass
-        return _values(self.feature, values, where)
+        return _values(self.feature, values, where, self.nan_ok)
 
 
 class FeatureMap:
@@ -191,6 +196,16 @@ class FeatureMap:
         #: the names a v2 request tensor is a feature column by (one that is also the name of the matrix input it
         #: is a column of means that input)
         self.feature_tensors = frozenset(f.name for f in features if f.index is None or f.name not in by_input)
+        self.no_missing: tuple[str, ...] = ()  # the float features a null is refused for (refuse_missing)
+
+    def refuse_missing(self, names: Any) -> None:
+        """Float features the model answers NaN for when their value is missing (no imputer): a null there is a
+        400 naming the feature and row, instead of an answer of NaN probabilities and an arbitrary label."""
+        refused = set(names)
+        for c in self._columns:
+            if c.name in refused:
+                c.nan_ok = False
+        self.no_missing = tuple(c.name for c in self._columns if not c.nan_ok)
 
     # -- errors ----------------------------------------------------------------------------------------------
 

@@ -88,6 +88,24 @@ def test_tfserving_mixed_types_with_missing_values(srv, built):
     assert lists == got
 
 
+def test_a_missing_value_the_model_cannot_impute_is_a_400_not_a_made_up_class(srv, built):
+    """The logistic regression has no imputer: a null would answer NaN probabilities and an arbitrary label.
+    Probed at load, a null for its features is a 400 naming feature and row, in rows, columns and CSV; the
+    pipeline with an imputer still takes nulls (test above)."""
+    row = _row(built)
+    rows = [row, {**row, "mean radius": None}]
+    answer = httpx.post(f"{srv.url}/v1/models/quickstart:predict", json={"instances": rows})
+    assert answer.status_code == 400, answer.text
+    message = answer.json()["error"]
+    assert "feature 'mean radius'" in message and "null (a missing value) at row 1" in message, message
+    assert "no imputer" in message
+    columns = {n: [v] for n, v in row.items()} | {"worst area": [None]}
+    answer = httpx.post(f"{srv.url}/v1/models/quickstart:predict", json={"inputs": columns})
+    assert answer.status_code == 400 and "feature 'worst area'" in answer.json()["error"], answer.text
+    ok = httpx.post(f"{srv.url}/v1/models/quickstart:predict", json={"instances": [row]})
+    assert ok.status_code == 200 and ok.json()["predictions"][0]["label"] in CLASS_NAMES
+
+
 def test_tritonclient_http_one_input_per_feature(srv, built):
     import tritonclient.http as th
 
