@@ -87,6 +87,14 @@ def test_train_build_k8s_and_the_projects_own_tests(scaffolded):
     assert report["summary"] == {"gates": 4, "passed": 4, "failed": 0}  # the shipped gates are checked
     assert (scaffolded / "build" / "k8s" / "base" / "deployment.yaml").is_file()
 
+    # the README's registry deploy: promote the registered version, build from the alias (conf/source/)
+    assert main(["promote", "churn-model", "--version", "1", "--alias", "champion", "-C", str(scaffolded)]) == 0
+    api.build(scaffolded, ["+source=champion", "+target=k8s"], use_cache=False)
+    report = json.loads((scaffolded / "build" / "reports" / "readiness.json").read_text())
+    assert report["summary"] == {"gates": 2, "passed": 2, "failed": 0}
+    manifest = json.loads((scaffolded / "build" / "manifest.json").read_text())
+    assert "+source=champion" in manifest["spec"]["overrides"]
+
     tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=scaffolded,
                            env=_env(), capture_output=True, text=True, timeout=600)
     assert tests.returncode == 0, tests.stdout + tests.stderr
