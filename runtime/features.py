@@ -129,7 +129,7 @@ def _values(feature: Feature, values: Any, where: str, nan_ok: bool = True) -> n
         missing = [v is None for v in values]
         if not nan_ok:
             raise BadRequest(f"{label}: null (a missing value) at row {missing.index(True)}, but this model has no "
-                             f"imputer for the feature (a missing value makes its answer NaN); send a number")
+                             f"imputer for the feature (a missing value makes its answer NaN); send a number") from None
         arr = to_array(spec, [0.0 if m else v for m, v in zip(missing, values, strict=True)], label=label)
         arr[np.asarray(missing)] = math.nan
     if arr.ndim != 1:
