@@ -106,7 +106,7 @@ def _true_label(value: Any, inputs: MonitorInputs, labels: Path, index: int) -> 
                        f"{text!r} is not a class of the model (classes: {', '.join(names)})")
 
 
-def _captured_label(value: Any, inputs: MonitorInputs, capture: Path, rid: str, rec: dict) -> str:
+def _captured_label(value: Any, inputs: MonitorInputs, capture: Path, rid: str, rec: dict[str, Any]) -> str:
     """A captured predicted label as one of the model's class names (a class value captured before the build
     named its classes maps to its name); anything else means the capture is of another model."""
     text = str(value)
