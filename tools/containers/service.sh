@@ -47,7 +47,7 @@ PY
 pidfile="$MLREADY_CONTAINERS_HOME/service.pid"
 if [[ -f "$pidfile" ]]; then
   pid="$(cat "$pidfile")"
-  if [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)" == *"podman system service"* &&
+  if [[ "$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" || true)" == *"podman system service"* &&
         "$(readlink "/proc/$pid/cwd" 2>/dev/null || true)" == *" (deleted)" ]]; then
     echo "podman system service (pid $pid) runs in a deleted directory: restarting it" >&2
     kill "$pid" 2>/dev/null || true
