@@ -212,6 +212,11 @@ def _banner(config: Any, build_dir: Path | None, watch: bool) -> Any:
             what = f"the build in {build_dir}"
             note = ("\n  watching it: a rebuild is served as soon as it is written" if watch else
                     "\n  a snapshot of this build: a rebuild is not picked up until you restart (or use --watch)")
+        capture = getattr(config, "capture", None)
+        if capture is not None and capture.enabled:
+            to = {"file": f"JSONL files in {capture.directory}", "stdout": "stdout",
+                  "http": f"POST to {capture.url}"}.get(capture.sink, capture.sink)
+            note += f"\n  capturing predictions (sample rate {capture.sample_rate:g}) to {to}"
         print(f"serving {what} on {where} (Ctrl-C to stop){note}", file=sys.stderr, flush=True)
 
     return show

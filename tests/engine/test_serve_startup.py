@@ -195,3 +195,17 @@ def test_logs_are_human_on_a_terminal_and_json_otherwise(built):
         _stop(proc)
     record = json.loads(lines[-1])
     assert record["msg"] == "ready" and record["models"] == ["demo"]
+
+
+def test_the_banner_says_where_captured_predictions_go(tmp_path, capsys):
+    """Capture on under a local `mlready serve` writes files on this machine: the banner names the folder."""
+    from mlready.engine.actions.serve import _banner
+    from mlready.runtime.config import RuntimeConfig
+
+    config = RuntimeConfig.from_dict({"model_repository": str(tmp_path), "capture": {
+        "enabled": True, "sample_rate": 0.5, "directory": str(tmp_path / "capture")}})
+    _banner(config, tmp_path / "build", watch=False)(8080, 8081)
+    err = capsys.readouterr().err
+    assert f"capturing predictions (sample rate 0.5) to JSONL files in {tmp_path / 'capture'}" in err
+    _banner(RuntimeConfig.from_dict({"model_repository": str(tmp_path)}), None, watch=False)(8080, None)
+    assert "capturing" not in capsys.readouterr().err
