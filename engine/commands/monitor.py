@@ -48,7 +48,8 @@ def command(project: str, overrides: tuple[str, ...], capture: str, labels: str,
                                 report_dir=report_dir, overrides=list(overrides))
     j = report["join"]
     click.echo(f"{j['used']:,} labelled predictions ({j['labels']:,} labels: {j['not_captured']:,} not captured, "
-               f"{j['unusable']:,} unusable, {j['duplicate']:,} duplicate) in {len(report['windows'])} windows of "
+               f"{j['unusable']:,} unusable, {j['duplicate']:,} duplicate) in {len(report['windows'])} "
+               f"window{'' if len(report['windows']) == 1 else 's'} of "
                f"{report['window']}", err=True)
     for w in report["windows"]:
         state = "not gated" if not w["gated"] else "pass" if w["passed"] else "FAIL " + ", ".join(
