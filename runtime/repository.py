@@ -99,7 +99,9 @@ class ModelManager:
 
     def resolve(self, name: str, version: int | str | None = None, label: str | None = None) -> ModelVersion:
         if name not in self.status and name not in self.config.models:
-            raise NotFound(f"model '{name}' not found")
+            served = self.models()
+            listed = ", ".join(served[:20]) + (f" and {len(served) - 20} more" if len(served) > 20 else "")
+            raise NotFound(f"model '{name[:100]}' not found (this server has: {listed or 'no models'})")
         if label is not None:
             labels = self.config.model(name).labels
             if label not in labels:

@@ -131,7 +131,8 @@ def test_tfserving_documentation_examples(server):
     ("/v2/models/quickstart/infer", json.dumps({"inputs": [{"name": "X", "datatype": "FP32",
                                                              "shape": [2**40, 2**40, 2**40, 16],
                                                              "data": [0.0]}]}).encode(), 400, "do not fill shape"),
-    ("/v2/models/nope/infer", b"{}", 404, "model 'nope' not found"),
+    ("/v2/models/nope/infer", b"{}", 404, "model 'nope' not found (this server has: dyn, half_plus_two, mlp, multi, "
+                                          "quickstart)"),
     ("/v2/models/quickstart/versions/7/infer", b"{}", 404, "has no version 7"),
     ("/v1/models/quickstart/labels/canary:predict", b"{}", 404, "no label 'canary'"),
     ("/v1/models/quickstart:classify", b"{}", 400, ":classify"),
