@@ -48,8 +48,9 @@ def _array(spec: TensorSpec, data: Any) -> np.ndarray:
     return to_array(spec, items)
 
 
-def decode(body: Any, signature: Signature) -> tuple[Arrays, str]:
-    """The request body -> (arrays, "row" | "columnar")."""
+def decode(body: Any, signature: Signature, rows: str = "instances") -> tuple[Arrays, str]:
+    """The request body -> (arrays, "row" | "columnar"). ``rows``: what the client called the rows, for errors
+    (a cloud route's payload reshaped into ``instances``: ``dataframe_records``, ``input_data.data``, ...)."""
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object with 'instances' or 'inputs'")
     sig_name = body.get("signature_name", "serving_default")
@@ -63,21 +64,21 @@ def decode(body: Any, signature: Signature) -> tuple[Arrays, str]:
     if has_rows:
         instances = body["instances"]
         if not isinstance(instances, list) or not instances:
-            raise BadRequest("'instances' must be a non-empty list")
+            raise BadRequest(f"'{rows}' must be a non-empty list")
         if isinstance(instances[0], dict) and not (len(specs) == 1 and specs[0].dtype.kind == "O"
                                                    and set(instances[0]) == {"b64"}):
             names = set(instances[0])
             if _named(names, signature):
-                return signature.feature_map.from_records(instances, "instances"), "row"
+                return signature.feature_map.from_records(instances, rows), "row"
             for i, inst in enumerate(instances):
                 if not isinstance(inst, dict) or set(inst) != names:
-                    raise BadRequest(f"instances[{i}]: every instance must be an object with the same keys "
+                    raise BadRequest(f"{rows}[{i}]: every instance must be an object with the same keys "
                                      f"({', '.join(sorted(names))})")
             _check_names(names, signature)
             return {s.name: _array(s, [inst[s.name] for inst in instances]) for s in specs}, "row"
         if len(specs) != 1:
             if signature.feature_map is not None:  # rows of values in feature order
-                return signature.feature_map.from_lists(instances, "instances"), "row"
+                return signature.feature_map.from_lists(instances, rows), "row"
             raise BadRequest(f"model '{signature.name}' has {len(specs)} inputs: each instance must be an object "
                              f"keyed by input name ({', '.join(signature.input_names)})")
         return {specs[0].name: _array(specs[0], instances)}, "row"

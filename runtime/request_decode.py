@@ -64,9 +64,10 @@ def v2(signature: Signature, body: bytes, header_length: str | bytes | None) -> 
     return parsed.arrays, parsed.outputs, parsed
 
 
-def tfserving(signature: Signature, data: Any) -> Decoded:
-    """TF Serving ``:predict`` JSON, already parsed (the cloud routes reshape theirs into it)."""
-    arrays, fmt = codec_tfserving.decode(data, signature)
+def tfserving(signature: Signature, data: Any, rows: str = "instances") -> Decoded:
+    """TF Serving ``:predict`` JSON, already parsed (the cloud routes reshape theirs into it; ``rows``: the
+    client's name for the rows, for errors)."""
+    arrays, fmt = codec_tfserving.decode(data, signature, rows)
     return arrays, None, fmt
 
 
@@ -109,7 +110,20 @@ def tfserving_body(signature: Signature, body: bytes, route: str) -> Decoded:
     """A TF Serving-style JSON body of ``route`` (tfserving, sagemaker, vertex, azure): parse, reshape, decode."""
     data = json_body(body, nan=route in ("sagemaker", "azure"))  # MLflow's payloads (there) may say NaN
     reshape = RESHAPE[route]
-    return tfserving(signature, data if reshape is None else reshape(data))
+    if reshape is None:
+        return tfserving(signature, data)
+    return tfserving(signature, reshape(data), rows_named(data))
+
+
+def rows_named(data: Any) -> str:
+    """What a cloud route's payload calls its rows (they become TF Serving's ``instances``): named in errors."""
+    if isinstance(data, dict):
+        for key, name in (("dataframe_records", "dataframe_records"), ("dataframe_split", "dataframe_split.data"),
+                          ("input_data", "input_data.data"), ("data", "data")):
+            if key in data:
+                return name
+        return "instances"
+    return "body"  # a bare list: body[0], ...
 
 
 __all__ = ["Decoded", "azure_json", "json_body", "sagemaker_json", "tfserving", "tfserving_body", "v2",

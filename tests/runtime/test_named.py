@@ -245,9 +245,15 @@ def test_mlflow_payloads_csv_vertex_azure(churn_srv, built):
      "'dataframe_split.data[0]': expected a list of 2 values (one per column)"),
     ("/invocations", {"dataframe_records": [{"age": 1}], "params": {"temperature": 1}}, None,
      "'params': this model takes no inference parameters"),
+    # a cloud payload's rows are named as the client sent them (they become TF Serving's instances inside)
+    ("/invocations", {"dataframe_records": [{"age": 1, "income": 2.0, "stat": "NY", "member": True}]}, None,
+     "dataframe_records[0]: unknown feature 'stat' (did you mean 'state'?)"),
+    ("/invocations", {"dataframe_split": {"columns": ["age", "income", "state"], "data": [[1, 2.0, "NY"]]}}, None,
+     "dataframe_split.data[0]: missing feature 'member'"),
+    ("/score", {"data": [{"age": 1, "income": 2.0, "state": "NY"}]}, None, "data[0]: missing feature 'member'"),
 ])
 def test_bad_named_input_is_a_400_naming_the_field(srv, churn_srv, path, body, ctype, message):
-    server = churn_srv if path == "/invocations" else srv
+    server = churn_srv if path in ("/invocations", "/score") else srv
     kwargs = {"content": body, "headers": {"content-type": ctype.decode()}} if ctype else {"json": body}
     r = httpx.post(server.url + path, **kwargs)
     assert r.status_code == 400, r.text
