@@ -29,7 +29,17 @@ def command(assignments: tuple[str, ...], no_input: bool, output_dir: Path) -> N
     ci (github|gitlab|circleci|jenkins|none), image_registry, mlready_requirement (the pip requirement
     requirements.txt installs mlready with; default: $MLREADY_SPEC, else where this mlready came from).
     """
+    import sys
+
+    from mlready.engine.errors import UsageError
     from mlready.engine.lifecycle.scaffold import new_project
 
-    path = new_project(output_dir, assignments, no_input=no_input)
+    try:
+        path = new_project(output_dir, assignments, no_input=no_input)
+    except (EOFError, click.exceptions.Abort):
+        if no_input or sys.stdin.isatty():
+            raise  # Ctrl-D at a prompt
+        raise UsageError("mlready new asks its questions on a terminal, and stdin is not one: pass --no-input "
+                         "with the answers, e.g. mlready new --no-input project_name=\"Churn Model\" dataset=wine "
+                         "ci=gitlab") from None
     click.echo(f"created {path}\nnext: cd {path} && python train.py && mlready build +target=k8s")

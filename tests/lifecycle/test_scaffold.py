@@ -143,3 +143,12 @@ def test_existing_destination_is_refused(scaffolded, capsys):
     code = main(["new", "--no-input", "-o", str(scaffolded.parent), "project_name=Churn Model"])
     assert code == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_no_terminal_and_no_answers_says_how_to_pass_them(tmp_path):
+    """A CI job or a pipe without --no-input: the first prompt meets end of input; the error says what to do."""
+    run = subprocess.run([sys.executable, "-m", "mlready.engine", "new", "-o", str(tmp_path)], stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert "stdin is not one: pass --no-input with the answers" in run.stderr
+    assert list(tmp_path.iterdir()) == []
