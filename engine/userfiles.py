@@ -100,6 +100,13 @@ def syntax_problem(display: str, exc: yaml.YAMLError) -> SpecError:
     problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
     context = getattr(exc, "context", None)
     text = f"{context}, {problem}" if context else problem
+    opened = getattr(exc, "context_mark", None)
+    if context and "quoted scalar" in context and opened is not None and mark is not None:
+        # a quote never closed is found where the scan gives up (often the end of the file): name the quote's line
+        text = f"a quoted value is never closed (its opening quote is at column {opened.column + 1})"
+        if "end of stream" not in problem:
+            text += f": {problem} at line {mark.line + 1}"
+        mark = opened
     return _problem(display, mark.line + 1 if mark is not None else None, f"YAML syntax error: {text}")
 
 

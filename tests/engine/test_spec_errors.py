@@ -57,6 +57,14 @@ def test_yaml_syntax_error(project, quickstart_files):
     ]
 
 
+def test_an_unclosed_quote_is_located_where_it_opens(project, quickstart_files):
+    """PyYAML gives up at the end of the file; the quote that never closed is the line to fix."""
+    files = {**quickstart_files, "deploy.yaml": 'project:\n  name: "demo\n  version: 1\nmodel:\n  source: m.onnx\n'}
+    assert problems(files, project=project) == [
+        "deploy.yaml:2: YAML syntax error: a quoted value is never closed (its opening quote is at column 9)"
+    ]
+
+
 def test_malformed_override_and_unknown_keys_are_all_reported(project, quickstart_files):
     files = {**quickstart_files, "deploy.yaml": GOOD}
     assert problems(files, ["model.version=[", "+typo=1", "model.opzet=3", "model.opset=99"], project=project) == [
