@@ -505,7 +505,7 @@ class GrpcConnection(asyncio.Protocol):
         if stream.declared > limit or len(stream.body) > limit + 5:  # refused before it is buffered
             self._too_large(stream, max(stream.declared, len(stream.body) - 5))
             return
-        if self.server.buffered > self.server.buffer_budget:
+        if self.server.buffered > self.server.buffer_budget - self.server.headroom:
             self._refuse(stream, Status.UNAVAILABLE, BUSY)
             return
         if flags & END_STREAM:
@@ -670,7 +670,7 @@ class GrpcConnection(asyncio.Protocol):
         GIL), so the event loop is never held for long. The inflated bytes stay charged until the call ends."""
         server = self.server
         limit = server.max_message_bytes
-        room = min(limit, server.buffer_budget - server.buffered)
+        room = min(limit, server.buffer_budget - server.headroom - server.buffered)
         if room <= 0:
             raise GrpcError(Status.UNAVAILABLE, BUSY)
         server.buffered += room  # reserved while inflating; what is not used is given back below
@@ -865,6 +865,10 @@ class GrpcServer:
         self.refusing = 0  # connections over the limit, lingering until their GOAWAY is read
         self.now = time.monotonic()  # a clock that ticks with the sweeper (at most a quarter of any timeout)
         self.buffer_budget = max(limits.max_buffered_bytes, max_message_bytes + 5)
+        # kept for messages of one frame (every small call): large and compressed ones cannot take it all, so a
+        # client filling the budget with large calls does not starve small ones; never more than leaves room for
+        # one message of the largest size
+        self.headroom = max(0, min(1 << 20, self.buffer_budget - max_message_bytes - 5))
         self.connections: set[GrpcConnection] = set()
         self.closing = False
         self._server: asyncio.base_events.Server | None = None

@@ -123,3 +123,28 @@ def test_flow_control_errors(launch, model_repo):
         client.send(frame(WINDOW_UPDATE, 0, sid, struct.pack(">I", (1 << 31) - 1 - 65535))
                     + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 65536)))
         assert client.wait_closed(5) and client.goaway == FLOW_CONTROL_ERROR
+
+
+def test_large_messages_cannot_take_the_room_small_calls_need(launch, model_repo, honest):
+    """Partial large messages fill the budget to a few KiB below its end: a small call (one frame) still
+    fits, since large and compressed messages are held to the budget less a headroom kept for small ones (without
+    it, now that complete messages are charged too, the small call would be refused)."""
+    server = launch(model_repo, **SMALL)
+    chunk = 16 * 1024 - 9
+    with RawH2(server.grpc_port) as hog, RawH2(server.grpc_port) as client:
+        declared = 4 * MIB - 5
+        total = 8 * MIB - 4 * 1024  # just below the budget: before, only calls of under 4 KiB still fitted
+        for sid in (1, 3):
+            sent = 5
+            hog.send(frame(HEADERS, END_HEADERS, sid, hog.headers_block())
+                     + frame(DATA, 0, sid, b"\0" + struct.pack(">I", declared)))
+            while sent < min(total // 2, declared):
+                n = min(chunk, total // 2 - sent)
+                hog.send(frame(DATA, 0, sid, b"\0" * n))
+                sent += n
+        time.sleep(0.5)
+        message = _rows_request(model_repo, 80)  # ~9.6 KiB: one frame
+        assert 8 * 1024 < len(message) < 16 * 1024 - 20, len(message)
+        client.send(client.call(message))
+        assert until(lambda: 1 in client.status, 10)
+        assert client.status[1][0] == Status.OK, client.status
