@@ -257,3 +257,47 @@ def test_headers_after_the_client_ended_a_stream_reset_only_that_stream(srv):
     assert not [f for f in frames if f[0] == 0 and f[2] == 1]  # and no answer on it
     answered = [f for f in frames if f[0] == 0 and f[2] == 3]
     assert answered and pb.ModelInferResponse.FromString(answered[0][3][5:]).model_name == "slow"
+
+
+def test_every_way_a_call_ends_gives_its_held_bytes_back(srv):
+    """The byte budget counts request messages until their call ends and answers until they are sent: every
+    ending (answered, failed, reset while running, refused, cut short, connection gone, answers never read)
+    must give its bytes back, or the budget leaks until every call is refused."""
+    import gzip as gz
+
+    from mlready.runtime.grpc_wire import DATA, END_STREAM, RST_STREAM, SETTINGS, WINDOW_UPDATE, frame
+
+    from tests.runtime.attacks.h2client import RawH2, until
+
+    async def held() -> tuple[int, int, int]:
+        return srv.server.buffered, srv.server.unsent, len(srv.server.connections)
+
+    def message(data: bytes, id_: str = "") -> bytes:
+        return pb.ModelInferRequest(id=id_, raw_input_contents=[data]).SerializeToString()
+
+    with channel(srv.target) as ch:  # answered: identity, gzip, several frames each way
+        assert stub(ch, "Echo")(pb.ModelInferRequest(raw_input_contents=[b"x" * 300_000]), timeout=10)
+        stub(ch, "Echo")(pb.ModelInferRequest(raw_input_contents=[b"z" * 200_000]), timeout=10,
+                         compression=grpc.Compression.Gzip)
+        with pytest.raises(grpc.RpcError):
+            stub(ch, "Boom")(pb.ModelInferRequest(), timeout=10)
+    with RawH2(srv.port) as c:  # reset while running; cut-short gzip; a partial message left behind
+        c.send(c.call(message(b"", "0.5"), path=b"/t.T/Slow"))
+        time.sleep(0.1)
+        c.send(frame(RST_STREAM, 0, 1, struct.pack(">I", 8)))
+        packed = gz.compress(message(b"y" * 100_000))[:-12]
+        c.send(frame(1, 4, 3, c.headers_block(b"/t.T/Echo", ((b"grpc-encoding", b"gzip"),)))
+               + frame(DATA, END_STREAM, 3, b"\1" + struct.pack(">I", len(packed)) + packed))
+        c.send(frame(1, 4, 5, c.headers_block(b"/t.T/Echo")) + frame(DATA, 0, 5, b"\0" + struct.pack(">I", 50_000)
+                                                                      + b"p" * 10_000))
+        assert until(lambda: 3 in c.status, 5)
+        assert until(lambda: srv.run(held())[0] == 10_005, 5), srv.run(held())  # only the partial message
+    with RawH2(srv.port, preface=False) as c:  # answers the client never reads, then it resets one and leaves
+        c.send(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 0)))
+        c.send(c.call(message(b"a" * 1000, "300"), path=b"/t.T/Echo") + c.call(message(b"b" * 1000, "300"),
+                                                                              path=b"/t.T/Echo"))
+        assert until(lambda: c.headers_seen >= 2, 5)
+        c.send(frame(RST_STREAM, 0, 1, struct.pack(">I", 8)) + frame(WINDOW_UPDATE, 0, 3, struct.pack(">I", 0)))
+        assert until(lambda: 3 in c.resets, 5)
+        assert srv.run(held())[:2] == (0, 0)  # both unsent answers dropped with their streams, connection open
+    assert until(lambda: srv.run(held()) == (0, 0, 0), 5), srv.run(held())
