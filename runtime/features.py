@@ -103,6 +103,8 @@ def _from_names(names: Any, inputs: tuple) -> tuple[Feature, ...] | None:
 
 # -- named request data -> model inputs ----------------------------------------------------------------------
 
+MAX_PROBED = 1000  # float features probed for missing values (FeatureMap.probe_missing); the rest take nulls
+
 #: the JSON (Python) types a feature's values may have on the fast path (exactly: a bool is no int)
 _FAST_TYPES = {"f": frozenset((float, int)), "i": frozenset((int,)), "u": frozenset((int,)),
                "b": frozenset((bool,)), "O": frozenset((str,))}
@@ -197,6 +199,39 @@ class FeatureMap:
         #: is a column of means that input)
         self.feature_tensors = frozenset(f.name for f in features if f.index is None or f.name not in by_input)
         self.no_missing: tuple[str, ...] = ()  # the float features a null is refused for (refuse_missing)
+
+    def probe_missing(self, run: Any, example: dict[str, Any] | None = None) -> list[str]:
+        """Which float features the model cannot take a missing value (NaN) for, refused from now on (and
+        returned): ``run(inputs)`` -> the model's outputs, called once with one row per float feature (up to
+        :data:`MAX_PROBED`), ``example`` (or zeros) with that feature NaN, and a row without. A row whose float
+        outputs are not finite means no imputer for its feature. Unknown (the run fails, the row without NaN is
+        not finite, a fixed batch size): nulls stay missing values."""
+        floats = [c for c in self._columns if c.float][:MAX_PROBED]
+        if not floats:
+            return []
+        example = example or {}
+        rows = len(floats) + 1  # the last row: no NaN
+        data = {}
+        for c in self._columns:
+            base = example.get(c.name)
+            if base is None:
+                base = "" if c.dtype.kind == "O" else 0
+            data[c.name] = np.full(rows, base, dtype=c.dtype)
+        for i, c in enumerate(floats):
+            data[c.name][i] = np.nan
+        try:
+            outputs = run(self.assemble(data, rows))
+        except Exception:  # noqa: BLE001 - a graph that cannot take the probe: nothing learned
+            return []
+        bad = np.zeros(rows, dtype=bool)
+        for out in outputs:
+            if isinstance(out, np.ndarray) and out.dtype.kind == "f" and out.ndim and out.shape[0] == rows:
+                bad |= ~np.isfinite(out.reshape(rows, -1)).all(axis=1)
+        if bad[-1]:
+            return []
+        refused = [c.name for c, b in zip(floats, bad[:-1], strict=True) if b]
+        self.refuse_missing(refused)
+        return refused
 
     def refuse_missing(self, names: Any) -> None:
         """Float features the model answers NaN for when their value is missing (no imputer): a null there is a

@@ -242,45 +242,14 @@ def load_version(name: str, version: int, path: Path, config: ModelConfig, threa
     return mv
 
 
-MAX_PROBED = 1000  # float features probed for missing values (one row each, in one run); the rest take nulls
-
-
 def probe_missing(mv: ModelVersion) -> None:
-    """Which float features the model cannot take a missing value (NaN) for: one run of one row per feature,
-    the signature's example (or zeros) with that feature NaN, and a row without. A feature whose row answers a
-    non-finite float output has no imputer in the graph; nulls for it are refused (a 400 naming the feature,
-    not a 200 with NaN probabilities and an arbitrary label). Unknown (the run fails, the row without NaN is
-    not finite, a fixed batch size): nulls stay missing values, as before."""
+    """Refuse nulls for the float features this version has no imputer for (:meth:`FeatureMap.probe_missing`)."""
     fmap = mv.signature.feature_map
     if fmap is None:
         return
-    columns = fmap._columns
-    floats = [c for c in columns if c.float][:MAX_PROBED]
-    if not floats:
-        return
-    example = mv.signature.example or {}
-    rows = len(floats) + 1  # the last row: no NaN
-    data = {}
-    for c in columns:
-        base = example.get(c.name)
-        if base is None:
-            base = "" if c.dtype.kind == "O" else 0
-        data[c.name] = np.full(rows, base, dtype=c.dtype)
-    for i, c in enumerate(floats):
-        data[c.name][i] = np.nan
-    try:
-        outputs = mv.session.run(mv.signature.output_names, fmap.assemble(data, rows))
-    except Exception:  # noqa: BLE001 - a graph that cannot take the probe: nothing learned
-        return
-    bad = np.zeros(rows, dtype=bool)
-    for out in outputs:
-        if isinstance(out, np.ndarray) and out.dtype.kind == "f" and out.ndim and out.shape[0] == rows:
-            bad |= ~np.isfinite(out.reshape(rows, -1)).all(axis=1)
-    if bad[-1]:
-        return
-    refused = [c.name for c, b in zip(floats, bad[:-1], strict=True) if b]
+    names = mv.signature.output_names
+    refused = fmap.probe_missing(lambda arrays: mv.session.run(names, arrays), mv.signature.example)
     if refused:
-        fmap.refuse_missing(refused)
         log.info("model '%s' version %d: no imputer for %d feature(s): a null for them is refused",
                  mv.name, mv.version, len(refused))
 

@@ -1,7 +1,8 @@
 """One table column (Arrow) -> the 1-D array its feature takes, and which rows cannot be scored and why.
 
 The checks are the server's (:mod:`~mlready.runtime.features`): numbers for numeric features (a missing value
-is NaN for FP16/FP32/FP64 features, as JSON null is; it is a bad row elsewhere), integers that fit for integer
+is NaN for FP16/FP32/FP64 features, as JSON null is, unless the model has no imputer for the feature: then, as
+elsewhere, it is a bad row, see ``TableScorer.score``), integers that fit for integer
 features, booleans for BOOL, text for BYTES, finite floats. A CSV column arrives as text and is parsed here, so
 a bad value is one bad row, not a failed file. A column whose *type* cannot feed the feature (a number column
 for a text feature) is a :class:`ColumnError`: no row of it could be scored.

@@ -89,6 +89,9 @@ class TableScorer:
         self.features = signature.feature_map
         self.answers = answers_for(signature)
         self.output_names = signature.output_names
+        # a missing value of a feature the model has no imputer for would score NaN: such rows are bad rows
+        self.features.probe_missing(lambda arrays: session.run(self.output_names, arrays), signature.example)
+        self._no_missing = frozenset(self.features.no_missing)
         # class codes 0..k-1 name their rows with one Arrow take from the class names (no str per row)
         classes, names = signature.classes, signature.class_names
         self._label_names = arrays.strings(list(names)) if names is not None and classes is not None and \
@@ -165,9 +168,16 @@ class TableScorer:
             except ColumnError as exc:
                 raise ScoreError(f"{where}: column '{name}' {exc}") from None
             columns[name] = conv.values
-            if conv.bad is not None:
-                bad_mask |= conv.bad
-                reasons[name] = (conv.bad, conv.reason)
+            bad_rows, reason = conv.bad, conv.reason
+            if name in self._no_missing:
+                nan = np.isnan(conv.values)
+                if nan.any():
+                    bad_rows = nan if bad_rows is None else bad_rows | nan
+                    reason = ("missing value (the model has no imputer for this feature)" if conv.bad is None
+                              else f"{reason}, or a missing value (the model has no imputer for this feature)")
+            if bad_rows is not None:
+                bad_mask |= bad_rows
+                reasons[name] = (bad_rows, reason)
         bad: list[tuple[int, str, str]] = []
         good = None
         if reasons:
