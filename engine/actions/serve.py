@@ -30,6 +30,10 @@ def built_model(project: str | Path, out: str | Path | None) -> BuiltModel:
     build_dir = Path(out) if out else Path(project) / "build"
     manifest_file = build_dir / FILENAME
     if not manifest_file.is_file():
+        if out is None:  # no build dir named: the project itself may be the mistake
+            from mlready.engine.compose import require_spec
+
+            require_spec(Path(project).resolve())
         raise UsageError(f"{manifest_file} not found: run `mlready build -C {project}` first")
     manifest = Manifest.load(manifest_file)
     models = manifest.paths(ONNX_MODEL)

@@ -131,3 +131,11 @@ def test_a_folder_that_is_no_project_is_named_before_its_build_dir(tmp_path, mon
     assert main(["build", "qs"]) == 2
     assert "did you mean `-C qs`?" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["lib"]
+
+
+def test_serve_and_score_outside_a_project_name_the_missing_deploy_yaml(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve"]) == 2
+    assert f"no deploy.yaml in {tmp_path}" in capsys.readouterr().err
+    assert main(["score", "-i", "in.csv", "-o", "out.csv"]) == 2
+    assert f"no deploy.yaml in {tmp_path}" in capsys.readouterr().err
