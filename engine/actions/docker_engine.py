@@ -110,7 +110,11 @@ def _build_failed(log: list[str], detail: str) -> ImageError:
     steps = [line for line in log if _STEP.match(line)]
     failing = steps[-1] if steps else "(before the first step)"
     tail = "\n".join(f"  | {line}" for line in log[-25:])
-    return ImageError(f"image build failed at {failing.strip()}: {detail.strip()}",
+    hint = ""
+    if _FROM.search(failing) and any(w in detail for w in ("registry", "pull", "no such host", "manifest unknown")):
+        hint = (" (the base image could not be pulled: with no access to its registry, build on one in the local "
+                "store, e.g. target.docker.base_image=localhost/<image>:<tag>)")
+    return ImageError(f"image build failed at {failing.strip()}: {detail.strip()}{hint}",
                       details=f"last lines of the build log:\n{tail}")
 
 

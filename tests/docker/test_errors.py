@@ -70,3 +70,13 @@ def test_variant_auto_follows_the_optimize_providers(qs, overrides, expected):
     from mlready.generators.docker import variant
 
     assert variant(api.validate(qs, [*DOCKER, *overrides])) == expected
+
+
+def test_a_base_image_that_cannot_be_pulled_names_the_local_alternative():
+    """No access to docker.io (an air-gapped cluster, this machine): the failing FROM says what to set."""
+    log = ["STEP 1/9: FROM python:3.11-slim-bookworm"]
+    err = img._build_failed(log, "initializing source docker://python:3.11-slim-bookworm: pinging container "
+                                 "registry registry-1.docker.io: dial tcp: lookup registry-1.docker.io: no such host")
+    assert "target.docker.base_image=localhost/<image>:<tag>" in str(err)
+    later = img._build_failed([*log, "STEP 2/9: RUN pip install x"], "exit status 1")
+    assert "base_image" not in str(later)
