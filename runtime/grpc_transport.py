@@ -131,7 +131,9 @@ class _Stream:
 
 LINGER_SECONDS = 1.0  # after a GOAWAY that ends a connection, input is drained this long before closing
 MAX_REFUSING = 64  # connections refused over the limit that linger at once; more are closed at once
-INFLATE_ON_LOOP = 64 * 1024  # a compressed message inflating to more is inflated on a thread
+INFLATE_ON_LOOP = 64 * 1024  # a compressed message inflating to more is inflated on a thread ...
+INFLATE_STEP = 1 << 20  # ... a step at a time, each step's bytes taken from the budget before it runs
+MIN_PROGRESS = 16 * 1024  # answer bytes that must go for unsent answers to count as moving (message_timeout_s)
 BUSY = "the server holds too many request bytes (its gRPC byte budget); retry"
 _CLIENT_SLOW, _YIELD = 1, 2  # why reading is paused: the client is not reading answers; parsing yields a turn
 
@@ -176,6 +178,8 @@ class GrpcConnection(asyncio.Protocol):
         self.held: dict[asyncio.Task, int] = {}  # per call: request bytes held against the server's budget
         self.unsent = 0  # answer bytes waiting for the client's flow-control window
         self.unsent_since = 0.0  # when that last moved (the server's clock): answers the client never reads
+        self.moved = 0  # answer bytes sent since unsent_since
+        self.write_buffered = 0  # the transport's write buffer at the last timeout check
 
     # -- connection --------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -301,12 +305,23 @@ class GrpcConnection(asyncio.Protocol):
         self.lingering = True
         self.buf.clear()
         self._drop_unsent()  # nothing more is sent on a connection that goes away
+        for stream in self.streams.values():  # partial messages: the budget gets them back now, not at the close
+            self.server.buffered -= len(stream.body)
+            stream.body = bytearray()
         for task in self.tasks:
             task.cancel()
         if self.read_paused:
             self.read_paused = 0
             self.transport.resume_reading()
-        asyncio.get_running_loop().call_later(LINGER_SECONDS, self.transport.close)
+        asyncio.get_running_loop().call_later(LINGER_SECONDS, self._end)
+
+    def _end(self) -> None:
+        """The linger is over: close, or abort when the client does not even read its socket (a close would wait
+        for the write buffer to drain, forever)."""
+        if self.transport.get_write_buffer_size():
+            self.transport.abort()
+        else:
+            self.transport.close()
 
     def _not_http2(self) -> None:
         body = b"this port speaks gRPC (HTTP/2 with prior knowledge)\n"
@@ -402,7 +417,8 @@ class GrpcConnection(asyncio.Protocol):
                 raise _ConnectionError(STREAM_CLOSED, f"HEADERS on closed stream {sid}")
             self.last_stream = sid
             if (self.going_away or self.server.closing or len(self.streams) + len(self.cancelled) >= MAX_STREAMS
-                    or self.unsent > self.server.connection_window):
+                    or self.unsent > self.server.connection_window
+                    or self.unsent and self.server.unsent > self.server.buffer_budget):
                 if self.going_away or self.server.closing:
                     self.transport.write(frame(RST_STREAM, 0, sid, U32.pack(REFUSED_STREAM)))
                 else:  # over the limit we announced, or the client leaves its answers unread: no new calls
@@ -664,37 +680,46 @@ class GrpcConnection(asyncio.Protocol):
                                               f"deflate)")
 
     async def _inflate(self, stream: _Stream, data: memoryview, encoding: str) -> bytes:
-        """A compressed message, inflated within the message limit and what the server's byte budget has left
-        (a 16 KiB gzip bomb is 16 MiB inflated): refused beyond either, never inflated past them. Up to
-        :data:`INFLATE_ON_LOOP` bytes inflate here; a larger message inflates on a thread (zlib runs without the
-        GIL), so the event loop is never held for long. The inflated bytes stay charged until the call ends."""
+        """A compressed message, inflated within the message limit and the server's byte budget (a 16 KiB gzip
+        bomb is 16 MiB inflated): a step at a time, each step's output taken from the budget before it runs, so
+        concurrent calls hold what they inflated, not the limit each. The first :data:`INFLATE_ON_LOOP` bytes
+        inflate here, further steps of :data:`INFLATE_STEP` on a thread (zlib runs without the GIL), so the loop
+        is never held for long. The bytes stay charged until the call ends; a stream cut short (no end marker)
+        is INVALID_ARGUMENT, one past the limit RESOURCE_EXHAUSTED, one the budget cannot hold UNAVAILABLE."""
         server = self.server
         limit = server.max_message_bytes
-        room = min(limit, server.buffer_budget - server.headroom - server.buffered)
-        if room <= 0:
-            raise GrpcError(Status.UNAVAILABLE, BUSY)
-        server.buffered += room  # reserved while inflating; what is not used is given back below
-        self.held[stream.task] += room  # type: ignore[index]
-        wbits = 31 if encoding == "gzip" else 15
-        try:
-            inflater = zlib.decompressobj(wbits=wbits)
-            out = inflater.decompress(data, min(room, INFLATE_ON_LOOP) + 1)
-            eof = inflater.eof
-            if not eof and len(out) <= room:  # more to come: the whole message, on a thread
-                loop = asyncio.get_running_loop()
-                out, eof = await loop.run_in_executor(None, _inflate, data, wbits, room + 1)
-        except zlib.error as exc:
-            raise GrpcError(Status.INVALID_ARGUMENT, f"bad {encoding} message: {exc}") from None
-        if len(out) > room:
-            if room == limit:
+        inflater = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
+        parts: list[bytes] = []
+        total = 0
+        pending: Any = data
+        step = INFLATE_ON_LOOP
+        while True:
+            grab = min(step, limit + 1 - total, server.buffer_budget - server.headroom - server.buffered)
+            if grab <= 0:
+                raise GrpcError(Status.UNAVAILABLE, BUSY)
+            server.buffered += grab  # taken before the step runs; what it did not produce is given back below
+            self.held[stream.task] += grab  # type: ignore[index]
+            try:
+                if step == INFLATE_ON_LOOP:
+                    chunk = inflater.decompress(pending, grab)
+                else:
+                    chunk = await asyncio.get_running_loop().run_in_executor(None, inflater.decompress, pending,
+                                                                             grab)
+            except zlib.error as exc:
+                raise GrpcError(Status.INVALID_ARGUMENT, f"bad {encoding} message: {exc}") from None
+            server.buffered -= grab - len(chunk)
+            self.held[stream.task] -= grab - len(chunk)  # type: ignore[index]
+            parts.append(chunk)
+            total += len(chunk)
+            if total > limit:
                 raise GrpcError(Status.RESOURCE_EXHAUSTED,
                                 f"request message larger than the server's limit of {limit} bytes")
-            raise GrpcError(Status.UNAVAILABLE, BUSY)
-        if not eof:
-            raise GrpcError(Status.INVALID_ARGUMENT, f"bad {encoding} message: it ends before its end marker")
-        server.buffered -= room - len(out)
-        self.held[stream.task] -= room - len(out)  # type: ignore[index]
-        return out
+            if inflater.eof:
+                return parts[0] if len(parts) == 1 else b"".join(parts)
+            pending = inflater.unconsumed_tail
+            if not pending and len(chunk) < grab:  # all input read, no end marker: cut short
+                raise GrpcError(Status.INVALID_ARGUMENT, f"bad {encoding} message: it ends before its end marker")
+            step = INFLATE_STEP
 
     def _end_stream(self, stream: _Stream) -> None:
         """Forget a stream the client reset or broke: its buffered bytes, its unsent answer, its call."""
@@ -709,10 +734,14 @@ class GrpcConnection(asyncio.Protocol):
             self.cancelled.add(stream.task)
 
     def _unsent_done(self, n: int) -> None:
-        """``n`` answer bytes sent (or dropped)."""
+        """``n`` answer bytes sent (or dropped). The unsent answers have moved once MIN_PROGRESS bytes went (or
+        none is left): a client that opens its window a byte at a time is not reading its answers."""
         self.unsent -= n
         self.server.unsent -= n
-        self.unsent_since = self.server.now
+        self.moved += n
+        if self.moved >= MIN_PROGRESS or not self.unsent:
+            self.moved = 0
+            self.unsent_since = self.server.now
 
     def _drop_unsent(self) -> None:
         for stream in self.streams.values():
@@ -753,12 +782,11 @@ class GrpcConnection(asyncio.Protocol):
         stream.pending = [memoryview(data), done]
         if not self.unsent:
             self.unsent_since = self.server.now
+            self.moved = 0
         self.unsent += n
         self.server.unsent += n
         self.blocked.append(sid)
         self._flush()
-        if self.server.unsent > self.server.buffer_budget:
-            self.server.shed()
 
     def _send_headers(self, sid: int, block: bytes, flags: int) -> None:
         chunk = self.peer_frame
@@ -823,8 +851,12 @@ class GrpcConnection(asyncio.Protocol):
         if self.partial_since and not self.read_paused and now - self.partial_since > limits.header_timeout_s:
             self._close(NO_ERROR, f"frame not complete within {limits.header_timeout_s:g} s")
             return
-        if self.unsent and now - self.unsent_since > limits.message_timeout_s:
-            self._close(NO_ERROR, f"answers left unread for {limits.message_timeout_s:g} s (no flow-control window)")
+        buffered = self.transport.get_write_buffer_size()
+        if buffered < self.write_buffered or buffered and not self.write_buffered:
+            self.unsent_since = now  # the client reads its socket (its window updates may wait behind it), or a
+        self.write_buffered = buffered  # backlog starts now
+        if (self.unsent or buffered) and now - self.unsent_since > limits.message_timeout_s:
+            self._close(NO_ERROR, f"answers left unread for {limits.message_timeout_s:g} s")
             return
         for stream in list(self.streams.values()):
             if (stream.task is None and not stream.reset and stream.headers is not None and not stream.closed_remote
@@ -843,13 +875,6 @@ class GrpcConnection(asyncio.Protocol):
         """Refuse new calls (GOAWAY names the last stream we will answer); close once in-flight calls end."""
         self._goaway(NO_ERROR, "server shutting down")
         self._close_if_idle()
-
-
-def _inflate(data: memoryview, wbits: int, max_length: int) -> tuple[bytes, bool]:
-    """(up to ``max_length`` inflated bytes, whether the compressed stream ended): for a worker thread."""
-    inflater = zlib.decompressobj(wbits=wbits)
-    out = inflater.decompress(data, max_length)
-    return out, inflater.eof
 
 
 class GrpcServer:
@@ -873,14 +898,6 @@ class GrpcServer:
         self.closing = False
         self._server: asyncio.base_events.Server | None = None
         self._sweeper: asyncio.Task | None = None
-
-    def shed(self) -> None:
-        """Answers waiting for clients to read them are over the byte budget: the connection holding the most
-        is closed (GOAWAY ENHANCE_YOUR_CALM), which drops them; an honest client reads its answers."""
-        worst = max(self.connections, key=lambda c: c.unsent, default=None)
-        if worst is not None and worst.unsent:
-            log.warning("gRPC connection closed: too many unread answers held", extra={"bytes": worst.unsent})
-            worst._close(ENHANCE_YOUR_CALM, "too many answers left unread")
 
     async def _sweep(self) -> None:
         limits = self.limits

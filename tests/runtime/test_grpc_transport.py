@@ -50,11 +50,11 @@ ROUTES = {f"/t.T/{f.__name__.capitalize()}": (pb.ModelInferRequest.FromString, f
 class Running:
     """A GrpcServer on loopback, in an event loop on a background thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = LIMIT, limits=None) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.server = GrpcServer(ROUTES, max_message_bytes=LIMIT)
+        self.server = GrpcServer(ROUTES, max_message_bytes=limit, limits=limits)
         self.port = self.run(self.server.start("127.0.0.1", 0))
         self.target = f"127.0.0.1:{self.port}"
 
@@ -301,3 +301,195 @@ def test_every_way_a_call_ends_gives_its_held_bytes_back(srv):
         assert until(lambda: 3 in c.resets, 5)
         assert srv.run(held())[:2] == (0, 0)  # both unsent answers dropped with their streams, connection open
     assert until(lambda: srv.run(held()) == (0, 0, 0), 5), srv.run(held())
+
+
+def test_concurrent_compressed_calls_hold_what_they_inflate_not_the_limit(srv):
+    """48 honest gzip calls arriving at once (200 KB each, one read): each takes from the budget what it
+    inflates, a step at a time, so all fit; before, each reserved the message limit (8 MiB here) while it
+    inflated and all but ~7 were refused."""
+    import gzip as gz
+
+    from mlready.runtime.grpc_wire import (
+        DATA,
+        END_HEADERS,
+        END_STREAM,
+        HEADERS,
+        SETTINGS,
+        WINDOW_UPDATE,
+        frame,
+    )
+
+    from tests.runtime.attacks.h2client import RawH2, until
+
+    packed = gz.compress(pb.ModelInferRequest(raw_input_contents=[bytes(range(256)) * 800]).SerializeToString())
+    with RawH2(srv.port, preface=False) as c:
+        window = (1 << 31) - 1  # the client reads every answer
+        c.send(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, window))
+               + frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", window - 65535)))
+        out = []
+        for sid in range(1, 97, 2):
+            out.append(frame(HEADERS, END_HEADERS, sid, c.headers_block(b"/t.T/Echo", ((b"grpc-encoding", b"gzip"),)))
+                       + frame(DATA, END_STREAM, sid, b"\1" + struct.pack(">I", len(packed)) + packed))
+        c.send(b"".join(out))
+        assert until(lambda: len(c.status) == 48, 10), len(c.status)
+        assert {code for code, _ in c.status.values()} == {Status.OK}, c.status
+
+
+def _held(srv) -> tuple[int, int]:
+    async def read() -> tuple[int, int]:
+        return srv.server.buffered, srv.server.unsent
+
+    return srv.run(read())
+
+
+def test_unread_answers_spread_over_connections_do_not_cost_an_honest_reader_its_call():
+    """Three connections with windows of 0 hold unread answers just under the budget and open their windows a
+    byte a second; an honest client's large answer takes the total over it. The honest call completes (no
+    connection is closed for being the largest), the attackers take no new call, and they are closed once their
+    answers have not moved MIN_PROGRESS bytes in message_timeout_s."""
+    from mlready.runtime.config import GrpcLimitsConfig
+    from mlready.runtime.grpc_wire import SETTINGS, WINDOW_UPDATE, frame
+
+    from tests.runtime.attacks.h2client import RawH2, until
+
+    srv = Running(limit=1 << 20, limits=GrpcLimitsConfig(max_buffered_bytes=4 << 20, message_timeout_s=2.0))
+    try:
+        attackers = []
+        for _ in range(3):
+            c = RawH2(srv.port, preface=False)
+            c.send(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 0)))
+            c.send(c.call(pb.ModelInferRequest(id="1000", raw_input_contents=[b"a" * 1000]).SerializeToString(),
+                          path=b"/t.T/Echo"))
+            attackers.append(c)
+        assert until(lambda: _held(srv)[1] >= 3_000_000, 5), _held(srv)
+        for c in attackers:
+            c.send(frame(WINDOW_UPDATE, 0, 1, struct.pack(">I", 1)))
+        with grpc.insecure_channel(srv.target, options=[("grpc.http2.bdp_probe", 0)]) as ch:  # a 64 KiB window
+            answer = stub(ch, "Echo")(pb.ModelInferRequest(id="2000", raw_input_contents=[b"h" * 1000]), timeout=10)
+        assert len(answer.raw_output_contents[0]) == 2_000_000
+        assert all(c.goaway is None for c in attackers)
+        # a byte of window a second is no reader: closed by the stall check (NO_ERROR), not for being large
+        assert all(until(lambda c=c: c.goaway is not None, 6) for c in attackers), [c.goaway for c in attackers]
+        assert [c.goaway for c in attackers] == [0, 0, 0]
+        assert until(lambda: _held(srv) == (0, 0), 5), _held(srv)
+        for c in attackers:
+            c.close()
+    finally:
+        srv.close()
+
+
+def test_a_slow_honest_reader_is_not_closed_while_its_socket_drains():
+    """A client on a slow link: small socket buffers, reading its answer steadily and giving every byte back as
+    window. The server's write buffer fills, so it stops reading (and does not see the window updates); the
+    draining buffer still counts as the client reading, so it is not closed after message_timeout_s."""
+    import socket as so
+
+    import hpack as hp
+    from mlready.runtime.config import GrpcLimitsConfig
+    from mlready.runtime.grpc_wire import (
+        DATA,
+        END_HEADERS,
+        END_STREAM,
+        HEADERS,
+        SETTINGS,
+        WINDOW_UPDATE,
+        frame,
+    )
+
+    srv = Running(limits=GrpcLimitsConfig(message_timeout_s=1.0))
+    try:
+        sock = so.socket()
+        sock.setsockopt(so.SOL_SOCKET, so.SO_RCVBUF, 32768)
+        sock.connect(("127.0.0.1", srv.port))
+        window = 4 << 20
+        request = pb.ModelInferRequest(id="6000", raw_input_contents=[b"s" * 1000]).SerializeToString()
+        block = hp.Encoder().encode([(b":method", b"POST"), (b":scheme", b"http"), (b":path", b"/t.T/Echo"),
+                                     (b":authority", b"a"), (b"content-type", b"application/grpc"),
+                                     (b"te", b"trailers")])
+        sock.sendall(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, window)))
+
+        async def small_send_buffers() -> int:  # the server's side of a slow link: its writes back up
+            for conn in srv.server.connections:
+                conn.transport.get_extra_info("socket").setsockopt(so.SOL_SOCKET, so.SO_SNDBUF, 16384)
+            return len(srv.server.connections)
+
+        from tests.runtime.attacks.h2client import until
+
+        assert until(lambda: srv.run(small_send_buffers()) == 1, 5)
+        sock.sendall(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", window))
+                     + frame(HEADERS, END_HEADERS, 1, block)
+                     + frame(DATA, END_STREAM, 1, b"\0" + struct.pack(">I", len(request)) + request))
+        buf, got, ended, t0 = bytearray(), 0, False, time.monotonic()
+        while not ended and time.monotonic() - t0 < 20:
+            data = sock.recv(16384)
+            if not data:
+                break
+            buf += data
+            while len(buf) >= 9:
+                length = int.from_bytes(buf[:3], "big")
+                if len(buf) < 9 + length:
+                    break
+                kind, flags = buf[3], buf[4]
+                del buf[:9 + length]
+                if kind == DATA and length:
+                    got += length
+                    sock.sendall(frame(WINDOW_UPDATE, 0, 1, struct.pack(">I", length))
+                                 + frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", length)))
+                ended |= kind == HEADERS and bool(flags & END_STREAM) and got > 0
+                assert kind != 7, "GOAWAY: the reader was closed"  # GOAWAY
+            time.sleep(len(data) / 2_000_000)  # ~2 MB/s: 6 MB take ~3 s, three message timeouts
+        sock.close()
+        assert ended and got >= 6_000_000, (got, ended)
+    finally:
+        srv.close()
+
+
+def test_a_client_that_never_reads_its_socket_gives_the_budget_back_when_it_is_closed():
+    """Answers written into a socket the client never reads, a partial message charged, then a protocol error:
+    the connection's bytes come back at once and the connection is aborted after the linger (a close would wait
+    for the write buffer to drain, forever), while the client still holds its socket open."""
+    import socket as so
+
+    import hpack as hp
+    from mlready.runtime.grpc_wire import (
+        DATA,
+        END_HEADERS,
+        END_STREAM,
+        HEADERS,
+        PUSH_PROMISE,
+        SETTINGS,
+        WINDOW_UPDATE,
+        frame,
+    )
+
+    from tests.runtime.attacks.h2client import until
+
+    srv = Running()
+    try:
+        sock = so.socket()
+        sock.setsockopt(so.SOL_SOCKET, so.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", srv.port))
+        enc = hp.Encoder()
+
+        def headers(sid: int) -> bytes:
+            return frame(HEADERS, END_HEADERS, sid, enc.encode([
+                (b":method", b"POST"), (b":scheme", b"http"), (b":path", b"/t.T/Echo"), (b":authority", b"a"),
+                (b"content-type", b"application/grpc"), (b"te", b"trailers")]))
+
+        request = pb.ModelInferRequest(id="3000", raw_input_contents=[b"n" * 1000]).SerializeToString()
+        sock.sendall(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 0))
+                     + frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 1 << 30))
+                     + headers(1) + frame(DATA, END_STREAM, 1, b"\0" + struct.pack(">I", len(request)) + request)
+                     + headers(3) + frame(DATA, 0, 3, b"\0" + struct.pack(">I", 100_000) + b"p" * 16_000))
+        assert until(lambda: _held(srv) == (16_005, 3_000_000 + 10), 5) or _held(srv)[0] == 16_005, _held(srv)
+        sock.sendall(frame(WINDOW_UPDATE, 0, 1, struct.pack(">I", (1 << 31) - 1))  # 3 MB into an unread socket
+                     + frame(PUSH_PROMISE, 0, 1, b"\0\0\0\2"))  # a connection error: GOAWAY, linger, close
+        assert until(lambda: _held(srv) == (0, 0), 3), _held(srv)
+
+        async def connections() -> int:
+            return len(srv.server.connections)
+
+        assert until(lambda: srv.run(connections()) == 0, 5), "the connection waited for its write buffer"
+        sock.close()
+    finally:
+        srv.close()
