@@ -150,7 +150,10 @@ def test_empty_input_writes_an_empty_output(tabular, tmp_path):
 
 
 def test_no_build_is_a_usage_error(tmp_path, capsys):
-    assert _score(tmp_path, "-i", "x.csv", "-o", "y.csv") == 2
+    assert _score(tmp_path, "-i", "x.csv", "-o", "y.csv") == 2  # not even a project
+    assert f"no deploy.yaml in {tmp_path}" in capsys.readouterr().err
+    (tmp_path / "deploy.yaml").write_text("project:\n  name: demo\n")
+    assert _score(tmp_path, "-i", "x.csv", "-o", "y.csv") == 2  # a project, never built
     assert "run `mlready build" in capsys.readouterr().err
 
 

@@ -93,6 +93,7 @@ def test_serve_lays_out_a_repository_from_the_build(tmp_path, mk):
 
     build = tmp_path / "proj" / "build"
     (build / "model").mkdir(parents=True)
+    (tmp_path / "proj" / "deploy.yaml").write_text("project:\n  name: proj\n")  # a project, no manifest yet
     (build / "model" / "model.onnx").write_bytes(mk.half_plus_two().SerializeToString())
     (build / "model" / "signature.json").write_text(json.dumps({"name": "hp2", "version": 3, "inputs": [
         {"name": "x", "datatype": "FP32", "shape": [-1]}], "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1]}]}))
