@@ -681,11 +681,15 @@ class GrpcConnection(asyncio.Protocol):
 
     async def _inflate(self, stream: _Stream, data: memoryview, encoding: str) -> bytes:
         """A compressed message, inflated within the message limit and the server's byte budget (a 16 KiB gzip
-        bomb is 16 MiB inflated): a step at a time, each step's output taken from the budget before it runs, so
-        concurrent calls hold what they inflated, not the limit each. The first :data:`INFLATE_ON_LOOP` bytes
+        bomb is 16 MiB inflated): one message at a time, a step at a time, each step's output taken from the budget
+        before it runs, so concurrent calls hold what they inflated, not the limit each, and the first finish. The first :data:`INFLATE_ON_LOOP` bytes
         inflate here, further steps of :data:`INFLATE_STEP` on a thread (zlib runs without the GIL), so the loop
         is never held for long. The bytes stay charged until the call ends; a stream cut short (no end marker)
         is INVALID_ARGUMENT, one past the limit RESOURCE_EXHAUSTED, one the budget cannot hold UNAVAILABLE."""
+        async with self.server.inflating:  # one at a time: many partly inflated messages would fill the budget
+            return await self._inflate_steps(stream, data, encoding)  # and none would finish
+
+    async def _inflate_steps(self, stream: _Stream, data: memoryview, encoding: str) -> bytes:
         server = self.server
         limit = server.max_message_bytes
         inflater = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
@@ -887,6 +891,7 @@ class GrpcServer:
         self.connection_window = max(8 << 20, max_message_bytes + (1 << 16))
         self.buffered = 0  # request bytes held, across connections: partial messages, and calls until they end
         self.unsent = 0  # answer bytes waiting for clients' flow-control windows, across connections
+        self.inflating = asyncio.Lock()  # compressed messages inflate one at a time (GrpcConnection._inflate)
         self.refusing = 0  # connections over the limit, lingering until their GOAWAY is read
         self.now = time.monotonic()  # a clock that ticks with the sweeper (at most a quarter of any timeout)
         self.buffer_budget = max(limits.max_buffered_bytes, max_message_bytes + 5)
