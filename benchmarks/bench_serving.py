@@ -1,6 +1,6 @@
 """Serving benchmark: MLflow vs bare handlers vs mlready, gRPC vs REST, batching on vs off.
 
-    .venv/bin/python benchmarks/bench_serving.py [--duration 8] [--rounds 3] [--skip-mlflow]
+    .venv/bin/python benchmarks/bench_serving.py [--duration 6] [--rounds 5] [--skip-mlflow]
 
 Everything runs side by side in one invocation on 127.0.0.1: servers are started once, then measured in
 alternating rounds (the machine is shared and noisy); medians across rounds are printed, with ratios against
@@ -316,10 +316,13 @@ def measure(group: list[Server], body: Path | list[Path], lua: Path, connections
     return dict(rows)
 
 
-def baseline_goal(by: dict) -> None:
-    if "mlready (baseline)" in by:
-        ratio = by["mlready"]["rps"] / by["mlready (baseline)"]["rps"]
-        goal("no slower than the baseline (>= 95% of its req/s)", ratio >= 0.95, f"{ratio * 100:.0f}%")
+def baseline_goal(group: list[Server], by: dict) -> None:
+    servers = {s.name: s for s in group}
+    if "mlready (baseline)" in servers:
+        ratio = statistics.median(paired(servers["mlready (baseline)"], servers["mlready"]))
+        medians = by["mlready"]["rps"] / by["mlready (baseline)"]["rps"]
+        goal("no slower than the baseline (>= 95% of its req/s, median of the rounds)", ratio >= 0.95,
+             f"{ratio * 100:.0f}% (ratio of the medians {medians * 100:.0f}%)")
 
 
 def paired(base: Server, other: Server, key: str = "rps") -> list[float]:
@@ -330,17 +333,23 @@ def paired(base: Server, other: Server, key: str = "rps") -> list[float]:
 
 def round_ratios(group: list[Server], name: str, reference: str) -> None:
     """Print ``name``'s req/s over ``reference``'s round by round: how far one run's ratio moves with the
-    machine, beside the ratio of the medians the goals use."""
+    machine (the ceiling goals below are judged on the median of these)."""
     by = {s.name: s for s in group}
     print(f"  {name} / {reference}, round by round: "
           f"{', '.join(f'{r:.0%}' for r in paired(by[reference], by[name]))}")
 
 
-def ceiling_goals(by: dict, p99_ms: float) -> None:
+def ceiling_goals(group: list[Server], by: dict, p99_ms: float) -> None:
+    """mlready against the bare handlers, judged like the capture and drift goals: on the median of the rounds'
+    ratios (each pair ran seconds apart, so a change of the shared machine's speed between rounds cancels out;
+    on this 2-core machine two runs of the same handler differ by up to 15% from one round to the next). The
+    ratio of the medians is printed beside it."""
+    servers = {s.name: s for s in group}
     m = by["mlready"]
     for bare in ("bare RSGI (granian)", "bare ASGI (uvicorn)"):
-        ratio = m["rps"] / by[bare]["rps"]
-        goal(f">= 85% of the {bare} handler's req/s", ratio >= 0.85, f"{ratio * 100:.0f}%")
+        ratio = statistics.median(paired(servers[bare], servers["mlready"]))
+        goal(f">= 85% of the {bare} handler's req/s (median of the rounds)", ratio >= 0.85,
+             f"{ratio * 100:.0f}% (ratio of the medians {m['rps'] / by[bare]['rps'] * 100:.0f}%)")
     goal(f"p99 <= {p99_ms:g} ms", m["p99"] <= p99_ms, f"{m['p99']:.2f} ms")
 
 
@@ -420,8 +429,8 @@ def drift_section(work: Path, repo: Path, X: Any, lua: Path, args: Any) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--duration", type=float, default=8.0, help="seconds per wrk run")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per comparison")
+    ap.add_argument("--duration", type=float, default=6.0, help="seconds per wrk run")
+    ap.add_argument("--rounds", type=int, default=5, help="alternating rounds per comparison")
     ap.add_argument("--skip-mlflow", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
     ap.add_argument("--baseline", metavar="DIR",
@@ -481,8 +490,8 @@ def main() -> int:
         servers += group0
         by = measure(group0, small_body, lua, 32, args)
         round_ratios(group0, "mlready", "bare RSGI (granian)")
-        ceiling_goals(by, 5)
-        baseline_goal(by)
+        ceiling_goals(group0, by, 5)
+        baseline_goal(group0, by)
         for s in group0:
             s.stop()
         if args.only_small:
@@ -523,8 +532,8 @@ def main() -> int:
             per_req = by["mlflow models serve"]["cpu_us"] / m["cpu_us"] if m.get("cpu_us") else 0
             print(f"  (server CPU per request: MLflow needs {per_req:.1f}x mlready's)")
         round_ratios(group, "mlready", "bare RSGI (granian)")
-        ceiling_goals(by, 10)
-        baseline_goal(by)
+        ceiling_goals(group, by, 10)
+        baseline_goal(group, by)
 
         # -- 2. gRPC vs REST (C load generators on both sides) ------------------------------------------
         print(f"\n2. mlready gRPC vs REST, 32 connections, batch-1, {args.rounds} x {args.duration:.0f}s alternating "
