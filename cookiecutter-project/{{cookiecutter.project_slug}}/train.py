@@ -2,16 +2,20 @@
 `{{ cookiecutter.dataset }}` dataset.
 
 Writes data/train.csv and data/eval.csv (a stratified split, `target` column last) and model/model.joblib.
-Parameters come from params.yaml. Deterministic: the same parameters give the same data and model.
+Parameters come from params.yaml. Deterministic: the same parameters give the same data and model. In the
+retrain pipeline (+pipeline=retrain), MLREADY_RETRAIN_DATA names the training set it gathered: the model is
+trained on that file as it is (data/eval.csv stays the evaluation set), and the data files are left alone.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
 
 import joblib
+import pandas as pd
 import yaml
 from sklearn import datasets
 from sklearn.linear_model import LogisticRegression
@@ -31,15 +35,19 @@ def load_frame():
 
 def main(out_dir: Path = HERE, params_file: Path = HERE / "params.yaml") -> float:
     params = yaml.safe_load(params_file.read_text())
-    frame = load_frame()
-    train, test = train_test_split(
-        frame, test_size=params["test_size"], stratify=frame["target"], random_state=params["seed"]
-    )
-    (out_dir / "data").mkdir(parents=True, exist_ok=True)
-    train.to_csv(out_dir / "data" / "train.csv", index=False, float_format="%.6g")
-    test.to_csv(out_dir / "data" / "eval.csv", index=False, float_format="%.6g")
+    gathered = os.environ.get("MLREADY_RETRAIN_DATA")
+    if gathered:  # the retrain pipeline's training set (base rows + labelled production rows), as it is
+        train, test = pd.read_csv(gathered), pd.read_csv(out_dir / "data" / "eval.csv")
+    else:
+        frame = load_frame()
+        train, test = train_test_split(
+            frame, test_size=params["test_size"], stratify=frame["target"], random_state=params["seed"]
+        )
+        (out_dir / "data").mkdir(parents=True, exist_ok=True)
+        train.to_csv(out_dir / "data" / "train.csv", index=False, float_format="%.6g")
+        test.to_csv(out_dir / "data" / "eval.csv", index=False, float_format="%.6g")
 
-    features = [c for c in frame.columns if c != "target"]
+    features = [c for c in train.columns if c != "target"]
     model = make_pipeline(StandardScaler(), LogisticRegression(C=params["C"], max_iter=params["max_iter"]))
     model.fit(train[features], train["target"])
     (out_dir / "model").mkdir(parents=True, exist_ok=True)

@@ -76,9 +76,11 @@ def model_version(client: Any, store: Store, ref: ModelRef) -> Any:
         registered = client.get_registered_model(ref.name)
     except MlflowException:
         names = registered_names(client)
+        hint = (f" (a build with tracking on registers it: build once without this reference, then `mlready "
+                f"promote {ref.name} --from-build build --alias {ref.alias}`)" if ref.alias is not None else "")
         raise RegistryLookupError(
             f"registered model {ref.name!r} not found in {store.display}; registered models: "
-            f"{_listing(names, '(none)')}"
+            f"{_listing(names, '(none)')}{hint}"
         ) from None
     aliases = dict(sorted((registered.aliases or {}).items()))
     versions = versions_of(client, ref.name)
@@ -88,6 +90,8 @@ def model_version(client: Any, store: Store, ref: ModelRef) -> Any:
             raise RegistryLookupError(
                 f"model {ref.name!r} has no alias {ref.alias!r}; aliases: {_listing(shown, '(none)')}; "
                 f"versions: {_listing([str(v) for v in versions], '(none)')}"
+                + (f" (point it at one: `mlready promote {ref.name} --version {versions[-1]} --alias {ref.alias}`, "
+                   "or --from-build build for the version a build registered)" if versions else "")
             )
         return client.get_model_version(ref.name, str(aliases[ref.alias]))
     if ref.version == "latest":

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from mlready.engine.errors import SpecProblem, StepError
 from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.generators.ci import checks, circleci, github, gitlab, jenkins, retrain_systems
+from mlready.generators.ci.model import DECISIONS_KIND
 from mlready.generators.ci.pipeline import build_pipeline, image_name, target_problems
 from mlready.generators.ci.project import ProjectPlan, plan_project
 from mlready.generators.ci.retrain import (
@@ -24,9 +25,6 @@ from mlready.generators.ci.retrain import (
     retrain_for,
 )
 from mlready.generators.ci.spec import STAGES, CircleciSpec, GithubSpec, GitlabSpec, JenkinsSpec, PipelineSpec
-
-#: the kind of ``reports/ci-<system>.json`` (read by the build's summary, mlready.engine.verdicts)
-DECISIONS_KIND = "ci-decisions"
 
 
 class _CiGenerator(Generator[PipelineSpec]):

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+#: the kind of ``reports/ci-<system>.json``: what a CI generator detected and decided, shown by the build's summary
+DECISIONS_KIND = "ci-decisions"
+
 
 @dataclass(frozen=True)
 class Secret:

@@ -30,7 +30,7 @@ from mlready.engine.plugin import Artifact, Generator, Step, StepContext
 from mlready.generators.ci import checks, circleci, github, gitlab, jenkins
 from mlready.generators.ci import retrain_receiver as rr
 from mlready.generators.ci import retrain_systems as rs
-from mlready.generators.ci.model import Job, Pipeline, Secret
+from mlready.generators.ci.model import DECISIONS_KIND, Job, Pipeline, Secret
 from mlready.generators.ci.pipeline import (
     BUILD_DIR,
     DIST_DIR,
@@ -106,12 +106,20 @@ def build_retrain(spec, cfg: RetrainSpec, ci_cfg: Any, project: ProjectPlan, tra
         return Job(id=stage, name=prefix + stage, steps=steps, **kw)
 
     tar = f"{DIST_DIR}/image.tar"
+    data = shlex.quote(spec.data.train or "")
+
+    def guard(action: str) -> str:
+        return f"python -m mlready.generators.ci.retrain_guard {action} {data}"
+
     jobs = (
         # the capture and labels (and the base rows) are pulled from the DVC remote when missing; the new training
         # set goes back to it (dvc.lock records its version)
         job("gather", (f"dvc repro --pull {STAGE_FILE}", "dvc push"), files=(spec.data.train,),
             extra_setup=(f"python -m pip install {shlex.quote(DVC_REQUIREMENT)}",)),
-        job("retrain", train_cmds, needs=("gather",), files=trained),
+        # the trainer trains on the gathered set: MLREADY_RETRAIN_DATA tells the trainers mlready makes to read it as
+        # it is, and the guard fails the job if the trainer replaced it (the production rows would be lost)
+        job("retrain", (f"export MLREADY_RETRAIN_DATA={data}", guard("record"), *train_cmds, guard("verify")),
+            needs=("gather",), files=trained),
         # the readiness and champion gates: a failed gate fails this job with the gate table in its log
         job("build", (mlready("build", ov, "--wait-tracking"),), needs=("gather", "retrain"),
             artifacts=(BUILD_DIR,)),
@@ -289,6 +297,15 @@ class RetrainGenerator(Generator[RetrainSpec]):
                 arts.append(Artifact.yaml(rr.COMPOSE_PATH, rr.COMPOSE_KIND, rr.relay_compose(relay, image),
                                           header=header + "# the retrain relay: put the token files in ./secrets/ "
                                           "beside this file, then: docker compose -f relay.compose.yml up -d\n"))
+            notes = [f"retrain: copy {STAGE_FILE} to the repository's retrain/; a run, as its jobs do: dvc repro "
+                     f"{STAGE_FILE} (writes {train}), the trainer with MLREADY_RETRAIN_DATA={train} (it must train "
+                     "on that file as it is: the job fails if the trainer rewrites it), mlready build (the champion "
+                     "gates), then mlready promote"]
+            if not cfg.base:
+                notes.append(f"retrain: pipeline.retrain.base is not set: {train} will hold the labelled production "
+                             "rows alone (set it to a file of training rows every retrain keeps)")
+            arts.append(Artifact.json("reports/ci-retrain.json", DECISIONS_KIND,
+                                      {"system": "retrain", "file": STAGE_FILE, "notes": notes}))
             return arts
 
         return [Step(

@@ -133,7 +133,7 @@ def write_atomic(frame: pd.DataFrame, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m mlready.generators.ci.retrain_gather", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m mlready.generators.ci.retrain_gather", description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--capture", type=Path, required=True, help="folder of capture JSONL files")
     p.add_argument("--labels", type=Path, required=True, help="CSV/Parquet: request_id, the target, [row]")
     p.add_argument("--target", required=True, help="the target column")

@@ -54,10 +54,16 @@ def test_env_tracking_uri_wins_over_the_spec(registry, spec_for, tmp_path, monke
     [
         ("models:/nope/1",
          "registered model 'nope' not found in sqlite:///{db}; registered models: iris, iris-flavor"),
+        ("models:/nope@champion",
+         "registered model 'nope' not found in sqlite:///{db}; registered models: iris, iris-flavor (a build with "
+         "tracking on registers it: build once without this reference, then `mlready promote nope --from-build "
+         "build --alias champion`)"),
         ("models:/iris/7", "model 'iris' has no version 7; versions: 1, 2"),
         (
             "models:/iris@prod",
-            "model 'iris' has no alias 'prod'; aliases: @challenger -> 2, @champion -> 1; versions: 1, 2",
+            "model 'iris' has no alias 'prod'; aliases: @challenger -> 2, @champion -> 1; versions: 1, 2 (point it "
+            "at one: `mlready promote iris --version 2 --alias prod`, or --from-build build for the version a build "
+            "registered)",
         ),
         ("runs:/0123456789abcdef/model", "run '0123456789abcdef' not found in sqlite:///{db}"),
     ],
