@@ -17,6 +17,7 @@ come from ``readiness.compare_to`` and ``readiness.gates``: the pipeline promote
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from mlready.engine.plugin import Section
 from mlready.generators._shared.cron import check_cron
@@ -136,13 +137,20 @@ class RetrainSpec(Section):
     labels: str = Field("production/labels.csv", description="label file: request_id, the target [, row]")
     base: str | None = Field(None, description="training rows kept in every retrain (the next set starts with "
                              "them); unset: the production rows alone")
-    canary_env: str = Field("staging", pattern=r"^[a-z][a-z0-9-]*$",
-                            description="environment the challenger is deployed to before the alias moves")
+    canary_env: Literal["dev", "staging", "prod", "production"] = Field(
+        "staging", description="overlay the challenger is deployed to (mlready deploy --env) before the alias moves")
     event: str = Field("mlready-retrain", description="the trigger's event name (GitHub repository_dispatch type)")
     receiver: ReceiverSpec = Field(default_factory=ReceiverSpec)
 
     _cron = field_validator("schedule")(classmethod(lambda cls, v: check_cron(v)))
     _paths = field_validator("capture", "labels", "base")(classmethod(lambda cls, v: v if v is None else _rel(v)))
+
+    @field_validator("labels", "base")
+    @classmethod
+    def _table(cls, v: str | None) -> str | None:
+        if v is not None and not v.endswith((".csv", ".parquet")):
+            raise ValueError(f"{v!r}: a CSV (.csv) or Parquet (.parquet) file")
+        return v
 
     @field_validator("event")
     @classmethod

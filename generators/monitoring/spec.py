@@ -75,6 +75,13 @@ class PrometheusSpec(Section):
     accuracy: AccuracyRulesSpec = Field(default_factory=AccuracyRulesSpec)
     drift: DriftRulesSpec = Field(default_factory=DriftRulesSpec)
 
+    @field_validator("runbook_url")
+    @classmethod
+    def _runbook(cls, v: str) -> str:  # alert UIs render it as a link: http(s) only, no javascript: or data:
+        if v and not re.fullmatch(r"https?://[^\s<>\"'`]+", v):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v
+
 
 class GrafanaSpec(Section):
     """The Grafana dashboard (kind ``grafana-dashboard``) and provisioning files."""

@@ -168,9 +168,30 @@ def runtime_config(serving: ServingSpec, model_name: str, providers: list[dict[s
     return RuntimeConfig.from_dict(data).to_dict()
 
 
+def _check_capture_names(serving: ServingSpec, signature: dict[str, Any], ctx: StepContext) -> None:
+    """``serving.capture.redact`` / ``drop`` name features or outputs of the served model: a misspelt name
+    would leave the field it meant to hide in every capture record (known once the model's signature is)."""
+    import difflib
+
+    from mlready.engine.errors import StepError
+
+    capture = serving.capture
+    names = [*(signature.get("feature_names") or []), *(t["name"] for t in signature.get("inputs", [])),
+             *(t["name"] for t in signature.get("outputs", []))]
+    for key in ("redact", "drop"):
+        for given in getattr(capture, key):
+            if given not in names:
+                close = difflib.get_close_matches(given, names, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise StepError(f"{ctx.where(f'serving.capture.{key}')} serving.capture.{key}: {given!r} is no "
+                                f"feature or output of the model{hint}; it has: {', '.join(names[:40])}"
+                                f"{', …' if len(names) > 40 else ''}".lstrip())
+
+
 def build_config(ctx: StepContext) -> list[Artifact]:
     serving: ServingSpec = ctx.spec.section(RuntimeGenerator.section)
     signature = json.loads(ctx.artifact(SIGNATURE).read_text())
+    _check_capture_names(serving, signature, ctx)
     name = signature.get("name") or ctx.spec.model_name
     providers = None
     for art in ctx.artifacts(PROVIDERS_KIND):  # the optimize step's model/providers.json, when it ran

@@ -44,6 +44,18 @@ def test_a_cron_that_does_not_parse_names_the_key(project: Path, cron: str, mess
     assert "pipeline.retrain.schedule" in problem and message in problem
 
 
+@pytest.mark.parametrize(("override", "message"), [
+    ("pipeline.retrain.canary_env=nonexistent",  # mlready deploy --env would fail in CI, after the image push
+     "pipeline.retrain.canary_env: expected one of 'dev', 'staging', 'prod' or 'production', got 'nonexistent'"),
+    ("pipeline.retrain.labels=production/labels.xlsx",  # gather would read it as CSV
+     "pipeline.retrain.labels: 'production/labels.xlsx': a CSV (.csv) or Parquet (.parquet) file"),
+    ("pipeline.retrain.base=data/base.json", "pipeline.retrain.base: 'data/base.json': a CSV (.csv) or Parquet"),
+])
+def test_a_canary_env_or_table_mlready_cannot_use_names_the_key(project: Path, override: str, message: str) -> None:
+    (problem,) = problems(project, [*RETRAIN, override])
+    assert message in problem
+
+
 def test_the_loop_needs_a_champion_and_a_ci_system(project: Path) -> None:
     (problem,) = problems(project, ["+ci=[github,gitlab]", *TARGETS, "+pipeline=retrain", "data.train=train.csv"])
     assert "readiness.compare_to: the retrain pipeline gates on the champion" in problem

@@ -125,6 +125,9 @@ def test_promtool_unit_tests_drift_fires_at_the_gate_and_only_then(rules_file: P
      "readiness.sample.gates[0]: 'drift.psi.max <= 0': PSI is never below 0"),
     ("readiness.sample.gates=['drift.psi.max >= 0.1']",
      "readiness.sample.gates[0]: 'drift.psi.max >= 0.1': a drift gate bounds PSI from above"),
+    # alert UIs render the runbook as a link: a javascript: or data: URL would run in the operator's browser
+    ("monitoring.prometheus.runbook_url='javascript:alert(1)//'",
+     "monitoring.prometheus.runbook_url: 'javascript:alert(1)//' is not an http(s) URL"),
 ])
 def test_a_drift_window_or_threshold_that_makes_no_sense_is_a_spec_error(project: Path, override: str,
                                                                            message: str) -> None:
