@@ -79,7 +79,8 @@ def target_problems(spec, section: str) -> list[tuple[str, str]]:
         cfg = target(spec, name)
         if cfg is None or not getattr(cfg, "enabled", False):
             out.append((f"target.{name}.enabled", f"the CI pipeline runs `{command}`, which needs the "
-                        f"{name} target: add +target={name} to the build (or to deploy.yaml's defaults)"))
+                        f"{name} target: add +target={name} to the command line, or set target.{name}.enabled: true in "
+                        "deploy.yaml"))
         elif name == "docker" and not docker_registry(spec):
             out.append(("target.docker.registry", "the CI pipeline pushes the image where the Kubernetes "
                         "bundle pulls it from: set the registry (e.g. registry.example.com/team)"))

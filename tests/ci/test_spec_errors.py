@@ -69,7 +69,7 @@ def test_secret_names_are_checked(project: Path) -> None:
 def test_the_targets_the_pipeline_runs_must_be_on(project: Path) -> None:
     assert problems(project, ["+ci=[jenkins,gitlab]", "+target=k8s"]) == [
         "deploy.yaml target.docker.enabled: the CI pipeline runs `mlready image`, which needs the docker target: "
-        "add +target=docker to the build (or to deploy.yaml's defaults)"]
+        "add +target=docker to the command line, or set target.docker.enabled: true in deploy.yaml"]
     assert problems(project, ["+ci=github", "+target=[docker,k8s]"]) == [
         "deploy.yaml target.docker.registry: the CI pipeline pushes the image where the Kubernetes bundle pulls "
         "it from: set the registry (e.g. registry.example.com/team)"]
