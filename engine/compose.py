@@ -59,6 +59,20 @@ class _GroupOverride:
     append: bool
 
 
+def _quote_hint(text: str) -> str:
+    """A hint for a value Hydra's grammar cannot read unquoted (a gate such as ``f1 >= 0.9``, a URL's ``(``): the
+    quoted form of the same override, for the shell (outer single quotes) and for Hydra (inner double quotes)."""
+    key, sep, value = text.partition("=")
+    if not sep or not re.search(r"[\s<>=()!'\\]", value) or value.lstrip().startswith(("'", '"')):
+        return ""
+    if value.startswith("[") and value.endswith("]"):
+        items = [i.strip() for i in value[1:-1].split(",")]
+        quoted = "[" + ", ".join(f'"{i}"' for i in items if i) + "]"
+    else:
+        quoted = f'"{value}"'
+    return f" (quote values with spaces or >, <, =, (, ): '{key}={quoted}')"
+
+
 def _parse_overrides(
     overrides: list[str], groups: dict[str, list[str]], problems: list[SpecProblem]
 ) -> tuple[list[_GroupOverride], list[Any]]:
@@ -73,7 +87,7 @@ def _parse_overrides(
             ov = parser.parse_override(text)
         except HydraException as exc:
             msg = str(exc).split("\n")[0]
-            problems.append(SpecProblem(f"override '{text}'", "", f"malformed override: {msg}"))
+            problems.append(SpecProblem(f"override '{text}'", "", f"malformed override: {msg}{_quote_hint(text)}"))
             continue
         if ov.is_sweep_override():
             problems.append(

@@ -123,6 +123,12 @@ def _values(feature: Feature, values: Any, where: str, nan_ok: bool = True) -> n
         from mlready.runtime.codec_tfserving import _unb64  # TF Serving's {"b64": ...} binary strings
 
         values = [_unb64(v) if type(v) is dict else v for v in values]
+    if feature.datatype == "BYTES" and isinstance(values, list):  # a text feature: name the row and what came
+        from mlready.runtime.signature import _kind
+
+        for i, v in enumerate(values):
+            if not isinstance(v, str | bytes):
+                raise BadRequest(f"{label}: value at index {i} is {_kind(v)}, expected text (a JSON string)")
     try:
         arr = to_array(spec, values, label=label)
     except BadRequest:

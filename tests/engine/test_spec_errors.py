@@ -75,6 +75,13 @@ def test_malformed_override_and_unknown_keys_are_all_reported(project, quickstar
     ]
 
 
+def test_a_gate_override_hydra_cannot_read_unquoted_gets_the_quoted_form(project, quickstart_files):
+    files = {**quickstart_files, "deploy.yaml": GOOD}
+    assert problems(files, ["readiness.gates=[f1 >= 0.9, auc >= 0.9]"], project=project) == [
+        "override 'readiness.gates=[f1 >= 0.9, auc >= 0.9]': malformed override: token recognition error at: '>' "
+        "(quote values with spaces or >, <, =, (, ): 'readiness.gates=[\"f1 >= 0.9\", \"auc >= 0.9\"]')"]
+
+
 def test_missing_model_and_data_files(project):
     files = {"deploy.yaml": GOOD + "data:\n  eval: data/nope.csv\n"}
     root = project(files)

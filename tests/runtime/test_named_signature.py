@@ -66,7 +66,8 @@ def test_mixed_features_assemble_per_input_and_by_index():
     ([{"age": 40, "state": "NY", "w": 1.0}], "instances[0]: missing feature 'v'"),
     ([{"age": "40", "state": "NY", "w": 1.0, "v": 1}], "instances, feature 'age': data is not a valid INT64 "
                                                        "tensor: value at index 0 is a string, expected integer"),
-    ([{"age": 40, "state": 5, "w": 1.0, "v": 1}], "instances, feature 'state': data is not a valid BYTES"),
+    ([{"age": 40, "state": 5, "w": 1.0, "v": 1}], "instances, feature 'state': value at index 0 is an integer, "
+                                                  "expected text (a JSON string)"),
     ([{"age": 40, "state": "NY", "w": 1.0, "v": 1.5}], "instances, feature 'v': data is not a valid INT64"),
     ([{"age": None, "state": "NY", "w": 1.0, "v": 1}], "feature 'age': data is not a valid INT64 tensor: value at "
                                                        "index 0 is null"),
