@@ -104,6 +104,19 @@ def _load_and_plan(project: Path, overrides: list[str] | None, generators: list[
     return spec, plan(spec, gens)
 
 
+def _folders_gone(out_dir: Path, artifacts: list[Any]) -> list[str]:
+    """Top-level folders of the previous build in ``out_dir`` that this build does not make (``k8s/`` after a
+    build without +target=k8s): said, since the writer replaces the whole build dir."""
+    from mlready.engine.manifest import Manifest
+
+    try:
+        before = Manifest.load(out_dir).digests()
+    except Exception:  # noqa: BLE001 - no previous build, or one mlready cannot read: nothing to compare
+        return []
+    now = {a.path.split("/", 1)[0] for a in artifacts if "/" in a.path}
+    return sorted({p.split("/", 1)[0] + "/" for p in before if "/" in p} - {f"{d}/" for d in now})
+
+
 def build(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None,
           reporter: Reporter | None = None, jobs: int | None = None, use_cache: bool = True,
           generators: list[Generator[Any]] | None = None, run_hooks: bool = True,
@@ -135,7 +148,15 @@ def build(project_dir: str | Path, overrides: list[str] | None = None, out: str 
     result.kept = user_changes(out_dir)
     if result.kept:
         result.kept.dir = keep_dir(project)
+    gone = _folders_gone(out_dir, artifacts)
     write_tree(out_dir, artifacts, manifest, result.kept)
+    if gone:
+        targets = {g.name for g in registry.generators() if g.group == "target"}
+        again = [d.rstrip("/") for d in gone if d.rstrip("/") in targets]
+        example = f"+target={again[0]}" if len(again) == 1 else f"'+target=[{','.join(again)}]'"
+        result.notes.append(f"no longer built: {', '.join(gone)} (a build makes what its overrides switch on; the "
+                            "last build's are not remembered: pass them again" + (f", e.g. {example})" if again
+                                                                                   else ")"))
     try:
         for hook in registry.hooks() if run_hooks else ():
             run_hook = getattr(hook, "after_build_detached", None) if detach_hooks else None
