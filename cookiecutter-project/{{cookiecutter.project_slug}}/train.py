@@ -1,4 +1,4 @@
-"""Train {{ cookiecutter.project_name }}: a scaled logistic regression on scikit-learn's bundled
+"""Train {{ cookiecutter.project_name }}: a scaled {% if cookiecutter.dataset == 'diabetes' %}ridge regression{% else %}logistic regression{% endif %} on scikit-learn's bundled
 `{{ cookiecutter.dataset }}` dataset.
 
 Writes data/train.csv and data/eval.csv (a stratified split, `target` column last) and model/model.joblib.
@@ -18,13 +18,14 @@ import joblib
 import pandas as pd
 import yaml
 from sklearn import datasets
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import {% if cookiecutter.dataset == 'diabetes' %}Ridge{% else %}LogisticRegression{% endif %}
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 HERE = Path(__file__).resolve().parent
 DATASET = "{{ cookiecutter.dataset }}"
+REGRESSION = {{ "True" if cookiecutter.dataset == "diabetes" else "False" }}
 
 
 def load_frame():
@@ -41,14 +42,21 @@ def main(out_dir: Path = HERE, params_file: Path = HERE / "params.yaml") -> floa
     else:
         frame = load_frame()
         train, test = train_test_split(
-            frame, test_size=params["test_size"], stratify=frame["target"], random_state=params["seed"]
+            frame,
+            test_size=params["test_size"],
+            stratify=None if REGRESSION else frame["target"],
+            random_state=params["seed"],
         )
         (out_dir / "data").mkdir(parents=True, exist_ok=True)
         train.to_csv(out_dir / "data" / "train.csv", index=False, float_format="%.6g")
         test.to_csv(out_dir / "data" / "eval.csv", index=False, float_format="%.6g")
 
     features = [c for c in train.columns if c != "target"]
+{%- if cookiecutter.dataset == 'diabetes' %}
+    model = make_pipeline(StandardScaler(), Ridge(alpha=params["alpha"]))
+{%- else %}
     model = make_pipeline(StandardScaler(), LogisticRegression(C=params["C"], max_iter=params["max_iter"]))
+{%- endif %}
     model.fit(train[features], train["target"])
     (out_dir / "model").mkdir(parents=True, exist_ok=True)
     joblib.dump(model, out_dir / "model" / "model.joblib")
@@ -57,4 +65,4 @@ def main(out_dir: Path = HERE, params_file: Path = HERE / "params.yaml") -> floa
 
 if __name__ == "__main__":
     accuracy = main()
-    print(f"eval accuracy: {accuracy:.4f}", file=sys.stdout)
+    print(f"eval {'r2' if REGRESSION else 'accuracy'}: {accuracy:.4f}", file=sys.stdout)

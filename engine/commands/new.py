@@ -25,7 +25,7 @@ def command(assignments: tuple[str, ...], no_input: bool, output_dir: Path) -> N
     Examples:
       mlready new
       mlready new --no-input project_name="Churn Model" dataset=wine ci=gitlab
-    Variables: project_name, project_slug, description, dataset (iris|wine|breast_cancer),
+    Variables: project_name, project_slug, description, dataset (iris|wine|breast_cancer; diabetes: a regression),
     ci (github|gitlab|circleci|jenkins|none), image_registry, mlready_requirement (the pip requirement
     requirements.txt installs mlready with; default: $MLREADY_SPEC, else where this mlready came from).
     """

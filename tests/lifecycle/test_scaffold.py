@@ -40,7 +40,7 @@ def test_scaffold_has_the_project_files_dotfiles_included(scaffolded):
     } <= files
     spec = yaml.safe_load((scaffolded / "deploy.yaml").read_text())
     assert spec["project"] == {"name": "churn-model", "version": "0.1.0",
-                               "description": "A scikit-learn classifier deployed with mlready"}
+                               "description": "A scikit-learn model deployed with mlready"}
     assert 'DATASET = "breast_cancer"' in (scaffolded / "train.py").read_text()
     assert "OVERRIDES ?= '+target=[docker,k8s]' +ci=github" in (scaffolded / "Makefile").read_text()
     assert "{{" not in "".join((scaffolded / f).read_text() for f in files)
@@ -99,6 +99,28 @@ def test_train_build_k8s_and_the_projects_own_tests(scaffolded):
                            env=_env(), capture_output=True, text=True, timeout=600)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "2 passed" in tests.stdout
+
+
+@pytest.mark.slow
+def test_a_regression_scaffold_trains_builds_and_passes_its_gates_and_tests(tmp_path):
+    """dataset=diabetes: a ridge regression, regression gates in deploy.yaml and conf/source/champion.yaml, its
+    own tests' floor on R², no stratified split (the target is continuous)."""
+    assert main(["new", "--no-input", "-o", str(tmp_path), "project_name=Diabetes Progression", "dataset=diabetes",
+                 "ci=none"]) == 0
+    project = tmp_path / "diabetes-progression"
+    spec = yaml.safe_load((project / "deploy.yaml").read_text())
+    assert spec["model"]["task"] == "regression" and spec["readiness"]["gates"][0] == "r2 >= 0.3"
+    assert yaml.safe_load((project / "conf/source/champion.yaml").read_text())["readiness"]["gates"] == [
+        "r2 >= 0.3", "mae <= 50"]
+    train = subprocess.run([sys.executable, "train.py"], cwd=project, env=_env(), capture_output=True, text=True,
+                           timeout=300)
+    assert train.returncode == 0 and train.stdout.startswith("eval r2: "), train.stdout + train.stderr
+    api.build(project, ["+target=k8s"], use_cache=False)
+    report = json.loads((project / "build" / "reports" / "readiness.json").read_text())
+    assert report["summary"] == {"gates": 4, "passed": 4, "failed": 0}
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
+                           env=_env(), capture_output=True, text=True, timeout=600)
+    assert tests.returncode == 0 and "2 passed" in tests.stdout, tests.stdout + tests.stderr
 
 
 @pytest.mark.parametrize(

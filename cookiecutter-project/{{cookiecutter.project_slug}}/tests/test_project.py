@@ -23,7 +23,7 @@ def test_training_is_accurate_and_deterministic(tmp_path):
     train = _train_module()
     first = train.main(tmp_path / "a")
     second = train.main(tmp_path / "b")
-    assert first >= 0.8
+    assert first >= {% if cookiecutter.dataset == 'diabetes' %}0.3  # R²: the diabetes data is noisy{% else %}0.8{% endif %}
     assert first == second
     evaluation = pd.read_csv(tmp_path / "a" / "data" / "eval.csv")
     features = evaluation.drop(columns="target")
