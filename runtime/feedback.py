@@ -14,8 +14,10 @@ error sums, labelled rows), from which PromQL computes accuracy, precision, reca
 window. A label for a prediction evicted from the store (by age or size: ``expired``), for an id never seen or
 another model's (``unknown``), and a second label for the same id (``duplicate``) are counted by outcome, not
 errors. A malformed item (wrong type, a class the model
-does not have, a row count that does not match the request) is a 400 naming ``feedback[i].<field>``, and nothing
-of that POST is counted.
+does not have, a value that is not a finite number within float32's range, :data:`MAX_VALUE`, a row count that
+does not match the request) is a 400 naming ``feedback[i].<field>``, and nothing of that POST is counted. A
+regression row whose prediction was not such a number (a NaN input can answer NaN) is joined but left out of the
+rows and error sums: one client cannot make them NaN or inf for good.
 
 gRPC: the Open Inference Protocol's gRPC service has no feedback call; ``mlready.v1.Feedback/Send``
 (``proto/feedback.proto``, :mod:`mlready.runtime.grpc_feedback`) beside it on the same port carries the same items
@@ -46,6 +48,9 @@ from mlready.runtime.metrics import (
 )
 
 PAIRS_UPFRONT = 32  # classes whose confusion pairs are exported at 0 before any label (32² = 1024 series)
+# The largest true value, and predicted value scored, in magnitude: float32's. Beyond it a squared error could
+# overflow float64 to inf; within it a row adds at most ~4.6e77, so no count of rows ever makes a sum overflow.
+MAX_VALUE = float(np.finfo(np.float32).max)
 
 
 class _Prediction:
@@ -201,22 +206,35 @@ class FeedbackStore:
         return outcome
 
     def _count(self, p: _Prediction, truth: list[Any]) -> None:
+        if p.kind == "value":
+            self._count_values(p, truth)
+            return
         m = self._m
         m[FEEDBACK_ROWS_TOTAL].labels(p.model, p.version).inc(len(truth))
-        if p.kind == "class":
-            pairs: dict[tuple[str, str], int] = {}
-            for actual, pred in zip(truth, p.values.tolist(), strict=True):
-                pairs[(actual, str(pred))] = pairs.get((actual, str(pred)), 0) + 1
-            for (actual, pred), n in pairs.items():
-                m[FEEDBACK_CONFUSION_TOTAL].labels(p.model, p.version, actual, pred).inc(n)
-                if actual == pred:
-                    m[FEEDBACK_CORRECT_TOTAL].labels(p.model, p.version, actual).inc(n)
-            for actual, _pred in pairs:  # every true class seen has a series, so a class never right reads 0
-                m[FEEDBACK_CORRECT_TOTAL].labels(p.model, p.version, actual).inc(0)
-        else:
-            err = np.asarray(truth, dtype=np.float64) - p.values.astype(np.float64)
-            m[FEEDBACK_ABS_ERROR].labels(p.model, p.version).inc(float(np.abs(err).sum()))
-            m[FEEDBACK_SQUARED_ERROR].labels(p.model, p.version).inc(float((err * err).sum()))
+        pairs: dict[tuple[str, str], int] = {}
+        for actual, pred in zip(truth, p.values.tolist(), strict=True):
+            pairs[(actual, str(pred))] = pairs.get((actual, str(pred)), 0) + 1
+        for (actual, pred), n in pairs.items():
+            m[FEEDBACK_CONFUSION_TOTAL].labels(p.model, p.version, actual, pred).inc(n)
+            if actual == pred:
+                m[FEEDBACK_CORRECT_TOTAL].labels(p.model, p.version, actual).inc(n)
+        for actual, _pred in pairs:  # every true class seen has a series, so a class never right reads 0
+            m[FEEDBACK_CORRECT_TOTAL].labels(p.model, p.version, actual).inc(0)
+
+    def _count_values(self, p: _Prediction, truth: list[Any]) -> None:
+        """A regression label's rows and errors. A row whose prediction is not a number within
+        :data:`MAX_VALUE` (NaN or inf: a NaN input can answer one) cannot be scored: it is left out of the rows
+        and of the error sums, which would otherwise stay NaN or inf for good. The check is made here, when a
+        label comes, not on the request's path."""
+        m = self._m
+        pred = p.values.astype(np.float64)
+        usable = np.abs(pred) <= MAX_VALUE  # False for NaN too
+        err = np.asarray(truth, dtype=np.float64) - pred
+        if not usable.all():
+            err = err[usable]
+        m[FEEDBACK_ROWS_TOTAL].labels(p.model, p.version).inc(len(err))
+        m[FEEDBACK_ABS_ERROR].labels(p.model, p.version).inc(float(np.abs(err).sum()))
+        m[FEEDBACK_SQUARED_ERROR].labels(p.model, p.version).inc(float((err * err).sum()))
 
 
 def _feedback_list(body: bytes) -> list[Any]:
@@ -291,5 +309,8 @@ def _truth(i: int, item: dict, kind: str, key: str, lookup: dict[Any, str]) -> l
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
                 shown = repr(v) if isinstance(v, float) else orjson.dumps(v).decode()[:80]  # nan, inf (gRPC)
                 raise BadRequest(f"{where}: expected a finite number, got {shown}")
+            if not -MAX_VALUE <= v <= MAX_VALUE:
+                raise BadRequest(f"{where}: expected a number within ±{MAX_VALUE:.7g} (float32's range), got "
+                                 f"{repr(v)[:80]}")
             out.append(float(v))
     return out

@@ -45,7 +45,8 @@ FEEDBACK_POSITIVE_CLASS = "mlready_feedback_positive_class"  # gauge 1, labels: 
 FEEDBACK_OUTCOMES = ("joined", "expired", "unknown", "duplicate")
 
 METRICS_FEEDBACK: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    FEEDBACK_ROWS_TOTAL: ("counter", "Labelled rows joined with the prediction the server answered.",
+    FEEDBACK_ROWS_TOTAL: ("counter", "Labelled rows joined with the prediction the server answered (regression: "
+                          "those whose prediction was a finite number, the rows the error sums cover).",
                           ("model", "version")),
     FEEDBACK_IDS_TOTAL: ("counter", "Request ids in feedback, by outcome (expired: evicted from the store by age or "
                          "size; unknown: never seen, or another model's; duplicate: labelled before).",

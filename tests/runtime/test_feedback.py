@@ -6,10 +6,12 @@ evicted prediction counts as expired."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import httpx
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.server
@@ -108,6 +110,25 @@ def test_regression_error_sums(launch, repo, mk):
     assert m[key("mlready_feedback_squared_error_total", model="price", version="1")] == pytest.approx(5.0, abs=1e-3)
     # a label for a prediction of another model is unknown to this one, not joined
     assert post(srv, [{"id": "price-1", "label": "benign"}]).json()["unknown"] == 1
+
+    # a NaN input (the v2 binary extension carries one) is answered NaN: its label joins, and is left out of the
+    # rows and error sums (which would read NaN for good); a value whose square could overflow them is a 400
+    raw = np.array([[np.nan, 1.0]], dtype=np.float32).tobytes()
+    name = mk.linear_regression()[1]["inputs"][0]["name"]
+    head = json.dumps({"inputs": [{"name": name, "datatype": "FP32", "shape": [1, 2],
+                                   "parameters": {"binary_data_size": len(raw)}}]}).encode()
+    r = httpx.post(f"{srv.url}/v2/models/price/infer", content=head + raw, timeout=10, headers={
+        "Inference-Header-Content-Length": str(len(head)), "Content-Type": "application/octet-stream",
+        "X-Request-Id": "price-nan"})
+    assert r.status_code == 200, r.text
+    assert post(srv, [{"id": "price-nan", "value": 100}], model="price").json()["joined"] == 1
+    huge = post(srv, [{"id": "price-1", "value": 1e300}], model="price")
+    assert huge.status_code == 400
+    assert huge.json()["error"].startswith("feedback[0].value: expected a number within ±3.402823e+38")
+    after = metrics(srv)
+    for name in ("rows_total", "absolute_error_total", "squared_error_total"):
+        k = key(f"mlready_feedback_{name}", model="price", version="1")
+        assert after[k] == m[k], name
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -264,6 +285,8 @@ def test_grpc_feedback_service_joins_labels_with_the_rest_checks_and_auth(launch
         refused(bad, "feedback: at most 3 items per request (feedback.max_items), got 4", *[{"id": "r-1"}] * 4)
         refused(bad, "feedback[0].value[0]: expected a finite number, got nan", {"id": "p-1", "value": [float("nan")]},
                 model="price")
+        refused(bad, "feedback[0].value[1]: expected a number within ±3.402823e+38 (float32's range), got 1e+300",
+                {"id": "p-1", "value": [1.0, 1e300]}, model="price")
         refused(bad, "model_name: the model that answered the requests is required", {"id": "r-1"}, model="")
         refused(grpc.StatusCode.NOT_FOUND, "model 'nope' not found", {"id": "r-1", "label": ["benign"]}, model="nope")
         refused(grpc.StatusCode.UNAUTHENTICATED, "", {"id": "r-1", "label": ["benign"]}, metadata=None)
