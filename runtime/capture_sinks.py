@@ -95,6 +95,22 @@ class FileSink(Sink):
         self._seq = 0
         host = "".join(c if c.isalnum() or c in "-." else "_" for c in os.uname().nodename)[:63] or "host"
         self.owner = f"{host}-{os.getpid()}"
+        self._probe()
+
+    def _probe(self) -> None:
+        """At startup: the directory exists (or is made) and takes a file, else the server does not start (a
+        ValueError naming the key): a directory it cannot write showed only as drops after the first request."""
+        import tempfile
+
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".mlready-probe-", dir=self.dir)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise ValueError(f"capture.directory: cannot write capture files to {self.dir} "
+                             f"({exc.strerror or exc}): make it writable by the server's user, or set "
+                             "serving.capture.directory") from None
 
     def write_encoded(self, lines: list[bytes]) -> None:
         f = self._file

@@ -298,3 +298,15 @@ def test_http_answers(answer, ok):
                 s.write_encoded(batch(0, 2)[0])
         assert time.monotonic() - started < 2
     assert len(bodies) == 1 and len(json.loads(bodies[0])) == 2
+
+
+@pytest.mark.parametrize("where", ["a-file", "/proc/mlready-capture"])
+def test_a_directory_the_server_cannot_write_stops_it_at_startup_naming_the_key(tmp_path, where):
+    """Found when the server starts (a ValueError: `cannot start`, exit 2), not as drops after the first request."""
+    target = tmp_path / where if not where.startswith("/") else Path(where)
+    if where == "a-file":
+        target.write_text("")
+    with pytest.raises(ValueError, match=r"^capture\.directory: cannot write capture files to .*serving\.capture"):
+        FileSink(CaptureConfig(enabled=True, directory=str(target)))
+    sink = FileSink(CaptureConfig(enabled=True, directory=str(tmp_path / "made" / "here")))  # made when missing
+    assert sink.dir.is_dir() and not list(sink.dir.iterdir())  # the probe leaves nothing behind
