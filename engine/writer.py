@@ -9,6 +9,7 @@ sha256 differs from the one the manifest records) and a file no build wrote are 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -22,8 +23,8 @@ from mlready.engine.manifest import FILENAME as MANIFEST
 from mlready.engine.manifest import Manifest
 from mlready.engine.plugin import Artifact, file_digest
 
-__all__ = ["MANIFEST", "Kept", "atomic_write_text", "check_out_dir", "update_manifest", "user_changes",
-           "write_tree"]
+__all__ = ["MANIFEST", "Kept", "atomic_write_text", "check_out_dir", "replace_together", "update_manifest",
+           "user_changes", "write_temp_text", "write_tree"]
 
 KEPT_DIR = "kept"  # under <project>/.mlready/
 
@@ -147,13 +148,62 @@ def write_tree(out_dir: Path, artifacts: list[Artifact], manifest: Manifest, kep
         shutil.rmtree(old, ignore_errors=True)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write one file through a temporary sibling and a rename: readers see the old or the new content."""
+def write_temp_text(path: Path, text: str) -> Path:
+    """``text`` in a new temporary sibling of ``path`` (``.tmp-*``), removed again when the write fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write one file through a temporary sibling and a rename: readers see the old or the new content, and a
+    write that fails (a full disk) leaves no temporary file behind."""
+    tmp = write_temp_text(path, text)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def replace_together(pairs: list[tuple[Path, Path]]) -> None:
+    """Rename each (temporary file, path) into place, all or none: when a rename fails, the paths already
+    replaced get their old content back (kept by a hard link until the end) or are removed when they are new,
+    and the error is raised. The temporary files are the caller's to remove."""
+    done: list[tuple[Path, Path | None]] = []
+    backups: list[Path] = []
+    try:
+        for tmp, path in pairs:
+            backup: Path | None = None
+            if path.exists():
+                backup = tmp.with_name(tmp.name + ".old")
+                try:
+                    os.link(path, backup)
+                    backups.append(backup)
+                except OSError:  # a file system without hard links: this one cannot be put back
+                    backup = None
+            os.replace(tmp, path)
+            done.append((path, backup))
+    except BaseException:
+        for path, backup in reversed(done):
+            with contextlib.suppress(OSError):
+                if backup is not None:
+                    os.replace(backup, path)
+                else:
+                    path.unlink()
+        raise
+    finally:
+        for backup in backups:
+            with contextlib.suppress(OSError):
+                backup.unlink(missing_ok=True)
 
 
 def update_manifest(out_dir: Path, update: dict[str, Any]) -> None:

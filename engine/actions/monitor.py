@@ -13,6 +13,7 @@ reported, not gated. Bad input raises :class:`MonitorInputError` (exit 2) naming
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass
@@ -74,97 +75,174 @@ def production_gates(readiness: Any) -> list[Any]:
     return list(unique.values())
 
 
-def _label_error(labels: Path, index: int, target: str, why: str) -> MonitorInputError:
-    where = f"line {index + 2}" if labels.suffix.lower() == ".csv" else f"row {index}"
-    return MonitorInputError(f"{labels}: {where}, column {target!r}: {why}")
-
-
 def _true_label(value: Any, inputs: MonitorInputs, labels: Path, index: int) -> Any:
-    """The label file's value as the capture writes predictions (a class name, or a float)."""
-    import numpy as np
+    """The label file's value as the capture writes predictions (a class name, or a float); checked as the
+    retrain loop's gather stage checks it (:mod:`mlready.generators.ci.retrain_gather`)."""
+    from mlready.generators.ci.retrain_gather import GatherError, class_label, number_label
 
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        raise _label_error(labels, index, inputs.target, "no label")
-    if inputs.task == "regression":
-        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-            try:
-                value = float(str(value))
-            except ValueError:
-                raise _label_error(labels, index, inputs.target, f"{value!r} is not a number") from None
-        if not math.isfinite(float(value)):
-            raise _label_error(labels, index, inputs.target, f"{value!r} is not a finite number")
-        return float(value)
+    try:
+        if inputs.task == "regression":
+            return number_label(value, labels, index, inputs.target)
+        return class_label(value, inputs.class_names or [], inputs.classes or [], labels, index, inputs.target)
+    except GatherError as exc:
+        raise MonitorInputError(str(exc)) from None
+
+
+def _class_name(value: Any, inputs: MonitorInputs) -> str | None:
+    """A captured class (a label, a probability key) as one of the model's class names (a class value captured
+    before the build named its classes maps to its name); None when it is not one."""
     text = str(value)
-    if isinstance(value, float) and value.is_integer():
-        text = str(int(value))  # a CSV column with gaps reads 1 as 1.0
     names, raw = inputs.class_names or [], inputs.classes or []
     if text in names:
         return text
-    if text in raw:
+    if text in raw and len(raw) == len(names):
         return names[raw.index(text)]
-    raise _label_error(labels, index, inputs.target,
-                       f"{text!r} is not a class of the model (classes: {', '.join(names)})")
+    return None
 
 
 def _captured_label(value: Any, inputs: MonitorInputs, capture: Path, rid: str, rec: dict[str, Any]) -> str:
-    """A captured predicted label as one of the model's class names (a class value captured before the build
-    named its classes maps to its name); anything else means the capture is of another model."""
-    text = str(value)
-    names, raw = inputs.class_names or [], inputs.classes or []
-    if text in names:
-        return text
-    if text in raw:
-        return names[raw.index(text)]
+    """A captured predicted label as one of the model's class names; anything else means the capture is of
+    another model."""
+    name = _class_name(value, inputs)
+    if name is not None:
+        return name
+    from mlready.generators.ci.retrain_gather import short
+
     raise MonitorInputError(
         f"{capture}: request {rid!r} (model {rec.get('model')!r}, version {rec.get('version')!r}): the captured "
-        f"prediction {text!r} is not a class of the model this project builds (classes: {', '.join(names)}); "
-        f"monitor the capture of this project's model")
+        f"prediction {short(str(value))} is not a class of the model this project builds (classes: "
+        f"{', '.join(inputs.class_names or [])}); monitor the capture of this project's model")
+
+
+#: a probability a little outside 0..1 is float rounding (a float32 softmax sums to 1.0000001)
+_SLACK = 1e-6
+
+
+def _probabilities(value: Any, row: int, inputs: MonitorInputs, capture: Path, rid: str) -> dict[str, float]:
+    """``__proba_<class name>`` -> the row's probability, from the captured ``probabilities``: one list per
+    class name (the server's form), or one list of the classes' probabilities per row (a model whose
+    probabilities the class names do not fit); {} when redacted or absent. A value that is not a probability is
+    a MonitorInputError naming the capture, request, row and class."""
+    from mlready.generators.ci.retrain_gather import REDACTED, Unusable, cell, short
+
+    names = inputs.class_names or []
+
+    def probability(p: Any, name: str) -> float:
+        if p is None:  # JSON null: NaN written by the model
+            return math.nan
+        if isinstance(p, int | float) and not isinstance(p, bool) and -_SLACK <= p <= 1 + _SLACK:
+            return float(p)
+        raise MonitorInputError(f"{capture}: request {rid!r}: row {row}, the probability of class {name!r}: "
+                                f"{short(p)} is not a probability (a number from 0 to 1)")
+
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        out = {}
+        for key, column in value.items():
+            name = _class_name(key, inputs)
+            if name is not None:  # another key is not read (the label check names a capture of another model)
+                out[f"__proba_{name}"] = probability(cell(column, row, f"'probabilities' of class {key!r}",
+                                                          capture, rid), name)
+        return out
+    if isinstance(value, list):
+        if row >= len(value):
+            raise Unusable
+        per_row = value[row]
+        if per_row is None or per_row == REDACTED:  # serving.capture.redact
+            return {}
+        if isinstance(per_row, list) and len(per_row) == len(names):
+            return {f"__proba_{n}": probability(p, n) for n, p in zip(names, per_row, strict=True)}
+        raise MonitorInputError(f"{capture}: request {rid!r}: row {row}, 'probabilities': {short(per_row)} is not "
+                                f"one probability per class ({', '.join(names)})")
+    raise MonitorInputError(f"{capture}: request {rid!r}: 'probabilities' is {short(value)}, not an object of one "
+                            "list per class")
+
+
+def _captured_row(rec: dict[str, Any], row: int, inputs: MonitorInputs, capture: Path,
+                  rid: str) -> dict[str, Any]:
+    """The record's row ``row``: its time, features, ``__pred`` and ``__proba_<c>``, every value checked where it
+    is read. Unusable (counted) when the record lacks the time or the prediction, or does not hold the row, or
+    its prediction is redacted; MonitorInputError (or GatherError) naming the capture, request, row and value
+    when a value is of the wrong type."""
+    import pandas as pd
+    from mlready.generators.ci.retrain_gather import (
+        LARGEST,
+        REDACTED,
+        Unusable,
+        cell,
+        record_object,
+        sane,
+        scalar,
+        short,
+        to_float,
+    )
+
+    outputs = record_object(rec, "outputs", capture, rid)
+    features = record_object(rec, "inputs", capture, rid)
+    if "time" not in rec:
+        raise Unusable
+    stamp = rec["time"]
+    try:
+        when = pd.Timestamp(stamp) if isinstance(stamp, str) else None
+    except (ValueError, TypeError, OverflowError):
+        when = None
+    if when is None or pd.isna(when):
+        raise MonitorInputError(f"{capture}: request {rid!r}: 'time' is {short(stamp)}, not a date and time "
+                                "(2026-12-06T04:30:00.000000Z)")
+    if inputs.task == "regression":
+        key = next((k for k, v in outputs.items() if k != "probabilities" and v is not None), None)
+        if key is None:
+            raise Unusable
+        pred = cell(outputs[key], row, f"the output {key!r}", capture, rid)
+        if pred is None or pred == REDACTED:
+            raise Unusable
+        number = to_float(pred, text=False)
+        if not sane(number):
+            why = "not a number" if number is None else f"not a finite number of at most {LARGEST:g} in size"
+            raise MonitorInputError(f"{capture}: request {rid!r}: row {row}, the output {key!r}: {short(pred)} is "
+                                    f"{why} (a regressor's prediction)")
+        pred = number
+    else:
+        if outputs.get("label") is None:
+            raise Unusable
+        pred = cell(outputs["label"], row, "the output 'label'", capture, rid)
+        if pred is None or pred == REDACTED:
+            raise Unusable
+        pred = _captured_label(pred, inputs, capture, rid, rec)
+    got = {f: scalar(cell(features[f], row, f"the input {f!r}", capture, rid), row, f"the input {f!r}", capture, rid)
+           for f in inputs.features if f in features}
+    proba = _probabilities(outputs.get("probabilities"), row, inputs, capture, rid)
+    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+    return {"__time": when, **got, **proba, "__pred": pred}
 
 
 def joined_rows(capture: Path, labels: Path, inputs: MonitorInputs) -> tuple[pd.DataFrame, dict[str, int]]:
     """One row per labelled captured prediction: time, the features, ``__pred``, ``__true``, ``__proba_<c>``."""
     import pandas as pd
-    from mlready.generators.ci.retrain_gather import GatherError, join, read_capture, read_table
+    from mlready.generators.ci.retrain_gather import GatherError, Unusable, join, read_capture, read_table
 
     try:
-        lab = read_table(labels)
+        lab = read_table(labels, "label file")
     except GatherError as exc:
         raise MonitorInputError(str(exc)) from None
-    except Exception as exc:  # a damaged CSV / Parquet file
-        raise MonitorInputError(f"{labels}: not a readable label file: {type(exc).__name__}: {exc}") from None
     for column in ("request_id", inputs.target):
         if column not in lab.columns:
             raise MonitorInputError(f"{labels}: no column {column!r} (columns: {', '.join(map(str, lab.columns))})")
-    try:
-        records = read_capture(capture, keep=set(lab["request_id"].astype(str)))  # only labelled records held
-    except GatherError as exc:
-        raise MonitorInputError(str(exc)) from None
-    except UnicodeDecodeError as exc:
-        raise MonitorInputError(f"{capture}: a capture file that is not UTF-8 text ({exc})") from None
     counts = {"labels": len(lab), "used": 0, "not_captured": 0, "unusable": 0, "duplicate": 0}
     rows: list[dict[str, Any]] = []
-    for index, rid, row, rec, item in join(records, lab, counts):
-        out_rec = rec.get("outputs") or {}
-        try:
-            when = pd.Timestamp(rec["time"])
-            got = {f: rec["inputs"][f][row] for f in inputs.features if f in (rec.get("inputs") or {})}
-            if inputs.task == "regression":
-                pred = next(v for k, v in out_rec.items() if k != "probabilities" and isinstance(v, list))[row]
-            else:
-                pred = out_rec["label"][row]
-            proba = {f"__proba_{c}": v[row] for c, v in (out_rec.get("probabilities") or {}).items()}
-        except (KeyError, IndexError, TypeError, ValueError, StopIteration):
-            counts["unusable"] += 1  # a record without time or prediction, or a row it does not hold
-            continue
-        if pred is None or pred == "[redacted]":
-            counts["unusable"] += 1
-            continue
-        if inputs.task != "regression":
-            pred = _captured_label(pred, inputs, capture, rid, rec)
-        when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
-        rows.append({"__time": when, **got, **proba, "__pred": pred,
-                     "__true": _true_label(item[inputs.target], inputs, labels, index), "__id": rid})
-        counts["used"] += 1
+    try:
+        records = read_capture(capture, keep=set(lab["request_id"].astype(str)))  # only labelled records held
+        for index, rid, row, rec, item in join(records, lab, counts, labels, capture):
+            try:
+                got = _captured_row(rec, row, inputs, capture, rid)
+            except Unusable:  # a record without time or prediction, or a row it does not hold
+                counts["unusable"] += 1
+                continue
+            rows.append({**got, "__true": _true_label(item[inputs.target], inputs, labels, index), "__id": rid})
+            counts["used"] += 1
+    except GatherError as exc:
+        raise MonitorInputError(str(exc)) from None
     if not rows:  # ids that match nothing: the wrong file (or capture folder), not a healthy production
         raise MonitorInputError(f"{labels}: no label matches a captured prediction in {capture} "
                                 f"({counts['labels']} labels: {counts['not_captured']} not captured, "
@@ -180,7 +258,8 @@ def _window_report(frame: pd.DataFrame, inputs: MonitorInputs, min_rows: int) ->
 
     if inputs.task == "regression":
         pred = Prediction(values=frame["__pred"].to_numpy(dtype=np.float64))
-        scores = score("regression", frame["__true"].to_numpy(dtype=np.float64), pred)
+        with np.errstate(over="ignore", invalid="ignore"):  # a metric that overflows is undefined, below
+            scores = score("regression", frame["__true"].to_numpy(dtype=np.float64), pred)
     else:
         names = inputs.class_names or []
         cols = [f"__proba_{c}" for c in names]
@@ -189,18 +268,25 @@ def _window_report(frame: pd.DataFrame, inputs: MonitorInputs, min_rows: int) ->
             proba = None
         pred = Prediction(labels=frame["__pred"].astype(str).to_numpy(), proba=proba)
         scores = score("classification", frame["__true"].astype(str).to_numpy(), pred, np.array(names))
+    metrics: dict[str, float | None] = {}
+    undefined = dict(scores.undefined)
+    for name, value in scores.metrics.items():
+        if value is not None and not math.isfinite(float(value)):  # overflowed: not a number a gate can read
+            undefined[name] = f"{name} is not a finite number ({value}): the values are too large to score"
+            value = None
+        metrics[name] = value
     features = [f for f in inputs.features if f in frame.columns]
     drift = data_checks(inputs.reference, frame[features], features, inputs.bins)
-    values = {**scores.metrics, **drift["summary"]}
-    reasons = {**scores.undefined, **drift["undefined"]}
+    values = {**metrics, **drift["summary"]}
+    reasons = {**undefined, **drift["undefined"]}
     gated = len(frame) >= min_rows
     results = check_gates(inputs.gates, values, reasons) if gated else []
     return {
         "rows": len(frame),
         "gated": gated,
         "reason": None if gated else f"{len(frame)} labelled rows, fewer than --min-rows {min_rows}",
-        "metrics": {k: (None if v is None else round(float(v), 6)) for k, v in scores.metrics.items()},
-        "undefined": scores.undefined,
+        "metrics": {k: (None if v is None else round(float(v), 6)) for k, v in metrics.items()},
+        "undefined": undefined,
         "drift": [{"feature": f["feature"], "psi": f["psi"], "psi_level": f["psi_level"], "reason": f["reason"]}
                   for f in drift["features"]],
         "drift_summary": drift["summary"],
@@ -232,14 +318,32 @@ def monitor(frame: pd.DataFrame, counts: dict[str, int], inputs: MonitorInputs, 
 
 
 def write_report(report: dict[str, Any], html: str, out: Path) -> tuple[Path, Path]:
-    """monitor.json and monitor.html in ``out``, each written whole or not at all."""
-    from mlready.engine.writer import atomic_write_text
+    """monitor.json and monitor.html in ``out``, both or neither: both are written to temporary files first, then
+    renamed into place together. A write that fails (a full disk, an ``out`` that is not a folder) is a
+    MonitorInputError naming ``out``, and leaves no temporary file and no folder it created behind."""
+    from mlready.engine.writer import replace_together, write_temp_text
 
     text = report_json(report)  # serialised first: a report that cannot be written leaves nothing behind
-    out.mkdir(parents=True, exist_ok=True)
     paths = out / "monitor.json", out / "monitor.html"
-    atomic_write_text(paths[1], html)
-    atomic_write_text(paths[0], text)
+    created = next((p for p in reversed([out, *out.parents]) if not p.exists()), None)  # the first folder made
+    temps: list[Path] = []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for path, content in ((paths[1], html), (paths[0], text)):
+            temps.append(write_temp_text(path, content))
+        replace_together(list(zip(temps, (paths[1], paths[0]), strict=True)))  # monitor.json, the verdict, last
+    except OSError as exc:
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        if created is not None:
+            for folder in [out, *out.parents]:  # the folders this call made, if still empty
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+                if folder == created:
+                    break
+        raise MonitorInputError(f"--out {out}: cannot write monitor.json and monitor.html: "
+                                f"{exc.strerror or exc} (nothing written)") from None
     return paths
 
 

@@ -5,75 +5,214 @@ Inputs: the capture files (``*.jsonl`` under a folder, the server's record forma
 by feature name) and a label file (CSV or Parquet) with ``request_id``, the target column and, for requests of
 several rows, ``row`` (0-based; default 0). Output: the base training set (when given) followed by one row per
 label whose request was captured, in the base's column order. Labels of requests that were not captured, rows
-with a redacted or missing feature and duplicate labels are counted and reported, never guessed. The file is
-written atomically.
+with a redacted or missing feature and duplicate labels are counted and reported, never guessed. A label is
+checked as ``mlready monitor`` checks it (a class of the served model, or a regressor's number; a ``row`` that is
+a row of its request), and so is every captured value read: bad input is exit 2 naming the file, its line (or
+request and row) and the column, with nothing written. The file is written atomically.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 REDACTED = "[redacted]"
+#: the largest magnitude a regression label or prediction may have: float64 ends at 1.8e308, and the squared
+#: errors of rmse and r2 summed over the rows must stay finite
+LARGEST = 1e100
 
 
 class GatherError(Exception):
     """Bad input, named by file (and line or column)."""
 
 
-def read_table(path: Path) -> pd.DataFrame:
+class Unusable(Exception):
+    """A capture record that does not hold the labelled row's value (counted as unusable, not an error)."""
+
+
+def read_table(path: Path, what: str = "table") -> pd.DataFrame:
     if not path.is_file():
         raise GatherError(f"{path}: not found")
-    # request ids are text: a client's X-Request-Id "00042" must not be read as the number 42
-    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={"request_id": str})
+    try:
+        # request ids are text: a client's X-Request-Id "00042" must not be read as the number 42
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype={"request_id": str})
+    except Exception as exc:  # a damaged CSV / Parquet file, or one that is not UTF-8 text
+        raise GatherError(f"{path}: not a readable {what}: {type(exc).__name__}: {exc}") from None
 
 
 def read_capture(folder: Path, keep: set[str] | None = None) -> dict[str, dict[str, Any]]:
     """request id -> record, from every ``*.jsonl`` under ``folder`` (a malformed line names file and line);
-    with ``keep``, only the records of those ids are held (memory grows with the labels, not the capture)."""
-    if folder.is_file():  # one capture file (mlready monitor --capture FILE)
-        files = [folder]
-    elif folder.is_dir():
-        files = sorted(folder.rglob("*.jsonl"))
-    else:
-        raise GatherError(f"{folder}: not a folder of capture files")
+    with ``keep``, only the records of those ids are held (memory grows with the labels, not the capture).
+    A folder whose name ends in ``.jsonl`` is a folder (its files are read), not a capture file."""
+    try:
+        if folder.is_file():  # one capture file (mlready monitor --capture FILE)
+            files = [folder]
+        elif folder.is_dir():
+            files = sorted(p for p in folder.rglob("*.jsonl") if not p.is_dir())
+        else:
+            raise GatherError(f"{folder}: not a folder of capture files")
+    except OSError as exc:
+        raise GatherError(f"{folder}: cannot list the capture files: {exc.strerror or exc}") from None
     records: dict[str, dict[str, Any]] = {}
     for path in files:
-        with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                    rid = str(rec["id"])
-                    if keep is None or rid in keep:
-                        records[rid] = rec
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise GatherError(f"{path}:{n}: not a capture record ({exc})") from None
+        try:
+            with path.open(encoding="utf-8") as fh:
+                for n, line in enumerate(fh, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        rec = json.loads(line)
+                        if not isinstance(rec, dict):
+                            raise TypeError(f"a JSON {type(rec).__name__}, not an object")
+                        rid = str(rec["id"])
+                        if keep is None or rid in keep:
+                            records[rid] = rec
+                    except (ValueError, KeyError, TypeError) as exc:
+                        raise GatherError(f"{path}:{n}: not a capture record ({exc})") from None
+        except UnicodeDecodeError as exc:
+            raise GatherError(f"{path}: a capture file that is not UTF-8 text ({exc})") from None
+        except OSError as exc:  # a dangling link, a file that cannot be read
+            why = "a link to nothing" if path.is_symlink() and not path.exists() else exc.strerror or str(exc)
+            raise GatherError(f"{path}: cannot read the capture file: {why}") from None
     return records
 
 
-def join(records: dict[str, dict[str, Any]], lab: pd.DataFrame,
-         counts: dict[str, int]) -> Iterator[tuple[int, str, int, dict[str, Any], dict[str, Any]]]:
+# -- the label file's values, checked where they are read (mlready monitor reads its labels with these too) ------
+
+def short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def missing(value: Any) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
+def label_error(labels: Path | None, index: int, column: str, why: str) -> GatherError:
+    """``<file>: line N, column 'c': why`` (CSV: the file's line; Parquet: the 0-based row)."""
+    if labels is None:
+        return GatherError(f"label row {index}, column {column!r}: {why}")
+    where = f"line {index + 2}" if labels.suffix.lower() == ".csv" else f"row {index}"
+    return GatherError(f"{labels}: {where}, column {column!r}: {why}")
+
+
+def to_float(value: Any, text: bool = True) -> float | None:
+    """A number (with ``text``, a number's text too) as a float (inf when too large for one); None when it is
+    not one (a boolean, a list, other text)."""
+    import numpy as np
+
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, int | np.integer):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf
+    if isinstance(value, float | np.floating):
+        return float(value)
+    if text and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def sane(number: float | None) -> bool:
+    """A finite number no larger than :data:`LARGEST` in size."""
+    return number is not None and math.isfinite(number) and abs(number) <= LARGEST
+
+
+def number_label(value: Any, labels: Path | None, index: int, column: str) -> float:
+    """A regression label: a finite number of a sane size (or its text)."""
+    if missing(value):
+        raise label_error(labels, index, column, "no label")
+    number = to_float(value)
+    if number is None:
+        raise label_error(labels, index, column, f"{short(value)} is not a number")
+    if not sane(number):
+        raise label_error(labels, index, column, f"{short(value)} is not a finite number of at most {LARGEST:g} "
+                                                 "in size")
+    return number
+
+
+def class_text(value: Any) -> str:
+    """A class as text: 1, 1.0 (a CSV column with gaps reads 1 as 1.0) and "1" are the class "1"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def class_label(value: Any, names: list[str], raw: list[str], labels: Path | None, index: int,
+                column: str) -> str:
+    """A classifier's label as one of ``names`` (written as its raw class ``raw[i]``, it is ``names[i]``)."""
+    if missing(value):
+        raise label_error(labels, index, column, "no label")
+    text = class_text(value)
+    if text in names:
+        return text
+    if text in raw and len(raw) == len(names):
+        return names[raw.index(text)]
+    raise label_error(labels, index, column, f"{short(text)} is not a class of the model (classes: {', '.join(names)})")
+
+
+def label_row(value: Any, labels: Path | None, index: int) -> int:
+    """The label's ``row``: a request's 0-based row (no value: 0)."""
+    import numpy as np
+
+    if missing(value):
+        return 0
+    row: int | None = None
+    if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
+        row = int(value)
+    elif isinstance(value, float | np.floating) and math.isfinite(value) and float(value).is_integer():
+        row = int(value)
+    elif isinstance(value, str):
+        try:
+            row = int(value.strip())
+        except ValueError:
+            number = to_float(value)
+            row = int(number) if number is not None and math.isfinite(number) and number.is_integer() else None
+    if row is None or row < 0:
+        raise label_error(labels, index, "row", f"{short(value)} is not a row of a request (0 for its first "
+                                                "row, 1 for the second, ...)")
+    return row
+
+
+def join(records: dict[str, dict[str, Any]], lab: pd.DataFrame, counts: dict[str, int],
+         labels: Path | None = None,
+         capture: Path | None = None) -> Iterator[tuple[int, str, int, dict[str, Any], dict[str, Any]]]:
     """The label file's rows joined with their capture records: (label row index, request id, row in the
-    request, record, label row), counting in ``counts`` labels not captured and duplicate (request, row)s."""
+    request, record, label row), counting in ``counts`` labels not captured and duplicate (request, row)s.
+    A ``row`` that is not a row of its request is a GatherError naming ``labels``, its line and the column."""
     seen: set[tuple[str, int]] = set()
     row_col = "row" in lab.columns
     for i, item in enumerate(lab.to_dict("records")):
         rid = str(item["request_id"])
-        row = int(item["row"]) if row_col and pd.notna(item["row"]) else 0
+        row = label_row(item["row"], labels, i) if row_col else 0
         rec = records.get(rid)
         if rec is None:
             counts["not_captured"] += 1
             continue
+        size = rec.get("rows")
+        if size is not None:
+            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                raise GatherError(f"{capture or 'capture'}: request {rid!r}: 'rows' is {short(size)}, not a count "
+                                  "of rows")
+            if row >= size:
+                raise label_error(labels, i, "row", f"{row} is not a row of request {rid!r}, which has {size} "
+                                                    f"row{'' if size == 1 else 's'}")
         if (rid, row) in seen:
             counts["duplicate"] += 1
             continue
@@ -81,35 +220,136 @@ def join(records: dict[str, dict[str, Any]], lab: pd.DataFrame,
         yield i, rid, row, rec, item
 
 
+# -- the capture record's values, checked where they are read --------------------------------------------------
+
+def record_object(rec: dict[str, Any], key: str, capture: Path, rid: str) -> dict[str, Any]:
+    """The record's ``inputs`` or ``outputs``: an object ({} when absent)."""
+    value = rec.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise GatherError(f"{capture}: request {rid!r}: {key!r} is {short(value)}, not an object")
+    return value
+
+
+def cell(column: Any, row: int, what: str, capture: Path, rid: str) -> Any:
+    """Row ``row`` of a captured column (a list, one value per row); Unusable when the list is shorter."""
+    if not isinstance(column, list):
+        raise GatherError(f"{capture}: request {rid!r}: {what} is {short(column)}, not a list of one value per row")
+    if row >= len(column):
+        raise Unusable
+    return column[row]
+
+
+def scalar(value: Any, row: int, what: str, capture: Path, rid: str) -> Any:
+    """A captured feature value: a number, a text, a boolean or null (never a list or an object)."""
+    if value is not None and not isinstance(value, str | int | float):
+        raise GatherError(f"{capture}: request {rid!r}: row {row}, {what}: {short(value)} is not a value "
+                          "(a number or a text)")
+    return value
+
+
+def served_classes(records: dict[str, dict[str, Any]]) -> tuple[str | None, list[str]]:
+    """What the captured answers say about the model: ("classification", its class names: the probability
+    keys, else the labels it answered), ("regression", []), or (None, []) when no record carries answers."""
+    task: str | None = None
+    names: list[str] = []
+    for rec in records.values():
+        out = rec.get("outputs")
+        if not isinstance(out, dict) or not out:
+            continue
+        proba = next((out[k] for k in ("probabilities", "output_probability") if k in out), None)
+        label = next((out[k] for k in ("label", "output_label") if k in out), None)
+        if isinstance(proba, dict) or isinstance(label, list):
+            task = "classification"
+            keys = list(proba) if isinstance(proba, dict) else []
+            answered = [v for v in label if isinstance(v, str | int | float) and v != REDACTED] if isinstance(
+                label, list) else []
+            for name in [*keys, *map(class_text, answered)]:
+                if name not in names:
+                    names.append(str(name))
+        elif task is None and any(isinstance(v, list) for v in out.values()):
+            task = "regression"
+    return task, names
+
+
+def label_writer(task: str | None, names: list[str], base: pd.DataFrame | None, base_path: Path | None,
+                 target: str, labels: Path) -> Callable[[Any, int], Any]:
+    """How a label (its value, its row in the label file) is checked and written into the training set, as
+    ``mlready monitor`` checks it: a regressor's a finite number; a classifier's one of its classes, the served
+    class names (``names``, from the capture) or the base's targets, written as the base writes its classes
+    (class names pair with the base's sorted targets when there are as many). A label that is neither is a
+    GatherError naming the label file, its line and the column."""
+    if task == "regression" or (task is None and base is not None and base[target].dtype.kind in "iuf"):
+        def number(value: Any, index: int) -> Any:
+            n = number_label(value, labels, index, target)
+            return value if to_float(value, text=False) is not None else n  # a number is written as it came
+        return number
+    if task is None or (not names and base is None):  # nothing says what a label is: only a missing one is refused
+        def present(value: Any, index: int) -> Any:
+            if missing(value):
+                raise label_error(labels, index, target, "no label")
+            return value
+        return present
+    values = [] if base is None else list(pd.unique(base[target].dropna()))
+    raw = {class_text(v): v for v in values}
+    try:
+        ordered: list[Any] = sorted(values)
+    except TypeError:
+        ordered = []
+    paired = dict(zip(names, ordered, strict=True)) if len(ordered) == len(names) else {}
+    classes = list(dict.fromkeys([*names, *raw]))
+
+    def klass(value: Any, index: int) -> Any:
+        if missing(value):
+            raise label_error(labels, index, target, "no label")
+        text = class_text(value)
+        if text in raw:
+            return raw[text]
+        if text in names:
+            if base is None:
+                return value
+            if text in paired:
+                return paired[text]
+            raise label_error(labels, index, target, f"{short(text)} is a class name of the model, but {base_path} "
+                                                     f"writes the classes as {', '.join(raw)}: write the label as "
+                                                     "the training set does")
+        raise label_error(labels, index, target, f"{short(text)} is not a class of the model (classes: "
+                                                 f"{', '.join(classes)})")
+    return klass
+
+
 def gather(capture: Path, labels: Path, target: str, base: Path | None) -> tuple[pd.DataFrame, dict[str, int]]:
     """(the next training set, counts of what was used and left out)."""
     records = read_capture(capture)
-    lab = read_table(labels)
+    lab = read_table(labels, "label file")
     for column in ("request_id", target):
         if column not in lab.columns:
             raise GatherError(f"{labels}: no column {column!r} (columns: {', '.join(map(str, lab.columns))})")
-    frame = read_table(base) if base is not None else None
+    frame = read_table(base, "training set") if base is not None else None
     if frame is not None and target not in frame.columns:
         raise GatherError(f"{base}: no target column {target!r}")
+    label = label_writer(*served_classes(records), frame, base, target, labels)
     counts = {"labels": len(lab), "used": 0, "not_captured": 0, "unusable": 0, "duplicate": 0}
     rows: list[dict[str, Any]] = []
     features: list[str] | None = [c for c in frame.columns if c != target] if frame is not None else None
-    for _, rid, row, rec, item in join(records, lab, counts):
-        inputs = rec.get("inputs") or {}
+    for index, rid, row, rec, item in join(records, lab, counts, labels, capture):
+        inputs = record_object(rec, "inputs", capture, rid)
         names = features if features is not None else list(inputs)
-        missing = [f for f in names if f not in inputs]
-        if missing:  # a dropped field (serving.capture.drop): these records cannot train this model
-            raise GatherError(f"{capture}: request {rid} has no feature {missing[0]!r} (it captured "
+        absent = [f for f in names if f not in inputs]
+        if absent:  # a dropped field (serving.capture.drop): these records cannot train this model
+            raise GatherError(f"{capture}: request {rid} has no feature {absent[0]!r} (it captured "
                               f"{', '.join(inputs) or 'nothing'}; serving.capture.drop must keep training features)")
         try:
-            values = {f: inputs[f][row] for f in names}
-        except (KeyError, IndexError, TypeError):
+            values = {f: scalar(cell(inputs[f], row, f"input {f!r}", capture, rid), row, f"input {f!r}", capture,
+                                rid) for f in names}
+        except Unusable:
             counts["unusable"] += 1
             continue
         if any(v is None or v == REDACTED for v in values.values()):
             counts["unusable"] += 1
             continue
-        values[target] = item[target]
+        values[target] = label(item[target], index)
         rows.append(values)
         counts["used"] += 1
     new = pd.DataFrame(rows)
@@ -150,7 +390,11 @@ def main(argv: list[str] | None = None) -> int:
               f"({counts['labels']} labels, {counts['not_captured']} not captured, {counts['unusable']} unusable)",
               file=sys.stderr)
         return 1
-    write_atomic(frame, args.out)
+    try:
+        write_atomic(frame, args.out)
+    except OSError as exc:  # a full disk, a folder that cannot be written: nothing is left behind
+        print(f"error: {args.out}: cannot write the training set: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(f"{args.out}: {len(frame)} rows ({counts['used']} labelled production rows added; left out: "
           f"{counts['not_captured']} not captured, {counts['unusable']} redacted or incomplete, "
           f"{counts['duplicate']} duplicate labels)")
