@@ -250,6 +250,10 @@ def joined_rows(capture: Path, labels: Path, inputs: MonitorInputs) -> tuple[pd.
     return pd.DataFrame(rows), counts
 
 
+#: the rows a PSI bin needs on average before the window's drift reads as more than sampling noise
+ROWS_PER_BIN = 10
+
+
 def _window_report(frame: pd.DataFrame, inputs: MonitorInputs, min_rows: int) -> dict[str, Any]:
     import numpy as np
     from mlready.generators._shared.gates import check_gates
@@ -290,6 +294,10 @@ def _window_report(frame: pd.DataFrame, inputs: MonitorInputs, min_rows: int) ->
         "drift": [{"feature": f["feature"], "psi": f["psi"], "psi_level": f["psi_level"], "reason": f["reason"]}
                   for f in drift["features"]],
         "drift_summary": drift["summary"],
+        # PSI over few rows a bin reads noise as drift (40 in-distribution rows over 10 bins: PSI above 1)
+        "drift_note": (f"{len(frame)} rows over {inputs.bins} bins a feature: PSI from fewer than "
+                       f"{ROWS_PER_BIN} rows a bin is mostly noise" if len(frame) < ROWS_PER_BIN * inputs.bins
+                       else None),
         "gates": [r.to_json() for r in results],
         "passed": all(r.passed for r in results),
     }

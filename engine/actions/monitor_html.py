@@ -65,6 +65,8 @@ def render_html(report: dict[str, Any], title: str) -> str:
         worst = max(drifted, key=lambda w: w["drift_summary"]["drift.psi.max"])
         parts.append(f"<h2>Drift per feature, window {escape(_short_time(worst['start']))} (the most drifted)</h2>")
         parts.append(drift_chart(worst["drift"]))
+        if worst.get("drift_note"):
+            parts.append(f"<p>{escape(worst['drift_note'])}.</p>")
     parts.append("<h2>Windows</h2>")
     for w in windows:
         state = "not gated" if not w["gated"] else "pass" if w["passed"] else "FAIL"

@@ -40,6 +40,7 @@ def command(project: str, overrides: tuple[str, ...], capture: str, labels: str,
     """
     from mlready.engine import api
     from mlready.engine.errors import MlreadyError
+    from mlready.generators._shared.psi_bins import SIGNIFICANT
 
     class GatesFailed(MlreadyError):
         pass
@@ -56,6 +57,11 @@ def command(project: str, overrides: tuple[str, ...], capture: str, labels: str,
             g["gate"] + (f" ({g['value']:.4g})" if g["value"] is not None else f" ({g['reason']})")
             for g in w["gates"] if not g["passed"])
         click.echo(f"  {w['start']}  {w['rows']:>7,} rows  {state}", err=True)
+        drifted = sorted((f for f in w["drift"] if f["psi_level"] == "significant"), key=lambda f: -f["psi"])
+        if drifted:
+            worst = ", ".join(f"{f['feature']} {f['psi']:.2f}" for f in drifted[:3])
+            click.echo(f"      drift: {len(drifted)} of {len(w['drift'])} features at PSI > {SIGNIFICANT:g} ({worst})"
+                       + (f"; {w['drift_note']}" if w.get("drift_note") else ""), err=True)
     click.echo(f"report: {paths[0]}, {paths[1]}", err=True)
     if not report["passed"]:
         raise GatesFailed(f"production gates fail: {', '.join(report['failing_gates'])} in "

@@ -89,6 +89,24 @@ def test_healthy_window_passes(project: Path, windows: tuple[Path, Path]) -> Non
     assert {g["gate"] for g in w["gates"]} == {"f1 >= 0.95", "auc >= 0.98", "drift.psi.max <= 0.25"}
     assert w["metrics"]["f1"] > 0.95 and w["drift_summary"]["drift.psi.max"] < 0.25
     assert report["join"]["not_captured"] == 143 + 71  # the other hours' labels: counted, not errors
+    assert w["drift_note"] is None  # 143 rows over 10 bins: enough to read PSI
+
+
+def test_drift_over_few_rows_is_said_to_be_noise(project: Path, windows: tuple[Path, Path]) -> None:
+    """40 in-distribution rows read as drift on most features (PSI above 1 on some): the terminal names the most
+    drifted features, and the report and the terminal say that PSI over so few rows a bin is mostly noise."""
+    work, labels = windows
+    few = work / "labels-few.csv"
+    pd.read_csv(labels, dtype={"request_id": str}).head(40).to_csv(few, index=False)
+    out = work / "report-few"
+    run = monitor(project, "--capture", str(only(work, [1])), "--labels", str(few), "--out", str(out),
+                  "--min-rows", "30")
+    (w,) = json.loads((out / "monitor.json").read_text())["windows"]
+    assert w["rows"] == 40
+    assert w["drift_note"] == "40 rows over 10 bins a feature: PSI from fewer than 10 rows a bin is mostly noise"
+    drift_line = next(line for line in run.stderr.splitlines() if line.strip().startswith("drift:"))
+    assert "features at PSI > 0.25 (" in drift_line and drift_line.endswith(w["drift_note"])
+    assert "mostly noise" in (out / "monitor.html").read_text()
 
 
 def test_degraded_and_drifted_windows_fail_naming_the_gates(project: Path, windows: tuple[Path, Path]) -> None:
