@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -15,15 +14,11 @@ from mlready.engine.actions.image import build_and_check
 from mlready.engine.actions.smoke import compare, eval_rows, expected
 
 from tests.support.containers import ensure_service, podman
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 NAME = "mlready-compose-smoke"  # a project name of its own: its image tag and containers clash with no one's
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def compose(path: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:

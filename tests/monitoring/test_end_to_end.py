@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,8 @@ from mlready.generators._shared.alerts import alerts
 from mlready.generators.monitoring.dashboard import panel_queries
 from mlready.generators.monitoring.spec import PrometheusSpec
 
+from tests.support.ports import free_port
+
 MODEL = "quickstart"
 LOAD_SECONDS = 12
 SCRAPE = "1s"
@@ -32,11 +33,6 @@ RATE_INTERVAL = "30s"  # what Grafana's $__rate_interval becomes for a 1s scrape
 TARGET_LABELS = {"namespace": "quickstart-prod", "service": "quickstart", "pod": "quickstart-predictor-7d4b9c-x2k8q"}
 pytestmark = [pytest.mark.server, pytest.mark.tools, pytest.mark.slow]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url: str, timeout: float = 5.0) -> bytes:
