@@ -311,11 +311,14 @@ def monitor(frame: pd.DataFrame, counts: dict[str, int], inputs: MonitorInputs, 
         for start, part in frame.groupby(frame["__time"].dt.floor(window), sort=True):
             rep = _window_report(part, inputs, min_rows)
             windows.append({"start": start.isoformat(), "end": (start + window).isoformat(), **rep})
+    from mlready.generators.readiness.drift import SIGNIFICANT
+
     failing = [w for w in windows if w["gated"] and not w["passed"]]
     return {
         "task": inputs.task,
         "window": window_text or str(window),
         "min_rows": min_rows,
+        "psi_significant": SIGNIFICANT,  # a feature's psi_level is "significant" above it
         "gates": [g.text for g in inputs.gates],
         "join": counts,
         "windows": windows,

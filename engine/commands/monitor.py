@@ -40,7 +40,6 @@ def command(project: str, overrides: tuple[str, ...], capture: str, labels: str,
     """
     from mlready.engine import api
     from mlready.engine.errors import MlreadyError
-    from mlready.generators._shared.psi_bins import SIGNIFICANT
 
     class GatesFailed(MlreadyError):
         pass
@@ -60,7 +59,8 @@ def command(project: str, overrides: tuple[str, ...], capture: str, labels: str,
         drifted = sorted((f for f in w["drift"] if f["psi_level"] == "significant"), key=lambda f: -f["psi"])
         if drifted:
             worst = ", ".join(f"{f['feature']} {f['psi']:.2f}" for f in drifted[:3])
-            click.echo(f"      drift: {len(drifted)} of {len(w['drift'])} features at PSI > {SIGNIFICANT:g} ({worst})"
+            above = f"PSI > {report['psi_significant']:g}"
+            click.echo(f"      drift: {len(drifted)} of {len(w['drift'])} features at {above} ({worst})"
                        + (f"; {w['drift_note']}" if w.get("drift_note") else ""), err=True)
     click.echo(f"report: {paths[0]}, {paths[1]}", err=True)
     if not report["passed"]:
