@@ -109,12 +109,14 @@ def _folders_gone(out_dir: Path, artifacts: list[Any]) -> list[str]:
     build without +target=k8s): said, since the writer replaces the whole build dir."""
     from mlready.engine.manifest import Manifest
 
+    def folders(paths: Any) -> set[str]:
+        return {p.split("/", 1)[0] + "/" for p in paths if "/" in p}
+
     try:
-        before = Manifest.load(out_dir).digests()
+        before = Manifest.load(out_dir).artifacts
     except Exception:  # noqa: BLE001 - no previous build, or one mlready cannot read: nothing to compare
         return []
-    now = {a.path.split("/", 1)[0] for a in artifacts if "/" in a.path}
-    return sorted({p.split("/", 1)[0] + "/" for p in before if "/" in p} - {f"{d}/" for d in now})
+    return sorted(folders(a.path for a in before) - folders(a.path for a in artifacts))
 
 
 def build(project_dir: str | Path, overrides: list[str] | None = None, out: str | Path | None = None,

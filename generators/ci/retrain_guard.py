@@ -13,19 +13,12 @@ job exports ``MLREADY_RETRAIN_DATA`` (``data.train``'s path) before the trainer 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from pathlib import Path
 
+from mlready.engine.plugin import file_digest as digest
+
 STAMP = Path(".mlready") / "retrain-data.sha256"
-
-
-def digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def main(argv: list[str] | None = None) -> int:
