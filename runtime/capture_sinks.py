@@ -9,11 +9,9 @@ called on a request's path.
 
 from __future__ import annotations
 
-import http.client
 import io
 import os
 import socket
-import ssl
 import sys
 import time
 import urllib.parse
@@ -260,6 +258,8 @@ class HttpSink(Sink):
         self.url, self.timeout = conf.url, conf.timeout_s
         self.source = f"/mlready/{os.uname().nodename}/{os.getpid()}"
         parts = urllib.parse.urlsplit(conf.url)
+        import ssl  # only the http sink needs it (and only for https): not every server's start-up
+
         self._tls = ssl.create_default_context() if parts.scheme == "https" else None
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self._tls else 80)
@@ -282,6 +282,8 @@ class HttpSink(Sink):
 
     def _post(self, body: bytes) -> None:
         """One POST of ``body``, all of it within ``timeout_s``: every socket operation gets the time left."""
+        import http.client
+
         deadline = time.monotonic() + self.timeout
         sock = socket.create_connection((self._host, self._port), timeout=_left(deadline))
         try:
