@@ -5,7 +5,8 @@ A request that :meth:`Capture.submit` samples costs a tuple on a bounded queue (
 answer are referenced, not copied). Each time ``batch_size`` requests are queued, one callback on the event loop
 turns them into the records' JSON lines (inputs named by the signature's ``features``, outputs as answered,
 redacted and dropped fields applied), between requests and after they were answered; the writer thread hands the
-lines to the sink (``capture_sinks``: file writes, HTTP POSTs), and builds what a partial batch leaves once it is
+lines to the sink (``capture_sinks``: file writes, HTTP POSTs) every :data:`WRITE_TICK_S` while records come in
+(woken per batch, it cost the loop more than the building), and builds what a partial batch leaves once it is
 ``flush_interval_s`` old. Building on the loop's thread costs less than on the writer's: the arrays are still in
 that core's cache and no third thread competes for the GIL (figures in runtime/README.md §capture). When the queue
 is full (by records or by bytes, built payloads included) a record is dropped and counted, and when the sink fails
@@ -39,6 +40,12 @@ LOG_EVERY_S = 10.0  # the most one drop log line per this many seconds
 # A batch of more tensor bytes than this is built into records by the writer thread, not on the event loop (its
 # text could take milliseconds to make): 16384 float32 values; 100 quickstart requests hold ~15 KB.
 LOOP_BUILD_BYTES = 64 * 1024
+# The writer thread is not woken for each batch the loop builds (a wake-up, the Event's notify on the loop and the
+# writer's return to the GIL, cost the loop more than building the batch did): it writes what waits every
+# WRITE_TICK_S while records wait, and is woken early only when this many records or bytes wait for it.
+WRITE_TICK_S = 0.05
+WAKE_RECORDS = 2000
+WAKE_BYTES = 4 * 1024 * 1024
 REDACTED = "[redacted]"
 _ID = re.compile(r"[\x21-\x7e]{1,128}")  # printable ASCII, no spaces: safe to echo in a header and to record
 
@@ -87,6 +94,7 @@ class Capture:
         self._building = False  # a build callback is scheduled on the loop
         self._max_records, self._max_bytes, self._batch = conf.queue_size, conf.max_queue_bytes, conf.batch_size
         self._wake = threading.Event()
+        self._idle = False  # the writer sleeps a whole flush interval: the loop wakes it for a built batch
         self._stop = False
         self._written = metrics.child(metrics.capture_records, self.sink.name)
         self._dropped = {r: metrics.child(metrics.capture_dropped, r) for r in ("queue_full", "sink_error")}
@@ -142,7 +150,7 @@ class Capture:
         if size > LOOP_BUILD_BYTES:  # large requests: the writer builds them, the loop is never held for long
             self._built_in += len(batch)
             self._built.append((batch, len(batch), size, True))
-            self._wake.set()
+            self._nudge()
         elif batch:
             try:
                 payload, nbytes = self._payload(batch)
@@ -153,25 +161,43 @@ class Capture:
                 self._bytes_in += nbytes - size  # the arrays are freed, the payload is held until written
                 self._built_in += len(batch)
                 self._built.append((payload, len(batch), nbytes, False))
-                self._wake.set()
+                self._nudge()
         if len(self._queue) >= self._batch:
             self._schedule()
+
+    def _nudge(self) -> None:
+        """Wake the writer when it sleeps for a whole flush interval (nothing was waiting) or when much waits for
+        it; else its next tick (WRITE_TICK_S) writes the batch."""
+        if (self._idle or self._built_in - self._built_out >= WAKE_RECORDS
+                or self._bytes_in - self._bytes_out >= WAKE_BYTES) and not self._wake.is_set():
+            self._wake.set()
 
     # -- the writer thread ---------------------------------------------------------------------------------
 
     def _run(self) -> None:
         interval = self.conf.flush_interval_s
+        tick = min(interval, WRITE_TICK_S)
+        wrote = False
         while True:
-            self._wake.wait(interval)
+            # Busy (it wrote last time, or records wait): a tick, and the loop's batches wait for it. Idle: a
+            # flush interval (the most a queued record waits), and the loop wakes it for a built batch. The
+            # flag is published, then the queues looked at again: a batch built in between is not left waiting.
+            idle = not (wrote or self._queue or self._built)
+            self._idle = idle
+            if idle and (self._queue or self._built):
+                idle = self._idle = False
+            self._wake.wait(interval if idle else tick)
+            self._idle = False
             self._wake.clear()
             stopping = self._stop
-            self._drain()
+            wrote = self._drain()
             # what the loop does not build: a partial batch once its oldest record is due, a batch submitted
             # from outside a loop, and everything at close
             while self._queue and (stopping or (len(self._queue) >= self._batch and not self._building)
                                    or self._oldest_age() >= interval):
                 self._write(self._take(self._batch))
                 self._drain()
+                wrote = True
             try:
                 self.sink.tick()
             except Exception:  # noqa: BLE001 - a sink's bookkeeping must not end capture
@@ -185,9 +211,10 @@ class Capture:
         except IndexError:  # taken by the loop meanwhile
             return 0.0
 
-    def _drain(self) -> None:
-        """Write the payloads the loop built."""
+    def _drain(self) -> bool:
+        """Write the payloads the loop built; whether there were any."""
         built = self._built
+        some = bool(built)
         while built:
             payload, n, nbytes, raw = built.popleft()
             if raw:
@@ -201,6 +228,7 @@ class Capture:
                     self._written.inc(n)
             self._bytes_out += nbytes
             self._built_out += n
+        return some
 
     def _pop(self, n: int) -> tuple[list[tuple], int]:
         batch = []

@@ -362,6 +362,57 @@ def test_large_batches_are_built_by_the_writer_not_on_the_loop():
     assert cap.queued == 0 and cap._bytes_in == cap._bytes_out
 
 
+def test_the_loop_wakes_an_idle_writer_once_then_the_writer_writes_on_its_ticks():
+    """Waking the writer thread for every batch built on the loop cost the loop more than building it (the
+    Event's notify, then the writer back on the GIL): an idle writer is woken by the first built batch (a record
+    never waits a whole flush interval, here an hour, behind an idle writer); while batches keep coming it
+    writes what waits every WRITE_TICK_S, unwoken. Every record is written, in order, within a few ticks."""
+    import asyncio
+    import threading
+    import time
+
+    from mlready.runtime.capture import WAKE_RECORDS, WRITE_TICK_S
+
+    rng = np.random.default_rng(5)
+    mv = version("a", ["no", "yes"])
+    out = io.BytesIO()
+    conf = CaptureConfig(enabled=True, sink="stdout", batch_size=10, flush_interval_s=3600)
+    cap = Capture(conf, create_metrics(), sink=StdoutSink(conf, out))
+    wakes: list[str] = []
+    real_set = cap._wake.set
+    cap._wake.set = lambda: wakes.append(threading.current_thread().name) or real_set()  # type: ignore[method-assign]
+    batches = 40  # 400 records: below WAKE_RECORDS, so only the idle writer is woken
+    assert batches * conf.batch_size < WAKE_RECORDS
+    time.sleep(0.2)  # the writer is idle: asleep for the flush interval
+
+    def written() -> int:
+        return out.getvalue().count(b"\n")
+
+    async def main() -> float:
+        t0 = time.monotonic()
+        for b in range(batches):
+            for i in range(conf.batch_size):
+                n = b * conf.batch_size + i
+                cap.submit(f"r{n}", "v2-rest", mv, {"X": rng.normal(size=(1, 5)).astype(np.float32)},
+                           answer(mv, 1, rng))
+            await asyncio.sleep(0.005)  # the batch is built by a loop callback; the next comes 5 ms later
+        deadline = time.monotonic() + 10
+        while written() < batches * conf.batch_size and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        return time.monotonic() - t0
+
+    try:
+        took = asyncio.run(main())
+    finally:
+        cap.close()
+    ids = [json.loads(line)["id"] for line in out.getvalue().splitlines()]
+    assert ids == [f"r{n}" for n in range(batches * conf.batch_size)]
+    # the batches took >= 0.2 s to come; all written within a few ticks of the last, not a flush interval later
+    assert took < batches * 0.005 + 20 * WRITE_TICK_S + 1, took
+    # one wake-up for the idle writer (maybe one more if a pause let it fall idle), not one per batch
+    assert 1 <= len([w for w in wakes if w == "MainThread"]) <= 3, wakes
+
+
 def test_http_events_take_subject_and_time_from_each_line():
     """The HTTP sink wraps each line as an event's data and reads its subject and time from the line's head,
     even for an id that holds the text of the next key."""
