@@ -13,6 +13,10 @@ is full (by records or by bytes, built payloads included) a record is dropped an
 (a dead collector, a full disk) its batch is: the request never waits for the sink, memory stays bounded, a
 prediction never fails because of capture. Drops are counted in ``mlready_capture_dropped_total{reason}`` and
 logged at most once per :data:`LOG_EVERY_S`.
+
+The true labels the feedback API accepts go to the same sink as *feedback records* (``"kind": "feedback"``,
+:meth:`Capture.feedback`), through the same bounds and writer, so the capture files hold both halves of the
+production loop (``mlready monitor`` and the retrain pipeline's gather stage read them).
 """
 
 from __future__ import annotations
@@ -391,6 +395,59 @@ class Capture:
 
     def _filter(self, fields: dict[str, Any], rows: int) -> dict[str, Any]:
         return {k: ([REDACTED] * rows if k in self._redact else v) for k, v in fields.items() if k not in self._drop}
+
+    # -- feedback records: the true labels the feedback API accepted (runtime/feedback.py) ------------------
+
+    def feedback(self, model: str, mv: Any, key: str, items: list[tuple[str, list[Any], str]]) -> None:
+        """Queue the records of one accepted feedback call, one per item ``(request id, its labels or values, one
+        per row, outcome)``: ``{"id", "time", "kind": "feedback", "model", "outcome", "rows", key}`` with ``key``
+        ``"label"`` (class names) or ``"value"`` (numbers). Called on the event loop's thread, like
+        :meth:`submit`. Not sampled: labels are rare and each is worth keeping. The lines are made here (~3 µs a
+        record) and handed to the writer as a built payload: they count against ``queue_size`` and
+        ``max_queue_bytes`` like any record, and what does not fit is dropped and counted (``queue_full``).
+
+        The truth is as sensitive as the prediction it is the truth of: when the output that states the
+        prediction (a classifier's label output, else its probabilities; a regression model's outputs) is in
+        ``drop``, the record leaves ``key`` out; in ``redact``, it is ``"[redacted]"`` per row."""
+        if not items:
+            return
+        answers = mv.answers
+        states: set[Any]
+        if answers is not None and answers.class_names is not None:
+            states = {answers.label or answers.proba}
+        else:
+            states = {t.name for t in mv.signature.outputs}
+        hidden = "drop" if states & self._drop else "redact" if states & self._redact else None
+        ts = time.time()
+        second = int(ts)
+        stamp = f"{_second_text(second)}.{int((ts - second) * 1e6):06d}Z"
+        room = self._max_records - (len(self._queue) + self._built_in - self._built_out)
+        space = self._max_bytes - (self._bytes_in - self._bytes_out)
+        lines: list[bytes] = []
+        size = 0
+        try:
+            for rid, values, outcome in items:
+                if len(lines) >= room or size >= space:  # full, as submit sees it: the rest is dropped
+                    break
+                rec: dict[str, Any] = {"id": rid, "time": stamp, "kind": "feedback", "model": model,
+                                       "outcome": outcome, "rows": len(values)}
+                if hidden is None:
+                    rec[key] = values
+                elif hidden == "redact":
+                    rec[key] = [REDACTED] * len(values)
+                line = dumps(rec, LINE)
+                lines.append(line)
+                size += len(line)
+        except Exception as exc:  # noqa: BLE001 - a record that cannot be made never fails the feedback call
+            self._drop_count("sink_error", len(items), exc)
+            return
+        if len(lines) < len(items):
+            self._drop_count("queue_full", len(items) - len(lines))
+        if lines:
+            self._bytes_in += size
+            self._built_in += len(lines)
+            self._built.append((lines, len(lines), size, False))
+            self._nudge()
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from mlready.runtime.config import CaptureConfig
 _DUMP = orjson.OPT_SERIALIZE_NUMPY
 LINE = _DUMP | orjson.OPT_APPEND_NEWLINE
 EVENT_TYPE = "dev.mlready.prediction.v1"  # the CloudEvents ``type`` of a captured prediction
+FEEDBACK_EVENT_TYPE = "dev.mlready.feedback.v1"  # ... and of a feedback record (``"kind": "feedback"``)
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 
 
@@ -270,12 +271,14 @@ class HttpSink(Sink):
 
     def write_encoded(self, lines: list[bytes]) -> None:
         """POST the records of ``lines`` as events: each line is an event's ``data`` as it is; its subject and
-        time are read from the line's head (a record starts with its ``id`` and ``time``, then ``model``: a
-        JSON string's escaped text never holds ``,"model":``)."""
+        time are read from the line's head (a record starts with its ``id`` and ``time`` — a feedback record then
+        its ``kind``, which makes the event's type :data:`FEEDBACK_EVENT_TYPE` — then ``model``: a JSON string's
+        escaped text never holds ``,"model":``)."""
         events = []
         for line in each_line(lines):
             head = orjson.loads(line[: line.index(b',"model":')] + b"}")
-            events.append({"specversion": "1.0", "id": uuid.uuid4().hex, "source": self.source, "type": EVENT_TYPE,
+            kind = FEEDBACK_EVENT_TYPE if head.get("kind") == "feedback" else EVENT_TYPE
+            events.append({"specversion": "1.0", "id": uuid.uuid4().hex, "source": self.source, "type": kind,
                            "subject": head["id"], "time": head["time"], "datacontenttype": "application/json",
                            "data": orjson.Fragment(line)})
         self._post(orjson.dumps(events, option=_DUMP))

@@ -19,6 +19,11 @@ does not match the request) is a 400 naming ``feedback[i].<field>``, and nothing
 regression row whose prediction was not such a number (a NaN input can answer NaN) is joined but left out of the
 rows and error sums: one client cannot make them NaN or inf for good.
 
+With capture on, every item of an accepted call (whatever its outcome) is also written to the capture sink as a
+feedback record (:meth:`mlready.runtime.capture.Capture.feedback`): the labels as this store resolved them, so
+``mlready monitor`` and the retrain pipeline join them with the captured predictions offline, across replicas.
+A call refused with a 400 writes nothing.
+
 gRPC: the Open Inference Protocol's gRPC service has no feedback call; ``mlready.v1.Feedback/Send``
 (``proto/feedback.proto``, :mod:`mlready.runtime.grpc_feedback`) beside it on the same port carries the same items
 into :meth:`FeedbackStore.send`, so both protocols share these checks, outcomes and error texts.
@@ -85,9 +90,10 @@ def predicted(mv: Any, result: dict[str, Any]) -> tuple[str, np.ndarray] | None:
 class FeedbackStore:
     """Recent predictions by request id (bounded) and the counters labels are joined into."""
 
-    def __init__(self, conf: FeedbackConfig, metrics: Any, clock: Any = time.monotonic):
+    def __init__(self, conf: FeedbackConfig, metrics: Any, clock: Any = time.monotonic, capture: Any = None):
         self.conf = conf
         self.clock = clock
+        self.capture = capture  # the server's Capture (or None): every accepted item is a feedback record there
         self._held: dict[str, _Prediction] = {}  # insertion order = age order
         self._rows = 0
         self._lock = threading.Lock()
@@ -178,31 +184,36 @@ class FeedbackStore:
                              "its predictions cannot be scored")
         checked = [(i, rid, _truth(i, item, kind, key, lookup)) for i, (rid, item) in enumerate(items)]
         outcome = dict.fromkeys(FEEDBACK_OUTCOMES, 0)
+        done: list[tuple[str, list[Any], str]] = []  # (id, truth, outcome) per item: the capture's records
         with self._lock:
             self._evict()
             joins, seen = [], set()
             for i, rid, truth in checked:
                 p = self._held.get(rid)
                 if p is None and self._gone.get(rid) == model:
-                    outcome["expired"] += 1
+                    said = "expired"
                 elif p is None or p.model != model or p.kind != kind:
-                    outcome["unknown"] += 1
+                    said = "unknown"
                 elif p.labelled or rid in seen:
-                    outcome["duplicate"] += 1
+                    said = "duplicate"
                 else:
                     if len(truth) != p.rows:
                         raise BadRequest(f"feedback[{i}].{key}: request {rid!r} answered {p.rows} rows, "
                                          f"got {len(truth)} {key}s")
                     joins.append((rid, p, truth))
                     seen.add(rid)
+                    said = "joined"
+                outcome[said] += 1
+                done.append((rid, truth, said))
             for _rid, p, truth in joins:
                 p.labelled = True
                 self._count(p, truth)
-            outcome["joined"] = len(joins)
         ids = self._m[FEEDBACK_IDS_TOTAL]
         for name, n in outcome.items():
             if n:
                 ids.labels(model, name).inc(n)
+        if self.capture is not None:  # built and queued for the capture's writer: the sink is never waited for
+            self.capture.feedback(model, mv, key, done)
         return outcome
 
     def _count(self, p: _Prediction, truth: list[Any]) -> None:

@@ -5,7 +5,8 @@ The KServe v2 gRPC service is fixed and has no feedback call, so this is a separ
 the same items as REST's ``POST /v2/models/<name>/feedback`` (``{"id", "label" | "value"}``, one label or value
 per row of the answered request) into the same :meth:`FeedbackStore.send`: the same checks, error texts (bad input
 is INVALID_ARGUMENT naming the field, ``feedback[1].label[0]: ...``, and counts nothing of the call), outcome counts
-and metrics; the same auth as ``ModelInfer``. Feedback off is UNIMPLEMENTED (the service is not enabled).
+and metrics, and with capture on the same feedback records in the capture sink; the same auth as ``ModelInfer``.
+Feedback off is UNIMPLEMENTED (the service is not enabled).
 """
 
 from __future__ import annotations

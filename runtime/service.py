@@ -128,7 +128,9 @@ class Service:
         # prediction capture: a bounded queue and a writer thread (runtime/capture.py); None when off
         self.capture = Capture(config.capture, self.metrics) if config.capture.enabled else None
         # feedback: recent predictions by request id, joined with true labels posted later (runtime/feedback.py)
-        self.feedback = FeedbackStore(config.feedback, self.metrics) if config.feedback.enabled else None
+        # (with capture on, every accepted label is also written to the capture sink as a feedback record)
+        self.feedback = FeedbackStore(config.feedback, self.metrics, capture=self.capture) \
+            if config.feedback.enabled else None
         self.shutting_down = False
         self._tasks: list[asyncio.Task] = []
         self._started = False
