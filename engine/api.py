@@ -294,12 +294,13 @@ def promote(project_dir: str | Path, name: str, version: int | None, alias: str 
                               Path(from_build) if from_build is not None else None)
 
 
-def monitor(project_dir: str | Path, capture: str | Path, labels: str | Path, *, window: str = "1h",
+def monitor(project_dir: str | Path, capture: str | Path, labels: str | Path | None = None, *, window: str = "1h",
             min_rows: int = 30, out: str | Path | None = None, report_dir: str | Path | None = None,
             overrides: list[str] | None = None) -> tuple[dict[str, Any], tuple[Path, Path]]:
-    """Join ``capture`` with ``labels``, score and drift-check each ``window`` against the training data, check
-    the production gates; write monitor.json + monitor.html to ``report_dir`` (default <project>/monitor).
-    Returns (the report, its two paths); MonitorInputError (exit 2) on bad input, nothing written then."""
+    """Join ``capture`` with its labels — the feedback records in it and the label file ``labels`` (optional) —,
+    score and drift-check each ``window`` against the training data, check the production gates; write
+    monitor.json + monitor.html to ``report_dir`` (default <project>/monitor). Returns (the report, its two
+    paths); MonitorInputError (exit 2) on bad input or no labels at all, nothing written then."""
     from mlready.engine.actions import monitor as mon
     from mlready.engine.actions.monitor_html import render_html
     from mlready.engine.actions.serve import built_model
@@ -309,7 +310,7 @@ def monitor(project_dir: str | Path, capture: str | Path, labels: str | Path, *,
     spec, _ = load_spec(project, overrides)
     signature = built_model(project, out).signature
     inputs = mon.load_inputs(spec, project, signature)
-    frame, counts = mon.joined_rows(Path(capture), Path(labels), inputs)
+    frame, counts = mon.joined_rows(Path(capture), Path(labels) if labels is not None else None, inputs)
     report = mon.monitor(frame, counts, inputs, span, min_rows, window)
     html = render_html(report, f"{spec.project.name}: production monitor")
     target = Path(report_dir) if report_dir else project / "monitor"  # not in the build dir: check would flag it

@@ -1,8 +1,11 @@
 """``mlready monitor``: production quality offline, per time window, from capture files and late labels.
 
-The capture records (the server's or ``mlready score --capture``'s format) are joined with a label file (CSV or
-Parquet: ``request_id``, the spec's target column, ``[row]``) by the retrain loop's own join
-(:func:`mlready.generators.ci.retrain_gather.join`). Each window of ``window`` (by the record's ``time``) is scored
+The capture records (the server's or ``mlready score --capture``'s format) are joined with their labels by the
+retrain loop's own join (:func:`mlready.generators.ci.retrain_gather.join`): the feedback records in the capture
+files (the labels the server's feedback API accepted, of the served model), a label file (CSV or Parquet:
+``request_id``, the spec's target column, ``[row]``), or both — for the same request and row the label file's
+wins, and among feedback records the earliest posted (:class:`~mlready.generators.ci.retrain_gather.LabelRows`);
+the other is counted as a duplicate. Each window of ``window`` (by the record's ``time``) is scored
 like the build scores its evaluation data (:mod:`mlready.generators._shared.scoring`) and its feature columns
 compared with the training reference (``data.train``) by the readiness drift check
 (:func:`mlready.generators.readiness.drift.data_checks`). The production gates are the spec's gates that can be
@@ -42,6 +45,7 @@ class MonitorInputs:
     reference: pd.DataFrame  # data.train
     gates: list[Any]  # parsed production gates
     bins: int
+    model: str | None = None  # the served model's name: only its feedback records are labels (None: any model's)
 
 
 def parse_window(text: str) -> pd.Timedelta:
@@ -75,7 +79,7 @@ def production_gates(readiness: Any) -> list[Any]:
     return list(unique.values())
 
 
-def _true_label(value: Any, inputs: MonitorInputs, labels: Path, index: int) -> Any:
+def _true_label(value: Any, inputs: MonitorInputs, labels: Any, index: int) -> Any:
     """The label file's value as the capture writes predictions (a class name, or a float); checked as the
     retrain loop's gather stage checks it (:mod:`mlready.generators.ci.retrain_gather`)."""
     from mlready.generators.ci.retrain_gather import GatherError, class_label, number_label
@@ -217,36 +221,55 @@ def _captured_row(rec: dict[str, Any], row: int, inputs: MonitorInputs, capture:
     return {"__time": when, **got, **proba, "__pred": pred}
 
 
-def joined_rows(capture: Path, labels: Path, inputs: MonitorInputs) -> tuple[pd.DataFrame, dict[str, int]]:
-    """One row per labelled captured prediction: time, the features, ``__pred``, ``__true``, ``__proba_<c>``."""
+def joined_rows(capture: Path, labels: Path | None, inputs: MonitorInputs) -> tuple[pd.DataFrame, dict[str, int]]:
+    """One row per labelled captured prediction: time, the features, ``__pred``, ``__true``, ``__proba_<c>``. The
+    labels: the label file ``labels`` (when given) and the feedback records in ``capture`` (of ``inputs.model``);
+    neither is a MonitorInputError saying where labels come from."""
     import pandas as pd
-    from mlready.generators.ci.retrain_gather import GatherError, Unusable, join, read_capture, read_table
+    from mlready.generators.ci.retrain_gather import (
+        GatherError,
+        LabelRows,
+        Unusable,
+        join,
+        read_capture,
+        read_feedback,
+        read_table,
+    )
 
+    lab = None
     try:
-        lab = read_table(labels, "label file")
+        if labels is not None:
+            lab = read_table(labels, "label file")
+            for column in ("request_id", inputs.target):
+                if column not in lab.columns:
+                    raise GatherError(f"{labels}: no column {column!r} (columns: "
+                                      f"{', '.join(map(str, lab.columns))})")
+        feedback = read_feedback(capture)  # a first pass: which predictions the feedback labels
     except GatherError as exc:
         raise MonitorInputError(str(exc)) from None
-    for column in ("request_id", inputs.target):
-        if column not in lab.columns:
-            raise MonitorInputError(f"{labels}: no column {column!r} (columns: {', '.join(map(str, lab.columns))})")
-    counts = {"labels": len(lab), "used": 0, "not_captured": 0, "unusable": 0, "duplicate": 0}
+    given = LabelRows(labels, lab, feedback, inputs.target, inputs.model)
+    if labels is None and not given.items and not given.hidden:
+        raise MonitorInputError(given.no_labels(capture, "--labels"))
+    counts = given.counts()
     rows: list[dict[str, Any]] = []
     try:
-        records = read_capture(capture, keep=set(lab["request_id"].astype(str)))  # only labelled records held
-        for index, rid, row, rec, item in join(records, lab, counts, labels, capture):
+        records = read_capture(capture, keep=given.ids())  # only labelled records held
+        for index, rid, row, rec, item in join(records, given, counts, given, capture):
             try:
                 got = _captured_row(rec, row, inputs, capture, rid)
             except Unusable:  # a record without time or prediction, or a row it does not hold
                 counts["unusable"] += 1
                 continue
-            rows.append({**got, "__true": _true_label(item[inputs.target], inputs, labels, index), "__id": rid})
+            rows.append({**got, "__true": _true_label(item[inputs.target], inputs, given, index), "__id": rid})
             counts["used"] += 1
     except GatherError as exc:
         raise MonitorInputError(str(exc)) from None
     if not rows:  # ids that match nothing: the wrong file (or capture folder), not a healthy production
-        raise MonitorInputError(f"{labels}: no label matches a captured prediction in {capture} "
-                                f"({counts['labels']} labels: {counts['not_captured']} not captured, "
-                                f"{counts['unusable']} unusable, {counts['duplicate']} duplicate)")
+        source = f"{labels}: no label matches" if labels is not None else f"{capture}: no feedback label matches"
+        raise MonitorInputError(f"{source} a captured prediction in {capture} "
+                                f"({counts['labels']} labels, {counts['feedback']} from feedback records: "
+                                f"{counts['not_captured']} not captured, {counts['unusable']} unusable, "
+                                f"{counts['duplicate']} duplicate){given.hidden_note()}")
     return pd.DataFrame(rows), counts
 
 
@@ -392,4 +415,4 @@ def load_inputs(spec: Any, project: Path, signature: Path | None) -> MonitorInpu
     return MonitorInputs(task=task, class_names=names if task == "classification" else None,
                          classes=classes if task == "classification" else None, features=features,
                          target=spec.data.target, reference=reference, gates=production_gates(readiness),
-                         bins=readiness.drift.bins)
+                         bins=readiness.drift.bins, model=sig.get("name") or spec.model_name)

@@ -43,7 +43,8 @@ def render_html(report: dict[str, Any], title: str) -> str:
         f'{escape(report["window"])}, at least {report["min_rows"]} labelled rows to gate</span></p>',
     ]
     join = report["join"]
-    parts.append(f'<p class="note"><b>Join</b>{join["labels"]} labels: {join["used"]} joined, '
+    from_feedback = f' ({join["feedback"]} from feedback records)' if join.get("feedback") else ""
+    parts.append(f'<p class="note"><b>Join</b>{join["labels"]} labels{from_feedback}: {join["used"]} joined, '
                  f'{join["not_captured"]} not captured, {join["unusable"]} unusable, '
                  f'{join["duplicate"]} duplicate</p>')
     if report["failing_gates"]:

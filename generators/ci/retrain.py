@@ -68,11 +68,13 @@ def retrain_overrides(overrides: list[str]) -> list[str]:
             and not o.lstrip("+~").startswith("pipeline.retrain")]
 
 
-def gather_stage(cfg: RetrainSpec, train: str, target: str) -> dict[str, Any]:
-    """``retrain/dvc.yaml``: one stage, run from the project root (``wdir: ..``)."""
-    cmd = ["python", "-m", "mlready.generators.ci.retrain_gather", "--capture", cfg.capture, "--labels", cfg.labels,
-           "--target", target, *(("--base", cfg.base) if cfg.base else ()), "--out", train]
-    deps = [cfg.capture, cfg.labels, *((cfg.base,) if cfg.base else ())]
+def gather_stage(cfg: RetrainSpec, train: str, target: str, model: str) -> dict[str, Any]:
+    """``retrain/dvc.yaml``: one stage, run from the project root (``wdir: ..``). The labels: the feedback records
+    of the served ``model`` in the capture files, and the label file when ``pipeline.retrain.labels`` names one."""
+    labels = ("--labels", cfg.labels) if cfg.labels else ()
+    cmd = ["python", "-m", "mlready.generators.ci.retrain_gather", "--capture", cfg.capture, *labels,
+           "--target", target, "--model", model, *(("--base", cfg.base) if cfg.base else ()), "--out", train]
+    deps = [cfg.capture, *((cfg.labels,) if cfg.labels else ()), *((cfg.base,) if cfg.base else ())]
     return {"stages": {"gather": {"wdir": "..", "cmd": shlex.join(cmd), "deps": deps, "outs": [train]}}}
 
 
@@ -256,10 +258,14 @@ class RetrainGenerator(Generator[RetrainSpec]):
         project_name, model_name, image = spec.project.name, spec.model_name, image_name(spec)
         tracking = spec.optional_section("tracking")
         tracking_uri = getattr(tracking, "uri", None)
+        # whether this spec's server writes feedback records into capture files (the labels when cfg.labels is unset)
+        serving = spec.optional_section("serving")
+        writes_feedback = serving is not None and serving.capture.enabled and serving.capture.sink == "file" \
+            and serving.feedback.enabled
 
         def run(ctx: StepContext) -> list[Artifact]:
             header = ctx.header("#")
-            arts = [Artifact.yaml(STAGE_FILE, STAGE_KIND, gather_stage(cfg, train, target),
+            arts = [Artifact.yaml(STAGE_FILE, STAGE_KIND, gather_stage(cfg, train, target, model_name),
                                   header=header + "# copy to retrain/dvc.yaml in the repository; "
                                   f"{train} becomes this stage's output (git rm --cached it if git tracks it)\n")]
             if "github" in plans:
@@ -301,6 +307,13 @@ class RetrainGenerator(Generator[RetrainSpec]):
                      f"{STAGE_FILE} (writes {train}), the trainer with MLREADY_RETRAIN_DATA={train} (it must train "
                      "on that file as it is: the job fails if the trainer rewrites it), mlready build (the champion "
                      "gates), then mlready promote"]
+            if not cfg.labels:
+                notes.append(f"retrain: pipeline.retrain.labels is not set: the gather stage's labels are the feedback "
+                             f"records of {model_name} in {cfg.capture} (the server writes one for every label its "
+                             "feedback API accepts, with serving.capture's file sink and serving.feedback on"
+                             + ("" if writes_feedback else "; this spec does not switch both on, so unless the "
+                                "production server's config does, the stage will find no labels")
+                             + "); set it to a label file to add your labelling process's labels")
             if not cfg.base:
                 notes.append(f"retrain: pipeline.retrain.base is not set: {train} will hold the labelled production "
                              "rows alone (set it to a file of training rows every retrain keeps)")
@@ -312,7 +325,8 @@ class RetrainGenerator(Generator[RetrainSpec]):
             id="pipeline.retrain", run=run,
             config={"retrain": cfg, "systems": {s: p.key() for s, p in plans.items()}, "branches": branches,
                     "train": train, "target": target, "tracking_uri": tracking_uri, "overrides": list(spec.overrides),
-                    "champion": promoted, "model": model_name, "image": image, "project": spec.project},
+                    "champion": promoted, "model": model_name, "image": image, "project": spec.project,
+                    "writes_feedback": writes_feedback},
             reads=("overrides", "project", "model.name", "target.docker", "data.train"),
             templates=(jenkins.TEMPLATE,) if "jenkins" in plans else (),
             description="write the retrain pipeline (retrain/dvc.yaml, the CI retrain workflows, the receivers)",

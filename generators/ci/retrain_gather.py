@@ -2,13 +2,16 @@
 the next training set (run by DVC: ``python -m mlready.generators.ci.retrain_gather ...``, see ``retrain.py``).
 
 Inputs: the capture files (``*.jsonl`` under a folder, the server's record format: ``id``, ``rows``, ``inputs``
-by feature name) and a label file (CSV or Parquet) with ``request_id``, the target column and, for requests of
-several rows, ``row`` (0-based; default 0). Output: the base training set (when given) followed by one row per
+by feature name) and the labels: the feedback records in those files (``"kind": "feedback"``, written by the
+server for every label its feedback API accepted), a label file (CSV or Parquet) with ``request_id``, the target
+column and, for requests of several rows, ``row`` (0-based; default 0), or both. A label for the same request and
+row from both is a duplicate: the label file's wins (it is the labelling process's word); among feedback records
+the earliest posted wins, as on the server. Output: the base training set (when given) followed by one row per
 label whose request was captured, in the base's column order. Labels of requests that were not captured, rows
-with a redacted or missing feature and duplicate labels are counted and reported, never guessed. A label is
-checked as ``mlready monitor`` checks it (a class of the served model, or a regressor's number; a ``row`` that is
-a row of its request), and so is every captured value read: bad input is exit 2 naming the file, its line (or
-request and row) and the column, with nothing written. The file is written atomically.
+with a redacted or missing feature (or a redacted label) and duplicate labels are counted and reported, never
+guessed. A label is checked as ``mlready monitor`` checks it (a class of the served model, or a regressor's
+number; a ``row`` that is a row of its request), and so is every captured value read: bad input is exit 2 naming
+the file, its line (or request and row) and the column, with nothing written. The file is written atomically.
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 REDACTED = "[redacted]"
+FEEDBACK = "feedback"  # the ``kind`` of a feedback record (a prediction record has no kind)
 #: the largest magnitude a regression label or prediction may have: float64 ends at 1.8e308, and the squared
 #: errors of rmse and r2 summed over the rows must stay finite
 LARGEST = 1e100
@@ -51,10 +57,10 @@ def read_table(path: Path, what: str = "table") -> pd.DataFrame:
         raise GatherError(f"{path}: not a readable {what}: {type(exc).__name__}: {exc}") from None
 
 
-def read_capture(folder: Path, keep: set[str] | None = None) -> dict[str, dict[str, Any]]:
-    """request id -> record, from every ``*.jsonl`` under ``folder`` (a malformed line names file and line);
-    with ``keep``, only the records of those ids are held (memory grows with the labels, not the capture).
-    A folder whose name ends in ``.jsonl`` is a folder (its files are read), not a capture file."""
+def _capture_lines(folder: Path) -> Iterator[tuple[Path, int, str]]:
+    """(file, line number, line) of every non-blank line of the ``*.jsonl`` files under ``folder`` (or of the
+    one file ``folder``). A folder whose name ends in ``.jsonl`` is a folder (its files are read), not a capture
+    file."""
     try:
         if folder.is_file():  # one capture file (mlready monitor --capture FILE)
             files = [folder]
@@ -64,28 +70,182 @@ def read_capture(folder: Path, keep: set[str] | None = None) -> dict[str, dict[s
             raise GatherError(f"{folder}: not a folder of capture files")
     except OSError as exc:
         raise GatherError(f"{folder}: cannot list the capture files: {exc.strerror or exc}") from None
-    records: dict[str, dict[str, Any]] = {}
     for path in files:
         try:
             with path.open(encoding="utf-8") as fh:
                 for n, line in enumerate(fh, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        rec = json.loads(line)
-                        if not isinstance(rec, dict):
-                            raise TypeError(f"a JSON {type(rec).__name__}, not an object")
-                        rid = str(rec["id"])
-                        if keep is None or rid in keep:
-                            records[rid] = rec
-                    except (ValueError, KeyError, TypeError) as exc:
-                        raise GatherError(f"{path}:{n}: not a capture record ({exc})") from None
+                    if line.strip():
+                        yield path, n, line
         except UnicodeDecodeError as exc:
             raise GatherError(f"{path}: a capture file that is not UTF-8 text ({exc})") from None
         except OSError as exc:  # a dangling link, a file that cannot be read
             why = "a link to nothing" if path.is_symlink() and not path.exists() else exc.strerror or str(exc)
             raise GatherError(f"{path}: cannot read the capture file: {why}") from None
+
+
+def _record(path: Path, n: int, line: str) -> tuple[str, dict[str, Any]]:
+    """(request id, record) of a capture line; a GatherError naming the file and line when it is not one."""
+    try:
+        rec = json.loads(line)
+        if not isinstance(rec, dict):
+            raise TypeError(f"a JSON {type(rec).__name__}, not an object")
+        return str(rec["id"]), rec
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GatherError(f"{path}:{n}: not a capture record ({exc})") from None
+
+
+def _is_feedback(rec: dict[str, Any], path: Path, n: int) -> bool:
+    kind = rec.get("kind")
+    if kind is None:
+        return False
+    if kind != FEEDBACK:
+        raise GatherError(f"{path}:{n}: not a capture record ('kind' is {short(kind)}: a prediction record has no "
+                          f"kind, a feedback record {FEEDBACK!r})")
+    return True
+
+
+def read_capture(folder: Path, keep: set[str] | None = None,
+                 feedback: list[FeedbackRecord] | None = None) -> dict[str, dict[str, Any]]:
+    """request id -> prediction record, from every ``*.jsonl`` under ``folder`` (a malformed line names file and
+    line); with ``keep``, only the records of those ids are held (memory grows with the labels, not the
+    capture). Feedback records are not predictions: with ``feedback``, they are checked and appended to it (see
+    :func:`read_feedback`), else left out."""
+    records: dict[str, dict[str, Any]] = {}
+    for path, n, line in _capture_lines(folder):
+        rid, rec = _record(path, n, line)
+        if _is_feedback(rec, path, n):
+            if feedback is not None:
+                feedback.append(FeedbackRecord.of(rec, path, n))
+        elif keep is None or rid in keep:
+            records[rid] = rec
     return records
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """A feedback record (the server's true labels for one request, ``runtime/README.md``), checked where it is
+    read; ``values`` None when the server's capture dropped them (``key`` None then)."""
+
+    path: Path
+    line: int
+    id: str
+    time: datetime  # UTC
+    model: str
+    rows: int
+    key: str | None  # "label" (a classifier's class names) or "value" (a regression model's numbers)
+    values: list[Any] | None
+
+    @classmethod
+    def of(cls, rec: dict[str, Any], path: Path, n: int) -> FeedbackRecord:
+        def bad(what: str) -> GatherError:
+            return GatherError(f"{path}:{n}: not a feedback record: {what}")
+
+        rid, model, stamp, rows = rec.get("id"), rec.get("model"), rec.get("time"), rec.get("rows")
+        if not isinstance(rid, str) or not rid:
+            raise bad(f"'id' is {short(rid)}, not a request id")
+        if not isinstance(model, str) or not model:
+            raise bad(f"'model' is {short(model)}, not a model name")
+        when = None
+        if isinstance(stamp, str):
+            try:
+                when = datetime.fromisoformat(stamp)
+            except ValueError:
+                when = None
+        if when is None:
+            raise bad(f"'time' is {short(stamp)}, not a date and time (2026-12-06T04:30:00.000000Z)")
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+            raise bad(f"'rows' is {short(rows)}, not a count of rows")
+        keys = [k for k in ("label", "value") if k in rec]
+        if len(keys) > 1:
+            raise bad("it holds both 'label' and 'value' (a classifier's labels, or a regression model's values)")
+        key = keys[0] if keys else None
+        values = rec[key] if key else None
+        if key is not None:
+            if not isinstance(values, list) or len(values) != rows:
+                raise bad(f"{key!r} is {short(values)}, not a list of one {key} per row ('rows': {rows})")
+            for j, v in enumerate(values):
+                if isinstance(v, bool) or not isinstance(v, str | int | float):
+                    raise bad(f"{key}[{j}] is {short(v)}, not a {key}")
+        return cls(path, n, rid, when, model, rows, key, values)
+
+
+def read_feedback(folder: Path) -> list[FeedbackRecord]:
+    """The feedback records under ``folder`` (every ``*.jsonl``), checked: a malformed one is a GatherError naming
+    the file and line. Only the lines that can hold a ``kind`` key are parsed (the text ``"kind"``, or a ``\\u``
+    escape that could spell it): a folder of predictions is read at the speed of a text search."""
+    out = []
+    for path, n, line in _capture_lines(folder):
+        if '"kind"' in line or "\\u" in line:
+            _, rec = _record(path, n, line)
+            if _is_feedback(rec, path, n):
+                out.append(FeedbackRecord.of(rec, path, n))
+    return out
+
+
+class LabelRows:
+    """The labels to join, in order of precedence: the label file's rows (in its order), then the feedback
+    records' labels, earliest posted first (the server joins a request's first label and counts later ones as
+    duplicates), each ``{"request_id", "row", <target>}``. A label for a (request, row) already seen is a
+    duplicate (:func:`join`): the label file's word wins over the server's feedback. Feedback records of another
+    model than ``model`` (when given) are left out (``other_models`` counts them), and so are labels the server's
+    capture redacted or dropped (``hidden`` counts them: unusable). :meth:`where` names a label's place."""
+
+    def __init__(self, file: Path | None, table: pd.DataFrame | None, feedback: list[FeedbackRecord], target: str,
+                 model: str | None = None):
+        self.file = file
+        self.items: list[dict[str, Any]] = table.to_dict("records") if table is not None else []
+        self.file_rows = len(self.items)
+        self.places: list[tuple[FeedbackRecord, int]] = []
+        self.feedback = self.hidden = 0
+        self.other_models: dict[str, int] = {}
+        for rec in sorted(feedback, key=lambda r: r.time):  # stable: a call's records keep their order
+            if model is not None and rec.model != model:
+                self.other_models[rec.model] = self.other_models.get(rec.model, 0) + 1
+                continue
+            self.feedback += rec.rows
+            if rec.values is None:  # dropped by the server's capture (serving.capture.drop)
+                self.hidden += rec.rows
+                continue
+            for j, value in enumerate(rec.values):
+                if value == REDACTED:
+                    self.hidden += 1
+                    continue
+                self.items.append({"request_id": rec.id, "row": j, target: value})
+                self.places.append((rec, j))
+
+    def where(self, index: int, column: str) -> str:
+        if index < self.file_rows:
+            assert self.file is not None
+            at = f"line {index + 2}" if self.file.suffix.lower() == ".csv" else f"row {index}"
+            return f"{self.file}: {at}, column {column!r}"
+        rec, j = self.places[index - self.file_rows]
+        return f"{rec.path}:{rec.line}: feedback for request {rec.id!r}, {rec.key}[{j}]"
+
+    def ids(self) -> set[str]:
+        return {str(item["request_id"]) for item in self.items}
+
+    def counts(self) -> dict[str, int]:
+        """The join's counts before the join: every label read, those from feedback records, the hidden ones."""
+        return {"labels": len(self.items) + self.hidden, "feedback": self.feedback, "used": 0, "not_captured": 0,
+                "unusable": self.hidden, "duplicate": 0}
+
+    def no_labels(self, capture: Path, option: str) -> str:
+        """Why there is nothing to join when no label file was given, and where labels come from."""
+        others = ""
+        if self.other_models:
+            names = ", ".join(sorted(self.other_models)[:5])
+            others = (f" of this model ({sum(self.other_models.values())} are of other models: {names}; the capture "
+                      "of a server that serves several models holds them all)")
+        return (f"no labels: no label file was given and {capture} holds no feedback records{others}. Labels come "
+                f"from a label file ({option}: CSV/Parquet with request_id, the target column, [row]) or from the "
+                "server's feedback API (POST /v2/models/<name>/feedback, gRPC mlready.v1.Feedback/Send), which "
+                "writes a feedback record into the capture files for every label when serving.capture and "
+                "serving.feedback are both on")
+
+    def hidden_note(self) -> str:
+        return (f"; {self.hidden} feedback labels are redacted or dropped (serving.capture.redact / drop names the "
+                "model's prediction output, and its true label is hidden with it)") if self.hidden else ""
 
 
 # -- the label file's values, checked where they are read (mlready monitor reads its labels with these too) ------
@@ -99,8 +259,11 @@ def missing(value: Any) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
-def label_error(labels: Path | None, index: int, column: str, why: str) -> GatherError:
-    """``<file>: line N, column 'c': why`` (CSV: the file's line; Parquet: the 0-based row)."""
+def label_error(labels: Path | LabelRows | None, index: int, column: str, why: str) -> GatherError:
+    """``<file>: line N, column 'c': why`` (CSV: the file's line; Parquet: the 0-based row); a feedback record's
+    label: ``<capture file>:<line>: feedback for request 'r', label[j]: why``."""
+    if isinstance(labels, LabelRows):
+        return GatherError(f"{labels.where(index, column)}: {why}")
     if labels is None:
         return GatherError(f"label row {index}, column {column!r}: {why}")
     where = f"line {index + 2}" if labels.suffix.lower() == ".csv" else f"row {index}"
@@ -134,7 +297,7 @@ def sane(number: float | None) -> bool:
     return number is not None and math.isfinite(number) and abs(number) <= LARGEST
 
 
-def number_label(value: Any, labels: Path | None, index: int, column: str) -> float:
+def number_label(value: Any, labels: Path | LabelRows | None, index: int, column: str) -> float:
     """A regression label: a finite number of a sane size (or its text)."""
     if missing(value):
         raise label_error(labels, index, column, "no label")
@@ -154,7 +317,7 @@ def class_text(value: Any) -> str:
     return str(value)
 
 
-def class_label(value: Any, names: list[str], raw: list[str], labels: Path | None, index: int,
+def class_label(value: Any, names: list[str], raw: list[str], labels: Path | LabelRows | None, index: int,
                 column: str) -> str:
     """A classifier's label as one of ``names`` (written as its raw class ``raw[i]``, it is ``names[i]``)."""
     if missing(value):
@@ -167,7 +330,7 @@ def class_label(value: Any, names: list[str], raw: list[str], labels: Path | Non
     raise label_error(labels, index, column, f"{short(text)} is not a class of the model (classes: {', '.join(names)})")
 
 
-def label_row(value: Any, labels: Path | None, index: int) -> int:
+def label_row(value: Any, labels: Path | LabelRows | None, index: int) -> int:
     """The label's ``row``: a request's 0-based row (no value: 0)."""
     import numpy as np
 
@@ -190,17 +353,22 @@ def label_row(value: Any, labels: Path | None, index: int) -> int:
     return row
 
 
-def join(records: dict[str, dict[str, Any]], lab: pd.DataFrame, counts: dict[str, int],
-         labels: Path | None = None,
+def join(records: dict[str, dict[str, Any]], lab: pd.DataFrame | LabelRows, counts: dict[str, int],
+         labels: Path | LabelRows | None = None,
          capture: Path | None = None) -> Iterator[tuple[int, str, int, dict[str, Any], dict[str, Any]]]:
-    """The label file's rows joined with their capture records: (label row index, request id, row in the
-    request, record, label row), counting in ``counts`` labels not captured and duplicate (request, row)s.
-    A ``row`` that is not a row of its request is a GatherError naming ``labels``, its line and the column."""
+    """The labels (a label file's rows, or :class:`LabelRows`) joined with their capture records: (label index,
+    request id, row in the request, record, label), counting in ``counts`` labels not captured and duplicate
+    (request, row)s: the first label of a (request, row) is joined. A ``row`` that is not a row of its request is
+    a GatherError naming where the label came from (``labels``: the label file's line and the column, or the
+    feedback record's file and line)."""
     seen: set[tuple[str, int]] = set()
-    row_col = "row" in lab.columns
-    for i, item in enumerate(lab.to_dict("records")):
+    if isinstance(lab, LabelRows):
+        items, labels = lab.items, lab
+    else:
+        items = lab.to_dict("records")
+    for i, item in enumerate(items):
         rid = str(item["request_id"])
-        row = label_row(item["row"], labels, i) if row_col else 0
+        row = label_row(item.get("row"), labels, i)
         rec = records.get(rid)
         if rec is None:
             counts["not_captured"] += 1
@@ -274,7 +442,7 @@ def served_classes(records: dict[str, dict[str, Any]]) -> tuple[str | None, list
 
 
 def label_writer(task: str | None, names: list[str], base: pd.DataFrame | None, base_path: Path | None,
-                 target: str, labels: Path) -> Callable[[Any, int], Any]:
+                 target: str, labels: Path | LabelRows) -> Callable[[Any, int], Any]:
     """How a label (its value, its row in the label file) is checked and written into the training set, as
     ``mlready monitor`` checks it: a regressor's a finite number; a classifier's one of its classes, the served
     class names (``names``, from the capture) or the base's targets, written as the base writes its classes
@@ -319,21 +487,30 @@ def label_writer(task: str | None, names: list[str], base: pd.DataFrame | None, 
     return klass
 
 
-def gather(capture: Path, labels: Path, target: str, base: Path | None) -> tuple[pd.DataFrame, dict[str, int]]:
-    """(the next training set, counts of what was used and left out)."""
-    records = read_capture(capture)
-    lab = read_table(labels, "label file")
-    for column in ("request_id", target):
-        if column not in lab.columns:
-            raise GatherError(f"{labels}: no column {column!r} (columns: {', '.join(map(str, lab.columns))})")
+def gather(capture: Path, labels: Path | None, target: str, base: Path | None,
+           model: str | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """(the next training set, counts of what was used and left out). The labels: the label file ``labels``
+    (when given) and the feedback records in ``capture`` (of ``model`` only, when given); none at all is a
+    GatherError saying where labels come from."""
+    feedback: list[FeedbackRecord] = []
+    records = read_capture(capture, feedback=feedback)
+    lab = None
+    if labels is not None:
+        lab = read_table(labels, "label file")
+        for column in ("request_id", target):
+            if column not in lab.columns:
+                raise GatherError(f"{labels}: no column {column!r} (columns: {', '.join(map(str, lab.columns))})")
+    given = LabelRows(labels, lab, feedback, target, model)
+    if labels is None and not given.items and not given.hidden:
+        raise GatherError(given.no_labels(capture, "--labels, pipeline.retrain.labels in the spec"))
     frame = read_table(base, "training set") if base is not None else None
     if frame is not None and target not in frame.columns:
         raise GatherError(f"{base}: no target column {target!r}")
-    label = label_writer(*served_classes(records), frame, base, target, labels)
-    counts = {"labels": len(lab), "used": 0, "not_captured": 0, "unusable": 0, "duplicate": 0}
+    label = label_writer(*served_classes(records), frame, base, target, given)
+    counts = given.counts()
     rows: list[dict[str, Any]] = []
     features: list[str] | None = [c for c in frame.columns if c != target] if frame is not None else None
-    for index, rid, row, rec, item in join(records, lab, counts, labels, capture):
+    for index, rid, row, rec, item in join(records, given, counts, given, capture):
         inputs = record_object(rec, "inputs", capture, rid)
         names = features if features is not None else list(inputs)
         absent = [f for f in names if f not in inputs]
@@ -374,28 +551,37 @@ def write_atomic(frame: pd.DataFrame, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m mlready.generators.ci.retrain_gather", description=" ".join(__doc__.split("\n\n")[0].split()))
-    p.add_argument("--capture", type=Path, required=True, help="folder of capture JSONL files")
-    p.add_argument("--labels", type=Path, required=True, help="CSV/Parquet: request_id, the target, [row]")
+    p.add_argument("--capture", type=Path, required=True,
+                   help="folder of capture JSONL files (predictions, and the feedback records of the labels the "
+                        "server's feedback API accepted)")
+    p.add_argument("--labels", type=Path, default=None,
+                   help="CSV/Parquet: request_id, the target, [row]; optional: the feedback records in --capture "
+                        "are labels too (a label for the same request and row in both: the file's wins)")
     p.add_argument("--target", required=True, help="the target column")
+    p.add_argument("--model", default=None,
+                   help="the served model's name: only its feedback records are labels (a capture folder may hold "
+                        "several models')")
     p.add_argument("--base", type=Path, default=None, help="training rows to keep (CSV/Parquet)")
     p.add_argument("--out", type=Path, required=True, help="the next training set")
     args = p.parse_args(argv)
     try:
-        frame, counts = gather(args.capture, args.labels, args.target, args.base)
+        frame, counts = gather(args.capture, args.labels, args.target, args.base, args.model)
     except GatherError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not counts["used"]:
-        print(f"error: no labelled production row in {args.capture} matches {args.labels} "
-              f"({counts['labels']} labels, {counts['not_captured']} not captured, {counts['unusable']} unusable)",
-              file=sys.stderr)
+        source = f"matches {args.labels}" if args.labels is not None else "matches a feedback record's label"
+        print(f"error: no labelled production row in {args.capture} {source} "
+              f"({counts['labels']} labels, {counts['feedback']} from feedback records: {counts['not_captured']} "
+              f"not captured, {counts['unusable']} unusable)", file=sys.stderr)
         return 1
     try:
         write_atomic(frame, args.out)
     except OSError as exc:  # a full disk, a folder that cannot be written: nothing is left behind
         print(f"error: {args.out}: cannot write the training set: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    print(f"{args.out}: {len(frame)} rows ({counts['used']} labelled production rows added; left out: "
+    print(f"{args.out}: {len(frame)} rows ({counts['used']} labelled production rows added; "
+          f"{counts['labels']} labels, {counts['feedback']} from feedback records; left out: "
           f"{counts['not_captured']} not captured, {counts['unusable']} redacted or incomplete, "
           f"{counts['duplicate']} duplicate labels)")
     return 0

@@ -5,7 +5,8 @@ pipeline:
   retrain:
     schedule: "0 3 * * 1"                 # cron, 5 fields, UTC: a scheduled run
     capture: production/capture           # capture JSONL files (serving.capture's file sink), DVC-tracked
-    labels: production/labels.csv         # request_id, the target column [, row]
+    labels: null                          # unset: the feedback records in the capture files are the labels;
+                                          # or a label file (request_id, the target column [, row]) added to them
     base: data/base.csv                   # training rows kept in every retrain (optional)
     canary_env: staging                   # where the challenger is deployed before the alias moves
 ```
@@ -134,7 +135,10 @@ class RetrainSpec(Section):
     enabled: bool = Field(False, description="set by +pipeline=retrain")
     schedule: str = Field("0 3 * * 1", description="cron (5 fields, UTC) of the scheduled retrain")
     capture: str = Field("production/capture", description="folder of capture JSONL files (DVC-tracked)")
-    labels: str = Field("production/labels.csv", description="label file: request_id, the target [, row]")
+    labels: str | None = Field(None, description="label file (request_id, the target [, row]) your labelling "
+                               "process writes, DVC-tracked; unset: the labels are the feedback records in the "
+                               "capture files alone (serving.feedback and serving.capture on). Set, both are read: "
+                               "for the same request and row the file's label wins")
     base: str | None = Field(None, description="training rows kept in every retrain (the next set starts with "
                              "them); unset: the production rows alone")
     canary_env: Literal["dev", "staging", "prod", "production"] = Field(

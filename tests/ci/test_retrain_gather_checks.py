@@ -143,3 +143,108 @@ def test_a_full_disk_is_exit_2_and_leaves_nothing(tmp_path: Path, capsys: pytest
     err = capsys.readouterr().err
     assert code == 2 and "train.csv: cannot write the training set: No space left on device" in err, err
     assert list(out.parent.iterdir()) == []
+
+
+# -- feedback records: the labels the server's feedback API accepted, in the capture files ----------------------
+
+def feedback(rid: str, labels: list[Any], at: str = "02:00:00", key: str = "label", **change: Any) -> dict[str, Any]:
+    """A feedback record as the server writes it (runtime/README.md), with ``change`` applied."""
+    rec = {"id": rid, "time": f"2026-12-06T{at}.000000Z", "kind": "feedback", "model": "m", "outcome": "joined",
+           "rows": len(labels), key: labels}
+    rec.update(change)
+    return rec
+
+
+def gathered(tmp_path: Path, capsys: pytest.CaptureFixture[str], records: list[dict[str, Any]],
+             labels: str | None = None, base: str | None = "a,y\n5.0,0\n6.0,1\n", model: str | None = "m"
+             ) -> tuple[int, Path, str]:
+    """The stage's main on ``records`` (predictions and feedback records) with no label file unless ``labels``:
+    (exit code, the next training set, what it printed)."""
+    cap = capture(tmp_path / "cap", records)
+    args = ["--capture", str(cap), "--target", "y", "--out", str(tmp_path / "out" / "train.csv")]
+    if labels is not None:
+        (tmp_path / "labels.csv").write_text(labels)
+        args += ["--labels", str(tmp_path / "labels.csv")]
+    if base is not None:
+        (tmp_path / "base.csv").write_text(base)
+        args += ["--base", str(tmp_path / "base.csv")]
+    if model is not None:
+        args += ["--model", model]
+    code = main(args)
+    printed = capsys.readouterr()
+    return code, tmp_path / "out" / "train.csv", printed.out + printed.err
+
+
+def test_feedback_records_alone_are_the_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No label file: the served model's feedback records label the rows. A second label for a request posted
+    later is a duplicate (the earliest wins, as on the server, whatever the order in the files); a redacted label is
+    unusable; a label for a request not captured is counted; another model's feedback is not this model's label."""
+    records = [classified("r1"), classified("r2"),
+               feedback("r1", ["malignant", "malignant"], at="03:00:00", outcome="duplicate"),  # later: loses
+               feedback("r1", ["benign", 0]),  # the raw class 0 is malignant
+               feedback("r2", ["[redacted]", "benign"]),
+               feedback("gone", ["benign"], outcome="unknown"),
+               feedback("r2", ["malignant", "malignant"], model="other")]
+    code, out, printed = gathered(tmp_path, capsys, records)
+    assert code == 0, printed
+    assert pd.read_csv(out).to_dict("list") == {"a": [5.0, 6.0, 1.0, 2.0, 2.0], "y": [0, 1, 1, 0, 1]}
+    assert ("train.csv: 5 rows (3 labelled production rows added; 7 labels, 7 from feedback records; left out: "
+            "1 not captured, 1 redacted or incomplete, 2 duplicate labels)") in printed
+
+
+def test_a_label_file_wins_over_feedback_for_the_same_request_and_row(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, printed = gathered(tmp_path, capsys, [classified("r1"), feedback("r1", ["benign", "benign"])],
+                                  labels="request_id,row,y\nr1,0,malignant\n")
+    assert code == 0, printed
+    assert pd.read_csv(out).to_dict("list") == {"a": [5.0, 6.0, 1.0, 2.0], "y": [0, 1, 0, 1]}  # row 0 the file's
+    assert "3 labels, 2 from feedback records; left out: 0 not captured, 0 redacted or incomplete, 1 duplicate" in printed
+
+
+def test_no_labels_anywhere_is_exit_2_saying_where_labels_come_from(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, printed = gathered(tmp_path, capsys, [classified("r1")])
+    assert code == 2 and not out.exists(), printed
+    assert f"error: no labels: no label file was given and {tmp_path / 'cap'} holds no feedback records." in printed
+    assert "POST /v2/models/<name>/feedback" in printed and "serving.capture and serving.feedback" in printed
+    code, _, printed = gathered(tmp_path, capsys, [classified("r1"), feedback("r1", ["benign", "benign"],
+                                                                              model="other")])
+    assert code == 2 and "holds no feedback records of this model (1 are of other models: other;" in printed
+    code, out, printed = gathered(tmp_path, capsys, [classified("r1"), feedback("r1", ["benign", "benign"],
+                                                                              model="other")], model=None)
+    assert code == 0 and len(pd.read_csv(out)) == 4, printed  # no --model: every model's feedback
+
+
+@pytest.mark.parametrize(("record", "expected"), [
+    (feedback("r1", ["benign", "cat"]), "a.jsonl:2: feedback for request 'r1', label[1]: 'cat' is not a class of "
+                                        "the model (classes: malignant, benign, 0, 1)"),
+    (feedback("r1", ["benign", "benign", "benign"]), "a.jsonl:2: feedback for request 'r1', label[2]: 2 is not a "
+                                                     "row of request 'r1', which has 2 rows"),
+    (feedback("r1", ["benign"], rows=2), "a.jsonl:2: not a feedback record: 'label' is ['benign'], not a list of "
+                                         "one label per row ('rows': 2)"),
+    (feedback("r1", "benign"), "a.jsonl:2: not a feedback record: 'label' is 'benign', not a list"),
+    (feedback("r1", ["benign", ["x"]]), "a.jsonl:2: not a feedback record: label[1] is ['x'], not a label"),
+    (feedback("r1", ["benign"], rows=True), "a.jsonl:2: not a feedback record: 'rows' is True, not a count"),
+    (feedback("r1", ["benign"], time="yesterday"), "a.jsonl:2: not a feedback record: 'time' is 'yesterday', not a "
+                                                   "date and time"),
+    (feedback("r1", ["benign"], model=None), "a.jsonl:2: not a feedback record: 'model' is None, not a model name"),
+    (feedback("r1", ["benign"], value=[1.0]), "a.jsonl:2: not a feedback record: it holds both 'label' and 'value'"),
+    (feedback("r1", ["benign"], kind="feedbak"), "a.jsonl:2: not a capture record ('kind' is 'feedbak': a "
+                                                 "prediction record has no kind, a feedback record 'feedback')"),
+])
+def test_a_malformed_feedback_record_is_exit_2_naming_file_and_line(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str],
+                                                                     record: dict[str, Any], expected: str) -> None:
+    code, out, printed = gathered(tmp_path, capsys, [classified("r1"), record])
+    assert code == 2 and expected in printed and "Traceback" not in printed, printed
+    assert not out.exists()
+
+
+def test_a_truncated_feedback_line_is_exit_2_naming_file_and_line(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    cap = capture(tmp_path / "cap", [classified("r1")])
+    line = json.dumps(feedback("r1", ["benign", "benign"]))
+    (cap / "b.jsonl").write_text(line + "\n" + line[:50] + "\n")  # a file cut short by a full disk
+    code = main(["--capture", str(cap), "--target", "y", "--out", str(tmp_path / "train.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "cap/b.jsonl:2: not a capture record" in err, err

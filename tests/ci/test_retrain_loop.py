@@ -63,6 +63,7 @@ serving:
 pipeline:
   retrain:
     base: data/base.csv
+    labels: production/labels.csv
     schedule: "30 2 * * *"
 """
 CHAMPION = "  compare_to: models:/demo@champion\n  gates: ['f1 >= 0.95', 'f1 >= champion.f1 - 0.005']\n"

@@ -86,7 +86,7 @@ def test_gather_joins_labels_by_request_and_row_and_counts_what_it_leaves_out(tm
     frame, counts = gather(cap, tmp_path / "labels.csv", "y", tmp_path / "base.csv")
     assert frame.to_dict("records") == [{"b": "z", "a": 9.0, "y": 0}, {"b": "y", "a": 2.0, "y": 1},
                                         {"b": "x", "a": 1.0, "y": 0}]
-    assert counts == {"labels": 5, "used": 2, "not_captured": 1, "unusable": 1, "duplicate": 1}
+    assert counts == {"labels": 5, "feedback": 0, "used": 2, "not_captured": 1, "unusable": 1, "duplicate": 1}
 
 
 def test_gather_errors_name_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -150,7 +150,37 @@ def test_the_generated_files_pass_their_tools(project: Path, tmp_path: Path) -> 
     assert hook["http_config"]["basic_auth"] == {"username": "mlready",
                                                  "password_file": "/etc/alertmanager/secrets/mlready-retrain-token"}
     stage = yaml.safe_load((built / "retrain/dvc.yaml").read_text())["stages"]["gather"]
-    assert stage["outs"] == ["train.csv"] and stage["deps"] == ["production/capture", "production/labels.csv"]
+    assert stage["outs"] == ["train.csv"] and stage["deps"] == ["production/capture"]  # labels: feedback records
+
+
+def test_the_stage_reads_the_label_file_only_when_the_spec_names_one(project: Path, tmp_path: Path) -> None:
+    """pipeline.retrain.labels unset (the default): the stage's labels are the served model's feedback records in
+    the capture folder, and a note says where they come from; set: the file is read too and is a dependency."""
+    import yaml
+
+    base = [*RETRAIN, "readiness.enabled=false", "serving.drift=false"]
+    built = api.build(project, base, out=tmp_path / "a", run_hooks=False).out_dir
+    stage = yaml.safe_load((built / "retrain/dvc.yaml").read_text())["stages"]["gather"]
+    assert stage["cmd"] == ("python -m mlready.generators.ci.retrain_gather --capture production/capture --target "
+                            "target --model quickstart --out train.csv")
+    assert stage["deps"] == ["production/capture"]
+    notes = json.loads((built / "reports/ci-retrain.json").read_text())["notes"]
+    (note,) = [n for n in notes if "pipeline.retrain.labels" in n]
+    assert "feedback records of quickstart in production/capture" in note
+    assert "this spec does not switch both on" in note  # capture and feedback are off in this spec
+    on = ["serving.capture.enabled=true", "serving.capture.directory=/var/lib/mlready/capture",
+          "serving.feedback.enabled=true"]
+    built = api.build(project, [*base, *on], out=tmp_path / "b", run_hooks=False).out_dir
+    (note,) = [n for n in json.loads((built / "reports/ci-retrain.json").read_text())["notes"]
+               if "pipeline.retrain.labels" in n]
+    assert "does not switch both on" not in note
+    built = api.build(project, [*base, "pipeline.retrain.labels=production/labels.csv"], out=tmp_path / "c",
+                      run_hooks=False).out_dir
+    stage = yaml.safe_load((built / "retrain/dvc.yaml").read_text())["stages"]["gather"]
+    assert "--labels production/labels.csv --target target --model quickstart" in stage["cmd"]
+    assert stage["deps"] == ["production/capture", "production/labels.csv"]
+    assert not [n for n in json.loads((built / "reports/ci-retrain.json").read_text())["notes"]
+                if "pipeline.retrain.labels" in n]
 
 
 def test_a_receiver_needs_jenkins_and_a_plain_url(project: Path) -> None:
@@ -158,3 +188,35 @@ def test_a_receiver_needs_jenkins_and_a_plain_url(project: Path) -> None:
     assert "pipeline.retrain.receiver.jenkins_url: the Alertmanager receiver starts the Jenkins retrain job" in problem
     (problem,) = problems(project, [*RETRAIN, "pipeline.retrain.receiver.jenkins_url=https://u:p@ci.example.com"])
     assert "is not an http(s) base URL without credentials" in problem
+
+
+@pytest.mark.tools
+def test_real_dvc_runs_the_generated_stage_on_feedback_records_alone(project: Path, tmp_path: Path) -> None:
+    """The stage as generated with no label file, run by DVC itself (`dvc repro`, as the gather job runs it) over a
+    capture folder of the server's records: the next training set holds the rows its feedback records label."""
+    import os
+    import subprocess
+    import sys
+
+    dvc = Path(__file__).resolve().parents[2] / ".tools" / "dvc" / "bin" / "dvc"
+    if not dvc.is_file():
+        pytest.skip("tools/install-python-tools.sh installs dvc")
+    built = api.build(project, [*RETRAIN, "readiness.enabled=false", "serving.drift=false"], out=tmp_path / "out",
+                      run_hooks=False).out_dir
+    root = tmp_path / "repo"
+    (root / "retrain").mkdir(parents=True)
+    (root / "retrain" / "dvc.yaml").write_bytes((built / "retrain" / "dvc.yaml").read_bytes())
+    time = "2026-12-06T01:10:00.000000Z"
+    records = [{"id": "r1", "time": time, "model": "quickstart", "version": "1", "protocol": "tfserving", "rows": 2,
+                "sample_rate": 1.0, "inputs": {"a": [1.5, 2.5]}, "outputs": {"label": ["0", "1"]}},
+               {"id": "r1", "time": time, "kind": "feedback", "model": "quickstart", "outcome": "joined", "rows": 2,
+                "label": ["1", "1"]},
+               {"id": "r1", "time": time, "kind": "feedback", "model": "other", "outcome": "unknown", "rows": 1,
+                "label": ["0"]}]
+    _capture(root / "production" / "capture", records)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    for cmd in ([str(dvc), "init", "--no-scm", "-q"], [str(dvc), "repro", "retrain/dvc.yaml"]):
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "train.csv: 2 rows (2 labelled production rows added; 2 labels, 2 from feedback records" in proc.stdout
+    assert pd.read_csv(root / "train.csv").to_dict("list") == {"a": [1.5, 2.5], "target": [1, 1]}

@@ -153,6 +153,103 @@ def test_a_metric_that_overflows_is_undefined_not_a_broken_report() -> None:
     json.loads(mon.report_json(rep))  # serialisable
 
 
+# -- feedback records: the labels the server's feedback API accepted, in the capture files -------------------------
+
+def feedback(rid: str, labels: list[Any], at: str = "02:00:00", key: str = "label", **change: Any) -> dict[str, Any]:
+    """A feedback record as the server writes it (runtime/README.md), with ``change`` applied."""
+    rec = {"id": rid, "time": f"2026-12-06T{at}.000000Z", "kind": "feedback", "model": "m", "outcome": "joined",
+           "rows": len(labels), key: labels}
+    rec.update(change)
+    return rec
+
+
+def lines(tmp_path: Path, *records: dict[str, Any]) -> Path:
+    (tmp_path / "cap.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return tmp_path / "cap.jsonl"
+
+
+def served(inputs: MonitorInputs) -> MonitorInputs:
+    inputs.model = "m"  # the served model's name: only its feedback records are labels
+    return inputs
+
+
+def test_feedback_records_are_the_labels_without_a_label_file(tmp_path: Path) -> None:
+    """The earliest label of a request wins (a later one is a duplicate, whatever the order in the file); a raw
+    class names its class; a redacted label is unusable; another model's feedback is not this model's label."""
+    cap = lines(tmp_path, record(), record(id="r2"),
+                feedback("r1", ["benign", "benign"], at="03:00:00", outcome="duplicate"),
+                feedback("r1", ["malignant", 1]), feedback("r2", ["[redacted]", "malignant"]),
+                feedback("r3", ["benign"], outcome="unknown"), feedback("r2", ["benign", "benign"], model="other"))
+    frame, counts = joined_rows(cap, None, served(classifier()))
+    assert counts == {"labels": 7, "feedback": 7, "used": 3, "not_captured": 1, "unusable": 1, "duplicate": 2}
+    assert list(zip(frame["__id"], frame["__true"], frame["__pred"], strict=True)) == [
+        ("r1", "malignant", "malignant"), ("r1", "benign", "benign"), ("r2", "malignant", "benign")]
+    assert list(frame["__time"].astype(str)) == ["2026-12-06 01:10:00+00:00"] * 3  # the predictions' time
+
+
+def test_a_label_file_wins_over_feedback_and_both_are_read(tmp_path: Path) -> None:
+    cap, labels = write(tmp_path, record(), pd.DataFrame({"request_id": ["r1"], "row": [1], "y": ["malignant"]}))
+    cap.write_text(cap.read_text() + json.dumps(feedback("r1", ["malignant", "benign"])) + "\n")
+    frame, counts = joined_rows(cap, labels, served(classifier()))
+    assert counts == {"labels": 3, "feedback": 2, "used": 2, "not_captured": 0, "unusable": 0, "duplicate": 1}
+    assert sorted(zip(frame["__true"], frame["x"], strict=True)) == [("malignant", 1.0), ("malignant", 2.0)]
+
+
+def test_a_regressors_feedback_values_are_its_labels(tmp_path: Path) -> None:
+    rec = {"id": "r1", "time": TIME, "model": "m", "rows": 2, "inputs": {"x": [1.0, 2.0]},
+           "outputs": {"prediction": [1.5, 2.5]}}
+    frame, counts = joined_rows(lines(tmp_path, rec, feedback("r1", [1.25, 3], key="value")), None,
+                                served(regressor()))
+    assert counts["used"] == 2 and list(frame["__true"]) == [1.25, 3.0]
+    with pytest.raises(MonitorInputError, match=r"cap\.jsonl:2: feedback for request 'r1', label\[0\]: 'benign' is "
+                                                r"not a number"):
+        joined_rows(lines(tmp_path, rec, feedback("r1", ["benign", "benign"])), None, served(regressor()))
+
+
+def test_no_labels_anywhere_names_where_labels_come_from(tmp_path: Path) -> None:
+    with pytest.raises(MonitorInputError) as err:
+        joined_rows(lines(tmp_path, record()), None, served(classifier()))
+    text = str(err.value)
+    assert text.startswith(f"no labels: no label file was given and {tmp_path / 'cap.jsonl'} holds no feedback "
+                           "records. Labels come from a label file (--labels: CSV/Parquet with request_id, the "
+                           "target column, [row]) or from the server's feedback API")
+    with pytest.raises(MonitorInputError, match=r"holds no feedback records of this model \(1 are of other models: "
+                                                r"other;"):
+        joined_rows(lines(tmp_path, record(), feedback("r1", ["benign", "benign"], model="other")), None,
+                    served(classifier()))
+    with pytest.raises(MonitorInputError, match=r"cap\.jsonl: no feedback label matches a captured prediction .*"
+                                                r"2 unusable.*; 2 feedback labels are redacted or dropped"):
+        joined_rows(lines(tmp_path, record(), feedback("r1", ["[redacted]"] * 2)), None, served(classifier()))
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"label": ["benign", "cat"]}, r"cap\.jsonl:2: feedback for request 'r1', label\[1\]: 'cat' is not a class of "
+                                   r"the model \(classes: malignant, benign\)"),
+    ({"label": ["benign"] * 3, "rows": 3}, r"cap\.jsonl:2: feedback for request 'r1', label\[2\]: 2 is not a row of "
+                                           r"request 'r1', which has 2 rows"),
+    ({"rows": 3}, r"cap\.jsonl:2: not a feedback record: 'label' is \['benign', 'benign'\], not a list of one label "
+                  r"per row \('rows': 3\)"),
+    ({"rows": "2"}, r"cap\.jsonl:2: not a feedback record: 'rows' is '2', not a count of rows"),
+    ({"label": {"0": "benign"}, "rows": 1}, r"cap\.jsonl:2: not a feedback record: 'label' is \{'0': 'benign'\}"),
+    ({"label": ["benign", None]}, r"cap\.jsonl:2: not a feedback record: label\[1\] is None, not a label"),
+    ({"time": 12}, r"cap\.jsonl:2: not a feedback record: 'time' is 12, not a date and time"),
+    ({"id": ""}, r"cap\.jsonl:2: not a feedback record: 'id' is '', not a request id"),
+    ({"kind": 7}, r"cap\.jsonl:2: not a capture record \('kind' is 7: a prediction record has no kind"),
+])
+def test_a_malformed_feedback_record_is_located(tmp_path: Path, change: dict[str, Any], expected: str) -> None:
+    cap = lines(tmp_path, record(), feedback("r1", ["benign", "benign"], **change))
+    with pytest.raises(MonitorInputError, match=expected):
+        joined_rows(cap, None, served(classifier()))
+
+
+def test_a_feedback_line_cut_short_is_located(tmp_path: Path) -> None:
+    """A capture file cut short (a full disk, a copy stopped midway, an edit) at a feedback record."""
+    cap = lines(tmp_path, record(), feedback("r1", ["benign", "benign"]))
+    cap.write_text(cap.read_text()[:-20] + "\n")
+    with pytest.raises(MonitorInputError, match=r"cap\.jsonl:2: not a capture record"):
+        joined_rows(cap, None, served(classifier()))
+
+
 # -- capture files that cannot be read --------------------------------------------------------------------------
 
 def test_a_folder_named_jsonl_is_read_as_a_folder_and_a_dangling_link_is_located(tmp_path: Path) -> None:
