@@ -1,11 +1,12 @@
 """``mlready monitor``: production quality offline, per time window, from capture files and late labels.
 
 The capture records (the server's or ``mlready score --capture``'s format) are joined with their labels by the
-retrain loop's own join (:func:`mlready.generators.ci.retrain_gather.join`): the feedback records in the capture
-files (the labels the server's feedback API accepted, of the served model), a label file (CSV or Parquet:
-``request_id``, the spec's target column, ``[row]``), or both — for the same request and row the label file's
-wins, and among feedback records the earliest posted (:class:`~mlready.generators.ci.retrain_gather.LabelRows`);
-the other is counted as a duplicate. Each window of ``window`` (by the record's ``time``) is scored
+retrain loop's own join (:func:`mlready.generators._shared.production_data.join`): the feedback records in the
+capture files (the labels the server's feedback API accepted, of the served model), a label file (CSV or
+Parquet: ``request_id``, the spec's target column, ``[row]``), or both — for the same request and row the
+label file's wins, and among feedback records the earliest posted
+(:class:`~mlready.generators._shared.production_data.LabelRows`); the other is counted as a duplicate. Each
+window of ``window`` (by the record's ``time``) is scored
 like the build scores its evaluation data (:mod:`mlready.generators._shared.scoring`) and its feature columns
 compared with the training reference (``data.train``) by the readiness drift check
 (:func:`mlready.generators.readiness.drift.data_checks`). The production gates are the spec's gates that can be
@@ -81,8 +82,8 @@ def production_gates(readiness: Any) -> list[Any]:
 
 def _true_label(value: Any, inputs: MonitorInputs, labels: Any, index: int) -> Any:
     """The label file's value as the capture writes predictions (a class name, or a float); checked as the
-    retrain loop's gather stage checks it (:mod:`mlready.generators.ci.retrain_gather`)."""
-    from mlready.generators.ci.retrain_gather import GatherError, class_label, number_label
+    retrain loop's gather stage checks it (:mod:`mlready.generators._shared.production_data`)."""
+    from mlready.generators._shared.production_data import GatherError, class_label, number_label
 
     try:
         if inputs.task == "regression":
@@ -110,7 +111,7 @@ def _captured_label(value: Any, inputs: MonitorInputs, capture: Path, rid: str, 
     name = _class_name(value, inputs)
     if name is not None:
         return name
-    from mlready.generators.ci.retrain_gather import short
+    from mlready.generators._shared.production_data import short
 
     raise MonitorInputError(
         f"{capture}: request {rid!r} (model {rec.get('model')!r}, version {rec.get('version')!r}): the captured "
@@ -127,7 +128,7 @@ def _probabilities(value: Any, row: int, inputs: MonitorInputs, capture: Path, r
     class name (the server's form), or one list of the classes' probabilities per row (a model whose
     probabilities the class names do not fit); {} when redacted or absent. A value that is not a probability is
     a MonitorInputError naming the capture, request, row and class."""
-    from mlready.generators.ci.retrain_gather import REDACTED, Unusable, cell, short
+    from mlready.generators._shared.production_data import REDACTED, Unusable, cell, short
 
     names = inputs.class_names or []
 
@@ -170,7 +171,7 @@ def _captured_row(rec: dict[str, Any], row: int, inputs: MonitorInputs, capture:
     its prediction is redacted; MonitorInputError (or GatherError) naming the capture, request, row and value
     when a value is of the wrong type."""
     import pandas as pd
-    from mlready.generators.ci.retrain_gather import (
+    from mlready.generators._shared.production_data import (
         LARGEST,
         REDACTED,
         Unusable,
@@ -226,7 +227,7 @@ def joined_rows(capture: Path, labels: Path | None, inputs: MonitorInputs) -> tu
     labels: the label file ``labels`` (when given) and the feedback records in ``capture`` (of ``inputs.model``);
     neither is a MonitorInputError saying where labels come from."""
     import pandas as pd
-    from mlready.generators.ci.retrain_gather import (
+    from mlready.generators._shared.production_data import (
         GatherError,
         LabelRows,
         Unusable,

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from mlready.engine import api
 from mlready.engine.errors import SpecError
-from mlready.generators.ci.retrain_gather import GatherError, gather, main
+from mlready.generators._shared.production_data import GatherError
+from mlready.generators.ci.retrain_gather import gather, main
 
 from .conftest import TARGETS, copy_project
 
