@@ -385,13 +385,17 @@ class Capture:
             outputs = self._filter(outputs, rows)
             if isinstance(inputs, dict):
                 inputs = self._filter(inputs, rows)
-        second = int(ts)
-        clock = self._clock
-        if second != clock[0]:  # the date and time text changes once a second
-            clock = self._clock = (second, _second_text(second))
-        return {"id": rid, "time": f"{clock[1]}.{int((ts - second) * 1e6):06d}Z",
+        return {"id": rid, "time": self._stamp(ts),
                 "model": mv.name, "version": str(mv.version), "protocol": protocol, "rows": rows,
                 "sample_rate": self.rate, "inputs": inputs, "outputs": outputs}
+
+    def _stamp(self, ts: float) -> str:
+        """A record's time: ``2026-12-06T04:30:00.123456Z`` (the text up to the second made once a second)."""
+        second = int(ts)
+        clock = self._clock
+        if second != clock[0]:
+            clock = self._clock = (second, _second_text(second))
+        return f"{clock[1]}.{int((ts - second) * 1e6):06d}Z"
 
     def _filter(self, fields: dict[str, Any], rows: int) -> dict[str, Any]:
         return {k: ([REDACTED] * rows if k in self._redact else v) for k, v in fields.items() if k not in self._drop}
@@ -418,10 +422,8 @@ class Capture:
         else:
             states = {t.name for t in mv.signature.outputs}
         hidden = "drop" if states & self._drop else "redact" if states & self._redact else None
-        ts = time.time()
-        second = int(ts)
-        stamp = f"{_second_text(second)}.{int((ts - second) * 1e6):06d}Z"
-        room = self._max_records - (len(self._queue) + self._built_in - self._built_out)
+        stamp = self._stamp(time.time())
+        room = self._max_records - self.queued
         space = self._max_bytes - (self._bytes_in - self._bytes_out)
         lines: list[bytes] = []
         size = 0
