@@ -234,23 +234,16 @@ def joined_rows(capture: Path, labels: Path | None, inputs: MonitorInputs) -> tu
         join,
         read_capture,
         read_feedback,
-        read_table,
+        read_labels,
     )
 
-    lab = None
     try:
-        if labels is not None:
-            lab = read_table(labels, "label file")
-            for column in ("request_id", inputs.target):
-                if column not in lab.columns:
-                    raise GatherError(f"{labels}: no column {column!r} (columns: "
-                                      f"{', '.join(map(str, lab.columns))})")
+        lab = read_labels(labels, inputs.target)
         feedback = read_feedback(capture)  # a first pass: which predictions the feedback labels
+        given = LabelRows(labels, lab, feedback, inputs.target, inputs.model)
+        given.require(capture, "--labels")
     except GatherError as exc:
         raise MonitorInputError(str(exc)) from None
-    given = LabelRows(labels, lab, feedback, inputs.target, inputs.model)
-    if labels is None and not given.items and not given.hidden:
-        raise MonitorInputError(given.no_labels(capture, "--labels"))
     counts = given.counts()
     rows: list[dict[str, Any]] = []
     try:

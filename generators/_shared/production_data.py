@@ -57,6 +57,17 @@ def read_table(path: Path, what: str = "table") -> pd.DataFrame:
         raise GatherError(f"{path}: not a readable {what}: {type(exc).__name__}: {exc}") from None
 
 
+def read_labels(labels: Path | None, target: str) -> pd.DataFrame | None:
+    """The label file (None when none is given), its ``request_id`` and target columns checked."""
+    if labels is None:
+        return None
+    lab = read_table(labels, "label file")
+    for column in ("request_id", target):
+        if column not in lab.columns:
+            raise GatherError(f"{labels}: no column {column!r} (columns: {', '.join(map(str, lab.columns))})")
+    return lab
+
+
 def _capture_lines(folder: Path) -> Iterator[tuple[Path, int, str]]:
     """(file, line number, line) of every non-blank line of the ``*.jsonl`` files under ``folder`` (or of the
     one file ``folder``). A folder whose name ends in ``.jsonl`` is a folder (its files are read), not a capture
@@ -217,8 +228,7 @@ class LabelRows:
     def where(self, index: int, column: str) -> str:
         if index < self.file_rows:
             assert self.file is not None
-            at = f"line {index + 2}" if self.file.suffix.lower() == ".csv" else f"row {index}"
-            return f"{self.file}: {at}, column {column!r}"
+            return _file_place(self.file, index, column)
         rec, j = self.places[index - self.file_rows]
         return f"{rec.path}:{rec.line}: feedback for request {rec.id!r}, {rec.key}[{j}]"
 
@@ -229,6 +239,11 @@ class LabelRows:
         """The join's counts before the join: every label read, those from feedback records, the hidden ones."""
         return {"labels": len(self.items) + self.hidden, "feedback": self.feedback, "used": 0, "not_captured": 0,
                 "unusable": self.hidden, "duplicate": 0}
+
+    def require(self, capture: Path, option: str) -> None:
+        """A GatherError (:meth:`no_labels`) when no label file was given and ``capture`` holds no labels."""
+        if self.file is None and not self.items and not self.hidden:
+            raise GatherError(self.no_labels(capture, option))
 
     def no_labels(self, capture: Path, option: str) -> str:
         """Why there is nothing to join when no label file was given, and where labels come from."""
@@ -266,8 +281,13 @@ def label_error(labels: Path | LabelRows | None, index: int, column: str, why: s
         return GatherError(f"{labels.where(index, column)}: {why}")
     if labels is None:
         return GatherError(f"label row {index}, column {column!r}: {why}")
+    return GatherError(f"{_file_place(labels, index, column)}: {why}")
+
+
+def _file_place(labels: Path, index: int, column: str) -> str:
+    """``<file>: line N, column 'c'`` for the label file's row ``index`` (CSV: its line; Parquet: the row)."""
     where = f"line {index + 2}" if labels.suffix.lower() == ".csv" else f"row {index}"
-    return GatherError(f"{labels}: {where}, column {column!r}: {why}")
+    return f"{labels}: {where}, column {column!r}"
 
 
 def to_float(value: Any, text: bool = True) -> float | None:

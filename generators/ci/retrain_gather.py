@@ -41,6 +41,7 @@ from mlready.generators._shared.production_data import (
     missing,
     number_label,
     read_capture,
+    read_labels,
     read_table,
     record_object,
     scalar,
@@ -126,15 +127,8 @@ def gather(capture: Path, labels: Path | None, target: str, base: Path | None,
     GatherError saying where labels come from."""
     feedback: list[FeedbackRecord] = []
     records = read_capture(capture, feedback=feedback)
-    lab = None
-    if labels is not None:
-        lab = read_table(labels, "label file")
-        for column in ("request_id", target):
-            if column not in lab.columns:
-                raise GatherError(f"{labels}: no column {column!r} (columns: {', '.join(map(str, lab.columns))})")
-    given = LabelRows(labels, lab, feedback, target, model)
-    if labels is None and not given.items and not given.hidden:
-        raise GatherError(given.no_labels(capture, "--labels, pipeline.retrain.labels in the spec"))
+    given = LabelRows(labels, read_labels(labels, target), feedback, target, model)
+    given.require(capture, "--labels, pipeline.retrain.labels in the spec")
     frame = read_table(base, "training set") if base is not None else None
     if frame is not None and target not in frame.columns:
         raise GatherError(f"{base}: no target column {target!r}")
